@@ -1,0 +1,218 @@
+//! The `keylab` command line: argument definitions and dispatch.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::pki_cmd;
+
+/// Exit codes, shared by every command.
+pub const EXIT_CODES: &str = "\
+Exit status:
+  0  success
+  1  the check failed (e.g. `pki verify` rejected the certificate)
+  2  usage error, unreadable or invalid input, or a file that would be overwritten";
+
+/// keylab: how two parties who have never met end up sharing a secret key.
+#[derive(Debug, Parser)]
+#[command(name = "keylab", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Issue, inspect and validate test certificates.
+    #[command(subcommand)]
+    Pki(PkiCommand),
+}
+
+/// `keylab pki ...`
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// Create a root CA: writes DIR/ca.pem and DIR/ca.key.
+    #[command(after_help = EXIT_CODES)]
+    Init(InitArgs),
+    /// Issue a server, client or intermediate certificate under a CA.
+    #[command(after_help = EXIT_CODES)]
+    Issue(IssueArgs),
+    /// Validate a certificate chain; prints `ok: ...` or `error: ...`.
+    #[command(after_help = EXIT_CODES)]
+    Verify(VerifyArgs),
+    /// Print a short summary of each certificate or key in a file.
+    #[command(after_help = EXIT_CODES)]
+    Show(ShowArgs),
+}
+
+/// Key algorithms on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KeyArg {
+    /// Ed25519.
+    Ed25519,
+    /// RSA, 2048-bit modulus.
+    Rsa2048,
+    /// RSA, 3072-bit modulus.
+    Rsa3072,
+}
+
+impl From<KeyArg> for pki::KeyType {
+    fn from(k: KeyArg) -> Self {
+        match k {
+            KeyArg::Ed25519 => Self::Ed25519,
+            KeyArg::Rsa2048 => Self::Rsa2048,
+            KeyArg::Rsa3072 => Self::Rsa3072,
+        }
+    }
+}
+
+/// Options shared by the commands that create keys and certificates.
+#[derive(Debug, Args)]
+pub struct IssueCommon {
+    /// Key algorithm of the new key.
+    #[arg(long, value_enum, default_value = "ed25519")]
+    pub key: KeyArg,
+    /// Days of validity (default: 3650 for CAs, 825 for leaves).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub days: Option<u32>,
+    /// Start of validity, RFC 3339 (e.g. 2026-01-01T00:00:00Z); default: now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub not_before: Option<time::OffsetDateTime>,
+    /// Seed for the key and serial number; with --not-before, output is byte-identical.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Overwrite existing output files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `keylab pki init`
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory to write ca.pem and ca.key into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Subject common name of the root.
+    #[arg(long, default_value = "keylab Root CA")]
+    pub name: String,
+    /// Options for the key and certificate.
+    #[command(flatten)]
+    pub common: IssueCommon,
+}
+
+/// `keylab pki issue`
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("kind").required(true).args(["server", "client", "intermediate"])))]
+pub struct IssueArgs {
+    /// The CA certificate (a chain file is fine: its first certificate signs).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: PathBuf,
+    /// The CA private key.
+    #[arg(long, value_name = "FILE")]
+    pub ca_key: PathBuf,
+    /// A server certificate for these names (comma-separated; IP addresses become IP
+    /// subjectAltNames, anything else DNS ones). The first name is the subject CN.
+    #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',')]
+    pub server: Option<Vec<String>>,
+    /// A client certificate with this subject CN.
+    #[arg(long, value_name = "NAME")]
+    pub client: Option<String>,
+    /// An intermediate CA with this subject CN.
+    #[arg(long, value_name = "NAME")]
+    pub intermediate: Option<String>,
+    /// E-mail subjectAltName of a client certificate.
+    #[arg(long, requires = "client")]
+    pub email: Option<String>,
+    /// pathLenConstraint of an intermediate (default 0: it may only issue leaves).
+    #[arg(long, requires = "intermediate", value_parser = clap::value_parser!(u8).range(0..=8))]
+    pub path_len: Option<u8>,
+    /// Output prefix: writes PREFIX.pem (certificate + CA chain) and PREFIX.key.
+    #[arg(long, value_name = "PREFIX")]
+    pub out: PathBuf,
+    /// Options for the key and certificate.
+    #[command(flatten)]
+    pub common: IssueCommon,
+}
+
+/// Certificate purposes on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PurposeArg {
+    /// TLS server (serverAuth); the name is checked.
+    Server,
+    /// TLS client (clientAuth).
+    Client,
+}
+
+/// `keylab pki verify`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Trust anchors (every certificate in the file).
+    #[arg(long, value_name = "FILE")]
+    pub ca: PathBuf,
+    /// Extra intermediate certificates.
+    #[arg(long, value_name = "FILE")]
+    pub intermediates: Option<PathBuf>,
+    /// The certificate to check; further certificates in the file count as intermediates.
+    #[arg(long, value_name = "FILE")]
+    pub cert: PathBuf,
+    /// The DNS name or IP address the server certificate must be valid for.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// What the certificate is for.
+    #[arg(long, value_enum, default_value = "server")]
+    pub purpose: PurposeArg,
+    /// Time to validate at, RFC 3339; default: now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub at: Option<time::OffsetDateTime>,
+}
+
+/// `keylab pki show`
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A PEM file (certificates, keys) or a DER certificate.
+    pub file: PathBuf,
+}
+
+fn parse_time(s: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("not an RFC 3339 time like 2026-01-01T00:00:00Z: {e}"))
+}
+
+/// The outcome of a command: what to print and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit code (1 or 2).
+    pub code: u8,
+    /// The message, printed after `error: `.
+    pub message: String,
+}
+
+impl Failure {
+    /// Exit code 2: bad input or I/O.
+    pub fn input(message: impl Into<String>) -> Self {
+        Self {
+            code: 2,
+            message: message.into(),
+        }
+    }
+
+    /// Exit code 1: the check said no.
+    pub fn check(message: impl Into<String>) -> Self {
+        Self {
+            code: 1,
+            message: message.into(),
+        }
+    }
+}
+
+/// Runs a parsed command, writing its report to `out`.
+pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> {
+    match cli.command {
+        Command::Pki(PkiCommand::Init(args)) => pki_cmd::init(&args, out),
+        Command::Pki(PkiCommand::Issue(args)) => pki_cmd::issue(&args, out),
+        Command::Pki(PkiCommand::Verify(args)) => pki_cmd::verify(&args, out),
+        Command::Pki(PkiCommand::Show(args)) => pki_cmd::show(&args, out),
+    }
+}

@@ -1,0 +1,484 @@
+//! X.509 certificates parsed into owned, typed fields (RFC 5280 §4.1).
+
+use std::fmt;
+use std::net::IpAddr;
+
+use time::OffsetDateTime;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::prelude::FromDer as _;
+use x509_parser::signature_algorithm::SignatureAlgorithm as X509SigAlg;
+
+use crate::error::ParseError;
+use crate::key::{PublicKey, SignatureAlgorithm};
+use crate::{oid, rfc3339};
+
+/// A distinguished name: its DER (compared byte for byte when chaining) and a
+/// readable form such as `CN=alice`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Name {
+    der: Vec<u8>,
+    text: String,
+}
+
+impl Name {
+    /// The DER encoding of the Name.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The commonName, if there is one.
+    pub fn common_name(&self) -> Option<&str> {
+        self.text
+            .split(", ")
+            .find_map(|part| part.strip_prefix("CN="))
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.text.is_empty() {
+            f.write_str("(empty name)")
+        } else {
+            f.write_str(&self.text)
+        }
+    }
+}
+
+/// A subjectAltName entry (RFC 5280 §4.2.1.6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubjectAltName {
+    /// dNSName.
+    Dns(String),
+    /// iPAddress.
+    Ip(IpAddr),
+    /// rfc822Name (an e-mail address).
+    Email(String),
+    /// Any other form, described.
+    Other(String),
+}
+
+impl fmt::Display for SubjectAltName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Dns(name) => write!(f, "DNS:{name}"),
+            Self::Ip(ip) => write!(f, "IP:{ip}"),
+            Self::Email(addr) => write!(f, "email:{addr}"),
+            Self::Other(what) => f.write_str(what),
+        }
+    }
+}
+
+/// An extendedKeyUsage purpose (RFC 5280 §4.2.1.12).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExtendedKeyUsage {
+    /// id-kp-serverAuth.
+    ServerAuth,
+    /// id-kp-clientAuth.
+    ClientAuth,
+    /// anyExtendedKeyUsage.
+    Any,
+    /// Another purpose, by OID.
+    Other(String),
+}
+
+impl fmt::Display for ExtendedKeyUsage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ServerAuth => f.write_str("serverAuth"),
+            Self::ClientAuth => f.write_str("clientAuth"),
+            Self::Any => f.write_str("anyExtendedKeyUsage"),
+            Self::Other(oid) => f.write_str(oid),
+        }
+    }
+}
+
+/// basicConstraints (RFC 5280 §4.2.1.9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BasicConstraints {
+    /// cA.
+    pub ca: bool,
+    /// pathLenConstraint.
+    pub path_len: Option<u32>,
+}
+
+/// keyUsage bits (RFC 5280 §4.2.1.3), in the order of the ASN.1 definition.
+pub const KEY_USAGE_NAMES: [&str; 9] = [
+    "digitalSignature",
+    "nonRepudiation",
+    "keyEncipherment",
+    "dataEncipherment",
+    "keyAgreement",
+    "keyCertSign",
+    "cRLSign",
+    "encipherOnly",
+    "decipherOnly",
+];
+
+/// The keyUsage extension: bit i is `KEY_USAGE_NAMES[i]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyUsage(pub u16);
+
+impl KeyUsage {
+    /// digitalSignature.
+    pub fn digital_signature(self) -> bool {
+        self.0 & 1 != 0
+    }
+
+    /// keyCertSign.
+    pub fn key_cert_sign(self) -> bool {
+        self.0 & (1 << 5) != 0
+    }
+
+    /// The names of the bits that are set.
+    pub fn names(self) -> Vec<String> {
+        KEY_USAGE_NAMES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.0 & (1 << i) != 0)
+            .map(|(_, n)| (*n).to_owned())
+            .collect()
+    }
+}
+
+/// How a certificate is signed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CertSignature {
+    /// One of the algorithms keylab verifies.
+    Supported(SignatureAlgorithm),
+    /// Anything else (OID or description).
+    Unsupported(String),
+}
+
+/// A parsed certificate. Construction checks the DER; validation is separate
+/// ([`crate::verify_path`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Certificate {
+    der: Vec<u8>,
+    tbs: Vec<u8>,
+    signature: Vec<u8>,
+    signature_algorithm: CertSignature,
+    version: u32,
+    serial: Vec<u8>,
+    subject: Name,
+    issuer: Name,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    public_key: Result<PublicKey, String>,
+    basic_constraints: Option<BasicConstraints>,
+    key_usage: Option<KeyUsage>,
+    extended_key_usage: Option<Vec<ExtendedKeyUsage>>,
+    subject_alt_names: Vec<SubjectAltName>,
+    subject_key_id: Option<Vec<u8>>,
+    authority_key_id: Option<Vec<u8>>,
+    unknown_critical_extensions: Vec<String>,
+}
+
+impl Certificate {
+    /// Parses one DER certificate; trailing bytes are an error.
+    pub fn from_der(der: &[u8]) -> Result<Self, ParseError> {
+        let (rest, x509) =
+            X509Certificate::from_der(der).map_err(|e| ParseError::Malformed(e.to_string()))?;
+        if !rest.is_empty() {
+            return Err(ParseError::TrailingData);
+        }
+        let tbs = &x509.tbs_certificate;
+        let mut cert = Self {
+            der: der.to_vec(),
+            tbs: tbs.as_ref().to_vec(),
+            signature: x509.signature_value.data.to_vec(),
+            signature_algorithm: signature_algorithm(&x509),
+            version: tbs.version.0 + 1,
+            serial: tbs.raw_serial().to_vec(),
+            subject: name(&tbs.subject),
+            issuer: name(&tbs.issuer),
+            not_before: tbs.validity.not_before.to_datetime(),
+            not_after: tbs.validity.not_after.to_datetime(),
+            public_key: PublicKey::from_spki_der(tbs.subject_pki.raw).map_err(|e| e.to_string()),
+            basic_constraints: None,
+            key_usage: None,
+            extended_key_usage: None,
+            subject_alt_names: Vec::new(),
+            subject_key_id: None,
+            authority_key_id: None,
+            unknown_critical_extensions: Vec::new(),
+        };
+        for ext in tbs.extensions() {
+            let oid = ext.oid.to_id_string();
+            if ext.critical && !oid::KNOWN_EXTENSIONS.contains(&oid.as_str()) {
+                cert.unknown_critical_extensions.push(oid.clone());
+            }
+            match ext.parsed_extension() {
+                ParsedExtension::BasicConstraints(bc) => {
+                    cert.basic_constraints = Some(BasicConstraints {
+                        ca: bc.ca,
+                        path_len: bc.path_len_constraint,
+                    });
+                }
+                ParsedExtension::KeyUsage(ku) => cert.key_usage = Some(KeyUsage(ku.flags)),
+                ParsedExtension::ExtendedKeyUsage(eku) => {
+                    let mut list = Vec::new();
+                    if eku.server_auth {
+                        list.push(ExtendedKeyUsage::ServerAuth);
+                    }
+                    if eku.client_auth {
+                        list.push(ExtendedKeyUsage::ClientAuth);
+                    }
+                    if eku.any {
+                        list.push(ExtendedKeyUsage::Any);
+                    }
+                    let named = [
+                        (eku.code_signing, "codeSigning"),
+                        (eku.email_protection, "emailProtection"),
+                        (eku.time_stamping, "timeStamping"),
+                        (eku.ocsp_signing, "OCSPSigning"),
+                    ];
+                    list.extend(
+                        named
+                            .iter()
+                            .filter(|(on, _)| *on)
+                            .map(|(_, n)| ExtendedKeyUsage::Other((*n).into())),
+                    );
+                    list.extend(
+                        eku.other
+                            .iter()
+                            .map(|o| ExtendedKeyUsage::Other(o.to_id_string())),
+                    );
+                    cert.extended_key_usage = Some(list);
+                }
+                ParsedExtension::SubjectAlternativeName(san) => {
+                    cert.subject_alt_names = san.general_names.iter().map(alt_name).collect();
+                }
+                ParsedExtension::SubjectKeyIdentifier(id) => {
+                    cert.subject_key_id = Some(id.0.to_vec())
+                }
+                ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                    cert.authority_key_id = aki.key_identifier.as_ref().map(|id| id.0.to_vec());
+                }
+                ParsedExtension::ParseError { error } => {
+                    return Err(ParseError::Malformed(format!("extension {oid}: {error}")));
+                }
+                _ => {}
+            }
+        }
+        Ok(cert)
+    }
+
+    /// Parses every `CERTIFICATE` block of a PEM text, in order; other blocks are skipped.
+    pub fn from_pem_bundle(text: &str) -> Result<Vec<Self>, ParseError> {
+        let blocks = pem::parse_many(text).map_err(|e| ParseError::Pem(e.to_string()))?;
+        let certs = blocks
+            .iter()
+            .filter(|b| b.tag() == "CERTIFICATE")
+            .map(|b| Self::from_der(b.contents()))
+            .collect::<Result<Vec<_>, _>>()?;
+        if certs.is_empty() {
+            return Err(ParseError::NoCertificate);
+        }
+        Ok(certs)
+    }
+
+    /// PEM `CERTIFICATE` block.
+    pub fn to_pem(&self) -> String {
+        pem::encode(&pem::Pem::new("CERTIFICATE", self.der.clone()))
+    }
+
+    /// The whole certificate, DER.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The signed part (TBSCertificate), DER.
+    pub fn tbs_der(&self) -> &[u8] {
+        &self.tbs
+    }
+
+    /// The signature bytes.
+    pub fn signature(&self) -> &[u8] {
+        &self.signature
+    }
+
+    /// How the certificate is signed.
+    pub fn signature_algorithm(&self) -> &CertSignature {
+        &self.signature_algorithm
+    }
+
+    /// X.509 version, 1-based (3 for v3).
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The serial number's bytes (big-endian, as encoded).
+    pub fn serial(&self) -> &[u8] {
+        &self.serial
+    }
+
+    /// Subject.
+    pub fn subject(&self) -> &Name {
+        &self.subject
+    }
+
+    /// Issuer.
+    pub fn issuer(&self) -> &Name {
+        &self.issuer
+    }
+
+    /// notBefore.
+    pub fn not_before(&self) -> OffsetDateTime {
+        self.not_before
+    }
+
+    /// notAfter.
+    pub fn not_after(&self) -> OffsetDateTime {
+        self.not_after
+    }
+
+    /// The subject public key, or why it cannot be used (e.g. an ECDSA key).
+    pub fn public_key(&self) -> Result<&PublicKey, &str> {
+        self.public_key.as_ref().map_err(String::as_str)
+    }
+
+    /// basicConstraints, if present.
+    pub fn basic_constraints(&self) -> Option<BasicConstraints> {
+        self.basic_constraints
+    }
+
+    /// True when basicConstraints says cA.
+    pub fn is_ca(&self) -> bool {
+        self.basic_constraints.is_some_and(|bc| bc.ca)
+    }
+
+    /// keyUsage, if present.
+    pub fn key_usage(&self) -> Option<KeyUsage> {
+        self.key_usage
+    }
+
+    /// extendedKeyUsage, if present.
+    pub fn extended_key_usage(&self) -> Option<&[ExtendedKeyUsage]> {
+        self.extended_key_usage.as_deref()
+    }
+
+    /// subjectAltName entries.
+    pub fn subject_alt_names(&self) -> &[SubjectAltName] {
+        &self.subject_alt_names
+    }
+
+    /// subjectKeyIdentifier.
+    pub fn subject_key_id(&self) -> Option<&[u8]> {
+        self.subject_key_id.as_deref()
+    }
+
+    /// authorityKeyIdentifier's keyIdentifier.
+    pub fn authority_key_id(&self) -> Option<&[u8]> {
+        self.authority_key_id.as_deref()
+    }
+
+    /// Critical extensions the validator does not implement, by OID.
+    pub fn unknown_critical_extensions(&self) -> &[String] {
+        &self.unknown_critical_extensions
+    }
+
+    /// True when subject and issuer are the same name.
+    pub fn is_self_issued(&self) -> bool {
+        self.subject.der == self.issuer.der
+    }
+
+    /// A few lines for people: subject, issuer, validity, key, names, constraints.
+    pub fn summary(&self) -> String {
+        let key = match &self.public_key {
+            Ok(k) => format!("{} sha256:{}", k.algorithm_name(), k.fingerprint()),
+            Err(e) => format!("unusable ({e})"),
+        };
+        let sig = match &self.signature_algorithm {
+            CertSignature::Supported(alg) => alg.to_string(),
+            CertSignature::Unsupported(what) => format!("{what} (unsupported)"),
+        };
+        let mut out = format!(
+            "certificate {}\n  issuer:    {}\n  validity:  {} .. {}\n  key:       {key}\n  signature: {sig}\n",
+            self.subject,
+            self.issuer,
+            rfc3339(self.not_before),
+            rfc3339(self.not_after),
+        );
+        match self.basic_constraints {
+            Some(BasicConstraints { ca: true, path_len }) => {
+                let len = path_len.map_or_else(|| "unlimited".to_owned(), |n| n.to_string());
+                out.push_str(&format!("  ca:        yes, pathLen {len}\n"));
+            }
+            _ => out.push_str("  ca:        no\n"),
+        }
+        if !self.subject_alt_names.is_empty() {
+            let names: Vec<String> = self
+                .subject_alt_names
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            out.push_str(&format!("  names:     {}\n", names.join(", ")));
+        }
+        if let Some(ku) = self.key_usage {
+            out.push_str(&format!("  keyUsage:  {}\n", ku.names().join(", ")));
+        }
+        if let Some(eku) = &self.extended_key_usage {
+            let list: Vec<String> = eku.iter().map(ToString::to_string).collect();
+            out.push_str(&format!("  extKeyUsage: {}\n", list.join(", ")));
+        }
+        out
+    }
+}
+
+fn name(n: &x509_parser::x509::X509Name<'_>) -> Name {
+    Name {
+        der: n.as_raw().to_vec(),
+        text: n.to_string(),
+    }
+}
+
+fn alt_name(gn: &GeneralName<'_>) -> SubjectAltName {
+    match gn {
+        GeneralName::DNSName(dns) => SubjectAltName::Dns((*dns).to_owned()),
+        GeneralName::RFC822Name(mail) => SubjectAltName::Email((*mail).to_owned()),
+        GeneralName::IPAddress(bytes) => match bytes.len() {
+            4 => {
+                let b: [u8; 4] = [bytes[0], bytes[1], bytes[2], bytes[3]];
+                SubjectAltName::Ip(IpAddr::from(b))
+            }
+            16 => {
+                let mut b = [0u8; 16];
+                b.copy_from_slice(bytes);
+                SubjectAltName::Ip(IpAddr::from(b))
+            }
+            n => SubjectAltName::Other(format!("IP:<{n} bytes>")),
+        },
+        other => SubjectAltName::Other(format!("{other}")),
+    }
+}
+
+fn signature_algorithm(x509: &X509Certificate<'_>) -> CertSignature {
+    let id = x509.signature_algorithm.algorithm.to_id_string();
+    match id.as_str() {
+        oid::ED25519 => CertSignature::Supported(SignatureAlgorithm::Ed25519),
+        oid::SHA256_WITH_RSA => CertSignature::Supported(SignatureAlgorithm::RsaPkcs1Sha256),
+        oid::RSASSA_PSS => pss_parameters(x509),
+        _ => CertSignature::Unsupported(id),
+    }
+}
+
+/// RSASSA-PSS parameters (RFC 4055 §3.1): only SHA-256 with MGF1-SHA-256 is accepted;
+/// the salt length comes from the parameters (default 20).
+fn pss_parameters(x509: &X509Certificate<'_>) -> CertSignature {
+    let Ok(X509SigAlg::RSASSA_PSS(params)) = X509SigAlg::try_from(&x509.signature_algorithm) else {
+        return CertSignature::Unsupported("RSASSA-PSS with malformed parameters".into());
+    };
+    let hash = params.hash_algorithm_oid().to_id_string();
+    let mgf_ok = params.mask_gen_algorithm().is_ok_and(|mgf| {
+        mgf.mgf.to_id_string() == oid::MGF1 && mgf.hash.to_id_string() == oid::SHA256
+    });
+    if hash != oid::SHA256 || !mgf_ok || params.trailer_field() != 1 {
+        return CertSignature::Unsupported(format!(
+            "RSASSA-PSS with hash {hash} (only SHA-256 with MGF1-SHA-256)"
+        ));
+    }
+    CertSignature::Supported(SignatureAlgorithm::RsaPssSha256 {
+        salt_len: params.salt_length() as usize,
+    })
+}

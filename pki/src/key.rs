@@ -1,0 +1,450 @@
+//! Private and public keys: Ed25519 and RSA behind one type each.
+//!
+//! Private keys travel as PKCS#8 (RFC 5208 / RFC 5958) and public keys as
+//! SubjectPublicKeyInfo (RFC 5280 §4.1.2.7), in DER or PEM. Ed25519 private keys are
+//! written as PKCS#8 *v1* (RFC 8410 §7) because OpenSSL 3.0 refuses the v2 form that
+//! carries the public key.
+
+use std::fmt;
+use std::str::FromStr;
+
+use ed25519_dalek::Signer as _;
+use rand_core::CryptoRng;
+use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPublicKey};
+use rsa::pkcs8::der::Decode as _;
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, PrivateKeyInfoRef};
+use rsa::{PrivateKey as RsaPrivate, PublicKey as RsaPublic};
+use sha2::{Digest, Sha256};
+use x509_parser::prelude::FromDer as _;
+use x509_parser::x509::SubjectPublicKeyInfo;
+use zeroize::Zeroizing;
+
+use crate::error::KeyError;
+use crate::oid;
+
+/// The key algorithms and sizes keylab can generate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyType {
+    /// Ed25519 (RFC 8032).
+    Ed25519,
+    /// RSA with a 2048-bit modulus.
+    Rsa2048,
+    /// RSA with a 3072-bit modulus.
+    Rsa3072,
+}
+
+impl KeyType {
+    /// The name used on the command line and in summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ed25519 => "ed25519",
+            Self::Rsa2048 => "rsa2048",
+            Self::Rsa3072 => "rsa3072",
+        }
+    }
+}
+
+impl fmt::Display for KeyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for KeyType {
+    type Err = KeyError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ed25519" => Ok(Self::Ed25519),
+            "rsa2048" => Ok(Self::Rsa2048),
+            "rsa3072" => Ok(Self::Rsa3072),
+            other => Err(KeyError::UnknownKeyType(other.to_owned())),
+        }
+    }
+}
+
+/// A signature algorithm, independent of where it is used (certificates or TLS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SignatureAlgorithm {
+    /// Ed25519 (RFC 8032), pure mode.
+    Ed25519,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (`sha256WithRSAEncryption`, TLS `rsa_pkcs1_sha256`).
+    RsaPkcs1Sha256,
+    /// RSASSA-PSS with SHA-256, MGF1-SHA-256 and the given salt length in bytes.
+    RsaPssSha256 {
+        /// Salt length in bytes; TLS 1.3 requires 32 (RFC 8446 §4.2.3).
+        salt_len: usize,
+    },
+}
+
+impl SignatureAlgorithm {
+    /// RSASSA-PSS as TLS 1.3 `rsa_pss_rsae_sha256` uses it: salt length = hash length.
+    pub const RSA_PSS_SHA256: Self = Self::RsaPssSha256 { salt_len: 32 };
+}
+
+impl fmt::Display for SignatureAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ed25519 => f.write_str("ed25519"),
+            Self::RsaPkcs1Sha256 => f.write_str("sha256WithRSAEncryption"),
+            Self::RsaPssSha256 { salt_len } => write!(f, "RSASSA-PSS-SHA256 (salt {salt_len})"),
+        }
+    }
+}
+
+enum Secret {
+    Ed25519(Box<ed25519_dalek::SigningKey>),
+    Rsa(Box<RsaPrivate>),
+}
+
+/// A private key with its public half. Secret material is zeroized on drop by the
+/// underlying crates.
+pub struct PrivateKey {
+    secret: Secret,
+    public: PublicKey,
+}
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrivateKey")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PrivateKey {
+    /// Generates a key from the given RNG; a seeded RNG gives the same key every time.
+    pub fn generate<R: CryptoRng + ?Sized>(
+        key_type: KeyType,
+        rng: &mut R,
+    ) -> Result<Self, KeyError> {
+        match key_type {
+            KeyType::Ed25519 => Ok(Self::from_ed25519(ed25519_dalek::SigningKey::generate(rng))),
+            KeyType::Rsa2048 | KeyType::Rsa3072 => {
+                let bits = if key_type == KeyType::Rsa2048 {
+                    2048
+                } else {
+                    3072
+                };
+                let key = RsaPrivate::new(rng, bits).map_err(|e| KeyError::Rsa(e.to_string()))?;
+                Self::from_rsa(key)
+            }
+        }
+    }
+
+    fn from_ed25519(key: ed25519_dalek::SigningKey) -> Self {
+        let public = PublicKey::from_ed25519(key.verifying_key());
+        Self {
+            secret: Secret::Ed25519(Box::new(key)),
+            public,
+        }
+    }
+
+    fn from_rsa(key: RsaPrivate) -> Result<Self, KeyError> {
+        let public = PublicKey::from_rsa(key.to_public_key())?;
+        Ok(Self {
+            secret: Secret::Rsa(Box::new(key)),
+            public,
+        })
+    }
+
+    /// Reads a PKCS#8 `PrivateKeyInfo` (v1 or v2) holding an Ed25519 or RSA key.
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
+        let info =
+            PrivateKeyInfoRef::from_der(der).map_err(|e| KeyError::Malformed(e.to_string()))?;
+        let alg = info.algorithm.oid.to_string();
+        match alg.as_str() {
+            oid::ED25519 => ed25519_dalek::SigningKey::from_pkcs8_der(der)
+                .map(Self::from_ed25519)
+                .map_err(|e| KeyError::Malformed(e.to_string())),
+            oid::RSA_ENCRYPTION => {
+                let key = RsaPrivate::from_pkcs8_der(der)
+                    .map_err(|e| KeyError::Malformed(e.to_string()))?;
+                Self::from_rsa(key)
+            }
+            _ => Err(KeyError::UnsupportedAlgorithm(alg)),
+        }
+    }
+
+    /// Reads a PEM private key: `PRIVATE KEY` (PKCS#8) or `RSA PRIVATE KEY` (PKCS#1).
+    /// Other PEM blocks in the text (certificates, say) are skipped.
+    pub fn from_pem(text: &str) -> Result<Self, KeyError> {
+        let blocks = pem::parse_many(text).map_err(|e| KeyError::Malformed(e.to_string()))?;
+        for block in &blocks {
+            match block.tag() {
+                "PRIVATE KEY" => return Self::from_pkcs8_der(block.contents()),
+                "RSA PRIVATE KEY" => {
+                    let key = RsaPrivate::from_pkcs1_der(block.contents())
+                        .map_err(|e| KeyError::Malformed(e.to_string()))?;
+                    return Self::from_rsa(key);
+                }
+                "ENCRYPTED PRIVATE KEY" => return Err(KeyError::Encrypted),
+                _ => {}
+            }
+        }
+        Err(KeyError::NoPrivateKey)
+    }
+
+    /// PKCS#8 DER (v1 for Ed25519, RFC 8410 §7).
+    pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+        match &self.secret {
+            Secret::Ed25519(key) => {
+                // RFC 8410 §7: PrivateKeyInfo v1, algorithm id-Ed25519 without parameters,
+                // privateKey = OCTET STRING wrapping the 32-byte CurvePrivateKey OCTET STRING.
+                let mut der = Zeroizing::new(Vec::with_capacity(48));
+                der.extend_from_slice(&[
+                    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04,
+                    0x22, 0x04, 0x20,
+                ]);
+                der.extend_from_slice(&key.to_bytes());
+                Ok(der)
+            }
+            Secret::Rsa(key) => key
+                .to_pkcs8_der()
+                .map(|doc| Zeroizing::new(doc.as_bytes().to_vec()))
+                .map_err(|e| KeyError::Rsa(e.to_string())),
+        }
+    }
+
+    /// PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
+    pub fn to_pem(&self) -> Result<Zeroizing<String>, KeyError> {
+        let der = self.to_pkcs8_der()?;
+        let block = pem::Pem::new("PRIVATE KEY", der.to_vec());
+        Ok(Zeroizing::new(pem::encode(&block)))
+    }
+
+    /// The public half.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// Signs `msg` with `alg`. The RNG is used by RSA (PSS salt and blinding); Ed25519
+    /// and PKCS#1 v1.5 signatures are deterministic.
+    pub fn sign<R: CryptoRng + ?Sized>(
+        &self,
+        alg: SignatureAlgorithm,
+        msg: &[u8],
+        rng: &mut R,
+    ) -> Result<Vec<u8>, KeyError> {
+        match (&self.secret, alg) {
+            (Secret::Ed25519(key), SignatureAlgorithm::Ed25519) => {
+                Ok(key.sign(msg).to_bytes().to_vec())
+            }
+            (Secret::Rsa(key), SignatureAlgorithm::RsaPkcs1Sha256) => key
+                .sign_with_rng(
+                    rng,
+                    rsa::Pkcs1v15Sign::new::<Sha256>(),
+                    &Sha256::digest(msg),
+                )
+                .map_err(|e| KeyError::Rsa(e.to_string())),
+            (Secret::Rsa(key), SignatureAlgorithm::RsaPssSha256 { salt_len }) => key
+                .sign_with_rng(
+                    rng,
+                    rsa::Pss::<Sha256>::new_with_salt(salt_len),
+                    &Sha256::digest(msg),
+                )
+                .map_err(|e| KeyError::Rsa(e.to_string())),
+            _ => Err(KeyError::AlgorithmMismatch {
+                key: self.public.algorithm_name(),
+                alg,
+            }),
+        }
+    }
+
+    /// Signs without an RNG, for algorithms that need none (Ed25519, PKCS#1 v1.5).
+    /// Used when issuing certificates, where the signer interface has no RNG.
+    pub(crate) fn sign_deterministic(
+        &self,
+        alg: SignatureAlgorithm,
+        msg: &[u8],
+    ) -> Result<Vec<u8>, KeyError> {
+        match (&self.secret, alg) {
+            (Secret::Ed25519(key), SignatureAlgorithm::Ed25519) => {
+                Ok(key.sign(msg).to_bytes().to_vec())
+            }
+            (Secret::Rsa(key), SignatureAlgorithm::RsaPkcs1Sha256) => key
+                .sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(msg))
+                .map_err(|e| KeyError::Rsa(e.to_string())),
+            _ => Err(KeyError::AlgorithmMismatch {
+                key: self.public.algorithm_name(),
+                alg,
+            }),
+        }
+    }
+
+    /// The algorithm this key signs certificates with: Ed25519 or sha256WithRSAEncryption.
+    pub fn certificate_signature_algorithm(&self) -> SignatureAlgorithm {
+        match self.secret {
+            Secret::Ed25519(_) => SignatureAlgorithm::Ed25519,
+            Secret::Rsa(_) => SignatureAlgorithm::RsaPkcs1Sha256,
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+enum PublicInner {
+    Ed25519(ed25519_dalek::VerifyingKey),
+    Rsa(RsaPublic),
+}
+
+/// A public key, kept with its SubjectPublicKeyInfo encoding.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    inner: PublicInner,
+    spki: Vec<u8>,
+    /// The subjectPublicKey BIT STRING contents: 32 bytes for Ed25519, an RSAPublicKey for RSA.
+    raw: Vec<u8>,
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "PublicKey({}, sha256:{})",
+            self.algorithm_name(),
+            self.fingerprint()
+        )
+    }
+}
+
+impl PublicKey {
+    fn from_ed25519(key: ed25519_dalek::VerifyingKey) -> Self {
+        let raw = key.to_bytes().to_vec();
+        // RFC 8410 §4: AlgorithmIdentifier id-Ed25519, parameters absent.
+        let mut spki = vec![
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+        ];
+        spki.extend_from_slice(&raw);
+        Self {
+            inner: PublicInner::Ed25519(key),
+            spki,
+            raw,
+        }
+    }
+
+    fn from_rsa(key: RsaPublic) -> Result<Self, KeyError> {
+        let spki = key
+            .to_public_key_der()
+            .map_err(|e| KeyError::Rsa(e.to_string()))?
+            .as_bytes()
+            .to_vec();
+        let raw = key
+            .to_pkcs1_der()
+            .map_err(|e| KeyError::Rsa(e.to_string()))?
+            .as_bytes()
+            .to_vec();
+        Ok(Self {
+            inner: PublicInner::Rsa(key),
+            spki,
+            raw,
+        })
+    }
+
+    /// Reads a DER SubjectPublicKeyInfo holding an Ed25519 or rsaEncryption key.
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
+        let (rest, info) =
+            SubjectPublicKeyInfo::from_der(der).map_err(|e| KeyError::Malformed(e.to_string()))?;
+        if !rest.is_empty() {
+            return Err(KeyError::Malformed(
+                "trailing bytes after SubjectPublicKeyInfo".into(),
+            ));
+        }
+        let alg = info.algorithm.algorithm.to_id_string();
+        let data = info.subject_public_key.data.as_ref();
+        match alg.as_str() {
+            oid::ED25519 => {
+                let bytes: &[u8; 32] = data.try_into().map_err(|_| {
+                    KeyError::Malformed(format!("Ed25519 key of {} bytes", data.len()))
+                })?;
+                let key = ed25519_dalek::VerifyingKey::from_bytes(bytes)
+                    .map_err(|e| KeyError::Malformed(e.to_string()))?;
+                Ok(Self::from_ed25519(key))
+            }
+            oid::RSA_ENCRYPTION => {
+                let key = RsaPublic::from_pkcs1_der(data)
+                    .map_err(|e| KeyError::Malformed(e.to_string()))?;
+                Self::from_rsa(key)
+            }
+            _ => Err(KeyError::UnsupportedAlgorithm(alg)),
+        }
+    }
+
+    /// Reads a PEM `PUBLIC KEY` block.
+    pub fn from_pem(text: &str) -> Result<Self, KeyError> {
+        let blocks = pem::parse_many(text).map_err(|e| KeyError::Malformed(e.to_string()))?;
+        let block = blocks
+            .iter()
+            .find(|b| b.tag() == "PUBLIC KEY")
+            .ok_or(KeyError::NoPublicKey)?;
+        Self::from_spki_der(block.contents())
+    }
+
+    /// DER SubjectPublicKeyInfo.
+    pub fn spki_der(&self) -> &[u8] {
+        &self.spki
+    }
+
+    /// PEM `PUBLIC KEY`.
+    pub fn to_pem(&self) -> String {
+        pem::encode(&pem::Pem::new("PUBLIC KEY", self.spki.clone()))
+    }
+
+    /// The contents of the subjectPublicKey BIT STRING.
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// SHA-256 of the SubjectPublicKeyInfo DER, lowercase hex.
+    pub fn fingerprint(&self) -> String {
+        hex(&Sha256::digest(&self.spki))
+    }
+
+    /// `ed25519`, `rsa2048`, `rsa3072` or `rsaN` for other RSA sizes.
+    pub fn algorithm_name(&self) -> String {
+        match &self.inner {
+            PublicInner::Ed25519(_) => "ed25519".into(),
+            PublicInner::Rsa(key) => format!("rsa{}", rsa::traits::PublicKeyParts::size(key) * 8),
+        }
+    }
+
+    /// True for an Ed25519 key.
+    pub fn is_ed25519(&self) -> bool {
+        matches!(self.inner, PublicInner::Ed25519(_))
+    }
+
+    /// Checks `sig` over `msg` with `alg`. Ed25519 uses strict verification (RFC 8032
+    /// §5.1.7: canonical S, no small-order keys).
+    pub fn verify(&self, alg: SignatureAlgorithm, msg: &[u8], sig: &[u8]) -> Result<(), KeyError> {
+        match (&self.inner, alg) {
+            (PublicInner::Ed25519(key), SignatureAlgorithm::Ed25519) => {
+                let sig = ed25519_dalek::Signature::from_slice(sig)
+                    .map_err(|_| KeyError::BadSignature)?;
+                key.verify_strict(msg, &sig)
+                    .map_err(|_| KeyError::BadSignature)
+            }
+            (PublicInner::Rsa(key), SignatureAlgorithm::RsaPkcs1Sha256) => key
+                .verify(
+                    rsa::Pkcs1v15Sign::new::<Sha256>(),
+                    &Sha256::digest(msg),
+                    sig,
+                )
+                .map_err(|_| KeyError::BadSignature),
+            (PublicInner::Rsa(key), SignatureAlgorithm::RsaPssSha256 { salt_len }) => key
+                .verify(
+                    rsa::Pss::<Sha256>::new_with_salt(salt_len),
+                    &Sha256::digest(msg),
+                    sig,
+                )
+                .map_err(|_| KeyError::BadSignature),
+            _ => Err(KeyError::AlgorithmMismatch {
+                key: self.algorithm_name(),
+                alg,
+            }),
+        }
+    }
+}
+
+/// Lowercase hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

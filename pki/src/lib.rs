@@ -1,0 +1,77 @@
+//! A small PKI for keylab: keys, certificates, issuing and path validation.
+//!
+//! - [`PrivateKey`] / [`PublicKey`]: Ed25519 (ed25519-dalek) and RSA 2048/3072 (rsa),
+//!   generated from an injected RNG, read and written as PKCS#8 / SubjectPublicKeyInfo
+//!   in DER or PEM, signing and verifying with Ed25519, RSASSA-PSS-SHA256 and
+//!   sha256WithRSAEncryption.
+//! - [`issue`](mod@issue): root, intermediate, server and client certificates through
+//!   rcgen, with keylab's keys as rcgen's signer (no ring or aws-lc-rs; see the module
+//!   docs for why). A fixed seed and fixed times give byte-identical certificates.
+//! - [`Certificate`]: x509-parser's view copied into owned, typed fields.
+//! - [`verify_path`]: keylab's own path validation (chain building, signatures,
+//!   validity, basicConstraints and pathLen, keyUsage, extendedKeyUsage, names, unknown
+//!   critical extensions) whose every rejection is a typed [`ValidationError`] that says
+//!   what was expected and what was found.
+//!
+//! The crate never reads the clock: callers pass the time to validate at.
+//!
+//! ```
+//! use pki::{CertificateRequest, KeyType, PathRequest, PrivateKey, Profile, Purpose};
+//! use rand_core::SeedableRng;
+//! use time::macros::datetime;
+//!
+//! let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+//! let (from, to) = (datetime!(2025-01-01 0:00 UTC), datetime!(2035-01-01 0:00 UTC));
+//! let ca_key = PrivateKey::generate(KeyType::Ed25519, &mut rng)?;
+//! let ca = pki::issue::self_signed(
+//!     &CertificateRequest::new("Example Root", Profile::Root { path_len: None }, from, to),
+//!     &ca_key,
+//!     &mut rng,
+//! )?;
+//! let key = PrivateKey::generate(KeyType::Ed25519, &mut rng)?;
+//! let server = CertificateRequest::new(
+//!     "localhost",
+//!     Profile::Server { names: vec!["localhost".into()] },
+//!     from,
+//!     to,
+//! );
+//! let leaf = pki::issue::issue(&server, key.public_key(), &ca, &ca_key, &mut rng)?;
+//! let path = pki::verify_path(&PathRequest {
+//!     leaf: &leaf,
+//!     intermediates: &[],
+//!     anchors: &[ca],
+//!     time: datetime!(2026-06-01 0:00 UTC),
+//!     purpose: Purpose::Server,
+//!     name: Some("localhost"),
+//! })?;
+//! assert_eq!(path.subjects(), ["CN=localhost", "CN=Example Root"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod cert;
+mod error;
+pub mod files;
+pub mod issue;
+mod key;
+pub mod oid;
+mod verify;
+
+pub use cert::{
+    BasicConstraints, CertSignature, Certificate, ExtendedKeyUsage, KEY_USAGE_NAMES, KeyUsage,
+    Name, SubjectAltName,
+};
+pub use error::{IssueError, KeyError, ParseError, Purpose, ValidationError};
+pub use issue::{CertificateRequest, ExtraExtension, Profile};
+pub use key::{KeyType, PrivateKey, PublicKey, SignatureAlgorithm};
+pub use verify::{MAX_PATH_LEN, PathRequest, ValidPath, check_name, verify_path};
+
+/// Formats a time as RFC 3339 in UTC to the second, e.g. `2025-01-01T00:00:00Z`
+/// (X.509 times have no fractions).
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let t = t.replace_nanosecond(0).unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}

@@ -1,0 +1,327 @@
+//! Certificate path validation, keylab's own (RFC 5280 §6, simplified to what TLS needs),
+//! and server name matching (RFC 6125 §6.4, RFC 9525).
+//!
+//! The path is built from the leaf upwards: a candidate issuer must have a subject equal
+//! (byte for byte) to the child's issuer and, when both key identifiers are present, a
+//! subjectKeyIdentifier equal to the child's authorityKeyIdentifier. Trust anchors are
+//! tried before intermediates; a certificate is never used twice in one path, so loops
+//! end. Every certificate on the path, the anchor included, must be X.509 v3, inside its
+//! validity window and free of unknown critical extensions.
+
+use std::net::IpAddr;
+
+use time::OffsetDateTime;
+
+use crate::cert::{CertSignature, Certificate, ExtendedKeyUsage, SubjectAltName};
+use crate::error::{Purpose, ValidationError};
+use crate::rfc3339;
+
+/// The longest path accepted, leaf and anchor included.
+pub const MAX_PATH_LEN: usize = 8;
+
+/// What to validate and against what.
+#[derive(Clone, Copy, Debug)]
+pub struct PathRequest<'a> {
+    /// The end-entity certificate.
+    pub leaf: &'a Certificate,
+    /// Certificates that may serve as intermediates (order does not matter).
+    pub intermediates: &'a [Certificate],
+    /// Trust anchors (self-signed roots or any CA the caller trusts).
+    pub anchors: &'a [Certificate],
+    /// The time to check validity at.
+    pub time: OffsetDateTime,
+    /// What the leaf is for.
+    pub purpose: Purpose,
+    /// For [`Purpose::Server`]: the DNS name or IP address expected in the leaf's
+    /// subjectAltName. Never compared with the subject CN.
+    pub name: Option<&'a str>,
+}
+
+/// A validated path: the leaf first, the trust anchor last.
+#[derive(Clone, Debug)]
+pub struct ValidPath {
+    /// Leaf, intermediates, anchor.
+    pub chain: Vec<Certificate>,
+}
+
+impl ValidPath {
+    /// The trust anchor the path ends in.
+    pub fn anchor(&self) -> &Certificate {
+        // A ValidPath always holds at least the leaf; the anchor is last.
+        &self.chain[self.chain.len() - 1]
+    }
+
+    /// The subjects along the path, leaf first.
+    pub fn subjects(&self) -> Vec<String> {
+        self.chain.iter().map(|c| c.subject().to_string()).collect()
+    }
+}
+
+/// Validates `request.leaf` up to one of `request.anchors`.
+pub fn verify_path(request: &PathRequest<'_>) -> Result<ValidPath, ValidationError> {
+    if request.anchors.is_empty() {
+        return Err(ValidationError::NoTrustAnchors);
+    }
+    let leaf = request.leaf;
+    check_common(leaf, request.time)?;
+    check_leaf(leaf, request)?;
+    if request.anchors.iter().any(|a| a.der() == leaf.der()) {
+        return Ok(ValidPath {
+            chain: vec![leaf.clone()],
+        });
+    }
+    let mut path = vec![leaf];
+    extend(&mut path, request)?;
+    Ok(ValidPath {
+        chain: path.into_iter().cloned().collect(),
+    })
+}
+
+/// Checks that `name` is one of `cert`'s subjectAltNames: an IP address against iPAddress
+/// entries, anything else against dNSName entries (case-insensitive, a trailing dot
+/// ignored, `*` only as the whole leftmost label and matching exactly one label).
+pub fn check_name(cert: &Certificate, name: &str) -> Result<(), ValidationError> {
+    let sans = cert.subject_alt_names();
+    let matched = match name.parse::<IpAddr>() {
+        Ok(ip) => sans
+            .iter()
+            .any(|san| matches!(san, SubjectAltName::Ip(other) if *other == ip)),
+        Err(_) => sans
+            .iter()
+            .any(|san| matches!(san, SubjectAltName::Dns(pattern) if dns_matches(pattern, name))),
+    };
+    if matched {
+        return Ok(());
+    }
+    let presented = sans
+        .iter()
+        .filter_map(|san| match san {
+            SubjectAltName::Dns(d) => Some(d.clone()),
+            SubjectAltName::Ip(ip) => Some(ip.to_string()),
+            _ => None,
+        })
+        .collect();
+    Err(ValidationError::NameMismatch {
+        expected: name.to_owned(),
+        presented,
+    })
+}
+
+fn dns_matches(pattern: &str, name: &str) -> bool {
+    let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    if pattern.is_empty() || name.is_empty() {
+        return false;
+    }
+    match pattern.strip_prefix("*.") {
+        // RFC 6125 §6.4.3: the wildcard is the complete leftmost label and matches one
+        // label; require two labels after it so `*.com` matches nothing.
+        Some(suffix) if suffix.contains('.') && !suffix.contains('*') => name
+            .split_once('.')
+            .is_some_and(|(first, rest)| !first.is_empty() && rest == suffix),
+        _ => !pattern.contains('*') && pattern == name,
+    }
+}
+
+/// Checks every certificate on the path gets: version, critical extensions, validity.
+fn check_common(cert: &Certificate, time: OffsetDateTime) -> Result<(), ValidationError> {
+    let subject = || cert.subject().to_string();
+    if cert.version() != 3 {
+        return Err(ValidationError::UnsupportedVersion {
+            subject: subject(),
+            version: cert.version(),
+        });
+    }
+    if let Some(oid) = cert.unknown_critical_extensions().first() {
+        return Err(ValidationError::UnknownCriticalExtension {
+            subject: subject(),
+            oid: oid.clone(),
+        });
+    }
+    if time < cert.not_before() {
+        return Err(ValidationError::NotYetValid {
+            subject: subject(),
+            not_before: rfc3339(cert.not_before()),
+            checked_at: rfc3339(time),
+        });
+    }
+    if time > cert.not_after() {
+        return Err(ValidationError::Expired {
+            subject: subject(),
+            not_after: rfc3339(cert.not_after()),
+            checked_at: rfc3339(time),
+        });
+    }
+    Ok(())
+}
+
+fn check_leaf(leaf: &Certificate, request: &PathRequest<'_>) -> Result<(), ValidationError> {
+    if let Some(ku) = leaf.key_usage()
+        && !ku.digital_signature()
+    {
+        return Err(ValidationError::LeafKeyUsage {
+            subject: leaf.subject().to_string(),
+            present: ku.names(),
+        });
+    }
+    check_eku(leaf, request.purpose)?;
+    if let (Purpose::Server, Some(name)) = (request.purpose, request.name) {
+        check_name(leaf, name)?;
+    }
+    Ok(())
+}
+
+fn check_eku(cert: &Certificate, purpose: Purpose) -> Result<(), ValidationError> {
+    let Some(ekus) = cert.extended_key_usage() else {
+        return Ok(());
+    };
+    let wanted = match purpose {
+        Purpose::Server => ExtendedKeyUsage::ServerAuth,
+        Purpose::Client => ExtendedKeyUsage::ClientAuth,
+    };
+    if ekus.contains(&wanted) || ekus.contains(&ExtendedKeyUsage::Any) {
+        return Ok(());
+    }
+    Err(ValidationError::WrongExtendedKeyUsage {
+        subject: cert.subject().to_string(),
+        needed: purpose,
+        present: ekus.iter().map(ToString::to_string).collect(),
+    })
+}
+
+/// Depth-first search for an issuer of the last certificate in `path`. On failure,
+/// returns the first error met, which names the most specific problem.
+fn extend<'a>(
+    path: &mut Vec<&'a Certificate>,
+    request: &PathRequest<'a>,
+) -> Result<(), ValidationError> {
+    let Some(&child) = path.last() else {
+        return Err(ValidationError::ChainTooLong { limit: 0 });
+    };
+    let anchors = request.anchors.iter().map(|c| (c, true));
+    let intermediates = request.intermediates.iter().map(|c| (c, false));
+    let mut first_error = None;
+    for (candidate, is_anchor) in anchors.chain(intermediates) {
+        if !issued_by(child, candidate) || path.iter().any(|c| c.der() == candidate.der()) {
+            continue;
+        }
+        let result = check_issuer(child, candidate, path.len() - 1, request).and_then(|()| {
+            if is_anchor {
+                path.push(candidate);
+                return Ok(());
+            }
+            if path.len() + 1 >= MAX_PATH_LEN {
+                return Err(ValidationError::ChainTooLong {
+                    limit: MAX_PATH_LEN,
+                });
+            }
+            path.push(candidate);
+            let deeper = extend(path, request);
+            if deeper.is_err() {
+                path.pop();
+            }
+            deeper
+        });
+        match result {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(
+        first_error.unwrap_or_else(|| ValidationError::UnknownIssuer {
+            issuer: child.issuer().to_string(),
+        }),
+    )
+}
+
+fn issued_by(child: &Certificate, candidate: &Certificate) -> bool {
+    if child.issuer().der() != candidate.subject().der() {
+        return false;
+    }
+    match (child.authority_key_id(), candidate.subject_key_id()) {
+        (Some(aki), Some(ski)) => aki == ski,
+        _ => true,
+    }
+}
+
+/// Checks `issuer` may have issued `child`, which has `below` CA certificates under it.
+fn check_issuer(
+    child: &Certificate,
+    issuer: &Certificate,
+    below: usize,
+    request: &PathRequest<'_>,
+) -> Result<(), ValidationError> {
+    verify_signature(child, issuer)?;
+    check_common(issuer, request.time)?;
+    let issuer_name = || issuer.subject().to_string();
+    // RFC 5280 §4.2.1.9: only a CA may sign certificates.
+    let Some(bc) = issuer.basic_constraints().filter(|bc| bc.ca) else {
+        return Err(ValidationError::IssuerNotCa {
+            issuer: issuer_name(),
+            subject: child.subject().to_string(),
+        });
+    };
+    if let Some(allowed) = bc.path_len {
+        let found = u32::try_from(below).unwrap_or(u32::MAX);
+        if found > allowed {
+            return Err(ValidationError::PathLenExceeded {
+                issuer: issuer_name(),
+                allowed,
+                found,
+            });
+        }
+    }
+    if let Some(ku) = issuer.key_usage()
+        && !ku.key_cert_sign()
+    {
+        return Err(ValidationError::IssuerKeyUsage {
+            issuer: issuer_name(),
+            present: ku.names(),
+        });
+    }
+    check_eku(issuer, request.purpose)
+}
+
+fn verify_signature(child: &Certificate, issuer: &Certificate) -> Result<(), ValidationError> {
+    let alg = match child.signature_algorithm() {
+        CertSignature::Supported(alg) => *alg,
+        CertSignature::Unsupported(what) => {
+            return Err(ValidationError::UnsupportedSignatureAlgorithm {
+                subject: child.subject().to_string(),
+                algorithm: what.clone(),
+            });
+        }
+    };
+    let key = issuer
+        .public_key()
+        .map_err(|reason| ValidationError::UnsupportedIssuerKey {
+            subject: issuer.subject().to_string(),
+            reason: reason.to_owned(),
+        })?;
+    key.verify(alg, child.tbs_der(), child.signature())
+        .map_err(|_| ValidationError::BadSignature {
+            subject: child.subject().to_string(),
+            issuer: issuer.subject().to_string(),
+            algorithm: alg.to_string(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dns_matches;
+
+    #[test]
+    fn dns_matching_follows_rfc6125() {
+        assert!(dns_matches("localhost", "LOCALHOST"));
+        assert!(dns_matches("a.example.", "a.example"));
+        assert!(dns_matches("*.example.com", "www.example.com"));
+        assert!(!dns_matches("*.example.com", "example.com"));
+        assert!(!dns_matches("*.example.com", "a.b.example.com"));
+        assert!(!dns_matches("*.com", "example.com"));
+        assert!(!dns_matches("w*.example.com", "www.example.com"));
+        assert!(!dns_matches("a.*.example.com", "a.b.example.com"));
+        assert!(!dns_matches("", ""));
+    }
+}

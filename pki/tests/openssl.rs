@@ -1,0 +1,539 @@
+//! Cross-checks with the OpenSSL command line: OpenSSL accepts what keylab issues, and
+//! keylab's validator agrees with OpenSSL on chains OpenSSL makes.
+//!
+//! Without an `openssl` binary these tests print why and pass, except under `CI=true`,
+//! where a missing OpenSSL is a failure.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use pki::{
+    Certificate, KeyType, PathRequest, PrivateKey, Purpose, SignatureAlgorithm, ValidationError,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use time::{Duration, OffsetDateTime};
+
+fn have_openssl() -> bool {
+    let found = Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "openssl is required under CI=true"
+        );
+        eprintln!(
+            "skipping: no `openssl` binary on PATH (install it, e.g. apt-get install openssl)"
+        );
+    }
+    found
+}
+
+/// Runs openssl in `dir`; returns (success, stdout + stderr).
+fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn openssl_ok(dir: &Path, args: &[&str]) -> String {
+    let (ok, text) = openssl(dir, args);
+    assert!(ok, "openssl {} failed:\n{text}", args.join(" "));
+    text
+}
+
+fn fixtures_dir() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/data"))
+}
+
+#[test]
+fn openssl_accepts_our_chains_strictly() {
+    if !have_openssl() {
+        return;
+    }
+    let dir = fixtures_dir();
+    for h in ["ed25519", "rsa"] {
+        for (leaf, purpose) in [("server.pem", "sslserver"), ("client.pem", "sslclient")] {
+            let out = openssl_ok(
+                dir,
+                &[
+                    "verify",
+                    "-x509_strict",
+                    "-purpose",
+                    purpose,
+                    "-CAfile",
+                    &format!("{h}/root.pem"),
+                    "-untrusted",
+                    &format!("{h}/intermediate.pem"),
+                    &format!("{h}/{leaf}"),
+                ],
+            );
+            assert!(out.contains(": OK"), "{out}");
+        }
+    }
+}
+
+#[test]
+fn openssl_parses_every_certificate_and_key() {
+    if !have_openssl() {
+        return;
+    }
+    let dir = fixtures_dir();
+    let mut certs = 0;
+    let mut keys = 0;
+    for sub in ["ed25519", "rsa", "bad"] {
+        let mut entries: Vec<_> = fs::read_dir(dir.join(sub))
+            .expect("dir")
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            let rel = format!(
+                "{sub}/{}",
+                path.file_name().and_then(|n| n.to_str()).expect("name")
+            );
+            if rel.ends_with(".pem") {
+                // Every certificate of the file, not only the first.
+                for (i, cert) in
+                    Certificate::from_pem_bundle(&fs::read_to_string(&path).expect("read"))
+                        .expect("our parser")
+                        .iter()
+                        .enumerate()
+                {
+                    let tmp = tempfile::NamedTempFile::new().expect("tmp");
+                    fs::write(tmp.path(), cert.to_pem()).expect("write");
+                    let text = openssl_ok(
+                        dir,
+                        &[
+                            "x509",
+                            "-noout",
+                            "-text",
+                            "-in",
+                            &tmp.path().display().to_string(),
+                        ],
+                    );
+                    assert!(text.contains("Version: 3"), "{rel}[{i}]: {text}");
+                    certs += 1;
+                }
+            } else if rel.ends_with(".key") {
+                openssl_ok(dir, &["pkey", "-noout", "-in", &rel]);
+                keys += 1;
+            }
+        }
+    }
+    assert!(
+        certs >= 25 && keys >= 9,
+        "checked {certs} certificates and {keys} keys"
+    );
+}
+
+#[test]
+fn openssl_rejects_our_negative_fixtures() {
+    if !have_openssl() {
+        return;
+    }
+    let dir = fixtures_dir();
+    for (file, reason) in [
+        ("expired", "certificate has expired"),
+        ("not-yet-valid", "certificate is not yet valid"),
+        ("bad-signature", "signature failure"),
+        ("unknown-issuer", "unable to get local issuer certificate"),
+        ("unknown-critical-extension", "unhandled critical extension"),
+        ("pathlen-exceeded", "path length constraint exceeded"),
+        ("wrong-eku", "unsuitable certificate purpose"),
+    ] {
+        let (ok, text) = openssl(
+            dir,
+            &[
+                "verify",
+                "-x509_strict",
+                "-purpose",
+                "sslserver",
+                "-CAfile",
+                "ed25519/root.pem",
+                "-untrusted",
+                &format!("bad/{file}.pem"),
+                &format!("bad/{file}.pem"),
+            ],
+        );
+        assert!(!ok, "openssl accepted bad/{file}.pem");
+        assert!(
+            text.contains(reason),
+            "bad/{file}.pem: expected {reason:?} in\n{text}"
+        );
+    }
+}
+
+#[test]
+fn openssl_verifies_our_signatures_and_reads_our_public_keys() {
+    if !have_openssl() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    fs::write(d.join("msg"), b"signed by keylab").expect("write");
+    for (kt, alg, extra) in [
+        (
+            KeyType::Ed25519,
+            SignatureAlgorithm::Ed25519,
+            vec!["pkeyutl", "-verify", "-rawin"],
+        ),
+        (
+            KeyType::Rsa2048,
+            SignatureAlgorithm::RSA_PSS_SHA256,
+            vec![
+                "dgst",
+                "-sha256",
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+                "rsa_pss_saltlen:32",
+                "-verify",
+            ],
+        ),
+        (
+            KeyType::Rsa3072,
+            SignatureAlgorithm::RsaPkcs1Sha256,
+            vec!["dgst", "-sha256", "-verify"],
+        ),
+    ] {
+        let key = PrivateKey::generate(kt, &mut rng).expect("key");
+        fs::write(d.join("pub.pem"), key.public_key().to_pem()).expect("write");
+        openssl_ok(d, &["pkey", "-pubin", "-noout", "-in", "pub.pem"]);
+        let sig = key.sign(alg, b"signed by keylab", &mut rng).expect("sign");
+        fs::write(d.join("sig"), &sig).expect("write");
+        let mut args = extra.clone();
+        if args[0] == "pkeyutl" {
+            args.extend([
+                "-pubin", "-inkey", "pub.pem", "-in", "msg", "-sigfile", "sig",
+            ]);
+        } else {
+            args.extend(["pub.pem", "-signature", "sig", "msg"]);
+        }
+        let out = openssl_ok(d, &args);
+        assert!(
+            out.contains("Verified OK") || out.contains("Signature Verified Successfully"),
+            "{kt}: {out}"
+        );
+    }
+}
+
+const OPENSSL_CNF: &str = "\
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = unused
+[v3_ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[v3_int]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[v3_server]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[v3_client]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+";
+
+/// Builds root → intermediate → leaves with the openssl CLI in `d`.
+/// `alg` is `ed25519`, `rsa` (PKCS#1 v1.5 signatures) or `rsa-pss` (RSASSA-PSS signatures).
+fn openssl_hierarchy(d: &Path, alg: &str) {
+    fs::write(d.join("cnf"), OPENSSL_CNF).expect("cnf");
+    let genkey = |name: &str| {
+        let args: Vec<&str> = if alg == "ed25519" {
+            vec!["genpkey", "-algorithm", "ed25519", "-out", name]
+        } else {
+            vec![
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+                name,
+            ]
+        };
+        openssl_ok(d, &args);
+    };
+    let sig_opts: Vec<&str> = match alg {
+        "ed25519" => vec![],
+        "rsa" => vec!["-sha256"],
+        _ => vec![
+            "-sha256",
+            "-sigopt",
+            "rsa_padding_mode:pss",
+            "-sigopt",
+            "rsa_pss_saltlen:32",
+        ],
+    };
+    for name in ["root", "int", "server", "client", "notca", "victim"] {
+        genkey(&format!("{name}.key"));
+    }
+    let mut root = vec![
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        "root.key",
+        "-subj",
+        "/CN=OpenSSL Root",
+        "-days",
+        "3650",
+        "-config",
+        "cnf",
+        "-extensions",
+        "v3_ca",
+        "-out",
+        "root.pem",
+    ];
+    root.extend(&sig_opts);
+    openssl_ok(d, &root);
+    let sign = |subject: &str, key: &str, ca: &str, ext: &str, days: &str, out: &str| {
+        let (csr, ca_pem, ca_key) = (
+            format!("{out}.csr"),
+            format!("{ca}.pem"),
+            format!("{ca}.key"),
+        );
+        openssl_ok(
+            d,
+            &[
+                "req", "-new", "-key", key, "-subj", subject, "-config", "cnf", "-out", &csr,
+            ],
+        );
+        let mut args = vec![
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca_pem,
+            "-CAkey",
+            &ca_key,
+            "-set_serial",
+            "4660",
+            "-days",
+            days,
+            "-extfile",
+            "cnf",
+            "-extensions",
+            ext,
+            "-out",
+            out,
+        ];
+        args.extend(&sig_opts);
+        openssl_ok(d, &args);
+    };
+    sign(
+        "/CN=OpenSSL Intermediate",
+        "int.key",
+        "root",
+        "v3_int",
+        "3650",
+        "int.pem",
+    );
+    sign(
+        "/CN=localhost",
+        "server.key",
+        "int",
+        "v3_server",
+        "30",
+        "server.pem",
+    );
+    sign(
+        "/CN=carol",
+        "client.key",
+        "int",
+        "v3_client",
+        "30",
+        "client.pem",
+    );
+    // A server certificate (CA:FALSE) that then signs another leaf.
+    sign(
+        "/CN=notca",
+        "notca.key",
+        "int",
+        "v3_server",
+        "30",
+        "notca.pem",
+    );
+    sign(
+        "/CN=victim",
+        "victim.key",
+        "notca",
+        "v3_server",
+        "30",
+        "victim.pem",
+    );
+}
+
+fn load(d: &Path, file: &str) -> Certificate {
+    let mut certs = Certificate::from_pem_bundle(&fs::read_to_string(d.join(file)).expect("read"))
+        .expect("parse");
+    certs.remove(0)
+}
+
+fn check(
+    d: &Path,
+    leaf: &str,
+    extra: &[&str],
+    purpose: Purpose,
+    name: Option<&str>,
+    at: OffsetDateTime,
+) -> Result<(), ValidationError> {
+    let mut intermediates = vec![load(d, "int.pem")];
+    intermediates.extend(extra.iter().map(|f| load(d, f)));
+    pki::verify_path(&PathRequest {
+        leaf: &load(d, leaf),
+        intermediates: &intermediates,
+        anchors: &[load(d, "root.pem")],
+        time: at,
+        purpose,
+        name,
+    })
+    .map(|_| ())
+}
+
+#[test]
+fn we_accept_chains_openssl_makes_and_reject_bad_ones() {
+    if !have_openssl() {
+        return;
+    }
+    for alg in ["ed25519", "rsa", "rsa-pss"] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let d = dir.path();
+        openssl_hierarchy(d, alg);
+        // openssl dates certificates from the second it signs them.
+        let now = OffsetDateTime::now_utc() + Duration::seconds(2);
+        if alg == "rsa-pss" {
+            let text = openssl_ok(d, &["x509", "-noout", "-text", "-in", "server.pem"]);
+            assert!(
+                text.contains("rsassaPss"),
+                "expected a PSS-signed certificate:\n{text}"
+            );
+        }
+        check(
+            d,
+            "server.pem",
+            &[],
+            Purpose::Server,
+            Some("localhost"),
+            now,
+        )
+        .unwrap_or_else(|e| panic!("{alg}: {e}"));
+        check(
+            d,
+            "server.pem",
+            &[],
+            Purpose::Server,
+            Some("127.0.0.1"),
+            now,
+        )
+        .unwrap_or_else(|e| panic!("{alg}: {e}"));
+        check(d, "client.pem", &[], Purpose::Client, None, now)
+            .unwrap_or_else(|e| panic!("{alg}: {e}"));
+        // Keys openssl wrote load, and sign what their certificates verify.
+        let key = PrivateKey::from_pem(&fs::read_to_string(d.join("server.key")).expect("key"))
+            .expect("openssl key");
+        assert_eq!(Ok(key.public_key()), load(d, "server.pem").public_key());
+
+        // The bad ones, each with its reason.
+        let err = check(
+            d,
+            "server.pem",
+            &[],
+            Purpose::Server,
+            Some("localhost"),
+            now + Duration::days(40),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, ValidationError::Expired { .. }),
+            "{alg}: {err}"
+        );
+        let err = check(
+            d,
+            "server.pem",
+            &[],
+            Purpose::Server,
+            Some("example.org"),
+            now,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, ValidationError::NameMismatch { .. }),
+            "{alg}: {err}"
+        );
+        let err = check(d, "client.pem", &[], Purpose::Server, None, now).unwrap_err();
+        assert!(
+            matches!(err, ValidationError::WrongExtendedKeyUsage { .. }),
+            "{alg}: {err}"
+        );
+        let err = check(d, "victim.pem", &["notca.pem"], Purpose::Server, None, now).unwrap_err();
+        assert!(
+            matches!(err, ValidationError::IssuerNotCa { .. }),
+            "{alg}: {err}"
+        );
+        // And OpenSSL agrees on the CA:FALSE issuer.
+        let (ok, _) = openssl(
+            d,
+            &[
+                "verify",
+                "-CAfile",
+                "root.pem",
+                "-untrusted",
+                "int.pem",
+                "-untrusted",
+                "notca.pem",
+                "victim.pem",
+            ],
+        );
+        assert!(
+            !ok,
+            "{alg}: openssl accepted a chain through a CA:FALSE certificate"
+        );
+        // Against another hierarchy's root: unknown issuer.
+        let err = pki::verify_path(&PathRequest {
+            leaf: &load(d, "server.pem"),
+            intermediates: &[load(d, "int.pem")],
+            anchors: &Certificate::from_pem_bundle(fixtures::ED25519.root).expect("root"),
+            time: now,
+            purpose: Purpose::Server,
+            name: None,
+        })
+        .unwrap_err();
+        assert_eq!(
+            err,
+            ValidationError::UnknownIssuer {
+                issuer: "CN=OpenSSL Root".into()
+            },
+            "{alg}"
+        );
+    }
+}

@@ -1,0 +1,393 @@
+//! Path validation: good chains from the fixtures and fresh issues, and every negative
+//! fixture rejected with its own error and the detail a person needs.
+
+use pki::{
+    Certificate, CertificateRequest, KeyType, PathRequest, PrivateKey, Profile, Purpose,
+    ValidationError,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+const CHECK_AT: OffsetDateTime = datetime!(2026-11-28 12:00 UTC);
+
+fn certs(pem: &str) -> Vec<Certificate> {
+    Certificate::from_pem_bundle(pem).expect("parse chain")
+}
+
+/// Validates the first certificate of `chain_pem`, the rest as intermediates.
+fn validate(
+    chain_pem: &str,
+    root_pem: &str,
+    purpose: Purpose,
+    name: Option<&str>,
+) -> Result<Vec<String>, ValidationError> {
+    let chain = certs(chain_pem);
+    let anchors = certs(root_pem);
+    pki::verify_path(&PathRequest {
+        leaf: &chain[0],
+        intermediates: &chain[1..],
+        anchors: &anchors,
+        time: CHECK_AT,
+        purpose,
+        name,
+    })
+    .map(|p| p.subjects())
+}
+
+#[test]
+fn fixture_chains_validate_for_their_purpose_and_names() {
+    for h in [fixtures::ED25519, fixtures::RSA] {
+        let root_cn = if h.key_type == "ed25519" {
+            "ed25519"
+        } else {
+            "rsa"
+        };
+        for name in ["localhost", "LOCALHOST", "127.0.0.1", "::1"] {
+            let path = validate(h.server_chain, h.root, Purpose::Server, Some(name)).expect(name);
+            assert_eq!(
+                path,
+                [
+                    "CN=localhost".to_owned(),
+                    format!("CN=keylab {root_cn} Intermediate CA"),
+                    format!("CN=keylab {root_cn} Root CA"),
+                ]
+            );
+        }
+        let path = validate(h.client_chain, h.root, Purpose::Client, None).expect("client");
+        assert_eq!(path[0], "CN=alice");
+    }
+}
+
+#[test]
+fn purposes_are_not_interchangeable() {
+    let h = fixtures::ED25519;
+    let err = validate(h.client_chain, h.root, Purpose::Server, None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "wrong extended key usage: CN=alice is for [clientAuth], needed serverAuth"
+    );
+    let err = validate(h.server_chain, h.root, Purpose::Client, None).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ValidationError::WrongExtendedKeyUsage {
+                needed: Purpose::Client,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_chain_does_not_validate_against_the_other_hierarchy() {
+    let err = validate(
+        fixtures::RSA.server_chain,
+        fixtures::ED25519.root,
+        Purpose::Server,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        ValidationError::UnknownIssuer {
+            issuer: "CN=keylab rsa Root CA".into()
+        }
+    );
+}
+
+#[test]
+fn missing_intermediate_is_unknown_issuer() {
+    let chain = certs(fixtures::ED25519.server_chain);
+    let anchors = certs(fixtures::ED25519.root);
+    let err = pki::verify_path(&PathRequest {
+        leaf: &chain[0],
+        intermediates: &[],
+        anchors: &anchors,
+        time: CHECK_AT,
+        purpose: Purpose::Server,
+        name: None,
+    })
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown issuer: CN=keylab ed25519 Intermediate CA"
+    );
+}
+
+#[test]
+fn negative_fixtures_fail_with_their_own_error() {
+    use fixtures::bad;
+    let root = fixtures::ED25519.root;
+    let server = |pem| validate(pem, root, Purpose::Server, Some("localhost")).unwrap_err();
+
+    assert_eq!(
+        server(bad::EXPIRED).to_string(),
+        "certificate expired: notAfter 2021-01-01T00:00:00Z, checked at 2026-11-28T12:00:00Z (CN=expired.localhost)"
+    );
+    assert_eq!(
+        server(bad::NOT_YET_VALID).to_string(),
+        "certificate not yet valid: notBefore 2070-01-01T00:00:00Z, checked at 2026-11-28T12:00:00Z (CN=future.localhost)"
+    );
+    assert_eq!(
+        server(bad::WRONG_EKU).to_string(),
+        "wrong extended key usage: CN=wrong-eku.localhost is for [clientAuth], needed serverAuth"
+    );
+    assert_eq!(
+        server(bad::ISSUER_NOT_CA),
+        ValidationError::IssuerNotCa {
+            issuer: "CN=not-a-ca.localhost".into(),
+            subject: "CN=localhost".into()
+        }
+    );
+    assert_eq!(
+        server(bad::NAME_MISMATCH).to_string(),
+        "name mismatch: expected localhost, certificate is valid for [a.example, 10.0.0.1]"
+    );
+    assert_eq!(
+        server(bad::UNKNOWN_ISSUER).to_string(),
+        "unknown issuer: CN=Other Root"
+    );
+    assert_eq!(
+        validate(bad::CLIENT_UNKNOWN_ISSUER, root, Purpose::Client, None)
+            .unwrap_err()
+            .to_string(),
+        "unknown issuer: CN=Other Root"
+    );
+    assert_eq!(
+        server(bad::BAD_SIGNATURE).to_string(),
+        "bad signature on CN=localhost (issuer CN=keylab ed25519 Intermediate CA, algorithm ed25519)"
+    );
+    assert_eq!(
+        server(bad::PATHLEN_EXCEEDED),
+        ValidationError::PathLenExceeded {
+            issuer: "CN=Constrained CA".into(),
+            allowed: 0,
+            found: 1
+        }
+    );
+    assert_eq!(
+        server(bad::UNKNOWN_CRITICAL_EXTENSION).to_string(),
+        "unknown critical extension 1.3.6.1.4.1.55555.1 in CN=critical.localhost"
+    );
+}
+
+#[test]
+fn name_mismatch_also_for_ip_and_other_names() {
+    let h = fixtures::ED25519;
+    let err = validate(h.server_chain, h.root, Purpose::Server, Some("10.0.0.1")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "name mismatch: expected 10.0.0.1, certificate is valid for [localhost, 127.0.0.1, ::1]"
+    );
+    // The CN is never used as a name: a name-less server certificate matches nothing.
+    assert!(validate(h.server_chain, h.root, Purpose::Server, Some("example.com")).is_err());
+    // An IP written as a DNS name does not match the DNS SAN "localhost" and vice versa.
+    assert!(validate(h.server_chain, h.root, Purpose::Server, Some("127.0.0.2")).is_err());
+}
+
+#[test]
+fn validity_is_checked_on_every_certificate_including_the_anchor() {
+    let h = fixtures::ED25519;
+    let chain = certs(h.server_chain);
+    let anchors = certs(h.root);
+    for (at, want_expired) in [
+        (datetime!(2075-01-02 0:00 UTC), true),
+        (datetime!(2024-12-31 0:00 UTC), false),
+    ] {
+        let err = pki::verify_path(&PathRequest {
+            leaf: &chain[0],
+            intermediates: &chain[1..],
+            anchors: &anchors,
+            time: at,
+            purpose: Purpose::Server,
+            name: None,
+        })
+        .unwrap_err();
+        assert_eq!(
+            matches!(err, ValidationError::Expired { .. }),
+            want_expired,
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn no_anchors_is_an_error() {
+    let chain = certs(fixtures::ED25519.server_chain);
+    let err = pki::verify_path(&PathRequest {
+        leaf: &chain[0],
+        intermediates: &chain[1..],
+        anchors: &[],
+        time: CHECK_AT,
+        purpose: Purpose::Server,
+        name: None,
+    })
+    .unwrap_err();
+    assert_eq!(err, ValidationError::NoTrustAnchors);
+}
+
+/// Issue → parse → verify for every key type and role, and byte-identical reissue.
+#[test]
+fn issue_parse_verify_round_trip_for_every_key_type() {
+    for kt in [KeyType::Ed25519, KeyType::Rsa2048, KeyType::Rsa3072] {
+        let make = || {
+            let mut rng = ChaCha20Rng::seed_from_u64(99);
+            let (from, to) = (
+                datetime!(2026-01-01 0:00 UTC),
+                datetime!(2028-01-01 0:00 UTC),
+            );
+            let root_key = PrivateKey::generate(kt, &mut rng).expect("key");
+            let root = pki::issue::self_signed(
+                &CertificateRequest::new(
+                    "Round Trip Root",
+                    Profile::Root { path_len: Some(1) },
+                    from,
+                    to,
+                ),
+                &root_key,
+                &mut rng,
+            )
+            .expect("root");
+            let int_key = PrivateKey::generate(kt, &mut rng).expect("key");
+            let int = pki::issue::issue(
+                &CertificateRequest::new(
+                    "Round Trip Int",
+                    Profile::Intermediate { path_len: Some(0) },
+                    from,
+                    to,
+                ),
+                int_key.public_key(),
+                &root,
+                &root_key,
+                &mut rng,
+            )
+            .expect("intermediate");
+            let leaf_key = PrivateKey::generate(kt, &mut rng).expect("key");
+            let server = pki::issue::issue(
+                &CertificateRequest::new(
+                    "srv",
+                    Profile::Server {
+                        names: vec!["*.example.test".into(), "192.0.2.7".into()],
+                    },
+                    from,
+                    to,
+                ),
+                leaf_key.public_key(),
+                &int,
+                &int_key,
+                &mut rng,
+            )
+            .expect("server");
+            let client = pki::issue::issue(
+                &CertificateRequest::new(
+                    "bob",
+                    Profile::Client {
+                        email: Some("bob@example.test".into()),
+                    },
+                    from,
+                    to,
+                ),
+                leaf_key.public_key(),
+                &int,
+                &int_key,
+                &mut rng,
+            )
+            .expect("client");
+            (root, int, server, client)
+        };
+        let (root, int, server, client) = make();
+        let again = make();
+        assert_eq!(
+            server.der(),
+            again.2.der(),
+            "{kt}: same seed and times must give the same bytes"
+        );
+        assert_eq!(root.der(), again.0.der());
+
+        // Parsed fields.
+        assert!(root.is_ca() && int.is_ca() && !server.is_ca());
+        assert_eq!(int.basic_constraints().and_then(|b| b.path_len), Some(0));
+        assert_eq!(server.authority_key_id(), int.subject_key_id());
+        assert_eq!(int.authority_key_id(), root.subject_key_id());
+        assert_eq!(root.authority_key_id(), root.subject_key_id());
+        assert_eq!(client.subject().common_name(), Some("bob"));
+        assert_eq!(server.serial().len(), 16);
+
+        let pem: String = [&server, &int].iter().map(|c| c.to_pem()).collect();
+        let reparsed = Certificate::from_pem_bundle(&pem).expect("bundle");
+        assert_eq!(reparsed, vec![server.clone(), int.clone()]);
+
+        let at = datetime!(2027-01-01 0:00 UTC);
+        for (leaf, purpose, name) in [
+            (&server, Purpose::Server, Some("www.example.test")),
+            (&server, Purpose::Server, Some("192.0.2.7")),
+            (&client, Purpose::Client, None),
+        ] {
+            let anchors = [root.clone()];
+            let path = pki::verify_path(&PathRequest {
+                leaf,
+                intermediates: std::slice::from_ref(&int),
+                anchors: &anchors,
+                time: at,
+                purpose,
+                name,
+            })
+            .unwrap_or_else(|e| panic!("{kt} {purpose}: {e}"));
+            assert_eq!(path.chain.len(), 3);
+            assert_eq!(path.anchor().der(), root.der());
+        }
+    }
+}
+
+#[test]
+fn issuing_refuses_bad_requests() {
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    let key = PrivateKey::generate(KeyType::Ed25519, &mut rng).expect("key");
+    let other = PrivateKey::generate(KeyType::Ed25519, &mut rng).expect("key");
+    let (from, to) = (
+        datetime!(2026-01-01 0:00 UTC),
+        datetime!(2027-01-01 0:00 UTC),
+    );
+    let root = pki::issue::self_signed(
+        &CertificateRequest::new("R", Profile::Root { path_len: None }, from, to),
+        &key,
+        &mut rng,
+    )
+    .expect("root");
+    let req = CertificateRequest::new(
+        "x",
+        Profile::Server {
+            names: vec!["x.test".into()],
+        },
+        from,
+        to,
+    );
+    let err = pki::issue::issue(&req, key.public_key(), &root, &other, &mut rng).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("CA key does not match CA certificate CN=R"),
+        "{err}"
+    );
+
+    let bad_name = CertificateRequest::new(
+        "x",
+        Profile::Server {
+            names: vec!["bad name!".into()],
+        },
+        from,
+        to,
+    );
+    assert!(pki::issue::issue(&bad_name, key.public_key(), &root, &key, &mut rng).is_err());
+    let backwards = CertificateRequest::new("x", Profile::Root { path_len: None }, to, from);
+    assert!(pki::issue::self_signed(&backwards, &key, &mut rng).is_err());
+
+    let leaf = pki::issue::issue(&req, other.public_key(), &root, &key, &mut rng).expect("leaf");
+    let err = pki::issue::issue(&req, key.public_key(), &leaf, &other, &mut rng).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "CN=x is not a CA certificate (basicConstraints CA:TRUE missing)"
+    );
+}
