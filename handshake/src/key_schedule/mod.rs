@@ -1,0 +1,340 @@
+//! The TLS 1.3 key schedule (RFC 8446 §7) for SHA-256 suites, as typestates.
+//!
+//! ```text
+//!              0
+//!              |
+//!              v
+//!    PSK ->  HKDF-Extract = Early Secret        EarlySecret::new(psk)
+//!              |  +-> binder_key, client_early_traffic_secret, early_exporter_master_secret
+//!              v
+//!        Derive-Secret(., "derived", "")
+//!              |
+//!              v
+//!    (EC)DHE -> HKDF-Extract = Handshake Secret  EarlySecret::into_handshake_secret(ecdhe)
+//!              |  +-> {client,server}_handshake_traffic_secret
+//!              v
+//!        Derive-Secret(., "derived", "")
+//!              |
+//!              v
+//!    0 -> HKDF-Extract = Master Secret           HandshakeSecret::into_master_secret()
+//!                 +-> {client,server}_application_traffic_secret_0,
+//!                     exporter_master_secret, resumption_master_secret
+//! ```
+//!
+//! Each stage consumes the one before, so a stage cannot be used after it was left. All
+//! secrets are zeroized when dropped. Transcript hashes are passed in by the caller, which
+//! keeps a [`Transcript`].
+
+mod kdf;
+mod transcript;
+
+pub use kdf::{
+    EMPTY_HASH, HASH_LEN, Secret, check_verify_data, derive_secret, finished_key,
+    hkdf_expand_label, hkdf_expand_label_into, hkdf_extract, hkdf_label, verify_data,
+};
+pub use transcript::{Transcript, message_hash};
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::error::Error;
+use kdf::{derive_secret_fixed, expand_label_fixed, expand_label_to_secret};
+
+/// The HKDF labels this crate derives with (without "tls13 "), RFC 8446 §7.1, §7.3, §7.5,
+/// §4.4.4, §4.6.1, §7.2.
+#[cfg(test)]
+pub(crate) const CRATE_LABELS: [&[u8]; 17] = [
+    b"derived",
+    b"ext binder",
+    b"res binder",
+    b"c e traffic",
+    b"e exp master",
+    b"c hs traffic",
+    b"s hs traffic",
+    b"c ap traffic",
+    b"s ap traffic",
+    b"exp master",
+    b"res master",
+    b"finished",
+    b"traffic upd",
+    b"key",
+    b"iv",
+    b"resumption",
+    b"exporter",
+];
+
+const ZEROS: [u8; HASH_LEN] = [0; HASH_LEN];
+
+/// Where a PSK comes from; decides the binder_key label (RFC 8446 §7.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PskKind {
+    /// Provisioned out of band: "ext binder".
+    External,
+    /// From a NewSessionTicket: "res binder".
+    Resumption,
+}
+
+/// Early Secret = HKDF-Extract(0, PSK) (RFC 8446 §7.1).
+#[derive(Debug)]
+pub struct EarlySecret(Secret);
+
+impl EarlySecret {
+    /// The Early Secret for `psk`, or for 32 zero bytes when there is none ("if PSK is not
+    /// in use, ... a string of Hash.length bytes set to zeros", §7.1).
+    pub fn new(psk: Option<&[u8]>) -> Self {
+        Self(hkdf_extract(&ZEROS, psk.unwrap_or(&ZEROS)))
+    }
+
+    /// The secret itself, for traces and tests.
+    pub fn secret(&self) -> &Secret {
+        &self.0
+    }
+
+    /// binder_key = Derive-Secret(Early Secret, "ext binder" | "res binder", "").
+    pub fn binder_key(&self, kind: PskKind) -> Secret {
+        let label: &'static [u8] = match kind {
+            PskKind::External => b"ext binder",
+            PskKind::Resumption => b"res binder",
+        };
+        derive_secret_fixed(&self.0, label, &EMPTY_HASH)
+    }
+
+    /// client_early_traffic_secret = Derive-Secret(., "c e traffic", ClientHello).
+    pub fn client_early_traffic_secret(&self, hash_client_hello: &[u8; HASH_LEN]) -> Secret {
+        derive_secret_fixed(&self.0, b"c e traffic", hash_client_hello)
+    }
+
+    /// early_exporter_master_secret = Derive-Secret(., "e exp master", ClientHello).
+    pub fn early_exporter_master_secret(
+        &self,
+        hash_client_hello: &[u8; HASH_LEN],
+    ) -> ExporterMasterSecret {
+        ExporterMasterSecret(derive_secret_fixed(
+            &self.0,
+            b"e exp master",
+            hash_client_hello,
+        ))
+    }
+
+    /// Handshake Secret = HKDF-Extract(Derive-Secret(., "derived", ""), (EC)DHE).
+    ///
+    /// `ecdhe` is the shared secret; `None` in psk_ke mode, where 32 zero bytes are used.
+    pub fn into_handshake_secret(self, ecdhe: Option<&[u8]>) -> HandshakeSecret {
+        let salt = derive_secret_fixed(&self.0, b"derived", &EMPTY_HASH);
+        HandshakeSecret(hkdf_extract(salt.as_bytes(), ecdhe.unwrap_or(&ZEROS)))
+    }
+}
+
+/// Handshake Secret (RFC 8446 §7.1).
+#[derive(Debug)]
+pub struct HandshakeSecret(Secret);
+
+impl HandshakeSecret {
+    /// The secret itself, for traces and tests.
+    pub fn secret(&self) -> &Secret {
+        &self.0
+    }
+
+    /// client_handshake_traffic_secret = Derive-Secret(., "c hs traffic",
+    /// ClientHello...ServerHello).
+    pub fn client_handshake_traffic_secret(&self, hash_ch_sh: &[u8; HASH_LEN]) -> Secret {
+        derive_secret_fixed(&self.0, b"c hs traffic", hash_ch_sh)
+    }
+
+    /// server_handshake_traffic_secret = Derive-Secret(., "s hs traffic",
+    /// ClientHello...ServerHello).
+    pub fn server_handshake_traffic_secret(&self, hash_ch_sh: &[u8; HASH_LEN]) -> Secret {
+        derive_secret_fixed(&self.0, b"s hs traffic", hash_ch_sh)
+    }
+
+    /// Master Secret = HKDF-Extract(Derive-Secret(., "derived", ""), 0).
+    pub fn into_master_secret(self) -> MasterSecret {
+        let salt = derive_secret_fixed(&self.0, b"derived", &EMPTY_HASH);
+        MasterSecret(hkdf_extract(salt.as_bytes(), &ZEROS))
+    }
+}
+
+/// Master Secret (RFC 8446 §7.1).
+#[derive(Debug)]
+pub struct MasterSecret(Secret);
+
+impl MasterSecret {
+    /// The secret itself, for traces and tests.
+    pub fn secret(&self) -> &Secret {
+        &self.0
+    }
+
+    /// client_application_traffic_secret_0 = Derive-Secret(., "c ap traffic",
+    /// ClientHello...server Finished).
+    pub fn client_application_traffic_secret_0(&self, hash_ch_sfin: &[u8; HASH_LEN]) -> Secret {
+        derive_secret_fixed(&self.0, b"c ap traffic", hash_ch_sfin)
+    }
+
+    /// server_application_traffic_secret_0 = Derive-Secret(., "s ap traffic",
+    /// ClientHello...server Finished).
+    pub fn server_application_traffic_secret_0(&self, hash_ch_sfin: &[u8; HASH_LEN]) -> Secret {
+        derive_secret_fixed(&self.0, b"s ap traffic", hash_ch_sfin)
+    }
+
+    /// exporter_master_secret = Derive-Secret(., "exp master", ClientHello...server Finished).
+    pub fn exporter_master_secret(&self, hash_ch_sfin: &[u8; HASH_LEN]) -> ExporterMasterSecret {
+        ExporterMasterSecret(derive_secret_fixed(&self.0, b"exp master", hash_ch_sfin))
+    }
+
+    /// resumption_master_secret = Derive-Secret(., "res master",
+    /// ClientHello...client Finished).
+    pub fn resumption_master_secret(
+        &self,
+        hash_ch_cfin: &[u8; HASH_LEN],
+    ) -> ResumptionMasterSecret {
+        ResumptionMasterSecret(derive_secret_fixed(&self.0, b"res master", hash_ch_cfin))
+    }
+}
+
+/// (early_)exporter_master_secret, the input of TLS-Exporter (RFC 8446 §7.5).
+#[derive(Debug)]
+pub struct ExporterMasterSecret(Secret);
+
+impl ExporterMasterSecret {
+    /// The secret itself, for key logs and tests.
+    pub fn secret(&self) -> &Secret {
+        &self.0
+    }
+
+    /// RFC 8446 §7.5: TLS-Exporter(label, context_value, key_length) =
+    /// HKDF-Expand-Label(Derive-Secret(Secret, label, ""), "exporter", Hash(context_value),
+    /// key_length), writing `out.len()` bytes. TLS 1.3 makes no difference between an empty
+    /// and an absent context.
+    pub fn export_keying_material(
+        &self,
+        label: &[u8],
+        context: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), Error> {
+        let per_label = derive_secret(&self.0, label, &EMPTY_HASH)?;
+        let context_hash: [u8; HASH_LEN] = Sha256::digest(context).into();
+        hkdf_expand_label_into(&per_label, b"exporter", &context_hash, out)
+    }
+}
+
+/// resumption_master_secret, from which ticket PSKs are derived (RFC 8446 §4.6.1).
+#[derive(Debug)]
+pub struct ResumptionMasterSecret(Secret);
+
+impl ResumptionMasterSecret {
+    /// The secret itself, for traces and tests.
+    pub fn secret(&self) -> &Secret {
+        &self.0
+    }
+
+    /// RFC 8446 §4.6.1: the PSK of a ticket =
+    /// HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, Hash.length).
+    /// Fails only for a nonce longer than 255 bytes, which no decoded ticket has.
+    pub fn ticket_psk(&self, ticket_nonce: &[u8]) -> Result<Secret, Error> {
+        expand_label_to_secret(&self.0, b"resumption", ticket_nonce)
+    }
+}
+
+/// RFC 8446 §7.2: application_traffic_secret_N+1 =
+/// HKDF-Expand-Label(application_traffic_secret_N, "traffic upd", "", Hash.length), for
+/// KeyUpdate.
+pub fn next_traffic_secret(current: &Secret) -> Secret {
+    Secret::from_bytes(expand_label_fixed(current, b"traffic upd", &[]))
+}
+
+/// Key and IV of one direction for TLS_CHACHA20_POLY1305_SHA256 (RFC 8446 §7.3), wiped when
+/// dropped.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct TrafficKeys {
+    key: [u8; 32],
+    iv: [u8; 12],
+}
+
+impl TrafficKeys {
+    /// RFC 8446 §7.3: write_key = HKDF-Expand-Label(Secret, "key", "", key_length) and
+    /// write_iv = HKDF-Expand-Label(Secret, "iv", "", iv_length), with the 32-byte key and
+    /// 12-byte IV of ChaCha20-Poly1305 (RFC 8439).
+    pub fn derive(traffic_secret: &Secret) -> Self {
+        Self {
+            key: expand_label_fixed(traffic_secret, b"key", &[]),
+            iv: expand_label_fixed(traffic_secret, b"iv", &[]),
+        }
+    }
+
+    /// Keys given directly, for test vectors.
+    pub fn from_parts(key: [u8; 32], iv: [u8; 12]) -> Self {
+        Self { key, iv }
+    }
+
+    /// The AEAD key.
+    pub fn key(&self) -> &[u8; 32] {
+        &self.key
+    }
+
+    /// The static IV, XORed with the sequence number to form each nonce (§5.3).
+    pub fn iv(&self) -> &[u8; 12] {
+        &self.iv
+    }
+}
+
+impl fmt::Debug for TrafficKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TrafficKeys(..)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_chain_and_labels_differ() {
+        let early = EarlySecret::new(None);
+        let hs = early.into_handshake_secret(Some(&[5; 32]));
+        let c = hs.client_handshake_traffic_secret(&[1; 32]);
+        let s = hs.server_handshake_traffic_secret(&[1; 32]);
+        assert_ne!(c.as_bytes(), s.as_bytes());
+        let master = hs.into_master_secret();
+        let c_ap = master.client_application_traffic_secret_0(&[2; 32]);
+        assert_ne!(c_ap.as_bytes(), next_traffic_secret(&c_ap).as_bytes());
+    }
+
+    #[test]
+    fn exporter_depends_on_label_context_and_length() {
+        let master = EarlySecret::new(None)
+            .into_handshake_secret(None)
+            .into_master_secret();
+        let exporter = master.exporter_master_secret(&[3; 32]);
+        let mut a = [0u8; 32];
+        let mut b = [0u8; 32];
+        let mut c = [0u8; 16];
+        exporter
+            .export_keying_material(b"EXPORTER-a", b"", &mut a)
+            .expect("valid label");
+        exporter
+            .export_keying_material(b"EXPORTER-b", b"", &mut b)
+            .expect("valid label");
+        exporter
+            .export_keying_material(b"EXPORTER-a", b"", &mut c)
+            .expect("valid label");
+        assert_ne!(a, b);
+        assert_ne!(a[..16], c, "the length is part of HkdfLabel");
+        assert!(
+            exporter
+                .export_keying_material(&[b'x'; 250], b"", &mut a)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let keys = TrafficKeys::derive(&Secret::from_bytes([1; 32]));
+        assert_eq!(format!("{keys:?}"), "TrafficKeys(..)");
+        assert_eq!(
+            format!("{:?}", EarlySecret::new(None)),
+            "EarlySecret(Secret(..))"
+        );
+    }
+}

@@ -1,0 +1,166 @@
+//! Splits a byte stream into records (RFC 8446 §5.1).
+
+use super::{HEADER_LEN, MAX_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN, OpaqueRecord};
+use crate::error::{Error, RecordError};
+use crate::msgs::enums::{ContentType, ProtocolVersion};
+
+/// Collects bytes as they arrive and hands out whole records.
+///
+/// Bytes may come in chunks of any size: a record split over many reads is held until it
+/// is complete, and many records in one read come out one by one. The header is checked as
+/// soon as its 5 bytes are there, so an oversized or unknown record fails before its body
+/// arrives.
+#[derive(Clone, Debug, Default)]
+pub struct RecordDeframer {
+    buf: Vec<u8>,
+    /// Start of the unconsumed bytes in `buf`.
+    start: usize,
+}
+
+impl RecordDeframer {
+    /// An empty deframer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends bytes received from the peer.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Bytes received but not yet handed out as records.
+    pub fn buffered_len(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// The next complete record, `Ok(None)` if more bytes are needed.
+    ///
+    /// Errors: an unknown content type is unexpected_message (§5); a length above 2^14 for
+    /// an unprotected type (§5.1) or above 2^14 + 256 for application_data (§5.2) is
+    /// record_overflow. After an error the connection is over; the deframer is not reset.
+    pub fn pop(&mut self) -> Result<Option<OpaqueRecord>, Error> {
+        let pending = &self.buf[self.start..];
+        let Some(header) = pending.first_chunk::<HEADER_LEN>() else {
+            return Ok(None);
+        };
+        let typ = ContentType::from_u8(header[0]);
+        let legacy_version = ProtocolVersion::from_u16(u16::from_be_bytes([header[1], header[2]]));
+        let length = usize::from(u16::from_be_bytes([header[3], header[4]]));
+        let limit = match typ {
+            // In TLS 1.3 every protected record has the outer type application_data.
+            ContentType::ApplicationData => MAX_CIPHERTEXT_LEN,
+            ContentType::Handshake | ContentType::Alert | ContentType::ChangeCipherSpec => {
+                MAX_PLAINTEXT_LEN
+            }
+            other => return Err(RecordError::UnknownContentType(other).into()),
+        };
+        if length > limit {
+            return Err(Error::RecordOverflow { length, limit });
+        }
+        let Some(payload) = pending.get(HEADER_LEN..HEADER_LEN + length) else {
+            return Ok(None);
+        };
+        let record = OpaqueRecord {
+            typ,
+            legacy_version,
+            payload: payload.to_vec(),
+        };
+        self.start += HEADER_LEN + length;
+        self.compact();
+        Ok(Some(record))
+    }
+
+    /// Drops consumed bytes once they are the larger part of the buffer, so that many small
+    /// records in one large read are handed out in linear time.
+    fn compact(&mut self) {
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        } else if self.start > self.buf.len() / 2 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msgs::enums::AlertDescription;
+
+    fn record(typ: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![typ, 3, 3];
+        out.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+
+    #[test]
+    fn records_split_byte_by_byte_are_reassembled() {
+        let bytes = record(22, b"hello");
+        let mut d = RecordDeframer::new();
+        for (i, b) in bytes.iter().enumerate() {
+            assert_eq!(d.pop(), Ok(None), "incomplete after {i} bytes");
+            d.push(&[*b]);
+        }
+        let r = d.pop().expect("valid").expect("complete");
+        assert_eq!(r.typ, ContentType::Handshake);
+        assert_eq!(r.payload, b"hello");
+        assert_eq!(r.header(), bytes[..5]);
+        assert_eq!(d.buffered_len(), 0);
+    }
+
+    #[test]
+    fn many_records_in_one_push_come_out_in_order() {
+        let mut bytes = Vec::new();
+        for i in 0..100u8 {
+            bytes.extend(record(23, &[i; 3]));
+        }
+        let alert = record(21, &[2, 40]);
+        bytes.extend(&alert[..4]);
+        let mut d = RecordDeframer::new();
+        d.push(&bytes);
+        for i in 0..100u8 {
+            let r = d.pop().expect("valid").expect("complete");
+            assert_eq!(r.payload, [i; 3]);
+        }
+        assert_eq!(d.pop(), Ok(None));
+        assert_eq!(d.buffered_len(), 4);
+        d.push(&alert[4..]);
+        assert_eq!(d.pop().expect("valid").expect("complete").payload, [2, 40]);
+    }
+
+    #[test]
+    fn oversized_records_fail_on_the_header() {
+        let mut d = RecordDeframer::new();
+        d.push(&[22, 3, 3, 0x40, 0x01]);
+        let err = d.pop().expect_err("2^14 + 1 plaintext bytes");
+        assert_eq!(
+            err,
+            Error::RecordOverflow {
+                length: MAX_PLAINTEXT_LEN + 1,
+                limit: MAX_PLAINTEXT_LEN
+            }
+        );
+        assert_eq!(err.alert(), Some(AlertDescription::RecordOverflow));
+
+        let mut d = RecordDeframer::new();
+        d.push(&[23, 3, 3, 0x41, 0x00]);
+        assert_eq!(d.pop(), Ok(None), "2^14 + 256 ciphertext bytes are allowed");
+        let mut d = RecordDeframer::new();
+        d.push(&[23, 3, 3, 0x41, 0x01]);
+        assert!(matches!(d.pop(), Err(Error::RecordOverflow { .. })));
+    }
+
+    #[test]
+    fn unknown_content_type_is_unexpected_message() {
+        let mut d = RecordDeframer::new();
+        d.push(b"GET / HTTP/1.1\r\n");
+        let err = d.pop().expect_err("not TLS");
+        assert_eq!(err.alert(), Some(AlertDescription::UnexpectedMessage));
+    }
+}
