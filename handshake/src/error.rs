@@ -97,6 +97,23 @@ pub enum Error {
     /// A local failure that is not the peer's fault.
     #[error("internal error: {0}")]
     Internal(#[from] InternalError),
+
+    /// The peer's certificate was missing, unreadable or failed validation.
+    #[error("{0}")]
+    Certificate(CertificateError),
+
+    /// The transport ended without close_notify (RFC 8446 §6.1): the data may have been
+    /// truncated. Nothing is sent.
+    #[error("connection closed without close_notify (possible truncation)")]
+    Truncated,
+
+    /// The connection failed or closed earlier; it can neither send nor receive.
+    #[error("connection is closed ({0})")]
+    Closed(String),
+
+    /// The caller used the API out of order, e.g. sent data before the handshake finished.
+    #[error("not allowed now: {0}")]
+    Usage(&'static str),
 }
 
 impl Error {
@@ -121,9 +138,58 @@ impl Error {
             Error::DecryptFailed => A::BadRecordMac,
             // RFC 8446 §6.2 decrypt_error: signature, Finished or PSK binder check failed.
             Error::VerifyFailed(_) => A::DecryptError,
+            Error::Certificate(e) => e.alert(),
             // RFC 8446 §6.2: after a fatal alert the connection is closed without a reply.
-            Error::PeerAlert(_) => return None,
+            Error::PeerAlert(_) | Error::Truncated | Error::Closed(_) => return None,
+            Error::Usage(_) => return None,
         })
+    }
+}
+
+/// Why the peer's certificate was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CertificateError {
+    /// The server sent an empty Certificate (RFC 8446 §4.4.2.4: decode_error).
+    #[error("the server sent no certificate")]
+    Missing,
+    /// Client authentication is required and the client sent no certificate (RFC 8446
+    /// §4.4.2.4, RFC 8446 §6.2 certificate_required).
+    #[error("client certificate required, but the client sent none")]
+    Required,
+    /// A certificate could not be parsed.
+    #[error("malformed certificate: {0}")]
+    Malformed(String),
+    /// The end-entity key cannot be used (e.g. an ECDSA key).
+    #[error("unsupported certificate key: {0}")]
+    UnsupportedKey(String),
+    /// Path validation failed; the inner error says exactly why.
+    #[error("certificate rejected: {0}")]
+    Invalid(pki::ValidationError),
+}
+
+impl CertificateError {
+    /// The alert for this failure (RFC 8446 §6.2).
+    fn alert(&self) -> AlertDescription {
+        use AlertDescription as A;
+        use pki::ValidationError as V;
+        match self {
+            CertificateError::Missing => A::DecodeError,
+            CertificateError::Required => A::CertificateRequired,
+            CertificateError::Malformed(_) => A::BadCertificate,
+            CertificateError::UnsupportedKey(_) => A::UnsupportedCertificate,
+            CertificateError::Invalid(v) => match v {
+                V::Expired { .. } | V::NotYetValid { .. } => A::CertificateExpired,
+                V::UnknownIssuer { .. } | V::NoTrustAnchors => A::UnknownCa,
+                V::WrongExtendedKeyUsage { .. }
+                | V::LeafKeyUsage { .. }
+                | V::UnknownCriticalExtension { .. }
+                | V::UnsupportedVersion { .. }
+                | V::UnsupportedSignatureAlgorithm { .. }
+                | V::UnsupportedIssuerKey { .. } => A::UnsupportedCertificate,
+                _ => A::BadCertificate,
+            },
+        }
     }
 }
 

@@ -1,45 +1,73 @@
-//! A sans-IO TLS 1.3 (RFC 8446) handshake and record layer.
+//! A sans-IO TLS 1.3 (RFC 8446) handshake and record layer, with two ways for a client to
+//! take part: anonymously, with ephemeral X25519 Diffie–Hellman only (the
+//! **ephemeral-DH path**), or with a certificate whose key it proves it holds (the
+//! **certificate path**, mutual TLS). The server always authenticates with its
+//! certificate; its [`ClientAuth`] policy decides whether it asks the client for one.
 //!
-//! This crate never touches a socket or a clock. Bytes from the peer go in, bytes for the
-//! peer are appended to a buffer the caller owns, and the caller moves them:
+//! # Calling contract
+//!
+//! A [`Connection`] never touches a socket or a clock. The caller moves bytes and passes
+//! the time:
 //!
 //! ```text
-//!            caller (socket, test pair, fuzzer)
-//!        bytes in |                     ^ bytes out (appended to a Vec<u8>)
-//!                 v                     |
-//!   record::RecordDeframer      record::write_plaintext / RecordEncrypter
-//!                 |                     ^
-//!   record::RecordDecrypter             |
-//!                 |                     |
-//!   record::HandshakeJoiner             |
-//!                 |  Inbound items      |  encoded messages
-//!                 v                     |
-//!        state machine (to come) -- msgs::HandshakeMessage, key_schedule
+//!      transport (socket, in-memory pair, fuzzer)
+//!         |  bytes from the peer                       ^  bytes for the peer
+//!         v                                            |
+//!   Connection::process(input, now, &mut out) ---------+  (appends to `out`)
+//!   Connection::start(&mut out)            (client: the ClientHello)
+//!   Connection::send(data, &mut out)       (application data, after the handshake)
+//!   Connection::key_update / close(&mut out)
+//!         |
+//!         v
+//!   Connection::next_event() -> HandshakeComplete | ApplicationData | PeerClosed | ...
+//!   Connection::summary()    -> path, reason, suite, group, signatures, chains
+//!
+//!   inside: RecordDeframer -> RecordDecrypter -> HandshakeJoiner -> client / server
+//!           state machine (RFC 8446 Appendix A) -> key schedule -> RecordEncrypter
 //! ```
 //!
-//! The modules, from the wire up:
+//! 1. Create a [`Connection::client`] or [`Connection::server`] with its configuration
+//!    and an RNG (seed it for reproducible transcripts).
+//! 2. Client: [`Connection::start`] appends the ClientHello; send it.
+//! 3. Whenever bytes arrive, call [`Connection::process`], send whatever it appended to
+//!    `out` (also when it returns an error: that is the alert), then drain
+//!    [`Connection::next_event`].
+//! 4. On end of file from the transport call [`Connection::peer_eof`]: an EOF without
+//!    close_notify is reported as truncation.
 //!
-//! - [`codec`]: the presentation language of RFC 8446 §3 (a [`codec::Reader`] that names
-//!   what it reads and rejects trailing bytes, length-prefixed writers, the
-//!   [`codec::Codec`] trait).
-//! - [`msgs`]: handshake messages, extensions and alerts (§4, §6), with open enums for
-//!   every code point so unknown values survive decode → encode.
-//! - [`record`]: record framing, ChaCha20-Poly1305 protection, the deframer and the
-//!   handshake message joiner (§5).
-//! - [`key_schedule`]: HKDF-Expand-Label, Derive-Secret, the early → handshake → master
-//!   typestates, traffic keys, Finished and binders, exporters, KeyUpdate (§7), and the
-//!   transcript hash (§4.4.1).
-//! - [`error`]: one [`error::Error`] type and the single mapping from errors to alerts.
+//! [`Stream`] wraps this loop around any `Read + Write` for blocking sockets.
 //!
-//! The state machine that ties these together comes later.
+//! # Modules, from the wire up
+//!
+//! - [`codec`]: the presentation language of RFC 8446 §3.
+//! - [`msgs`]: handshake messages, extensions and alerts (§4, §6), with open enums.
+//! - [`record`]: record framing, ChaCha20-Poly1305 protection, deframer and joiner (§5).
+//! - [`key_schedule`]: HKDF-Expand-Label, Derive-Secret, the secret typestates (§7).
+//! - [`states`]: the Appendix A state machines as data.
+//! - [`auth`]: signature schemes, CertificateVerify, peer chain validation via `pki`.
+//! - [`error`]: one [`Error`] type and the single mapping from errors to alerts.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod codec;
+mod config;
+mod conn;
 pub mod error;
 pub mod key_schedule;
 pub mod msgs;
 pub mod record;
+pub mod states;
+mod stream;
+mod summary;
 
+pub use auth::Side;
+pub use config::{
+    ClientAuth, ClientConfig, ConfigError, Identity, KeyLog, ServerConfig, keylog_line,
+};
+pub use conn::trace::{Direction, Observer, TraceEvent};
+pub use conn::{Connection, Event, TlsRng};
 pub use error::Error;
+pub use stream::Stream;
+pub use summary::{Path, Summary};

@@ -4,4 +4,5 @@
 
 mod key_schedule;
 mod messages;
+mod signatures;
 mod vectors;

@@ -1,0 +1,162 @@
+//! Peer authentication: signature schemes, CertificateVerify (RFC 8446 §4.4.3) and
+//! validation of the peer's chain through `pki`.
+
+use pki::{Certificate, PathRequest, PublicKey, Purpose, SignatureAlgorithm, ValidPath};
+use rand_core::CryptoRng;
+use time::OffsetDateTime;
+
+use crate::error::{CertificateError, Error, Verification};
+use crate::key_schedule::HASH_LEN;
+use crate::msgs::enums::SignatureScheme;
+
+/// Schemes keylab signs and verifies handshake messages with (signature_algorithms).
+pub const HANDSHAKE_SCHEMES: [SignatureScheme; 2] =
+    [SignatureScheme::Ed25519, SignatureScheme::RsaPssRsaeSha256];
+
+/// Schemes keylab accepts in certificates (signature_algorithms_cert, RFC 8446 §4.2.3):
+/// PKCS#1 v1.5 is allowed here, never for handshake signatures.
+pub const CERTIFICATE_SCHEMES: [SignatureScheme; 3] = [
+    SignatureScheme::Ed25519,
+    SignatureScheme::RsaPssRsaeSha256,
+    SignatureScheme::RsaPkcs1Sha256,
+];
+
+/// Which side signs; the context strings of RFC 8446 §4.4.3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// The client.
+    Client,
+    /// The server.
+    Server,
+}
+
+impl Side {
+    fn context(self) -> &'static [u8] {
+        match self {
+            Side::Server => b"TLS 1.3, server CertificateVerify",
+            Side::Client => b"TLS 1.3, client CertificateVerify",
+        }
+    }
+}
+
+/// The bytes a CertificateVerify signature covers (RFC 8446 §4.4.3): 64 spaces, the
+/// context string, a zero byte, then the transcript hash.
+pub fn certificate_verify_message(side: Side, transcript_hash: &[u8; HASH_LEN]) -> Vec<u8> {
+    let mut msg = vec![0x20; 64];
+    msg.extend_from_slice(side.context());
+    msg.push(0);
+    msg.extend_from_slice(transcript_hash);
+    msg
+}
+
+/// The `pki` algorithm behind a handshake signature scheme we support.
+pub fn handshake_algorithm(scheme: SignatureScheme) -> Option<SignatureAlgorithm> {
+    match scheme {
+        SignatureScheme::Ed25519 => Some(SignatureAlgorithm::Ed25519),
+        // RFC 8446 §4.2.3: rsa_pss_rsae_* uses a salt as long as the hash.
+        SignatureScheme::RsaPssRsaeSha256 => Some(SignatureAlgorithm::RSA_PSS_SHA256),
+        _ => None,
+    }
+}
+
+/// The scheme we sign with for `key`, if the peer offered it.
+pub fn choose_scheme(key: &PublicKey, offered: &[SignatureScheme]) -> Option<SignatureScheme> {
+    let ours = if key.is_ed25519() {
+        SignatureScheme::Ed25519
+    } else {
+        SignatureScheme::RsaPssRsaeSha256
+    };
+    offered.contains(&ours).then_some(ours)
+}
+
+/// Signs a CertificateVerify for `side`.
+pub fn sign_certificate_verify<R: CryptoRng + ?Sized>(
+    key: &pki::PrivateKey,
+    scheme: SignatureScheme,
+    side: Side,
+    transcript_hash: &[u8; HASH_LEN],
+    rng: &mut R,
+) -> Result<Vec<u8>, Error> {
+    let alg = handshake_algorithm(scheme)
+        .ok_or_else(|| Error::HandshakeFailure(format!("cannot sign with {scheme}")))?;
+    key.sign(alg, &certificate_verify_message(side, transcript_hash), rng)
+        .map_err(|e| Error::HandshakeFailure(format!("signing CertificateVerify: {e}")))
+}
+
+/// Checks the peer's CertificateVerify: the scheme must be one we offered and fit the
+/// leaf's key, and the signature must verify (else decrypt_error, RFC 8446 §4.4.3).
+pub fn verify_certificate_verify(
+    leaf: &Certificate,
+    scheme: SignatureScheme,
+    signature: &[u8],
+    side: Side,
+    transcript_hash: &[u8; HASH_LEN],
+) -> Result<(), Error> {
+    let Some(alg) = handshake_algorithm(scheme) else {
+        return Err(Error::InvalidMessage {
+            message: "CertificateVerify",
+            reason: format!("signature scheme {scheme} was not offered"),
+        });
+    };
+    let key = leaf.public_key().map_err(|reason| {
+        Error::Certificate(CertificateError::UnsupportedKey(reason.to_owned()))
+    })?;
+    if key.is_ed25519() != (alg == SignatureAlgorithm::Ed25519) {
+        return Err(Error::InvalidMessage {
+            message: "CertificateVerify",
+            reason: format!(
+                "scheme {scheme} does not fit the certificate's {} key",
+                key.algorithm_name()
+            ),
+        });
+    }
+    key.verify(
+        alg,
+        &certificate_verify_message(side, transcript_hash),
+        signature,
+    )
+    .map_err(|_| Error::VerifyFailed(Verification::Signature))
+}
+
+/// Parses the peer's certificate_list (leaf first) and validates it to `anchors`.
+pub fn validate_peer_chain(
+    ders: &[Vec<u8>],
+    anchors: &[Certificate],
+    now: OffsetDateTime,
+    purpose: Purpose,
+    name: Option<&str>,
+) -> Result<ValidPath, Error> {
+    let chain = ders
+        .iter()
+        .map(|der| Certificate::from_der(der))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::Certificate(CertificateError::Malformed(e.to_string())))?;
+    let Some((leaf, intermediates)) = chain.split_first() else {
+        return Err(Error::Certificate(CertificateError::Missing));
+    };
+    pki::verify_path(&PathRequest {
+        leaf,
+        intermediates,
+        anchors,
+        time: now,
+        purpose,
+        name,
+    })
+    .map_err(|e| Error::Certificate(CertificateError::Invalid(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificate_verify_message_layout() {
+        let hash = [7u8; HASH_LEN];
+        let msg = certificate_verify_message(Side::Server, &hash);
+        assert_eq!(&msg[..64], &[0x20; 64]);
+        assert_eq!(&msg[64..97], b"TLS 1.3, server CertificateVerify");
+        assert_eq!(msg[97], 0);
+        assert_eq!(&msg[98..], &hash);
+        assert_ne!(msg, certificate_verify_message(Side::Client, &hash));
+    }
+}

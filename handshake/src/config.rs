@@ -1,0 +1,219 @@
+//! Client and server configuration: credentials, trust anchors, client-auth policy, key log.
+
+use std::fmt;
+use std::sync::Arc;
+
+use pki::{Certificate, PrivateKey};
+
+/// A certificate chain (leaf first) with the leaf's private key.
+pub struct Identity {
+    chain: Vec<Certificate>,
+    key: PrivateKey,
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity")
+            .field("leaf", &self.leaf().subject().to_string())
+            .field("chain_len", &self.chain.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a configuration cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The chain is empty.
+    #[error("certificate chain is empty")]
+    EmptyChain,
+    /// The private key does not belong to the leaf certificate.
+    #[error("private key (sha256:{key}) does not match certificate {subject} (sha256:{cert})")]
+    KeyMismatch {
+        /// Leaf subject.
+        subject: String,
+        /// Fingerprint of the leaf's key.
+        cert: String,
+        /// Fingerprint of the private key.
+        key: String,
+    },
+    /// The leaf's key cannot sign TLS 1.3 handshakes.
+    #[error("certificate {subject} has an unusable key: {reason}")]
+    UnusableKey {
+        /// Leaf subject.
+        subject: String,
+        /// Why.
+        reason: String,
+    },
+    /// Client authentication is on but no trust anchors were given.
+    #[error("client authentication is {0} but no client trust anchors are configured")]
+    NoClientAnchors(ClientAuth),
+    /// Certificates or keys could not be read.
+    #[error("{0}")]
+    Pem(String),
+}
+
+impl Identity {
+    /// A chain (leaf first) and the leaf's key; checks that they belong together.
+    pub fn new(chain: Vec<Certificate>, key: PrivateKey) -> Result<Self, ConfigError> {
+        let leaf = chain.first().ok_or(ConfigError::EmptyChain)?;
+        let cert_key = leaf
+            .public_key()
+            .map_err(|reason| ConfigError::UnusableKey {
+                subject: leaf.subject().to_string(),
+                reason: reason.to_owned(),
+            })?;
+        if cert_key != key.public_key() {
+            return Err(ConfigError::KeyMismatch {
+                subject: leaf.subject().to_string(),
+                cert: cert_key.fingerprint(),
+                key: key.public_key().fingerprint(),
+            });
+        }
+        Ok(Self { chain, key })
+    }
+
+    /// Reads a PEM chain and a PEM private key.
+    pub fn from_pem(chain_pem: &str, key_pem: &str) -> Result<Self, ConfigError> {
+        let chain =
+            Certificate::from_pem_bundle(chain_pem).map_err(|e| ConfigError::Pem(e.to_string()))?;
+        let key = PrivateKey::from_pem(key_pem).map_err(|e| ConfigError::Pem(e.to_string()))?;
+        Self::new(chain, key)
+    }
+
+    /// The end-entity certificate.
+    pub fn leaf(&self) -> &Certificate {
+        // `new` refuses empty chains.
+        &self.chain[0]
+    }
+
+    /// The whole chain, leaf first.
+    pub fn chain(&self) -> &[Certificate] {
+        &self.chain
+    }
+
+    /// The private key.
+    pub fn key(&self) -> &PrivateKey {
+        &self.key
+    }
+}
+
+/// Whether the server asks clients for a certificate (RFC 8446 §4.3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum ClientAuth {
+    /// No CertificateRequest: every client takes the ephemeral-DH path.
+    #[default]
+    Off,
+    /// CertificateRequest is sent; a client without a certificate may continue
+    /// anonymously, a client with an invalid one is refused.
+    Optional,
+    /// CertificateRequest is sent and a valid client certificate is required.
+    Required,
+}
+
+impl ClientAuth {
+    /// `off`, `optional` or `required`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Optional => "optional",
+            Self::Required => "required",
+        }
+    }
+}
+
+impl fmt::Display for ClientAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Receives secrets in the NSS key log format, so that Wireshark can decrypt captures.
+///
+/// Labels: `CLIENT_HANDSHAKE_TRAFFIC_SECRET`, `SERVER_HANDSHAKE_TRAFFIC_SECRET`,
+/// `CLIENT_TRAFFIC_SECRET_0`, `SERVER_TRAFFIC_SECRET_0`, `EXPORTER_SECRET`.
+pub trait KeyLog: Send + Sync {
+    /// One secret: its label, the ClientHello.random that identifies the connection, and
+    /// the secret's bytes.
+    fn log(&self, label: &str, client_random: &[u8; 32], secret: &[u8]);
+}
+
+/// Formats one NSS key log line (without the newline).
+pub fn keylog_line(label: &str, client_random: &[u8; 32], secret: &[u8]) -> String {
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    format!("{label} {} {}", hex(client_random), hex(secret))
+}
+
+/// Client configuration.
+#[derive(Clone, Default)]
+pub struct ClientConfig {
+    /// Trust anchors for the server's certificate.
+    pub trust_anchors: Vec<Certificate>,
+    /// The client's certificate and key; `None` keeps the client anonymous (the
+    /// ephemeral-DH path).
+    pub identity: Option<Arc<Identity>>,
+    /// Where to send secrets, if anywhere.
+    pub key_log: Option<Arc<dyn KeyLog>>,
+    /// Sends an empty key_share so that the server must answer with HelloRetryRequest.
+    /// For tests of the HRR path only.
+    pub empty_key_share_for_testing_only: bool,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("trust_anchors", &self.trust_anchors.len())
+            .field("identity", &self.identity)
+            .field("key_log", &self.key_log.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Server configuration.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// The server's certificate chain and key.
+    pub identity: Arc<Identity>,
+    /// Whether to ask for client certificates.
+    pub client_auth: ClientAuth,
+    /// Trust anchors for client certificates.
+    pub client_trust_anchors: Vec<Certificate>,
+    /// Where to send secrets, if anywhere.
+    pub key_log: Option<Arc<dyn KeyLog>>,
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("identity", &self.identity)
+            .field("client_auth", &self.client_auth)
+            .field("client_trust_anchors", &self.client_trust_anchors.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerConfig {
+    /// A server that does not ask for client certificates.
+    pub fn new(identity: Identity) -> Self {
+        Self {
+            identity: Arc::new(identity),
+            client_auth: ClientAuth::Off,
+            client_trust_anchors: Vec::new(),
+            key_log: None,
+        }
+    }
+
+    /// Asks for client certificates with `policy`, trusting `anchors`.
+    pub fn with_client_auth(
+        mut self,
+        policy: ClientAuth,
+        anchors: Vec<Certificate>,
+    ) -> Result<Self, ConfigError> {
+        if policy != ClientAuth::Off && anchors.is_empty() {
+            return Err(ConfigError::NoClientAnchors(policy));
+        }
+        self.client_auth = policy;
+        self.client_trust_anchors = anchors;
+        Ok(self)
+    }
+}

@@ -1,0 +1,223 @@
+//! What client and server connections share: record I/O, key changes, the transcript,
+//! key log and trace output.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use rand_core::CryptoRng;
+
+use crate::auth::Side;
+use crate::config::KeyLog;
+use crate::conn::Event;
+use crate::conn::trace::{Direction, Observer, TraceEvent};
+use crate::error::Error;
+use crate::key_schedule::{Secret, TrafficKeys, Transcript};
+use crate::msgs::HandshakeMessage;
+use crate::msgs::alert::{Alert, AlertDescription};
+use crate::msgs::enums::{ContentType, ProtocolVersion};
+use crate::record::{
+    HandshakeJoiner, Inbound, RawHandshake, RecordDecrypter, RecordDeframer, RecordEncrypter,
+    write_plaintext,
+};
+
+/// The randomness a connection draws from: any cryptographic RNG (seed one for
+/// reproducible runs).
+pub trait TlsRng: CryptoRng + Send {}
+
+impl<T: CryptoRng + Send> TlsRng for T {}
+
+/// Record layer, transcript and observability shared by both sides.
+pub(crate) struct Core {
+    pub side: Side,
+    pub rng: Box<dyn TlsRng>,
+    deframer: RecordDeframer,
+    joiner: HandshakeJoiner,
+    decrypter: Option<RecordDecrypter>,
+    encrypter: Option<RecordEncrypter>,
+    pub transcript: Transcript,
+    key_log: Option<Arc<dyn KeyLog>>,
+    /// ClientHello.random: names the connection in the key log.
+    pub client_random: [u8; 32],
+    observer: Option<Observer>,
+    pub events: VecDeque<Event>,
+    /// Current application traffic secrets, for KeyUpdate (RFC 8446 §7.2).
+    pub send_secret: Option<Secret>,
+    pub recv_secret: Option<Secret>,
+    /// A change_cipher_spec record was already dropped (RFC 8446 §D.4 allows one).
+    pub ccs_seen: bool,
+    /// True once the handshake is complete on this side.
+    pub connected: bool,
+}
+
+impl Core {
+    pub fn new(side: Side, rng: Box<dyn TlsRng>, key_log: Option<Arc<dyn KeyLog>>) -> Self {
+        Self {
+            side,
+            rng,
+            deframer: RecordDeframer::new(),
+            joiner: HandshakeJoiner::new(),
+            decrypter: None,
+            encrypter: None,
+            transcript: Transcript::new(),
+            key_log,
+            client_random: [0; 32],
+            observer: None,
+            events: VecDeque::new(),
+            send_secret: None,
+            recv_secret: None,
+            ccs_seen: false,
+            connected: false,
+        }
+    }
+
+    pub fn set_observer(&mut self, observer: Observer) {
+        self.observer = Some(observer);
+    }
+
+    pub fn trace(&mut self, event: &TraceEvent<'_>) {
+        if let Some(observer) = self.observer.as_mut() {
+            observer(event);
+        }
+    }
+
+    pub fn transition(&mut self, from: &'static str, to: &'static str) {
+        self.trace(&TraceEvent::Transition { from, to });
+    }
+
+    /// Reports a secret to the trace hook and, when it has an NSS label, the key log.
+    pub fn secret(
+        &mut self,
+        label: &'static str,
+        derivation: &'static str,
+        nss: Option<&str>,
+        value: &[u8],
+    ) {
+        self.trace(&TraceEvent::Secret {
+            label,
+            derivation,
+            value,
+        });
+        if let (Some(nss), Some(log)) = (nss, self.key_log.as_ref()) {
+            log.log(nss, &self.client_random, value);
+        }
+    }
+
+    /// Queues bytes from the transport.
+    pub fn push_input(&mut self, input: &[u8]) {
+        self.deframer.push(input);
+    }
+
+    /// Reads the next complete record into the joiner; false when more bytes are needed.
+    pub fn read_record(&mut self) -> Result<bool, Error> {
+        let Some(record) = self.deframer.pop()? else {
+            return Ok(false);
+        };
+        let plain = match (&mut self.decrypter, record.typ) {
+            // RFC 8446 §5: change_cipher_spec stays unprotected.
+            (_, ContentType::ChangeCipherSpec) | (None, _) => record.into_plain(),
+            // A peer that failed before it had our keys can only send a plaintext alert;
+            // accept it so its reason reaches the user.
+            (Some(_), ContentType::Alert) if !self.connected => record.into_plain(),
+            (Some(decrypter), _) => decrypter.decrypt(record)?,
+        };
+        if plain.typ == ContentType::ApplicationData && self.decrypter.is_none() {
+            return Err(crate::error::RecordError::UnexpectedContentType(plain.typ).into());
+        }
+        self.joiner.push(plain)?;
+        Ok(true)
+    }
+
+    /// The next item the joiner has ready.
+    pub fn next_inbound(&mut self) -> Option<Inbound> {
+        self.joiner.pop()
+    }
+
+    /// Switches the receiving keys; a handshake message may not span the change (§5.1).
+    pub fn set_read_secret(&mut self, secret: &Secret) -> Result<(), Error> {
+        self.joiner.check_key_change()?;
+        self.decrypter = Some(RecordDecrypter::new(&TrafficKeys::derive(secret)));
+        Ok(())
+    }
+
+    /// Switches the sending keys.
+    pub fn set_write_secret(&mut self, secret: &Secret) {
+        self.encrypter = Some(RecordEncrypter::new(&TrafficKeys::derive(secret)));
+    }
+
+    /// Whether records are protected in the sending direction.
+    pub fn encrypting(&self) -> bool {
+        self.encrypter.is_some()
+    }
+
+    /// Encodes `msg`, adds it to the transcript, traces it and appends its record(s).
+    pub fn send_handshake(
+        &mut self,
+        msg: &HandshakeMessage,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let bytes = msg.to_bytes()?;
+        self.transcript.add(&bytes);
+        let encrypted = self.encrypting();
+        self.trace(&TraceEvent::Message {
+            direction: Direction::Sent,
+            message: msg,
+            bytes: &bytes,
+            encrypted,
+        });
+        self.write(ContentType::Handshake, &bytes, out)
+    }
+
+    /// Appends `data` as records of type `typ`, protected when keys are in use.
+    pub fn write(&mut self, typ: ContentType, data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+        match self.encrypter.as_mut() {
+            Some(enc) => enc.encrypt_all(typ, data, out),
+            // RFC 8446 §5.1: legacy_record_version 0x0303 is right for every record (0x0301
+            // is merely allowed for an initial ClientHello).
+            None => write_plaintext(typ, ProtocolVersion::Tls12, data, out),
+        }
+    }
+
+    /// Sends an alert; failures to protect it are ignored (the connection is ending).
+    pub fn send_alert(&mut self, description: AlertDescription, out: &mut Vec<u8>) {
+        let alert = Alert::new(description);
+        self.trace(&TraceEvent::Alert {
+            direction: Direction::Sent,
+            alert,
+        });
+        let bytes = [alert.level.to_u8(), alert.description.to_u8()];
+        let _ = self.write(ContentType::Alert, &bytes, out);
+    }
+
+    /// Traces a received handshake message.
+    pub fn trace_received(&mut self, raw: &RawHandshake, msg: &HandshakeMessage) {
+        let encrypted = self.decrypter.is_some();
+        self.trace(&TraceEvent::Message {
+            direction: Direction::Received,
+            message: msg,
+            bytes: &raw.bytes,
+            encrypted,
+        });
+    }
+
+    /// Random bytes.
+    pub fn random<const N: usize>(&mut self) -> [u8; N] {
+        let mut bytes = [0u8; N];
+        self.rng.fill_bytes(&mut bytes);
+        bytes
+    }
+}
+
+/// Builds the "wrong message here" error (one helper for every state).
+pub(crate) fn unexpected(expected: &'static str, got: &HandshakeMessage) -> Error {
+    Error::UnexpectedMessage {
+        expected,
+        got: got.name().to_owned(),
+    }
+}
+
+/// Decodes a raw handshake message and traces it.
+pub(crate) fn decode(core: &mut Core, raw: &RawHandshake) -> Result<HandshakeMessage, Error> {
+    let msg = raw.decode()?;
+    core.trace_received(raw, &msg);
+    Ok(msg)
+}

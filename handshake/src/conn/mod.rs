@@ -1,0 +1,567 @@
+//! [`Connection`]: one TLS 1.3 connection, client or server, driven by the caller.
+
+mod client;
+mod core;
+mod server;
+pub mod trace;
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use x25519_dalek::{PublicKey as X25519Public, StaticSecret};
+use zeroize::Zeroizing;
+
+use self::client::ClientState;
+pub use self::core::TlsRng;
+use self::core::{Core, unexpected};
+use self::server::ServerState;
+use self::trace::{Direction, Observer, TraceEvent};
+use crate::auth::Side;
+use crate::config::{ClientConfig, ServerConfig};
+use crate::error::Error;
+use crate::key_schedule::{
+    EarlySecret, ExporterMasterSecret, HASH_LEN, HandshakeSecret, Secret, next_traffic_secret,
+};
+use crate::msgs::HandshakeMessage;
+use crate::msgs::alert::{Alert, AlertDescription};
+use crate::msgs::enums::ContentType;
+use crate::msgs::post_handshake::{KeyUpdate, KeyUpdateRequest};
+use crate::record::Inbound;
+use crate::states::StateName;
+use crate::summary::Summary;
+
+/// Something the caller should know about, returned by [`Connection::next_event`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The handshake finished; [`Connection::summary`] says how.
+    HandshakeComplete,
+    /// Application data from the peer.
+    ApplicationData(Vec<u8>),
+    /// The peer sent close_notify: it will send nothing more (RFC 8446 §6.1).
+    PeerClosed,
+    /// The server sent a NewSessionTicket (RFC 8446 §4.6.1). Resumption is not used yet;
+    /// the ticket is accepted and dropped.
+    SessionTicket {
+        /// The ticket's lifetime in seconds.
+        lifetime: u32,
+    },
+    /// The peer updated its sending keys (RFC 8446 §4.6.3); ours were updated too when
+    /// it asked.
+    KeyUpdated {
+        /// Whether the peer asked us to update ours.
+        requested: bool,
+    },
+}
+
+enum State {
+    /// A client before its ClientHello.
+    ClientStart {
+        config: Arc<ClientConfig>,
+        server_name: String,
+    },
+    Client(ClientState),
+    Server(ServerState),
+    Connected,
+    Closed,
+}
+
+/// One TLS 1.3 connection. Sans-IO: bytes in through [`Connection::process`], bytes out
+/// appended to the caller's buffer; see the crate docs for the calling contract.
+pub struct Connection {
+    core: Core,
+    state: State,
+    summary: Option<Summary>,
+    exporter: Option<ExporterMasterSecret>,
+    /// Why the connection can no longer be used, once it cannot.
+    closed: Option<String>,
+    peer_closed: bool,
+    sent_close: bool,
+}
+
+impl Connection {
+    /// A client that will connect to `server_name` (a DNS name, checked against the
+    /// certificate's DNS subjectAltNames and sent as SNI, or an IP address, checked against
+    /// its IP subjectAltNames and not sent). Call [`Connection::start`] to send the
+    /// ClientHello.
+    pub fn client(
+        config: Arc<ClientConfig>,
+        server_name: &str,
+        rng: impl TlsRng + 'static,
+    ) -> Result<Self, Error> {
+        if server_name.is_empty() || server_name.len() > 253 || !server_name.is_ascii() {
+            return Err(Error::Usage(
+                "server name must be 1 to 253 ASCII characters",
+            ));
+        }
+        let key_log = config.key_log.clone();
+        Ok(Self::new(
+            Core::new(Side::Client, Box::new(rng), key_log),
+            State::ClientStart {
+                config,
+                server_name: server_name.to_owned(),
+            },
+        ))
+    }
+
+    /// A server waiting for a ClientHello.
+    pub fn server(config: Arc<ServerConfig>, rng: impl TlsRng + 'static) -> Self {
+        let key_log = config.key_log.clone();
+        Self::new(
+            Core::new(Side::Server, Box::new(rng), key_log),
+            State::Server(ServerState::new(config)),
+        )
+    }
+
+    fn new(core: Core, state: State) -> Self {
+        Self {
+            core,
+            state,
+            summary: None,
+            exporter: None,
+            closed: None,
+            peer_closed: false,
+            sent_close: false,
+        }
+    }
+
+    /// Sends every trace event of this connection to `observer`.
+    pub fn set_observer(&mut self, observer: Observer) {
+        self.core.set_observer(observer);
+    }
+
+    /// Client: appends the ClientHello to `out`. Server: does nothing. Calling it twice is
+    /// harmless.
+    pub fn start(&mut self, out: &mut Vec<u8>) -> Result<(), Error> {
+        if let State::ClientStart { .. } = self.state {
+            let State::ClientStart {
+                config,
+                server_name,
+            } = std::mem::replace(&mut self.state, State::Closed)
+            else {
+                return Ok(());
+            };
+            let result =
+                client::start(&mut self.core, config, &server_name, out).map(State::Client);
+            self.state = self.settle(result, out)?;
+        }
+        Ok(())
+    }
+
+    /// Feeds bytes from the peer. Responses are appended to `out`, which the caller must
+    /// send even when this returns an error (it may hold the alert that explains it).
+    /// `now` is the time certificates are validated at.
+    pub fn process(
+        &mut self,
+        input: &[u8],
+        now: OffsetDateTime,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        if let Some(reason) = &self.closed {
+            return Err(Error::Closed(reason.clone()));
+        }
+        self.start(out)?;
+        self.core.push_input(input);
+        let result = self.drain(now, out);
+        if let Err(e) = &result {
+            self.fail(e, out);
+        }
+        result
+    }
+
+    fn drain(&mut self, now: OffsetDateTime, out: &mut Vec<u8>) -> Result<(), Error> {
+        while !self.peer_closed && self.core.read_record()? {
+            while let Some(item) = self.core.next_inbound() {
+                self.handle(item, now, out)?;
+                if self.peer_closed {
+                    // RFC 8446 §6.1: anything after close_notify is ignored.
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn handle(
+        &mut self,
+        item: Inbound,
+        now: OffsetDateTime,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        match item {
+            Inbound::Alert(alert) => self.on_alert(alert),
+            Inbound::ChangeCipherSpec => {
+                // RFC 8446 §5, §D.4: one may arrive after the first ClientHello and before
+                // the peer's Finished; it is dropped.
+                let server_before_hello =
+                    matches!(&self.state, State::Server(ServerState::Start(_)))
+                        && self.core.transcript.is_empty();
+                if self.core.connected || self.core.ccs_seen || server_before_hello {
+                    return Err(Error::UnexpectedMessage {
+                        expected: "a handshake message",
+                        got: "change_cipher_spec".into(),
+                    });
+                }
+                self.core.ccs_seen = true;
+                self.core.trace(&TraceEvent::ChangeCipherSpec);
+                Ok(())
+            }
+            Inbound::ApplicationData(data) => {
+                if !self.core.connected {
+                    return Err(Error::UnexpectedMessage {
+                        expected: "a handshake message",
+                        got: "application data".into(),
+                    });
+                }
+                self.core.events.push_back(Event::ApplicationData(data));
+                Ok(())
+            }
+            Inbound::Handshake(raw) => {
+                let state = std::mem::replace(&mut self.state, State::Closed);
+                let next = match state {
+                    State::Client(s) => s.handle(&mut self.core, &raw, now, out).map(|n| match n {
+                        client::Next::Handshaking(s) => State::Client(s),
+                        client::Next::Connected(e) => self.established(e),
+                    }),
+                    State::Server(s) => s.handle(&mut self.core, &raw, now, out).map(|n| match n {
+                        server::Next::Handshaking(s) => State::Server(s),
+                        server::Next::Connected(e) => self.established(e),
+                    }),
+                    State::Connected => self.post_handshake(&raw, out).map(|()| State::Connected),
+                    State::ClientStart { .. } | State::Closed => {
+                        Err(Error::Usage("connection is not running"))
+                    }
+                };
+                self.state = next?;
+                Ok(())
+            }
+        }
+    }
+
+    fn established(&mut self, e: Established) -> State {
+        self.summary = Some(e.summary);
+        self.exporter = Some(e.exporter);
+        self.core.connected = true;
+        self.core.events.push_back(Event::HandshakeComplete);
+        State::Connected
+    }
+
+    /// RFC 8446 §4.6: NewSessionTicket (client only) and KeyUpdate after the handshake.
+    fn post_handshake(
+        &mut self,
+        raw: &crate::record::RawHandshake,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let msg = self::core::decode(&mut self.core, raw)?;
+        match msg {
+            HandshakeMessage::NewSessionTicket(nst) if self.core.side == Side::Client => {
+                self.core.events.push_back(Event::SessionTicket {
+                    lifetime: nst.ticket_lifetime,
+                });
+                Ok(())
+            }
+            HandshakeMessage::KeyUpdate(ku) => {
+                let recv = self
+                    .core
+                    .recv_secret
+                    .as_ref()
+                    .ok_or(Error::Usage("no traffic secret"))?;
+                let next = next_traffic_secret(recv);
+                self.core.set_read_secret(&next)?;
+                self.core.recv_secret = Some(next);
+                let requested = ku.request_update == KeyUpdateRequest::UpdateRequested;
+                if requested && !self.sent_close {
+                    self.send_key_update(KeyUpdateRequest::UpdateNotRequested, out)?;
+                }
+                self.core.events.push_back(Event::KeyUpdated { requested });
+                Ok(())
+            }
+            other => Err(unexpected("NewSessionTicket or KeyUpdate", &other)),
+        }
+    }
+
+    fn on_alert(&mut self, alert: Alert) -> Result<(), Error> {
+        self.core.trace(&TraceEvent::Alert {
+            direction: Direction::Received,
+            alert,
+        });
+        match alert.description {
+            AlertDescription::CloseNotify => {
+                self.peer_closed = true;
+                self.core.events.push_back(Event::PeerClosed);
+                if self.core.connected {
+                    Ok(())
+                } else {
+                    Err(Error::PeerAlert(AlertDescription::CloseNotify))
+                }
+            }
+            // RFC 8446 §6.1: user_canceled is followed by close_notify; nothing to do.
+            AlertDescription::UserCanceled => Ok(()),
+            other => Err(Error::PeerAlert(other)),
+        }
+    }
+
+    /// Marks the connection failed, sending the alert the error calls for.
+    fn fail(&mut self, error: &Error, out: &mut Vec<u8>) {
+        if let Some(alert) = error.alert() {
+            self.core.send_alert(alert, out);
+        }
+        self.closed = Some(error.to_string());
+        self.state = State::Closed;
+    }
+
+    fn settle(&mut self, result: Result<State, Error>, out: &mut Vec<u8>) -> Result<State, Error> {
+        result.inspect_err(|e| self.fail(e, out))
+    }
+
+    /// The next event, in order.
+    pub fn next_event(&mut self) -> Option<Event> {
+        self.core.events.pop_front()
+    }
+
+    /// Encrypts application data into `out`. Only after the handshake.
+    pub fn send(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+        self.check_can_send()?;
+        let result = self.core.write(ContentType::ApplicationData, data, out);
+        if let Err(e) = &result {
+            self.fail(e, out);
+        }
+        result
+    }
+
+    /// Sends close_notify (RFC 8446 §6.1); nothing can be sent afterwards.
+    pub fn close(&mut self, out: &mut Vec<u8>) {
+        if !self.sent_close && self.closed.is_none() {
+            self.core.send_alert(AlertDescription::CloseNotify, out);
+            self.sent_close = true;
+        }
+    }
+
+    /// Updates our sending keys (RFC 8446 §4.6.3), asking the peer to update its own when
+    /// `request_peer` is set.
+    pub fn key_update(&mut self, request_peer: bool, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.check_can_send()?;
+        let request = if request_peer {
+            KeyUpdateRequest::UpdateRequested
+        } else {
+            KeyUpdateRequest::UpdateNotRequested
+        };
+        self.send_key_update(request, out)
+    }
+
+    fn send_key_update(
+        &mut self,
+        request_update: KeyUpdateRequest,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let msg = HandshakeMessage::KeyUpdate(KeyUpdate { request_update });
+        let bytes = msg.to_bytes()?;
+        self.core.trace(&TraceEvent::Message {
+            direction: Direction::Sent,
+            message: &msg,
+            bytes: &bytes,
+            encrypted: true,
+        });
+        // Post-handshake messages are not part of the transcript (RFC 8446 §4.4.1).
+        self.core.write(ContentType::Handshake, &bytes, out)?;
+        let send = self
+            .core
+            .send_secret
+            .as_ref()
+            .ok_or(Error::Usage("no traffic secret"))?;
+        let next = next_traffic_secret(send);
+        self.core.set_write_secret(&next);
+        self.core.send_secret = Some(next);
+        Ok(())
+    }
+
+    fn check_can_send(&self) -> Result<(), Error> {
+        if let Some(reason) = &self.closed {
+            return Err(Error::Closed(reason.clone()));
+        }
+        if !self.core.connected {
+            return Err(Error::Usage("the handshake has not finished"));
+        }
+        if self.sent_close {
+            return Err(Error::Usage("close_notify was already sent"));
+        }
+        Ok(())
+    }
+
+    /// Tells the connection the transport reached end of file. Without a close_notify from
+    /// the peer first, that is [`Error::Truncated`] (RFC 8446 §6.1).
+    pub fn peer_eof(&mut self) -> Result<(), Error> {
+        if self.peer_closed || self.closed.is_some() {
+            return Ok(());
+        }
+        self.closed = Some(Error::Truncated.to_string());
+        self.state = State::Closed;
+        Err(Error::Truncated)
+    }
+
+    /// Keying material for other protocols (RFC 8446 §7.5).
+    pub fn export_keying_material(
+        &self,
+        label: &[u8],
+        context: &[u8],
+        len: usize,
+    ) -> Result<Vec<u8>, Error> {
+        let exporter = self
+            .exporter
+            .as_ref()
+            .ok_or(Error::Usage("the handshake has not finished"))?;
+        let mut out = vec![0u8; len];
+        exporter.export_keying_material(label, context, &mut out)?;
+        Ok(out)
+    }
+
+    /// Whether the handshake is still running.
+    pub fn is_handshaking(&self) -> bool {
+        !self.core.connected && self.closed.is_none()
+    }
+
+    /// Whether the connection failed or ended (locally or by the peer's close_notify).
+    pub fn is_closed(&self) -> bool {
+        self.closed.is_some() || self.peer_closed
+    }
+
+    /// How the handshake went, once it has finished.
+    pub fn summary(&self) -> Option<&Summary> {
+        self.summary.as_ref()
+    }
+
+    /// The RFC 8446 Appendix A name of the current state (`CLOSED` after an error).
+    pub fn state(&self) -> StateName {
+        match &self.state {
+            State::ClientStart { .. } => "START",
+            State::Client(s) => s.name(),
+            State::Server(s) => s.name(),
+            State::Connected => "CONNECTED",
+            State::Closed => "CLOSED",
+        }
+    }
+
+    /// Client or server.
+    pub fn side(&self) -> Side {
+        self.core.side
+    }
+}
+
+/// What a finished handshake hands to the connection.
+pub(crate) struct Established {
+    pub summary: Summary,
+    pub exporter: ExporterMasterSecret,
+}
+
+/// The application traffic secrets and the exporter secret (RFC 8446 §7.1).
+pub(crate) struct AppSecrets {
+    pub client: Secret,
+    pub server: Secret,
+    pub exporter: ExporterMasterSecret,
+}
+
+/// X25519 with the peer's share; refuses malformed shares and the all-zero result of a
+/// low-order point (RFC 8446 §7.4.2, RFC 7748 §6.1), both illegal_parameter.
+pub(crate) fn key_exchange(
+    secret: &StaticSecret,
+    peer: &[u8],
+    message: &'static str,
+) -> Result<Zeroizing<[u8; 32]>, Error> {
+    let bytes: [u8; 32] = peer.try_into().map_err(|_| Error::InvalidMessage {
+        message,
+        reason: format!("x25519 key_share of {} bytes, expected 32", peer.len()),
+    })?;
+    let shared = secret.diffie_hellman(&X25519Public::from(bytes));
+    if !shared.was_contributory() {
+        return Err(Error::InvalidMessage {
+            message,
+            reason: "x25519 shared secret is all zeros (low-order public key)".into(),
+        });
+    }
+    Ok(Zeroizing::new(shared.to_bytes()))
+}
+
+/// Derives the handshake secrets from the ECDHE result and the CH..SH transcript hash,
+/// reporting each to the trace and key log.
+pub(crate) fn handshake_secrets(
+    core: &mut Core,
+    shared: &[u8],
+    hash: &[u8; HASH_LEN],
+) -> (HandshakeSecret, Secret, Secret) {
+    core.secret(
+        "ecdhe_shared_secret",
+        "X25519(own ephemeral private key, peer key_share)",
+        None,
+        shared,
+    );
+    let early = EarlySecret::new(None);
+    core.secret(
+        "early_secret",
+        "HKDF-Extract(salt 0, IKM 0) (no PSK)",
+        None,
+        early.secret().as_bytes(),
+    );
+    let hs = early.into_handshake_secret(Some(shared));
+    core.secret(
+        "handshake_secret",
+        "HKDF-Extract(Derive-Secret(early_secret, \"derived\", \"\"), ECDHE)",
+        None,
+        hs.secret().as_bytes(),
+    );
+    let client = hs.client_handshake_traffic_secret(hash);
+    let server = hs.server_handshake_traffic_secret(hash);
+    core.secret(
+        "client_handshake_traffic_secret",
+        "Derive-Secret(handshake_secret, \"c hs traffic\", CH..SH)",
+        Some("CLIENT_HANDSHAKE_TRAFFIC_SECRET"),
+        client.as_bytes(),
+    );
+    core.secret(
+        "server_handshake_traffic_secret",
+        "Derive-Secret(handshake_secret, \"s hs traffic\", CH..SH)",
+        Some("SERVER_HANDSHAKE_TRAFFIC_SECRET"),
+        server.as_bytes(),
+    );
+    (hs, client, server)
+}
+
+/// Derives the master secret and what comes from it, from the transcript through the
+/// server's Finished.
+pub(crate) fn derive_app_secrets(
+    core: &mut Core,
+    hs: HandshakeSecret,
+    hash: &[u8; HASH_LEN],
+) -> AppSecrets {
+    let master = hs.into_master_secret();
+    core.secret(
+        "master_secret",
+        "HKDF-Extract(Derive-Secret(handshake_secret, \"derived\", \"\"), 0)",
+        None,
+        master.secret().as_bytes(),
+    );
+    let client = master.client_application_traffic_secret_0(hash);
+    let server = master.server_application_traffic_secret_0(hash);
+    let exporter = master.exporter_master_secret(hash);
+    core.secret(
+        "client_application_traffic_secret_0",
+        "Derive-Secret(master_secret, \"c ap traffic\", CH..server Finished)",
+        Some("CLIENT_TRAFFIC_SECRET_0"),
+        client.as_bytes(),
+    );
+    core.secret(
+        "server_application_traffic_secret_0",
+        "Derive-Secret(master_secret, \"s ap traffic\", CH..server Finished)",
+        Some("SERVER_TRAFFIC_SECRET_0"),
+        server.as_bytes(),
+    );
+    core.secret(
+        "exporter_master_secret",
+        "Derive-Secret(master_secret, \"exp master\", CH..server Finished)",
+        Some("EXPORTER_SECRET"),
+        exporter.secret().as_bytes(),
+    );
+    AppSecrets {
+        client,
+        server,
+        exporter,
+    }
+}

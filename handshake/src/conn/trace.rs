@@ -1,0 +1,59 @@
+//! The trace hook: every handshake message, derived secret and state transition, for the
+//! teaching output and for tests that check the state machine against its tables.
+
+use crate::msgs::HandshakeMessage;
+use crate::msgs::alert::Alert;
+use crate::states::StateName;
+
+/// Which way a message went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Written by this side.
+    Sent,
+    /// Read from the peer.
+    Received,
+}
+
+/// One observable step of a connection.
+#[derive(Debug)]
+pub enum TraceEvent<'a> {
+    /// A handshake message: decoded, and its exact bytes (4-byte header included).
+    Message {
+        /// Sent or received.
+        direction: Direction,
+        /// The decoded message.
+        message: &'a HandshakeMessage,
+        /// The encoding that went into the transcript.
+        bytes: &'a [u8],
+        /// Whether it travelled in protected records.
+        encrypted: bool,
+    },
+    /// A secret of the key schedule (RFC 8446 §7.1).
+    Secret {
+        /// Its name, e.g. `client_handshake_traffic_secret`.
+        label: &'static str,
+        /// How it was derived, e.g. `Derive-Secret(handshake_secret, "c hs traffic", CH..SH)`.
+        derivation: &'static str,
+        /// The value.
+        value: &'a [u8],
+    },
+    /// A state transition of RFC 8446 Appendix A.
+    Transition {
+        /// State left.
+        from: StateName,
+        /// State entered.
+        to: StateName,
+    },
+    /// An alert sent or received.
+    Alert {
+        /// Sent or received.
+        direction: Direction,
+        /// The alert.
+        alert: Alert,
+    },
+    /// A change_cipher_spec record received and dropped (RFC 8446 §D.4).
+    ChangeCipherSpec,
+}
+
+/// A callback that receives [`TraceEvent`]s.
+pub type Observer = Box<dyn FnMut(&TraceEvent<'_>) + Send>;

@@ -1,0 +1,174 @@
+//! A blocking adapter: a [`Connection`] over any `Read + Write` transport.
+//!
+//! The core stays free of I/O and clocks; this adapter does the reads and writes and asks
+//! the clock function it was given for the time to validate certificates at.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+
+use time::OffsetDateTime;
+
+use crate::conn::{Connection, Event};
+use crate::error::Error;
+use crate::summary::Summary;
+
+/// A [`Connection`] driven over a blocking transport. Application data goes through its
+/// [`Read`] and [`Write`] implementations; protocol errors surface as `io::Error`s whose
+/// inner error is the [`Error`] (see [`Stream::protocol_error`]).
+pub struct Stream<T: Read + Write> {
+    conn: Connection,
+    io: T,
+    clock: fn() -> OffsetDateTime,
+    out: Vec<u8>,
+    received: VecDeque<u8>,
+    events: Vec<Event>,
+}
+
+impl<T: Read + Write> Stream<T> {
+    /// Wraps `conn` around `io`; `clock` supplies the time for certificate validation
+    /// (usually `OffsetDateTime::now_utc`).
+    pub fn new(conn: Connection, io: T, clock: fn() -> OffsetDateTime) -> Self {
+        Self {
+            conn,
+            io,
+            clock,
+            out: Vec::new(),
+            received: VecDeque::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// Runs the handshake to completion and returns its summary.
+    pub fn handshake(&mut self) -> io::Result<&Summary> {
+        let result = self.conn.start(&mut self.out);
+        self.flush_out()?;
+        result.map_err(io::Error::other)?;
+        while self.conn.is_handshaking() {
+            if !self.read_more()? {
+                return Err(self.eof_error());
+            }
+        }
+        self.conn
+            .summary()
+            .ok_or_else(|| io::Error::other(Error::Usage("handshake did not complete")))
+    }
+
+    /// Reads from the transport once and processes what came; false on end of file.
+    fn read_more(&mut self) -> io::Result<bool> {
+        let mut buf = [0u8; 16 * 1024 + 512];
+        let n = loop {
+            match self.io.read(&mut buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        if n == 0 {
+            return Ok(false);
+        }
+        let result = self.conn.process(&buf[..n], (self.clock)(), &mut self.out);
+        // Send whatever was produced, the alert of a failure included.
+        let flushed = self.flush_out();
+        result.map_err(io::Error::other)?;
+        flushed?;
+        while let Some(event) = self.conn.next_event() {
+            match event {
+                Event::ApplicationData(data) => self.received.extend(data),
+                other => self.events.push(other),
+            }
+        }
+        Ok(true)
+    }
+
+    fn eof_error(&mut self) -> io::Error {
+        match self.conn.peer_eof() {
+            Err(e) => io::Error::new(io::ErrorKind::UnexpectedEof, e),
+            Ok(()) => io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "peer closed during the handshake",
+            ),
+        }
+    }
+
+    fn flush_out(&mut self) -> io::Result<()> {
+        if !self.out.is_empty() {
+            self.io.write_all(&self.out)?;
+            self.io.flush()?;
+            self.out.clear();
+        }
+        Ok(())
+    }
+
+    /// Sends close_notify.
+    pub fn close(&mut self) -> io::Result<()> {
+        self.conn.close(&mut self.out);
+        self.flush_out()
+    }
+
+    /// Events other than application data seen so far (handshake done, tickets, ...).
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// The connection.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Updates our sending keys (RFC 8446 §4.6.3), optionally asking the peer to do the same.
+    pub fn key_update(&mut self, request_peer: bool) -> io::Result<()> {
+        let result = self.conn.key_update(request_peer, &mut self.out);
+        self.flush_out()?;
+        result.map_err(io::Error::other)
+    }
+
+    /// The transport.
+    pub fn get_ref(&self) -> &T {
+        &self.io
+    }
+
+    /// The protocol error inside an `io::Error` from this stream, if it carries one.
+    pub fn protocol_error(err: &io::Error) -> Option<&Error> {
+        err.get_ref()
+            .and_then(|inner| inner.downcast_ref::<Error>())
+    }
+}
+
+impl<T: Read + Write> Read for Stream<T> {
+    /// Reads application data; `Ok(0)` after the peer's close_notify. End of file without
+    /// close_notify is an `UnexpectedEof` error (truncation).
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.conn.is_handshaking() {
+            self.handshake()?;
+        }
+        while self.received.is_empty() {
+            if self.conn.is_closed() {
+                return Ok(0);
+            }
+            if !self.read_more()? {
+                return Err(self.eof_error());
+            }
+        }
+        let n = buf.len().min(self.received.len());
+        for (dst, src) in buf.iter_mut().zip(self.received.drain(..n)) {
+            *dst = src;
+        }
+        Ok(n)
+    }
+}
+
+impl<T: Read + Write> Write for Stream<T> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.conn.is_handshaking() {
+            self.handshake()?;
+        }
+        let result = self.conn.send(buf, &mut self.out);
+        self.flush_out()?;
+        result.map_err(io::Error::other)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_out()
+    }
+}

@@ -1,0 +1,246 @@
+//! An in-memory client/server pair for protocol tests: `transfer` moves the bytes one side
+//! wrote to the other, `transfer_altered` lets a test change them on the way, and
+//! `drive_until_error` runs both sides until they finish or fail.
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the helper"
+)]
+
+use std::sync::{Arc, Mutex};
+
+use handshake::states::{self, StateName};
+use handshake::{
+    ClientAuth, ClientConfig, Connection, Error, Event, Identity, KeyLog, ServerConfig, TraceEvent,
+};
+use pki::Certificate;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+/// The time every test validates certificates at.
+pub const NOW: OffsetDateTime = datetime!(2026-11-28 12:00 UTC);
+
+/// Which way bytes go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dir {
+    /// Client to server.
+    C2S,
+    /// Server to client.
+    S2C,
+}
+
+/// The certificate hierarchy to use.
+pub fn hierarchy(rsa: bool) -> fixtures::Hierarchy {
+    if rsa {
+        fixtures::RSA
+    } else {
+        fixtures::ED25519
+    }
+}
+
+pub fn certs(pem: &str) -> Vec<Certificate> {
+    Certificate::from_pem_bundle(pem).expect("fixture certificates")
+}
+
+pub fn server_config(rsa: bool, policy: ClientAuth) -> ServerConfig {
+    let h = hierarchy(rsa);
+    let config = ServerConfig::new(
+        Identity::from_pem(h.server_chain, h.server_key).expect("server identity"),
+    );
+    if policy == ClientAuth::Off {
+        config
+    } else {
+        config
+            .with_client_auth(policy, certs(h.root))
+            .expect("client auth")
+    }
+}
+
+pub fn client_config(rsa: bool, with_cert: bool) -> ClientConfig {
+    let h = hierarchy(rsa);
+    ClientConfig {
+        trust_anchors: certs(h.root),
+        identity: with_cert.then(|| {
+            Arc::new(Identity::from_pem(h.client_chain, h.client_key).expect("client identity"))
+        }),
+        ..ClientConfig::default()
+    }
+}
+
+/// Records every transition a connection takes.
+pub type Transitions = Arc<Mutex<Vec<(StateName, StateName)>>>;
+
+pub struct Pair {
+    pub client: Connection,
+    pub server: Connection,
+    pub client_out: Vec<u8>,
+    pub server_out: Vec<u8>,
+    pub client_error: Option<Error>,
+    pub server_error: Option<Error>,
+    pub client_transitions: Transitions,
+    pub server_transitions: Transitions,
+    /// Every byte each side sent, in order.
+    pub c2s_log: Vec<u8>,
+    pub s2c_log: Vec<u8>,
+    pub now: OffsetDateTime,
+}
+
+fn record_transitions(conn: &mut Connection) -> Transitions {
+    let log: Transitions = Arc::default();
+    let sink = log.clone();
+    conn.set_observer(Box::new(move |e| {
+        if let TraceEvent::Transition { from, to } = e {
+            sink.lock().expect("lock").push((from, to));
+        }
+    }));
+    log
+}
+
+impl Pair {
+    pub fn new(client: ClientConfig, server: ServerConfig) -> Self {
+        Self::with_seed(client, server, "localhost", 1)
+    }
+
+    pub fn with_seed(client: ClientConfig, server: ServerConfig, name: &str, seed: u64) -> Self {
+        let mut client =
+            Connection::client(Arc::new(client), name, ChaCha20Rng::seed_from_u64(seed))
+                .expect("client");
+        let mut server = Connection::server(
+            Arc::new(server),
+            ChaCha20Rng::seed_from_u64(seed + 1_000_000),
+        );
+        let client_transitions = record_transitions(&mut client);
+        let server_transitions = record_transitions(&mut server);
+        let mut client_out = Vec::new();
+        client.start(&mut client_out).expect("ClientHello");
+        Self {
+            client,
+            server,
+            client_out,
+            server_out: Vec::new(),
+            client_error: None,
+            server_error: None,
+            client_transitions,
+            server_transitions,
+            c2s_log: Vec::new(),
+            s2c_log: Vec::new(),
+            now: NOW,
+        }
+    }
+
+    /// Moves what one side wrote to the other; returns how many bytes moved.
+    pub fn transfer(&mut self, dir: Dir) -> usize {
+        self.transfer_altered(dir, |_| {})
+    }
+
+    /// Like [`Pair::transfer`], after `alter` has changed the bytes in flight.
+    pub fn transfer_altered(&mut self, dir: Dir, alter: impl FnOnce(&mut Vec<u8>)) -> usize {
+        let (from, to, out, log, err) = match dir {
+            Dir::C2S => (
+                &mut self.client_out,
+                &mut self.server,
+                &mut self.server_out,
+                &mut self.c2s_log,
+                &mut self.server_error,
+            ),
+            Dir::S2C => (
+                &mut self.server_out,
+                &mut self.client,
+                &mut self.client_out,
+                &mut self.s2c_log,
+                &mut self.client_error,
+            ),
+        };
+        let mut bytes = std::mem::take(from);
+        if bytes.is_empty() {
+            return 0;
+        }
+        alter(&mut bytes);
+        log.extend_from_slice(&bytes);
+        if err.is_none()
+            && let Err(e) = to.process(&bytes, self.now, out)
+        {
+            *err = Some(e);
+        }
+        bytes.len()
+    }
+
+    /// Transfers both ways until nothing moves (at most 20 rounds, so it always stops).
+    pub fn drive(&mut self) {
+        for _ in 0..20 {
+            if self.transfer(Dir::C2S) + self.transfer(Dir::S2C) == 0 {
+                return;
+            }
+        }
+        panic!("the pair did not settle within 20 rounds");
+    }
+
+    /// Drives until both are connected; panics with both errors otherwise.
+    pub fn handshake(&mut self) {
+        self.drive();
+        assert!(
+            self.client_error.is_none() && self.server_error.is_none(),
+            "handshake failed: client {:?}, server {:?}",
+            self.client_error,
+            self.server_error
+        );
+        assert!(
+            !self.client.is_handshaking() && !self.server.is_handshaking(),
+            "handshake stalled"
+        );
+    }
+
+    /// Drives until the exchange stops and returns (client error, server error).
+    pub fn drive_until_error(&mut self) -> (Option<Error>, Option<Error>) {
+        self.drive();
+        (self.client_error.clone(), self.server_error.clone())
+    }
+
+    /// All events each side has queued.
+    pub fn events(conn: &mut Connection) -> Vec<Event> {
+        std::iter::from_fn(|| conn.next_event()).collect()
+    }
+
+    /// Asserts every transition taken is one the state tables list.
+    pub fn assert_transitions_listed(&self) {
+        for (log, table) in [
+            (&self.client_transitions, &states::CLIENT_TRANSITIONS[..]),
+            (&self.server_transitions, &states::SERVER_TRANSITIONS[..]),
+        ] {
+            for (from, to) in log.lock().expect("lock").iter() {
+                assert!(
+                    states::is_listed(table, from, to),
+                    "unlisted transition {from} -> {to}"
+                );
+            }
+        }
+    }
+}
+
+/// One key log entry: label, client random, secret.
+pub type KeyLogLine = (String, [u8; 32], Vec<u8>);
+
+/// A key log that keeps lines in memory.
+#[derive(Default)]
+pub struct MemoryKeyLog(pub Mutex<Vec<KeyLogLine>>);
+
+impl KeyLog for MemoryKeyLog {
+    fn log(&self, label: &str, client_random: &[u8; 32], secret: &[u8]) {
+        self.0
+            .lock()
+            .expect("lock")
+            .push((label.to_owned(), *client_random, secret.to_vec()));
+    }
+}
+
+impl MemoryKeyLog {
+    pub fn get(&self, label: &str) -> Option<Vec<u8>> {
+        self.0
+            .lock()
+            .expect("lock")
+            .iter()
+            .find(|(l, _, _)| l == label)
+            .map(|(_, _, s)| s.clone())
+    }
+}

@@ -1,0 +1,479 @@
+//! Every failure ends with a precise error on the side that noticed it, the alert RFC 8446
+//! prescribes, and that alert as the peer's error.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{Dir, MemoryKeyLog, Pair, certs, client_config, server_config};
+use handshake::error::CertificateError;
+use handshake::key_schedule::{Secret, TrafficKeys};
+use handshake::msgs::HandshakeMessage;
+use handshake::msgs::alert::AlertDescription as A;
+use handshake::msgs::client_hello::ClientHello;
+use handshake::msgs::enums::{
+    CipherSuite, ContentType, ExtensionType, NamedGroup, ProtocolVersion,
+};
+use handshake::msgs::extensions::{Extension, KeyShareEntry};
+use handshake::msgs::finished::Finished;
+use handshake::record::{RecordEncrypter, write_plaintext};
+use handshake::{ClientAuth, ClientConfig, Error, Event, Identity};
+use pki::ValidationError;
+
+/// Drives `p` and checks the side that noticed (`noticer`) sent `alert`, which the other
+/// side received. Returns the noticer's error.
+fn expect_alert(p: &mut Pair, noticer: Dir, alert: A) -> Error {
+    let (client, server) = p.drive_until_error();
+    let (noticed, other) = match noticer {
+        Dir::S2C => (server, client),
+        Dir::C2S => (client, server),
+    };
+    let noticed = noticed.expect("the noticing side must fail");
+    assert_eq!(noticed.alert(), Some(alert), "{noticed}");
+    if alert != A::CertificateRequired {
+        assert_eq!(
+            other,
+            Some(Error::PeerAlert(alert)),
+            "the peer must see the alert"
+        );
+    }
+    assert!(
+        p.client.summary().is_none() || p.server.summary().is_none(),
+        "both completed"
+    );
+    noticed
+}
+
+fn identity(chain: &str, key: &str) -> Option<Arc<Identity>> {
+    Some(Arc::new(Identity::from_pem(chain, key).expect("identity")))
+}
+
+#[test]
+fn unknown_ca() {
+    let mut cfg = client_config(false, false);
+    cfg.trust_anchors = certs(fixtures::RSA.root);
+    let mut p = Pair::new(cfg, server_config(false, ClientAuth::Off));
+    let e = expect_alert(&mut p, Dir::C2S, A::UnknownCa);
+    assert_eq!(
+        e.to_string(),
+        "certificate rejected: unknown issuer: CN=keylab ed25519 Root CA"
+    );
+}
+
+#[test]
+fn name_mismatch() {
+    let mut p = Pair::with_seed(
+        client_config(false, false),
+        server_config(false, ClientAuth::Off),
+        "example.com",
+        1,
+    );
+    let e = expect_alert(&mut p, Dir::C2S, A::BadCertificate);
+    assert_eq!(
+        e.to_string(),
+        "certificate rejected: name mismatch: expected example.com, certificate is valid for [localhost, 127.0.0.1, ::1]"
+    );
+}
+
+#[test]
+fn expired_server_certificate() {
+    let server = handshake::ServerConfig::new(
+        Identity::from_pem(fixtures::bad::EXPIRED, fixtures::bad::LEAF_KEY).expect("identity"),
+    );
+    let mut p = Pair::new(client_config(false, false), server);
+    let e = expect_alert(&mut p, Dir::C2S, A::CertificateExpired);
+    assert!(
+        matches!(
+            e,
+            Error::Certificate(CertificateError::Invalid(ValidationError::Expired { .. }))
+        ),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .contains("notAfter 2021-01-01T00:00:00Z, checked at 2026-11-28T12:00:00Z"),
+        "{e}"
+    );
+}
+
+#[test]
+fn client_certificate_from_a_wrong_ca_is_refused_under_both_policies() {
+    for policy in [ClientAuth::Optional, ClientAuth::Required] {
+        let cfg = ClientConfig {
+            identity: identity(
+                fixtures::bad::CLIENT_UNKNOWN_ISSUER,
+                fixtures::bad::LEAF_KEY,
+            ),
+            ..client_config(false, false)
+        };
+        let mut p = Pair::new(cfg, server_config(false, policy));
+        let e = expect_alert(&mut p, Dir::S2C, A::UnknownCa);
+        assert_eq!(
+            e.to_string(),
+            "certificate rejected: unknown issuer: CN=Other Root",
+            "{policy}"
+        );
+    }
+}
+
+#[test]
+fn client_certificate_with_the_wrong_purpose_or_expired() {
+    let h = fixtures::ED25519;
+    let cases = [
+        (
+            h.server_chain,
+            h.server_key,
+            A::UnsupportedCertificate,
+            "wrong extended key usage",
+        ),
+        (
+            fixtures::bad::EXPIRED,
+            fixtures::bad::LEAF_KEY,
+            A::CertificateExpired,
+            "certificate expired",
+        ),
+    ];
+    for (chain, key, alert, text) in cases {
+        let cfg = ClientConfig {
+            identity: identity(chain, key),
+            ..client_config(false, false)
+        };
+        let mut p = Pair::new(cfg, server_config(false, ClientAuth::Optional));
+        let e = expect_alert(&mut p, Dir::S2C, alert);
+        assert!(e.to_string().contains(text), "{e}");
+    }
+}
+
+/// Splits a byte stream into its records.
+fn records(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 5 <= bytes.len() {
+        let len = usize::from(u16::from_be_bytes([bytes[at + 3], bytes[at + 4]]));
+        out.push(at..at + 5 + len);
+        at += 5 + len;
+    }
+    out
+}
+
+/// Flipping a byte in any handshake message of either flight makes the handshake fail on
+/// both sides, except in legacy_record_version of an unprotected record (RFC 8446 §5.1:
+/// ignored), which still succeeds.
+#[test]
+fn flipped_bytes_in_every_handshake_record() {
+    for rsa in [false, true] {
+        for dir in [Dir::C2S, Dir::S2C] {
+            let mut probe = Pair::new(
+                client_config(rsa, true),
+                server_config(rsa, ClientAuth::Required),
+            );
+            probe.handshake();
+            let log = if dir == Dir::C2S {
+                probe.c2s_log.clone()
+            } else {
+                probe.s2c_log.clone()
+            };
+            for (i, record) in records(&log).into_iter().enumerate() {
+                let plaintext = log[record.start] == 0x16;
+                for (offset, must_fail) in [
+                    (record.start + 2, !plaintext),
+                    (record.start + 5 + (record.len() - 5) / 2, true),
+                ] {
+                    let mut p = Pair::new(
+                        client_config(rsa, true),
+                        server_config(rsa, ClientAuth::Required),
+                    );
+                    let mut sent = 0usize;
+                    let flipped = std::cell::Cell::new(false);
+                    for _ in 0..10 {
+                        for d in [Dir::C2S, Dir::S2C] {
+                            let (start, len) = (
+                                sent,
+                                if d == Dir::C2S {
+                                    p.client_out.len()
+                                } else {
+                                    p.server_out.len()
+                                },
+                            );
+                            if d == dir {
+                                p.transfer_altered(d, |b| {
+                                    if (start..start + len).contains(&offset) {
+                                        b[offset - start] ^= 0x01;
+                                        flipped.set(true);
+                                    }
+                                });
+                                sent += len;
+                            } else {
+                                p.transfer(d);
+                            }
+                        }
+                    }
+                    assert!(flipped.get(), "offset {offset} was never sent");
+                    let done = p.client_error.is_none()
+                        && p.server_error.is_none()
+                        && !p.server.is_handshaking();
+                    let what = format!("rsa={rsa} {dir:?} record {i} offset {offset}");
+                    if must_fail {
+                        assert!(!done, "{what}: handshake survived a flipped byte");
+                        assert!(
+                            p.client_error.is_some() && p.server_error.is_some(),
+                            "{what}: both sides must end with an error"
+                        );
+                        let noticed = [&p.client_error, &p.server_error]
+                            .into_iter()
+                            .flatten()
+                            .find_map(Error::alert)
+                            .expect("one side sent an alert");
+                        let allowed = [
+                            A::BadRecordMac,
+                            A::DecryptError,
+                            A::IllegalParameter,
+                            A::DecodeError,
+                            A::UnexpectedMessage,
+                            A::BadCertificate,
+                            A::HandshakeFailure,
+                            A::ProtocolVersion,
+                            A::UnsupportedExtension,
+                            A::RecordOverflow,
+                            A::MissingExtension,
+                        ];
+                        assert!(
+                            allowed.contains(&noticed),
+                            "{what}: unexpected alert {noticed}"
+                        );
+                    } else {
+                        assert!(
+                            done,
+                            "{what}: legacy_record_version must be ignored ({:?} {:?})",
+                            p.client_error, p.server_error
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn plaintext_record(msg: &HandshakeMessage) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_plaintext(
+        ContentType::Handshake,
+        ProtocolVersion::Tls12,
+        &msg.to_bytes().expect("encode"),
+        &mut out,
+    )
+    .expect("record");
+    out
+}
+
+#[test]
+fn messages_out_of_order() {
+    let mut p = Pair::new(
+        client_config(false, false),
+        server_config(false, ClientAuth::Off),
+    );
+    p.client_out = plaintext_record(&HandshakeMessage::Finished(Finished {
+        verify_data: vec![0; 32],
+    }));
+    let e = expect_alert(&mut p, Dir::S2C, A::UnexpectedMessage);
+    assert_eq!(
+        e.to_string(),
+        "unexpected message: expected ClientHello, got Finished"
+    );
+
+    let mut p = Pair::new(
+        client_config(false, false),
+        server_config(false, ClientAuth::Off),
+    );
+    p.transfer(Dir::C2S);
+    p.server_out = plaintext_record(&HandshakeMessage::EncryptedExtensions(Default::default()));
+    let e = expect_alert(&mut p, Dir::C2S, A::UnexpectedMessage);
+    assert_eq!(
+        e.to_string(),
+        "unexpected message: expected ServerHello or HelloRetryRequest, got EncryptedExtensions"
+    );
+}
+
+#[test]
+fn truncated_and_oversized_records() {
+    let mut p = Pair::new(
+        client_config(false, false),
+        server_config(false, ClientAuth::Off),
+    );
+    let hello = std::mem::take(&mut p.client_out);
+    let mut out = Vec::new();
+    p.server
+        .process(&hello[..3], common::NOW, &mut out)
+        .expect("partial records wait for more");
+    assert!(out.is_empty() && p.server.is_handshaking());
+    assert_eq!(p.server.peer_eof(), Err(Error::Truncated));
+
+    let mut p = Pair::new(
+        client_config(false, false),
+        server_config(false, ClientAuth::Off),
+    );
+    p.client_out = vec![0x16, 0x03, 0x03, 0x40, 0x01];
+    p.client_out.resize(5 + 0x4001, 0);
+    expect_alert(&mut p, Dir::S2C, A::RecordOverflow);
+}
+
+#[test]
+fn inner_plaintext_of_all_zeros() {
+    let log = Arc::new(MemoryKeyLog::default());
+    let cfg = ClientConfig {
+        key_log: Some(log.clone()),
+        ..client_config(false, false)
+    };
+    let mut p = Pair::new(cfg, server_config(false, ClientAuth::Off));
+    p.transfer(Dir::C2S);
+    p.transfer(Dir::S2C);
+    // Replace the client's second flight with one protected record whose
+    // TLSInnerPlaintext is all zeros (RFC 8446 §5.4: unexpected_message).
+    let secret: [u8; 32] = log
+        .get("CLIENT_HANDSHAKE_TRAFFIC_SECRET")
+        .expect("logged")
+        .try_into()
+        .expect("32 bytes");
+    let mut enc = RecordEncrypter::new(&TrafficKeys::derive(&Secret::from_bytes(secret)));
+    let mut record = Vec::new();
+    enc.encrypt(ContentType::from_u8(0), &[0, 0, 0], 0, &mut record)
+        .expect("encrypt");
+    p.client_out = record;
+    p.client_error = None;
+    let e = expect_alert(&mut p, Dir::S2C, A::UnexpectedMessage);
+    assert!(e.to_string().contains("content type"), "{e}");
+}
+
+/// Sends the client's ClientHello to the server after `edit` changed it.
+fn edited_hello(edit: impl FnOnce(&mut ClientHello)) -> Pair {
+    let mut p = Pair::new(
+        client_config(false, false),
+        server_config(false, ClientAuth::Off),
+    );
+    let bytes = std::mem::take(&mut p.client_out);
+    let Ok(HandshakeMessage::ClientHello(mut ch)) = HandshakeMessage::decode(&bytes[5..]) else {
+        panic!("not a ClientHello");
+    };
+    edit(&mut ch);
+    p.client_out = plaintext_record(&HandshakeMessage::ClientHello(ch));
+    p
+}
+
+fn set_share(ch: &mut ClientHello, key_exchange: Vec<u8>) {
+    for ext in &mut ch.extensions.0 {
+        if let Extension::KeyShareClientHello(shares) = ext {
+            *shares = vec![KeyShareEntry {
+                group: NamedGroup::X25519,
+                key_exchange: key_exchange.clone(),
+            }];
+        }
+    }
+}
+
+#[test]
+fn hostile_client_hellos() {
+    let mut p = edited_hello(|ch| set_share(ch, vec![0; 32]));
+    let e = expect_alert(&mut p, Dir::S2C, A::IllegalParameter);
+    assert_eq!(
+        e.to_string(),
+        "invalid ClientHello: x25519 shared secret is all zeros (low-order public key)"
+    );
+
+    let mut p = edited_hello(|ch| set_share(ch, vec![9; 31]));
+    let e = expect_alert(&mut p, Dir::S2C, A::IllegalParameter);
+    assert!(
+        e.to_string().contains("x25519 key_share of 31 bytes"),
+        "{e}"
+    );
+
+    let mut p = edited_hello(|ch| ch.cipher_suites = vec![CipherSuite::TlsAes128GcmSha256]);
+    let e = expect_alert(&mut p, Dir::S2C, A::HandshakeFailure);
+    assert_eq!(
+        e.to_string(),
+        "handshake failure: no common cipher suite: the client offers [TLS_AES_128_GCM_SHA256], keylab supports TLS_CHACHA20_POLY1305_SHA256"
+    );
+
+    let mut p = edited_hello(|ch| {
+        ch.extensions
+            .0
+            .retain(|e| e.ext_type() != ExtensionType::SupportedVersions)
+    });
+    let e = expect_alert(&mut p, Dir::S2C, A::ProtocolVersion);
+    assert!(e.to_string().contains("keylab speaks only TLS 1.3"), "{e}");
+
+    let mut p = edited_hello(|ch| {
+        ch.extensions
+            .0
+            .retain(|e| e.ext_type() != ExtensionType::SignatureAlgorithms)
+    });
+    expect_alert(&mut p, Dir::S2C, A::MissingExtension);
+
+    let mut p = edited_hello(|ch| {
+        for ext in &mut ch.extensions.0 {
+            if let Extension::SupportedGroups(g) = ext {
+                *g = vec![NamedGroup::Secp256r1];
+            }
+            if let Extension::KeyShareClientHello(s) = ext {
+                s.clear();
+            }
+        }
+    });
+    let e = expect_alert(&mut p, Dir::S2C, A::HandshakeFailure);
+    assert_eq!(
+        e.to_string(),
+        "handshake failure: no common group: the client supports [secp256r1], keylab supports x25519"
+    );
+
+    let mut p = edited_hello(|ch| ch.legacy_compression_methods = vec![1, 0]);
+    expect_alert(&mut p, Dir::S2C, A::IllegalParameter);
+}
+
+#[test]
+fn one_change_cipher_spec_is_tolerated_two_are_not() {
+    const CCS: [u8; 6] = [0x14, 0x03, 0x03, 0x00, 0x01, 0x01];
+    let mut p = Pair::new(
+        client_config(false, false),
+        server_config(false, ClientAuth::Off),
+    );
+    p.transfer(Dir::C2S);
+    p.transfer(Dir::S2C);
+    let flight = std::mem::take(&mut p.client_out);
+    p.client_out = [&CCS[..], &flight].concat();
+    p.handshake();
+
+    let mut p = Pair::new(
+        client_config(false, false),
+        server_config(false, ClientAuth::Off),
+    );
+    p.transfer(Dir::C2S);
+    p.transfer(Dir::S2C);
+    let flight = std::mem::take(&mut p.client_out);
+    p.client_out = [&CCS[..], &CCS[..], &flight].concat();
+    let e = expect_alert(&mut p, Dir::S2C, A::UnexpectedMessage);
+    assert_eq!(
+        e.to_string(),
+        "unexpected message: expected a handshake message, got change_cipher_spec"
+    );
+}
+
+#[test]
+fn a_failed_connection_stays_failed() {
+    let mut p = Pair::new(
+        client_config(false, false),
+        server_config(false, ClientAuth::Off),
+    );
+    p.client_out = b"GET / HTTP/1.1\r\n\r\n".to_vec();
+    let (_, server) = p.drive_until_error();
+    assert!(server.is_some());
+    let again = p
+        .server
+        .process(b"more", common::NOW, &mut Vec::new())
+        .expect_err("closed");
+    assert!(matches!(again, Error::Closed(_)), "{again}");
+    assert_eq!(p.server.state(), "CLOSED");
+    assert!(
+        Pair::events(&mut p.server)
+            .iter()
+            .all(|e| *e != Event::HandshakeComplete)
+    );
+}
