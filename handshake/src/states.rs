@@ -68,8 +68,13 @@ pub const CLIENT_TRANSITIONS: [Transition; 9] = [
     ),
     t("WAIT_SH", "recv ServerHello", "WAIT_EE", None),
     t("WAIT_EE", "recv EncryptedExtensions", "WAIT_CERT_CR", None),
-    t("WAIT_CERT_CR", "recv CertificateRequest", "WAIT_CERT", CERT),
-    t("WAIT_CERT_CR", "recv Certificate", "WAIT_CV", EPH),
+    t("WAIT_CERT_CR", "recv CertificateRequest", "WAIT_CERT", None),
+    t(
+        "WAIT_CERT_CR",
+        "recv Certificate (no client certificate asked for)",
+        "WAIT_CV",
+        EPH,
+    ),
     t("WAIT_CERT", "recv Certificate", "WAIT_CV", None),
     t("WAIT_CV", "recv CertificateVerify", "WAIT_FINISHED", None),
     t(

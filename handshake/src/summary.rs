@@ -60,9 +60,11 @@ pub struct Summary {
     pub client_signature: Option<SignatureScheme>,
     /// Whether the server asked for another ClientHello (HelloRetryRequest).
     pub hello_retry: bool,
-    /// Subjects of the server's chain as sent, leaf first.
+    /// Subjects of the server's chain, leaf first: on the client, the validated path up
+    /// to the trust anchor; on the server, the chain it sent.
     pub server_chain: Vec<String>,
-    /// Subjects of the client's chain as sent, leaf first; empty when anonymous.
+    /// Subjects of the client's chain, leaf first (on the server, the validated path up to
+    /// the trust anchor; on the client, the chain it sent); empty when anonymous.
     pub client_chain: Vec<String>,
     /// The subjectAltNames of the client's leaf (for identification, not checked).
     pub client_names: Vec<String>,

@@ -17,6 +17,9 @@ Exit status:
 #[derive(Debug, Parser)]
 #[command(name = "keylab", version, about, after_help = EXIT_CODES)]
 pub struct Cli {
+    /// Log protocol events to stderr (-v debug, -vv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -25,9 +28,24 @@ pub struct Cli {
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run both key-distribution paths over loopback with built-in certificates.
+    #[command(after_help = EXIT_CODES)]
+    Demo(DemoArgs),
+    /// A TLS 1.3 echo server on a real socket.
+    #[command(after_help = EXIT_CODES)]
+    Server(ServerArgs),
+    /// Connect to a TLS 1.3 server, send a line and print the reply.
+    #[command(after_help = EXIT_CODES)]
+    Client(ClientArgs),
+    /// Print the client and server state machines (RFC 8446 Appendix A).
+    #[command(after_help = EXIT_CODES)]
+    States(StatesArgs),
     /// Issue, inspect and validate test certificates.
     #[command(subcommand)]
     Pki(PkiCommand),
+    /// Key predistribution for wireless sensor networks: simulate, sweep, plot.
+    #[command(subcommand)]
+    Wsn(crate::wsn_cmd::WsnCommand),
 }
 
 /// `keylab pki ...`
@@ -175,6 +193,136 @@ pub struct ShowArgs {
     pub file: PathBuf,
 }
 
+/// Which demo runs to make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PathArg {
+    /// The client stays anonymous: ephemeral X25519 only.
+    #[value(name = "ephemeral-dh")]
+    EphemeralDh,
+    /// The client authenticates with its certificate (mutual TLS).
+    Certificate,
+    /// Every path.
+    All,
+}
+
+/// `keylab demo`
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Which path(s) to run.
+    #[arg(long, value_enum, default_value = "all")]
+    pub path: PathArg,
+    /// Seed every connection's randomness: output and transcripts are byte-identical
+    /// across runs (timings are left out).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// One JSON document instead of text (format in the README).
+    #[arg(long)]
+    pub json: bool,
+    /// Append the secrets in NSS key log format (Wireshark); SSLKEYLOGFILE also works.
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
+    /// Show every handshake message field by field and the key schedule.
+    #[arg(long)]
+    pub explain: bool,
+}
+
+/// Client-authentication policy on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AuthArg {
+    /// Never ask for a client certificate.
+    Off,
+    /// Ask; accept clients without one; refuse invalid ones.
+    Optional,
+    /// Ask and require a valid one.
+    Required,
+}
+
+/// `keylab server`
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Address to listen on; port 0 picks a free port (printed).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: String,
+    /// Certificate chain (PEM, leaf first).
+    #[arg(long, value_name = "FILE")]
+    pub cert: PathBuf,
+    /// Private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// Trust anchors for client certificates (needed with optional/required).
+    #[arg(long, value_name = "FILE")]
+    pub client_ca: Option<PathBuf>,
+    /// Whether to ask clients for certificates.
+    #[arg(long, value_enum, default_value = "off")]
+    pub client_auth: AuthArg,
+    /// Append the secrets in NSS key log format; SSLKEYLOGFILE also works.
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
+    /// Seconds a connection may stay silent before it is closed.
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout: u64,
+    /// Exit after this many connections (for scripts and tests).
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<u64>,
+}
+
+/// `keylab client`
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// Server address, HOST:PORT.
+    #[arg(long, value_name = "ADDR")]
+    pub connect: String,
+    /// Name to ask for and check the certificate against (default: the host of --connect;
+    /// an IP address is checked against IP subjectAltNames and not sent as SNI).
+    #[arg(long, value_name = "NAME")]
+    pub server_name: Option<String>,
+    /// Trust anchors for the server's certificate.
+    #[arg(long, value_name = "FILE")]
+    pub ca: PathBuf,
+    /// Client certificate chain: takes the certificate path when the server asks.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Client private key.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// The line to send.
+    #[arg(long, value_name = "TEXT", default_value = "hello from keylab")]
+    pub send: String,
+    /// Seconds for the handshake and the reply together.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_timeout)]
+    pub timeout: f64,
+    /// Append the secrets in NSS key log format; SSLKEYLOGFILE also works.
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
+    /// Send an empty key_share so the server must answer with HelloRetryRequest (tests).
+    #[arg(long, hide = true)]
+    pub empty_key_share_for_testing_only: bool,
+}
+
+/// Output formats of `keylab states`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatesFormat {
+    /// A readable table.
+    Text,
+    /// Graphviz dot.
+    Dot,
+}
+
+/// `keylab states`
+#[derive(Debug, Args)]
+pub struct StatesArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: StatesFormat,
+}
+
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 3600.0 => Ok(v),
+        _ => Err("expected seconds between 0 and 3600".into()),
+    }
+}
+
 fn parse_time(s: &str) -> Result<time::OffsetDateTime, String> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .map_err(|e| format!("not an RFC 3339 time like 2026-01-01T00:00:00Z: {e}"))
@@ -210,9 +358,14 @@ impl Failure {
 /// Runs a parsed command, writing its report to `out`.
 pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> {
     match cli.command {
+        Command::Demo(args) => crate::demo::run(&args, out),
+        Command::Server(args) => crate::net_cmd::server(&args, out),
+        Command::Client(args) => crate::net_cmd::client(&args, out),
+        Command::States(args) => crate::net_cmd::states(&args, out),
         Command::Pki(PkiCommand::Init(args)) => pki_cmd::init(&args, out),
         Command::Pki(PkiCommand::Issue(args)) => pki_cmd::issue(&args, out),
         Command::Pki(PkiCommand::Verify(args)) => pki_cmd::verify(&args, out),
         Command::Pki(PkiCommand::Show(args)) => pki_cmd::show(&args, out),
+        Command::Wsn(command) => crate::wsn_cmd::run(&command, out),
     }
 }

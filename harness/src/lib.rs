@@ -1,10 +1,21 @@
 //! The `keylab` command and the library behind it.
 //!
-//! `keylab pki` issues, inspects and validates test certificates with the [`pki`] crate.
-//! The loopback runner, demos, interop and attack tools join as the handshake lands.
+//! - [`runner`]: a loopback runner for integration tests — a keylab server on
+//!   127.0.0.1:0 and clients against it, with an outcome per connection.
+//! - `keylab demo` ([`demo`]): both paths over loopback with the embedded fixtures.
+//! - `keylab server` / `keylab client` / `keylab states` ([`net_cmd`]).
+//! - `keylab pki` ([`pki_cmd`]): issue, inspect and validate test certificates.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod demo;
+pub mod explain;
+pub mod json;
+pub mod keylog;
+pub mod net_cmd;
 pub mod pki_cmd;
+mod progress;
 pub mod rng;
+pub mod runner;
+pub mod wsn_cmd;

@@ -1,0 +1,352 @@
+//! `keylab demo`: both paths over loopback with the embedded fixtures, explained.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::sync::Arc;
+
+use handshake::{ClientAuth, Path, Summary};
+
+use crate::cli::{DemoArgs, Failure, PathArg};
+use crate::json::{Json, hex};
+use crate::runner::{self, ClientSpec, Outcome};
+
+/// One planned run: the path it should take, how to describe the client, and its config.
+struct Plan {
+    path: Path,
+    client: &'static str,
+    message: &'static [u8],
+    with_cert: bool,
+}
+
+const PLANS: [Plan; 2] = [
+    Plan {
+        path: Path::EphemeralDh,
+        client: "client without a certificate",
+        message: b"hello from an anonymous client",
+        with_cert: false,
+    },
+    Plan {
+        path: Path::Certificate,
+        client: "client CN=alice with a certificate",
+        message: b"hello from alice",
+        with_cert: true,
+    },
+];
+
+/// Runs the demo and writes its report to `out`.
+pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let plans: Vec<&Plan> = PLANS
+        .iter()
+        .filter(|p| match args.path {
+            PathArg::All => true,
+            PathArg::EphemeralDh => p.path == Path::EphemeralDh,
+            PathArg::Certificate => p.path == Path::Certificate,
+        })
+        .collect();
+    let key_log = crate::keylog::from_option(args.keylog.as_ref())
+        .map_err(|e| Failure::input(e.to_string()))?;
+    let server = runner::demo_server_config(ClientAuth::Optional)
+        .map_err(|e| Failure::input(e.to_string()))?;
+    let mut specs = Vec::new();
+    for plan in &plans {
+        let mut config = runner::demo_client_config(plan.with_cert)
+            .map_err(|e| Failure::input(e.to_string()))?;
+        // The client logs the secrets; the server would log the same lines again.
+        config.key_log = key_log.clone();
+        specs.push(ClientSpec::new(config, plan.message.to_vec()));
+    }
+    let outcomes = runner::run("127.0.0.1:0", Arc::new(server), specs, args.seed)
+        .map_err(|e| Failure::input(format!("cannot start the loopback server: {e}")))?;
+
+    let failures: Vec<String> = plans
+        .iter()
+        .zip(&outcomes)
+        .enumerate()
+        .filter_map(|(i, (plan, o))| check(plan, o).err().map(|e| format!("run {}: {e}", i + 1)))
+        .collect();
+    let report = if args.json {
+        json_report(&plans, &outcomes, args).pretty()
+    } else {
+        text_report(&plans, &outcomes, args, &failures)
+    };
+    out.write_all(report.as_bytes())
+        .map_err(|e| Failure::input(e.to_string()))?;
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::check(failures.join("; ")))
+    }
+}
+
+/// A run is good when both sides completed on the planned path and the echo came back.
+fn check(plan: &Plan, o: &Outcome) -> Result<(), String> {
+    let client = o
+        .client
+        .as_ref()
+        .map_err(|e| format!("client failed: {e}"))?;
+    let server = match &o.server {
+        Some(s) => s
+            .result
+            .as_ref()
+            .map_err(|e| format!("server failed: {e}"))?,
+        None => return Err("the server did not report".into()),
+    };
+    for (side, s) in [("client", client), ("server", server)] {
+        if s.path != plan.path {
+            return Err(format!(
+                "{side} took path {} instead of {}",
+                s.path, plan.path
+            ));
+        }
+    }
+    if o.reply != plan.message {
+        return Err("the echo did not match what was sent".into());
+    }
+    Ok(())
+}
+
+fn text_report(
+    plans: &[&Plan],
+    outcomes: &[Outcome],
+    args: &DemoArgs,
+    failures: &[String],
+) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "keylab demo: TLS 1.3 over loopback; server CN=localhost (Ed25519), client authentication optional\n"
+    );
+    for (i, (plan, o)) in plans.iter().zip(outcomes).enumerate() {
+        let _ = writeln!(s, "run {}: {} ({})", i + 1, plan.path, plan.client);
+        let _ = writeln!(
+            s,
+            "  {:<3} {:<17} {:<20} {:>6}",
+            "#", "direction", "message", "bytes"
+        );
+        for (n, m) in o.observed.messages.iter().enumerate() {
+            let dir = if m.from_client {
+                "client -> server"
+            } else {
+                "server -> client"
+            };
+            let enc = if m.encrypted { "  encrypted" } else { "" };
+            let _ = writeln!(
+                s,
+                "  {:<3} {dir:<17} {:<20} {:>6}{enc}",
+                n + 1,
+                m.name,
+                m.bytes.len()
+            );
+        }
+        match (&o.client, o.server.as_ref().map(|x| &x.result)) {
+            (Ok(c), Some(Ok(sv))) => describe(&mut s, c, sv, o, plan, args.seed.is_some()),
+            (c, sv) => {
+                let _ = writeln!(
+                    s,
+                    "  client: {}",
+                    c.as_ref()
+                        .map_or_else(|e| format!("error: {e}"), |_| "ok".into())
+                );
+                let sv = sv.map_or_else(
+                    || "no report".into(),
+                    |r| {
+                        r.as_ref()
+                            .map_or_else(|e| format!("error: {e}"), |_| "ok".into())
+                    },
+                );
+                let _ = writeln!(s, "  server: {sv}");
+            }
+        }
+        if args.explain {
+            explain(&mut s, o);
+        }
+        s.push('\n');
+    }
+    if failures.is_empty() {
+        let _ = writeln!(
+            s,
+            "ok: {} of {} runs succeeded",
+            outcomes.len(),
+            outcomes.len()
+        );
+    } else {
+        let _ = writeln!(s, "failed: {}", failures.join("; "));
+    }
+    s
+}
+
+fn describe(s: &mut String, c: &Summary, sv: &Summary, o: &Outcome, plan: &Plan, seeded: bool) {
+    let _ = writeln!(s, "  path:        {}", c.path);
+    let _ = writeln!(s, "  why:         client: {}", c.reason);
+    let _ = writeln!(s, "               server: {}", sv.reason);
+    let _ = writeln!(
+        s,
+        "  negotiated:  {}, {}, server signature {}",
+        c.cipher_suite, c.group, c.server_signature
+    );
+    if let Some(sig) = sv.client_signature {
+        let _ = writeln!(
+            s,
+            "               client signature {sig}, client chain {}",
+            sv.client_chain.join(" <- ")
+        );
+    }
+    let _ = writeln!(s, "  server:      {}", c.server_chain.join(" <- "));
+    let echoed = if o.reply == plan.message {
+        "echoed back intact"
+    } else {
+        "ECHO MISMATCH"
+    };
+    let _ = writeln!(
+        s,
+        "  data:        {:?} sent, {echoed}",
+        String::from_utf8_lossy(plan.message)
+    );
+    let _ = writeln!(s, "  transcript:  {}", hex(&c.transcript_hash));
+    if !seeded {
+        let _ = writeln!(
+            s,
+            "  time:        handshake {:.1} ms, {} bytes sent, {} received",
+            o.handshake_time.as_secs_f64() * 1e3,
+            o.bytes_sent,
+            o.bytes_received
+        );
+    }
+}
+
+fn explain(s: &mut String, o: &Outcome) {
+    let _ = writeln!(s, "\n  every message, field by field:");
+    for m in &o.observed.messages {
+        let dir = if m.from_client {
+            "client -> server"
+        } else {
+            "server -> client"
+        };
+        let _ = writeln!(
+            s,
+            "\n  {} ({dir}, {} bytes{})",
+            m.name,
+            m.bytes.len(),
+            if m.encrypted { ", sent encrypted" } else { "" }
+        );
+        let sender = if m.from_client {
+            handshake::Side::Client
+        } else {
+            handshake::Side::Server
+        };
+        for line in
+            crate::explain::render(&crate::explain::explain_message_from(&m.bytes, sender)).lines()
+        {
+            let _ = writeln!(s, "    {line}");
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\n  key schedule (RFC 8446 §7.1), as the client derived it:"
+    );
+    for secret in &o.observed.secrets {
+        let _ = writeln!(s, "    {:<36} {}", secret.label, hex(&secret.value));
+        let _ = writeln!(s, "    {:<36} = {}", "", secret.derivation);
+    }
+}
+
+fn summary_json(s: &Summary) -> Json {
+    let list = |v: &[String]| Json::Arr(v.iter().map(|x| Json::str(x.clone())).collect());
+    Json::obj([
+        ("path", Json::str(s.path.name())),
+        ("reason", Json::str(s.reason.clone())),
+        ("cipher_suite", Json::str(s.cipher_suite.to_string())),
+        ("group", Json::str(s.group.to_string())),
+        (
+            "server_signature",
+            Json::str(s.server_signature.to_string()),
+        ),
+        (
+            "client_signature",
+            Json::opt(s.client_signature.map(|x| Json::str(x.to_string()))),
+        ),
+        ("hello_retry", Json::Bool(s.hello_retry)),
+        ("server_chain", list(&s.server_chain)),
+        ("client_chain", list(&s.client_chain)),
+        (
+            "server_name",
+            Json::opt(s.server_name.clone().map(Json::Str)),
+        ),
+        ("transcript_hash", Json::str(hex(&s.transcript_hash))),
+    ])
+}
+
+fn side_json(r: Result<&Summary, &String>) -> Json {
+    match r {
+        Ok(s) => summary_json(s),
+        Err(e) => Json::obj([("error", Json::str(e.clone()))]),
+    }
+}
+
+fn json_report(plans: &[&Plan], outcomes: &[Outcome], args: &DemoArgs) -> Json {
+    let runs = plans
+        .iter()
+        .zip(outcomes)
+        .map(|(plan, o)| {
+            let server = match &o.server {
+                Some(sv) => side_json(sv.result.as_ref()),
+                None => Json::obj([("error", Json::str("the server did not report"))]),
+            };
+            let messages = o
+                .observed
+                .messages
+                .iter()
+                .map(|m| {
+                    Json::obj([
+                        (
+                            "from",
+                            Json::str(if m.from_client { "client" } else { "server" }),
+                        ),
+                        ("name", Json::str(m.name.clone())),
+                        ("size", Json::Int(m.bytes.len() as i64)),
+                        ("encrypted", Json::Bool(m.encrypted)),
+                        ("hex", Json::str(hex(&m.bytes))),
+                    ])
+                })
+                .collect();
+            let mut fields = vec![
+                ("path".to_owned(), Json::str(plan.path.name())),
+                ("ok".to_owned(), Json::Bool(check(plan, o).is_ok())),
+                ("client".to_owned(), side_json(o.client.as_ref())),
+                ("server".to_owned(), server),
+                ("messages".to_owned(), Json::Arr(messages)),
+                (
+                    "sent".to_owned(),
+                    Json::str(String::from_utf8_lossy(plan.message)),
+                ),
+                (
+                    "reply".to_owned(),
+                    Json::str(String::from_utf8_lossy(&o.reply)),
+                ),
+            ];
+            if args.explain {
+                let secrets = o
+                    .observed
+                    .secrets
+                    .iter()
+                    .map(|s| {
+                        Json::obj([
+                            ("label", Json::str(s.label.clone())),
+                            ("derivation", Json::str(s.derivation.clone())),
+                            ("hex", Json::str(hex(&s.value))),
+                        ])
+                    })
+                    .collect();
+                fields.push(("key_schedule".to_owned(), Json::Arr(secrets)));
+            }
+            if args.seed.is_none() {
+                fields.push((
+                    "handshake_ms".to_owned(),
+                    Json::Num(o.handshake_time.as_secs_f64() * 1e3),
+                ));
+            }
+            Json::Obj(fields)
+        })
+        .collect();
+    Json::obj([("runs", Json::Arr(runs))])
+}

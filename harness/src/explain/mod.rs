@@ -1,0 +1,336 @@
+//! Byte-by-byte explanations of TLS 1.3 handshake messages, for `keylab demo --explain`.
+//!
+//! [`explain_message`] takes one handshake message exactly as it went into the transcript
+//! (the 4-byte header included, as in [`handshake::TraceEvent::Message`]) and returns a
+//! tree of [`Field`]s: group fields (a vector, an extension, a certificate entry) and leaf
+//! fields that carry the bytes. Every byte of the input is in exactly one leaf, in order,
+//! so concatenating the leaves' hex gives back the message. Malformed or unknown input is
+//! explained as far as it decodes; the rest becomes an "undecodable rest" leaf. Nothing
+//! panics, whatever the bytes.
+//!
+//! [`render`] turns the fields into indented text lines:
+//!
+//! ```text
+//! 0000                                                   CertificateRequest (43 bytes): the server ...
+//! 0000  0d                                                 msg_type: certificate_request (13), ...
+//! 0001  00 00 27                                           length: 39 bytes of body follow (uint24)
+//! 0004  00                                                 certificate_request_context length: ...
+//! ```
+//!
+//! Some meanings depend on who sent the message (the CertificateVerify context string,
+//! an empty client Certificate); [`explain_message_from`] takes the sender.
+
+mod cert;
+mod cursor;
+mod extensions;
+mod hello;
+mod post;
+#[cfg(test)]
+mod tests;
+
+use handshake::Side;
+use handshake::msgs::HELLO_RETRY_REQUEST_RANDOM;
+use handshake::msgs::enums::HandshakeType;
+
+use cursor::Cursor;
+
+/// One line of an explanation: a field, its bytes and what they mean.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field {
+    /// Nesting level: 0 for the message, 1 for its header and top-level fields, ...
+    pub depth: usize,
+    /// The field's name, as RFC 8446 spells it where it has one (`legacy_session_id`).
+    pub name: String,
+    /// Offset of the field's first byte in the message (header included).
+    pub offset: usize,
+    /// The field's bytes as lowercase hex without separators; empty for a group.
+    pub hex: String,
+    /// What the value means, in one line.
+    pub meaning: String,
+    /// Number of bytes covered: a leaf's own bytes, or the span of a group's children.
+    pub len: usize,
+    /// A group header (its bytes are in the leaves that follow it, one level deeper)
+    /// rather than a leaf.
+    pub group: bool,
+}
+
+impl Field {
+    /// Whether this field carries bytes itself (as opposed to heading a group).
+    pub fn is_leaf(&self) -> bool {
+        !self.group
+    }
+}
+
+/// Explains one handshake message; `bytes` include the 4-byte header. Never panics:
+/// malformed or unknown input yields fields that say so (e.g. a final "undecodable rest"
+/// field with the remaining hex).
+pub fn explain_message(bytes: &[u8]) -> Vec<Field> {
+    explain(bytes, None)
+}
+
+/// Like [`explain_message`], for a message known to come from `sender`: meanings then name
+/// the side (e.g. the "TLS 1.3, client CertificateVerify" context string, or an empty
+/// client Certificate meaning the client has no certificate).
+pub fn explain_message_from(bytes: &[u8], sender: Side) -> Vec<Field> {
+    explain(bytes, Some(sender))
+}
+
+/// Bytes shown in full on one hex line.
+const HEX_PER_LINE: usize = 16;
+/// Values up to this long are shown in full (wrapped); longer ones are abbreviated.
+const HEX_FULL_MAX: usize = 32;
+/// Width of the hex column: 16 bytes as `xx ` minus the last space.
+const HEX_WIDTH: usize = HEX_PER_LINE * 3 - 1;
+
+/// Renders fields as indented text lines: `offset  hex  name: meaning`.
+///
+/// Values of up to 32 bytes are shown in full, 16 bytes a line; longer ones (certificates,
+/// signatures) as their first 16 bytes, then `… ` and their last 4 with the length. A
+/// group line has no hex and gives its span after its name.
+pub fn render(fields: &[Field]) -> String {
+    let mut out = String::new();
+    for field in fields {
+        let indent = "  ".repeat(field.depth);
+        let mut lines = if field.group {
+            Vec::new()
+        } else {
+            hex_lines(&field.hex)
+        };
+        let first = if lines.is_empty() {
+            String::new()
+        } else {
+            lines.remove(0)
+        };
+        let label = if field.group {
+            format!("{} ({} bytes)", field.name, field.len)
+        } else {
+            field.name.clone()
+        };
+        out.push_str(&format!(
+            "{:04x}  {first:<HEX_WIDTH$}  {indent}{label}: {}\n",
+            field.offset, field.meaning
+        ));
+        for line in lines {
+            out.push_str(&format!("{:4}  {line}\n", ""));
+        }
+    }
+    out
+}
+
+/// The hex column of a leaf: one or two lines.
+fn hex_lines(hex: &str) -> Vec<String> {
+    let bytes: Vec<&str> = hex
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| std::str::from_utf8(pair).unwrap_or("??"))
+        .collect();
+    if bytes.len() <= HEX_FULL_MAX {
+        return bytes
+            .chunks(HEX_PER_LINE)
+            .map(|line| line.join(" "))
+            .collect();
+    }
+    let head = bytes.get(..HEX_PER_LINE).unwrap_or_default().join(" ");
+    let tail = bytes
+        .get(bytes.len().saturating_sub(4)..)
+        .unwrap_or_default()
+        .join(" ");
+    vec![head, format!("… {tail} ({} bytes)", bytes.len())]
+}
+
+/// The kinds of message told apart, with the HelloRetryRequest split from ServerHello.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    ClientHello,
+    ServerHello,
+    HelloRetryRequest,
+    NewSessionTicket,
+    EndOfEarlyData,
+    EncryptedExtensions,
+    Certificate,
+    CertificateRequest,
+    CertificateVerify,
+    Finished,
+    KeyUpdate,
+    MessageHash,
+    Unknown,
+}
+
+impl Kind {
+    fn of(bytes: &[u8]) -> Self {
+        let typ = bytes
+            .first()
+            .map_or(HandshakeType::Unknown(0), |t| HandshakeType::from_u8(*t));
+        match typ {
+            HandshakeType::ClientHello => Self::ClientHello,
+            // RFC 8446 §4.1.3: the random, after header (4) and legacy_version (2), tells.
+            HandshakeType::ServerHello
+                if bytes.get(6..38) == Some(&HELLO_RETRY_REQUEST_RANDOM[..]) =>
+            {
+                Self::HelloRetryRequest
+            }
+            HandshakeType::ServerHello => Self::ServerHello,
+            HandshakeType::NewSessionTicket => Self::NewSessionTicket,
+            HandshakeType::EndOfEarlyData => Self::EndOfEarlyData,
+            HandshakeType::EncryptedExtensions => Self::EncryptedExtensions,
+            HandshakeType::Certificate => Self::Certificate,
+            HandshakeType::CertificateRequest => Self::CertificateRequest,
+            HandshakeType::CertificateVerify => Self::CertificateVerify,
+            HandshakeType::Finished => Self::Finished,
+            HandshakeType::KeyUpdate => Self::KeyUpdate,
+            HandshakeType::MessageHash => Self::MessageHash,
+            HandshakeType::Unknown(_) => Self::Unknown,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::ClientHello => "ClientHello",
+            Self::ServerHello => "ServerHello",
+            Self::HelloRetryRequest => "HelloRetryRequest",
+            Self::NewSessionTicket => "NewSessionTicket",
+            Self::EndOfEarlyData => "EndOfEarlyData",
+            Self::EncryptedExtensions => "EncryptedExtensions",
+            Self::Certificate => "Certificate",
+            Self::CertificateRequest => "CertificateRequest",
+            Self::CertificateVerify => "CertificateVerify",
+            Self::Finished => "Finished",
+            Self::KeyUpdate => "KeyUpdate",
+            Self::MessageHash => "message_hash",
+            Self::Unknown => "unknown handshake message",
+        }
+    }
+
+    /// What the message is for, in one line.
+    fn summary(self, sender: Option<Side>) -> String {
+        match self {
+            Self::ClientHello => "the client opens the handshake: versions, cipher suites, \
+                groups, signature schemes and its key shares (RFC 8446 §4.1.2)"
+                .into(),
+            Self::ServerHello => "the server's choices: version, cipher suite and its own key \
+                share; from here on both sides can compute the handshake keys and everything \
+                else is encrypted (§4.1.3)"
+                .into(),
+            Self::HelloRetryRequest => "a ServerHello carrying the special HelloRetryRequest \
+                random: the server asks for a second ClientHello, e.g. with a key share for \
+                another group (§4.1.3, §4.1.4)"
+                .into(),
+            Self::NewSessionTicket => "after the handshake, a ticket the client can present \
+                later to resume with a PSK (§4.6.1)"
+                .into(),
+            Self::EndOfEarlyData => "the client's last 0-RTT message: early data ends here \
+                (§4.5)"
+                .into(),
+            Self::EncryptedExtensions => "the server's answers to extensions that do not shape \
+                the keys; the first encrypted message (§4.3.1)"
+                .into(),
+            Self::Certificate => cert::certificate_summary(sender),
+            Self::CertificateRequest => cert::CERTIFICATE_REQUEST_SUMMARY.into(),
+            Self::CertificateVerify => cert::certificate_verify_summary(sender),
+            Self::Finished => post::finished_summary(sender),
+            Self::KeyUpdate => "the sender switches to the next generation of its traffic \
+                keys (§4.6.3)"
+                .into(),
+            Self::MessageHash => "synthetic message that replaces ClientHello1 in the \
+                transcript after a HelloRetryRequest; never sent (§4.4.1)"
+                .into(),
+            Self::Unknown => "a handshake type TLS 1.3 does not define; a receiver aborts \
+                with unexpected_message (§4)"
+                .into(),
+        }
+    }
+
+    /// Explains the body (the bytes after the header).
+    fn body(self, c: &mut Cursor<'_>, sender: Option<Side>) -> Option<()> {
+        match self {
+            Self::ClientHello => hello::client_hello(c),
+            Self::ServerHello => hello::server_hello(c, false),
+            Self::HelloRetryRequest => hello::server_hello(c, true),
+            Self::NewSessionTicket => post::new_session_ticket(c),
+            Self::EndOfEarlyData => post::end_of_early_data(c),
+            Self::EncryptedExtensions => hello::encrypted_extensions(c),
+            Self::Certificate => cert::certificate(c, sender),
+            Self::CertificateRequest => cert::certificate_request(c),
+            Self::CertificateVerify => cert::certificate_verify(c, sender),
+            Self::Finished => post::finished(c, sender),
+            Self::KeyUpdate => post::key_update(c),
+            Self::MessageHash => post::message_hash(c),
+            Self::Unknown => {
+                c.rest("body", |_| "not decoded: unknown handshake type".into());
+                Some(())
+            }
+        }
+    }
+}
+
+fn explain(bytes: &[u8], sender: Option<Side>) -> Vec<Field> {
+    let mut c = Cursor::new(bytes);
+    if bytes.is_empty() {
+        c.note(
+            "empty input",
+            "no bytes: a handshake message has at least its 4-byte header (§4)".into(),
+        );
+        return c.finish();
+    }
+    let kind = Kind::of(bytes);
+    c.group(bytes.len(), kind.name(), kind.summary(sender), |c| {
+        c.uint(1, "msg_type", |t| {
+            format!(
+                "{} ({t}), the HandshakeType (§4)",
+                HandshakeType::from_u8(t as u8)
+            )
+        })?;
+        let present = c.remaining().saturating_sub(3);
+        let declared = c.uint(3, "length", |n| header_length_meaning(n, present))?;
+        let declared = usize::try_from(declared).unwrap_or(usize::MAX);
+        c.region(declared, |c| kind.body(c, sender));
+        c.rest("trailing bytes", |rest| {
+            format!(
+                "{} byte(s) after the declared length: not part of this message",
+                rest.len()
+            )
+        });
+        Some(())
+    });
+    c.finish()
+}
+
+fn header_length_meaning(declared: u32, present: usize) -> String {
+    let body = cursor::bytes(declared);
+    match usize::try_from(declared) {
+        Ok(n) if n == present => format!("{body} of body follow (uint24)"),
+        Ok(n) if n < present => format!(
+            "{body} of body follow (uint24); {} more byte(s) trail the message",
+            present - n
+        ),
+        _ => format!("{body} of body declared, only {present} present: truncated"),
+    }
+}
+
+/// `name (0x001d)` for a named code point; for others `unknown (0x0a0a)`, with a word
+/// about GREASE (RFC 8701) where the value is one.
+pub(super) fn code_point(name: Option<&str>, value: u16, width: usize) -> String {
+    match name {
+        Some(name) => format!("{name} (0x{value:0width$x})"),
+        None if is_grease(value) => format!(
+            "unknown (0x{value:0width$x}): a GREASE value (RFC 8701), sent to keep peers \
+             tolerant of unknown values; ignored"
+        ),
+        None => format!("unknown (0x{value:0width$x}): not known here; ignored"),
+    }
+}
+
+/// RFC 8701: 0x0a0a, 0x1a1a, ..., 0xfafa.
+fn is_grease(value: u16) -> bool {
+    let [hi, lo] = value.to_be_bytes();
+    hi == lo && hi & 0x0f == 0x0a
+}
+
+/// "client", "server" or, when unknown, "sender".
+pub(super) fn who(sender: Option<Side>) -> &'static str {
+    match sender {
+        Some(Side::Client) => "client",
+        Some(Side::Server) => "server",
+        None => "sender",
+    }
+}

@@ -1,0 +1,258 @@
+//! `keylab server`, `keylab client` and `keylab states`.
+
+use std::io::{self, BufRead as _, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::path::Path as FsPath;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use handshake::states::{self, Transition};
+use handshake::{ClientAuth, ClientConfig, Connection, Identity, ServerConfig, Stream};
+use time::OffsetDateTime;
+
+use crate::cli::{AuthArg, ClientArgs, Failure, ServerArgs, StatesArgs, StatesFormat};
+use crate::runner::{self, describe_io_error};
+
+/// Connections served at once; more are closed at once with a log line.
+pub const MAX_CONCURRENT: usize = 1024;
+
+fn read_text(path: &FsPath) -> Result<String, Failure> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure::input(format!("reading {}: {e}", path.display())))
+}
+
+fn read_certs(path: &FsPath) -> Result<Vec<pki::Certificate>, Failure> {
+    pki::Certificate::from_pem_bundle(&read_text(path)?)
+        .map_err(|e| Failure::input(format!("{}: {e}", path.display())))
+}
+
+fn identity(cert: &FsPath, key: &FsPath) -> Result<Identity, Failure> {
+    Identity::from_pem(&read_text(cert)?, &read_text(key)?)
+        .map_err(|e| Failure::input(format!("{} / {}: {e}", cert.display(), key.display())))
+}
+
+/// `keylab server`: serves until killed (or `--max-connections`), echoing data back.
+pub fn server(args: &ServerArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let policy = match args.client_auth {
+        AuthArg::Off => ClientAuth::Off,
+        AuthArg::Optional => ClientAuth::Optional,
+        AuthArg::Required => ClientAuth::Required,
+    };
+    let mut config = ServerConfig::new(identity(&args.cert, &args.key)?);
+    if policy != ClientAuth::Off {
+        let Some(ca) = &args.client_ca else {
+            return Err(Failure::input(format!(
+                "--client-auth {policy} needs --client-ca FILE"
+            )));
+        };
+        config = config
+            .with_client_auth(policy, read_certs(ca)?)
+            .map_err(|e| Failure::input(e.to_string()))?;
+    }
+    config.key_log = crate::keylog::from_option(args.keylog.as_ref())
+        .map_err(|e| Failure::input(e.to_string()))?;
+    let config = Arc::new(config);
+    let listener = TcpListener::bind(&args.listen)
+        .map_err(|e| Failure::input(format!("cannot listen on {}: {e}", args.listen)))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Failure::input(e.to_string()))?;
+    writeln!(out, "listening on {local}")
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::input(e.to_string()))?;
+
+    let active = Arc::new(AtomicUsize::new(0));
+    let timeout = Duration::from_secs(args.idle_timeout);
+    let mut workers = Vec::new();
+    let mut served = 0u64;
+    for conn in listener.incoming() {
+        let tcp = match conn {
+            Ok(tcp) => tcp,
+            Err(e) => {
+                eprintln!("accept failed: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        let peer = tcp
+            .peer_addr()
+            .map_or_else(|_| "unknown peer".to_owned(), |a| a.to_string());
+        if active.load(Ordering::Relaxed) >= MAX_CONCURRENT {
+            eprintln!("{peer} refused: {MAX_CONCURRENT} connections already open");
+            continue;
+        }
+        active.fetch_add(1, Ordering::Relaxed);
+        let (config, active) = (config.clone(), active.clone());
+        workers.push(std::thread::spawn(move || {
+            let addr = tcp
+                .peer_addr()
+                .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
+            let o =
+                runner::serve_connection(tcp, addr, config, crate::rng::rng_from(None), timeout);
+            match &o.result {
+                Ok(s) => eprintln!(
+                    "{peer} {} ok ({} bytes echoed)",
+                    s.one_line(),
+                    o.received.len()
+                ),
+                Err(e) => eprintln!("{peer} error: {e}"),
+            }
+            active.fetch_sub(1, Ordering::Relaxed);
+        }));
+        workers.retain(|w| !w.is_finished());
+        served += 1;
+        if args.max_connections.is_some_and(|max| served >= max) {
+            break;
+        }
+    }
+    for w in workers {
+        let _ = w.join();
+    }
+    Ok(())
+}
+
+/// The host part of `host:port`, `[v6]:port` or `v6` forms.
+fn host_of(addr: &str) -> &str {
+    if let Some(rest) = addr.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match addr.rsplit_once(':') {
+        Some((host, _)) if !host.contains(':') => host,
+        _ => addr,
+    }
+}
+
+/// `keylab client`: handshake, one line out, one line back, close_notify.
+pub fn client(args: &ClientArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let identity = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => Some(Arc::new(identity(cert, key)?)),
+        (None, None) => None,
+        _ => return Err(Failure::input("--cert and --key go together")),
+    };
+    let config = ClientConfig {
+        trust_anchors: read_certs(&args.ca)?,
+        identity,
+        key_log: crate::keylog::from_option(args.keylog.as_ref())
+            .map_err(|e| Failure::input(e.to_string()))?,
+        empty_key_share_for_testing_only: args.empty_key_share_for_testing_only,
+    };
+    let name = args
+        .server_name
+        .clone()
+        .unwrap_or_else(|| host_of(&args.connect).to_owned());
+    let addr = args
+        .connect
+        .to_socket_addrs()
+        .map_err(|e| Failure::input(format!("cannot resolve {}: {e}", args.connect)))?
+        .next()
+        .ok_or_else(|| Failure::input(format!("{} resolves to no address", args.connect)))?;
+    let conn = Connection::client(Arc::new(config), &name, crate::rng::rng_from(None))
+        .map_err(|e| Failure::input(e.to_string()))?;
+    let deadline = Instant::now() + Duration::from_secs_f64(args.timeout);
+    let result = talk(conn, addr, deadline, &args.send, out);
+    result.map_err(|e| Failure::check(describe_io_error(&e)))
+}
+
+fn remaining(deadline: Instant) -> io::Result<Duration> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
+    }
+    Ok(left)
+}
+
+fn talk(
+    conn: Connection,
+    addr: SocketAddr,
+    deadline: Instant,
+    text: &str,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut conn = conn;
+    let _observed = runner::observe(&mut conn, true);
+    let tcp = TcpStream::connect_timeout(&addr, remaining(deadline)?)?;
+    tcp.set_read_timeout(Some(remaining(deadline)?))?;
+    tcp.set_write_timeout(Some(remaining(deadline)?))?;
+    let mut stream = Stream::new(conn, tcp, OffsetDateTime::now_utc);
+    let line = stream.handshake()?.one_line();
+    writeln!(out, "{line}")?;
+    out.flush()?;
+    stream.write_all(format!("{text}\n").as_bytes())?;
+    let mut reader = io::BufReader::new(&mut stream);
+    let mut reply = String::new();
+    stream_timeout(reader.get_ref().get_ref(), deadline)?;
+    reader.read_line(&mut reply)?;
+    if reply.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the server closed without replying",
+        ));
+    }
+    writeln!(out, "{}", reply.trim_end_matches(['\r', '\n']))?;
+    stream.close()
+}
+
+fn stream_timeout(tcp: &TcpStream, deadline: Instant) -> io::Result<()> {
+    tcp.set_read_timeout(Some(remaining(deadline)?))
+}
+
+/// `keylab states`: the RFC 8446 Appendix A machines from the handshake crate's data.
+pub fn states(args: &StatesArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let text = match args.format {
+        StatesFormat::Dot => {
+            format!(
+                "{}{}",
+                states::to_dot("client", &states::CLIENT_TRANSITIONS),
+                states::to_dot("server", &states::SERVER_TRANSITIONS)
+            )
+        }
+        StatesFormat::Text => {
+            let mut s = String::new();
+            table(
+                &mut s,
+                "client (RFC 8446 Appendix A.1)",
+                &states::CLIENT_STATES,
+                &states::CLIENT_TRANSITIONS,
+            );
+            s.push('\n');
+            table(
+                &mut s,
+                "server (RFC 8446 Appendix A.2)",
+                &states::SERVER_STATES,
+                &states::SERVER_TRANSITIONS,
+            );
+            s
+        }
+    };
+    out.write_all(text.as_bytes())
+        .map_err(|e| Failure::input(e.to_string()))
+}
+
+fn table(s: &mut String, title: &str, names: &[&str], transitions: &[Transition]) {
+    s.push_str(title);
+    s.push('\n');
+    s.push_str(&format!("  states: {}\n", names.join(", ")));
+    for t in transitions {
+        let path = t
+            .path
+            .map_or_else(String::new, |p| format!("   [{p} path]"));
+        s.push_str(&format!(
+            "  {:<14} -> {:<14} on {}{path}\n",
+            t.from, t.to, t.on
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_of;
+
+    #[test]
+    fn host_part_of_addresses() {
+        assert_eq!(host_of("localhost:443"), "localhost");
+        assert_eq!(host_of("127.0.0.1:8443"), "127.0.0.1");
+        assert_eq!(host_of("[::1]:8443"), "::1");
+        assert_eq!(host_of("example.com"), "example.com");
+    }
+}

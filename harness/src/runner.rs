@@ -1,0 +1,492 @@
+//! The loopback runner: a keylab server on 127.0.0.1:0 (or [::1]:0) and clients against it,
+//! with an [`Outcome`] per connection — both sides' summaries or errors, the messages
+//! exchanged, the secrets derived, byte counts and timings.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use harness::runner::{self, ClientSpec};
+//! use handshake::{ClientAuth, Path};
+//!
+//! let server = runner::demo_server_config(ClientAuth::Optional)?;
+//! let clients = vec![
+//!     ClientSpec::new(runner::demo_client_config(false)?, b"anonymous".to_vec()),
+//!     ClientSpec::new(runner::demo_client_config(true)?, b"with a certificate".to_vec()),
+//! ];
+//! let outcomes = runner::run("127.0.0.1:0", Arc::new(server), clients, Some(7))?;
+//! assert_eq!(outcomes[0].client_summary().map(|s| s.path), Some(Path::EphemeralDh));
+//! assert_eq!(outcomes[1].server_summary().map(|s| s.path), Some(Path::Certificate));
+//! assert_eq!(outcomes[1].reply, b"with a certificate");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use handshake::{
+    ClientAuth, ClientConfig, Connection, Direction, Identity, ServerConfig, Stream, Summary,
+    TraceEvent,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+/// How long a side waits for the peer before giving up.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One handshake message as one side saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageRecord {
+    /// True when the client sent it.
+    pub from_client: bool,
+    /// The message name, e.g. `ClientHello`.
+    pub name: String,
+    /// Its exact bytes, handshake header included.
+    pub bytes: Vec<u8>,
+    /// Whether it travelled encrypted.
+    pub encrypted: bool,
+}
+
+/// One secret of the key schedule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretRecord {
+    /// Its name.
+    pub label: String,
+    /// How it was derived.
+    pub derivation: String,
+    /// Its value.
+    pub value: Vec<u8>,
+}
+
+/// Everything one side of one connection observed.
+#[derive(Clone, Debug, Default)]
+pub struct Observed {
+    /// Handshake messages in order.
+    pub messages: Vec<MessageRecord>,
+    /// Secrets in order of derivation.
+    pub secrets: Vec<SecretRecord>,
+    /// State transitions taken.
+    pub transitions: Vec<(String, String)>,
+}
+
+/// Installs an observer on `conn` that fills `sink`; `client_side` says which side `conn` is.
+pub fn observe(conn: &mut Connection, client_side: bool) -> Arc<Mutex<Observed>> {
+    let sink: Arc<Mutex<Observed>> = Arc::default();
+    let shared = sink.clone();
+    let side = if client_side { "client" } else { "server" };
+    conn.set_observer(Box::new(move |event| {
+        log_event(side, event);
+        let Ok(mut o) = shared.lock() else { return };
+        match event {
+            TraceEvent::Message {
+                direction,
+                message,
+                bytes,
+                encrypted,
+            } => o.messages.push(MessageRecord {
+                from_client: (*direction == Direction::Sent) == client_side,
+                name: message.name().to_owned(),
+                bytes: bytes.to_vec(),
+                encrypted: *encrypted,
+            }),
+            TraceEvent::Secret {
+                label,
+                derivation,
+                value,
+            } => o.secrets.push(SecretRecord {
+                label: (*label).to_owned(),
+                derivation: (*derivation).to_owned(),
+                value: value.to_vec(),
+            }),
+            TraceEvent::Transition { from, to } => {
+                o.transitions.push(((*from).to_owned(), (*to).to_owned()))
+            }
+            _ => {}
+        }
+    }));
+    sink
+}
+
+/// Forwards a trace event to `tracing` (shown with `keylab -v`).
+fn log_event(side: &str, event: &TraceEvent<'_>) {
+    match event {
+        TraceEvent::Message {
+            direction,
+            message,
+            bytes,
+            encrypted,
+        } => {
+            tracing::debug!(
+                side,
+                ?direction,
+                message = message.name(),
+                len = bytes.len(),
+                encrypted,
+                "handshake message"
+            );
+        }
+        TraceEvent::Transition { from, to } => tracing::debug!(side, from, to, "state"),
+        TraceEvent::Alert { direction, alert } => {
+            tracing::debug!(side, ?direction, %alert, "alert")
+        }
+        TraceEvent::Secret { label, .. } => tracing::trace!(side, label, "secret derived"),
+        TraceEvent::ChangeCipherSpec => tracing::debug!(side, "change_cipher_spec dropped"),
+    }
+}
+
+/// What the server side of one connection ended with.
+#[derive(Clone, Debug)]
+pub struct ServerOutcome {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The handshake summary, or the error that ended the connection.
+    pub result: Result<Summary, String>,
+    /// Application bytes received (and echoed).
+    pub received: Vec<u8>,
+    /// What the server observed.
+    pub observed: Observed,
+}
+
+/// A keylab server on a loopback socket, serving each connection on its own thread: it
+/// completes the handshake, echoes application data back, and reports a
+/// [`ServerOutcome`] per connection.
+pub struct LoopbackServer {
+    addr: SocketAddr,
+    outcomes: Receiver<ServerOutcome>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl LoopbackServer {
+    /// Binds `bind` (e.g. `127.0.0.1:0` or `[::1]:0`) and starts accepting. With a
+    /// `seed`, connection *i* draws from an RNG derived from the seed and *i*.
+    pub fn start(bind: &str, config: Arc<ServerConfig>, seed: Option<u64>) -> io::Result<Self> {
+        let listener = TcpListener::bind(bind)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let (tx, outcomes) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut index = 0u64;
+            while !stopping.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((tcp, peer)) => {
+                        let (config, tx) = (config.clone(), tx.clone());
+                        let rng = connection_rng(seed, "server", index);
+                        index += 1;
+                        std::thread::spawn(move || {
+                            let outcome = serve_connection(tcp, peer, config, rng, DEFAULT_TIMEOUT);
+                            let _ = tx.send(outcome);
+                        });
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(2))
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        });
+        Ok(Self {
+            addr,
+            outcomes,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The next connection's outcome, waiting at most `timeout`.
+    pub fn next_outcome(&self, timeout: Duration) -> Option<ServerOutcome> {
+        self.outcomes.recv_timeout(timeout).ok()
+    }
+}
+
+impl Drop for LoopbackServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The RNG for connection `index` of `role`: derived from `seed` when given, else from
+/// the operating system.
+pub fn connection_rng(seed: Option<u64>, role: &str, index: u64) -> ChaCha20Rng {
+    match seed {
+        Some(seed) => {
+            let mut h = Sha256::new();
+            h.update(b"keylab connection rng");
+            h.update(seed.to_be_bytes());
+            h.update(role.as_bytes());
+            h.update(index.to_be_bytes());
+            ChaCha20Rng::from_seed(h.finalize().into())
+        }
+        None => crate::rng::rng_from(None),
+    }
+}
+
+/// Serves one accepted connection: handshake, then echo until the client closes.
+pub fn serve_connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    config: Arc<ServerConfig>,
+    rng: ChaCha20Rng,
+    timeout: Duration,
+) -> ServerOutcome {
+    let mut conn = Connection::server(config, rng);
+    let observed = observe(&mut conn, false);
+    let mut received = Vec::new();
+    let result = (|| {
+        tcp.set_nonblocking(false)?;
+        tcp.set_read_timeout(Some(timeout))?;
+        tcp.set_write_timeout(Some(timeout))?;
+        let mut stream = Stream::new(conn, tcp, OffsetDateTime::now_utc);
+        let summary = stream.handshake()?.clone();
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    received.extend_from_slice(&buf[..n]);
+                    stream.write_all(&buf[..n])?;
+                }
+                // A client that leaves without close_notify after the handshake: done.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(e),
+            }
+        }
+        let _ = stream.close();
+        Ok::<_, io::Error>(summary)
+    })();
+    let result = result.map_err(|e| describe_io_error(&e));
+    let observed = observed.lock().map(|o| o.clone()).unwrap_or_default();
+    ServerOutcome {
+        peer,
+        result,
+        received,
+        observed,
+    }
+}
+
+/// The protocol error inside an I/O error, or the I/O error itself, as text.
+pub fn describe_io_error(e: &io::Error) -> String {
+    match Stream::<TcpStream>::protocol_error(e) {
+        Some(inner) => inner.to_string(),
+        None if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut => {
+            "timed out waiting for the peer".to_owned()
+        }
+        None => e.to_string(),
+    }
+}
+
+/// A client to run against the server.
+#[derive(Clone)]
+pub struct ClientSpec {
+    /// Its configuration.
+    pub config: Arc<ClientConfig>,
+    /// The server name to ask for and check.
+    pub server_name: String,
+    /// The application message it sends; the server echoes it.
+    pub message: Vec<u8>,
+}
+
+impl ClientSpec {
+    /// A client for `localhost` sending `message`.
+    pub fn new(config: ClientConfig, message: Vec<u8>) -> Self {
+        Self {
+            config: Arc::new(config),
+            server_name: "localhost".to_owned(),
+            message,
+        }
+    }
+}
+
+/// One connection, both sides.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The client's handshake summary, or its error.
+    pub client: Result<Summary, String>,
+    /// The server's outcome (absent if the server never reported).
+    pub server: Option<ServerOutcome>,
+    /// What the client observed: messages in wire order, secrets, transitions.
+    pub observed: Observed,
+    /// The echo the client read back.
+    pub reply: Vec<u8>,
+    /// Bytes the client sent and received on the socket.
+    pub bytes_sent: u64,
+    /// See `bytes_sent`.
+    pub bytes_received: u64,
+    /// Time from connect to handshake complete.
+    pub handshake_time: Duration,
+    /// Time from connect to close.
+    pub total_time: Duration,
+}
+
+impl Outcome {
+    /// The client's summary, if its handshake completed.
+    pub fn client_summary(&self) -> Option<&Summary> {
+        self.client.as_ref().ok()
+    }
+
+    /// The server's summary, if its handshake completed.
+    pub fn server_summary(&self) -> Option<&Summary> {
+        self.server.as_ref().and_then(|s| s.result.as_ref().ok())
+    }
+
+    /// True when both sides completed and the echo came back intact.
+    pub fn ok(&self, sent: &[u8]) -> bool {
+        self.client.is_ok() && self.server_summary().is_some() && self.reply == sent
+    }
+}
+
+/// Counts bytes through a TCP stream.
+struct Counting {
+    tcp: TcpStream,
+    read: u64,
+    written: u64,
+}
+
+impl Read for Counting {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.tcp.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl Write for Counting {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.tcp.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
+/// Connects to `addr`, runs the handshake, sends the message, reads the echo, closes.
+pub fn run_client(
+    addr: SocketAddr,
+    spec: &ClientSpec,
+    rng: ChaCha20Rng,
+    timeout: Duration,
+) -> Outcome {
+    let start = Instant::now();
+    let mut handshake_time = Duration::ZERO;
+    let mut reply = Vec::new();
+    let mut counts = (0, 0);
+    let conn = Connection::client(spec.config.clone(), &spec.server_name, rng);
+    let (client, observed) = match conn {
+        Err(e) => (Err(e.to_string()), Observed::default()),
+        Ok(mut conn) => {
+            let observed = observe(&mut conn, true);
+            let result = (|| {
+                let tcp = TcpStream::connect_timeout(&addr, timeout)?;
+                tcp.set_read_timeout(Some(timeout))?;
+                tcp.set_write_timeout(Some(timeout))?;
+                let mut stream = Stream::new(
+                    conn,
+                    Counting {
+                        tcp,
+                        read: 0,
+                        written: 0,
+                    },
+                    OffsetDateTime::now_utc,
+                );
+                let summary = stream.handshake().cloned();
+                handshake_time = start.elapsed();
+                let summary = summary?;
+                stream.write_all(&spec.message)?;
+                let mut buf = [0u8; 16 * 1024];
+                while reply.len() < spec.message.len() {
+                    let n = stream.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    reply.extend_from_slice(&buf[..n]);
+                }
+                stream.close()?;
+                counts = (stream.get_ref().written, stream.get_ref().read);
+                Ok::<_, io::Error>(summary)
+            })();
+            let observed = observed.lock().map(|o| o.clone()).unwrap_or_default();
+            (result.map_err(|e| describe_io_error(&e)), observed)
+        }
+    };
+    Outcome {
+        client,
+        server: None,
+        observed,
+        reply,
+        bytes_sent: counts.0,
+        bytes_received: counts.1,
+        handshake_time,
+        total_time: start.elapsed(),
+    }
+}
+
+/// Starts a server on `bind`, runs `clients` one after another, and returns an outcome per
+/// client with the server's side attached.
+pub fn run(
+    bind: &str,
+    server: Arc<ServerConfig>,
+    clients: Vec<ClientSpec>,
+    seed: Option<u64>,
+) -> io::Result<Vec<Outcome>> {
+    let loopback = LoopbackServer::start(bind, server, seed)?;
+    let mut outcomes = Vec::with_capacity(clients.len());
+    for (i, spec) in clients.iter().enumerate() {
+        let mut outcome = run_client(
+            loopback.addr(),
+            spec,
+            connection_rng(seed, "client", i as u64),
+            DEFAULT_TIMEOUT,
+        );
+        outcome.server = loopback.next_outcome(DEFAULT_TIMEOUT + Duration::from_secs(1));
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
+}
+
+/// The embedded Ed25519 server identity with the given client-auth policy.
+pub fn demo_server_config(policy: ClientAuth) -> Result<ServerConfig, handshake::ConfigError> {
+    let h = fixtures::ED25519;
+    let config = ServerConfig::new(Identity::from_pem(h.server_chain, h.server_key)?);
+    if policy == ClientAuth::Off {
+        return Ok(config);
+    }
+    let anchors = pki::Certificate::from_pem_bundle(h.root)
+        .map_err(|e| handshake::ConfigError::Pem(e.to_string()))?;
+    config.with_client_auth(policy, anchors)
+}
+
+/// A client trusting the embedded Ed25519 root, with the embedded `alice` identity when
+/// `with_cert` is set.
+pub fn demo_client_config(with_cert: bool) -> Result<ClientConfig, handshake::ConfigError> {
+    let h = fixtures::ED25519;
+    let anchors = pki::Certificate::from_pem_bundle(h.root)
+        .map_err(|e| handshake::ConfigError::Pem(e.to_string()))?;
+    let identity = if with_cert {
+        Some(Arc::new(Identity::from_pem(h.client_chain, h.client_key)?))
+    } else {
+        None
+    };
+    Ok(ClientConfig {
+        trust_anchors: anchors,
+        identity,
+        ..ClientConfig::default()
+    })
+}

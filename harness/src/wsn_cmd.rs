@@ -1,0 +1,503 @@
+//! `keylab wsn simulate | sweep`: key predistribution for wireless sensor networks, with the
+//! [`predist`] crate.
+//!
+//! `simulate` deploys one network and prints its measurements beside the published
+//! analysis; `sweep` varies the ring size or the number of captured nodes, prints a table
+//! and can draw an SVG plot. (`keylab wsn handshake`, a PSK handshake keyed by a simulated
+//! link key, waits for the handshake's PSK support.)
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use predist::{Config, Estimate, Report, Scheme, Sweep, SweepConfig, Vary};
+use rand_core::Rng;
+
+use crate::cli::{EXIT_CODES, Failure};
+use crate::json::Json;
+use crate::progress::Progress;
+
+const DEFAULT_POOL: u32 = 10_000;
+const DEFAULT_RING: u32 = 100;
+const DEFAULT_Q: u32 = 2;
+/// Degree 99: 100 field elements per node, the storage of a 100-key ring.
+const DEFAULT_DEGREE: u32 = 99;
+
+/// `keylab wsn ...`
+#[derive(Debug, Subcommand)]
+pub enum WsnCommand {
+    /// Simulate one deployment; print measurements beside the analytic values.
+    #[command(after_help = EXIT_CODES)]
+    Simulate(SimulateArgs),
+    /// Vary the ring size or the captured nodes; print a table, optionally plot it (SVG).
+    #[command(after_help = EXIT_CODES)]
+    Sweep(SweepArgs),
+}
+
+/// Schemes on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SchemeArg {
+    /// Eschenauer–Gligor random key predistribution (--pool, --ring).
+    Eg,
+    /// q-composite, Chan–Perrig–Song (--pool, --ring, --q).
+    Qcomposite,
+    /// Blundo symmetric polynomial (--degree).
+    Blundo,
+}
+
+/// What a sweep varies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum VaryArg {
+    /// Ring size: connection probability against keys per node.
+    Ring,
+    /// Captured nodes: compromised fraction against captured nodes.
+    Capture,
+}
+
+/// The deployment and scheme parameters shared by `simulate` and `sweep`.
+#[derive(Debug, Args)]
+pub struct DeploymentArgs {
+    /// Number of nodes, placed uniformly in the unit square.
+    #[arg(long, value_name = "N")]
+    pub nodes: u32,
+    /// Key pool size P (eg, qcomposite) [default: 10000].
+    #[arg(long, value_name = "P")]
+    pub pool: Option<u32>,
+    /// Keys per node k (eg, qcomposite) [default: 100].
+    #[arg(long, value_name = "K")]
+    pub ring: Option<u32>,
+    /// Shared keys a q-composite link needs [default: 2].
+    #[arg(long, value_name = "Q")]
+    pub q: Option<u32>,
+    /// Degree t of the Blundo polynomial; withstands t captured nodes [default: 99].
+    #[arg(long, value_name = "T")]
+    pub degree: Option<u32>,
+    /// Radio range in the unit square; without it every pair of nodes is in range.
+    #[arg(long, value_name = "R")]
+    pub range: Option<f64>,
+    /// Seed of every random choice; default: a random seed, printed with the results.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+}
+
+/// `keylab wsn simulate`
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The scheme.
+    #[arg(long, value_enum)]
+    pub scheme: SchemeArg,
+    /// Deployment and scheme parameters.
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
+    /// Capture this many random nodes and measure the links they expose.
+    #[arg(long, value_name = "X")]
+    pub capture: Option<u32>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `keylab wsn sweep`
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Schemes to compare, one series each (comma-separated or repeated).
+    #[arg(long, value_enum, value_delimiter = ',', required = true)]
+    pub scheme: Vec<SchemeArg>,
+    /// Deployment and scheme parameters.
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
+    /// The parameter to vary.
+    #[arg(long, value_enum)]
+    pub vary: VaryArg,
+    /// First value.
+    #[arg(long, value_name = "A")]
+    pub from: u32,
+    /// Last value.
+    #[arg(long, value_name = "B")]
+    pub to: u32,
+    /// Step.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub step: u32,
+    /// Write an SVG plot: simulated points over the analytic curves.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// Overwrite the plot file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `keylab wsn ...`.
+pub fn run(command: &WsnCommand, out: &mut dyn Write) -> Result<(), Failure> {
+    match command {
+        WsnCommand::Simulate(args) => simulate(args, out),
+        WsnCommand::Sweep(args) => sweep(args, out),
+    }
+}
+
+/// `keylab wsn simulate`.
+pub fn simulate(args: &SimulateArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let d = &args.deployment;
+    check_flags(&[args.scheme], d, true)?;
+    let config = Config {
+        scheme: scheme_of(args.scheme, d, None),
+        nodes: d.nodes,
+        range: d.range,
+        capture: args.capture,
+        seed: seed_or_random(d.seed),
+    };
+    let report = predist::simulate(&config).map_err(|e| Failure::input(e.to_string()))?;
+    let text = if args.json {
+        report_json(&report).compact()
+    } else {
+        report_text(&report)
+    };
+    out.write_all(text.as_bytes()).map_err(write_failure)
+}
+
+/// `keylab wsn sweep`.
+pub fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let d = &args.deployment;
+    let mut schemes = args.scheme.clone();
+    schemes.dedup();
+    check_flags(&schemes, d, false)?;
+    let vary = match args.vary {
+        VaryArg::Ring => {
+            if d.ring.is_some() {
+                return Err(Failure::input(
+                    "--vary ring sets the ring size: drop --ring",
+                ));
+            }
+            if schemes.contains(&SchemeArg::Blundo) {
+                return Err(Failure::input(
+                    "--vary ring does not apply to --scheme blundo (it stores a polynomial \
+                     share of --degree + 1 elements, not a key ring)",
+                ));
+            }
+            Vary::Ring
+        }
+        VaryArg::Capture => Vary::Capture,
+    };
+    if let Some(path) = &args.plot
+        && path.exists()
+        && !args.force
+    {
+        return Err(Failure::input(format!(
+            "{} exists; pass --force to overwrite",
+            path.display()
+        )));
+    }
+    let config = SweepConfig {
+        schemes: schemes
+            .iter()
+            .map(|&s| scheme_of(s, d, (vary == Vary::Ring).then_some(args.from)))
+            .collect(),
+        nodes: d.nodes,
+        range: d.range,
+        vary,
+        from: args.from,
+        to: args.to,
+        step: args.step,
+        seed: seed_or_random(d.seed),
+    };
+    let mut bar = Progress::new();
+    let result = predist::sweep(&config, &mut |done, total| bar.update(done, total));
+    bar.finish();
+    let result = result.map_err(|e| Failure::input(e.to_string()))?;
+    let text = if args.json {
+        sweep_json(&result).compact()
+    } else {
+        sweep_text(&result)
+    };
+    out.write_all(text.as_bytes()).map_err(write_failure)?;
+    if let Some(path) = &args.plot {
+        let svg = predist::plot::sweep_svg(&result).map_err(|e| Failure::input(e.to_string()))?;
+        std::fs::write(path, svg)
+            .map_err(|e| Failure::input(format!("writing {}: {e}", path.display())))?;
+        if !args.json {
+            writeln!(out, "plot written to {}", path.display()).map_err(write_failure)?;
+        }
+    }
+    Ok(())
+}
+
+/// Flags that none of the given schemes use are usage errors (exit 2), so that a typo'd
+/// scheme never silently ignores a parameter.
+fn check_flags(schemes: &[SchemeArg], d: &DeploymentArgs, simulate: bool) -> Result<(), Failure> {
+    let uses = |wanted: &[SchemeArg]| schemes.iter().any(|s| wanted.contains(s));
+    let pool = uses(&[SchemeArg::Eg, SchemeArg::Qcomposite]);
+    let q = uses(&[SchemeArg::Qcomposite]);
+    let degree = uses(&[SchemeArg::Blundo]);
+    let misplaced = [
+        (
+            "--pool",
+            d.pool.is_some() && !pool,
+            "the key pool of eg and qcomposite",
+        ),
+        (
+            "--ring",
+            d.ring.is_some() && !pool,
+            "the keys per node of eg and qcomposite",
+        ),
+        ("--q", d.q.is_some() && !q, "the qcomposite threshold"),
+        (
+            "--degree",
+            d.degree.is_some() && !degree,
+            "the blundo polynomial degree",
+        ),
+    ];
+    match misplaced.iter().find(|(_, bad, _)| *bad) {
+        Some((flag, _, what)) => {
+            let names: Vec<&str> = schemes.iter().map(|&s| scheme_name(s)).collect();
+            let scheme = if simulate {
+                "--scheme"
+            } else {
+                "any of --scheme"
+            };
+            Err(Failure::input(format!(
+                "{flag} does not apply to {scheme} {} (it sets {what})",
+                names.join(",")
+            )))
+        }
+        None => Ok(()),
+    }
+}
+
+fn scheme_name(s: SchemeArg) -> &'static str {
+    match s {
+        SchemeArg::Eg => "eg",
+        SchemeArg::Qcomposite => "qcomposite",
+        SchemeArg::Blundo => "blundo",
+    }
+}
+
+/// The scheme with its parameters; `ring` overrides `--ring` (a ring sweep's first point).
+fn scheme_of(s: SchemeArg, d: &DeploymentArgs, ring: Option<u32>) -> Scheme {
+    let pool = d.pool.unwrap_or(DEFAULT_POOL);
+    let ring = ring.or(d.ring).unwrap_or(DEFAULT_RING);
+    match s {
+        SchemeArg::Eg => Scheme::Eg { pool, ring },
+        SchemeArg::Qcomposite => Scheme::QComposite {
+            pool,
+            ring,
+            q: d.q.unwrap_or(DEFAULT_Q),
+        },
+        SchemeArg::Blundo => Scheme::Blundo {
+            degree: d.degree.unwrap_or(DEFAULT_DEGREE),
+        },
+    }
+}
+
+fn seed_or_random(seed: Option<u64>) -> u64 {
+    seed.unwrap_or_else(|| crate::rng::rng_from(None).next_u64())
+}
+
+fn write_failure(e: std::io::Error) -> Failure {
+    Failure::input(format!("writing the output: {e}"))
+}
+
+fn report_text(r: &Report) -> String {
+    let c = &r.config;
+    let mut s = String::new();
+    let range = match c.range {
+        Some(range) => format!("range {range}"),
+        None => "no range limit (every pair in range)".to_owned(),
+    };
+    let _ = writeln!(s, "scheme     {}", c.scheme.describe());
+    let _ = writeln!(
+        s,
+        "nodes      {} in the unit square, {range}: {} neighbour pairs, {:.2} neighbours per node",
+        c.nodes, r.neighbour_pairs, r.mean_degree
+    );
+    let _ = writeln!(s, "seed       {}", c.seed);
+    let unit = if matches!(c.scheme, Scheme::Blundo { .. }) {
+        "field elements"
+    } else {
+        "keys"
+    };
+    let _ = writeln!(s, "storage    {} {unit} per node", r.keys_per_node);
+    let _ = writeln!(s);
+    let _ = writeln!(s, "{:<34}{:>10}{:>11}", "", "measured", "analytic");
+    row(&mut s, "local connectivity", &r.local_connectivity);
+    let lcc = Estimate {
+        measured: Some(r.largest_component_fraction),
+        analytic: None,
+    };
+    row(&mut s, "largest secure component", &lcc);
+    if let Some(cap) = &r.capture {
+        row(
+            &mut s,
+            &format!("compromised fraction (x = {})", cap.captured),
+            &cap.fraction,
+        );
+    }
+    let pk = &r.path_keys;
+    if pk.unsecured_pairs > 0 {
+        let pct = |n: u64| 100.0 * n as f64 / pk.examined.max(1) as f64;
+        let _ = writeln!(
+            s,
+            "\npath keys  {} neighbour pairs share no key; of the {} examined:\n           \
+             2 hops {:.2}%, 3 hops {:.2}%, not within 3 hops {:.2}%",
+            pk.unsecured_pairs,
+            pk.examined,
+            pct(pk.two_hops),
+            pct(pk.three_hops),
+            pct(pk.beyond)
+        );
+    }
+    if let Some(cap) = &r.capture {
+        let _ = writeln!(
+            s,
+            "capture    {} nodes: {} of {} secured links between uncaptured nodes exposed",
+            cap.captured, cap.compromised, cap.links
+        );
+    }
+    s
+}
+
+fn row(s: &mut String, label: &str, e: &Estimate) {
+    let f = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"));
+    let _ = writeln!(s, "{label:<34}{:>10}{:>11}", f(e.measured), f(e.analytic));
+}
+
+fn report_json(r: &Report) -> Json {
+    let c = &r.config;
+    let pk = &r.path_keys;
+    let mut o = vec![("scheme", Json::str(c.scheme.name()))];
+    o.extend(scheme_params(&c.scheme));
+    o.extend([
+        ("nodes", uint(c.nodes)),
+        ("range", num(c.range)),
+        ("seed", uint(c.seed)),
+        ("keys_per_node", uint(r.keys_per_node)),
+        ("neighbour_pairs", uint(r.neighbour_pairs)),
+        ("mean_degree", Json::Num(r.mean_degree)),
+        ("links", uint(r.links)),
+        ("local_connectivity", estimate(&r.local_connectivity)),
+        (
+            "largest_component_fraction",
+            Json::Num(r.largest_component_fraction),
+        ),
+        (
+            "path_keys",
+            Json::obj([
+                ("unsecured_pairs", uint(pk.unsecured_pairs)),
+                ("examined", uint(pk.examined)),
+                ("two_hops", uint(pk.two_hops)),
+                ("three_hops", uint(pk.three_hops)),
+                ("not_within_three_hops", uint(pk.beyond)),
+            ]),
+        ),
+    ]);
+    if let Some(cap) = &r.capture {
+        o.extend([
+            ("captured", uint(cap.captured)),
+            ("links_between_uncaptured", uint(cap.links)),
+            ("compromised_links", uint(cap.compromised)),
+            ("compromised_fraction", estimate(&cap.fraction)),
+        ]);
+    }
+    Json::obj(o)
+}
+
+/// The scheme's parameters, as object fields.
+fn scheme_params(scheme: &Scheme) -> Vec<(&'static str, Json)> {
+    match *scheme {
+        Scheme::Eg { pool, ring } => vec![("pool", uint(pool)), ("ring", uint(ring))],
+        Scheme::QComposite { pool, ring, q } => {
+            vec![("pool", uint(pool)), ("ring", uint(ring)), ("q", uint(q))]
+        }
+        Scheme::Blundo { degree } => vec![("degree", uint(degree))],
+    }
+}
+
+fn sweep_text(sweep: &Sweep) -> String {
+    let c = &sweep.config;
+    let mut s = String::new();
+    let (what, x) = match c.vary {
+        Vary::Ring => ("local connectivity against ring size", "ring"),
+        Vary::Capture => ("compromised fraction against captured nodes", "captured"),
+    };
+    let range = c
+        .range
+        .map_or_else(|| "no range limit".to_owned(), |r| format!("range {r}"));
+    let _ = writeln!(s, "{what}: {} nodes, {range}, seed {}", c.nodes, c.seed);
+    for series in &sweep.series {
+        let label = predist::plot::series_label(&series.scheme, c.vary);
+        let _ = writeln!(s, "  {}: {label}", series.scheme.name());
+    }
+    let _ = write!(s, "\n{x:>9}");
+    for series in &sweep.series {
+        let name = series.scheme.name();
+        let _ = write!(
+            s,
+            "{:>22}{:>22}",
+            format!("{name} measured"),
+            format!("{name} analytic")
+        );
+    }
+    let _ = writeln!(s);
+    let rows = sweep.series.first().map_or(0, |f| f.points.len());
+    for i in 0..rows {
+        let _ = write!(s, "{:>9}", sweep.series[0].points[i].x);
+        for series in &sweep.series {
+            let f = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"));
+            let p = &series.points[i].value;
+            let _ = write!(s, "{:>22}{:>22}", f(p.measured), f(p.analytic));
+        }
+        let _ = writeln!(s);
+    }
+    s
+}
+
+fn sweep_json(sweep: &Sweep) -> Json {
+    let c = &sweep.config;
+    let vary = match c.vary {
+        Vary::Ring => "ring",
+        Vary::Capture => "capture",
+    };
+    let series = sweep
+        .series
+        .iter()
+        .map(|series| {
+            let points = series
+                .points
+                .iter()
+                .map(|p| {
+                    Json::obj([
+                        ("x", uint(p.x)),
+                        ("measured", num(p.value.measured)),
+                        ("analytic", num(p.value.analytic)),
+                    ])
+                })
+                .collect();
+            let mut so = vec![("scheme", Json::str(series.scheme.name()))];
+            so.extend(scheme_params(&series.scheme));
+            so.push(("points", Json::Arr(points)));
+            Json::obj(so)
+        })
+        .collect();
+    Json::obj([
+        ("vary", Json::str(vary)),
+        ("nodes", uint(c.nodes)),
+        ("range", num(c.range)),
+        ("seed", uint(c.seed)),
+        ("series", Json::Arr(series)),
+    ])
+}
+
+fn estimate(e: &Estimate) -> Json {
+    Json::obj([("measured", num(e.measured)), ("analytic", num(e.analytic))])
+}
+
+/// A number, or null for none (non-finite values are written as null too).
+fn num(v: Option<f64>) -> Json {
+    Json::opt(v.map(Json::Num))
+}
+
+fn uint(v: impl Into<u64>) -> Json {
+    Json::UInt(v.into())
+}

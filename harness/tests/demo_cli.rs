@@ -1,0 +1,315 @@
+//! `keylab demo`, `keylab states`, `keylab server` and `keylab client` as users run them.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{fixture, keylab, keylab_server, run_with_timeout, text};
+
+fn demo(args: &[&str]) -> (Option<i32>, String, String) {
+    let mut cmd = keylab();
+    cmd.arg("demo").args(args).env_remove("SSLKEYLOGFILE");
+    let out = run_with_timeout(cmd, None, Duration::from_secs(60));
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn demo_runs_both_paths_and_says_why() {
+    let (code, out, err) = demo(&[]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("run 1: ephemeral-dh (client without a certificate)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("run 2: certificate (client CN=alice with a certificate)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("client: server requested a certificate; client has none and stays anonymous"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "server: client presented CN=alice, verified against CN=keylab ed25519 Root CA"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("client -> server  CertificateVerify"), "{out}");
+    assert!(
+        out.contains("TLS_CHACHA20_POLY1305_SHA256, x25519"),
+        "{out}"
+    );
+    assert!(out.contains("time:"), "timings are shown without --seed");
+    assert!(
+        out.trim_end().ends_with("ok: 2 of 2 runs succeeded"),
+        "{out}"
+    );
+}
+
+#[test]
+fn seeded_demo_output_is_byte_identical() {
+    let (code, a, err) = demo(&["--seed", "42"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (_, b, _) = demo(&["--seed", "42"]);
+    assert_eq!(a, b, "same seed, same output");
+    assert!(!a.contains("time:"), "no timings with --seed");
+    let (_, c, _) = demo(&["--seed", "43"]);
+    assert_ne!(a, c, "the transcript hash depends on the seed");
+    let (_, j1, _) = demo(&["--seed", "42", "--json"]);
+    let (_, j2, _) = demo(&["--seed", "42", "--json"]);
+    assert_eq!(j1, j2);
+}
+
+#[test]
+fn demo_json_has_the_documented_shape() {
+    let (code, out, err) = demo(&["--json", "--seed", "1", "--path", "certificate"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("{\n  \"runs\": [\n"), "{out}");
+    for needle in [
+        "\"path\": \"certificate\"",
+        "\"ok\": true",
+        "\"client\": {",
+        "\"server\": {",
+        "\"messages\": [",
+        "\"name\": \"CertificateRequest\"",
+        "\"from\": \"client\"",
+        "\"client_chain\": [\n",
+    ] {
+        assert!(out.contains(needle), "missing {needle} in {out}");
+    }
+    assert!(
+        !out.contains("\"path\": \"ephemeral-dh\""),
+        "only the certificate run was asked for"
+    );
+    // Well-formed JSON, checked by an independent parser when one is at hand.
+    if let Ok(mut py) = std::process::Command::new("python3")
+        .args(["-c", "import json,sys; d=json.load(sys.stdin); assert d['runs'][0]['client']['path']=='certificate'"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+    {
+        use std::io::Write;
+        py.stdin.take().expect("stdin").write_all(out.as_bytes()).expect("write");
+        assert!(py.wait().expect("python").success(), "python3 rejected the JSON");
+    }
+}
+
+#[test]
+fn demo_explain_covers_every_message_and_the_key_schedule() {
+    let (code, out, err) = demo(&["--explain", "--seed", "3", "--path", "certificate"]);
+    assert_eq!(code, Some(0), "{err}");
+    for needle in [
+        "ClientHello (client -> server",
+        "CertificateRequest (server -> client",
+        "Certificate (client -> server",
+        "CertificateVerify (client -> server",
+        "Finished (client -> server",
+        "key schedule (RFC 8446 §7.1)",
+        "client_handshake_traffic_secret",
+        "Derive-Secret(handshake_secret, \"c hs traffic\", CH..SH)",
+        "exporter_master_secret",
+    ] {
+        assert!(out.contains(needle), "missing {needle}");
+    }
+}
+
+#[test]
+fn demo_key_log_file_and_environment() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("keys.log");
+    let (code, _, err) = demo(&[
+        "--keylog",
+        file.to_str().expect("path"),
+        "--path",
+        "ephemeral-dh",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let log = std::fs::read_to_string(&file).expect("key log");
+    let labels: Vec<&str> = log.lines().filter_map(|l| l.split(' ').next()).collect();
+    assert_eq!(
+        labels,
+        [
+            "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+            "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+            "CLIENT_TRAFFIC_SECRET_0",
+            "SERVER_TRAFFIC_SECRET_0",
+            "EXPORTER_SECRET"
+        ]
+    );
+    let env_file = dir.path().join("env.log");
+    let mut cmd = keylab();
+    cmd.args(["demo", "--path", "ephemeral-dh"])
+        .env("SSLKEYLOGFILE", &env_file);
+    assert!(
+        run_with_timeout(cmd, None, Duration::from_secs(60))
+            .status
+            .success()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&env_file)
+            .expect("env key log")
+            .lines()
+            .count(),
+        5
+    );
+}
+
+#[test]
+fn states_prints_the_handshake_crates_tables() {
+    let out = keylab().arg("states").output().expect("run");
+    assert!(out.status.success());
+    let t = text(&out.stdout);
+    assert!(
+        t.contains("client (RFC 8446 Appendix A.1)")
+            && t.contains("server (RFC 8446 Appendix A.2)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("WAIT_CERT_CR   -> WAIT_CERT      on recv CertificateRequest\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains("WAIT_CERT      -> WAIT_CV        on recv Certificate   [certificate path]"),
+        "{t}"
+    );
+    let dot = text(
+        &keylab()
+            .args(["states", "--format", "dot"])
+            .output()
+            .expect("run")
+            .stdout,
+    );
+    assert!(
+        dot.starts_with("digraph client {") && dot.contains("digraph server {"),
+        "{dot}"
+    );
+}
+
+#[test]
+fn keylab_server_and_client_over_loopback() {
+    let h = |f: &str| fixture(&format!("ed25519/{f}"));
+    let (server, addr, log) = keylab_server(&[
+        "--cert",
+        &h("server.pem"),
+        "--key",
+        &h("server.key"),
+        "--client-ca",
+        &h("root.pem"),
+        "--client-auth",
+        "optional",
+        "--max-connections",
+        "3",
+    ]);
+    for (cert, path) in [(false, "ephemeral-dh"), (true, "certificate")] {
+        let mut cmd = keylab();
+        cmd.args([
+            "client",
+            "--connect",
+            &addr,
+            "--server-name",
+            "localhost",
+            "--ca",
+            &h("root.pem"),
+            "--send",
+            "hi there",
+        ]);
+        if cert {
+            cmd.args(["--cert", &h("client.pem"), "--key", &h("client.key")]);
+        }
+        let out = run_with_timeout(cmd, None, Duration::from_secs(20));
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert!(
+            lines[0].starts_with(&format!(
+                "path={path} suite=TLS_CHACHA20_POLY1305_SHA256 group=x25519"
+            )),
+            "{stdout}"
+        );
+        assert_eq!(lines[1], "hi there");
+        let line = log
+            .recv_timeout(Duration::from_secs(10))
+            .expect("server log line");
+        assert!(
+            line.contains(&format!("path={path}")) && line.ends_with("ok (9 bytes echoed)"),
+            "{line}"
+        );
+    }
+    // A bad client does not stop the server: it logs the error and serves on.
+    let mut raw = std::net::TcpStream::connect(&addr).expect("connect");
+    std::io::Write::write_all(&mut raw, b"GET / HTTP/1.1\r\n\r\n").expect("write");
+    let line = log
+        .recv_timeout(Duration::from_secs(10))
+        .expect("server log line");
+    assert!(line.contains("error:"), "{line}");
+    drop(server);
+}
+
+#[test]
+fn usage_errors_exit_2_and_failures_exit_1() {
+    let h = |f: &str| fixture(&format!("ed25519/{f}"));
+    let out = keylab()
+        .args([
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--cert",
+            &h("server.pem"),
+            "--key",
+            &h("server.key"),
+            "--client-auth",
+            "required",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--client-auth required needs --client-ca FILE"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Nothing listens on a port we just freed: the client fails with exit 1.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let out = keylab()
+        .args([
+            "client",
+            "--connect",
+            &format!("127.0.0.1:{port}"),
+            "--ca",
+            &h("root.pem"),
+            "--timeout",
+            "2",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("error: "),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = keylab()
+        .args([
+            "client",
+            "--connect",
+            "x:1",
+            "--ca",
+            &h("root.pem"),
+            "--cert",
+            &h("client.pem"),
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "--cert needs --key");
+    let out = keylab()
+        .args(["demo", "--path", "psk"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,244 @@
+//! keylab against OpenSSL over loopback, both roles: `keylab client` ↔ `openssl s_server`
+//! and `openssl s_client` ↔ `keylab server`, on both paths, with Ed25519 and RSA
+//! certificates, client auth optional and required, and HelloRetryRequest. OpenSSL
+//! verifies for real: `-verify_return_error` everywhere, `-verify_hostname` on s_client.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{
+    fixture, have_openssl, keylab, keylab_server, openssl_server, run_with_timeout, text,
+};
+
+const KEYS: [&str; 2] = ["ed25519", "rsa"];
+
+/// OpenSSL's client-auth flags: none, optional (`-verify`) or required (`-Verify`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Auth {
+    Off,
+    Optional,
+    Required,
+}
+
+fn s_server_args(key: &str, auth: Auth) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "-cert",
+        &fixture(&format!("{key}/server.pem")),
+        "-key",
+        &fixture(&format!("{key}/server.key")),
+        "-cert_chain",
+        &fixture(&format!("{key}/intermediate.pem")),
+        "-CAfile",
+        &fixture(&format!("{key}/root.pem")),
+        "-verify_return_error",
+        "-rev",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    match auth {
+        Auth::Off => {}
+        Auth::Optional => args.extend(["-verify".into(), "3".into()]),
+        Auth::Required => args.extend(["-Verify".into(), "3".into()]),
+    }
+    args
+}
+
+/// Runs `keylab client` against a fresh `openssl s_server`; returns (exit code, stdout, stderr).
+fn keylab_client_vs_openssl(
+    key: &str,
+    auth: Auth,
+    with_cert: bool,
+    extra: &[&str],
+) -> (Option<i32>, String, String) {
+    let args = s_server_args(key, auth);
+    let (server, port, _out) = openssl_server(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut cmd = keylab();
+    cmd.args([
+        "client",
+        "--connect",
+        &format!("127.0.0.1:{port}"),
+        "--server-name",
+        "localhost",
+    ])
+    .args([
+        "--ca",
+        &fixture(&format!("{key}/root.pem")),
+        "--send",
+        "hello openssl",
+        "--timeout",
+        "10",
+    ])
+    .args(extra);
+    if with_cert {
+        cmd.args([
+            "--cert",
+            &fixture(&format!("{key}/client.pem")),
+            "--key",
+            &fixture(&format!("{key}/client.key")),
+        ]);
+    }
+    let out = run_with_timeout(cmd, None, Duration::from_secs(20));
+    drop(server);
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn keylab_client_against_openssl_s_server() {
+    if !have_openssl() {
+        return;
+    }
+    for key in KEYS {
+        let sig = if key == "rsa" {
+            "server_sig=rsa_pss_rsae_sha256"
+        } else {
+            "server_sig=ed25519"
+        };
+        for (auth, with_cert, path) in [
+            (Auth::Off, false, "ephemeral-dh"),
+            (Auth::Off, true, "ephemeral-dh"),
+            (Auth::Optional, false, "ephemeral-dh"),
+            (Auth::Optional, true, "certificate"),
+            (Auth::Required, true, "certificate"),
+        ] {
+            let what = format!("{key} {auth:?} cert={with_cert}");
+            let (code, stdout, stderr) = keylab_client_vs_openssl(key, auth, with_cert, &[]);
+            assert_eq!(code, Some(0), "{what}: {stdout}{stderr}");
+            let mut lines = stdout.lines();
+            let summary = lines.next().unwrap_or_default();
+            assert!(
+                summary.contains(&format!("path={path}")),
+                "{what}: {summary}"
+            );
+            assert!(
+                summary.contains("suite=TLS_CHACHA20_POLY1305_SHA256 group=x25519"),
+                "{what}: {summary}"
+            );
+            assert!(summary.contains(sig), "{what}: {summary}");
+            // s_server -rev answers with the line reversed.
+            assert_eq!(lines.next(), Some("lssnepo olleh"), "{what}: {stdout}");
+        }
+        let (code, stdout, stderr) = keylab_client_vs_openssl(key, Auth::Required, false, &[]);
+        assert_eq!(
+            code,
+            Some(1),
+            "{key}: a required certificate was missing: {stdout}{stderr}"
+        );
+        assert!(stderr.contains("error:"), "{key}: {stderr}");
+        let (code, stdout, stderr) = keylab_client_vs_openssl(
+            key,
+            Auth::Optional,
+            true,
+            &["--empty-key-share-for-testing-only"],
+        );
+        assert_eq!(code, Some(0), "{key} HRR: {stdout}{stderr}");
+        assert!(
+            stdout.contains("hrr=yes") && stdout.contains("path=certificate"),
+            "{key} HRR: {stdout}"
+        );
+    }
+}
+
+/// Runs `openssl s_client` against a fresh `keylab server`; returns (s_client output,
+/// the server's log line for the connection).
+fn openssl_client_vs_keylab(
+    key: &str,
+    auth: &str,
+    with_cert: bool,
+    extra: &[&str],
+) -> (String, String) {
+    let mut args = vec![
+        "--cert".to_owned(),
+        fixture(&format!("{key}/server.pem")),
+        "--key".to_owned(),
+        fixture(&format!("{key}/server.key")),
+        "--client-auth".to_owned(),
+        auth.to_owned(),
+        "--max-connections".to_owned(),
+        "1".to_owned(),
+    ];
+    if auth != "off" {
+        args.extend([
+            "--client-ca".to_owned(),
+            fixture(&format!("{key}/root.pem")),
+        ]);
+    }
+    let (server, addr, log) = keylab_server(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut cmd = std::process::Command::new("openssl");
+    cmd.args([
+        "s_client",
+        "-connect",
+        &addr,
+        "-tls1_3",
+        "-CAfile",
+        &fixture(&format!("{key}/root.pem")),
+    ])
+    .args([
+        "-verify_return_error",
+        "-verify_hostname",
+        "localhost",
+        "-servername",
+        "localhost",
+    ])
+    .args(extra);
+    if with_cert {
+        cmd.args([
+            "-cert",
+            &fixture(&format!("{key}/client.pem")),
+            "-key",
+            &fixture(&format!("{key}/client.key")),
+        ]);
+        cmd.args(["-cert_chain", &fixture(&format!("{key}/intermediate.pem"))]);
+    }
+    let out = run_with_timeout(cmd, Some(b"hello keylab\n"), Duration::from_secs(20));
+    let line = log
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap_or_default();
+    drop(server);
+    (format!("{}{}", text(&out.stdout), text(&out.stderr)), line)
+}
+
+#[test]
+fn openssl_s_client_against_keylab_server() {
+    if !have_openssl() {
+        return;
+    }
+    for key in KEYS {
+        for (auth, with_cert, path) in [
+            ("off", false, "ephemeral-dh"),
+            ("optional", false, "ephemeral-dh"),
+            ("optional", true, "certificate"),
+            ("required", true, "certificate"),
+        ] {
+            let what = format!("{key} {auth} cert={with_cert}");
+            let (client, log) = openssl_client_vs_keylab(key, auth, with_cert, &[]);
+            assert!(
+                client.contains("Verification: OK")
+                    || client.contains("Verify return code: 0 (ok)"),
+                "{what}: {client}"
+            );
+            assert!(
+                client.contains("hello keylab"),
+                "{what}: no echo in {client}"
+            );
+            assert!(
+                log.contains(&format!("path={path}")) && log.ends_with("ok (13 bytes echoed)"),
+                "{what}: {log}"
+            );
+        }
+        let (client, log) = openssl_client_vs_keylab(key, "required", false, &[]);
+        assert!(client.contains("certificate required"), "{key}: {client}");
+        assert!(
+            log.contains("error: client certificate required, but the client sent none"),
+            "{key}: {log}"
+        );
+        // s_client offering a P-256 share first: keylab asks again for x25519.
+        let (client, log) =
+            openssl_client_vs_keylab(key, "optional", true, &["-groups", "P-256:X25519"]);
+        assert!(client.contains("hello keylab"), "{key} HRR: {client}");
+        assert!(
+            log.contains("hrr=yes") && log.contains("path=certificate"),
+            "{key} HRR: {log}"
+        );
+    }
+}

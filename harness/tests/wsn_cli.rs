@@ -1,0 +1,286 @@
+//! `keylab wsn ...` as a user runs it: output, JSON shape, usage errors, plots.
+//!
+//! The binary is a debug build here, so deployments stay small (at most 1,000 nodes).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use predist::analysis::ln_choose;
+use serde_json::Value;
+
+fn keylab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_keylab"))
+        .args(args)
+        .output()
+        .expect("run keylab")
+}
+
+/// `keylab wsn` with a whitespace-separated command line.
+fn wsn(line: &str) -> Output {
+    let mut all = vec!["wsn"];
+    all.extend(line.split_whitespace());
+    keylab(&all)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> Value {
+    assert!(o.status.success(), "{}", stderr(o));
+    let text = stdout(o);
+    assert_eq!(
+        text.trim_end().lines().count(),
+        1,
+        "one JSON object on one line: {text}"
+    );
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 temp path")
+}
+
+/// Eschenauer–Gligor 2002: 1 − C(P−k, k)/C(P, k), from log-gamma binomials.
+fn eg_p(pool: u64, ring: u64) -> f64 {
+    1.0 - (ln_choose(pool - ring, ring) - ln_choose(pool, ring)).exp()
+}
+
+#[test]
+fn simulate_json_has_the_documented_shape_and_agrees_with_the_paper() {
+    let v = json(&wsn(
+        "simulate --scheme eg --nodes 600 --pool 1000 --ring 30 --range 0.15 \
+                       --capture 20 --seed 5 --json",
+    ));
+    assert_eq!(v["scheme"], "eg");
+    assert_eq!(v["nodes"], 600);
+    assert_eq!(v["seed"], 5);
+    assert_eq!(v["range"], 0.15);
+    let pairs = v["neighbour_pairs"].as_u64().expect("neighbour_pairs");
+    let lc = &v["local_connectivity"];
+    let (measured, analytic) = (f(&lc["measured"]), f(&lc["analytic"]));
+    let p = eg_p(1000, 30);
+    assert!((analytic - p).abs() < 1e-9, "{analytic} vs {p}");
+    // Pair outcomes are pairwise independent: standard error sqrt(p(1−p)/pairs); 5 of them
+    // (a correct build fails with probability below 1e-6; the seed is fixed anyway).
+    let se = (p * (1.0 - p) / pairs as f64).sqrt();
+    assert!(
+        (measured - p).abs() <= 5.0 * se,
+        "{measured} vs {p} ± {}",
+        5.0 * se
+    );
+    let lcc = f(&v["largest_component_fraction"]);
+    assert!(lcc > 0.0 && lcc <= 1.0);
+    // Analytic compromised fraction: 1 − (1 − k/P)^x.
+    let cf = &v["compromised_fraction"];
+    assert!((f(&cf["analytic"]) - (1.0 - (1.0 - 30.0 / 1000.0f64).powi(20))).abs() < 1e-12);
+    let ratio = f(&v["compromised_links"]) / f(&v["links_between_uncaptured"]);
+    assert!((f(&cf["measured"]) - ratio).abs() < 1e-12);
+    let links = v["links"].as_u64().expect("links");
+    assert_eq!(
+        v["path_keys"]["unsecured_pairs"].as_u64(),
+        Some(pairs - links)
+    );
+}
+
+#[test]
+fn compromised_fraction_only_with_capture() {
+    let v = json(&wsn(
+        "simulate --scheme qcomposite --nodes 300 --pool 500 --ring 30 --q 2 --seed 1 --json",
+    ));
+    assert_eq!(v["scheme"], "qcomposite");
+    assert_eq!(v["q"], 2);
+    assert!(v["range"].is_null());
+    assert!(v.get("compromised_fraction").is_none(), "{v}");
+}
+
+#[test]
+fn blundo_is_exact_at_the_threshold() {
+    for (x, want) in [(8, 0.0), (9, 1.0)] {
+        let v = json(&wsn(&format!(
+            "simulate --scheme blundo --nodes 200 --degree 8 --capture {x} --seed 3 --json"
+        )));
+        assert_eq!(v["degree"], 8);
+        assert_eq!(v["keys_per_node"], 9);
+        assert_eq!(f(&v["local_connectivity"]["measured"]), 1.0);
+        assert_eq!(f(&v["compromised_fraction"]["measured"]), want, "x = {x}");
+        assert_eq!(f(&v["compromised_fraction"]["analytic"]), want, "x = {x}");
+    }
+}
+
+#[test]
+fn text_output_puts_measured_beside_analytic() {
+    let line = "simulate --scheme eg --nodes 400 --pool 1000 --ring 30 --range 0.2 --capture 10 \
+                --seed 9";
+    let o = wsn(line);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for needle in [
+        "Eschenauer–Gligor (pool 1000, ring 30)",
+        "measured",
+        "analytic",
+        "local connectivity",
+        "largest secure component",
+        "compromised fraction (x = 10)",
+        "seed       9",
+        &format!("{:.4}", eg_p(1000, 30)),
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in\n{out}");
+    }
+    // Seeded runs repeat exactly.
+    assert_eq!(stdout(&wsn(line)), out);
+    // Without --seed a random one is chosen and printed.
+    let o = wsn("simulate --scheme eg --nodes 50 --ring 20");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).lines().any(|l| l.starts_with("seed ")),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn flags_that_do_not_apply_are_usage_errors() {
+    let cases = [
+        (
+            "simulate --scheme eg --nodes 10 --q 2",
+            "--q does not apply to --scheme eg",
+        ),
+        (
+            "simulate --scheme eg --nodes 10 --degree 3",
+            "--degree does not apply",
+        ),
+        (
+            "simulate --scheme qcomposite --nodes 10 --degree 3",
+            "--degree does not apply",
+        ),
+        (
+            "simulate --scheme blundo --nodes 10 --pool 100",
+            "--pool does not apply",
+        ),
+        (
+            "simulate --scheme blundo --nodes 10 --ring 5",
+            "--ring does not apply",
+        ),
+        (
+            "simulate --scheme blundo --nodes 10 --q 2",
+            "--q does not apply",
+        ),
+        (
+            "sweep --scheme eg --nodes 10 --vary capture --from 0 --to 5 --degree 2",
+            "--degree does not apply to any of --scheme eg",
+        ),
+        (
+            "sweep --scheme eg --nodes 10 --vary ring --from 1 --to 5 --ring 3",
+            "drop --ring",
+        ),
+        (
+            "sweep --scheme eg,blundo --nodes 10 --vary ring --from 1 --to 5",
+            "--vary ring does not apply to --scheme blundo",
+        ),
+    ];
+    for (line, message) in cases {
+        let o = wsn(line);
+        assert_eq!(o.status.code(), Some(2), "{line}: {}", stderr(&o));
+        assert!(stderr(&o).contains(message), "{line}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty(), "{line}");
+    }
+}
+
+#[test]
+fn bad_values_are_input_errors() {
+    let cases = [
+        ("simulate --scheme eg --nodes 10 --capture 11", "--capture"),
+        ("simulate --scheme eg --nodes 0", "--nodes"),
+        ("simulate --scheme eg --nodes 10 --range=-1", "--range"),
+        ("simulate --scheme eg --nodes 10 --range 0", "--range"),
+        (
+            "simulate --scheme eg --nodes 10 --pool 50 --ring 60",
+            "--ring",
+        ),
+        (
+            "simulate --scheme qcomposite --nodes 10 --ring 5 --q 6",
+            "--q",
+        ),
+        ("simulate --scheme eg --nodes 5000", "neighbour pairs"),
+        (
+            "sweep --scheme eg --nodes 10 --vary capture --from 0 --to 11",
+            "--capture",
+        ),
+        (
+            "sweep --scheme eg --nodes 10 --vary capture --from 0 --to 5 --step 0",
+            "--step",
+        ),
+        (
+            "sweep --scheme eg --nodes 10 --vary capture --from 6 --to 5",
+            "--from",
+        ),
+        ("simulate --scheme rsa --nodes 10", "invalid value"),
+        ("simulate --scheme eg", "--nodes"),
+    ];
+    for (line, message) in cases {
+        let o = wsn(line);
+        assert_eq!(o.status.code(), Some(2), "{line}: {}", stderr(&o));
+        assert!(stderr(&o).contains(message), "{line}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn sweep_prints_a_table_writes_a_plot_and_keeps_existing_files() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let svg = dir.path().join("ring.svg");
+    let mut args: Vec<&str> = "wsn sweep --scheme eg,qcomposite --nodes 300 --pool 1000 --q 2 \
+                               --vary ring --from 10 --to 50 --step 20 --seed 2 --plot"
+        .split_whitespace()
+        .collect();
+    args.push(p(&svg));
+    let o = keylab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("eg measured") && out.contains("qcomposite analytic"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("{:.4}", eg_p(1000, 30))), "{out}");
+    let plot = std::fs::read_to_string(&svg).expect("plot written");
+    assert!(plot.starts_with("<svg") && plot.contains("</svg>"));
+    assert_eq!(plot.matches("<circle").count(), 6, "3 points × 2 schemes");
+
+    let o = keylab(&args);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("pass --force"), "{}", stderr(&o));
+    args.push("--force");
+    assert!(keylab(&args).status.success());
+}
+
+#[test]
+fn sweep_json_lists_each_series() {
+    let v = json(&wsn(
+        "sweep --scheme eg,blundo --nodes 120 --ring 20 --pool 500 --degree 6 --vary capture \
+         --from 0 --to 12 --step 3 --seed 4 --json",
+    ));
+    assert_eq!(v["vary"], "capture");
+    let series = v["series"].as_array().expect("series");
+    assert_eq!(series.len(), 2);
+    assert_eq!(series[1]["scheme"], "blundo");
+    for point in series[1]["points"].as_array().expect("points") {
+        let x = point["x"].as_u64().expect("x");
+        let want = if x > 6 { 1.0 } else { 0.0 };
+        assert_eq!(f(&point["measured"]), want, "x = {x}");
+    }
+    let eg = series[0]["points"].as_array().expect("points");
+    assert_eq!(eg.len(), 5);
+    for point in eg {
+        let x = point["x"].as_u64().expect("x") as i32;
+        let want = 1.0 - (1.0 - 20.0 / 500.0f64).powi(x);
+        assert!((f(&point["analytic"]) - want).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,410 @@
+//! One-call simulations: a deployment measured against the analysis ([`simulate`]), and a
+//! parameter sweep for plotting ([`sweep`]).
+//!
+//! Every run is reproducible from its seed. Independent ChaCha20 streams of the one seed
+//! drive the placement, the key material, the capture order and the path-key sample, so
+//! changing one (say, the ring size in a sweep) leaves the others as they were: a ring sweep
+//! keeps the same node positions at every point.
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+use crate::error::Error;
+use crate::network::{Network, PathKeyStats};
+use crate::scheme::Scheme;
+use crate::topology::Topology;
+
+/// Path-key statistics examine at most this many unsecured pairs (a uniform sample beyond).
+pub const PATH_KEY_SAMPLE: usize = 50_000;
+
+/// What to simulate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Config {
+    /// The scheme and its parameters.
+    pub scheme: Scheme,
+    /// Number of nodes.
+    pub nodes: u32,
+    /// Radio range in the unit square; `None` for the complete graph.
+    pub range: Option<f64>,
+    /// Number of nodes to capture, if any.
+    pub capture: Option<u32>,
+    /// Seed of every random choice.
+    pub seed: u64,
+}
+
+/// A measured value beside its analytic counterpart.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Estimate {
+    /// The simulation's value; `None` when nothing was there to measure.
+    pub measured: Option<f64>,
+    /// The published formula's value; `None` where no formula applies.
+    pub analytic: Option<f64>,
+}
+
+/// The node-capture part of a [`Report`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CaptureReport {
+    /// Nodes captured.
+    pub captured: u32,
+    /// Secured links between uncaptured nodes.
+    pub links: u64,
+    /// Of those, the links whose key the adversary can compute.
+    pub compromised: u64,
+    /// The compromised fraction, measured and analytic.
+    pub fraction: Estimate,
+}
+
+/// Measurements of one simulated deployment.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Report {
+    /// What was simulated.
+    pub config: Config,
+    /// Key material per node (ring size, or `t + 1` field elements).
+    pub keys_per_node: u32,
+    /// Neighbour pairs.
+    pub neighbour_pairs: u64,
+    /// Mean neighbours per node.
+    pub mean_degree: f64,
+    /// Secured direct links.
+    pub links: u64,
+    /// Fraction of neighbour pairs with a direct key, measured and analytic.
+    pub local_connectivity: Estimate,
+    /// Fraction of nodes in the largest component of the secure graph (no closed formula:
+    /// it depends on the geometry).
+    pub largest_component_fraction: f64,
+    /// Path-key hops for neighbours without a direct key.
+    pub path_keys: PathKeyStats,
+    /// Node capture, when asked for.
+    pub capture: Option<CaptureReport>,
+}
+
+/// The independent random streams of one seed.
+#[derive(Clone, Copy)]
+enum Stream {
+    Placement = 0,
+    Keys = 1,
+    Capture = 2,
+    PathSample = 3,
+}
+
+fn rng(seed: u64, stream: Stream) -> ChaCha20Rng {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    rng.set_stream(stream as u64);
+    rng
+}
+
+/// Deploys, measures and compares with the analysis.
+pub fn simulate(config: &Config) -> Result<Report, Error> {
+    config.scheme.validate()?;
+    check_capture(config.capture, config.nodes)?;
+    let topology = Topology::random(
+        config.nodes,
+        config.range,
+        &mut rng(config.seed, Stream::Placement),
+    )?;
+    let network = Network::deploy(
+        &topology,
+        config.scheme,
+        &mut rng(config.seed, Stream::Keys),
+    )?;
+    let path_keys = network.path_keys(PATH_KEY_SAMPLE, &mut rng(config.seed, Stream::PathSample));
+    let capture = config.capture.map(|x| {
+        let order = network.capture_order(&mut rng(config.seed, Stream::Capture));
+        let outcome = network.capture(&order[..x as usize]);
+        CaptureReport {
+            captured: outcome.captured,
+            links: outcome.links,
+            compromised: outcome.compromised,
+            fraction: Estimate {
+                measured: outcome.fraction(),
+                analytic: config.scheme.compromised_fraction(x),
+            },
+        }
+    });
+    Ok(Report {
+        config: *config,
+        keys_per_node: config.scheme.keys_per_node(),
+        neighbour_pairs: topology.pair_count(),
+        mean_degree: topology.mean_degree(),
+        links: network.links().len() as u64,
+        local_connectivity: Estimate {
+            measured: network.local_connectivity(),
+            analytic: Some(config.scheme.connection_probability()),
+        },
+        largest_component_fraction: network.largest_component_fraction(),
+        path_keys,
+        capture,
+    })
+}
+
+fn check_capture(capture: Option<u32>, nodes: u32) -> Result<(), Error> {
+    match capture {
+        Some(x) if x > nodes => Err(Error::parameter(
+            "--capture",
+            format!("at most the number of nodes ({nodes})"),
+            x,
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The parameter a sweep varies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Vary {
+    /// Ring size k (random-pool schemes): local connectivity against k.
+    Ring,
+    /// Captured nodes x: compromised fraction against x.
+    Capture,
+}
+
+/// A sweep: one series per scheme, `from..=to` in steps of `step`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepConfig {
+    /// The schemes, one series each (for [`Vary::Ring`], their ring size is replaced).
+    pub schemes: Vec<Scheme>,
+    /// Number of nodes.
+    pub nodes: u32,
+    /// Radio range; `None` for the complete graph.
+    pub range: Option<f64>,
+    /// What to vary.
+    pub vary: Vary,
+    /// First value.
+    pub from: u32,
+    /// Last value (included when the steps land on it).
+    pub to: u32,
+    /// Step, at least 1.
+    pub step: u32,
+    /// Seed.
+    pub seed: u64,
+}
+
+/// One simulated point of a series.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Point {
+    /// The varied parameter.
+    pub x: u32,
+    /// Measured and analytic values at `x`.
+    pub value: Estimate,
+}
+
+/// The points of one scheme, and its analytic curve at every integer `x` in the range.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// The scheme (for a ring sweep, with the ring of the first point).
+    pub scheme: Scheme,
+    /// Simulated points.
+    pub points: Vec<Point>,
+    /// `(x, analytic value)` at every integer `x` from `from` to `to`.
+    pub curve: Vec<(u32, f64)>,
+}
+
+/// The result of a sweep.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sweep {
+    /// What was swept.
+    pub config: SweepConfig,
+    /// One series per scheme, in the order given.
+    pub series: Vec<Series>,
+}
+
+/// Runs a sweep, calling `progress(done, total)` after each simulated point.
+pub fn sweep(config: &SweepConfig, progress: &mut dyn FnMut(usize, usize)) -> Result<Sweep, Error> {
+    let xs = sweep_values(config)?;
+    let topology = Topology::random(
+        config.nodes,
+        config.range,
+        &mut rng(config.seed, Stream::Placement),
+    )?;
+    let total = xs.len() * config.schemes.len();
+    let mut done = 0;
+    let mut series = Vec::with_capacity(config.schemes.len());
+    for &scheme in &config.schemes {
+        let mut points = Vec::with_capacity(xs.len());
+        match config.vary {
+            Vary::Ring => {
+                for &x in &xs {
+                    let s = with_ring(scheme, x)?;
+                    let network =
+                        Network::deploy(&topology, s, &mut rng(config.seed, Stream::Keys))?;
+                    points.push(Point {
+                        x,
+                        value: Estimate {
+                            measured: network.local_connectivity(),
+                            analytic: Some(s.connection_probability()),
+                        },
+                    });
+                    done += 1;
+                    progress(done, total);
+                }
+            }
+            Vary::Capture => {
+                scheme.validate()?;
+                let network =
+                    Network::deploy(&topology, scheme, &mut rng(config.seed, Stream::Keys))?;
+                let order = network.capture_order(&mut rng(config.seed, Stream::Capture));
+                for &x in &xs {
+                    points.push(Point {
+                        x,
+                        value: Estimate {
+                            measured: network.capture(&order[..x as usize]).fraction(),
+                            analytic: scheme.compromised_fraction(x),
+                        },
+                    });
+                    done += 1;
+                    progress(done, total);
+                }
+            }
+        }
+        let curve = curve_points(config.from, *xs.last().unwrap_or(&config.from), scheme)
+            .into_iter()
+            .filter_map(|x| {
+                let y = match config.vary {
+                    Vary::Ring => with_ring(scheme, x).ok()?.connection_probability(),
+                    Vary::Capture => scheme.compromised_fraction(x)?,
+                };
+                Some((x, y))
+            })
+            .collect();
+        let scheme = match config.vary {
+            Vary::Ring => with_ring(scheme, xs[0])?,
+            Vary::Capture => scheme,
+        };
+        series.push(Series {
+            scheme,
+            points,
+            curve,
+        });
+    }
+    Ok(Sweep {
+        config: config.clone(),
+        series,
+    })
+}
+
+/// Most points of an analytic curve.
+const CURVE_POINTS: u32 = 1000;
+
+/// Where to evaluate the analytic curve: every integer from `from` to `to` when there are
+/// at most [`CURVE_POINTS`], else that many evenly spaced ones, plus the Blundo threshold
+/// `t, t + 1` so that its step is drawn where it is.
+fn curve_points(from: u32, to: u32, scheme: Scheme) -> Vec<u32> {
+    let span = u64::from(to - from);
+    let mut xs: Vec<u32> = if span <= u64::from(CURVE_POINTS) {
+        (from..=to).collect()
+    } else {
+        (0..=u64::from(CURVE_POINTS))
+            .map(|i| from + (span * i / u64::from(CURVE_POINTS)) as u32)
+            .collect()
+    };
+    if let Scheme::Blundo { degree } = scheme {
+        xs.extend(
+            [degree, degree.saturating_add(1)]
+                .into_iter()
+                .filter(|x| (from..=to).contains(x)),
+        );
+        xs.sort_unstable();
+        xs.dedup();
+    }
+    xs
+}
+
+/// Most points one sweep may simulate per scheme.
+pub const MAX_SWEEP_POINTS: usize = 1000;
+
+fn sweep_values(config: &SweepConfig) -> Result<Vec<u32>, Error> {
+    if config.schemes.is_empty() {
+        return Err(Error::parameter("--scheme", "at least one scheme", "none"));
+    }
+    if config.step == 0 {
+        return Err(Error::parameter("--step", "at least 1", 0));
+    }
+    if config.from > config.to {
+        return Err(Error::parameter(
+            "--from",
+            format!("at most --to ({})", config.to),
+            config.from,
+        ));
+    }
+    let xs: Vec<u32> = (config.from..=config.to)
+        .step_by(config.step as usize)
+        .collect();
+    if xs.len() > MAX_SWEEP_POINTS {
+        return Err(Error::parameter(
+            "--step",
+            format!("large enough for at most {MAX_SWEEP_POINTS} points"),
+            config.step,
+        ));
+    }
+    match config.vary {
+        Vary::Ring => {
+            // A q-composite ring smaller than q could never connect; say so up front.
+            let least = config
+                .schemes
+                .iter()
+                .map(|s| match *s {
+                    Scheme::QComposite { q, .. } => q,
+                    _ => 1,
+                })
+                .max()
+                .unwrap_or(1);
+            let pool = config
+                .schemes
+                .iter()
+                .filter_map(|s| match *s {
+                    Scheme::Eg { pool, .. } | Scheme::QComposite { pool, .. } => Some(pool),
+                    Scheme::Blundo { .. } => None,
+                })
+                .min()
+                .unwrap_or(u32::MAX);
+            if config.to > pool {
+                return Err(Error::parameter(
+                    "--to",
+                    format!("at most the pool size {pool} (a ring is drawn from the pool)"),
+                    config.to,
+                ));
+            }
+            if config.from < least {
+                let why = if least > 1 {
+                    "the --q of qcomposite"
+                } else {
+                    "a ring holds at least one key"
+                };
+                return Err(Error::parameter(
+                    "--from",
+                    format!("at least {least} ({why})"),
+                    config.from,
+                ));
+            }
+            Ok(xs)
+        }
+        Vary::Capture => check_capture(Some(config.to), config.nodes).map(|()| xs),
+    }
+}
+
+fn with_ring(scheme: Scheme, ring: u32) -> Result<Scheme, Error> {
+    let s = scheme.with_ring(ring).ok_or_else(|| {
+        Error::parameter(
+            "--vary ring",
+            "a scheme with a key ring (eg, qcomposite)",
+            scheme.name(),
+        )
+    })?;
+    s.validate()?;
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curves_are_dense_or_evenly_spaced_and_keep_the_blundo_step() {
+        let eg = Scheme::Eg { pool: 10, ring: 1 };
+        assert_eq!(curve_points(3, 7, eg), vec![3, 4, 5, 6, 7]);
+        let xs = curve_points(0, 100_000, Scheme::Blundo { degree: 4_321 });
+        assert_eq!(xs.len() as u32, CURVE_POINTS + 3);
+        assert_eq!((xs[0], xs[xs.len() - 1]), (0, 100_000));
+        assert!(xs.contains(&4_321) && xs.contains(&4_322));
+        assert!(xs.windows(2).all(|w| w[0] < w[1]));
+    }
+}

@@ -1,0 +1,196 @@
+//! Seeded one-call runs: reproducibility, the report's bookkeeping, sweeps and their plots.
+
+mod common;
+
+use common::{assert_proportion, eg_p};
+use predist::{Config, Scheme, SweepConfig, Vary, simulate, sweep};
+
+fn config(seed: u64) -> Config {
+    Config {
+        scheme: Scheme::QComposite {
+            pool: 2000,
+            ring: 60,
+            q: 2,
+        },
+        nodes: 800,
+        range: Some(0.12),
+        capture: Some(25),
+        seed,
+    }
+}
+
+#[test]
+fn same_seed_same_report_other_seed_other_report() {
+    let a = simulate(&config(11)).expect("simulate");
+    assert_eq!(a, simulate(&config(11)).expect("simulate"));
+    let b = simulate(&config(12)).expect("simulate");
+    assert_ne!(a.links, b.links);
+}
+
+#[test]
+fn report_bookkeeping_is_consistent() {
+    let r = simulate(&config(13)).expect("simulate");
+    assert_eq!(r.keys_per_node, 60);
+    let measured = r.local_connectivity.measured.expect("pairs");
+    assert_eq!(measured, r.links as f64 / r.neighbour_pairs as f64);
+    assert!((r.mean_degree - 2.0 * r.neighbour_pairs as f64 / 800.0).abs() < 1e-12);
+    let pk = r.path_keys;
+    assert_eq!(pk.unsecured_pairs, r.neighbour_pairs - r.links);
+    assert_eq!(pk.examined, pk.two_hops + pk.three_hops + pk.beyond);
+    let c = r.capture.expect("capture asked for");
+    assert_eq!(c.captured, 25);
+    assert!(c.links <= r.links && c.compromised <= c.links);
+    assert_eq!(
+        c.fraction.measured,
+        Some(c.compromised as f64 / c.links as f64)
+    );
+    assert_eq!(
+        c.fraction.analytic,
+        config(13).scheme.compromised_fraction(25)
+    );
+    assert!(r.largest_component_fraction > 0.0 && r.largest_component_fraction <= 1.0);
+}
+
+#[test]
+fn bad_parameters_are_errors_not_panics() {
+    let mut c = config(1);
+    c.capture = Some(801);
+    assert!(simulate(&c).is_err());
+    for scheme in [
+        Scheme::Eg { pool: 10, ring: 11 },
+        Scheme::Eg { pool: 0, ring: 0 },
+        Scheme::QComposite {
+            pool: 100,
+            ring: 10,
+            q: 11,
+        },
+        Scheme::QComposite {
+            pool: 100,
+            ring: 10,
+            q: 0,
+        },
+        Scheme::Blundo { degree: 1_000_000 },
+    ] {
+        let c = Config {
+            scheme,
+            capture: None,
+            ..config(1)
+        };
+        assert!(simulate(&c).is_err(), "{scheme:?}");
+    }
+    let c = Config {
+        nodes: 5000,
+        range: None,
+        capture: None,
+        ..config(1)
+    };
+    assert!(matches!(
+        simulate(&c),
+        Err(predist::Error::TooManyPairs { .. })
+    ));
+}
+
+#[test]
+fn ring_sweep_follows_the_curve_and_plots() {
+    let pool = 1000;
+    let cfg = SweepConfig {
+        schemes: vec![
+            Scheme::Eg { pool, ring: 1 },
+            Scheme::QComposite {
+                pool,
+                ring: 1,
+                q: 2,
+            },
+        ],
+        nodes: 300,
+        range: None,
+        vary: Vary::Ring,
+        from: 10,
+        to: 60,
+        step: 10,
+        seed: 3,
+    };
+    let mut calls = Vec::new();
+    let s = sweep(&cfg, &mut |done, total| calls.push((done, total))).expect("sweep");
+    assert_eq!(calls.last(), Some(&(12, 12)));
+    assert_eq!(s.series.len(), 2);
+    for series in &s.series {
+        assert_eq!(series.points.len(), 6);
+        assert_eq!(series.curve.len(), 51);
+        assert!(
+            series.curve.windows(2).all(|w| w[0].1 <= w[1].1),
+            "connectivity grows with k"
+        );
+        for p in &series.points {
+            let analytic = p.value.analytic.expect("formula");
+            // Each point measures 44,850 pairwise-independent pairs (see common/mod.rs).
+            assert_proportion(
+                "sweep point",
+                p.value.measured.expect("pairs"),
+                analytic,
+                44_850,
+            );
+        }
+    }
+    let eg = &s.series[0];
+    assert!((eg.points[2].value.analytic.unwrap_or(0.0) - eg_p(pool, 30)).abs() < 1e-9);
+
+    let svg = predist::plot::sweep_svg(&s).expect("plot");
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert_eq!(
+        svg.matches("<circle").count(),
+        12,
+        "one marker per simulated point"
+    );
+    assert!(svg.contains("Eschenauer–Gligor (pool 1000)"));
+    assert!(svg.contains("q-composite (pool 1000, q 2)"));
+}
+
+#[test]
+fn capture_sweep_shows_blundo_threshold() {
+    let cfg = SweepConfig {
+        schemes: vec![
+            Scheme::Eg {
+                pool: 1000,
+                ring: 30,
+            },
+            Scheme::Blundo { degree: 12 },
+        ],
+        nodes: 150,
+        range: None,
+        vary: Vary::Capture,
+        from: 0,
+        to: 30,
+        step: 3,
+        seed: 4,
+    };
+    let s = sweep(&cfg, &mut |_, _| {}).expect("sweep");
+    let blundo = &s.series[1];
+    for p in &blundo.points {
+        let want = if p.x > 12 { 1.0 } else { 0.0 };
+        assert_eq!(p.value.measured, Some(want), "x={}", p.x);
+        assert_eq!(p.value.analytic, Some(want));
+    }
+    let eg = &s.series[0];
+    assert_eq!(eg.points[0].value.measured, Some(0.0));
+    assert!(
+        eg.points
+            .windows(2)
+            .all(|w| w[0].value.measured <= w[1].value.measured)
+    );
+    assert!(
+        predist::plot::sweep_svg(&s)
+            .expect("plot")
+            .contains("Blundo polynomial (degree 12)")
+    );
+
+    let blundo_ring = SweepConfig {
+        vary: Vary::Ring,
+        from: 1,
+        ..cfg
+    };
+    assert!(
+        sweep(&blundo_ring, &mut |_, _| {}).is_err(),
+        "Blundo has no ring to vary"
+    );
+}
