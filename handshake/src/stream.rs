@@ -14,7 +14,8 @@ use crate::summary::Summary;
 
 /// A [`Connection`] driven over a blocking transport. Application data goes through its
 /// [`Read`] and [`Write`] implementations; protocol errors surface as `io::Error`s whose
-/// inner error is the [`Error`] (see [`Stream::protocol_error`]).
+/// inner error is the [`Error`] (see [`Stream::protocol_error`]). Dropping a `Stream` does
+/// not send close_notify: call [`Stream::close`].
 pub struct Stream<T: Read + Write> {
     conn: Connection,
     io: T,
@@ -22,6 +23,9 @@ pub struct Stream<T: Read + Write> {
     out: Vec<u8>,
     received: VecDeque<u8>,
     events: Vec<Event>,
+    /// A transport error met while flushing data that was already accepted; reported by
+    /// the next call.
+    deferred: Option<io::Error>,
 }
 
 impl<T: Read + Write> Stream<T> {
@@ -35,6 +39,7 @@ impl<T: Read + Write> Stream<T> {
             out: Vec::new(),
             received: VecDeque::new(),
             events: Vec::new(),
+            deferred: None,
         }
     }
 
@@ -67,16 +72,17 @@ impl<T: Read + Write> Stream<T> {
             return Ok(false);
         }
         let result = self.conn.process(&buf[..n], (self.clock)(), &mut self.out);
-        // Send whatever was produced, the alert of a failure included.
-        let flushed = self.flush_out();
-        result.map_err(io::Error::other)?;
-        flushed?;
+        // Keep the data that authenticated before any failure, then send whatever was
+        // produced (the alert of a failure included), then report.
         while let Some(event) = self.conn.next_event() {
             match event {
                 Event::ApplicationData(data) => self.received.extend(data),
                 other => self.events.push(other),
             }
         }
+        let flushed = self.flush_out();
+        result.map_err(io::Error::other)?;
+        flushed?;
         Ok(true)
     }
 
@@ -90,13 +96,35 @@ impl<T: Read + Write> Stream<T> {
         }
     }
 
+    /// Writes what is pending; what the transport took is removed even when a later write
+    /// fails, so a retry never sends a byte twice.
     fn flush_out(&mut self) -> io::Result<()> {
-        if !self.out.is_empty() {
-            self.io.write_all(&self.out)?;
-            self.io.flush()?;
-            self.out.clear();
+        while !self.out.is_empty() {
+            match self.io.write(&self.out) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "transport accepted no bytes",
+                    ));
+                }
+                Ok(n) => {
+                    self.out.drain(..n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
-        Ok(())
+        self.io.flush()
+    }
+
+    fn take_deferred(&mut self) -> io::Result<()> {
+        self.deferred.take().map_or(Ok(()), Err)
+    }
+
+    /// The error for a connection that ended without the peer's close_notify.
+    fn closed_error(&self) -> io::Error {
+        let reason = self.conn.closed_reason().unwrap_or("closed").to_owned();
+        io::Error::other(Error::Closed(reason))
     }
 
     /// Sends close_notify.
@@ -127,6 +155,11 @@ impl<T: Read + Write> Stream<T> {
         &self.io
     }
 
+    /// The transport, mutably (reading or writing it directly corrupts the TLS stream).
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.io
+    }
+
     /// The protocol error inside an `io::Error` from this stream, if it carries one.
     pub fn protocol_error(err: &io::Error) -> Option<&Error> {
         err.get_ref()
@@ -135,18 +168,30 @@ impl<T: Read + Write> Stream<T> {
 }
 
 impl<T: Read + Write> Read for Stream<T> {
-    /// Reads application data; `Ok(0)` after the peer's close_notify. End of file without
-    /// close_notify is an `UnexpectedEof` error (truncation).
+    /// Reads application data; `Ok(0)` only after the peer's close_notify. End of file
+    /// without close_notify is an `UnexpectedEof` error (truncation), and a connection that
+    /// failed keeps failing on every later call.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.take_deferred()?;
         if self.conn.is_handshaking() {
             self.handshake()?;
         }
         while self.received.is_empty() {
-            if self.conn.is_closed() {
+            if self.conn.peer_closed() {
                 return Ok(0);
             }
-            if !self.read_more()? {
-                return Err(self.eof_error());
+            if self.conn.is_closed() {
+                return Err(self.closed_error());
+            }
+            match self.read_more() {
+                Ok(true) => {}
+                Ok(false) => return Err(self.eof_error()),
+                // Authenticated data that arrived before the failure is delivered first.
+                Err(e) if !self.received.is_empty() => self.deferred = Some(e),
+                Err(e) => return Err(e),
             }
         }
         let n = buf.len().min(self.received.len());
@@ -158,17 +203,27 @@ impl<T: Read + Write> Read for Stream<T> {
 }
 
 impl<T: Read + Write> Write for Stream<T> {
+    /// Encrypts and sends `buf`. Once encrypted, the data counts as written: a transport
+    /// error while sending it is reported by the next call (retrying would duplicate it).
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.take_deferred()?;
         if self.conn.is_handshaking() {
             self.handshake()?;
         }
-        let result = self.conn.send(buf, &mut self.out);
-        self.flush_out()?;
-        result.map_err(io::Error::other)?;
+        self.conn
+            .send(buf, &mut self.out)
+            .map_err(io::Error::other)?;
+        if let Err(e) = self.flush_out() {
+            self.deferred = Some(e);
+        }
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        self.take_deferred()?;
         self.flush_out()
     }
 }

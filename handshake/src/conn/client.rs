@@ -126,7 +126,8 @@ impl ClientState {
                 s.server_hello(core, raw, &sh)?
             }
             (ClientState::WaitEe(n), HandshakeMessage::EncryptedExtensions(ee)) => {
-                check_encrypted_extensions(&ee.extensions)?;
+                let sent_sni = n.common.server_name.parse::<IpAddr>().is_err();
+                check_encrypted_extensions(&ee.extensions, sent_sni)?;
                 core.transcript.add(&raw.bytes);
                 ClientState::WaitCertCr(n)
             }
@@ -139,6 +140,14 @@ impl ClientState {
                             message: "CertificateRequest",
                             extension: ExtensionType::SignatureAlgorithms,
                         })?;
+                // §4.3.2: the context is empty for a request made during the handshake.
+                if !cr.certificate_request_context.is_empty() {
+                    return Err(Error::InvalidMessage {
+                        message: "CertificateRequest",
+                        reason: "certificate_request_context must be empty during the handshake"
+                            .into(),
+                    });
+                }
                 n.request = Some(CertRequest {
                     context: cr.certificate_request_context.clone(),
                     schemes: schemes.to_vec(),
@@ -262,6 +271,13 @@ fn check_server_hello_common(sh: &ServerHello, hello: &ClientHello) -> Result<()
             )));
         }
     }
+    // §4.1.3: legacy_version is 0x0303 in a TLS 1.3 ServerHello.
+    if sh.legacy_version != ProtocolVersion::Tls12 {
+        return Err(invalid(format!(
+            "legacy_version is {}, not 0x0303",
+            sh.legacy_version
+        )));
+    }
     if sh.legacy_session_id_echo != hello.legacy_session_id {
         return Err(invalid(
             "legacy_session_id_echo differs from the ClientHello's legacy_session_id".into(),
@@ -367,12 +383,6 @@ impl WaitSh {
         sh: &ServerHello,
     ) -> Result<ClientState, Error> {
         check_server_hello_common(sh, &self.hello)?;
-        if sh.extensions.cookie().is_some() {
-            return Err(Error::UnsupportedExtension {
-                message: "ServerHello",
-                extension: ExtensionType::Cookie,
-            });
-        }
         let share = sh
             .extensions
             .server_key_share()
@@ -402,18 +412,13 @@ impl WaitSh {
     }
 }
 
-/// RFC 8446 §4.3.1 / §4.2: only extensions the client offered may come back.
-fn check_encrypted_extensions(ext: &Extensions) -> Result<(), Error> {
+/// RFC 8446 §4.3.1 / §4.2: only extensions the client offered may come back — the
+/// server_name acknowledgement only if SNI was sent.
+fn check_encrypted_extensions(ext: &Extensions, sent_sni: bool) -> Result<(), Error> {
     for typ in ext.types() {
-        let allowed = [ExtensionType::ServerName, ExtensionType::SupportedGroups];
-        let known = !matches!(typ, ExtensionType::Unknown(_));
-        if known && !allowed.contains(&typ) {
-            return Err(Error::UnsupportedExtension {
-                message: "EncryptedExtensions",
-                extension: typ,
-            });
-        }
-        if !known {
+        let allowed =
+            typ == ExtensionType::SupportedGroups || (typ == ExtensionType::ServerName && sent_sni);
+        if !allowed {
             return Err(Error::UnsupportedExtension {
                 message: "EncryptedExtensions",
                 extension: typ,
@@ -493,6 +498,9 @@ impl WaitFinished {
         out: &mut Vec<u8>,
     ) -> Result<Established, Error> {
         let n = self.n;
+        // §5.1: the receiving keys change after this message; check before our flight is
+        // written, not after.
+        core.check_key_change()?;
         let hash = core.transcript.current_hash();
         check_verify_data(
             &n.server_hs,

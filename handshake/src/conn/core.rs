@@ -47,6 +47,9 @@ pub(crate) struct Core {
     pub ccs_seen: bool,
     /// True once the handshake is complete on this side.
     pub connected: bool,
+    /// True once a protected record from the peer decrypted: from then on a plaintext
+    /// alert can only be an injection and is refused.
+    decrypted_any: bool,
 }
 
 impl Core {
@@ -67,6 +70,7 @@ impl Core {
             recv_secret: None,
             ccs_seen: false,
             connected: false,
+            decrypted_any: false,
         }
     }
 
@@ -115,10 +119,15 @@ impl Core {
         let plain = match (&mut self.decrypter, record.typ) {
             // RFC 8446 §5: change_cipher_spec stays unprotected.
             (_, ContentType::ChangeCipherSpec) | (None, _) => record.into_plain(),
-            // A peer that failed before it had our keys can only send a plaintext alert;
-            // accept it so its reason reaches the user.
-            (Some(_), ContentType::Alert) if !self.connected => record.into_plain(),
-            (Some(decrypter), _) => decrypter.decrypt(record)?,
+            // A peer that failed before it had the keys can only send a plaintext alert;
+            // accept it so its reason reaches the user — but only until the peer's
+            // protected records start arriving.
+            (Some(_), ContentType::Alert) if !self.decrypted_any => record.into_plain(),
+            (Some(decrypter), _) => {
+                let plain = decrypter.decrypt(record)?;
+                self.decrypted_any = true;
+                plain
+            }
         };
         if plain.typ == ContentType::ApplicationData && self.decrypter.is_none() {
             return Err(crate::error::RecordError::UnexpectedContentType(plain.typ).into());
@@ -130,6 +139,11 @@ impl Core {
     /// The next item the joiner has ready.
     pub fn next_inbound(&mut self) -> Option<Inbound> {
         self.joiner.pop()
+    }
+
+    /// Fails when handshake data is buffered that would span a key change (§5.1).
+    pub fn check_key_change(&self) -> Result<(), Error> {
+        self.joiner.check_key_change()
     }
 
     /// Switches the receiving keys; a handshake message may not span the change (§5.1).

@@ -45,8 +45,8 @@ pub enum Event {
         /// The ticket's lifetime in seconds.
         lifetime: u32,
     },
-    /// The peer updated its sending keys (RFC 8446 §4.6.3); ours were updated too when
-    /// it asked.
+    /// The peer updated its sending keys (RFC 8446 §4.6.3); when it asked, ours were
+    /// updated too (unless we had already sent close_notify).
     KeyUpdated {
         /// Whether the peer asked us to update ours.
         requested: bool,
@@ -76,7 +76,15 @@ pub struct Connection {
     closed: Option<String>,
     peer_closed: bool,
     sent_close: bool,
+    /// Records that carried nothing for the caller (empty application data, KeyUpdates,
+    /// user_canceled alerts) since the last one that did; bounded so a peer cannot keep a
+    /// connection busy forever without making progress.
+    idle_records: u32,
 }
+
+/// How many records in a row may carry nothing for the caller (empty application data,
+/// KeyUpdate, user_canceled) before the peer is considered abusive.
+pub const MAX_IDLE_RECORDS: u32 = 32;
 
 impl Connection {
     /// A client that will connect to `server_name` (a DNS name, checked against the
@@ -121,6 +129,7 @@ impl Connection {
             closed: None,
             peer_closed: false,
             sent_close: false,
+            idle_records: 0,
         }
     }
 
@@ -160,6 +169,10 @@ impl Connection {
             return Err(Error::Closed(reason.clone()));
         }
         self.start(out)?;
+        if self.peer_closed {
+            // RFC 8446 §6.1: anything after close_notify is ignored, and not buffered.
+            return Ok(());
+        }
         self.core.push_input(input);
         let result = self.drain(now, out);
         if let Err(e) = &result {
@@ -212,6 +225,12 @@ impl Connection {
                         got: "application data".into(),
                     });
                 }
+                if data.is_empty() {
+                    // RFC 8446 §5.4 allows empty application data records; they carry
+                    // nothing for the caller.
+                    return self.idle_record("empty application data records");
+                }
+                self.idle_records = 0;
                 self.core.events.push_back(Event::ApplicationData(data));
                 Ok(())
             }
@@ -254,12 +273,24 @@ impl Connection {
         let msg = self::core::decode(&mut self.core, raw)?;
         match msg {
             HandshakeMessage::NewSessionTicket(nst) if self.core.side == Side::Client => {
+                self.idle_record("NewSessionTicket messages")?;
+                // RFC 8446 §4.6.1: "Servers MUST NOT use any value greater than 604800".
+                if nst.ticket_lifetime > 604_800 {
+                    return Err(Error::InvalidMessage {
+                        message: "NewSessionTicket",
+                        reason: format!(
+                            "ticket_lifetime {} exceeds 604800 seconds",
+                            nst.ticket_lifetime
+                        ),
+                    });
+                }
                 self.core.events.push_back(Event::SessionTicket {
                     lifetime: nst.ticket_lifetime,
                 });
                 Ok(())
             }
             HandshakeMessage::KeyUpdate(ku) => {
+                self.idle_record("KeyUpdate messages")?;
                 let recv = self
                     .core
                     .recv_secret
@@ -295,9 +326,21 @@ impl Connection {
                 }
             }
             // RFC 8446 §6.1: user_canceled is followed by close_notify; nothing to do.
-            AlertDescription::UserCanceled => Ok(()),
+            AlertDescription::UserCanceled => self.idle_record("user_canceled alerts"),
             other => Err(Error::PeerAlert(other)),
         }
+    }
+
+    /// Counts a record that gave the caller nothing; too many in a row end the connection.
+    fn idle_record(&mut self, what: &str) -> Result<(), Error> {
+        self.idle_records += 1;
+        if self.idle_records > MAX_IDLE_RECORDS {
+            return Err(Error::UnexpectedMessage {
+                expected: "application data",
+                got: format!("more than {MAX_IDLE_RECORDS} {what} and similar records in a row"),
+            });
+        }
+        Ok(())
     }
 
     /// Marks the connection failed, sending the alert the error calls for.
@@ -329,11 +372,23 @@ impl Connection {
     }
 
     /// Sends close_notify (RFC 8446 §6.1); nothing can be sent afterwards.
+    ///
+    /// During the handshake this abandons it: user_canceled then close_notify
+    /// (RFC 8446 §6.1), and the connection is closed for good.
     pub fn close(&mut self, out: &mut Vec<u8>) {
-        if !self.sent_close && self.closed.is_none() {
-            self.core.send_alert(AlertDescription::CloseNotify, out);
-            self.sent_close = true;
+        if self.sent_close || self.closed.is_some() {
+            return;
         }
+        if !self.core.connected {
+            self.core.send_alert(AlertDescription::UserCanceled, out);
+            self.core.send_alert(AlertDescription::CloseNotify, out);
+            self.closed = Some("closed locally during the handshake".into());
+            self.state = State::Closed;
+            self.sent_close = true;
+            return;
+        }
+        self.core.send_alert(AlertDescription::CloseNotify, out);
+        self.sent_close = true;
     }
 
     /// Updates our sending keys (RFC 8446 §4.6.3), asking the peer to update its own when
@@ -409,6 +464,12 @@ impl Connection {
             .exporter
             .as_ref()
             .ok_or(Error::Usage("the handshake has not finished"))?;
+        // RFC 5869 §2.3: HKDF-Expand yields at most 255 hash lengths.
+        if len > 255 * HASH_LEN {
+            return Err(Error::Usage(
+                "exported keying material is limited to 8160 bytes",
+            ));
+        }
         let mut out = vec![0u8; len];
         exporter.export_keying_material(label, context, &mut out)?;
         Ok(out)
@@ -417,6 +478,17 @@ impl Connection {
     /// Whether the handshake is still running.
     pub fn is_handshaking(&self) -> bool {
         !self.core.connected && self.closed.is_none()
+    }
+
+    /// Why the connection can no longer be used, once it cannot (not set by the peer's
+    /// close_notify alone).
+    pub fn closed_reason(&self) -> Option<&str> {
+        self.closed.as_deref()
+    }
+
+    /// Whether the peer sent close_notify (a clean end of its data, RFC 8446 §6.1).
+    pub fn peer_closed(&self) -> bool {
+        self.peer_closed
     }
 
     /// Whether the connection failed or ended (locally or by the peer's close_notify).

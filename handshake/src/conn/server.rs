@@ -53,8 +53,9 @@ pub(crate) enum ServerState {
 
 pub(crate) struct Start {
     config: Arc<ServerConfig>,
-    /// Set after a HelloRetryRequest: the second ClientHello must bring an x25519 share.
-    retried: bool,
+    /// After a HelloRetryRequest, the first ClientHello: the second must match it except
+    /// where RFC 8446 §4.1.2 allows changes, and bring an x25519 share.
+    first: Option<Box<ClientHello>>,
 }
 
 /// What the negotiation settled, carried to the summary.
@@ -102,7 +103,7 @@ impl ServerState {
     pub fn new(config: Arc<ServerConfig>) -> Self {
         ServerState::Start(Start {
             config,
-            retried: false,
+            first: None,
         })
     }
 
@@ -219,7 +220,7 @@ impl Start {
         let key = &self.config.identity;
         let offer = check_client_hello(ch, key.key().public_key())?;
         let Some(client_share) = offer.x25519_share else {
-            if self.retried {
+            if self.first.is_some() {
                 return Err(Error::InvalidMessage {
                     message: "ClientHello",
                     reason: "the second ClientHello still has no x25519 key_share".into(),
@@ -241,14 +242,11 @@ impl Start {
             core.transition("RECVD_CH", "START");
             return Ok(ServerState::Start(Start {
                 config: self.config,
-                retried: true,
+                first: Some(Box::new(ch.clone())),
             }));
         };
-        if self.retried && ch.random != core.client_random {
-            return Err(Error::InvalidMessage {
-                message: "ClientHello",
-                reason: "the second ClientHello changed the random (RFC 8446 §4.1.2)".into(),
-            });
+        if let Some(first) = &self.first {
+            check_second_hello(first, ch)?;
         }
         core.client_random = ch.random;
         core.transcript.add(&raw.bytes);
@@ -338,7 +336,7 @@ impl Start {
         Ok(ServerState::WaitFlight2(Flight2 {
             n: Negotiated {
                 config: self.config,
-                hello_retry: self.retried,
+                hello_retry: self.first.is_some(),
                 server_name: offer.server_name,
                 server_signature: offer.scheme,
                 client_hs,
@@ -346,6 +344,56 @@ impl Start {
                 exporter: app.exporter,
             },
         }))
+    }
+}
+
+/// RFC 8446 §4.1.2: after a HelloRetryRequest the client sends the same ClientHello except
+/// that key_share holds one share for the group asked for (§4.2.8), and cookie,
+/// early_data, pre_shared_key and padding may change.
+fn check_second_hello(first: &ClientHello, second: &ClientHello) -> Result<(), Error> {
+    let invalid = |what: &str| Error::InvalidMessage {
+        message: "ClientHello",
+        reason: format!("the second ClientHello changed {what} (RFC 8446 §4.1.2)"),
+    };
+    if second.random != first.random {
+        return Err(invalid("the random"));
+    }
+    if second.legacy_session_id != first.legacy_session_id {
+        return Err(invalid("legacy_session_id"));
+    }
+    if second.cipher_suites != first.cipher_suites {
+        return Err(invalid("cipher_suites"));
+    }
+    let may_change = |e: &&Extension| {
+        let typ = e.ext_type();
+        [
+            ExtensionType::KeyShare,
+            ExtensionType::Cookie,
+            ExtensionType::EarlyData,
+            ExtensionType::PreSharedKey,
+            ExtensionType::Padding,
+        ]
+        .contains(&typ)
+    };
+    let fixed = |ch: &ClientHello| {
+        ch.extensions
+            .0
+            .iter()
+            .filter(|e| !may_change(e))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    if fixed(first) != fixed(second) {
+        return Err(invalid(
+            "an extension other than key_share, cookie, early_data, pre_shared_key or padding",
+        ));
+    }
+    match second.extensions.client_key_shares() {
+        Some([share]) if share.group == NamedGroup::X25519 => Ok(()),
+        _ => Err(Error::InvalidMessage {
+            message: "ClientHello",
+            reason: "after HelloRetryRequest key_share must hold exactly one x25519 share (RFC 8446 §4.2.8)".into(),
+        }),
     }
 }
 
