@@ -40,6 +40,9 @@ pub enum Command {
     /// Print the client and server state machines (RFC 8446 Appendix A).
     #[command(after_help = EXIT_CODES)]
     States(StatesArgs),
+    /// A tampering proxy between a client and a server, for attack tests.
+    #[command(after_help = EXIT_CODES)]
+    Mitm(MitmArgs),
     /// Issue, inspect and validate test certificates.
     #[command(subcommand)]
     Pki(PkiCommand),
@@ -264,6 +267,45 @@ pub struct ServerArgs {
     /// Exit after this many connections (for scripts and tests).
     #[arg(long, value_name = "N")]
     pub max_connections: Option<u64>,
+    /// Seconds a client has to complete the handshake.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub handshake_timeout: u64,
+    /// Connections served at once; more are closed at once (and logged).
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub max_concurrent: u64,
+}
+
+/// `keylab mitm`
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("operation").args(["flip", "truncate", "drop_record", "reorder", "record", "replay_from"])))]
+pub struct MitmArgs {
+    /// Address to listen on; port 0 picks a free port (printed).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: String,
+    /// The server to forward to.
+    #[arg(long, value_name = "ADDR")]
+    pub upstream: String,
+    /// Flip the low bit of byte OFFSET (0-based) of everything sent in DIR (c2s or s2c).
+    #[arg(long, value_name = "DIR:OFFSET", value_parser = crate::mitm::Operation::dir_number)]
+    pub flip: Option<(crate::mitm::Dir, u64)>,
+    /// Close DIR after N bytes.
+    #[arg(long, value_name = "DIR:N", value_parser = crate::mitm::Operation::dir_number)]
+    pub truncate: Option<(crate::mitm::Dir, u64)>,
+    /// Drop the N-th record (0-based) in DIR.
+    #[arg(long, value_name = "DIR:N", value_parser = crate::mitm::Operation::dir_number)]
+    pub drop_record: Option<(crate::mitm::Dir, u64)>,
+    /// Swap records N and N+1 in DIR.
+    #[arg(long, value_name = "DIR:N", value_parser = crate::mitm::Operation::dir_number)]
+    pub reorder: Option<(crate::mitm::Dir, u64)>,
+    /// Save the raw bytes of DIR to FILE (appended).
+    #[arg(long, value_name = "DIR:FILE", value_parser = crate::mitm::Operation::dir_file)]
+    pub record: Option<(crate::mitm::Dir, PathBuf)>,
+    /// Send FILE's bytes upstream instead of the client's.
+    #[arg(long, value_name = "FILE")]
+    pub replay_from: Option<PathBuf>,
+    /// Exit after this many connections.
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<u64>,
 }
 
 /// `keylab client`
@@ -362,6 +404,7 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> {
         Command::Server(args) => crate::net_cmd::server(&args, out),
         Command::Client(args) => crate::net_cmd::client(&args, out),
         Command::States(args) => crate::net_cmd::states(&args, out),
+        Command::Mitm(args) => crate::net_cmd::mitm(&args, out),
         Command::Pki(PkiCommand::Init(args)) => pki_cmd::init(&args, out),
         Command::Pki(PkiCommand::Issue(args)) => pki_cmd::issue(&args, out),
         Command::Pki(PkiCommand::Verify(args)) => pki_cmd::verify(&args, out),

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod explain;
 pub mod json;
 pub mod keylog;
+pub mod mitm;
 pub mod net_cmd;
 pub mod pki_cmd;
 mod progress;

@@ -11,11 +11,9 @@ use handshake::states::{self, Transition};
 use handshake::{ClientAuth, ClientConfig, Connection, Identity, ServerConfig, Stream};
 use time::OffsetDateTime;
 
-use crate::cli::{AuthArg, ClientArgs, Failure, ServerArgs, StatesArgs, StatesFormat};
+use crate::cli::{AuthArg, ClientArgs, Failure, MitmArgs, ServerArgs, StatesArgs, StatesFormat};
+use crate::mitm::{Operation, Proxy};
 use crate::runner::{self, describe_io_error};
-
-/// Connections served at once; more are closed at once with a log line.
-pub const MAX_CONCURRENT: usize = 1024;
 
 fn read_text(path: &FsPath) -> Result<String, Failure> {
     std::fs::read_to_string(path)
@@ -63,7 +61,10 @@ pub fn server(args: &ServerArgs, out: &mut dyn Write) -> Result<(), Failure> {
         .map_err(|e| Failure::input(e.to_string()))?;
 
     let active = Arc::new(AtomicUsize::new(0));
-    let timeout = Duration::from_secs(args.idle_timeout);
+    let timeouts = runner::Timeouts {
+        handshake: Duration::from_secs(args.handshake_timeout),
+        idle: Duration::from_secs(args.idle_timeout),
+    };
     let mut workers = Vec::new();
     let mut served = 0u64;
     for conn in listener.incoming() {
@@ -78,8 +79,11 @@ pub fn server(args: &ServerArgs, out: &mut dyn Write) -> Result<(), Failure> {
         let peer = tcp
             .peer_addr()
             .map_or_else(|_| "unknown peer".to_owned(), |a| a.to_string());
-        if active.load(Ordering::Relaxed) >= MAX_CONCURRENT {
-            eprintln!("{peer} refused: {MAX_CONCURRENT} connections already open");
+        if active.load(Ordering::Relaxed) as u64 >= args.max_concurrent {
+            eprintln!(
+                "{peer} refused: {} connections already open",
+                args.max_concurrent
+            );
             continue;
         }
         active.fetch_add(1, Ordering::Relaxed);
@@ -89,7 +93,7 @@ pub fn server(args: &ServerArgs, out: &mut dyn Write) -> Result<(), Failure> {
                 .peer_addr()
                 .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
             let o =
-                runner::serve_connection(tcp, addr, config, crate::rng::rng_from(None), timeout);
+                runner::serve_connection(tcp, addr, config, crate::rng::rng_from(None), timeouts);
             match &o.result {
                 Ok(s) => eprintln!(
                     "{peer} {} ok ({} bytes echoed)",
@@ -109,6 +113,44 @@ pub fn server(args: &ServerArgs, out: &mut dyn Write) -> Result<(), Failure> {
     for w in workers {
         let _ = w.join();
     }
+    Ok(())
+}
+
+/// `keylab mitm`: a tampering proxy until killed (or `--max-connections`).
+pub fn mitm(args: &MitmArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let op = if let Some((d, n)) = args.flip {
+        Operation::Flip(d, n)
+    } else if let Some((d, n)) = args.truncate {
+        Operation::Truncate(d, n)
+    } else if let Some((d, n)) = args.drop_record {
+        Operation::DropRecord(d, n)
+    } else if let Some((d, n)) = args.reorder {
+        Operation::Reorder(d, n)
+    } else if let Some((d, file)) = &args.record {
+        Operation::Record(*d, file.clone())
+    } else if let Some(file) = &args.replay_from {
+        if !file.is_file() {
+            return Err(Failure::input(format!(
+                "--replay-from {}: no such file",
+                file.display()
+            )));
+        }
+        Operation::ReplayFrom(file.clone())
+    } else {
+        Operation::Pass
+    };
+    let upstream = args
+        .upstream
+        .to_socket_addrs()
+        .map_err(|e| Failure::input(format!("cannot resolve {}: {e}", args.upstream)))?
+        .next()
+        .ok_or_else(|| Failure::input(format!("{} resolves to no address", args.upstream)))?;
+    let proxy = Proxy::start(&args.listen, upstream, op, args.max_connections)
+        .map_err(|e| Failure::input(format!("cannot listen on {}: {e}", args.listen)))?;
+    writeln!(out, "listening on {}", proxy.addr())
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::input(e.to_string()))?;
+    proxy.join();
     Ok(())
 }
 

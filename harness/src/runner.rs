@@ -181,7 +181,8 @@ impl LoopbackServer {
                         let rng = connection_rng(seed, "server", index);
                         index += 1;
                         std::thread::spawn(move || {
-                            let outcome = serve_connection(tcp, peer, config, rng, DEFAULT_TIMEOUT);
+                            let outcome =
+                                serve_connection(tcp, peer, config, rng, Timeouts::default());
                             let _ = tx.send(outcome);
                         });
                     }
@@ -236,23 +237,64 @@ pub fn connection_rng(seed: Option<u64>, role: &str, index: u64) -> ChaCha20Rng 
     }
 }
 
-/// Serves one accepted connection: handshake, then echo until the client closes.
+/// How long a served connection may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From accept to handshake complete, however slowly the bytes trickle in.
+    pub handshake: Duration,
+    /// Silence allowed between reads after the handshake.
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            handshake: DEFAULT_TIMEOUT,
+            idle: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// Shuts the socket down if the handshake is not done within `limit`; the returned
+/// sender stops the watchdog (sending or dropping it), and the flag says whether it fired.
+fn watchdog(tcp: &TcpStream, limit: Duration) -> io::Result<(mpsc::Sender<()>, Arc<AtomicBool>)> {
+    let (done, wait) = mpsc::channel::<()>();
+    let fired = Arc::new(AtomicBool::new(false));
+    let (socket, flag) = (tcp.try_clone()?, fired.clone());
+    std::thread::spawn(move || {
+        if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
+            flag.store(true, Ordering::Relaxed);
+            let _ = socket.shutdown(std::net::Shutdown::Both);
+        }
+    });
+    Ok((done, fired))
+}
+
+/// Serves one accepted connection: handshake (within `timeouts.handshake`), then echo
+/// until the client closes.
 pub fn serve_connection(
     tcp: TcpStream,
     peer: SocketAddr,
     config: Arc<ServerConfig>,
     rng: ChaCha20Rng,
-    timeout: Duration,
+    timeouts: Timeouts,
 ) -> ServerOutcome {
     let mut conn = Connection::server(config, rng);
     let observed = observe(&mut conn, false);
     let mut received = Vec::new();
+    let mut fired = None;
     let result = (|| {
         tcp.set_nonblocking(false)?;
-        tcp.set_read_timeout(Some(timeout))?;
-        tcp.set_write_timeout(Some(timeout))?;
+        // The watchdog enforces the handshake deadline; the socket timeout is only a
+        // backstop behind it.
+        tcp.set_read_timeout(Some(timeouts.handshake + Duration::from_secs(1)))?;
+        tcp.set_write_timeout(Some(timeouts.idle))?;
+        let (done, flag) = watchdog(&tcp, timeouts.handshake)?;
+        fired = Some(flag);
         let mut stream = Stream::new(conn, tcp, OffsetDateTime::now_utc);
         let summary = stream.handshake()?.clone();
+        let _ = done.send(());
+        stream.get_ref().set_read_timeout(Some(timeouts.idle))?;
         let mut buf = [0u8; 16 * 1024];
         loop {
             match stream.read(&mut buf) {
@@ -261,15 +303,23 @@ pub fn serve_connection(
                     received.extend_from_slice(&buf[..n]);
                     stream.write_all(&buf[..n])?;
                 }
-                // A client that leaves without close_notify after the handshake: done.
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
                 Err(e) => return Err(e),
             }
         }
         let _ = stream.close();
         Ok::<_, io::Error>(summary)
     })();
-    let result = result.map_err(|e| describe_io_error(&e));
+    let timed_out = fired.is_some_and(|f| f.load(Ordering::Relaxed));
+    let result = result.map_err(|e| {
+        if timed_out {
+            format!(
+                "handshake not completed within {} s",
+                timeouts.handshake.as_secs_f64()
+            )
+        } else {
+            describe_io_error(&e)
+        }
+    });
     let observed = observed.lock().map(|o| o.clone()).unwrap_or_default();
     ServerOutcome {
         peer,

@@ -66,8 +66,8 @@ impl Codec for ClientHello {
     // RFC 8446 §4.1.2 gives the extensions block a minimum of 8 bytes, but a ClientHello
     // with fewer (even an empty block) is well-formed enough to be refused with a precise
     // error later (no supported_versions → protocol_version), so any length is read here.
-    // A ClientHello with no extensions block at all (allowed before TLS 1.2) is a decode
-    // error: it cannot offer TLS 1.3.
+    // A ClientHello with no extensions block at all (older TLS) decodes with none, so
+    // that the server can answer protocol_version rather than decode_error.
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
             legacy_version: ProtocolVersion::decode(r)?,
@@ -82,12 +82,19 @@ impl Codec for ClientHello {
             legacy_compression_methods: r
                 .vec_u8("ClientHello.legacy_compression_methods", 1..=255)?
                 .to_vec(),
-            extensions: Extensions::decode(
-                r,
-                "ClientHello.extensions",
-                0..=0xffff,
-                ExtensionContext::ClientHello,
-            )?,
+            // RFC 8446 §4.1.2: a ClientHello from an older TLS may end after the
+            // compression methods; that is no decode error, it has no extensions (and the
+            // server then answers protocol_version).
+            extensions: if r.is_empty() {
+                Extensions::default()
+            } else {
+                Extensions::decode(
+                    r,
+                    "ClientHello.extensions",
+                    0..=0xffff,
+                    ExtensionContext::ClientHello,
+                )?
+            },
         })
     }
 }
@@ -151,10 +158,18 @@ mod tests {
     }
 
     #[test]
-    fn every_truncation_is_an_error() {
+    fn every_truncation_is_an_error_except_a_hello_without_extensions() {
         let bytes = sample().to_bytes().expect("encodes");
+        // legacy_version(2) random(32) session_id(1+32) suites(2+2) compression(1+1).
+        let without_extensions = 2 + 32 + 33 + 4 + 2;
         for len in 0..bytes.len() {
-            assert!(ClientHello::from_bytes(&bytes[..len]).is_err(), "len {len}");
+            let decoded = ClientHello::from_bytes(&bytes[..len]);
+            if len == without_extensions {
+                let ch = decoded.expect("a ClientHello of older TLS, without extensions");
+                assert!(ch.extensions.0.is_empty());
+            } else {
+                assert!(decoded.is_err(), "len {len}");
+            }
         }
     }
 }
