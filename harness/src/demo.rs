@@ -67,7 +67,14 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let report = if args.json {
         json_report(&plans, &outcomes, args).pretty()
     } else {
-        text_report(&plans, &outcomes, args, &failures)
+        let text = text_report(&plans, &outcomes, args, &failures);
+        // Colour only for a person at a terminal (and never with NO_COLOR set).
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        if terminal && std::env::var_os("NO_COLOR").is_none() {
+            colourise(&text)
+        } else {
+            text
+        }
     };
     out.write_all(report.as_bytes())
         .map_err(|e| Failure::input(e.to_string()))?;
@@ -76,6 +83,28 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
     } else {
         Err(Failure::check(failures.join("; ")))
     }
+}
+
+/// ANSI colours for the text report: run headings bold, the path cyan, the verdict green
+/// or red.
+fn colourise(text: &str) -> String {
+    let paint = |code: &str, s: &str| format!("\x1b[{code}m{s}\x1b[0m");
+    text.lines()
+        .map(|line| {
+            if line.starts_with("run ") {
+                paint("1", line)
+            } else if line.starts_with("ok:") {
+                paint("32", line)
+            } else if line.starts_with("failed:") {
+                paint("31", line)
+            } else if let Some(path) = line.strip_prefix("  path:        ") {
+                format!("  path:        {}", paint("36", path))
+            } else {
+                line.to_owned()
+            }
+        })
+        .map(|l| l + "\n")
+        .collect()
 }
 
 /// A run is good when both sides completed on the planned path and the echo came back.
@@ -349,4 +378,20 @@ fn json_report(plans: &[&Plan], outcomes: &[Outcome], args: &DemoArgs) -> Json {
         })
         .collect();
     Json::obj([("runs", Json::Arr(runs))])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colourise;
+
+    #[test]
+    fn colour_marks_headings_paths_and_verdicts_only() {
+        let text = "intro\nrun 1: certificate (x)\n  path:        certificate\nok: 1 of 1 runs succeeded\n";
+        let out = colourise(text);
+        assert_eq!(
+            out,
+            "intro\n\x1b[1mrun 1: certificate (x)\x1b[0m\n  path:        \x1b[36mcertificate\x1b[0m\n\x1b[32mok: 1 of 1 runs succeeded\x1b[0m\n"
+        );
+        assert!(colourise("failed: run 1\n").starts_with("\x1b[31m"));
+    }
 }
