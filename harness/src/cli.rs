@@ -49,6 +49,9 @@ pub enum Command {
     /// Key predistribution for wireless sensor networks: simulate, sweep, plot.
     #[command(subcommand)]
     Wsn(crate::wsn_cmd::WsnCommand),
+    /// Shamir M-of-N splitting of secrets (keys) across share servers.
+    #[command(subcommand)]
+    Share(crate::share_cmd::ShareCommand),
 }
 
 /// `keylab pki ...`
@@ -250,8 +253,11 @@ pub struct ServerArgs {
     #[arg(long, value_name = "FILE")]
     pub cert: PathBuf,
     /// Private key (PEM).
-    #[arg(long, value_name = "FILE")]
-    pub key: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "key_shares")]
+    pub key: Option<PathBuf>,
+    /// Or: rebuild the private key from share servers.
+    #[command(flatten)]
+    pub key_shares: crate::share_cmd::KeySharesArgs,
     /// Trust anchors for client certificates (needed with optional/required).
     #[arg(long, value_name = "FILE")]
     pub client_ca: Option<PathBuf>,
@@ -410,5 +416,6 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> {
         Command::Pki(PkiCommand::Verify(args)) => pki_cmd::verify(&args, out),
         Command::Pki(PkiCommand::Show(args)) => pki_cmd::show(&args, out),
         Command::Wsn(command) => crate::wsn_cmd::run(&command, out),
+        Command::Share(command) => crate::share_cmd::run(&command, out),
     }
 }

@@ -19,4 +19,5 @@ pub mod pki_cmd;
 mod progress;
 pub mod rng;
 pub mod runner;
+pub mod share_cmd;
 pub mod wsn_cmd;

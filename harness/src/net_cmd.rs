@@ -30,6 +30,19 @@ fn identity(cert: &FsPath, key: &FsPath) -> Result<Identity, Failure> {
         .map_err(|e| Failure::input(format!("{} / {}: {e}", cert.display(), key.display())))
 }
 
+/// The server's certificate with its key from `--key`, or rebuilt from `--key-shares`.
+fn server_identity(args: &ServerArgs) -> Result<Identity, Failure> {
+    match &args.key {
+        Some(key) => identity(&args.cert, key),
+        None => {
+            let key = crate::share_cmd::key_from_shares(&args.key_shares)?;
+            Identity::from_pem(&read_text(&args.cert)?, &key).map_err(|e| {
+                Failure::input(format!("{} / key from shares: {e}", args.cert.display()))
+            })
+        }
+    }
+}
+
 /// `keylab server`: serves until killed (or `--max-connections`), echoing data back.
 pub fn server(args: &ServerArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let policy = match args.client_auth {
@@ -37,7 +50,7 @@ pub fn server(args: &ServerArgs, out: &mut dyn Write) -> Result<(), Failure> {
         AuthArg::Optional => ClientAuth::Optional,
         AuthArg::Required => ClientAuth::Required,
     };
-    let mut config = ServerConfig::new(identity(&args.cert, &args.key)?);
+    let mut config = ServerConfig::new(server_identity(args)?);
     if policy != ClientAuth::Off {
         let Some(ca) = &args.client_ca else {
             return Err(Failure::input(format!(

@@ -1,0 +1,409 @@
+//! `keylab share split | combine | serve` and `keylab server --key-shares` as a user runs
+//! them: files, servers, exit codes, nothing on stdout unless combine succeeds.
+
+mod support;
+
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use sharing::client::{self, Client};
+use sharing::server::ShareServer;
+use support::{Running, fixture, keylab_server, text, wait_for_line};
+
+const LIMIT: Duration = Duration::from_secs(30);
+const KEY: &str = fixtures::ED25519.server_key;
+
+/// Runs keylab with `stdin` (closed at once, so `split` sees EOF), within [`LIMIT`].
+fn keylab(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = support::keylab()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn keylab");
+    if let Some(mut pipe) = child.stdin.take() {
+        // A command that does not read its input may close the pipe first: fine.
+        let _ = pipe.write_all(stdin.unwrap_or_default());
+    }
+    let start = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > LIMIT {
+            let _ = child.kill();
+            panic!("keylab {args:?} timed out");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().expect("output")
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+#[track_caller]
+fn assert_fails(o: &Output, code: i32, message: &str) {
+    assert_eq!(o.status.code(), Some(code), "stderr: {}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains(message),
+        "stderr: {}",
+        text(&o.stderr)
+    );
+    assert!(o.stdout.is_empty(), "stdout: {}", text(&o.stdout));
+}
+
+#[test]
+fn split_to_files_then_combine_any_three() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("shares");
+    let o = keylab(
+        &["share", "split", "-m", "3", "-n", "5", "--out", path(&out)],
+        Some(KEY.as_bytes()),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("share-5.txt"));
+    let file = |k: usize| {
+        out.join(format!("share-{k}.txt"))
+            .to_str()
+            .expect("utf-8")
+            .to_owned()
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(file(1))
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    for set in [[1, 2, 3], [1, 3, 5], [2, 4, 5]] {
+        let mut args = vec!["share".to_owned(), "combine".to_owned()];
+        args.extend(set.iter().map(|&k| file(k)));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = keylab(&args, None);
+        assert!(o.status.success(), "{set:?}: {}", text(&o.stderr));
+        assert_eq!(o.stdout, KEY.as_bytes(), "{set:?}");
+    }
+    // Four shares in one file work too (one share per line).
+    let all: String = (1..=4)
+        .map(|k| std::fs::read_to_string(file(k)).expect("read"))
+        .collect();
+    let joined = dir.path().join("joined.txt");
+    std::fs::write(&joined, all).expect("write");
+    assert_eq!(
+        keylab(&["share", "combine", path(&joined)], None).stdout,
+        KEY.as_bytes()
+    );
+
+    let o = keylab(&["share", "combine", &file(1), &file(2)], None);
+    assert_fails(&o, 1, "not enough shares: 2 given, 3 needed");
+
+    let o = keylab(&["share", "combine", &file(1), &file(1), &file(2)], None);
+    assert_fails(&o, 1, "is given twice");
+
+    // Splitting again into the same directory never overwrites.
+    let o = keylab(
+        &["share", "split", "-m", "2", "-n", "2", "--out", path(&out)],
+        Some(KEY.as_bytes()),
+    );
+    assert_fails(&o, 2, "refusing to overwrite");
+
+    // A changed character in a share value: the digest refuses it.
+    let original = std::fs::read_to_string(file(2)).expect("read");
+    let mut corrupted = original.trim_end().to_owned();
+    let last = corrupted.pop().expect("a character");
+    corrupted.push(if last == 'A' { 'B' } else { 'A' });
+    std::fs::write(file(2), format!("{corrupted}\n")).expect("write");
+    let o = keylab(&["share", "combine", &file(1), &file(2), &file(3)], None);
+    assert_fails(&o, 1, "the digest does not match");
+
+    std::fs::write(file(2), "not a share\n").expect("write");
+    let o = keylab(&["share", "combine", &file(1), &file(2), &file(3)], None);
+    assert_fails(&o, 2, "share-2.txt:1: malformed share");
+}
+
+#[test]
+fn vault_format_round_trip_on_stdout() {
+    let o = keylab(
+        &["share", "split", "-m", "2", "-n", "3", "--format", "vault"],
+        Some(b"pw"),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let lines: Vec<String> = text(&o.stdout).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 3);
+    // base64 of 2 value bytes + the x byte: 4 characters, no padding needed.
+    assert!(lines.iter().all(|l| l.len() == 4), "{lines:?}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("two.txt");
+    std::fs::write(&file, format!("{}\n{}\n", lines[0], lines[2])).expect("write");
+    let o = keylab(
+        &["share", "combine", "--format", "vault", path(&file)],
+        None,
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(o.stdout, b"pw");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let cases: [(&[&str], &[u8], &str); 6] = [
+        (
+            &["share", "split", "-m", "1", "-n", "3"],
+            KEY.as_bytes(),
+            "threshold must be between 2",
+        ),
+        (
+            &["share", "split", "-m", "2", "-n", "3"],
+            b"short",
+            "too short for digest mode",
+        ),
+        (
+            &["share", "split", "-m", "2", "-n", "3"],
+            b"",
+            "the secret is empty",
+        ),
+        (&["share", "split", "-m", "2"], KEY.as_bytes(), "-n N"),
+        (&["share", "combine"], b"", "give share files"),
+        (
+            &[
+                "share",
+                "split",
+                "-m",
+                "2",
+                "--servers",
+                "http://127.0.0.1:1",
+                "--format",
+                "vault",
+            ],
+            KEY.as_bytes(),
+            "--format vault needs",
+        ),
+    ];
+    for (args, stdin, message) in cases {
+        let o = keylab(args, Some(stdin));
+        assert_fails(&o, 2, message);
+    }
+    let o = keylab(
+        &[
+            "share",
+            "combine",
+            "--servers",
+            "http://127.0.0.1:1",
+            "--id",
+            "XYZ",
+        ],
+        None,
+    );
+    assert_fails(&o, 2, "split id");
+}
+
+/// `keylab share serve --listen 127.0.0.1:0 --dir DIR [--token-file F]`, with its URL.
+fn share_serve(dir: &Path, token_file: Option<&Path>) -> (Running, String) {
+    let mut cmd = support::keylab();
+    cmd.args([
+        "share",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--dir",
+        path(dir),
+    ]);
+    if let Some(f) = token_file {
+        cmd.args(["--token-file", path(f)]);
+    }
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn keylab share serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let running = Running {
+        child,
+        stderr: None,
+        stdout: None,
+    };
+    let (addr, _) = wait_for_line(stdout, |l| {
+        l.strip_prefix("listening on ").map(str::to_owned)
+    });
+    let addr = addr.expect("keylab share serve printed its address");
+    (running, format!("http://{addr}"))
+}
+
+#[test]
+fn share_servers_split_and_combine_with_a_token() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = dir.path().join("token");
+    std::fs::write(&token, "correct horse\n").expect("write");
+    let mut servers: Vec<Option<(Running, String)>> = (0..3)
+        .map(|i| {
+            let d = dir.path().join(format!("server{i}"));
+            Some(share_serve(&d, Some(&token)))
+        })
+        .collect();
+    let urls = servers
+        .iter()
+        .flatten()
+        .map(|(_, u)| u.clone())
+        .collect::<Vec<_>>()
+        .join(",");
+
+    let o = keylab(
+        &[
+            "share",
+            "split",
+            "-m",
+            "2",
+            "--servers",
+            &urls,
+            "--token-file",
+            path(&token),
+        ],
+        Some(KEY.as_bytes()),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    assert_eq!(stdout.matches("stored share x = ").count(), 3, "{stdout}");
+    let id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("--id "))
+        .expect("--id line")
+        .to_owned();
+    let combine = |token_file: Option<&Path>| {
+        let mut args = vec!["share", "combine", "--servers", &urls, "--id", &id];
+        if let Some(f) = token_file {
+            args.extend(["--token-file", path(f)]);
+        }
+        keylab(&args, None)
+    };
+    let o = combine(Some(&token));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(o.stdout, KEY.as_bytes());
+
+    let o = combine(None);
+    assert_fails(&o, 1, "401");
+
+    drop(servers[1].take());
+    let o = combine(Some(&token));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(o.stdout, KEY.as_bytes());
+
+    drop(servers[0].take());
+    let o = combine(Some(&token));
+    assert_fails(
+        &o,
+        1,
+        &format!("reached 1 of 3 share servers, holding 1 share(s) of split {id}; 2 needed"),
+    );
+}
+
+#[test]
+fn tls_server_rebuilds_its_key_from_share_servers() {
+    let dirs: Vec<_> = (0..3)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let servers: Vec<ShareServer> = dirs
+        .iter()
+        .map(|d| {
+            let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+            ShareServer::start(listener, d.path(), None).expect("share server")
+        })
+        .collect();
+    let clients: Vec<Client> = servers
+        .iter()
+        .map(|s| Client::new(&s.url(), None, Duration::from_secs(5)))
+        .collect();
+    let shares =
+        sharing::split(KEY.as_bytes(), 2, 3, &mut ChaCha20Rng::seed_from_u64(3)).expect("split");
+    client::store(&clients, &shares).expect("store");
+    let urls = servers
+        .iter()
+        .map(ShareServer::url)
+        .collect::<Vec<_>>()
+        .join(",");
+    let id = shares[0].split_id().to_string();
+    let cert = fixture("ed25519/server.pem");
+
+    let (_server, addr, _log) = keylab_server(&[
+        "--cert",
+        &cert,
+        "--key-shares",
+        &urls,
+        "--key-split-id",
+        &id,
+        "--max-connections",
+        "1",
+    ]);
+    let o = keylab(
+        &[
+            "client",
+            "--connect",
+            &addr,
+            "--server-name",
+            "localhost",
+            "--ca",
+            &fixture("ed25519/root.pem"),
+            "--send",
+            "key from shares",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("path=ephemeral-dh") && out.contains("server_sig=ed25519"),
+        "{out}"
+    );
+    assert!(out.contains("key from shares"), "{out}");
+
+    // An unknown split: the server does not start, and says why.
+    let o = keylab(
+        &[
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--cert",
+            &cert,
+            "--key-shares",
+            &urls,
+            "--key-split-id",
+            "0000000000000000",
+        ],
+        None,
+    );
+    assert_fails(&o, 1, "reached 3 of 3 share servers, holding 0 share(s)");
+    // --key and --key-shares exclude each other; one of them is required.
+    let o = keylab(
+        &["server", "--listen", "127.0.0.1:0", "--cert", &cert],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let o = keylab(
+        &[
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--cert",
+            &cert,
+            "--key",
+            &cert,
+            "--key-shares",
+            &urls,
+            "--key-split-id",
+            &id,
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("cannot be used with"),
+        "{}",
+        text(&o.stderr)
+    );
+}

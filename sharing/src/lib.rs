@@ -1,0 +1,41 @@
+//! Shamir secret sharing of keys over GF(2^8), M of N, and the share servers that hold them.
+//!
+//! A secret (typically a PEM private key) becomes `n` shares, any `m` of which rebuild it
+//! while `m − 1` learn (almost) nothing; the shares live on `n` different share servers.
+//!
+//! ```text
+//!   secret ──split(m, n, rng)──> n × Share ──client::store──> n share servers (HTTP)
+//!                                                                   │ any m answer
+//!   secret <──────combine──────── ≥ m × Share <──client::fetch──────┘
+//! ```
+//!
+//! - [`gf256`]: constant-time field arithmetic, polynomial 0x11B (the AES field).
+//! - [`split`] / [`combine`]: digest mode, SLIP-0039 style: the secret at x = 255 and a
+//!   digest of it at x = 254 on the same polynomials, so `combine` detects wrong, mixed and
+//!   corrupted shares. Shares carry a random split id and the threshold ([`Share`], text
+//!   form in [`share`]). The cost of the digest is documented in the `split` module.
+//! - [`raw`]: plain Shamir in HashiCorp Vault's layout (`raw::vault`), without any check,
+//!   for interoperability.
+//! - [`store`], [`server`], [`client`]: a crash-safe share directory, its HTTP server
+//!   (axum on tokio) and a blocking client (ureq).
+//!
+//! The math modules do no I/O: randomness comes in as `&mut impl CryptoRng`. Secrets,
+//! coefficients and share values are zeroized when dropped.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod client;
+mod error;
+pub mod gf256;
+mod poly;
+pub mod raw;
+pub mod server;
+pub mod share;
+mod split;
+pub mod store;
+
+pub use error::Error;
+pub use share::{Share, SplitId};
+pub use split::{
+    DIGEST_LEN, DIGEST_X, MAX_SECRET_LEN, MAX_X, MIN_SECRET_LEN, SECRET_X, combine, split,
+};
