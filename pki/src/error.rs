@@ -255,6 +255,13 @@ pub enum ValidationError {
         /// The limit.
         limit: usize,
     },
+    /// Path building checked too many candidate issuers (many certificates with the same
+    /// name) and gave up.
+    #[error("gave up building the certificate path after {checks} candidate issuers")]
+    SearchBudgetExhausted {
+        /// The budget that ran out.
+        checks: u32,
+    },
     /// No trust anchors were given.
     #[error("no trust anchors configured")]
     NoTrustAnchors,

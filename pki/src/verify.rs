@@ -19,6 +19,11 @@ use crate::rfc3339;
 /// The longest path accepted, leaf and anchor included.
 pub const MAX_PATH_LEN: usize = 8;
 
+/// How many candidate issuers path building may check (each costs a signature
+/// verification) before it gives up: a peer can send many certificates with the same
+/// name, and without a budget the search would grow exponentially.
+pub const MAX_SIGNATURE_CHECKS: u32 = 64;
+
 /// What to validate and against what.
 #[derive(Clone, Copy, Debug)]
 pub struct PathRequest<'a> {
@@ -71,7 +76,8 @@ pub fn verify_path(request: &PathRequest<'_>) -> Result<ValidPath, ValidationErr
         });
     }
     let mut path = vec![leaf];
-    extend(&mut path, request)?;
+    let mut budget = MAX_SIGNATURE_CHECKS;
+    extend(&mut path, request, &mut budget)?;
     Ok(ValidPath {
         chain: path.into_iter().cloned().collect(),
     })
@@ -194,6 +200,7 @@ fn check_eku(cert: &Certificate, purpose: Purpose) -> Result<(), ValidationError
 fn extend<'a>(
     path: &mut Vec<&'a Certificate>,
     request: &PathRequest<'a>,
+    budget: &mut u32,
 ) -> Result<(), ValidationError> {
     let Some(&child) = path.last() else {
         return Err(ValidationError::ChainTooLong { limit: 0 });
@@ -205,6 +212,12 @@ fn extend<'a>(
         if !issued_by(child, candidate) || path.iter().any(|c| c.der() == candidate.der()) {
             continue;
         }
+        if *budget == 0 {
+            return Err(ValidationError::SearchBudgetExhausted {
+                checks: MAX_SIGNATURE_CHECKS,
+            });
+        }
+        *budget -= 1;
         let result = check_issuer(child, candidate, path.len() - 1, request).and_then(|()| {
             if is_anchor {
                 path.push(candidate);
@@ -216,7 +229,7 @@ fn extend<'a>(
                 });
             }
             path.push(candidate);
-            let deeper = extend(path, request);
+            let deeper = extend(path, request, budget);
             if deeper.is_err() {
                 path.pop();
             }

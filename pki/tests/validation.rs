@@ -391,3 +391,59 @@ fn issuing_refuses_bad_requests() {
         "CN=x is not a CA certificate (basicConstraints CA:TRUE missing)"
     );
 }
+
+/// Many intermediates with one name and one key make every ordering a candidate path; the
+/// search gives up after a fixed number of checks instead of trying them all.
+#[test]
+fn path_building_has_a_budget() {
+    let mut rng = ChaCha20Rng::seed_from_u64(77);
+    let (from, to) = (
+        datetime!(2026-01-01 0:00 UTC),
+        datetime!(2028-01-01 0:00 UTC),
+    );
+    let key = PrivateKey::generate(KeyType::Ed25519, &mut rng).expect("key");
+    let looping = CertificateRequest::new(
+        "Loop CA",
+        Profile::Intermediate { path_len: None },
+        from,
+        to,
+    );
+    let first = pki::issue::self_signed(&looping, &key, &mut rng).expect("first");
+    let intermediates: Vec<Certificate> = std::iter::once(first.clone())
+        .chain((0..11).map(|_| {
+            pki::issue::issue(&looping, key.public_key(), &first, &key, &mut rng).expect("loop")
+        }))
+        .collect();
+    let leaf_req = CertificateRequest::new(
+        "victim",
+        Profile::Server {
+            names: vec!["victim.test".into()],
+        },
+        from,
+        to,
+    );
+    let leaf =
+        pki::issue::issue(&leaf_req, key.public_key(), &first, &key, &mut rng).expect("leaf");
+    let anchors = certs(fixtures::ED25519.root);
+    let started = std::time::Instant::now();
+    let err = pki::verify_path(&PathRequest {
+        leaf: &leaf,
+        intermediates: &intermediates,
+        anchors: &anchors,
+        time: datetime!(2027-01-01 0:00 UTC),
+        purpose: Purpose::Server,
+        name: None,
+    })
+    .unwrap_err();
+    assert_eq!(
+        err,
+        ValidationError::SearchBudgetExhausted {
+            checks: pki::MAX_SIGNATURE_CHECKS
+        }
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+}
