@@ -271,7 +271,7 @@ pub struct ServerArgs {
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub idle_timeout: u64,
     /// Exit after this many connections (for scripts and tests).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: Option<u64>,
     /// Seconds a client has to complete the handshake.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -310,7 +310,7 @@ pub struct MitmArgs {
     #[arg(long, value_name = "FILE")]
     pub replay_from: Option<PathBuf>,
     /// Exit after this many connections.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: Option<u64>,
 }
 

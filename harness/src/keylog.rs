@@ -23,8 +23,16 @@ impl FileKeyLog {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
+        let file = options.open(path)?;
+        // An existing file keeps its mode when opened: make sure the secrets are not
+        // world-readable (only possible when we own it; otherwise leave it be).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
+        }
         Ok(Self {
-            file: Mutex::new(options.open(path)?),
+            file: Mutex::new(file),
         })
     }
 }

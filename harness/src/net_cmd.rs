@@ -1,6 +1,6 @@
 //! `keylab server`, `keylab client` and `keylab states`.
 
-use std::io::{self, BufRead as _, Write};
+use std::io::{self, BufRead as _, Read as _, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::path::Path as FsPath;
 use std::sync::Arc;
@@ -99,9 +99,12 @@ pub fn server(args: &ServerArgs, out: &mut dyn Write) -> Result<(), Failure> {
             );
             continue;
         }
-        active.fetch_add(1, Ordering::Relaxed);
-        let (config, active) = (config.clone(), active.clone());
-        workers.push(std::thread::spawn(move || {
+        let slot = Slot::take(&active);
+        let config = config.clone();
+        let who = peer.clone();
+        let spawned = std::thread::Builder::new().spawn(move || {
+            // Frees the slot however the worker ends, a panic included.
+            let _slot = slot;
             let addr = tcp
                 .peer_addr()
                 .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
@@ -111,12 +114,15 @@ pub fn server(args: &ServerArgs, out: &mut dyn Write) -> Result<(), Failure> {
                 Ok(s) => eprintln!(
                     "{peer} {} ok ({} bytes echoed)",
                     s.one_line(),
-                    o.received.len()
+                    o.received_len
                 ),
                 Err(e) => eprintln!("{peer} error: {e}"),
             }
-            active.fetch_sub(1, Ordering::Relaxed);
-        }));
+        });
+        match spawned {
+            Ok(worker) => workers.push(worker),
+            Err(e) => eprintln!("{who} refused: cannot start a thread ({e})"),
+        }
         workers.retain(|w| !w.is_finished());
         served += 1;
         if args.max_connections.is_some_and(|max| served >= max) {
@@ -127,6 +133,22 @@ pub fn server(args: &ServerArgs, out: &mut dyn Write) -> Result<(), Failure> {
         let _ = w.join();
     }
     Ok(())
+}
+
+/// One of `--max-concurrent` places, given back when dropped.
+struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    fn take(active: &Arc<AtomicUsize>) -> Self {
+        active.fetch_add(1, Ordering::Relaxed);
+        Self(active.clone())
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// `keylab mitm`: a tampering proxy until killed (or `--max-connections`).
@@ -217,6 +239,9 @@ fn remaining(deadline: Instant) -> io::Result<Duration> {
     Ok(left)
 }
 
+/// The longest reply line `keylab client` reads.
+const MAX_REPLY: u64 = 64 * 1024;
+
 fn talk(
     conn: Connection,
     addr: SocketAddr,
@@ -229,27 +254,34 @@ fn talk(
     let tcp = TcpStream::connect_timeout(&addr, remaining(deadline)?)?;
     tcp.set_read_timeout(Some(remaining(deadline)?))?;
     tcp.set_write_timeout(Some(remaining(deadline)?))?;
-    let mut stream = Stream::new(conn, tcp, OffsetDateTime::now_utc);
-    let line = stream.handshake()?.one_line();
-    writeln!(out, "{line}")?;
-    out.flush()?;
-    stream.write_all(format!("{text}\n").as_bytes())?;
-    let mut reader = io::BufReader::new(&mut stream);
-    let mut reply = String::new();
-    stream_timeout(reader.get_ref().get_ref(), deadline)?;
-    reader.read_line(&mut reply)?;
-    if reply.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "the server closed without replying",
-        ));
+    // The deadline covers the whole exchange: a server that trickles bytes cannot keep
+    // the client past it.
+    let (done, fired) = runner::watchdog(&tcp, remaining(deadline)?)?;
+    let result = (|| {
+        let mut stream = Stream::new(conn, tcp, OffsetDateTime::now_utc);
+        let line = stream.handshake()?.one_line();
+        writeln!(out, "{line}")?;
+        out.flush()?;
+        stream.write_all(format!("{text}\n").as_bytes())?;
+        let mut reply = Vec::new();
+        io::BufReader::new((&mut stream).take(MAX_REPLY)).read_until(b'\n', &mut reply)?;
+        if reply.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the server closed without replying",
+            ));
+        }
+        let reply = String::from_utf8_lossy(&reply);
+        writeln!(out, "{}", reply.trim_end_matches(['\r', '\n']))?;
+        stream.close()
+    })();
+    let _ = done.send(());
+    match result {
+        Err(_) if fired.load(Ordering::Relaxed) => {
+            Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"))
+        }
+        other => other,
     }
-    writeln!(out, "{}", reply.trim_end_matches(['\r', '\n']))?;
-    stream.close()
-}
-
-fn stream_timeout(tcp: &TcpStream, deadline: Instant) -> io::Result<()> {
-    tcp.set_read_timeout(Some(remaining(deadline)?))
 }
 
 /// `keylab states`: the RFC 8446 Appendix A machines from the handshake crate's data.

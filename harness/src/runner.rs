@@ -146,11 +146,16 @@ pub struct ServerOutcome {
     pub peer: SocketAddr,
     /// The handshake summary, or the error that ended the connection.
     pub result: Result<Summary, String>,
-    /// Application bytes received (and echoed).
+    /// How many application bytes were received (and echoed).
+    pub received_len: u64,
+    /// The first [`KEPT_BYTES`] of them, for tests; a long stream is not kept in memory.
     pub received: Vec<u8>,
     /// What the server observed.
     pub observed: Observed,
 }
+
+/// How much of a connection's application data a [`ServerOutcome`] keeps.
+pub const KEPT_BYTES: usize = 64 * 1024;
 
 /// A keylab server on a loopback socket, serving each connection on its own thread: it
 /// completes the handshake, echoes application data back, and reports a
@@ -180,7 +185,9 @@ impl LoopbackServer {
                         let (config, tx) = (config.clone(), tx.clone());
                         let rng = connection_rng(seed, "server", index);
                         index += 1;
-                        std::thread::spawn(move || {
+                        // Out of threads: the connection is dropped (closed), the server
+                        // goes on.
+                        let _ = std::thread::Builder::new().spawn(move || {
                             let outcome =
                                 serve_connection(tcp, peer, config, rng, Timeouts::default());
                             let _ = tx.send(outcome);
@@ -257,16 +264,21 @@ impl Default for Timeouts {
 
 /// Shuts the socket down if the handshake is not done within `limit`; the returned
 /// sender stops the watchdog (sending or dropping it), and the flag says whether it fired.
-fn watchdog(tcp: &TcpStream, limit: Duration) -> io::Result<(mpsc::Sender<()>, Arc<AtomicBool>)> {
+pub(crate) fn watchdog(
+    tcp: &TcpStream,
+    limit: Duration,
+) -> io::Result<(mpsc::Sender<()>, Arc<AtomicBool>)> {
     let (done, wait) = mpsc::channel::<()>();
     let fired = Arc::new(AtomicBool::new(false));
     let (socket, flag) = (tcp.try_clone()?, fired.clone());
-    std::thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
-            flag.store(true, Ordering::Relaxed);
-            let _ = socket.shutdown(std::net::Shutdown::Both);
-        }
-    });
+    std::thread::Builder::new()
+        .name("watchdog".into())
+        .spawn(move || {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
+                flag.store(true, Ordering::Relaxed);
+                let _ = socket.shutdown(std::net::Shutdown::Both);
+            }
+        })?;
     Ok((done, fired))
 }
 
@@ -282,7 +294,9 @@ pub fn serve_connection(
     let mut conn = Connection::server(config, rng);
     let observed = observe(&mut conn, false);
     let mut received = Vec::new();
+    let mut received_len = 0u64;
     let mut fired = None;
+    let mut handshake_done = false;
     let result = (|| {
         tcp.set_nonblocking(false)?;
         // The watchdog enforces the handshake deadline; the socket timeout is only a
@@ -293,6 +307,7 @@ pub fn serve_connection(
         fired = Some(flag);
         let mut stream = Stream::new(conn, tcp, OffsetDateTime::now_utc);
         let summary = stream.handshake()?.clone();
+        handshake_done = true;
         let _ = done.send(());
         stream.get_ref().set_read_timeout(Some(timeouts.idle))?;
         let mut buf = [0u8; 16 * 1024];
@@ -300,7 +315,9 @@ pub fn serve_connection(
             match stream.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
-                    received.extend_from_slice(&buf[..n]);
+                    received_len += n as u64;
+                    let room = KEPT_BYTES.saturating_sub(received.len()).min(n);
+                    received.extend_from_slice(&buf[..room]);
                     stream.write_all(&buf[..n])?;
                 }
                 Err(e) => return Err(e),
@@ -309,7 +326,7 @@ pub fn serve_connection(
         let _ = stream.close();
         Ok::<_, io::Error>(summary)
     })();
-    let timed_out = fired.is_some_and(|f| f.load(Ordering::Relaxed));
+    let timed_out = !handshake_done && fired.is_some_and(|f| f.load(Ordering::Relaxed));
     let result = result.map_err(|e| {
         if timed_out {
             format!(
@@ -324,6 +341,7 @@ pub fn serve_connection(
     ServerOutcome {
         peer,
         result,
+        received_len,
         received,
         observed,
     }

@@ -222,3 +222,46 @@ fn five_hundred_idle_connections_do_not_stop_good_clients() {
     drop(idle);
     good_client(&addr);
 }
+
+#[test]
+fn a_trickling_server_cannot_hold_the_client_past_its_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    std::thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            // A plausible record header, then one byte every 300 ms (bounded: 40 bytes).
+            let _ = s.write_all(&[0x16, 0x03, 0x03, 0x40, 0x00]);
+            for _ in 0..40 {
+                if s.write_all(&[0]).is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+    });
+    let start = Instant::now();
+    let mut cmd = keylab();
+    cmd.args([
+        "client",
+        "--connect",
+        &addr,
+        "--server-name",
+        "localhost",
+        "--ca",
+        &fixture("ed25519/root.pem"),
+        "--timeout",
+        "2",
+    ]);
+    let out = run_with_timeout(cmd, None, Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("timed out"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(6),
+        "the client stayed {:?}",
+        start.elapsed()
+    );
+}
