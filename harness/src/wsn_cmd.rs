@@ -161,8 +161,7 @@ pub fn simulate(args: &SimulateArgs, out: &mut dyn Write) -> Result<(), Failure>
 /// `keylab wsn sweep`.
 pub fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let d = &args.deployment;
-    let mut schemes = args.scheme.clone();
-    schemes.dedup();
+    let schemes = distinct_schemes(&args.scheme)?;
     check_flags(&schemes, d, false)?;
     let vary = match args.vary {
         VaryArg::Ring => {
@@ -222,6 +221,20 @@ pub fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// The schemes of a sweep; one given twice (anywhere in the list) is a usage error (exit 2),
+/// as it would only draw the same series twice.
+fn distinct_schemes(schemes: &[SchemeArg]) -> Result<Vec<SchemeArg>, Failure> {
+    for (i, s) in schemes.iter().enumerate() {
+        if schemes[..i].contains(s) {
+            return Err(Failure::input(format!(
+                "--scheme {} is given more than once; list each scheme once",
+                scheme_name(*s)
+            )));
+        }
+    }
+    Ok(schemes.to_vec())
 }
 
 /// Flags that none of the given schemes use are usage errors (exit 2), so that a typo'd

@@ -284,3 +284,53 @@ fn sweep_json_lists_each_series() {
         assert!((f(&point["analytic"]) - want).abs() < 1e-12);
     }
 }
+
+#[test]
+fn a_scheme_given_twice_is_a_usage_error() {
+    for line in [
+        "sweep --scheme eg,blundo,eg --nodes 10 --vary capture --from 0 --to 5",
+        "sweep --scheme eg --scheme blundo --scheme eg --nodes 10 --vary capture --from 0 --to 5",
+        "sweep --scheme eg,eg --nodes 10 --vary ring --from 1 --to 5",
+    ] {
+        let o = wsn(line);
+        assert_eq!(o.status.code(), Some(2), "{line}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("--scheme eg is given more than once"),
+            "{line}: {}",
+            stderr(&o)
+        );
+        assert!(stdout(&o).is_empty(), "{line}");
+    }
+}
+
+#[test]
+fn absurd_sizes_are_refused_up_front() {
+    let cases = [
+        (
+            "sweep --scheme eg --nodes 10 --vary capture --from 0 --to 4294967295",
+            "--capture must be at most the number of nodes (10)",
+        ),
+        (
+            "sweep --scheme eg --nodes 10 --pool 100000000 --vary ring --from 1 --to 100000000",
+            "--step must be large enough for at most 1000 points",
+        ),
+        (
+            "simulate --scheme eg --nodes 3000 --pool 2000 --ring 2000 --seed 1",
+            "neighbour pairs × --ring must be at most 500000000",
+        ),
+        (
+            "simulate --scheme qcomposite --nodes 3000 --seed 1",
+            "for qcomposite, which stores every shared key id",
+        ),
+        (
+            "simulate --scheme blundo --nodes 3000 --degree 4096 --seed 1",
+            "field multiplications",
+        ),
+    ];
+    for (line, message) in cases {
+        let o = wsn(line);
+        assert_eq!(o.status.code(), Some(2), "{line}: {}", stderr(&o));
+        assert!(stderr(&o).contains(message), "{line}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty(), "{line}");
+    }
+}

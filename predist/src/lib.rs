@@ -59,7 +59,10 @@ mod simulate;
 mod topology;
 
 pub use error::Error;
-pub use network::{CaptureOutcome, MAX_PATH_HOPS, MAX_RING_STORAGE, Network, PathKeyStats};
+pub use network::{
+    CaptureOutcome, MAX_DISCOVERY_WORK, MAX_FIELD_MULTIPLICATIONS, MAX_PATH_HOPS, MAX_RING_STORAGE,
+    MAX_SHARE_ELEMENTS, MAX_SHARED_IDS, Network, PathKeyStats,
+};
 pub use scheme::{MAX_POOL, Scheme};
 pub use simulate::{
     CaptureReport, Config, Estimate, MAX_SWEEP_POINTS, PATH_KEY_SAMPLE, Point, Report, Series,

@@ -17,6 +17,25 @@ use crate::topology::Topology;
 /// Most key ids all rings together may hold (`nodes × ring`): 400 MB of `u32`.
 pub const MAX_RING_STORAGE: u64 = 100_000_000;
 
+/// Most key ids shared-key discovery may compare (`neighbour pairs × ring`): it scans one
+/// ring per neighbour pair. The reference deployment (10,000 nodes at range 0.05, about
+/// 375,000 pairs) takes 75,000,000 at ring 200.
+pub const MAX_DISCOVERY_WORK: u64 = 500_000_000;
+
+/// q-composite keeps every shared key id of every link (node capture needs them all); at
+/// most `neighbour pairs × ring` of them, which may be this many: 400 MB of `u32`.
+/// (Eschenauer–Gligor keeps one id per link, the link key's.)
+pub const MAX_SHARED_IDS: u64 = 100_000_000;
+
+/// Most Blundo field elements all shares together may hold (`nodes × (t + 1)`): 400 MB of
+/// 16-byte elements. The reference deployment at degree 99 holds 1,000,000.
+pub const MAX_SHARE_ELEMENTS: u64 = 25_000_000;
+
+/// Most field multiplications a Blundo deployment may take: `nodes × (t + 1)²` to compute
+/// the shares, plus `2 × neighbour pairs × (t + 1)` to evaluate every link from both ends.
+/// The reference deployment at degree 99 takes about 175,000,000.
+pub const MAX_FIELD_MULTIPLICATIONS: u64 = 1_000_000_000;
+
 /// Path keys are searched up to this many secure hops (Eschenauer–Gligor 2002 §3.2 find
 /// that paths of two or three links serve almost every pair).
 pub const MAX_PATH_HOPS: u32 = 3;
@@ -35,16 +54,23 @@ pub struct Network {
 
 enum Material {
     /// Random-pool schemes: all rings, flat (`ring` ids per node, sorted), and per link the
-    /// shared ids (`shared[shared_at[l]..shared_at[l + 1]]`, ascending).
+    /// shared ids that node capture needs.
     Rings {
         pool: u32,
         ring: u32,
         rings: Vec<u32>,
-        shared_at: Vec<u32>,
-        shared: Vec<u32>,
+        link_ids: LinkIds,
     },
     /// Blundo: every node's share, and each link's key material `f(u+1, v+1)`.
     Shares { shares: Vec<Share>, keys: Vec<Fe> },
+}
+
+/// The shared key ids of each secured link, as far as node capture needs them.
+enum LinkIds {
+    /// Eschenauer–Gligor: link `l`'s key id (the smallest id its two rings share).
+    Smallest(Vec<u32>),
+    /// q-composite: every id link `l` shares, `ids[at[l]..at[l + 1]]`, ascending.
+    All { at: Vec<usize>, ids: Vec<u32> },
 }
 
 /// Path-key establishment for neighbours without a direct key (Eschenauer–Gligor 2002,
@@ -91,10 +117,11 @@ impl Network {
         rng: &mut R,
     ) -> Result<Network, Error> {
         scheme.validate()?;
+        check_budget(topology, scheme)?;
         let nodes = topology.nodes();
         let (links, unsecured, material) = match scheme {
-            Scheme::Eg { pool, ring } => ring_links(topology, pool, ring, 1, rng)?,
-            Scheme::QComposite { pool, ring, q } => ring_links(topology, pool, ring, q, rng)?,
+            Scheme::Eg { pool, ring } => ring_links(topology, pool, ring, None, rng),
+            Scheme::QComposite { pool, ring, q } => ring_links(topology, pool, ring, Some(q), rng),
             Scheme::Blundo { degree } => blundo_links(topology, degree, rng)?,
         };
         Ok(Network {
@@ -219,8 +246,7 @@ impl Network {
                 pool,
                 ring,
                 rings,
-                shared_at,
-                shared,
+                link_ids,
             } => {
                 let k = *ring as usize;
                 let mut known = vec![false; *pool as usize];
@@ -229,14 +255,13 @@ impl Network {
                         known[id as usize] = true;
                     }
                 }
-                let all_shared = matches!(self.scheme, Scheme::QComposite { .. });
                 for (l, _) in self.links.iter().enumerate().filter(free) {
                     links += 1;
-                    let ids = &shared[shared_at[l] as usize..shared_at[l + 1] as usize];
-                    let exposed = if all_shared {
-                        ids.iter().all(|&id| known[id as usize])
-                    } else {
-                        ids.first().is_some_and(|&id| known[id as usize])
+                    let exposed = match link_ids {
+                        LinkIds::Smallest(key_ids) => known[key_ids[l] as usize],
+                        LinkIds::All { at, ids } => {
+                            ids[at[l]..at[l + 1]].iter().all(|&id| known[id as usize])
+                        }
                     };
                     compromised += u64::from(exposed);
                 }
@@ -281,50 +306,134 @@ impl std::fmt::Debug for Network {
 
 type Discovery = (Vec<(u32, u32)>, Vec<(u32, u32)>, Material);
 
-/// Eschenauer–Gligor / q-composite key setup and shared-key discovery.
+/// Checks, before anything is allocated, that deploying `scheme` on `topology` stays
+/// within the memory and time budgets: [`MAX_RING_STORAGE`], [`MAX_DISCOVERY_WORK`] and
+/// [`MAX_SHARED_IDS`] for the random-pool schemes, [`MAX_SHARE_ELEMENTS`] and
+/// [`MAX_FIELD_MULTIPLICATIONS`] for Blundo. The parameters are assumed valid
+/// ([`Scheme::validate`]).
+pub(crate) fn check_budget(topology: &Topology, scheme: Scheme) -> Result<(), Error> {
+    let nodes = u64::from(topology.nodes());
+    let pairs = topology.pair_count();
+    // Products of u32 values and pair counts (at most MAX_PAIRS) fit in u128 with room.
+    let within = |name: &'static str, value: u128, limit: u64, why: &str| {
+        if value > u128::from(limit) {
+            Err(Error::parameter(
+                name,
+                format!("at most {limit} ({why})"),
+                value,
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    match scheme {
+        Scheme::Eg { ring, .. } | Scheme::QComposite { ring, .. } => {
+            let ring = u128::from(ring);
+            within(
+                "--nodes × --ring",
+                u128::from(nodes) * ring,
+                MAX_RING_STORAGE,
+                "key ids all rings together hold",
+            )?;
+            within(
+                "neighbour pairs × --ring",
+                u128::from(pairs) * ring,
+                MAX_DISCOVERY_WORK,
+                "key ids shared-key discovery compares; use fewer nodes, a smaller --range \
+                 or a smaller --ring",
+            )?;
+            if let Scheme::QComposite { .. } = scheme {
+                within(
+                    "neighbour pairs × --ring",
+                    u128::from(pairs) * ring,
+                    MAX_SHARED_IDS,
+                    "for qcomposite, which stores every shared key id of every link; use \
+                     fewer nodes, a smaller --range or a smaller --ring",
+                )?;
+            }
+            Ok(())
+        }
+        Scheme::Blundo { degree } => {
+            let width = u128::from(degree) + 1;
+            within(
+                "--nodes × (--degree + 1)",
+                u128::from(nodes) * width,
+                MAX_SHARE_ELEMENTS,
+                "field elements all shares together hold",
+            )?;
+            within(
+                "field multiplications (--nodes × (--degree + 1)² + 2 × neighbour pairs × \
+                 (--degree + 1))",
+                u128::from(nodes) * width * width + 2 * u128::from(pairs) * width,
+                MAX_FIELD_MULTIPLICATIONS,
+                "use fewer nodes, a smaller --range or a smaller --degree",
+            )
+        }
+    }
+}
+
+/// Eschenauer–Gligor (`q` is `None`) or q-composite key setup and shared-key discovery,
+/// within the budgets [`check_budget`] checked.
 fn ring_links<R: CryptoRng + ?Sized>(
     topology: &Topology,
     pool: u32,
     ring: u32,
-    q: u32,
+    q: Option<u32>,
     rng: &mut R,
-) -> Result<Discovery, Error> {
+) -> Discovery {
     let nodes = topology.nodes();
-    if u64::from(nodes) * u64::from(ring) > MAX_RING_STORAGE {
-        return Err(Error::parameter(
-            "--nodes × --ring",
-            format!("at most {MAX_RING_STORAGE}"),
-            u64::from(nodes) * u64::from(ring),
-        ));
-    }
+    let k = ring as usize;
     // Key pre-distribution (EG 2002 §2.1): each node draws its ring from the pool.
-    let mut rings = Vec::with_capacity(nodes as usize * ring as usize);
+    let mut rings = Vec::with_capacity(nodes as usize * k);
     let mut marks = vec![0u32; pool as usize];
     for node in 0..nodes {
         sampling::distinct_sorted_into(rng, pool, ring, &mut marks, node + 1, &mut rings);
     }
     // Shared-key discovery: mark u's ids, then scan each neighbour's ring. The scan visits
-    // the neighbour's ids in ascending order, so shared ids come out sorted.
-    let k = ring as usize;
-    let mut owner = vec![u32::MAX; pool as usize];
+    // the neighbour's ids in ascending order, so shared ids come out sorted (and the first
+    // one found is the Eschenauer–Gligor link key). The scratch marks become the owners.
+    let mut owner = marks;
+    owner.fill(u32::MAX);
     let (mut links, mut unsecured) = (Vec::new(), Vec::new());
-    let (mut shared_at, mut shared) = (vec![0u32], Vec::new());
+    let mut link_ids = match q {
+        None => LinkIds::Smallest(Vec::new()),
+        Some(_) => LinkIds::All {
+            at: vec![0],
+            ids: Vec::new(),
+        },
+    };
+    let q = q.unwrap_or(1) as usize;
     for u in 0..nodes {
         for &id in &rings[u as usize * k..(u as usize + 1) * k] {
             owner[id as usize] = u;
         }
         for &v in topology.neighbours_above(u) {
-            let before = shared.len();
-            for &id in &rings[v as usize * k..(v as usize + 1) * k] {
-                if owner[id as usize] == u {
-                    shared.push(id);
+            let theirs = &rings[v as usize * k..(v as usize + 1) * k];
+            let linked = match &mut link_ids {
+                LinkIds::Smallest(key_ids) => {
+                    match theirs.iter().find(|&&id| owner[id as usize] == u) {
+                        Some(&id) => {
+                            key_ids.push(id);
+                            true
+                        }
+                        None => false,
+                    }
                 }
-            }
-            if shared.len() - before >= q as usize {
+                LinkIds::All { at, ids } => {
+                    let before = ids.len();
+                    ids.extend(theirs.iter().filter(|&&id| owner[id as usize] == u));
+                    if ids.len() - before >= q {
+                        at.push(ids.len());
+                        true
+                    } else {
+                        ids.truncate(before);
+                        false
+                    }
+                }
+            };
+            if linked {
                 links.push((u, v));
-                shared_at.push(shared.len() as u32);
             } else {
-                shared.truncate(before);
                 unsecured.push((u, v));
             }
         }
@@ -333,10 +442,9 @@ fn ring_links<R: CryptoRng + ?Sized>(
         pool,
         ring,
         rings,
-        shared_at,
-        shared,
+        link_ids,
     };
-    Ok((links, unsecured, material))
+    (links, unsecured, material)
 }
 
 /// Blundo setup: one share per node; every neighbour pair computes its key from both ends
@@ -481,6 +589,69 @@ mod tests {
         assert_eq!(net.largest_component_fraction(), want);
         // The setting is sparse enough that the answer is not trivially 1.
         assert!(want < 1.0, "{want}");
+    }
+
+    #[test]
+    fn the_documented_deployments_are_within_budget() {
+        // predist/docs: 10,000 nodes at range 0.05, rings up to 200, Blundo degree 99; the
+        // benchmark's 20,000 nodes at the same density with ring 100.
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        let docs = Topology::random(10_000, Some(0.05), &mut rng).unwrap();
+        for scheme in [
+            Scheme::Eg {
+                pool: 10_000,
+                ring: 200,
+            },
+            Scheme::QComposite {
+                pool: 10_000,
+                ring: 200,
+                q: 2,
+            },
+            Scheme::Blundo { degree: 99 },
+        ] {
+            check_budget(&docs, scheme).unwrap();
+        }
+        let bench = Topology::random(20_000, Some(0.05 * 0.5f64.sqrt()), &mut rng).unwrap();
+        let eg = Scheme::Eg {
+            pool: 10_000,
+            ring: 100,
+        };
+        check_budget(&bench, eg).unwrap();
+    }
+
+    #[test]
+    fn eg_keeps_the_smallest_shared_id_of_each_link() {
+        let mut rng = ChaCha20Rng::seed_from_u64(6);
+        let topology = Topology::random(80, None, &mut rng).unwrap();
+        let net = Network::deploy(
+            &topology,
+            Scheme::Eg {
+                pool: 300,
+                ring: 20,
+            },
+            &mut rng,
+        )
+        .unwrap();
+        let Material::Rings {
+            rings,
+            link_ids: LinkIds::Smallest(key_ids),
+            ..
+        } = &net.material
+        else {
+            panic!("eg ring material expected")
+        };
+        let ring_of = |n: u32| &rings[n as usize * 20..(n as usize + 1) * 20];
+        let mut linked = 0;
+        for (u, v) in topology.pairs() {
+            let smallest = ring_of(u).iter().find(|id| ring_of(v).contains(id));
+            if let Some(&id) = smallest {
+                assert_eq!(net.links()[linked], (u, v));
+                assert_eq!(key_ids[linked], id);
+                linked += 1;
+            }
+        }
+        assert_eq!((linked, key_ids.len()), (net.links().len(), linked));
+        assert!(linked > 0 && (linked as u64) < topology.pair_count());
     }
 
     #[test]

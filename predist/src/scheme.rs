@@ -4,7 +4,9 @@ use crate::analysis;
 use crate::blundo::MAX_DEGREE;
 use crate::error::Error;
 
-/// Largest key pool: ids are `u32`, and the simulator keeps one word per pool key.
+/// Largest key pool. Ids are `u32`; deploying keeps one `u32` per pool key (the ring
+/// sampler's marks, reused as key owners in shared-key discovery: 400 MB at this limit),
+/// and each node capture one byte per pool key (which keys the adversary holds).
 pub const MAX_POOL: u32 = 100_000_000;
 
 /// A key predistribution scheme and its parameters.

@@ -10,7 +10,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
 use crate::error::Error;
-use crate::network::{Network, PathKeyStats};
+use crate::network::{Network, PathKeyStats, check_budget};
 use crate::scheme::Scheme;
 use crate::topology::Topology;
 
@@ -215,6 +215,18 @@ pub fn sweep(config: &SweepConfig, progress: &mut dyn FnMut(usize, usize)) -> Re
         config.range,
         &mut rng(config.seed, Stream::Placement),
     )?;
+    // Every deployment of the sweep within budget before any is made (for a ring sweep,
+    // the largest ring is the costliest).
+    let last = *xs.last().unwrap_or(&config.from);
+    for &scheme in &config.schemes {
+        match config.vary {
+            Vary::Ring => check_budget(&topology, with_ring(scheme, last)?)?,
+            Vary::Capture => {
+                scheme.validate()?;
+                check_budget(&topology, scheme)?;
+            }
+        }
+    }
     let total = xs.len() * config.schemes.len();
     let mut done = 0;
     let mut series = Vec::with_capacity(config.schemes.len());
@@ -311,6 +323,9 @@ fn curve_points(from: u32, to: u32, scheme: Scheme) -> Vec<u32> {
 /// Most points one sweep may simulate per scheme.
 pub const MAX_SWEEP_POINTS: usize = 1000;
 
+/// The simulated x values, `from..=to` in steps of `step`, once the range is checked: its
+/// bounds against the pool or the nodes, and its length against [`MAX_SWEEP_POINTS`] (both
+/// before anything is built).
 fn sweep_values(config: &SweepConfig) -> Result<Vec<u32>, Error> {
     if config.schemes.is_empty() {
         return Err(Error::parameter("--scheme", "at least one scheme", "none"));
@@ -323,16 +338,6 @@ fn sweep_values(config: &SweepConfig) -> Result<Vec<u32>, Error> {
             "--from",
             format!("at most --to ({})", config.to),
             config.from,
-        ));
-    }
-    let xs: Vec<u32> = (config.from..=config.to)
-        .step_by(config.step as usize)
-        .collect();
-    if xs.len() > MAX_SWEEP_POINTS {
-        return Err(Error::parameter(
-            "--step",
-            format!("large enough for at most {MAX_SWEEP_POINTS} points"),
-            config.step,
         ));
     }
     match config.vary {
@@ -375,10 +380,25 @@ fn sweep_values(config: &SweepConfig) -> Result<Vec<u32>, Error> {
                     config.from,
                 ));
             }
-            Ok(xs)
         }
-        Vary::Capture => check_capture(Some(config.to), config.nodes).map(|()| xs),
+        Vary::Capture => check_capture(Some(config.to), config.nodes)?,
     }
+    // from <= to, so this neither underflows nor (in u64) overflows.
+    let count = u64::from(config.to - config.from) / u64::from(config.step) + 1;
+    if count > MAX_SWEEP_POINTS as u64 {
+        return Err(Error::parameter(
+            "--step",
+            format!(
+                "large enough for at most {MAX_SWEEP_POINTS} points from --from {} to --to {} \
+                 ({count} points)",
+                config.from, config.to
+            ),
+            config.step,
+        ));
+    }
+    Ok((config.from..=config.to)
+        .step_by(config.step as usize)
+        .collect())
 }
 
 fn with_ring(scheme: Scheme, ring: u32) -> Result<Scheme, Error> {
