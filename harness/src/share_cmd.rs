@@ -185,14 +185,22 @@ fn split(args: &SplitArgs, out: &mut dyn Write) -> Result<(), Failure> {
 }
 
 fn store(servers: &[Client], shares: &[Share], out: &mut dyn Write) -> Result<(), Failure> {
+    let Some(id) = shares.first().map(Share::split_id) else {
+        return Ok(());
+    };
+    // The id first: if an upload fails, the shares already stored can still be found.
+    writeln!(out, "--id {id}")
+        .and_then(|()| out.flush())
+        .map_err(io_failure)?;
     for (server, share) in servers.iter().zip(shares) {
-        server
-            .put(share)
-            .map_err(|e| Failure::check(format!("storing share x = {}: {e}", share.x())))?;
+        server.put(share).map_err(|e| {
+            Failure::check(format!(
+                "storing share x = {} of split {id}: {e} (shares stored before it stay on \
+                 their servers)",
+                share.x()
+            ))
+        })?;
         writeln!(out, "stored share x = {} on {}", share.x(), server.url()).map_err(io_failure)?;
-    }
-    if let Some(first) = shares.first() {
-        writeln!(out, "--id {}", first.split_id()).map_err(io_failure)?;
     }
     Ok(())
 }
@@ -251,24 +259,19 @@ fn combine(args: &CombineArgs, out: &mut dyn Write) -> Result<(), Failure> {
             raw::combine(&shares).map_err(|e| Failure::check(e.to_string()))?
         }
         FormatArg::Keylab => {
-            let mut shares = read_lines(&args.files, Share::from_text)?;
+            let shares = read_lines(&args.files, Share::from_text)?;
             if args.servers.is_empty() {
                 sharing::combine(&shares).map_err(|e| Failure::check(e.to_string()))?
             } else {
                 let id = parse_id(args.id.as_deref().unwrap_or_default())?;
                 let servers = clients(&args.servers, args.token_file.as_deref())?;
-                let mut fetched = client::fetch(&servers, id);
-                shares.retain(|s| !fetched.shares.iter().any(|f| f.x() == s.x() && f == s));
-                fetched.shares.append(&mut shares);
-                let need = fetched.shares.first().map(Share::threshold);
-                if need.is_none_or(|m| fetched.shares.len() < usize::from(m)) {
-                    return Err(recover_failure(RecoverError::NotEnough {
-                        id,
-                        need,
-                        fetched,
-                    }));
+                if let Some(other) = shares.iter().find(|s| s.split_id() != id) {
+                    return Err(Failure::input(format!(
+                        "a share file holds a share of split {}, not of --id {id}",
+                        other.split_id()
+                    )));
                 }
-                sharing::combine(&fetched.shares).map_err(|e| Failure::check(e.to_string()))?
+                client::recover_with(&servers, id, shares).map_err(recover_failure)?
             }
         }
     };
@@ -286,9 +289,10 @@ fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), Failure> {
     writeln!(out, "listening on {}", server.addr())
         .and_then(|()| out.flush())
         .map_err(io_failure)?;
+    // Start-up went well: a failure from here on is the server's, not the input's.
     server
         .wait()
-        .map_err(|e| Failure::input(format!("share server: {e}")))
+        .map_err(|e| Failure::check(format!("share server: {e}")))
 }
 
 /// Shares from every non-empty line of every file.
@@ -298,10 +302,7 @@ fn read_lines<T>(
 ) -> Result<Vec<T>, Failure> {
     let mut shares = Vec::new();
     for path in files {
-        let text = Zeroizing::new(
-            std::fs::read_to_string(path)
-                .map_err(|e| Failure::input(format!("reading {}: {e}", path.display())))?,
-        );
+        let text = read_share_file(path)?;
         for (i, line) in text.lines().enumerate() {
             if !line.trim().is_empty() {
                 let share = parse(line)
@@ -313,8 +314,39 @@ fn read_lines<T>(
     Ok(shares)
 }
 
+/// The largest share file read: far more than 253 shares of the longest secret need.
+const MAX_SHARE_FILE: u64 = 1024 * 1024;
+
+/// A share file's text, refused when over [`MAX_SHARE_FILE`] bytes.
+fn read_share_file(path: &Path) -> Result<Zeroizing<String>, Failure> {
+    let reading = |e: std::io::Error| Failure::input(format!("reading {}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(reading)?;
+    let size = file.metadata().map_err(reading)?.len();
+    if size > MAX_SHARE_FILE {
+        return Err(Failure::input(format!(
+            "{}: {size} bytes, more than a share file holds (at most {MAX_SHARE_FILE})",
+            path.display()
+        )));
+    }
+    // Sized up front so reading does not reallocate and leave copies behind.
+    let mut text = Zeroizing::new(String::with_capacity(
+        usize::try_from(size).unwrap_or_default(),
+    ));
+    let read = file
+        .take(MAX_SHARE_FILE + 1)
+        .read_to_string(&mut text)
+        .map_err(reading)?;
+    if read as u64 > MAX_SHARE_FILE {
+        return Err(Failure::input(format!(
+            "{}: more than a share file holds (at most {MAX_SHARE_FILE} bytes)",
+            path.display()
+        )));
+    }
+    Ok(text)
+}
+
 fn read_secret() -> Result<Zeroizing<Vec<u8>>, Failure> {
-    let mut secret = Zeroizing::new(Vec::new());
+    let mut secret = Zeroizing::new(Vec::with_capacity(sharing::MAX_SECRET_LEN + 1));
     std::io::stdin()
         .lock()
         .take(sharing::MAX_SECRET_LEN as u64 + 1)
@@ -337,6 +369,18 @@ fn read_token(file: Option<&Path>) -> Result<Option<Zeroizing<String>>, Failure>
 }
 
 fn clients(urls: &[String], token_file: Option<&Path>) -> Result<Vec<Client>, Failure> {
+    for (i, url) in urls.iter().enumerate() {
+        let same = |other: &String| {
+            other
+                .trim_end_matches('/')
+                .eq_ignore_ascii_case(url.trim_end_matches('/'))
+        };
+        if urls[..i].iter().any(same) {
+            return Err(Failure::input(format!(
+                "share server {url:?} is given twice: each server holds one share"
+            )));
+        }
+    }
     let token = read_token(token_file)?;
     urls.iter()
         .map(|url| {

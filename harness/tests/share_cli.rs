@@ -201,6 +201,23 @@ fn usage_errors_exit_2() {
         None,
     );
     assert_fails(&o, 2, "split id");
+    let o = keylab(
+        &[
+            "share",
+            "split",
+            "-m",
+            "2",
+            "--servers",
+            "http://127.0.0.1:1,http://127.0.0.1:2,http://127.0.0.1:1/",
+        ],
+        Some(KEY.as_bytes()),
+    );
+    assert_fails(&o, 2, "is given twice");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let big = dir.path().join("big.txt");
+    std::fs::write(&big, vec![b'A'; 1024 * 1024 + 1]).expect("write");
+    let o = keylab(&["share", "combine", path(&big)], None);
+    assert_fails(&o, 2, "more than a share file holds");
 }
 
 /// `keylab share serve --listen 127.0.0.1:0 --dir DIR [--token-file F]`, with its URL.

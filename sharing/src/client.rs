@@ -153,7 +153,13 @@ impl Client {
             reason: e.to_string(),
         })?;
         let status = response.status().as_u16();
-        let mut body = Zeroizing::new(String::new());
+        // Sized up front so reading does not reallocate and leave copies of a share behind.
+        let capacity = response
+            .body()
+            .content_length()
+            .and_then(|n| usize::try_from(n).ok())
+            .map_or(MAX_BODY, |n| n.min(MAX_BODY));
+        let mut body = Zeroizing::new(String::with_capacity(capacity));
         let read = response
             .body_mut()
             .as_reader()
@@ -185,10 +191,18 @@ pub fn store(servers: &[Client], shares: &[Share]) -> Result<(), ClientError> {
     Ok(())
 }
 
-/// What asking every server for a split's shares gave.
+/// The most x-coordinates taken from one server's list: a broken or hostile server
+/// cannot make the client fetch (and try) without end.
+pub const MAX_XS_PER_SERVER: usize = 16;
+
+/// The most M-subsets of the fetched shares [`recover`] tries to combine.
+pub const MAX_ATTEMPTS: usize = 64;
+
+/// What asking the servers for a split's shares gave.
 #[derive(Debug, Default)]
 pub struct Fetched {
-    /// The shares found, at most one per x-coordinate (first server wins).
+    /// The shares found, in the order found; several may have the same x-coordinate
+    /// when servers disagree.
     pub shares: Vec<Share>,
     /// How many servers answered.
     pub reached: usize,
@@ -198,32 +212,14 @@ pub struct Fetched {
     pub failures: Vec<ClientError>,
 }
 
-/// Asks every server for every share of split `id` it holds.
-pub fn fetch(servers: &[Client], id: SplitId) -> Fetched {
-    let mut fetched = Fetched {
-        asked: servers.len(),
-        ..Fetched::default()
-    };
-    for server in servers {
-        let xs = match server.list(id) {
-            Ok(xs) => xs,
-            Err(e) => {
-                fetched.failures.push(e);
-                continue;
-            }
-        };
-        fetched.reached += 1;
-        for x in xs {
-            if fetched.shares.iter().any(|s| s.x() == x) {
-                continue;
-            }
-            match server.get(id, x) {
-                Ok(share) => fetched.shares.push(share),
-                Err(e) => fetched.failures.push(e),
-            }
-        }
+impl Fetched {
+    /// The distinct x-coordinates held, ascending.
+    pub fn xs(&self) -> Vec<u8> {
+        let mut xs: Vec<u8> = self.shares.iter().map(Share::x).collect();
+        xs.sort_unstable();
+        xs.dedup();
+        xs
     }
-    fetched
 }
 
 /// Why [`recover`] failed.
@@ -239,13 +235,24 @@ pub enum RecoverError {
         /// What the servers gave.
         fetched: Fetched,
     },
-    /// The shares were there but do not combine.
-    #[error("the shares of split {id} do not combine: {source}")]
+    /// Enough shares were there, but no subset of them tried combines: some are corrupted
+    /// or forged.
+    #[error(
+        "the shares of split {id} do not combine: tried {tried} subset(s) of the shares with \
+         x = {xs:?}{}; last error: {source}",
+        if *.exhausted { format!(" (stopped at the limit of {MAX_ATTEMPTS})") } else { String::new() }
+    )]
     Combine {
         /// The split.
         id: SplitId,
-        /// Why.
+        /// Why the last subset tried failed.
         source: Error,
+        /// How many subsets were tried.
+        tried: usize,
+        /// The x-coordinates of the shares fetched.
+        xs: Vec<u8>,
+        /// Whether it stopped at [`MAX_ATTEMPTS`].
+        exhausted: bool,
     },
 }
 
@@ -255,7 +262,7 @@ fn not_enough(fetched: &Fetched, need: Option<u8>, id: &SplitId) -> String {
         "reached {} of {} share servers, holding {} share(s) of split {id}; {need} needed",
         fetched.reached,
         fetched.asked,
-        fetched.shares.len()
+        fetched.xs().len()
     );
     for failure in &fetched.failures {
         text.push_str("\n  ");
@@ -265,15 +272,220 @@ fn not_enough(fetched: &Fetched, need: Option<u8>, id: &SplitId) -> String {
 }
 
 /// Fetches split `id` from `servers` and combines it: succeeds with any `threshold`
-/// servers holding their share; otherwise says how many were reached and how many are
-/// needed.
+/// servers holding their good share, even when others are down or give bad shares;
+/// otherwise says how many were reached and how many are needed, or which shares were
+/// tried.
 pub fn recover(servers: &[Client], id: SplitId) -> Result<Zeroizing<Vec<u8>>, RecoverError> {
-    let fetched = fetch(servers, id);
-    let need = fetched.shares.first().map(Share::threshold);
-    match need {
-        Some(m) if fetched.shares.len() >= usize::from(m) => {
-            crate::combine(&fetched.shares).map_err(|source| RecoverError::Combine { id, source })
+    recover_with(servers, id, Vec::new())
+}
+
+/// [`recover`], starting from shares already at hand (`local`, tried first; shares of
+/// other splits are ignored).
+///
+/// Fetches only until some `threshold` shares with distinct x-coordinates combine (their
+/// digest checks): first shares of new x-coordinates, round-robin over the servers (one
+/// per server and round, so one server's forged shares cannot use up the attempts),
+/// taking at most [`MAX_XS_PER_SERVER`] from each; then, if that was not enough, the other servers'
+/// copies of x-coordinates already held. Each new share is tried with the shares before
+/// it, at most [`MAX_ATTEMPTS`] subsets in all.
+pub fn recover_with(
+    servers: &[Client],
+    id: SplitId,
+    local: Vec<Share>,
+) -> Result<Zeroizing<Vec<u8>>, RecoverError> {
+    let mut pool = Pool {
+        fetched: Fetched {
+            asked: servers.len(),
+            ..Fetched::default()
+        },
+        tried: 0,
+        last_error: None,
+    };
+    for share in local.into_iter().filter(|s| s.split_id() == id) {
+        if let Some(secret) = pool.add(share) {
+            return Ok(secret);
         }
-        _ => Err(RecoverError::NotEnough { id, need, fetched }),
     }
+    // Round-robin, one new share per server and round, so that a server listing many
+    // (forged) shares cannot use up the attempts; servers are listed only when reached.
+    let mut queues: Vec<Option<std::collections::VecDeque<u8>>> = vec![None; servers.len()];
+    let mut deferred: Vec<(&Client, u8)> = Vec::new();
+    let mut round = 0;
+    loop {
+        let mut any = false;
+        for (server, queue) in servers.iter().zip(&mut queues) {
+            if pool.exhausted() {
+                break;
+            }
+            if round == 0 {
+                *queue = pool.list(server, id).map(Into::into);
+            }
+            let Some(queue) = queue else { continue };
+            while let Some(x) = queue.pop_front() {
+                if pool.fetched.shares.iter().any(|s| s.x() == x) {
+                    deferred.push((server, x));
+                    continue;
+                }
+                any = true;
+                if let Some(secret) = pool.fetch(server, id, x) {
+                    return Ok(secret);
+                }
+                break;
+            }
+        }
+        round += 1;
+        if !any || pool.exhausted() {
+            break;
+        }
+    }
+    // Not enough good shares with distinct x: try the other servers' copies.
+    for (server, x) in deferred {
+        if pool.exhausted() {
+            break;
+        }
+        if let Some(secret) = pool.fetch(server, id, x) {
+            return Ok(secret);
+        }
+    }
+    let Pool {
+        fetched,
+        tried,
+        last_error,
+    } = pool;
+    match last_error {
+        Some(source) if tried > 0 => Err(RecoverError::Combine {
+            id,
+            source,
+            tried,
+            xs: fetched.xs(),
+            exhausted: tried >= MAX_ATTEMPTS,
+        }),
+        _ => Err(RecoverError::NotEnough {
+            id,
+            need: fetched.shares.first().map(Share::threshold),
+            fetched,
+        }),
+    }
+}
+
+/// The shares gathered so far and the subsets tried.
+struct Pool {
+    fetched: Fetched,
+    tried: usize,
+    last_error: Option<Error>,
+}
+
+impl Pool {
+    fn exhausted(&self) -> bool {
+        self.tried >= MAX_ATTEMPTS
+    }
+
+    /// The x-coordinates `server` lists for `id`, ascending, at most
+    /// [`MAX_XS_PER_SERVER`]; `None` (and a failure noted) when it cannot be asked.
+    fn list(&mut self, server: &Client, id: SplitId) -> Option<Vec<u8>> {
+        let mut xs = match server.list(id) {
+            Ok(xs) => xs,
+            Err(e) => {
+                self.fetched.failures.push(e);
+                return None;
+            }
+        };
+        self.fetched.reached += 1;
+        xs.sort_unstable();
+        xs.dedup();
+        if xs.len() > MAX_XS_PER_SERVER {
+            self.fetched.failures.push(ClientError::BadAnswer {
+                url: format!("{}/shares/{id}", server.url()),
+                reason: format!(
+                    "lists {} shares of one split; only the first {MAX_XS_PER_SERVER} are used",
+                    xs.len()
+                ),
+            });
+            xs.truncate(MAX_XS_PER_SERVER);
+        }
+        Some(xs)
+    }
+
+    /// Fetches one share and tries it; the secret if it completes a good subset.
+    fn fetch(&mut self, server: &Client, id: SplitId, x: u8) -> Option<Zeroizing<Vec<u8>>> {
+        match server.get(id, x) {
+            Ok(share) => self.add(share),
+            Err(e) => {
+                self.fetched.failures.push(e);
+                None
+            }
+        }
+    }
+
+    /// Adds `share` (unless the same one is held) and tries every subset of `threshold`
+    /// shares with distinct x-coordinates that contains it, within the attempt budget.
+    fn add(&mut self, share: Share) -> Option<Zeroizing<Vec<u8>>> {
+        if self.fetched.shares.contains(&share) {
+            return None;
+        }
+        let m = usize::from(share.threshold());
+        // Only shares that could combine with this one: same threshold and length.
+        let others: Vec<&Share> = self
+            .fetched
+            .shares
+            .iter()
+            .filter(|s| {
+                s.threshold() == share.threshold()
+                    && s.y().len() == share.y().len()
+                    && s.x() != share.x()
+            })
+            .collect();
+        let mut chosen: Vec<&Share> = Vec::with_capacity(m);
+        chosen.push(&share);
+        let mut secret = None;
+        let mut last_error = None;
+        subsets(&others, 0, m, &mut chosen, &mut |subset| {
+            if self.tried >= MAX_ATTEMPTS {
+                return true;
+            }
+            self.tried += 1;
+            let owned: Vec<Share> = subset.iter().map(|s| (*s).clone()).collect();
+            match crate::combine(&owned) {
+                Ok(s) => {
+                    secret = Some(s);
+                    true
+                }
+                Err(e) => {
+                    last_error = Some(e);
+                    false
+                }
+            }
+        });
+        if last_error.is_some() {
+            self.last_error = last_error;
+        }
+        self.fetched.shares.push(share);
+        secret
+    }
+}
+
+/// Calls `visit` with every way of completing `chosen` to `m` shares from `others[from..]`
+/// with distinct x-coordinates, until `visit` returns true; returns whether it did.
+fn subsets<'a>(
+    others: &[&'a Share],
+    from: usize,
+    m: usize,
+    chosen: &mut Vec<&'a Share>,
+    visit: &mut dyn FnMut(&[&'a Share]) -> bool,
+) -> bool {
+    if chosen.len() == m {
+        return visit(chosen);
+    }
+    for (i, share) in others.iter().enumerate().skip(from) {
+        if chosen.iter().any(|c| c.x() == share.x()) {
+            continue;
+        }
+        chosen.push(share);
+        let done = subsets(others, i + 1, m, chosen, visit);
+        chosen.pop();
+        if done {
+            return true;
+        }
+    }
+    false
 }

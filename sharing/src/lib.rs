@@ -6,7 +6,7 @@
 //! ```text
 //!   secret ──split(m, n, rng)──> n × Share ──client::store──> n share servers (HTTP)
 //!                                                                   │ any m answer
-//!   secret <──────combine──────── ≥ m × Share <──client::fetch──────┘
+//!   secret <──────combine──────── ≥ m × Share <─client::recover─────┘
 //! ```
 //!
 //! - [`gf256`]: constant-time field arithmetic, polynomial 0x11B (the AES field).

@@ -112,8 +112,18 @@ pub mod vault {
         Zeroizing::new(STANDARD.encode(bytes.as_slice()))
     }
 
-    /// Parses one line of [`encode`]'s form; surrounding whitespace is ignored.
+    /// The longest text [`decode`] accepts.
+    pub const MAX_TEXT: usize = 1024 * 1024;
+
+    /// Parses one line of [`encode`]'s form; surrounding whitespace is ignored. Text over
+    /// [`MAX_TEXT`] bytes is refused.
     pub fn decode(text: &str) -> Result<RawShare, Error> {
+        if text.len() > MAX_TEXT {
+            return Err(Error::Format(format!(
+                "vault share of {} bytes: at most {MAX_TEXT}",
+                text.len()
+            )));
+        }
         let mut bytes = Zeroizing::new(
             STANDARD
                 .decode(text.trim())

@@ -9,27 +9,37 @@
 //!                              (empty body when there are none).
 //! ```
 //!
-//! With a token every request needs `Authorization: Bearer <token>` (401 otherwise; the
-//! comparison is constant-time). Malformed ids, x or shares get 400, bodies over
+//! With a token every request needs `Authorization: Bearer <token>` (401 otherwise, before
+//! the body is read; the scheme name in any case; SHA-256 digests are compared in
+//! constant time, so neither the token's bytes nor its length leak). Malformed ids, x or shares get 400, bodies over
 //! [`MAX_BODY`] bytes 413, other methods 405 — always with a one-line `text/plain` reason.
-//! Storage errors give 500 and are logged.
+//! Storage errors give 500 and are logged. At most [`MAX_CONNECTIONS`] connections are
+//! served at once, each for at most [`CONNECTION_TIMEOUT`]; stopping waits at most
+//! [`SHUTDOWN_GRACE`] for requests in flight.
 //!
 //! Requests and shares travel in plain HTTP: put the servers on a trusted network or
 //! behind a TLS terminator.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture as _};
 use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use zeroize::Zeroizing;
 
 use crate::share::{Share, SplitId};
@@ -38,31 +48,195 @@ use crate::store::{Store, StoreError, Stored};
 /// The largest request body accepted: a share of the longest secret, with room to spare.
 pub const MAX_BODY: usize = 96 * 1024;
 
+/// Connections served at once; further ones wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// The longest a connection may stay open, however slowly its client talks (slowloris).
+pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long stopping waits for requests in flight before dropping their connections.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
 struct App {
     store: Store,
-    token: Option<Zeroizing<String>>,
+    /// SHA-256 of the token: comparing digests leaks neither bytes nor the length.
+    token_digest: Option<Zeroizing<[u8; 32]>>,
+}
+
+fn digest(bytes: &[u8]) -> Zeroizing<[u8; 32]> {
+    Zeroizing::new(Sha256::digest(bytes).into())
 }
 
 /// The routes, ready for `axum::serve`.
 pub fn router(store: Store, token: Option<Zeroizing<String>>) -> Router {
-    let app = Arc::new(App { store, token });
+    let app = Arc::new(App {
+        store,
+        token_digest: token.map(|t| digest(t.as_bytes())),
+    });
     Router::new()
         .route("/shares/{split_id}", get(list))
         .route("/shares/{split_id}/{x}", get(fetch).put(put))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // Outside the handlers' extractors: the token is checked before the body is read.
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&app), authorize))
         .with_state(app)
 }
 
-/// Serves `store` on `listener` until `shutdown` completes.
+/// Serves `store` on `listener` until `shutdown` completes, then waits at most
+/// [`SHUTDOWN_GRACE`] for requests in flight. At most [`MAX_CONNECTIONS`] connections
+/// are served at once, each for at most [`CONNECTION_TIMEOUT`]. Connections still open
+/// after the grace period are left to the runtime (dropping it closes them).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     store: Store,
     token: Option<Zeroizing<String>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    axum::serve(listener, router(store, token))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let (fired, stopping) = tokio::sync::oneshot::channel::<()>();
+    let listener = Limited {
+        inner: listener,
+        slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+    };
+    let server = axum::serve(listener, router(store, token))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = fired.send(());
+        })
+        .into_future();
+    let mut server = pin!(server);
+    let mut stopping = pin!(stopping);
+    // Run until the server ends by itself or the shutdown signal fires.
+    let ended = std::future::poll_fn(|cx| {
+        if let Poll::Ready(result) = server.as_mut().poll(cx) {
+            return Poll::Ready(Some(result));
+        }
+        match stopping.as_mut().poll(cx) {
+            Poll::Ready(Ok(())) => Poll::Ready(None),
+            // The signal future was dropped without firing: keep serving.
+            Poll::Ready(Err(_)) | Poll::Pending => Poll::Pending,
+        }
+    })
+    .await;
+    if let Some(result) = ended {
+        return result;
+    }
+    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                "connections still open {} s after the stop: dropping them",
+                SHUTDOWN_GRACE.as_secs()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// A TCP listener that holds a slot per connection (at most [`MAX_CONNECTIONS`]) and
+/// gives each connection a deadline.
+struct Limited {
+    inner: tokio::net::TcpListener,
+    slots: Arc<Semaphore>,
+}
+
+impl axum::serve::Listener for Limited {
+    type Io = Deadline;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        // The semaphore is never closed, so this cannot fail; wait for a slot anyway.
+        let slot = loop {
+            if let Ok(slot) = Arc::clone(&self.slots).acquire_owned().await {
+                break slot;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, addr)) => {
+                    let _ = stream.set_nodelay(true);
+                    let io = Deadline {
+                        stream,
+                        timer: Box::pin(tokio::time::sleep(CONNECTION_TIMEOUT)),
+                        _slot: slot,
+                    };
+                    return (io, addr);
+                }
+                Err(e) => {
+                    // Per-connection errors (the peer gave up) are not worth a pause;
+                    // others (out of file descriptors) are: retry after a while.
+                    if !matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionRefused
+                            | io::ErrorKind::ConnectionAborted
+                            | io::ErrorKind::ConnectionReset
+                    ) {
+                        tracing::error!("accepting a connection: {e}");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection that fails with `TimedOut` once its deadline passes, and frees its slot
+/// when dropped.
+struct Deadline {
+    stream: tokio::net::TcpStream,
+    timer: Pin<Box<tokio::time::Sleep>>,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Deadline {
+    fn expired(&mut self, cx: &mut Context<'_>) -> Option<io::Error> {
+        self.timer
+            .as_mut()
+            .poll(cx)
+            .is_ready()
+            .then(|| io::Error::new(io::ErrorKind::TimedOut, "the connection was open too long"))
+    }
+}
+
+impl AsyncRead for Deadline {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if let Some(e) = self.expired(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Deadline {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if let Some(e) = self.expired(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(e) = self.expired(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }
 
 /// A share server running on its own thread (a single-threaded tokio runtime): for the
@@ -84,19 +258,23 @@ impl ShareServer {
         let addr = listener.local_addr()?;
         listener.set_nonblocking(true)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
+            .enable_all()
             .build()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name(format!("share-server-{addr}"))
             .spawn(move || {
-                runtime.block_on(async move {
+                let result = runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)?;
                     serve(listener, store, token, async move {
                         let _ = stopped.await;
                     })
                     .await
-                })
+                });
+                // Closes connections left over after the grace period; a storage task
+                // in flight gets a moment to finish.
+                runtime.shutdown_timeout(Duration::from_secs(1));
+                result
             })?;
         Ok(Self {
             addr,
@@ -124,7 +302,8 @@ impl ShareServer {
         }
     }
 
-    /// Stops accepting, finishes requests in flight and waits for the thread.
+    /// Stops accepting, gives requests in flight up to [`SHUTDOWN_GRACE`] to finish,
+    /// closes the rest and waits for the thread.
     pub fn stop(mut self) {
         self.shut_down();
     }
@@ -198,23 +377,29 @@ fn respond(result: Result<Response, Refusal>) -> Response {
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// Refuses unless the request carries the server's token (when it has one).
-fn authorize(app: &App, headers: &HeaderMap) -> Result<(), Refusal> {
-    let Some(token) = &app.token else {
-        return Ok(());
-    };
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
-        .unwrap_or_default();
-    if bool::from(presented.ct_eq(token.as_bytes())) {
-        Ok(())
-    } else {
-        Err(Refusal::new(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong bearer token",
-        ))
+/// Middleware: refuses unless the request carries the server's token (when it has one),
+/// before the body is read. The scheme name `Bearer` is matched case-insensitively.
+async fn authorize(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    if let Some(expected) = &app.token_digest {
+        let presented = digest(bearer_token(request.headers()).unwrap_or_default());
+        if !bool::from(presented.as_slice().ct_eq(expected.as_slice())) {
+            return Refusal::new(StatusCode::UNAUTHORIZED, "missing or wrong bearer token")
+                .into_response();
+        }
     }
+    next.run(request).await
+}
+
+/// The token of an `Authorization: Bearer TOKEN` header.
+fn bearer_token(headers: &HeaderMap) -> Option<&[u8]> {
+    let value = headers.get(header::AUTHORIZATION)?.as_bytes();
+    let space = value.iter().position(|&b| b == b' ')?;
+    let (scheme, rest) = value.split_at(space);
+    if !scheme.eq_ignore_ascii_case(b"Bearer") {
+        return None;
+    }
+    let token = rest.trim_ascii();
+    (!token.is_empty()).then_some(token)
 }
 
 fn parse_id(id: &str) -> Result<SplitId, Refusal> {
@@ -242,20 +427,12 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 async fn put(
     State(app): State<Arc<App>>,
     UrlPath((id, x)): UrlPath<(String, String)>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    respond(put_share(app, &id, &x, &headers, body).await)
+    respond(put_share(app, &id, &x, body).await)
 }
 
-async fn put_share(
-    app: Arc<App>,
-    id: &str,
-    x: &str,
-    headers: &HeaderMap,
-    body: Bytes,
-) -> Result<Response, Refusal> {
-    authorize(&app, headers)?;
+async fn put_share(app: Arc<App>, id: &str, x: &str, body: Bytes) -> Result<Response, Refusal> {
     let (id, x) = (parse_id(id)?, parse_x(x)?);
     let text = std::str::from_utf8(&body)
         .map_err(|_| Refusal::bad_request("the body is not UTF-8 text"))?;
@@ -283,18 +460,11 @@ async fn put_share(
 async fn fetch(
     State(app): State<Arc<App>>,
     UrlPath((id, x)): UrlPath<(String, String)>,
-    headers: HeaderMap,
 ) -> Response {
-    respond(fetch_share(app, &id, &x, &headers).await)
+    respond(fetch_share(app, &id, &x).await)
 }
 
-async fn fetch_share(
-    app: Arc<App>,
-    id: &str,
-    x: &str,
-    headers: &HeaderMap,
-) -> Result<Response, Refusal> {
-    authorize(&app, headers)?;
+async fn fetch_share(app: Arc<App>, id: &str, x: &str) -> Result<Response, Refusal> {
     let (id, x) = (parse_id(id)?, parse_x(x)?);
     match blocking(move || app.store.get(id, x)).await? {
         Ok(Some(share)) => {
@@ -311,16 +481,11 @@ async fn fetch_share(
     }
 }
 
-async fn list(
-    State(app): State<Arc<App>>,
-    UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
-) -> Response {
-    respond(list_shares(app, &id, &headers).await)
+async fn list(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>) -> Response {
+    respond(list_shares(app, &id).await)
 }
 
-async fn list_shares(app: Arc<App>, id: &str, headers: &HeaderMap) -> Result<Response, Refusal> {
-    authorize(&app, headers)?;
+async fn list_shares(app: Arc<App>, id: &str) -> Result<Response, Refusal> {
     let id = parse_id(id)?;
     match blocking(move || app.store.list(id)).await? {
         Ok(xs) => Ok(reply_text(xs.iter().map(|x| format!("{x}\n")).collect())),

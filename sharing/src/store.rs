@@ -71,7 +71,8 @@ impl Store {
     pub fn put(&self, share: &Share) -> Result<Stored, StoreError> {
         let split_dir = self.dir.join(share.split_id().to_string());
         match fs::create_dir(&split_dir) {
-            Ok(()) => sync_dir(&self.dir)?,
+            // The split directory's own entry is flushed below, with the share's.
+            Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e.into()),
         }
@@ -89,22 +90,27 @@ impl Store {
         let result = write_new(&tmp, &content)
             .and_then(|()| link_new(&tmp, &file_name(&split_dir, share.x())));
         let _ = fs::remove_file(&tmp);
-        match result {
-            Ok(()) => {
-                sync_dir(&split_dir)?;
-                Ok(Stored::Created)
-            }
+        let stored = match result {
+            Ok(()) => Stored::Created,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 match self.get(share.split_id(), share.x())? {
-                    Some(existing) if same(&existing, share) => Ok(Stored::AlreadyPresent),
-                    _ => Err(StoreError::Conflict {
-                        id: share.split_id(),
-                        x: share.x(),
-                    }),
+                    Some(existing) if same(&existing, share) => Stored::AlreadyPresent,
+                    _ => {
+                        return Err(StoreError::Conflict {
+                            id: share.split_id(),
+                            x: share.x(),
+                        });
+                    }
                 }
             }
-            Err(e) => Err(e.into()),
-        }
+            Err(e) => return Err(e.into()),
+        };
+        // Acknowledge only what survives power loss: the share's name in the split
+        // directory and the split directory's name in the base directory. Also when the
+        // share was already there — an earlier writer may have crashed before its fsync.
+        sync_dir(&split_dir)?;
+        sync_dir(&self.dir)?;
+        Ok(stored)
     }
 
     /// The share stored for `id` and `x`, if any. A file that does not parse is an error
@@ -116,7 +122,11 @@ impl Store {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        let mut text = Zeroizing::new(String::new());
+        // Sized up front so reading never reallocates and leaves a copy behind.
+        let size = file.metadata()?.len().min(MAX_FILE);
+        let mut text = Zeroizing::new(String::with_capacity(
+            usize::try_from(size).unwrap_or_default(),
+        ));
         file.take(MAX_FILE).read_to_string(&mut text)?;
         let share = Share::from_text(&text).map_err(|e| {
             io::Error::new(

@@ -118,6 +118,22 @@ fn api_stores_lists_fetches_and_refuses() {
         &"A".repeat(200_000),
     );
     assert_eq!(status, 413);
+    // The token is checked before the body is read; the scheme name in any case.
+    let (status, _) = raw_request(
+        &server,
+        format!(
+            "PUT /shares/{id}/{} HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\nConnection: close\r\n\r\n",
+            shares[2].x()
+        )
+        .as_bytes(),
+    );
+    assert_eq!(status, 401);
+    let (status, body) = raw_request(
+        &server,
+        format!("GET /shares/{id} HTTP/1.1\r\nHost: x\r\nauthorization: bEARER s3cret\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    );
+    assert_eq!(status, 200, "{body}");
     let (status, _) = raw_request(
         &server,
         format!("DELETE /shares/{id}/1 HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n")
@@ -206,4 +222,84 @@ fn recover_with_any_three_of_five_and_say_why_not_with_two() {
         }
         other => panic!("expected a digest error, got {other:?}"),
     }
+}
+
+#[test]
+fn a_hostile_server_among_four_does_not_stop_a_two_of_four_recovery() {
+    let dirs: Vec<_> = (0..4)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let shares = split(SECRET, 2, 4, &mut ChaCha20Rng::seed_from_u64(3)).expect("split");
+    let id = shares[0].split_id();
+    let good_xs: Vec<u8> = shares.iter().map(sharing::Share::x).collect();
+
+    // Server 0 is hostile: its own share corrupted, a forged copy of server 1's x, and
+    // many forged shares of other x — all well-formed, all wrong.
+    let hostile = sharing::store::Store::open(dirs[0].path()).expect("open");
+    let forge = |x: u8, seed: u8| {
+        let y: Vec<u8> = (0..SECRET.len())
+            .map(|i| seed.wrapping_mul(31).wrapping_add(i as u8))
+            .collect();
+        sharing::Share::from_parts(id, 2, x, y)
+    };
+    let mut bad = shares[0].clone();
+    bad.y_mut()[5] ^= 0x40;
+    hostile.put(&bad).expect("put");
+    hostile.put(&forge(shares[1].x(), 1)).expect("put");
+    let others = (1..=sharing::MAX_X).filter(|x| !good_xs.contains(x));
+    for (seed, x) in (2..).zip(others.take(30)) {
+        hostile.put(&forge(x, seed)).expect("put");
+    }
+    for (dir, share) in dirs.iter().zip(&shares).skip(1) {
+        sharing::store::Store::open(dir.path())
+            .expect("open")
+            .put(share)
+            .expect("put");
+    }
+    let servers: Vec<ShareServer> = dirs.iter().map(|d| start(d.path(), None)).collect();
+    let clients: Vec<Client> = servers.iter().map(|s| client(s, None)).collect();
+
+    let secret = client::recover(&clients, id).expect("two good shares of three are enough");
+    assert_eq!(secret.as_slice(), SECRET);
+
+    // With only the hostile server and one good one, it fails and says what it tried.
+    match client::recover(&clients[..2], id) {
+        Err(e @ RecoverError::Combine { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains("do not combine: tried"), "{text}");
+        }
+        other => panic!("expected a combine error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_stalled_client_neither_blocks_others_nor_the_stop() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), None);
+    let id: sharing::SplitId = "0707070707070707".parse().expect("id");
+
+    // Half a request line, then silence.
+    let mut stalled = TcpStream::connect(server.addr()).expect("connect");
+    stalled.write_all(b"GET /shares/07070707").expect("write");
+    std::thread::sleep(Duration::from_millis(100));
+
+    // Another client is served meanwhile.
+    assert_eq!(
+        client(&server, None).list(id).expect("list"),
+        Vec::<u8>::new()
+    );
+
+    let started = std::time::Instant::now();
+    server.stop();
+    let took = started.elapsed();
+    assert!(
+        took < sharing::server::SHUTDOWN_GRACE + Duration::from_secs(3),
+        "stop took {took:?}"
+    );
+    // The stalled connection was closed.
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut rest = Vec::new();
+    let _ = stalled.read_to_end(&mut rest);
 }
