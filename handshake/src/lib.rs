@@ -55,6 +55,8 @@ pub mod codec;
 mod config;
 mod conn;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod key_schedule;
 pub mod msgs;
 pub mod record;

@@ -53,6 +53,8 @@
 mod cert;
 mod error;
 pub mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod issue;
 mod key;
 pub mod oid;

@@ -13,7 +13,9 @@
 //! The transcript hashes messages exactly as they were sent. A received message's bytes come
 //! from the record layer's joiner ([`crate::record::RawHandshake`]), which keeps them next
 //! to the decoded value; a message we send is hashed as [`HandshakeMessage::to_bytes`]
-//! produced it. Decoding followed by encoding gives back the same bytes.
+//! produced it. Decoding followed by encoding gives back the same bytes, with one
+//! exception: a ClientHello without an extensions block (an older TLS's hello, which the
+//! server refuses with protocol_version) re-encodes with an empty block.
 
 pub mod alert;
 pub mod certificate;

@@ -1,0 +1,350 @@
+//! Entry points for fuzzing, shared by the cargo-fuzz targets in `fuzz/` and by the
+//! replay test (`tests/fuzz_seeds.rs`) that runs their corpora on stable, so that the same
+//! code runs under the fuzzer and in `cargo test`. Not part of the API: hidden from the
+//! docs and free to change.
+//!
+//! Every entry point is deterministic. Connections draw from ChaCha20 RNGs with the fixed
+//! seeds [`CLIENT_SEED`] and [`SERVER_SEED`] and validate certificates at [`NOW`]; nothing
+//! else is stubbed (real X25519, signatures, HKDF and AEAD). Because of that, a transcript
+//! recorded by [`seeds::handshake_seeds`] with the same seeds replays byte for byte: the
+//! recorded peer bytes are valid inputs that take a fresh connection to CONNECTED,
+//! encrypted records included, and the fuzzer mutates from there.
+//!
+//! # Input format of [`client`] and [`server`]
+//!
+//! ```text
+//! input   = options chunk*
+//! options = one byte: bits 0-1 the variant, bit 2 the certificate hierarchy
+//!           (index into Setup's list, modulo its length); other bits are ignored
+//! chunk   = length (u16, big-endian) || that many bytes
+//!           (a final chunk may be shorter than its length says; see Chunks)
+//! ```
+//!
+//! Each chunk is one [`Connection::process`] call: one flight of the peer, as a transport
+//! would deliver it. Client variants: 0 anonymous (ephemeral-DH path), 1 with a
+//! certificate, 2 anonymous with an empty key_share (forces HelloRetryRequest), 3 with a
+//! certificate and an empty key_share. Server variants: the client-auth policy, 0 off,
+//! 1 optional, 2 required, 3 off.
+
+pub mod record;
+pub mod seeds;
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use pki::Certificate;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+pub use self::record::{
+    RECORD_IV, RECORD_KEY, RecordOutcome, codec, expected_encoding, record, record_keys,
+};
+use crate::config::{ClientAuth, ClientConfig, ConfigError, Identity, ServerConfig};
+use crate::conn::{Connection, Event};
+use crate::error::Error;
+use crate::states::StateName;
+use crate::summary::Path;
+
+/// The time every entry point validates certificates at (inside the fixtures' validity).
+pub const NOW: OffsetDateTime = datetime!(2026-11-28 12:00 UTC);
+
+/// The seed of every client connection's RNG.
+pub const CLIENT_SEED: u64 = 0x6b65_796c_6162_0001;
+
+/// The seed of every server connection's RNG.
+pub const SERVER_SEED: u64 = 0x6b65_796c_6162_0002;
+
+/// The name the client connects to (the fixtures' server certificates hold `localhost`).
+pub const SERVER_NAME: &str = "localhost";
+
+/// One certificate hierarchy in PEM, as the `fixtures` crate holds it.
+#[derive(Clone, Copy, Debug)]
+pub struct Credentials<'a> {
+    /// The root CA: the trust anchor of both sides.
+    pub root: &'a str,
+    /// The server's chain, leaf first.
+    pub server_chain: &'a str,
+    /// The server's private key.
+    pub server_key: &'a str,
+    /// The client's chain, leaf first.
+    pub client_chain: &'a str,
+    /// The client's private key.
+    pub client_key: &'a str,
+}
+
+/// The configurations the entry points choose from; build it once per process.
+pub struct Setup {
+    hierarchies: Vec<Configs>,
+}
+
+/// Every variant's configuration for one hierarchy.
+struct Configs {
+    /// Indexed by the client variant.
+    clients: [Arc<ClientConfig>; 4],
+    /// Indexed by the server variant.
+    servers: [Arc<ServerConfig>; 4],
+}
+
+impl Setup {
+    /// Builds the configurations of every variant for each hierarchy (at least one).
+    pub fn new(hierarchies: &[Credentials<'_>]) -> Result<Self, ConfigError> {
+        if hierarchies.is_empty() {
+            return Err(ConfigError::EmptyChain);
+        }
+        let hierarchies = hierarchies
+            .iter()
+            .map(Configs::new)
+            .collect::<Result<_, _>>()?;
+        Ok(Self { hierarchies })
+    }
+
+    /// How many hierarchies there are.
+    pub fn hierarchies(&self) -> usize {
+        self.hierarchies.len()
+    }
+
+    fn configs(&self, options: u8) -> &Configs {
+        let index = usize::from((options >> 2) & 1) % self.hierarchies.len();
+        &self.hierarchies[index]
+    }
+}
+
+impl Configs {
+    fn new(c: &Credentials<'_>) -> Result<Self, ConfigError> {
+        let anchors =
+            Certificate::from_pem_bundle(c.root).map_err(|e| ConfigError::Pem(e.to_string()))?;
+        let client_identity = Arc::new(Identity::from_pem(c.client_chain, c.client_key)?);
+        let client = |identity: bool, hello_retry: bool| {
+            Arc::new(ClientConfig {
+                trust_anchors: anchors.clone(),
+                identity: identity.then(|| client_identity.clone()),
+                key_log: None,
+                empty_key_share_for_testing_only: hello_retry,
+            })
+        };
+        let server = ServerConfig::new(Identity::from_pem(c.server_chain, c.server_key)?);
+        let with_policy = |policy| {
+            server
+                .clone()
+                .with_client_auth(policy, anchors.clone())
+                .map(Arc::new)
+        };
+        let off = Arc::new(server.clone());
+        Ok(Self {
+            clients: [
+                client(false, false),
+                client(true, false),
+                client(false, true),
+                client(true, true),
+            ],
+            servers: [
+                off.clone(),
+                with_policy(ClientAuth::Optional)?,
+                with_policy(ClientAuth::Required)?,
+                off,
+            ],
+        })
+    }
+}
+
+/// A client connection for `options` (see the module docs), with the fixed seed.
+pub fn client_connection(setup: &Setup, options: u8) -> Result<Connection, Error> {
+    let config = setup.configs(options).clients[usize::from(options & 3)].clone();
+    Connection::client(config, SERVER_NAME, ChaCha20Rng::seed_from_u64(CLIENT_SEED))
+}
+
+/// A server connection for `options` (see the module docs), with the fixed seed.
+pub fn server_connection(setup: &Setup, options: u8) -> Connection {
+    let config = setup.configs(options).servers[usize::from(options & 3)].clone();
+    Connection::server(config, ChaCha20Rng::seed_from_u64(SERVER_SEED))
+}
+
+/// What one run of [`client`] or [`server`] reached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The state after the last chunk (RFC 8446 Appendix A name, or CONNECTED / CLOSED).
+    pub state: StateName,
+    /// Whether [`Event::HandshakeComplete`] was reported.
+    pub handshake_complete: bool,
+    /// The path the handshake took, once complete.
+    pub path: Option<Path>,
+    /// Whether a HelloRetryRequest was part of the completed handshake.
+    pub hello_retry: bool,
+    /// Application data bytes received.
+    pub application_data: usize,
+    /// Whether the peer's close_notify arrived.
+    pub peer_closed: bool,
+    /// The error that ended processing, if any.
+    pub error: Option<Error>,
+    /// Bytes the connection wrote (its flights, alerts and the end-of-input actions).
+    pub written: usize,
+}
+
+/// Feeds the server's bytes in `input` to a client connection.
+pub fn client(setup: &Setup, input: &[u8]) -> Outcome {
+    let Some((&options, chunks)) = input.split_first() else {
+        return Outcome::empty();
+    };
+    match client_connection(setup, options) {
+        Ok(conn) => run(conn, Chunks::new(chunks)),
+        Err(e) => Outcome {
+            error: Some(e),
+            ..Outcome::empty()
+        },
+    }
+}
+
+/// Feeds the client's bytes in `input` to a server connection.
+pub fn server(setup: &Setup, input: &[u8]) -> Outcome {
+    let Some((&options, chunks)) = input.split_first() else {
+        return Outcome::empty();
+    };
+    run(server_connection(setup, options), Chunks::new(chunks))
+}
+
+impl Outcome {
+    fn empty() -> Self {
+        Self {
+            state: "START",
+            handshake_complete: false,
+            path: None,
+            hello_retry: false,
+            application_data: 0,
+            peer_closed: false,
+            error: None,
+            written: 0,
+        }
+    }
+}
+
+/// Drives `conn` through every chunk, as a transport loop would, then exercises what a
+/// caller does at the end of a connection.
+///
+/// # Panics
+///
+/// When the calling contract is broken: a connection that returned an error is not
+/// closed, or HandshakeComplete and the summary disagree.
+fn run(mut conn: Connection, chunks: Chunks<'_>) -> Outcome {
+    let mut out = Vec::new();
+    let mut outcome = Outcome::empty();
+    if let Err(e) = conn.start(&mut out) {
+        outcome.error = Some(e);
+    }
+    for chunk in chunks {
+        if outcome.error.is_some() {
+            break;
+        }
+        let result = conn.process(chunk, NOW, &mut out);
+        while let Some(event) = conn.next_event() {
+            match event {
+                Event::HandshakeComplete => outcome.handshake_complete = true,
+                Event::ApplicationData(data) => outcome.application_data += data.len(),
+                Event::PeerClosed => outcome.peer_closed = true,
+                Event::SessionTicket { .. } | Event::KeyUpdated { .. } => {}
+            }
+        }
+        outcome.error = result.err();
+    }
+    outcome.state = conn.state();
+    // The calling contract, checked on every input.
+    assert!(
+        outcome.error.is_none() || (conn.is_closed() && !conn.is_handshaking()),
+        "a connection that returned an error must be closed"
+    );
+    assert_eq!(
+        outcome.handshake_complete,
+        conn.summary().is_some(),
+        "HandshakeComplete is reported exactly when a summary exists"
+    );
+    if let Some(summary) = conn.summary() {
+        outcome.path = Some(summary.path);
+        outcome.hello_retry = summary.hello_retry;
+        let _ = black_box(conn.export_keying_material(b"EXPORTER-keylab-fuzz", b"", 32));
+    }
+    // Results are ignored: on a failed or closed connection these are refused, which is
+    // what is being exercised.
+    let _ = conn.send(b"end of input", &mut out);
+    let _ = conn.key_update(true, &mut out);
+    conn.close(&mut out);
+    let _ = conn.peer_eof();
+    outcome.written = out.len();
+    outcome
+}
+
+/// Splits an input into length-prefixed chunks (see the module docs).
+///
+/// A final chunk whose length says more than is left is cut short, and a single byte left
+/// at the end is a chunk of its own, so every byte of the input is delivered.
+#[derive(Clone, Debug)]
+pub struct Chunks<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Chunks<'a> {
+    /// The chunks of `input`.
+    pub fn new(input: &'a [u8]) -> Self {
+        Self { rest: input }
+    }
+}
+
+impl<'a> Iterator for Chunks<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match *self.rest {
+            [] => None,
+            [_] => Some(std::mem::take(&mut self.rest)),
+            [hi, lo, ref body @ ..] => {
+                let len = usize::from(u16::from_be_bytes([hi, lo])).min(body.len());
+                let (chunk, rest) = body.split_at(len);
+                self.rest = rest;
+                Some(chunk)
+            }
+        }
+    }
+}
+
+/// Frames `chunks` in the format [`Chunks`] reads; an empty chunk stays one, and a chunk
+/// longer than 65 535 bytes becomes several (which a connection processes the same way).
+pub fn frame<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for chunk in chunks {
+        if chunk.is_empty() {
+            out.extend_from_slice(&[0, 0]);
+        }
+        for piece in chunk.chunks(usize::from(u16::MAX)) {
+            // `piece` is at most u16::MAX bytes long.
+            out.extend_from_slice(&(piece.len() as u16).to_be_bytes());
+            out.extend_from_slice(piece);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_read_what_frame_writes() {
+        let long = vec![7u8; 70_000];
+        let chunks: [&[u8]; 4] = [b"ab", b"", b"c", &long];
+        let framed = frame(chunks);
+        let read: Vec<&[u8]> = Chunks::new(&framed).collect();
+        assert_eq!(read.len(), 5, "the long chunk is split in two");
+        assert_eq!(read[..3], chunks[..3]);
+        assert_eq!(read[3..].concat(), long);
+    }
+
+    #[test]
+    fn short_inputs_still_deliver_every_byte() {
+        assert_eq!(Chunks::new(&[]).count(), 0);
+        assert_eq!(Chunks::new(&[9]).collect::<Vec<_>>(), [&[9][..]]);
+        assert_eq!(
+            Chunks::new(&[0, 5, 1, 2]).collect::<Vec<_>>(),
+            [&[1, 2][..]]
+        );
+    }
+}

@@ -1,0 +1,297 @@
+//! Replays the committed fuzz corpora on stable through the same entry points the
+//! cargo-fuzz targets call (`handshake::fuzzing`), so CI exercises them on every run:
+//!
+//! - `fuzz/seeds/{client,server,codec,record}/`: recorded from real transcripts; the tests
+//!   assert they go deep (client and server seeds reach CONNECTED and a clean close).
+//! - `fuzz/regressions/{client,server,codec,record}/`: inputs the fuzzer once found; they
+//!   must run without a panic.
+//!
+//! The seeds are generated, never edited by hand: a test below fails when they differ from
+//! a fresh recording. Regenerate them with
+//! `cargo test -p handshake --test fuzz_seeds -- --ignored regenerate_seeds`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+
+use handshake::Path as HandshakePath;
+use handshake::fuzzing::{self, Credentials, Setup, seeds};
+
+const TARGETS: [&str; 4] = ["client", "server", "codec", "record"];
+
+fn credentials(h: fixtures::Hierarchy) -> Credentials<'static> {
+    Credentials {
+        root: h.root,
+        server_chain: h.server_chain,
+        server_key: h.server_key,
+        client_chain: h.client_chain,
+        client_key: h.client_key,
+    }
+}
+
+/// The setup of the fuzz targets: the Ed25519 hierarchy first, then RSA.
+fn setup() -> Setup {
+    Setup::new(&[credentials(fixtures::ED25519), credentials(fixtures::RSA)])
+        .expect("fixture credentials")
+}
+
+fn fuzz_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
+}
+
+/// Every file of `fuzz/<kind>/<target>/`, by name (none when the folder is absent).
+fn files(kind: &str, target: &str) -> BTreeMap<String, Vec<u8>> {
+    let dir = fuzz_dir().join(kind).join(target);
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return BTreeMap::new();
+    };
+    entries
+        .map(|entry| {
+            let path = entry.expect("directory entry").path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .expect("UTF-8 file name")
+                .to_owned();
+            (name, fs::read(&path).expect("readable seed"))
+        })
+        .collect()
+}
+
+fn seed_files(target: &str) -> BTreeMap<String, Vec<u8>> {
+    let found = files("seeds", target);
+    assert!(!found.is_empty(), "no seeds in fuzz/seeds/{target}");
+    found
+}
+
+#[test]
+fn client_seeds_reach_connected_and_a_clean_close() {
+    let setup = setup();
+    for (name, input) in seed_files("client") {
+        let outcome = fuzzing::client(&setup, &input);
+        assert_eq!(outcome.error, None, "{name}");
+        assert!(outcome.handshake_complete, "{name}: {outcome:?}");
+        assert_eq!(outcome.state, "CONNECTED", "{name}");
+        assert!(outcome.peer_closed, "{name}: close_notify not reached");
+        assert_eq!(
+            outcome.application_data,
+            "hello from the server".len() + "after the key update".len(),
+            "{name}: the data around the KeyUpdate"
+        );
+        check_path(&name, outcome.path, outcome.hello_retry);
+    }
+}
+
+#[test]
+fn server_seeds_reach_connected_and_a_clean_close() {
+    let setup = setup();
+    for (name, input) in seed_files("server") {
+        let outcome = fuzzing::server(&setup, &input);
+        assert_eq!(outcome.error, None, "{name}");
+        assert!(outcome.handshake_complete, "{name}: {outcome:?}");
+        assert!(outcome.peer_closed, "{name}: close_notify not reached");
+        assert_eq!(outcome.application_data, "hello from the client".len());
+        check_path(&name, outcome.path, outcome.hello_retry);
+    }
+}
+
+/// The seed's name says which path and whether HelloRetryRequest was involved.
+fn check_path(name: &str, path: Option<HandshakePath>, hello_retry: bool) {
+    let expected = if name.contains("-certificate") && !name.ends_with("auth-off") {
+        HandshakePath::Certificate
+    } else {
+        HandshakePath::EphemeralDh
+    };
+    assert_eq!(path, Some(expected), "{name}");
+    assert_eq!(hello_retry, name.contains("-hrr-"), "{name}");
+}
+
+#[test]
+fn seeds_cover_both_paths_hrr_and_every_policy() {
+    let names: Vec<String> = seed_files("client").into_keys().collect();
+    for part in [
+        "h0-",
+        "h1-",
+        "-anonymous-",
+        "-certificate-",
+        "-hrr-",
+        "auth-off",
+        "auth-optional",
+        "auth-required",
+    ] {
+        assert!(
+            names.iter().any(|n| n.contains(part)),
+            "no seed with {part}"
+        );
+    }
+}
+
+#[test]
+fn codec_seeds_decode_and_round_trip() {
+    let seeds = seed_files("codec");
+    for (name, input) in &seeds {
+        let msg = fuzzing::codec(input).unwrap_or_else(|| panic!("{name} does not decode"));
+        assert!(
+            name.starts_with(msg.name()),
+            "{name} holds a {}",
+            msg.name()
+        );
+    }
+    for kind in [
+        "ClientHello",
+        "ServerHello",
+        "HelloRetryRequest",
+        "EncryptedExtensions",
+        "CertificateRequest",
+        "Certificate",
+        "CertificateVerify",
+        "Finished",
+        "KeyUpdate",
+    ] {
+        let prefix = format!("{kind}-");
+        assert!(
+            seeds.keys().any(|n| n.starts_with(&prefix)),
+            "no {kind} seed"
+        );
+    }
+}
+
+#[test]
+fn the_codec_exemption_is_exactly_a_hello_without_extensions_block() {
+    let seeds = seed_files("codec");
+    let hello = seeds
+        .iter()
+        .find(|(name, _)| name.starts_with("ClientHello-rfc8448-simple"))
+        .map(|(_, bytes)| bytes.clone())
+        .expect("the RFC 8448 ClientHello");
+    let msg = fuzzing::codec(&hello).expect("decodes");
+    assert_eq!(fuzzing::expected_encoding(&hello, &msg), hello);
+
+    // The same hello cut after legacy_compression_methods: body = version, random,
+    // session id <1+0>, cipher suites <2+6>, compression <1+1>.
+    let body_len = 2 + 32 + 1 + 2 + 6 + 1 + 1;
+    let mut old_style = vec![1, 0, 0, body_len as u8];
+    old_style.extend_from_slice(&hello[4..4 + body_len]);
+    let msg = fuzzing::codec(&old_style).expect("an old-style hello decodes");
+    let expected = fuzzing::expected_encoding(&old_style, &msg);
+    assert_eq!(expected.len(), old_style.len() + 2);
+    assert_eq!(expected[..4], [1, 0, 0, body_len as u8 + 2]);
+    assert_eq!(expected[expected.len() - 2..], [0, 0]);
+
+    // With an empty block that is really there, the bytes must match exactly again.
+    let msg = fuzzing::codec(&expected).expect("decodes");
+    assert_eq!(fuzzing::expected_encoding(&expected, &msg), expected);
+}
+
+#[test]
+fn record_seeds_run_without_error() {
+    for (name, input) in seed_files("record") {
+        let outcome = fuzzing::record(&input);
+        assert_eq!(outcome.error, None, "{name}");
+        assert_eq!(
+            outcome.decoded_messages, outcome.handshake_messages,
+            "{name}"
+        );
+        let (messages, decrypted) = if name.starts_with("mixed") {
+            (5, 8)
+        } else {
+            (2, 0)
+        };
+        assert_eq!(outcome.handshake_messages, messages, "{name}: {outcome:?}");
+        assert_eq!(outcome.decrypted, decrypted, "{name}: protected records");
+    }
+}
+
+#[test]
+fn regression_inputs_run_without_panic() {
+    let setup = setup();
+    for target in TARGETS {
+        for (name, input) in files("regressions", target) {
+            eprintln!("replaying fuzz/regressions/{target}/{name}");
+            match target {
+                "client" => _ = black_box(fuzzing::client(&setup, &input)),
+                "server" => _ = black_box(fuzzing::server(&setup, &input)),
+                "codec" => _ = black_box(fuzzing::codec(&input)),
+                _ => _ = black_box(fuzzing::record(&input)),
+            }
+        }
+    }
+}
+
+/// Every seed, freshly recorded.
+fn generate() -> Vec<seeds::Seed> {
+    let mut all = seeds::handshake_seeds(&setup()).expect("recording");
+    all.extend(seeds::record_seeds().expect("record seeds"));
+    all.extend(rfc8448_messages());
+    all
+}
+
+/// Every handshake message of the RFC 8448 traces, as `codec` seeds: they bring what
+/// keylab itself never sends (PSK and early_data extensions, NewSessionTicket,
+/// EndOfEarlyData, other suites and groups).
+fn rfc8448_messages() -> Vec<seeds::Seed> {
+    use fixtures::rfc8448 as v;
+    let mut out = Vec::new();
+    for (file, text) in [
+        ("simple", v::SIMPLE_1RTT),
+        ("client-auth", v::CLIENT_AUTH),
+        ("hrr", v::HELLO_RETRY_REQUEST),
+        ("resumed", v::RESUMED_0RTT_PSK),
+    ] {
+        for value in v::parse(text).expect("RFC 8448 vectors") {
+            if let Ok(msg) = handshake::msgs::HandshakeMessage::decode(&value.bytes) {
+                out.push(seeds::Seed {
+                    target: "codec",
+                    name: format!("{}-rfc8448-{file}-{}", msg.name(), value.label),
+                    bytes: value.bytes,
+                });
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn committed_seeds_match_a_fresh_recording() {
+    let fresh = generate();
+    for target in TARGETS {
+        let expected: BTreeMap<String, Vec<u8>> = fresh
+            .iter()
+            .filter(|s| s.target == target)
+            .map(|s| (s.name.clone(), s.bytes.clone()))
+            .collect();
+        let committed = files("seeds", target);
+        let names = |m: &BTreeMap<String, Vec<u8>>| m.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(
+            names(&committed),
+            names(&expected),
+            "fuzz/seeds/{target} is stale; regenerate: \
+             cargo test -p handshake --test fuzz_seeds -- --ignored regenerate_seeds"
+        );
+        for (name, bytes) in &expected {
+            assert!(
+                committed.get(name) == Some(bytes),
+                "fuzz/seeds/{target}/{name} differs from a fresh recording; regenerate: \
+                 cargo test -p handshake --test fuzz_seeds -- --ignored regenerate_seeds"
+            );
+        }
+    }
+}
+
+/// Writes `fuzz/seeds/{client,server,codec,record}/`, replacing what is there.
+#[test]
+#[ignore = "writes fuzz/seeds; run on purpose after a change to the wire format"]
+fn regenerate_seeds() {
+    let fresh = generate();
+    for target in TARGETS {
+        let dir = fuzz_dir().join("seeds").join(target);
+        if dir.exists() {
+            fs::remove_dir_all(&dir).expect("remove old seeds");
+        }
+        fs::create_dir_all(&dir).expect("create seed folder");
+        for seed in fresh.iter().filter(|s| s.target == target) {
+            fs::write(dir.join(&seed.name), &seed.bytes).expect("write seed");
+        }
+    }
+}
