@@ -5,6 +5,10 @@ use std::sync::Arc;
 
 use pki::{Certificate, PrivateKey};
 
+use crate::psk::ExternalPsk;
+use crate::session::SessionCache;
+use crate::tickets::Tickets;
+
 /// A certificate chain (leaf first) with the leaf's private key.
 pub struct Identity {
     chain: Vec<Certificate>,
@@ -154,6 +158,16 @@ pub struct ClientConfig {
     pub identity: Option<Arc<Identity>>,
     /// Where to send secrets, if anywhere.
     pub key_log: Option<Arc<dyn KeyLog>>,
+    /// An external PSK to offer (RFC 8446 §4.2.11). The server's certificate is then only
+    /// needed if the server does not accept the key.
+    pub psk: Option<ExternalPsk>,
+    /// Where tickets from the server are kept, and taken from to resume (RFC 8446 §2.2).
+    /// `None`: no resumption, and no psk_key_exchange_modes unless a PSK is offered.
+    pub session_cache: Option<Arc<SessionCache>>,
+    /// Also offers psk_ke (PSK without (EC)DHE, RFC 8446 §4.2.9). That gives up forward
+    /// secrecy: whoever later learns the PSK can decrypt recorded traffic. Used only when
+    /// the server allows it too.
+    pub allow_psk_ke: bool,
     /// Sends an empty key_share so that the server must answer with HelloRetryRequest.
     /// For tests of the HRR path only.
     pub empty_key_share_for_testing_only: bool,
@@ -165,6 +179,9 @@ impl fmt::Debug for ClientConfig {
             .field("trust_anchors", &self.trust_anchors.len())
             .field("identity", &self.identity)
             .field("key_log", &self.key_log.is_some())
+            .field("psk", &self.psk)
+            .field("session_cache", &self.session_cache.is_some())
+            .field("allow_psk_ke", &self.allow_psk_ke)
             .finish_non_exhaustive()
     }
 }
@@ -172,14 +189,25 @@ impl fmt::Debug for ClientConfig {
 /// Server configuration.
 #[derive(Clone)]
 pub struct ServerConfig {
-    /// The server's certificate chain and key.
-    pub identity: Arc<Identity>,
+    /// The server's certificate chain and key; `None` for a PSK-only server, which refuses
+    /// clients without an acceptable PSK with handshake_failure.
+    pub identity: Option<Arc<Identity>>,
     /// Whether to ask for client certificates.
     pub client_auth: ClientAuth,
     /// Trust anchors for client certificates.
     pub client_trust_anchors: Vec<Certificate>,
     /// Where to send secrets, if anywhere.
     pub key_log: Option<Arc<dyn KeyLog>>,
+    /// External PSKs clients may use (RFC 8446 §4.2.11).
+    pub psks: Vec<ExternalPsk>,
+    /// Whether an external PSK satisfies a `required` client-auth policy. Off by default:
+    /// a required policy then takes only certificates (and tickets from certificate
+    /// handshakes), and PSK offers fall back to a full handshake.
+    pub psk_satisfies_client_auth: bool,
+    /// Accepts psk_ke (no (EC)DHE, no forward secrecy) when the client offers it.
+    pub allow_psk_ke: bool,
+    /// Issues session tickets and accepts them for resumption; `None` disables both.
+    pub tickets: Option<Arc<Tickets>>,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -188,6 +216,10 @@ impl fmt::Debug for ServerConfig {
             .field("identity", &self.identity)
             .field("client_auth", &self.client_auth)
             .field("client_trust_anchors", &self.client_trust_anchors.len())
+            .field("psks", &self.psks.len())
+            .field("psk_satisfies_client_auth", &self.psk_satisfies_client_auth)
+            .field("allow_psk_ke", &self.allow_psk_ke)
+            .field("tickets", &self.tickets)
             .finish_non_exhaustive()
     }
 }
@@ -196,11 +228,35 @@ impl ServerConfig {
     /// A server that does not ask for client certificates.
     pub fn new(identity: Identity) -> Self {
         Self {
-            identity: Arc::new(identity),
+            identity: Some(Arc::new(identity)),
+            ..Self::psk_only(Vec::new())
+        }
+    }
+
+    /// A server without a certificate: only clients with one of `psks` get in.
+    pub fn psk_only(psks: Vec<ExternalPsk>) -> Self {
+        Self {
+            identity: None,
             client_auth: ClientAuth::Off,
             client_trust_anchors: Vec::new(),
             key_log: None,
+            psks,
+            psk_satisfies_client_auth: false,
+            allow_psk_ke: false,
+            tickets: None,
         }
+    }
+
+    /// Accepts these external PSKs too.
+    pub fn with_psks(mut self, psks: Vec<ExternalPsk>) -> Self {
+        self.psks = psks;
+        self
+    }
+
+    /// Issues and accepts session tickets.
+    pub fn with_tickets(mut self, tickets: Arc<Tickets>) -> Self {
+        self.tickets = Some(tickets);
+        self
     }
 
     /// Asks for client certificates with `policy`, trusting `anchors`.

@@ -1,8 +1,14 @@
 //! A sans-IO TLS 1.3 (RFC 8446) handshake and record layer, with two ways for a client to
 //! take part: anonymously, with ephemeral X25519 Diffie–Hellman only (the
 //! **ephemeral-DH path**), or with a certificate whose key it proves it holds (the
-//! **certificate path**, mutual TLS). The server always authenticates with its
-//! certificate; its [`ClientAuth`] policy decides whether it asks the client for one.
+//! **certificate path**, mutual TLS). The server authenticates with its certificate; its
+//! [`ClientAuth`] policy decides whether it asks the client for one.
+//!
+//! Both sides may instead already share a key (RFC 8446 §2.2): an [`ExternalPsk`] given out
+//! of band (paths `psk+dhe`, and `psk` without X25519 when both opt in), or a ticket from
+//! an earlier connection ([`Tickets`] on the server, a [`SessionCache`] on the client; paths
+//! `resumption+dhe` and `resumption`). On those paths no certificate is sent: the key
+//! authenticates both sides. 0-RTT data is not supported.
 //!
 //! # Calling contract
 //!
@@ -14,7 +20,7 @@
 //!         |  bytes from the peer                       ^  bytes for the peer
 //!         v                                            |
 //!   Connection::process(input, now, &mut out) ---------+  (appends to `out`)
-//!   Connection::start(&mut out)            (client: the ClientHello)
+//!   Connection::start_at(now, &mut out)    (client: the ClientHello)
 //!   Connection::send(data, &mut out)       (application data, after the handshake)
 //!   Connection::key_update / close(&mut out)
 //!         |
@@ -45,6 +51,8 @@
 //! - [`key_schedule`]: HKDF-Expand-Label, Derive-Secret, the secret typestates (§7).
 //! - [`states`]: the Appendix A state machines as data.
 //! - [`auth`]: signature schemes, CertificateVerify, peer chain validation via `pki`.
+//! - [`psk`], [`tickets`], [`session`]: external PSKs and PSK files, server tickets,
+//!   client sessions.
 //! - [`error`]: one [`Error`] type and the single mapping from errors to alerts.
 
 #![forbid(unsafe_code)]
@@ -59,10 +67,13 @@ pub mod error;
 pub mod fuzzing;
 pub mod key_schedule;
 pub mod msgs;
+pub mod psk;
 pub mod record;
+pub mod session;
 pub mod states;
 mod stream;
 mod summary;
+pub mod tickets;
 
 pub use auth::Side;
 pub use config::{
@@ -71,5 +82,8 @@ pub use config::{
 pub use conn::trace::{Direction, Observer, TraceEvent};
 pub use conn::{Connection, Event, TlsRng};
 pub use error::Error;
+pub use psk::ExternalPsk;
+pub use session::{Session, SessionCache};
 pub use stream::Stream;
 pub use summary::{Path, Summary};
+pub use tickets::Tickets;

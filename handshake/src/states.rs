@@ -32,6 +32,7 @@ const fn t(
 
 const EPH: Option<&str> = Some("ephemeral-dh");
 const CERT: Option<&str> = Some("certificate");
+const PSK: Option<&str> = Some("psk");
 
 /// Client states, RFC 8446 Appendix A.1.
 pub const CLIENT_STATES: [StateName; 8] = [
@@ -57,8 +58,8 @@ pub const SERVER_STATES: [StateName; 8] = [
     "CONNECTED",
 ];
 
-/// Client transitions (Appendix A.1, without PSK and early data).
-pub const CLIENT_TRANSITIONS: [Transition; 9] = [
+/// Client transitions (Appendix A.1, without early data).
+pub const CLIENT_TRANSITIONS: [Transition; 10] = [
     t("START", "send ClientHello", "WAIT_SH", None),
     t(
         "WAIT_SH",
@@ -68,6 +69,12 @@ pub const CLIENT_TRANSITIONS: [Transition; 9] = [
     ),
     t("WAIT_SH", "recv ServerHello", "WAIT_EE", None),
     t("WAIT_EE", "recv EncryptedExtensions", "WAIT_CERT_CR", None),
+    t(
+        "WAIT_EE",
+        "recv EncryptedExtensions (using PSK)",
+        "WAIT_FINISHED",
+        PSK,
+    ),
     t("WAIT_CERT_CR", "recv CertificateRequest", "WAIT_CERT", None),
     t(
         "WAIT_CERT_CR",
@@ -85,8 +92,8 @@ pub const CLIENT_TRANSITIONS: [Transition; 9] = [
     ),
 ];
 
-/// Server transitions (Appendix A.2, without PSK and early data).
-pub const SERVER_TRANSITIONS: [Transition; 10] = [
+/// Server transitions (Appendix A.2, without early data).
+pub const SERVER_TRANSITIONS: [Transition; 11] = [
     t("START", "recv ClientHello", "RECVD_CH", None),
     t("RECVD_CH", "send HelloRetryRequest", "START", None),
     t("RECVD_CH", "select parameters", "NEGOTIATED", None),
@@ -97,10 +104,16 @@ pub const SERVER_TRANSITIONS: [Transition; 10] = [
         None,
     ),
     t(
+        "NEGOTIATED",
+        "send ServerHello (pre_shared_key), EncryptedExtensions, Finished",
+        "WAIT_FLIGHT2",
+        PSK,
+    ),
+    t(
         "WAIT_FLIGHT2",
         "no CertificateRequest sent",
         "WAIT_FINISHED",
-        EPH,
+        None,
     ),
     t("WAIT_FLIGHT2", "CertificateRequest sent", "WAIT_CERT", None),
     t("WAIT_CERT", "recv empty Certificate", "WAIT_FINISHED", EPH),
@@ -120,6 +133,7 @@ pub fn to_dot(name: &str, table: &[Transition]) -> String {
     for t in table {
         let style = match t.path {
             Some("certificate") => ", color=blue",
+            Some("psk") => ", color=darkorange",
             Some(_) => ", color=darkgreen",
             None => "",
         };

@@ -6,26 +6,58 @@ use crate::auth::Side;
 use crate::key_schedule::HASH_LEN;
 use crate::msgs::enums::{CipherSuite, NamedGroup, SignatureScheme};
 
-/// How the client was (or was not) authenticated. Key agreement is ephemeral X25519 on
-/// every path; the server always authenticates with its certificate.
+/// Where the shared key came from and how the peers were authenticated.
+///
+/// On the certificate paths key agreement is ephemeral X25519 and the server proves its
+/// certificate; on the PSK paths both sides prove possession of a key they already share
+/// (RFC 8446 §2.2), with an X25519 exchange on top for the `+dhe` variants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Path {
     /// The client stayed anonymous: ephemeral Diffie–Hellman only.
     EphemeralDh,
     /// The client proved possession of a certificate's key (mutual TLS).
     Certificate,
+    /// An external PSK alone (psk_ke): no (EC)DHE, so no forward secrecy.
+    Psk,
+    /// An external PSK with ephemeral X25519 (psk_dhe_ke).
+    PskDhe,
+    /// A resumption ticket alone (psk_ke).
+    Resumption,
+    /// A resumption ticket with ephemeral X25519 (psk_dhe_ke).
+    ResumptionDhe,
 }
 
 impl Path {
     /// Every path, in a stable order.
-    pub const ALL: [Path; 2] = [Path::EphemeralDh, Path::Certificate];
+    pub const ALL: [Path; 6] = [
+        Path::EphemeralDh,
+        Path::Certificate,
+        Path::Psk,
+        Path::PskDhe,
+        Path::Resumption,
+        Path::ResumptionDhe,
+    ];
 
     /// The stable lowercase name used in summaries, CLI flags and JSON.
     pub fn name(self) -> &'static str {
         match self {
             Path::EphemeralDh => "ephemeral-dh",
             Path::Certificate => "certificate",
+            Path::Psk => "psk",
+            Path::PskDhe => "psk+dhe",
+            Path::Resumption => "resumption",
+            Path::ResumptionDhe => "resumption+dhe",
         }
+    }
+
+    /// Whether the key came from a pre-shared key (external or resumption).
+    pub fn uses_psk(self) -> bool {
+        !matches!(self, Path::EphemeralDh | Path::Certificate)
+    }
+
+    /// Whether an ephemeral X25519 exchange contributed (forward secrecy).
+    pub fn uses_dhe(self) -> bool {
+        !matches!(self, Path::Psk | Path::Resumption)
     }
 
     /// Parses a name produced by [`Path::name`].
@@ -52,10 +84,10 @@ pub struct Summary {
     pub reason: String,
     /// The negotiated cipher suite.
     pub cipher_suite: CipherSuite,
-    /// The key exchange group.
-    pub group: NamedGroup,
-    /// The scheme of the server's CertificateVerify.
-    pub server_signature: SignatureScheme,
+    /// The key exchange group; `None` on the psk_ke paths.
+    pub group: Option<NamedGroup>,
+    /// The scheme of the server's CertificateVerify; `None` on the PSK paths.
+    pub server_signature: Option<SignatureScheme>,
     /// The scheme of the client's CertificateVerify, on the certificate path.
     pub client_signature: Option<SignatureScheme>,
     /// Whether the server asked for another ClientHello (HelloRetryRequest).
@@ -68,6 +100,10 @@ pub struct Summary {
     pub client_chain: Vec<String>,
     /// The subjectAltNames of the client's leaf (for identification, not checked).
     pub client_names: Vec<String>,
+    /// Who the client proved to be: the certificate subject on the certificate path,
+    /// `psk:IDENTITY` on the external PSK paths, and on resumption whatever the ticket
+    /// carries from the original handshake (same forms). `None` for an anonymous client.
+    pub client_identity: Option<String>,
     /// The server name the client asked for (SNI), if any.
     pub server_name: Option<String>,
     /// Transcript hash through the client's Finished.
@@ -77,18 +113,21 @@ pub struct Summary {
 impl Summary {
     /// One line: `path=... suite=... group=... ...`.
     pub fn one_line(&self) -> String {
-        let mut line = format!(
-            "path={} suite={} group={} server_sig={}",
-            self.path, self.cipher_suite, self.group, self.server_signature
-        );
+        let mut line = format!("path={} suite={}", self.path, self.cipher_suite);
+        if let Some(g) = self.group {
+            line.push_str(&format!(" group={g}"));
+        }
+        if let Some(s) = self.server_signature {
+            line.push_str(&format!(" server_sig={s}"));
+        }
         if let Some(s) = self.client_signature {
             line.push_str(&format!(" client_sig={s}"));
         }
         if self.hello_retry {
             line.push_str(" hrr=yes");
         }
-        if let Some(leaf) = self.client_chain.first() {
-            line.push_str(&format!(" client=\"{leaf}\""));
+        if let Some(id) = &self.client_identity {
+            line.push_str(&format!(" client=\"{id}\""));
         }
         line
     }

@@ -84,7 +84,7 @@ fn every_policy_and_key_type_takes_the_expected_path() {
             } else {
                 SignatureScheme::Ed25519
             };
-            assert_eq!(c.server_signature, scheme);
+            assert_eq!(c.server_signature, Some(scheme));
             assert_eq!(
                 s.client_signature,
                 (path == Path::Certificate).then_some(scheme)

@@ -52,6 +52,15 @@ pub enum Command {
     /// Shamir M-of-N splitting of secrets (keys) across share servers.
     #[command(subcommand)]
     Share(crate::share_cmd::ShareCommand),
+    /// A public key server: publish, look up and audit Ed25519 keys.
+    #[command(subcommand)]
+    Keyserver(crate::keyserver_cmd::KeyserverCommand),
+    /// Encrypt stdin to a key published on a key server (HPKE, RFC 9180).
+    #[command(after_help = EXIT_CODES)]
+    Seal(crate::keyserver_cmd::SealArgs),
+    /// Decrypt a sealed message from stdin with the recipient's private key.
+    #[command(after_help = EXIT_CODES)]
+    Open(crate::keyserver_cmd::OpenArgs),
 }
 
 /// `keylab pki ...`
@@ -207,6 +216,10 @@ pub enum PathArg {
     EphemeralDh,
     /// The client authenticates with its certificate (mutual TLS).
     Certificate,
+    /// Both sides hold an external pre-shared key (psk_dhe_ke).
+    Psk,
+    /// A full handshake earns a ticket; the next connection resumes with it.
+    Resumption,
     /// Every path.
     All,
 }
@@ -232,6 +245,52 @@ pub struct DemoArgs {
     pub explain: bool,
 }
 
+/// PSK and ticket options of `keylab server`.
+#[derive(Debug, Args)]
+pub struct ServerPskArgs {
+    /// External PSKs, one `IDENTITY:HEXKEY` per line (HEXKEY as OpenSSL's -psk takes it).
+    /// Without --cert the server takes only these keys.
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
+    /// Accept psk_ke (a PSK without X25519) when the client offers it: no forward secrecy.
+    #[arg(long)]
+    pub psk_ke: bool,
+    /// Let an external PSK satisfy --client-auth required.
+    #[arg(long)]
+    pub psk_satisfies_client_auth: bool,
+    /// Do not issue session tickets (nor accept them).
+    #[arg(long, conflicts_with_all = ["single_use_tickets", "ticket_lifetime"])]
+    pub no_tickets: bool,
+    /// Accept each ticket once; a replay gets a full handshake. The record of used tickets
+    /// is kept in memory and lost on restart.
+    #[arg(long)]
+    pub single_use_tickets: bool,
+    /// Ticket lifetime in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 7200, value_parser = clap::value_parser!(u32).range(1..=604_800))]
+    pub ticket_lifetime: u32,
+}
+
+/// PSK and session options of `keylab client`.
+#[derive(Debug, Args)]
+pub struct ClientPskArgs {
+    /// External PSKs, one `IDENTITY:HEXKEY` per line; the one named by --psk-identity (or
+    /// the only one) is offered.
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
+    /// Which key of --psk-file to offer.
+    #[arg(long, value_name = "ID", requires = "psk_file")]
+    pub psk_identity: Option<String>,
+    /// Also offer psk_ke (a PSK without X25519): no forward secrecy.
+    #[arg(long)]
+    pub psk_ke: bool,
+    /// Resume with the session (ticket) in FILE.
+    #[arg(long, value_name = "FILE")]
+    pub session_in: Option<PathBuf>,
+    /// Save the newest ticket from the server to FILE (mode 0600: it holds a secret).
+    #[arg(long, value_name = "FILE")]
+    pub session_out: Option<PathBuf>,
+}
+
 /// Client-authentication policy on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum AuthArg {
@@ -249,11 +308,11 @@ pub struct ServerArgs {
     /// Address to listen on; port 0 picks a free port (printed).
     #[arg(long, value_name = "ADDR")]
     pub listen: String,
-    /// Certificate chain (PEM, leaf first).
-    #[arg(long, value_name = "FILE")]
-    pub cert: PathBuf,
-    /// Private key (PEM).
-    #[arg(long, value_name = "FILE", required_unless_present = "key_shares")]
+    /// Certificate chain (PEM, leaf first); optional with --psk-file.
+    #[arg(long, value_name = "FILE", required_unless_present = "psk_file")]
+    pub cert: Option<PathBuf>,
+    /// Private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
     /// Or: rebuild the private key from share servers.
     #[command(flatten)]
@@ -279,6 +338,9 @@ pub struct ServerArgs {
     /// Connections served at once; more are closed at once (and logged).
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub max_concurrent: u64,
+    /// Pre-shared keys and session tickets.
+    #[command(flatten)]
+    pub psk: ServerPskArgs,
 }
 
 /// `keylab mitm`
@@ -324,9 +386,10 @@ pub struct ClientArgs {
     /// an IP address is checked against IP subjectAltNames and not sent as SNI).
     #[arg(long, value_name = "NAME")]
     pub server_name: Option<String>,
-    /// Trust anchors for the server's certificate.
-    #[arg(long, value_name = "FILE")]
-    pub ca: PathBuf,
+    /// Trust anchors for the server's certificate (optional with --psk-file or
+    /// --session-in, when the server is expected to accept the key).
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["psk_file", "session_in"])]
+    pub ca: Option<PathBuf>,
     /// Client certificate chain: takes the certificate path when the server asks.
     #[arg(long, value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
@@ -345,6 +408,9 @@ pub struct ClientArgs {
     /// Send an empty key_share so the server must answer with HelloRetryRequest (tests).
     #[arg(long, hide = true)]
     pub empty_key_share_for_testing_only: bool,
+    /// Pre-shared keys and resumption.
+    #[command(flatten)]
+    pub psk: ClientPskArgs,
 }
 
 /// Output formats of `keylab states`.
@@ -417,5 +483,8 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> {
         Command::Pki(PkiCommand::Show(args)) => pki_cmd::show(&args, out),
         Command::Wsn(command) => crate::wsn_cmd::run(&command, out),
         Command::Share(command) => crate::share_cmd::run(&command, out),
+        Command::Keyserver(command) => crate::keyserver_cmd::run(&command, out),
+        Command::Seal(args) => crate::keyserver_cmd::seal_cmd(&args, out),
+        Command::Open(args) => crate::keyserver_cmd::open_cmd(&args, out),
     }
 }

@@ -1,56 +1,102 @@
-//! `keylab demo`: both paths over loopback with the embedded fixtures, explained.
+//! `keylab demo`: every path over loopback with the embedded fixtures, explained.
 
 use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::Arc;
 
-use handshake::{ClientAuth, Path, Summary};
+use handshake::{ClientAuth, Path, SessionCache, Summary, Tickets};
+use rand_core::Rng;
 
 use crate::cli::{DemoArgs, Failure, PathArg};
 use crate::json::{Json, hex};
 use crate::runner::{self, ClientSpec, Outcome};
 
-/// One planned run: the path it should take, how to describe the client, and its config.
+/// What the client of a run holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Holds {
+    /// Nothing but trust in the root; it keeps the tickets it is given.
+    Nothing,
+    /// A certificate and its key.
+    Certificate,
+    /// The demo's external PSK.
+    Psk,
+    /// A ticket from an earlier run.
+    Ticket,
+}
+
+/// One planned run: the path it should take, how to describe the client, what it holds.
 struct Plan {
     path: Path,
     client: &'static str,
     message: &'static [u8],
-    with_cert: bool,
+    holds: Holds,
 }
 
-const PLANS: [Plan; 2] = [
+const PLANS: [Plan; 4] = [
     Plan {
         path: Path::EphemeralDh,
-        client: "client without a certificate",
+        client: "client without a certificate; it keeps the ticket it is given",
         message: b"hello from an anonymous client",
-        with_cert: false,
+        holds: Holds::Nothing,
     },
     Plan {
         path: Path::Certificate,
         client: "client CN=alice with a certificate",
         message: b"hello from alice",
-        with_cert: true,
+        holds: Holds::Certificate,
+    },
+    Plan {
+        path: Path::PskDhe,
+        client: "client holding the external PSK \"keylab-demo\"",
+        message: b"hello from a PSK holder",
+        holds: Holds::Psk,
+    },
+    Plan {
+        path: Path::ResumptionDhe,
+        client: "the client of run 1, resuming with its ticket",
+        message: b"hello again, resumed",
+        holds: Holds::Ticket,
     },
 ];
 
+/// The runs `--path` asks for (resumption needs the run that earns the ticket first).
+fn plans_for(path: PathArg) -> Vec<&'static Plan> {
+    let wanted: &[Path] = match path {
+        PathArg::All => &[
+            Path::EphemeralDh,
+            Path::Certificate,
+            Path::PskDhe,
+            Path::ResumptionDhe,
+        ],
+        PathArg::EphemeralDh => &[Path::EphemeralDh],
+        PathArg::Certificate => &[Path::Certificate],
+        PathArg::Psk => &[Path::PskDhe],
+        PathArg::Resumption => &[Path::EphemeralDh, Path::ResumptionDhe],
+    };
+    PLANS.iter().filter(|p| wanted.contains(&p.path)).collect()
+}
+
 /// Runs the demo and writes its report to `out`.
 pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let plans: Vec<&Plan> = PLANS
-        .iter()
-        .filter(|p| match args.path {
-            PathArg::All => true,
-            PathArg::EphemeralDh => p.path == Path::EphemeralDh,
-            PathArg::Certificate => p.path == Path::Certificate,
-        })
-        .collect();
+    let plans = plans_for(args.path);
     let key_log = crate::keylog::from_option(args.keylog.as_ref())
         .map_err(|e| Failure::input(e.to_string()))?;
+    let mut ticket_key = zeroize::Zeroizing::new([0u8; 32]);
+    runner::connection_rng(args.seed, "ticket key", 0).fill_bytes(&mut ticket_key[..]);
     let server = runner::demo_server_config(ClientAuth::Optional)
-        .map_err(|e| Failure::input(e.to_string()))?;
+        .map_err(|e| Failure::input(e.to_string()))?
+        .with_psks(vec![runner::demo_psk()])
+        .with_tickets(Arc::new(Tickets::new(&ticket_key)));
+    let cache = Arc::new(SessionCache::default());
     let mut specs = Vec::new();
     for plan in &plans {
-        let mut config = runner::demo_client_config(plan.with_cert)
+        let mut config = runner::demo_client_config(plan.holds == Holds::Certificate)
             .map_err(|e| Failure::input(e.to_string()))?;
+        match plan.holds {
+            Holds::Nothing | Holds::Ticket => config.session_cache = Some(cache.clone()),
+            Holds::Psk => config.psk = Some(runner::demo_psk()),
+            Holds::Certificate => {}
+        }
         // The client logs the secrets; the server would log the same lines again.
         config.key_log = key_log.clone();
         specs.push(ClientSpec::new(config, plan.message.to_vec()));
@@ -143,7 +189,7 @@ fn text_report(
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "keylab demo: TLS 1.3 over loopback; server CN=localhost (Ed25519), client authentication optional\n"
+        "keylab demo: TLS 1.3 over loopback; server CN=localhost (Ed25519), client authentication\noptional, external PSK \"keylab-demo\" accepted, session tickets issued\n"
     );
     for (i, (plan, o)) in plans.iter().zip(outcomes).enumerate() {
         let _ = writeln!(s, "run {}: {} ({})", i + 1, plan.path, plan.client);
@@ -208,10 +254,17 @@ fn describe(s: &mut String, c: &Summary, sv: &Summary, o: &Outcome, plan: &Plan,
     let _ = writeln!(s, "  path:        {}", c.path);
     let _ = writeln!(s, "  why:         client: {}", c.reason);
     let _ = writeln!(s, "               server: {}", sv.reason);
+    let group = c
+        .group
+        .map_or_else(|| "no (EC)DHE".to_owned(), |g| g.to_string());
+    let signature = c.server_signature.map_or_else(
+        || "none (the key itself authenticates)".to_owned(),
+        |s| s.to_string(),
+    );
     let _ = writeln!(
         s,
-        "  negotiated:  {}, {}, server signature {}",
-        c.cipher_suite, c.group, c.server_signature
+        "  negotiated:  {}, {group}, server signature {signature}",
+        c.cipher_suite
     );
     if let Some(sig) = sv.client_signature {
         let _ = writeln!(
@@ -220,7 +273,12 @@ fn describe(s: &mut String, c: &Summary, sv: &Summary, o: &Outcome, plan: &Plan,
             sv.client_chain.join(" <- ")
         );
     }
-    let _ = writeln!(s, "  server:      {}", c.server_chain.join(" <- "));
+    if let Some(id) = &sv.client_identity {
+        let _ = writeln!(s, "  client is:   {id}");
+    }
+    if !c.server_chain.is_empty() {
+        let _ = writeln!(s, "  server:      {}", c.server_chain.join(" <- "));
+    }
     let echoed = if o.reply == plan.message {
         "echoed back intact"
     } else {
@@ -269,6 +327,21 @@ fn explain(s: &mut String, o: &Outcome) {
             let _ = writeln!(s, "    {line}");
         }
     }
+    if o.observed
+        .secrets
+        .iter()
+        .any(|x| x.label.starts_with("binder_key"))
+    {
+        let _ = writeln!(
+            s,
+            "\n  the PSK binder (RFC 8446 §4.2.11.2): the ClientHello ends with\n    \
+             HMAC(finished_key(binder_key), Transcript-Hash(ClientHello up to the binders)).\n    \
+             Only a holder of the PSK can compute it, and it binds the key to this very\n    \
+             ClientHello; the server checks it before it answers (a wrong one: decrypt_error).\n    \
+             The PSK then enters the key schedule as the input of the Early Secret, and X25519\n    \
+             (psk_dhe_ke) as the input of the Handshake Secret."
+        );
+    }
     let _ = writeln!(
         s,
         "\n  key schedule (RFC 8446 §7.1), as the client derived it:"
@@ -285,10 +358,17 @@ fn summary_json(s: &Summary) -> Json {
         ("path", Json::str(s.path.name())),
         ("reason", Json::str(s.reason.clone())),
         ("cipher_suite", Json::str(s.cipher_suite.to_string())),
-        ("group", Json::str(s.group.to_string())),
+        (
+            "group",
+            Json::opt(s.group.map(|g| Json::str(g.to_string()))),
+        ),
         (
             "server_signature",
-            Json::str(s.server_signature.to_string()),
+            Json::opt(s.server_signature.map(|x| Json::str(x.to_string()))),
+        ),
+        (
+            "client_identity",
+            Json::opt(s.client_identity.clone().map(Json::Str)),
         ),
         (
             "client_signature",

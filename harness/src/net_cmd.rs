@@ -30,16 +30,28 @@ fn identity(cert: &FsPath, key: &FsPath) -> Result<Identity, Failure> {
         .map_err(|e| Failure::input(format!("{} / {}: {e}", cert.display(), key.display())))
 }
 
-/// The server's certificate with its key from `--key`, or rebuilt from `--key-shares`.
-fn server_identity(args: &ServerArgs) -> Result<Identity, Failure> {
-    match &args.key {
-        Some(key) => identity(&args.cert, key),
-        None => {
-            let key = crate::share_cmd::key_from_shares(&args.key_shares)?;
-            Identity::from_pem(&read_text(&args.cert)?, &key).map_err(|e| {
-                Failure::input(format!("{} / key from shares: {e}", args.cert.display()))
-            })
+/// The server's certificate with its key from `--key`, or rebuilt from `--key-shares`;
+/// `None` for a PSK-only server.
+fn server_identity(args: &ServerArgs) -> Result<Option<Identity>, Failure> {
+    let Some(cert) = &args.cert else {
+        if args.key_shares.key_shares.is_empty() {
+            return Ok(None);
         }
+        return Err(Failure::input(
+            "--key-shares rebuilds the key of --cert FILE",
+        ));
+    };
+    match &args.key {
+        Some(key) => identity(cert, key).map(Some),
+        None if !args.key_shares.key_shares.is_empty() => {
+            let key = crate::share_cmd::key_from_shares(&args.key_shares)?;
+            Identity::from_pem(&read_text(cert)?, &key)
+                .map(Some)
+                .map_err(|e| Failure::input(format!("{} / key from shares: {e}", cert.display())))
+        }
+        None => Err(Failure::input(
+            "--cert needs its private key: --key FILE or --key-shares",
+        )),
     }
 }
 
@@ -50,7 +62,14 @@ pub fn server(args: &ServerArgs, out: &mut dyn Write) -> Result<(), Failure> {
         AuthArg::Optional => ClientAuth::Optional,
         AuthArg::Required => ClientAuth::Required,
     };
-    let mut config = ServerConfig::new(server_identity(args)?);
+    let psks = crate::psk_args::server_psks(&args.psk)?;
+    let mut config = match server_identity(args)? {
+        Some(identity) => ServerConfig::new(identity).with_psks(psks),
+        None => ServerConfig::psk_only(psks),
+    };
+    config.allow_psk_ke = args.psk.psk_ke;
+    config.psk_satisfies_client_auth = args.psk.psk_satisfies_client_auth;
+    config.tickets = crate::psk_args::server_tickets(&args.psk, &mut crate::rng::rng_from(None))?;
     if policy != ClientAuth::Off {
         let Some(ca) = &args.client_ca else {
             return Err(Failure::input(format!(
@@ -108,13 +127,20 @@ pub fn server(args: &ServerArgs, out: &mut dyn Write) -> Result<(), Failure> {
             let addr = tcp
                 .peer_addr()
                 .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
-            let o =
-                runner::serve_connection(tcp, addr, config, crate::rng::rng_from(None), timeouts);
+            let o = runner::serve_connection(
+                tcp,
+                addr,
+                config,
+                crate::rng::rng_from(None),
+                timeouts,
+                OffsetDateTime::now_utc,
+            );
             match &o.result {
                 Ok(s) => eprintln!(
-                    "{peer} {} ok ({} bytes echoed)",
+                    "{peer} {} ok ({} bytes echoed); why: {}",
                     s.one_line(),
-                    o.received_len
+                    o.received_len,
+                    s.reason
                 ),
                 Err(e) => eprintln!("{peer} error: {e}"),
             }
@@ -207,11 +233,15 @@ pub fn client(args: &ClientArgs, out: &mut dyn Write) -> Result<(), Failure> {
         (None, None) => None,
         _ => return Err(Failure::input("--cert and --key go together")),
     };
+    let cache = crate::psk_args::client_cache(&args.psk)?;
     let config = ClientConfig {
-        trust_anchors: read_certs(&args.ca)?,
+        trust_anchors: args.ca.as_deref().map_or(Ok(Vec::new()), read_certs)?,
         identity,
         key_log: crate::keylog::from_option(args.keylog.as_ref())
             .map_err(|e| Failure::input(e.to_string()))?,
+        psk: crate::psk_args::client_psk(&args.psk)?,
+        session_cache: cache.clone(),
+        allow_psk_ke: args.psk.psk_ke,
         empty_key_share_for_testing_only: args.empty_key_share_for_testing_only,
     };
     let name = args
@@ -228,7 +258,11 @@ pub fn client(args: &ClientArgs, out: &mut dyn Write) -> Result<(), Failure> {
         .map_err(|e| Failure::input(e.to_string()))?;
     let deadline = Instant::now() + Duration::from_secs_f64(args.timeout);
     let result = talk(conn, addr, deadline, &args.send, out);
-    result.map_err(|e| Failure::check(describe_io_error(&e)))
+    result.map_err(|e| Failure::check(describe_io_error(&e)))?;
+    match (&args.psk.session_out, &cache) {
+        (Some(path), Some(cache)) => crate::psk_args::save_session(cache, &name, path),
+        _ => Ok(()),
+    }
 }
 
 fn remaining(deadline: Instant) -> io::Result<Duration> {

@@ -39,6 +39,24 @@ use time::OffsetDateTime;
 /// How long a side waits for the peer before giving up.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Where a connection takes the time from (certificate validity, ticket ages).
+pub type Clock = fn() -> OffsetDateTime;
+
+/// The time seeded runs use, so that ticket ages and everything derived from them are
+/// reproducible: 2026-01-01T00:00:00Z.
+pub fn fixed_clock() -> OffsetDateTime {
+    time::macros::datetime!(2026-01-01 00:00 UTC)
+}
+
+/// The real clock, or [`fixed_clock`] for seeded runs.
+pub fn clock_for(seed: Option<u64>) -> Clock {
+    if seed.is_some() {
+        fixed_clock
+    } else {
+        OffsetDateTime::now_utc
+    }
+}
+
 /// One handshake message as one side saw it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageRecord {
@@ -169,7 +187,8 @@ pub struct LoopbackServer {
 
 impl LoopbackServer {
     /// Binds `bind` (e.g. `127.0.0.1:0` or `[::1]:0`) and starts accepting. With a
-    /// `seed`, connection *i* draws from an RNG derived from the seed and *i*.
+    /// `seed`, connection *i* draws from an RNG derived from the seed and *i*, and the
+    /// clock is [`fixed_clock`].
     pub fn start(bind: &str, config: Arc<ServerConfig>, seed: Option<u64>) -> io::Result<Self> {
         let listener = TcpListener::bind(bind)?;
         listener.set_nonblocking(true)?;
@@ -188,8 +207,14 @@ impl LoopbackServer {
                         // Out of threads: the connection is dropped (closed), the server
                         // goes on.
                         let _ = std::thread::Builder::new().spawn(move || {
-                            let outcome =
-                                serve_connection(tcp, peer, config, rng, Timeouts::default());
+                            let outcome = serve_connection(
+                                tcp,
+                                peer,
+                                config,
+                                rng,
+                                Timeouts::default(),
+                                clock_for(seed),
+                            );
                             let _ = tx.send(outcome);
                         });
                     }
@@ -290,6 +315,7 @@ pub fn serve_connection(
     config: Arc<ServerConfig>,
     rng: ChaCha20Rng,
     timeouts: Timeouts,
+    clock: Clock,
 ) -> ServerOutcome {
     let mut conn = Connection::server(config, rng);
     let observed = observe(&mut conn, false);
@@ -305,7 +331,7 @@ pub fn serve_connection(
         tcp.set_write_timeout(Some(timeouts.idle))?;
         let (done, flag) = watchdog(&tcp, timeouts.handshake)?;
         fired = Some(flag);
-        let mut stream = Stream::new(conn, tcp, OffsetDateTime::now_utc);
+        let mut stream = Stream::new(conn, tcp, clock);
         let summary = stream.handshake()?.clone();
         handshake_done = true;
         let _ = done.send(());
@@ -367,15 +393,18 @@ pub struct ClientSpec {
     pub server_name: String,
     /// The application message it sends; the server echoes it.
     pub message: Vec<u8>,
+    /// Its clock ([`run`] sets [`clock_for`] the seed).
+    pub clock: Clock,
 }
 
 impl ClientSpec {
-    /// A client for `localhost` sending `message`.
+    /// A client for `localhost` sending `message`, on the real clock.
     pub fn new(config: ClientConfig, message: Vec<u8>) -> Self {
         Self {
             config: Arc::new(config),
             server_name: "localhost".to_owned(),
             message,
+            clock: OffsetDateTime::now_utc,
         }
     }
 }
@@ -472,7 +501,7 @@ pub fn run_client(
                         read: 0,
                         written: 0,
                     },
-                    OffsetDateTime::now_utc,
+                    spec.clock,
                 );
                 let summary = stream.handshake().cloned();
                 handshake_time = start.elapsed();
@@ -517,9 +546,13 @@ pub fn run(
     let loopback = LoopbackServer::start(bind, server, seed)?;
     let mut outcomes = Vec::with_capacity(clients.len());
     for (i, spec) in clients.iter().enumerate() {
+        let spec = ClientSpec {
+            clock: clock_for(seed),
+            ..spec.clone()
+        };
         let mut outcome = run_client(
             loopback.addr(),
-            spec,
+            &spec,
             connection_rng(seed, "client", i as u64),
             DEFAULT_TIMEOUT,
         );
@@ -527,6 +560,15 @@ pub fn run(
         outcomes.push(outcome);
     }
     Ok(outcomes)
+}
+
+/// The demo's external PSK, identity `keylab-demo`. Its key is SHA-256 of a published
+/// string: it is public and good for demonstrations only.
+pub fn demo_psk() -> handshake::ExternalPsk {
+    let key = Sha256::digest(b"keylab demo PSK: public, for demonstrations only");
+    // 32 bytes and a printable identity: always valid.
+    #[allow(clippy::expect_used, reason = "constant, valid input")]
+    handshake::ExternalPsk::new("keylab-demo", &key).expect("valid demo PSK")
 }
 
 /// The embedded Ed25519 server identity with the given client-auth policy.

@@ -14,11 +14,11 @@ fn demo(args: &[&str]) -> (Option<i32>, String, String) {
 }
 
 #[test]
-fn demo_runs_both_paths_and_says_why() {
+fn demo_runs_every_path_and_says_why() {
     let (code, out, err) = demo(&[]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(
-        out.contains("run 1: ephemeral-dh (client without a certificate)"),
+        out.contains("run 1: ephemeral-dh (client without a certificate;"),
         "{out}"
     );
     assert!(
@@ -42,9 +42,48 @@ fn demo_runs_both_paths_and_says_why() {
     );
     assert!(out.contains("time:"), "timings are shown without --seed");
     assert!(
-        out.trim_end().ends_with("ok: 2 of 2 runs succeeded"),
+        out.contains("run 3: psk+dhe (client holding the external PSK \"keylab-demo\")"),
         "{out}"
     );
+    assert!(
+        out.contains("server: client proved external PSK \"keylab-demo\" (psk_dhe_ke)"),
+        "{out}"
+    );
+    assert!(out.contains("client is:   psk:keylab-demo"), "{out}");
+    assert!(
+        out.contains("run 4: resumption+dhe (the client of run 1, resuming with its ticket)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("server: client proved a ticket issued 0 s earlier to an anonymous client"),
+        "{out}"
+    );
+    assert!(
+        out.trim_end().ends_with("ok: 4 of 4 runs succeeded"),
+        "{out}"
+    );
+}
+
+#[test]
+fn demo_psk_and_resumption_paths_alone() {
+    let (code, out, err) = demo(&["--path", "psk", "--explain", "--seed", "5"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("run 1: psk+dhe"), "{out}");
+    assert!(!out.contains("run 2"), "{out}");
+    assert!(out.contains("the PSK binder (RFC 8446 §4.2.11.2)"), "{out}");
+    assert!(out.contains("binder_key (external)"), "{out}");
+    assert!(out.contains("= HKDF-Extract(salt 0, IKM PSK)"), "{out}");
+    assert!(
+        !out.contains("server -> client  Certificate"),
+        "no certificates on the PSK path: {out}"
+    );
+
+    // Resumption needs the run that earns the ticket first.
+    let (code, out, err) = demo(&["--path", "resumption", "--seed", "5"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("run 1: ephemeral-dh"), "{out}");
+    assert!(out.contains("run 2: resumption+dhe"), "{out}");
+    assert!(out.contains("server -> client  NewSessionTicket"), "{out}");
 }
 
 #[test]
@@ -231,7 +270,7 @@ fn keylab_server_and_client_over_loopback() {
             .recv_timeout(Duration::from_secs(10))
             .expect("server log line");
         assert!(
-            line.contains(&format!("path={path}")) && line.ends_with("ok (9 bytes echoed)"),
+            line.contains(&format!("path={path}")) && line.contains(" ok (9 bytes echoed); why: "),
             "{line}"
         );
     }
@@ -308,7 +347,7 @@ fn usage_errors_exit_2_and_failures_exit_1() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2), "--cert needs --key");
     let out = keylab()
-        .args(["demo", "--path", "psk"])
+        .args(["demo", "--path", "psk+ke"])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));

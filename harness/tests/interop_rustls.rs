@@ -171,6 +171,7 @@ fn keylab_client_against_rustls_server() {
                 ),
                 server_name: "localhost".into(),
                 message: b"hello rustls\n".to_vec(),
+                clock: time::OffsetDateTime::now_utc,
             };
             let outcome = runner::run_client(
                 addr,

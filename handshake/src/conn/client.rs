@@ -2,11 +2,14 @@
 //!
 //! ```text
 //! START --send ClientHello--> WAIT_SH --ServerHello--> WAIT_EE --EncryptedExtensions--> WAIT_CERT_CR
-//!          ^                     |                                                   |         |
-//!          +-HelloRetryRequest---+                               CertificateRequest  |         | Certificate
-//!                                                                                    v         v
+//!          ^                     |                    |                              |         |
+//!          +-HelloRetryRequest---+                    | (PSK)   CertificateRequest  |         | Certificate
+//!                                                     v                              v         v
 //! CONNECTED <--Finished / send [Certificate [CertificateVerify]] Finished-- WAIT_FINISHED <-- WAIT_CV
 //! ```
+//!
+//! On the PSK paths (RFC 8446 §2.2) the server sends neither Certificate nor
+//! CertificateRequest, so EncryptedExtensions leads straight to WAIT_FINISHED.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -15,19 +18,23 @@ use pki::Purpose;
 use time::OffsetDateTime;
 use x25519_dalek::{PublicKey as X25519Public, StaticSecret};
 
-use crate::auth::{self, CERTIFICATE_SCHEMES, HANDSHAKE_SCHEMES, Side};
+use crate::auth::{self, Side};
 use crate::config::ClientConfig;
+use crate::conn::client_checks::{
+    check_encrypted_extensions, check_server_hello_common, client_hello,
+};
 use crate::conn::core::{Core, decode, unexpected};
-use crate::conn::{Established, derive_app_secrets, handshake_secrets, key_exchange};
+use crate::conn::psk::{self, Offer};
+use crate::conn::{
+    ClientResumption, Established, derive_app_secrets, handshake_secrets, key_exchange,
+};
 use crate::error::{CertificateError, Error, Verification};
-use crate::key_schedule::{HandshakeSecret, Secret, check_verify_data, verify_data};
+use crate::key_schedule::{HandshakeSecret, PskKind, Secret, check_verify_data, verify_data};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::certificate::{Certificate, CertificateEntry, CertificateVerify};
 use crate::msgs::client_hello::ClientHello;
-use crate::msgs::enums::{
-    CipherSuite, ExtensionType, NamedGroup, ProtocolVersion, SignatureScheme,
-};
-use crate::msgs::extensions::{Extension, Extensions, KeyShareEntry, ServerName};
+use crate::msgs::enums::{CipherSuite, ExtensionType, NamedGroup, SignatureScheme};
+use crate::msgs::extensions::{Extension, Extensions};
 use crate::msgs::finished::Finished;
 use crate::msgs::server_hello::ServerHello;
 use crate::record::RawHandshake;
@@ -36,10 +43,12 @@ use crate::summary::{Path, Summary};
 
 /// What every client state carries.
 pub(crate) struct Common {
-    config: Arc<ClientConfig>,
+    pub(super) config: Arc<ClientConfig>,
     /// The name the server's certificate must match (DNS name or IP address).
-    server_name: String,
+    pub(super) server_name: String,
     hello_retry: bool,
+    /// The keys offered in pre_shared_key, in order.
+    pub(super) offers: Vec<Offer>,
 }
 
 /// The client's handshake states; each transition consumes the old one.
@@ -68,6 +77,8 @@ pub(crate) struct Negotiated {
     client_hs: Secret,
     server_hs: Secret,
     request: Option<CertRequest>,
+    /// The offer the server selected and whether (EC)DHE was used with it.
+    psk: Option<(usize, bool)>,
 }
 
 struct CertRequest {
@@ -84,7 +95,7 @@ pub(crate) struct WaitCv {
 pub(crate) struct WaitFinished {
     n: Negotiated,
     server_chain: Vec<String>,
-    server_signature: SignatureScheme,
+    server_signature: Option<SignatureScheme>,
 }
 
 /// What handling one message leads to.
@@ -129,7 +140,16 @@ impl ClientState {
                 let sent_sni = n.common.server_name.parse::<IpAddr>().is_err();
                 check_encrypted_extensions(&ee.extensions, sent_sni)?;
                 core.transcript.add(&raw.bytes);
-                ClientState::WaitCertCr(n)
+                if n.psk.is_some() {
+                    // RFC 8446 §2.2: the key itself authenticates; no certificates follow.
+                    ClientState::WaitFinished(WaitFinished {
+                        n,
+                        server_chain: Vec::new(),
+                        server_signature: None,
+                    })
+                } else {
+                    ClientState::WaitCertCr(n)
+                }
             }
             (ClientState::WaitCertCr(mut n), HandshakeMessage::CertificateRequest(cr)) => {
                 // RFC 8446 §4.3.2: signature_algorithms MUST be present.
@@ -196,13 +216,16 @@ pub(crate) fn start(
     core: &mut Core,
     config: Arc<ClientConfig>,
     server_name: &str,
+    now: OffsetDateTime,
     out: &mut Vec<u8>,
 ) -> Result<ClientState, Error> {
     let key = StaticSecret::from(core.random::<32>());
+    let offers = psk::client_offers(&config, server_name, psk::unix_ms(now));
     let common = Common {
         config,
         server_name: server_name.to_owned(),
         hello_retry: false,
+        offers,
     };
     core.client_random = core.random::<32>();
     let share = if common.config.empty_key_share_for_testing_only {
@@ -210,105 +233,11 @@ pub(crate) fn start(
     } else {
         Some(X25519Public::from(&key).to_bytes().to_vec())
     };
-    let hello = client_hello(core.client_random, &common, share);
+    let mut hello = client_hello(core.client_random, &common, share);
+    psk::attach_binders(core, &mut hello, &common.offers)?;
     core.send_handshake(&HandshakeMessage::ClientHello(hello.clone()), out)?;
     core.transition("START", "WAIT_SH");
     Ok(ClientState::WaitSh(WaitSh { common, key, hello }))
-}
-
-fn client_hello(random: [u8; 32], common: &Common, share: Option<Vec<u8>>) -> ClientHello {
-    let mut ext = vec![
-        Extension::SupportedVersionsClientHello(vec![ProtocolVersion::Tls13]),
-        Extension::SupportedGroups(vec![NamedGroup::X25519]),
-        Extension::KeyShareClientHello(
-            share
-                .into_iter()
-                .map(|key_exchange| KeyShareEntry {
-                    group: NamedGroup::X25519,
-                    key_exchange,
-                })
-                .collect(),
-        ),
-        Extension::SignatureAlgorithms(HANDSHAKE_SCHEMES.to_vec()),
-        Extension::SignatureAlgorithmsCert(CERTIFICATE_SCHEMES.to_vec()),
-    ];
-    // RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted in HostName".
-    if common.server_name.parse::<IpAddr>().is_err() {
-        ext.insert(
-            0,
-            Extension::ServerName(vec![ServerName::host_name(&common.server_name)]),
-        );
-    }
-    ClientHello {
-        legacy_version: ProtocolVersion::Tls12,
-        random,
-        legacy_session_id: Vec::new(),
-        cipher_suites: vec![CipherSuite::TlsChacha20Poly1305Sha256],
-        legacy_compression_methods: vec![0],
-        extensions: Extensions(ext),
-    }
-}
-
-/// Checks what every ServerHello and HelloRetryRequest must say (RFC 8446 §4.1.3, §4.1.4).
-fn check_server_hello_common(sh: &ServerHello, hello: &ClientHello) -> Result<(), Error> {
-    let invalid = |reason: String| Error::InvalidMessage {
-        message: sh.name(),
-        reason,
-    };
-    match sh.extensions.selected_version() {
-        Some(ProtocolVersion::Tls13) => {}
-        // §4.2.1: a server selecting another version with supported_versions is an error.
-        Some(other) => {
-            return Err(invalid(format!(
-                "supported_versions selects {other}, which was not offered"
-            )));
-        }
-        None => {
-            return Err(Error::ProtocolVersion(format!(
-                "the server answered with {} instead of TLS 1.3 (no supported_versions in {})",
-                sh.legacy_version,
-                sh.name()
-            )));
-        }
-    }
-    // §4.1.3: legacy_version is 0x0303 in a TLS 1.3 ServerHello.
-    if sh.legacy_version != ProtocolVersion::Tls12 {
-        return Err(invalid(format!(
-            "legacy_version is {}, not 0x0303",
-            sh.legacy_version
-        )));
-    }
-    if sh.legacy_session_id_echo != hello.legacy_session_id {
-        return Err(invalid(
-            "legacy_session_id_echo differs from the ClientHello's legacy_session_id".into(),
-        ));
-    }
-    if sh.cipher_suite != CipherSuite::TlsChacha20Poly1305Sha256 {
-        return Err(invalid(format!(
-            "cipher suite {} was not offered",
-            sh.cipher_suite
-        )));
-    }
-    if sh.legacy_compression_method != 0 {
-        return Err(invalid(format!(
-            "legacy_compression_method is {}, not 0",
-            sh.legacy_compression_method
-        )));
-    }
-    for typ in sh.extensions.types() {
-        let allowed = [
-            ExtensionType::SupportedVersions,
-            ExtensionType::KeyShare,
-            ExtensionType::Cookie,
-        ];
-        if !allowed.contains(&typ) {
-            return Err(Error::UnsupportedExtension {
-                message: sh.name(),
-                extension: typ,
-            });
-        }
-    }
-    Ok(())
 }
 
 impl WaitSh {
@@ -370,6 +299,8 @@ impl WaitSh {
         if let Some(cookie) = hrr.extensions.cookie() {
             hello.extensions.0.push(Extension::Cookie(cookie.to_vec()));
         }
+        // §4.1.2: the binders are computed again, over the new transcript.
+        psk::attach_binders(core, &mut hello, &self.common.offers)?;
         core.send_handshake(&HandshakeMessage::ClientHello(hello.clone()), out)?;
         self.hello = hello;
         Ok(ClientState::WaitSh(self))
@@ -383,23 +314,44 @@ impl WaitSh {
         sh: &ServerHello,
     ) -> Result<ClientState, Error> {
         check_server_hello_common(sh, &self.hello)?;
-        let share = sh
-            .extensions
-            .server_key_share()
-            .ok_or(Error::MissingExtension {
-                message: "ServerHello",
-                extension: ExtensionType::KeyShare,
-            })?;
-        if share.group != NamedGroup::X25519 {
-            return Err(Error::InvalidMessage {
-                message: "ServerHello",
-                reason: format!("key_share group {} was not offered", share.group),
-            });
-        }
-        let shared = key_exchange(&self.key, &share.key_exchange, "ServerHello")?;
+        let invalid = |reason: String| Error::InvalidMessage {
+            message: "ServerHello",
+            reason,
+        };
+        // §4.2.11: the selected identity must be one we offered.
+        let selected = match sh.extensions.selected_psk() {
+            Some(i) if usize::from(i) < self.common.offers.len() => Some(usize::from(i)),
+            Some(i) => {
+                return Err(invalid(format!(
+                    "selects PSK identity {i}, but {} were offered",
+                    self.common.offers.len()
+                )));
+            }
+            None => None,
+        };
+        let shared = match sh.extensions.server_key_share() {
+            Some(share) if share.group != NamedGroup::X25519 => {
+                return Err(invalid(format!(
+                    "key_share group {} was not offered",
+                    share.group
+                )));
+            }
+            Some(share) => Some(key_exchange(&self.key, &share.key_exchange, "ServerHello")?),
+            // §4.2.9: without a key_share the server chose psk_ke, which must have been
+            // offered.
+            None if selected.is_some() && self.common.config.allow_psk_ke => None,
+            None => {
+                return Err(Error::MissingExtension {
+                    message: "ServerHello",
+                    extension: ExtensionType::KeyShare,
+                });
+            }
+        };
         core.transcript.add(&raw.bytes);
         let hash = core.transcript.current_hash();
-        let (handshake_secret, client_hs, server_hs) = handshake_secrets(core, &shared[..], &hash);
+        let psk_secret = selected.map(|i| &self.common.offers[i].secret[..]);
+        let (handshake_secret, client_hs, server_hs) =
+            handshake_secrets(core, psk_secret, shared.as_ref().map(|s| &s[..]), &hash);
         core.set_read_secret(&server_hs)?;
         core.set_write_secret(&client_hs);
         Ok(ClientState::WaitEe(Negotiated {
@@ -408,24 +360,9 @@ impl WaitSh {
             client_hs,
             server_hs,
             request: None,
+            psk: selected.map(|i| (i, shared.is_some())),
         }))
     }
-}
-
-/// RFC 8446 §4.3.1 / §4.2: only extensions the client offered may come back — the
-/// server_name acknowledgement only if SNI was sent.
-fn check_encrypted_extensions(ext: &Extensions, sent_sni: bool) -> Result<(), Error> {
-    for typ in ext.types() {
-        let allowed =
-            typ == ExtensionType::SupportedGroups || (typ == ExtensionType::ServerName && sent_sni);
-        if !allowed {
-            return Err(Error::UnsupportedExtension {
-                message: "EncryptedExtensions",
-                extension: typ,
-            });
-        }
-    }
-    Ok(())
 }
 
 /// WAIT_CERT_CR / WAIT_CERT --Certificate--> WAIT_CV: the server's chain (§4.4.2).
@@ -483,7 +420,7 @@ impl WaitCv {
         Ok(ClientState::WaitFinished(WaitFinished {
             n: self.n,
             server_chain: self.server_chain,
-            server_signature: cv.algorithm,
+            server_signature: Some(cv.algorithm),
         }))
     }
 }
@@ -574,6 +511,15 @@ impl WaitFinished {
                         "server requested a certificate; client has none and stays anonymous".into()
                 }
             }
+        } else if let Some((i, dhe)) = n.psk {
+            let offer = &n.common.offers[i];
+            reason = format!(
+                "server accepted {} ({})",
+                offer.describe,
+                if dhe { "psk_dhe_ke" } else { "psk_ke" }
+            );
+        } else if !n.common.offers.is_empty() {
+            reason = "server did not accept the offered PSK; full handshake, no client certificate requested".into();
         } else {
             reason = "server did not request a client certificate".into();
         }
@@ -591,28 +537,63 @@ impl WaitFinished {
         core.set_read_secret(&app.server)?;
         core.send_secret = Some(app.client);
         core.recv_secret = Some(app.server);
+        let path = match n.psk {
+            Some((i, dhe)) => match (n.common.offers[i].kind, dhe) {
+                (PskKind::External, false) => Path::Psk,
+                (PskKind::External, true) => Path::PskDhe,
+                (PskKind::Resumption, false) => Path::Resumption,
+                (PskKind::Resumption, true) => Path::ResumptionDhe,
+            },
+            None if client_signature.is_some() => Path::Certificate,
+            None => Path::EphemeralDh,
+        };
+        let client_identity = match n.psk {
+            Some((i, _)) => n.common.offers[i].client_identity.clone(),
+            None => client_chain.first().cloned(),
+        };
+        let resumption = match &n.common.config.session_cache {
+            Some(cache) => {
+                let secret = app
+                    .master
+                    .resumption_master_secret(&core.transcript.current_hash());
+                core.secret(
+                    "resumption_master_secret",
+                    "Derive-Secret(master_secret, \"res master\", CH..client Finished)",
+                    None,
+                    secret.secret().as_bytes(),
+                );
+                Some(ClientResumption {
+                    secret,
+                    cache: cache.clone(),
+                    server_name: n.common.server_name.clone(),
+                    client_identity: client_identity.clone(),
+                })
+            }
+            None => None,
+        };
         let summary = Summary {
             side: Side::Client,
-            path: if client_signature.is_some() {
-                Path::Certificate
-            } else {
-                Path::EphemeralDh
-            },
+            path,
             reason,
             cipher_suite: CipherSuite::TlsChacha20Poly1305Sha256,
-            group: NamedGroup::X25519,
+            group: n
+                .psk
+                .is_none_or(|(_, dhe)| dhe)
+                .then_some(NamedGroup::X25519),
             server_signature: self.server_signature,
             client_signature,
             hello_retry: n.common.hello_retry,
             server_chain: self.server_chain,
             client_chain,
             client_names,
+            client_identity,
             server_name: Some(n.common.server_name).filter(|s| s.parse::<IpAddr>().is_err()),
             transcript_hash: core.transcript.current_hash(),
         };
         Ok(Established {
             summary,
             exporter: app.exporter,
+            resumption,
         })
     }
 }

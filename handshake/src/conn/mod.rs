@@ -1,32 +1,37 @@
 //! [`Connection`]: one TLS 1.3 connection, client or server, driven by the caller.
 
 mod client;
+mod client_checks;
 mod core;
+mod psk;
+mod secrets;
 mod server;
+mod server_checks;
 pub mod trace;
 
 use std::sync::Arc;
 
 use time::OffsetDateTime;
-use x25519_dalek::{PublicKey as X25519Public, StaticSecret};
 use zeroize::Zeroizing;
 
 use self::client::ClientState;
 pub use self::core::TlsRng;
 use self::core::{Core, unexpected};
+pub(crate) use self::secrets::{derive_app_secrets, handshake_secrets, key_exchange};
 use self::server::ServerState;
 use self::trace::{Direction, Observer, TraceEvent};
 use crate::auth::Side;
 use crate::config::{ClientConfig, ServerConfig};
 use crate::error::Error;
 use crate::key_schedule::{
-    EarlySecret, ExporterMasterSecret, HASH_LEN, HandshakeSecret, Secret, next_traffic_secret,
+    ExporterMasterSecret, HASH_LEN, ResumptionMasterSecret, next_traffic_secret,
 };
 use crate::msgs::HandshakeMessage;
 use crate::msgs::alert::{Alert, AlertDescription};
 use crate::msgs::enums::ContentType;
 use crate::msgs::post_handshake::{KeyUpdate, KeyUpdateRequest};
 use crate::record::Inbound;
+use crate::session::{Session, SessionCache};
 use crate::states::StateName;
 use crate::summary::Summary;
 
@@ -39,8 +44,9 @@ pub enum Event {
     ApplicationData(Vec<u8>),
     /// The peer sent close_notify: it will send nothing more (RFC 8446 §6.1).
     PeerClosed,
-    /// The server sent a NewSessionTicket (RFC 8446 §4.6.1). Resumption is not used yet;
-    /// the ticket is accepted and dropped.
+    /// The server sent a NewSessionTicket (RFC 8446 §4.6.1). With a
+    /// [`ClientConfig::session_cache`] the ticket is kept there for resumption; without
+    /// one it is dropped.
     SessionTicket {
         /// The ticket's lifetime in seconds.
         lifetime: u32,
@@ -80,6 +86,16 @@ pub struct Connection {
     /// user_canceled alerts) since the last one that did; bounded so a peer cannot keep a
     /// connection busy forever without making progress.
     idle_records: u32,
+    /// Client: what turns NewSessionTickets into sessions.
+    resumption: Option<ClientResumption>,
+}
+
+/// What a client needs to turn tickets into [`Session`]s (RFC 8446 §4.6.1).
+pub(crate) struct ClientResumption {
+    pub secret: ResumptionMasterSecret,
+    pub cache: Arc<SessionCache>,
+    pub server_name: String,
+    pub client_identity: Option<String>,
 }
 
 /// How many records in a row may carry nothing for the caller (empty application data,
@@ -130,6 +146,7 @@ impl Connection {
             peer_closed: false,
             sent_close: false,
             idle_records: 0,
+            resumption: None,
         }
     }
 
@@ -139,8 +156,15 @@ impl Connection {
     }
 
     /// Client: appends the ClientHello to `out`. Server: does nothing. Calling it twice is
-    /// harmless.
+    /// harmless. The ticket age of a resumption offer is taken from the system clock; use
+    /// [`Connection::start_at`] for a chosen time.
     pub fn start(&mut self, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.start_at(OffsetDateTime::now_utc(), out)
+    }
+
+    /// [`Connection::start`] at time `now` (the obfuscated ticket age of a resumption
+    /// offer, RFC 8446 §4.2.11.1, is measured to it).
+    pub fn start_at(&mut self, now: OffsetDateTime, out: &mut Vec<u8>) -> Result<(), Error> {
         if let State::ClientStart { .. } = self.state {
             let State::ClientStart {
                 config,
@@ -150,7 +174,7 @@ impl Connection {
                 return Ok(());
             };
             let result =
-                client::start(&mut self.core, config, &server_name, out).map(State::Client);
+                client::start(&mut self.core, config, &server_name, now, out).map(State::Client);
             self.state = self.settle(result, out)?;
         }
         Ok(())
@@ -168,7 +192,7 @@ impl Connection {
         if let Some(reason) = &self.closed {
             return Err(Error::Closed(reason.clone()));
         }
-        self.start(out)?;
+        self.start_at(now, out)?;
         if self.peer_closed {
             // RFC 8446 §6.1: anything after close_notify is ignored, and not buffered.
             return Ok(());
@@ -245,7 +269,9 @@ impl Connection {
                         server::Next::Handshaking(s) => State::Server(s),
                         server::Next::Connected(e) => self.established(e),
                     }),
-                    State::Connected => self.post_handshake(&raw, out).map(|()| State::Connected),
+                    State::Connected => self
+                        .post_handshake(&raw, now, out)
+                        .map(|()| State::Connected),
                     State::ClientStart { .. } | State::Closed => {
                         Err(Error::Usage("connection is not running"))
                     }
@@ -259,6 +285,7 @@ impl Connection {
     fn established(&mut self, e: Established) -> State {
         self.summary = Some(e.summary);
         self.exporter = Some(e.exporter);
+        self.resumption = e.resumption;
         self.core.connected = true;
         self.core.events.push_back(Event::HandshakeComplete);
         State::Connected
@@ -268,6 +295,7 @@ impl Connection {
     fn post_handshake(
         &mut self,
         raw: &crate::record::RawHandshake,
+        now: OffsetDateTime,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         let msg = self::core::decode(&mut self.core, raw)?;
@@ -282,6 +310,25 @@ impl Connection {
                             "ticket_lifetime {} exceeds 604800 seconds",
                             nst.ticket_lifetime
                         ),
+                    });
+                }
+                // §4.6.1: a lifetime of zero means the ticket must not be used.
+                if let Some(r) = self.resumption.as_ref().filter(|_| nst.ticket_lifetime > 0) {
+                    let psk = r.secret.ticket_psk(&nst.ticket_nonce)?;
+                    self.core.secret(
+                        "ticket PSK",
+                        "HKDF-Expand-Label(resumption_master_secret, \"resumption\", ticket_nonce, 32)",
+                        None,
+                        psk.as_bytes(),
+                    );
+                    r.cache.insert(Session {
+                        server_name: r.server_name.clone(),
+                        ticket: nst.ticket.clone(),
+                        psk: Zeroizing::new(*psk.as_bytes()),
+                        age_add: nst.ticket_age_add,
+                        lifetime: nst.ticket_lifetime,
+                        received_ms: psk::unix_ms(now),
+                        client_identity: r.client_identity.clone(),
                     });
                 }
                 self.core.events.push_back(Event::SessionTicket {
@@ -522,118 +569,5 @@ impl Connection {
 pub(crate) struct Established {
     pub summary: Summary,
     pub exporter: ExporterMasterSecret,
-}
-
-/// The application traffic secrets and the exporter secret (RFC 8446 §7.1).
-pub(crate) struct AppSecrets {
-    pub client: Secret,
-    pub server: Secret,
-    pub exporter: ExporterMasterSecret,
-}
-
-/// X25519 with the peer's share; refuses malformed shares and the all-zero result of a
-/// low-order point (RFC 8446 §7.4.2, RFC 7748 §6.1), both illegal_parameter.
-pub(crate) fn key_exchange(
-    secret: &StaticSecret,
-    peer: &[u8],
-    message: &'static str,
-) -> Result<Zeroizing<[u8; 32]>, Error> {
-    let bytes: [u8; 32] = peer.try_into().map_err(|_| Error::InvalidMessage {
-        message,
-        reason: format!("x25519 key_share of {} bytes, expected 32", peer.len()),
-    })?;
-    let shared = secret.diffie_hellman(&X25519Public::from(bytes));
-    if !shared.was_contributory() {
-        return Err(Error::InvalidMessage {
-            message,
-            reason: "x25519 shared secret is all zeros (low-order public key)".into(),
-        });
-    }
-    Ok(Zeroizing::new(shared.to_bytes()))
-}
-
-/// Derives the handshake secrets from the ECDHE result and the CH..SH transcript hash,
-/// reporting each to the trace and key log.
-pub(crate) fn handshake_secrets(
-    core: &mut Core,
-    shared: &[u8],
-    hash: &[u8; HASH_LEN],
-) -> (HandshakeSecret, Secret, Secret) {
-    core.secret(
-        "ecdhe_shared_secret",
-        "X25519(own ephemeral private key, peer key_share)",
-        None,
-        shared,
-    );
-    let early = EarlySecret::new(None);
-    core.secret(
-        "early_secret",
-        "HKDF-Extract(salt 0, IKM 0) (no PSK)",
-        None,
-        early.secret().as_bytes(),
-    );
-    let hs = early.into_handshake_secret(Some(shared));
-    core.secret(
-        "handshake_secret",
-        "HKDF-Extract(Derive-Secret(early_secret, \"derived\", \"\"), ECDHE)",
-        None,
-        hs.secret().as_bytes(),
-    );
-    let client = hs.client_handshake_traffic_secret(hash);
-    let server = hs.server_handshake_traffic_secret(hash);
-    core.secret(
-        "client_handshake_traffic_secret",
-        "Derive-Secret(handshake_secret, \"c hs traffic\", CH..SH)",
-        Some("CLIENT_HANDSHAKE_TRAFFIC_SECRET"),
-        client.as_bytes(),
-    );
-    core.secret(
-        "server_handshake_traffic_secret",
-        "Derive-Secret(handshake_secret, \"s hs traffic\", CH..SH)",
-        Some("SERVER_HANDSHAKE_TRAFFIC_SECRET"),
-        server.as_bytes(),
-    );
-    (hs, client, server)
-}
-
-/// Derives the master secret and what comes from it, from the transcript through the
-/// server's Finished.
-pub(crate) fn derive_app_secrets(
-    core: &mut Core,
-    hs: HandshakeSecret,
-    hash: &[u8; HASH_LEN],
-) -> AppSecrets {
-    let master = hs.into_master_secret();
-    core.secret(
-        "master_secret",
-        "HKDF-Extract(Derive-Secret(handshake_secret, \"derived\", \"\"), 0)",
-        None,
-        master.secret().as_bytes(),
-    );
-    let client = master.client_application_traffic_secret_0(hash);
-    let server = master.server_application_traffic_secret_0(hash);
-    let exporter = master.exporter_master_secret(hash);
-    core.secret(
-        "client_application_traffic_secret_0",
-        "Derive-Secret(master_secret, \"c ap traffic\", CH..server Finished)",
-        Some("CLIENT_TRAFFIC_SECRET_0"),
-        client.as_bytes(),
-    );
-    core.secret(
-        "server_application_traffic_secret_0",
-        "Derive-Secret(master_secret, \"s ap traffic\", CH..server Finished)",
-        Some("SERVER_TRAFFIC_SECRET_0"),
-        server.as_bytes(),
-    );
-    core.secret(
-        "exporter_master_secret",
-        "Derive-Secret(master_secret, \"exp master\", CH..server Finished)",
-        Some("EXPORTER_SECRET"),
-        exporter.secret().as_bytes(),
-    );
-    AppSecrets {
-        client,
-        server,
-        exporter,
-    }
+    pub resumption: Option<ClientResumption>,
 }

@@ -13,6 +13,10 @@
 //!                               ^                                                       |
 //!                               +----------------- empty Certificate -------------------+
 //! ```
+//!
+//! With a PSK (RFC 8446 §2.2) the first flight is ServerHello, EncryptedExtensions and
+//! Finished: no CertificateRequest (§4.3.2), Certificate or CertificateVerify. After the
+//! client's Finished the server may send NewSessionTickets (§4.6.1).
 
 use std::sync::Arc;
 
@@ -23,18 +27,20 @@ use x25519_dalek::{PublicKey as X25519Public, StaticSecret};
 use crate::auth::{self, CERTIFICATE_SCHEMES, HANDSHAKE_SCHEMES, Side};
 use crate::config::{ClientAuth, ServerConfig};
 use crate::conn::core::{Core, decode, unexpected};
+use crate::conn::psk::{self, Accepted};
+use crate::conn::server_checks::{
+    check_client_hello, check_second_hello, choose_our_scheme, issue_tickets,
+};
 use crate::conn::{Established, derive_app_secrets, handshake_secrets, key_exchange};
 use crate::error::{CertificateError, Error, Verification};
-use crate::key_schedule::{Secret, check_verify_data, verify_data};
+use crate::key_schedule::{MasterSecret, PskKind, Secret, check_verify_data, verify_data};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::certificate::{
     Certificate, CertificateEntry, CertificateRequest, CertificateVerify,
 };
 use crate::msgs::client_hello::ClientHello;
 use crate::msgs::encrypted_extensions::EncryptedExtensions;
-use crate::msgs::enums::{
-    CipherSuite, ExtensionType, NamedGroup, ProtocolVersion, SignatureScheme,
-};
+use crate::msgs::enums::{CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme};
 use crate::msgs::extensions::{Extension, Extensions, KeyShareEntry};
 use crate::msgs::finished::Finished;
 use crate::msgs::server_hello::ServerHello;
@@ -63,10 +69,19 @@ struct Negotiated {
     config: Arc<ServerConfig>,
     hello_retry: bool,
     server_name: Option<String>,
-    server_signature: SignatureScheme,
+    server_signature: Option<SignatureScheme>,
     client_hs: Secret,
     client_app: Secret,
     exporter: crate::key_schedule::ExporterMasterSecret,
+    /// Whether a CertificateRequest went out.
+    cert_requested: bool,
+    /// The PSK in use, if any.
+    psk: Option<Accepted>,
+    /// Why an offered PSK was not used.
+    psk_declined: Option<String>,
+    /// Kept when tickets will be issued: resumption_master_secret needs the transcript
+    /// through the client's Finished.
+    master: Option<MasterSecret>,
 }
 
 pub(crate) struct Flight2 {
@@ -139,7 +154,7 @@ impl ServerState {
         // WAIT_FLIGHT2 is a branch point: which state the message belongs to depends on
         // whether a CertificateRequest went out.
         let state = match self {
-            ServerState::WaitFlight2(f) if f.n.config.client_auth != ClientAuth::Off => {
+            ServerState::WaitFlight2(f) if f.n.cert_requested => {
                 core.transition("WAIT_FLIGHT2", "WAIT_CERT");
                 ServerState::WaitCert(f)
             }
@@ -156,7 +171,9 @@ impl ServerState {
         let next = match (state, msg) {
             (ServerState::Start(s), HandshakeMessage::ClientHello(ch)) => {
                 core.transition("START", "RECVD_CH");
-                return s.client_hello(core, raw, &ch, out).map(Next::Handshaking);
+                return s
+                    .client_hello(core, raw, &ch, now, out)
+                    .map(Next::Handshaking);
             }
             (ServerState::WaitCert(f), HandshakeMessage::Certificate(cert)) => {
                 let next = f.client_certificate(&cert, now)?;
@@ -196,7 +213,7 @@ impl ServerState {
                 })
             }
             (ServerState::WaitFinished(s), HandshakeMessage::Finished(fin)) => {
-                let established = s.finished(core, raw, &fin)?;
+                let established = s.finished(core, raw, &fin, now, out)?;
                 core.transition(from, "CONNECTED");
                 return Ok(Next::Connected(established));
             }
@@ -215,63 +232,100 @@ impl Start {
         core: &mut Core,
         raw: &RawHandshake,
         ch: &ClientHello,
+        now: OffsetDateTime,
         out: &mut Vec<u8>,
     ) -> Result<ServerState, Error> {
-        let key = &self.config.identity;
-        let offer = check_client_hello(ch, key.key().public_key())?;
-        let Some(client_share) = offer.x25519_share else {
+        let offer = check_client_hello(ch)?;
+        if let Some(first) = &self.first {
+            check_second_hello(first, ch)?;
+        }
+        let now_ms = psk::unix_ms(now);
+        let selection = psk::select(core, &self.config, raw, ch, now_ms)?;
+        let mut accepted = selection.accepted;
+        let mut declined = selection.declined;
+        // Everything but psk_ke needs the client's x25519 share.
+        let needs_share = accepted.as_ref().is_none_or(|a| a.dhe);
+        if needs_share && offer.x25519_share.is_none() {
             if self.first.is_some() {
                 return Err(Error::InvalidMessage {
                     message: "ClientHello",
                     reason: "the second ClientHello still has no x25519 key_share".into(),
                 });
             }
-            // §4.1.4: ask for an x25519 share; ClientHello1 becomes message_hash (§4.4.1).
-            core.client_random = ch.random;
-            core.transcript.add(&raw.bytes);
-            core.transcript.replace_with_message_hash();
-            let hrr = ServerHello::new_hello_retry_request(
-                ch.legacy_session_id.clone(),
-                CipherSuite::TlsChacha20Poly1305Sha256,
-                Extensions(vec![
-                    Extension::SupportedVersionsServerHello(ProtocolVersion::Tls13),
-                    Extension::KeyShareHelloRetryRequest(NamedGroup::X25519),
-                ]),
-            );
-            core.send_handshake(&HandshakeMessage::HelloRetryRequest(hrr), out)?;
-            core.transition("RECVD_CH", "START");
-            return Ok(ServerState::Start(Start {
-                config: self.config,
-                first: Some(Box::new(ch.clone())),
-            }));
-        };
-        if let Some(first) = &self.first {
-            check_second_hello(first, ch)?;
+            return self.hello_retry(core, raw, ch, out);
         }
+        // Single-use tickets are spent only now that the handshake goes ahead; a replay
+        // falls back to a full handshake.
+        if let Some((ticket, state)) = accepted.as_ref().and_then(|a| a.ticket.as_ref()) {
+            let tickets = self.config.tickets.as_ref();
+            if let Some(Err(why)) = tickets.map(|t| t.mark_used(ticket, state, now_ms)) {
+                declined = Some(why.to_string());
+                accepted = None;
+            }
+        }
+        let scheme = match (&accepted, &self.config.identity) {
+            (Some(_), _) => None,
+            (None, Some(identity)) => Some(choose_our_scheme(ch, identity.key().public_key())?),
+            (None, None) => {
+                return Err(Error::HandshakeFailure(format!(
+                    "this server only takes PSKs and the client offered none it can use{}",
+                    declined
+                        .as_deref()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default()
+                )));
+            }
+        };
+        let issue_tickets = self.config.tickets.is_some() && offer.ticket_modes_ok(&self.config);
+        let client_share = match (&accepted, offer.x25519_share) {
+            (Some(a), _) if !a.dhe => None,
+            (_, Some(share)) => Some(share),
+            (_, None) => {
+                return Err(Error::HandshakeFailure(
+                    "the offered PSK was refused and the ClientHello has no x25519 key_share"
+                        .into(),
+                ));
+            }
+        };
         core.client_random = ch.random;
         core.transcript.add(&raw.bytes);
         core.transition("RECVD_CH", "NEGOTIATED");
 
         // ServerHello and the handshake keys (§4.1.3, §7.1).
-        let server_key = StaticSecret::from(core.random::<32>());
-        let shared = key_exchange(&server_key, &client_share, "ClientHello")?;
+        let mut extensions = vec![Extension::SupportedVersionsServerHello(
+            ProtocolVersion::Tls13,
+        )];
+        let shared = match client_share {
+            Some(client_share) => {
+                let server_key = StaticSecret::from(core.random::<32>());
+                let shared = key_exchange(&server_key, &client_share, "ClientHello")?;
+                extensions.push(Extension::KeyShareServerHello(KeyShareEntry {
+                    group: NamedGroup::X25519,
+                    key_exchange: X25519Public::from(&server_key).to_bytes().to_vec(),
+                }));
+                Some(shared)
+            }
+            None => None,
+        };
+        if let Some(a) = &accepted {
+            extensions.push(Extension::PreSharedKeyServerHello(a.index));
+        }
         let sh = ServerHello {
             legacy_version: ProtocolVersion::Tls12,
             random: core.random::<32>(),
             legacy_session_id_echo: ch.legacy_session_id.clone(),
             cipher_suite: CipherSuite::TlsChacha20Poly1305Sha256,
             legacy_compression_method: 0,
-            extensions: Extensions(vec![
-                Extension::SupportedVersionsServerHello(ProtocolVersion::Tls13),
-                Extension::KeyShareServerHello(KeyShareEntry {
-                    group: NamedGroup::X25519,
-                    key_exchange: X25519Public::from(&server_key).to_bytes().to_vec(),
-                }),
-            ]),
+            extensions: Extensions(extensions),
         };
         core.send_handshake(&HandshakeMessage::ServerHello(sh), out)?;
         let hash = core.transcript.current_hash();
-        let (handshake_secret, client_hs, server_hs) = handshake_secrets(core, &shared[..], &hash);
+        let (handshake_secret, client_hs, server_hs) = handshake_secrets(
+            core,
+            accepted.as_ref().map(|a| &a.secret[..]),
+            shared.as_ref().map(|s| &s[..]),
+            &hash,
+        );
         core.set_write_secret(&server_hs);
         core.set_read_secret(&client_hs)?;
 
@@ -280,44 +334,21 @@ impl Start {
             &HandshakeMessage::EncryptedExtensions(EncryptedExtensions::default()),
             out,
         )?;
-        if self.config.client_auth != ClientAuth::Off {
-            let cr = CertificateRequest {
-                certificate_request_context: Vec::new(),
-                extensions: Extensions(vec![
-                    Extension::SignatureAlgorithms(HANDSHAKE_SCHEMES.to_vec()),
-                    Extension::SignatureAlgorithmsCert(CERTIFICATE_SCHEMES.to_vec()),
-                ]),
-            };
-            core.send_handshake(&HandshakeMessage::CertificateRequest(cr), out)?;
+        // §4.3.2: never a CertificateRequest on a PSK path.
+        let cert_requested = accepted.is_none() && self.config.client_auth != ClientAuth::Off;
+        if let (Some(scheme), Some(identity)) = (scheme, &self.config.identity) {
+            if cert_requested {
+                let cr = CertificateRequest {
+                    certificate_request_context: Vec::new(),
+                    extensions: Extensions(vec![
+                        Extension::SignatureAlgorithms(HANDSHAKE_SCHEMES.to_vec()),
+                        Extension::SignatureAlgorithmsCert(CERTIFICATE_SCHEMES.to_vec()),
+                    ]),
+                };
+                core.send_handshake(&HandshakeMessage::CertificateRequest(cr), out)?;
+            }
+            send_certificate(core, identity, scheme, out)?;
         }
-        let entries = key
-            .chain()
-            .iter()
-            .map(|c| CertificateEntry {
-                cert_data: c.der().to_vec(),
-                extensions: Extensions::default(),
-            })
-            .collect();
-        core.send_handshake(
-            &HandshakeMessage::Certificate(Certificate {
-                certificate_request_context: Vec::new(),
-                entries,
-            }),
-            out,
-        )?;
-        let hash = core.transcript.current_hash();
-        let signature = auth::sign_certificate_verify(
-            key.key(),
-            offer.scheme,
-            Side::Server,
-            &hash,
-            &mut *core.rng,
-        )?;
-        let cv = CertificateVerify {
-            algorithm: offer.scheme,
-            signature,
-        };
-        core.send_handshake(&HandshakeMessage::CertificateVerify(cv), out)?;
         let hash = core.transcript.current_hash();
         let verify = verify_data(&server_hs, &hash);
         core.send_handshake(
@@ -335,173 +366,82 @@ impl Start {
         core.transition("NEGOTIATED", "WAIT_FLIGHT2");
         Ok(ServerState::WaitFlight2(Flight2 {
             n: Negotiated {
-                config: self.config,
                 hello_retry: self.first.is_some(),
+                config: self.config,
                 server_name: offer.server_name,
-                server_signature: offer.scheme,
+                server_signature: scheme,
                 client_hs,
                 client_app: app.client,
                 exporter: app.exporter,
+                cert_requested,
+                psk: accepted,
+                psk_declined: declined,
+                master: issue_tickets.then_some(app.master),
             },
+        }))
+    }
+
+    /// RECVD_CH --send HelloRetryRequest--> START: asks for an x25519 share (§4.1.4);
+    /// ClientHello1 becomes message_hash (§4.4.1).
+    fn hello_retry(
+        self,
+        core: &mut Core,
+        raw: &RawHandshake,
+        ch: &ClientHello,
+        out: &mut Vec<u8>,
+    ) -> Result<ServerState, Error> {
+        core.client_random = ch.random;
+        core.transcript.add(&raw.bytes);
+        core.transcript.replace_with_message_hash();
+        let hrr = ServerHello::new_hello_retry_request(
+            ch.legacy_session_id.clone(),
+            CipherSuite::TlsChacha20Poly1305Sha256,
+            Extensions(vec![
+                Extension::SupportedVersionsServerHello(ProtocolVersion::Tls13),
+                Extension::KeyShareHelloRetryRequest(NamedGroup::X25519),
+            ]),
+        );
+        core.send_handshake(&HandshakeMessage::HelloRetryRequest(hrr), out)?;
+        core.transition("RECVD_CH", "START");
+        Ok(ServerState::Start(Start {
+            config: self.config,
+            first: Some(Box::new(ch.clone())),
         }))
     }
 }
 
-/// RFC 8446 §4.1.2: after a HelloRetryRequest the client sends the same ClientHello except
-/// that key_share holds one share for the group asked for (§4.2.8), and cookie,
-/// early_data, pre_shared_key and padding may change.
-fn check_second_hello(first: &ClientHello, second: &ClientHello) -> Result<(), Error> {
-    let invalid = |what: &str| Error::InvalidMessage {
-        message: "ClientHello",
-        reason: format!("the second ClientHello changed {what} (RFC 8446 §4.1.2)"),
-    };
-    if second.random != first.random {
-        return Err(invalid("the random"));
-    }
-    if second.legacy_session_id != first.legacy_session_id {
-        return Err(invalid("legacy_session_id"));
-    }
-    if second.cipher_suites != first.cipher_suites {
-        return Err(invalid("cipher_suites"));
-    }
-    let may_change = |e: &&Extension| {
-        let typ = e.ext_type();
-        [
-            ExtensionType::KeyShare,
-            ExtensionType::Cookie,
-            ExtensionType::EarlyData,
-            ExtensionType::PreSharedKey,
-            ExtensionType::Padding,
-        ]
-        .contains(&typ)
-    };
-    let fixed = |ch: &ClientHello| {
-        ch.extensions
-            .0
-            .iter()
-            .filter(|e| !may_change(e))
-            .cloned()
-            .collect::<Vec<_>>()
-    };
-    if fixed(first) != fixed(second) {
-        return Err(invalid(
-            "an extension other than key_share, cookie, early_data, pre_shared_key or padding",
-        ));
-    }
-    match second.extensions.client_key_shares() {
-        Some([share]) if share.group == NamedGroup::X25519 => Ok(()),
-        _ => Err(Error::InvalidMessage {
-            message: "ClientHello",
-            reason: "after HelloRetryRequest key_share must hold exactly one x25519 share (RFC 8446 §4.2.8)".into(),
-        }),
-    }
-}
-
-/// What the server takes from an acceptable ClientHello.
-struct Offer {
-    /// The client's x25519 public key, or `None` when it must be asked for (HRR).
-    x25519_share: Option<Vec<u8>>,
+/// Certificate and CertificateVerify (§4.4.2, §4.4.3).
+fn send_certificate(
+    core: &mut Core,
+    identity: &crate::config::Identity,
     scheme: SignatureScheme,
-    server_name: Option<String>,
-}
-
-/// RFC 8446 §4.1.2, §4.2, §9.2: what a TLS 1.3 ClientHello must hold for keylab.
-fn check_client_hello(ch: &ClientHello, our_key: &pki::PublicKey) -> Result<Offer, Error> {
-    let ext = &ch.extensions;
-    let Some(versions) = ext.client_versions() else {
-        return Err(Error::ProtocolVersion(format!(
-            "the client offers {} without supported_versions; keylab speaks only TLS 1.3",
-            ch.legacy_version
-        )));
-    };
-    if !versions.contains(&ProtocolVersion::Tls13) {
-        let list: Vec<String> = versions.iter().map(ToString::to_string).collect();
-        return Err(Error::ProtocolVersion(format!(
-            "the client offers [{}], keylab speaks only TLS 1.3",
-            list.join(", ")
-        )));
-    }
-    if ch.legacy_compression_methods != [0] {
-        return Err(Error::InvalidMessage {
-            message: "ClientHello",
-            reason: "legacy_compression_methods must be exactly [null] in TLS 1.3".into(),
-        });
-    }
-    if !ch
-        .cipher_suites
-        .contains(&CipherSuite::TlsChacha20Poly1305Sha256)
-    {
-        return Err(Error::HandshakeFailure(format!(
-            "no common cipher suite: the client offers [{}], keylab supports TLS_CHACHA20_POLY1305_SHA256",
-            short_list(&ch.cipher_suites)
-        )));
-    }
-    let schemes = ext.signature_algorithms().ok_or(Error::MissingExtension {
-        message: "ClientHello",
-        extension: ExtensionType::SignatureAlgorithms,
-    })?;
-    let scheme = auth::choose_scheme(our_key, schemes).ok_or_else(|| {
-        Error::HandshakeFailure(format!(
-            "no common signature scheme: the client offers [{}], the server's {} key needs {}",
-            short_list(schemes),
-            our_key.algorithm_name(),
-            if our_key.is_ed25519() {
-                "ed25519"
-            } else {
-                "rsa_pss_rsae_sha256"
-            }
-        ))
-    })?;
-    // §9.2: supported_groups and key_share go together.
-    let (Some(groups), Some(shares)) = (ext.supported_groups(), ext.client_key_shares()) else {
-        let missing = if ext.supported_groups().is_none() {
-            ExtensionType::SupportedGroups
-        } else {
-            ExtensionType::KeyShare
-        };
-        return Err(Error::MissingExtension {
-            message: "ClientHello",
-            extension: missing,
-        });
-    };
-    let x25519_share = match shares.iter().find(|s| s.group == NamedGroup::X25519) {
-        Some(share) => Some(share.key_exchange.clone()),
-        None if groups.contains(&NamedGroup::X25519) => None,
-        None => {
-            return Err(Error::HandshakeFailure(format!(
-                "no common group: the client supports [{}], keylab supports x25519",
-                short_list(groups)
-            )));
-        }
-    };
-    // §4.2.8: each share must be for a group listed in supported_groups.
-    if let Some(stray) = shares.iter().find(|s| !groups.contains(&s.group)) {
-        return Err(Error::InvalidMessage {
-            message: "ClientHello",
-            reason: format!(
-                "key_share for {} which supported_groups does not list",
-                stray.group
-            ),
-        });
-    }
-    let server_name = ext
-        .server_names()
-        .and_then(|names| names.iter().find_map(|n| n.as_host_name()))
-        .map(str::to_owned);
-    Ok(Offer {
-        x25519_share,
-        scheme,
-        server_name,
-    })
-}
-
-/// Up to eight items of a peer's list, for error messages.
-fn short_list<T: std::fmt::Display>(items: &[T]) -> String {
-    let mut shown: Vec<String> = items.iter().take(8).map(ToString::to_string).collect();
-    if items.len() > 8 {
-        shown.push(format!("... {} in all", items.len()));
-    }
-    shown.join(", ")
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    let entries = identity
+        .chain()
+        .iter()
+        .map(|c| CertificateEntry {
+            cert_data: c.der().to_vec(),
+            extensions: Extensions::default(),
+        })
+        .collect();
+    core.send_handshake(
+        &HandshakeMessage::Certificate(Certificate {
+            certificate_request_context: Vec::new(),
+            entries,
+        }),
+        out,
+    )?;
+    let hash = core.transcript.current_hash();
+    let signature =
+        auth::sign_certificate_verify(identity.key(), scheme, Side::Server, &hash, &mut *core.rng)?;
+    core.send_handshake(
+        &HandshakeMessage::CertificateVerify(CertificateVerify {
+            algorithm: scheme,
+            signature,
+        }),
+        out,
+    )
 }
 
 impl Flight2 {
@@ -552,12 +492,14 @@ impl Flight2 {
 }
 
 impl WaitFinished {
-    /// WAIT_FINISHED --Finished--> CONNECTED (§4.4.4).
+    /// WAIT_FINISHED --Finished--> CONNECTED (§4.4.4), then NewSessionTickets (§4.6.1).
     fn finished(
         self,
         core: &mut Core,
         raw: &RawHandshake,
         fin: &Finished,
+        now: OffsetDateTime,
+        out: &mut Vec<u8>,
     ) -> Result<Established, Error> {
         let n = self.n;
         let hash = core.transcript.current_hash();
@@ -570,45 +512,82 @@ impl WaitFinished {
         core.transcript.add(&raw.bytes);
         core.set_read_secret(&n.client_app)?;
         core.recv_secret = Some(n.client_app);
-        let (path, reason) = match (&self.client, n.config.client_auth) {
-            (Some(c), _) => (Path::Certificate, c.reason.clone()),
-            (None, ClientAuth::Off) => (
+        let (path, mut reason) = match (&n.psk, &self.client, n.config.client_auth) {
+            (Some(a), _, _) => {
+                let path = match (a.kind, a.dhe) {
+                    (PskKind::External, false) => Path::Psk,
+                    (PskKind::External, true) => Path::PskDhe,
+                    (PskKind::Resumption, false) => Path::Resumption,
+                    (PskKind::Resumption, true) => Path::ResumptionDhe,
+                };
+                let mode = if a.dhe { "psk_dhe_ke" } else { "psk_ke" };
+                (path, format!("client proved {} ({mode})", a.describe))
+            }
+            (None, Some(c), _) => (Path::Certificate, c.reason.clone()),
+            (None, None, ClientAuth::Off) => (
                 Path::EphemeralDh,
                 "client authentication is off; no certificate was requested".into(),
             ),
-            (None, policy) => (
+            (None, None, policy) => (
                 Path::EphemeralDh,
                 format!("client has no certificate (client auth {policy})"),
             ),
+        };
+        if let Some(declined) = &n.psk_declined {
+            reason.push_str(&format!("; an offered PSK was not used: {declined}"));
+        }
+        let client_identity = match (&n.psk, &self.client) {
+            (Some(a), _) => a.client_identity.clone(),
+            (None, Some(c)) => c.chain.first().cloned(),
+            (None, None) => None,
+        };
+        let certificate_verified = match &n.psk {
+            Some(a) => a.certificate_verified,
+            None => self.client.is_some(),
+        };
+        if let Some(master) = &n.master {
+            issue_tickets(
+                core,
+                &n.config,
+                master,
+                client_identity.clone(),
+                certificate_verified,
+                now,
+                out,
+            )?;
+        }
+        let server_chain = match (&n.psk, &n.config.identity) {
+            (None, Some(identity)) => identity
+                .chain()
+                .iter()
+                .map(|c| c.subject().to_string())
+                .collect(),
+            _ => Vec::new(),
         };
         let summary = Summary {
             side: Side::Server,
             path,
             reason,
             cipher_suite: CipherSuite::TlsChacha20Poly1305Sha256,
-            group: NamedGroup::X25519,
+            group: path.uses_dhe().then_some(NamedGroup::X25519),
             server_signature: n.server_signature,
             client_signature: self.client.as_ref().map(|c| c.signature),
             hello_retry: n.hello_retry,
-            server_chain: n
-                .config
-                .identity
-                .chain()
-                .iter()
-                .map(|c| c.subject().to_string())
-                .collect(),
+            server_chain,
             client_chain: self
                 .client
                 .as_ref()
                 .map(|c| c.chain.clone())
                 .unwrap_or_default(),
             client_names: self.client.map(|c| c.names).unwrap_or_default(),
+            client_identity,
             server_name: n.server_name,
             transcript_hash: core.transcript.current_hash(),
         };
         Ok(Established {
             summary,
             exporter: n.exporter,
+            resumption: None,
         })
     }
 }

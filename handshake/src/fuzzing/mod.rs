@@ -122,6 +122,7 @@ impl Configs {
                 identity: identity.then(|| client_identity.clone()),
                 key_log: None,
                 empty_key_share_for_testing_only: hello_retry,
+                ..ClientConfig::default()
             })
         };
         let server = ServerConfig::new(Identity::from_pem(c.server_chain, c.server_key)?);

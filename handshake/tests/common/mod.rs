@@ -103,6 +103,18 @@ impl Pair {
     }
 
     pub fn with_seed(client: ClientConfig, server: ServerConfig, name: &str, seed: u64) -> Self {
+        Self::at(client, server, name, seed, NOW)
+    }
+
+    /// A pair whose client starts (and measures ticket ages) at `start`; both sides then
+    /// process at `start` too until a test changes `now`.
+    pub fn at(
+        client: ClientConfig,
+        server: ServerConfig,
+        name: &str,
+        seed: u64,
+        start: OffsetDateTime,
+    ) -> Self {
         let mut client =
             Connection::client(Arc::new(client), name, ChaCha20Rng::seed_from_u64(seed))
                 .expect("client");
@@ -113,7 +125,9 @@ impl Pair {
         let client_transitions = record_transitions(&mut client);
         let server_transitions = record_transitions(&mut server);
         let mut client_out = Vec::new();
-        client.start(&mut client_out).expect("ClientHello");
+        client
+            .start_at(start, &mut client_out)
+            .expect("ClientHello");
         Self {
             client,
             server,
@@ -125,7 +139,7 @@ impl Pair {
             server_transitions,
             c2s_log: Vec::new(),
             s2c_log: Vec::new(),
-            now: NOW,
+            now: start,
         }
     }
 

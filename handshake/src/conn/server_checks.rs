@@ -1,0 +1,264 @@
+//! What the server checks in a ClientHello (RFC 8446 §4.1.2, §4.2, §9.2) and the
+//! NewSessionTickets it sends (§4.6.1).
+
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::auth;
+use crate::config::ServerConfig;
+use crate::conn::core::Core;
+use crate::conn::psk;
+use crate::conn::trace::{Direction, TraceEvent};
+use crate::error::Error;
+use crate::key_schedule::MasterSecret;
+use crate::msgs::HandshakeMessage;
+use crate::msgs::client_hello::ClientHello;
+use crate::msgs::enums::{
+    CipherSuite, ContentType, ExtensionType, NamedGroup, ProtocolVersion, PskKeyExchangeMode,
+    SignatureScheme,
+};
+use crate::msgs::extensions::{Extension, Extensions};
+use crate::msgs::post_handshake::NewSessionTicket;
+use crate::tickets::TicketState;
+
+/// RFC 8446 §4.1.2: after a HelloRetryRequest the client sends the same ClientHello except
+/// that key_share holds one share for the group asked for (§4.2.8), and cookie,
+/// early_data, pre_shared_key and padding may change.
+pub(super) fn check_second_hello(first: &ClientHello, second: &ClientHello) -> Result<(), Error> {
+    let invalid = |what: &str| Error::InvalidMessage {
+        message: "ClientHello",
+        reason: format!("the second ClientHello changed {what} (RFC 8446 §4.1.2)"),
+    };
+    if second.random != first.random {
+        return Err(invalid("the random"));
+    }
+    if second.legacy_session_id != first.legacy_session_id {
+        return Err(invalid("legacy_session_id"));
+    }
+    if second.cipher_suites != first.cipher_suites {
+        return Err(invalid("cipher_suites"));
+    }
+    let may_change = |e: &&Extension| {
+        let typ = e.ext_type();
+        [
+            ExtensionType::KeyShare,
+            ExtensionType::Cookie,
+            ExtensionType::EarlyData,
+            ExtensionType::PreSharedKey,
+            ExtensionType::Padding,
+        ]
+        .contains(&typ)
+    };
+    let fixed = |ch: &ClientHello| {
+        ch.extensions
+            .0
+            .iter()
+            .filter(|e| !may_change(e))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    if fixed(first) != fixed(second) {
+        return Err(invalid(
+            "an extension other than key_share, cookie, early_data, pre_shared_key or padding",
+        ));
+    }
+    match second.extensions.client_key_shares() {
+        Some([share]) if share.group == NamedGroup::X25519 => Ok(()),
+        _ => Err(Error::InvalidMessage {
+            message: "ClientHello",
+            reason: "after HelloRetryRequest key_share must hold exactly one x25519 share (RFC 8446 §4.2.8)".into(),
+        }),
+    }
+}
+
+/// What the server takes from an acceptable ClientHello.
+pub(super) struct Offer {
+    /// The client's x25519 public key, or `None` when it must be asked for (HRR).
+    pub x25519_share: Option<Vec<u8>>,
+    pub server_name: Option<String>,
+    /// psk_key_exchange_modes, when sent.
+    psk_modes: Option<Vec<PskKeyExchangeMode>>,
+}
+
+impl Offer {
+    /// RFC 8446 §4.2.9: tickets only go to clients that can use them with a mode this
+    /// server accepts.
+    pub fn ticket_modes_ok(&self, config: &ServerConfig) -> bool {
+        self.psk_modes.as_ref().is_some_and(|modes| {
+            modes.contains(&PskKeyExchangeMode::PskDheKe)
+                || (config.allow_psk_ke && modes.contains(&PskKeyExchangeMode::PskKe))
+        })
+    }
+}
+
+/// The scheme for our CertificateVerify among those the client offers (§4.2.3).
+pub(super) fn choose_our_scheme(
+    ch: &ClientHello,
+    our_key: &pki::PublicKey,
+) -> Result<SignatureScheme, Error> {
+    let schemes = ch
+        .extensions
+        .signature_algorithms()
+        .ok_or(Error::MissingExtension {
+            message: "ClientHello",
+            extension: ExtensionType::SignatureAlgorithms,
+        })?;
+    auth::choose_scheme(our_key, schemes).ok_or_else(|| {
+        Error::HandshakeFailure(format!(
+            "no common signature scheme: the client offers [{}], the server's {} key needs {}",
+            short_list(schemes),
+            our_key.algorithm_name(),
+            if our_key.is_ed25519() {
+                "ed25519"
+            } else {
+                "rsa_pss_rsae_sha256"
+            }
+        ))
+    })
+}
+
+/// RFC 8446 §4.1.2, §4.2, §9.2: what a TLS 1.3 ClientHello must hold for keylab.
+pub(super) fn check_client_hello(ch: &ClientHello) -> Result<Offer, Error> {
+    let ext = &ch.extensions;
+    let Some(versions) = ext.client_versions() else {
+        return Err(Error::ProtocolVersion(format!(
+            "the client offers {} without supported_versions; keylab speaks only TLS 1.3",
+            ch.legacy_version
+        )));
+    };
+    if !versions.contains(&ProtocolVersion::Tls13) {
+        let list: Vec<String> = versions.iter().map(ToString::to_string).collect();
+        return Err(Error::ProtocolVersion(format!(
+            "the client offers [{}], keylab speaks only TLS 1.3",
+            list.join(", ")
+        )));
+    }
+    if ch.legacy_compression_methods != [0] {
+        return Err(Error::InvalidMessage {
+            message: "ClientHello",
+            reason: "legacy_compression_methods must be exactly [null] in TLS 1.3".into(),
+        });
+    }
+    if !ch
+        .cipher_suites
+        .contains(&CipherSuite::TlsChacha20Poly1305Sha256)
+    {
+        return Err(Error::HandshakeFailure(format!(
+            "no common cipher suite: the client offers [{}], keylab supports TLS_CHACHA20_POLY1305_SHA256",
+            short_list(&ch.cipher_suites)
+        )));
+    }
+    // §9.2: a ClientHello without pre_shared_key must carry signature_algorithms.
+    if ext.offered_psks().is_none() && ext.signature_algorithms().is_none() {
+        return Err(Error::MissingExtension {
+            message: "ClientHello",
+            extension: ExtensionType::SignatureAlgorithms,
+        });
+    }
+    // §9.2: supported_groups and key_share go together.
+    let (Some(groups), Some(shares)) = (ext.supported_groups(), ext.client_key_shares()) else {
+        let missing = if ext.supported_groups().is_none() {
+            ExtensionType::SupportedGroups
+        } else {
+            ExtensionType::KeyShare
+        };
+        return Err(Error::MissingExtension {
+            message: "ClientHello",
+            extension: missing,
+        });
+    };
+    let x25519_share = match shares.iter().find(|s| s.group == NamedGroup::X25519) {
+        Some(share) => Some(share.key_exchange.clone()),
+        None if groups.contains(&NamedGroup::X25519) => None,
+        None => {
+            return Err(Error::HandshakeFailure(format!(
+                "no common group: the client supports [{}], keylab supports x25519",
+                short_list(groups)
+            )));
+        }
+    };
+    // §4.2.8: each share must be for a group listed in supported_groups.
+    if let Some(stray) = shares.iter().find(|s| !groups.contains(&s.group)) {
+        return Err(Error::InvalidMessage {
+            message: "ClientHello",
+            reason: format!(
+                "key_share for {} which supported_groups does not list",
+                stray.group
+            ),
+        });
+    }
+    let server_name = ext
+        .server_names()
+        .and_then(|names| names.iter().find_map(|n| n.as_host_name()))
+        .map(str::to_owned);
+    Ok(Offer {
+        x25519_share,
+        server_name,
+        psk_modes: ext.psk_key_exchange_modes().map(<[_]>::to_vec),
+    })
+}
+
+/// Up to eight items of a peer's list, for error messages.
+fn short_list<T: std::fmt::Display>(items: &[T]) -> String {
+    let mut shown: Vec<String> = items.iter().take(8).map(ToString::to_string).collect();
+    if items.len() > 8 {
+        shown.push(format!("... {} in all", items.len()));
+    }
+    shown.join(", ")
+}
+
+/// Sends the configured number of NewSessionTickets (RFC 8446 §4.6.1), each sealing the
+/// PSK HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, 32) and who
+/// the client proved to be.
+pub(super) fn issue_tickets(
+    core: &mut Core,
+    config: &ServerConfig,
+    master: &MasterSecret,
+    client_identity: Option<String>,
+    certificate_verified: bool,
+    now: OffsetDateTime,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    let Some(tickets) = &config.tickets else {
+        return Ok(());
+    };
+    let secret = master.resumption_master_secret(&core.transcript.current_hash());
+    core.secret(
+        "resumption_master_secret",
+        "Derive-Secret(master_secret, \"res master\", CH..client Finished)",
+        None,
+        secret.secret().as_bytes(),
+    );
+    for i in 0..tickets.per_connection() {
+        let nonce = vec![i];
+        let psk = secret.ticket_psk(&nonce)?;
+        let state = TicketState {
+            created_ms: psk::unix_ms(now),
+            lifetime: tickets.lifetime(),
+            age_add: u32::from_be_bytes(core.random::<4>()),
+            psk: Zeroizing::new(*psk.as_bytes()),
+            client_identity: client_identity.clone(),
+            certificate_verified,
+        };
+        let ticket = tickets
+            .seal(&state, core.random::<12>())
+            .ok_or(Error::Usage("the ticket could not be sealed"))?;
+        let msg = HandshakeMessage::NewSessionTicket(NewSessionTicket {
+            ticket_lifetime: state.lifetime,
+            ticket_age_add: state.age_add,
+            ticket_nonce: nonce,
+            ticket,
+            extensions: Extensions::default(),
+        });
+        let bytes = msg.to_bytes()?;
+        core.trace(&TraceEvent::Message {
+            direction: Direction::Sent,
+            message: &msg,
+            bytes: &bytes,
+            encrypted: true,
+        });
+        // Post-handshake messages are not part of the transcript (§4.4.1).
+        core.write(ContentType::Handshake, &bytes, out)?;
+    }
+    Ok(())
+}
