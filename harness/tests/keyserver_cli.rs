@@ -1,0 +1,392 @@
+//! `keylab keyserver ...`, `keylab seal` and `keylab open` as a user runs them, and the
+//! crash test: `kill -9` of the server in the middle of a stream of writes loses no
+//! acknowledged key.
+
+mod support;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use keyserver::client::Client;
+use keyserver::verify_answer;
+use pki::{KeyType, PrivateKey};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng as _;
+use support::{Running, text, wait_for_line};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// Runs keylab with `stdin` and `XDG_CONFIG_HOME=config`, within [`LIMIT`].
+fn keylab(args: &[&str], stdin: &[u8], config: &Path) -> Output {
+    let mut child = support::keylab()
+        .args(args)
+        .env("XDG_CONFIG_HOME", config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn keylab");
+    if let Some(mut pipe) = child.stdin.take() {
+        // A command that does not read its input may close the pipe first: fine.
+        let _ = pipe.write_all(stdin);
+    }
+    let start = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > LIMIT {
+            let _ = child.kill();
+            panic!("keylab {args:?} timed out");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// Starts `keylab keyserver serve` on 127.0.0.1:0 with the database `db`.
+fn serve(db: &Path) -> (Running, String) {
+    let mut child = support::keylab()
+        .args(["keyserver", "serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn keylab keyserver serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let (addr, _) = wait_for_line(stdout, |l| {
+        l.strip_prefix("listening on ").map(str::to_owned)
+    });
+    let mut running = Running {
+        child,
+        stderr: None,
+        stdout: None,
+    };
+    let Some(addr) = addr else {
+        let _ = running.child.kill();
+        panic!("keylab keyserver serve did not print its address");
+    };
+    (running, format!("http://{addr}"))
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn write_key(dir: &Path, name: &str, seed: u64) -> (String, PrivateKey) {
+    let key =
+        PrivateKey::generate(KeyType::Ed25519, &mut ChaCha20Rng::seed_from_u64(seed)).expect("key");
+    let file = dir.join(name);
+    std::fs::write(&file, key.to_pem().expect("pem").as_bytes()).expect("write key");
+    (path(&file).to_owned(), key)
+}
+
+#[track_caller]
+fn assert_ok(o: &Output) -> String {
+    assert!(o.status.success(), "stderr: {}", text(&o.stderr));
+    text(&o.stdout)
+}
+
+#[track_caller]
+fn assert_fails(o: &Output, code: i32, message: &str) {
+    assert_eq!(o.status.code(), Some(code), "stderr: {}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains(message),
+        "stderr: {}",
+        text(&o.stderr)
+    );
+    assert!(o.stdout.is_empty(), "stdout: {}", text(&o.stdout));
+}
+
+#[test]
+fn publish_fetch_seal_open_rotate_revoke_audit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config");
+    let (_server, url) = serve(&dir.path().join("keys.db"));
+    let (alice_file, alice) = write_key(dir.path(), "alice.key", 1);
+    let (next_file, next) = write_key(dir.path(), "next.key", 2);
+    let run = |args: &[&str], stdin: &[u8]| keylab(args, stdin, &config);
+
+    let o = run(
+        &[
+            "keyserver",
+            "publish",
+            "--server",
+            &url,
+            "--key",
+            &alice_file,
+            "--name",
+            " Alice ",
+        ],
+        b"",
+    );
+    let out = assert_ok(&o);
+    let fpr = alice.public_key().fingerprint();
+    assert!(
+        out.starts_with(&format!(
+            "published alice key {fpr} (log entry 0, tree size 1)"
+        )),
+        "{out}"
+    );
+    assert!(
+        text(&o.stderr).contains("on first use"),
+        "{}",
+        text(&o.stderr)
+    );
+    // The state went to $XDG_CONFIG_HOME/keylab/keyserver/.
+    let host = url.trim_start_matches("http://").replace(':', "_");
+    let state = config.join(format!("keylab/keyserver/{host}.state"));
+    assert!(state.exists(), "{}", state.display());
+
+    // Someone else's key for the taken name: refused (exit 1), nothing on stdout.
+    let o = run(
+        &[
+            "keyserver",
+            "publish",
+            "--server",
+            &url,
+            "--key",
+            &next_file,
+            "--name",
+            "alice",
+        ],
+        b"",
+    );
+    assert_fails(&o, 1, "409: the name \"alice\" is taken by key");
+
+    let o = run(&["keyserver", "fetch", "--server", &url, "ALICE"], b"");
+    assert_eq!(assert_ok(&o), alice.public_key().to_pem());
+    let o = run(&["keyserver", "fetch", "--server", &url, &fpr], b"");
+    assert_eq!(assert_ok(&o), alice.public_key().to_pem());
+
+    let message = b"the eagle lands at noon\n";
+    let o = run(&["seal", "--to", "alice", "--server", &url], message);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let sealed = o.stdout;
+    assert!(sealed.starts_with(b"KLSEALED\x01"));
+    assert_eq!(sealed.len(), 73 + message.len() + 16);
+    let o = run(&["open", "--key", &alice_file], &sealed);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(o.stdout, message);
+    let o = run(&["open", "--key", &next_file], &sealed);
+    assert_fails(&o, 1, "is sealed to key");
+    let mut altered = sealed.clone();
+    let last = altered.len() - 1;
+    altered[last] ^= 1;
+    let o = run(&["open", "--key", &alice_file], &altered);
+    assert_fails(&o, 1, "decryption failed");
+    let o = run(&["open", "--key", &alice_file], b"not sealed");
+    assert_fails(&o, 2, "not a keylab sealed message");
+
+    let o = run(&["keyserver", "audit", "--server", &url], b"");
+    let out = assert_ok(&o);
+    assert!(
+        out.contains("(pinned)") && out.contains("tree size 1: unchanged"),
+        "{out}"
+    );
+
+    let o = run(
+        &[
+            "keyserver",
+            "rotate",
+            "--server",
+            &url,
+            "--key",
+            &alice_file,
+            "--new-key",
+            &next_file,
+            "--name",
+            "alice",
+        ],
+        b"",
+    );
+    assert!(assert_ok(&o).starts_with("rotated alice from key"));
+    let o = run(&["keyserver", "fetch", "--server", &url, "alice"], b"");
+    assert_eq!(assert_ok(&o), next.public_key().to_pem());
+    let o = run(&["keyserver", "fetch", "--server", &url, &fpr], b"");
+    assert_fails(&o, 1, "is superseded (log entry 1)");
+
+    let o = run(
+        &["keyserver", "revoke", "--server", &url, "--key", &next_file],
+        b"",
+    );
+    assert!(assert_ok(&o).starts_with("revoked alice key"));
+    let o = run(&["seal", "--to", "alice", "--server", &url], b"x");
+    assert_fails(&o, 1, "is revoked (log entry 2)");
+
+    let o = run(&["keyserver", "audit", "--server", &url], b"");
+    assert!(assert_ok(&o).contains("tree size 3: unchanged"));
+    let other_state = dir.path().join("fresh.state");
+    let o = run(
+        &[
+            "keyserver",
+            "audit",
+            "--server",
+            &url,
+            "--state",
+            path(&other_state),
+        ],
+        b"",
+    );
+    let out = assert_ok(&o);
+    assert!(out.contains("(trusted on first use)") && out.contains("tree size 3: first audit"));
+
+    // A state file whose head was replaced by one the log never had.
+    let saved = std::fs::read_to_string(&state).expect("state");
+    let forged = saved.replace("tree-size: 3", "tree-size: 2");
+    std::fs::write(&state, forged).expect("write");
+    let o = run(&["keyserver", "audit", "--server", &url], b"");
+    assert_fails(&o, 2, "is not signed by its log key");
+}
+
+#[test]
+fn bad_input_exits_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config");
+    let run = |args: &[&str]| keylab(args, b"", &config);
+    let (key_file, _) = write_key(dir.path(), "k.key", 3);
+    let rsa = dir.path().join("rsa.key");
+    std::fs::write(&rsa, fixtures::RSA.client_key).expect("write");
+    let url = "http://127.0.0.1:9";
+    let cases: [(Vec<&str>, &str); 5] = [
+        (
+            vec![
+                "keyserver",
+                "publish",
+                "--server",
+                "localhost:1",
+                "--key",
+                &key_file,
+                "--name",
+                "a",
+            ],
+            "expected http://HOST:PORT",
+        ),
+        (
+            vec![
+                "keyserver",
+                "publish",
+                "--server",
+                url,
+                "--key",
+                "/nonexistent.key",
+                "--name",
+                "a",
+            ],
+            "reading /nonexistent.key",
+        ),
+        (
+            vec![
+                "keyserver",
+                "publish",
+                "--server",
+                url,
+                "--key",
+                path(&rsa),
+                "--name",
+                "a",
+            ],
+            "Ed25519 keys only",
+        ),
+        (vec!["open", "--key", path(&rsa)], "Ed25519 keys only"),
+        (
+            vec![
+                "keyserver",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--db",
+                "/nonexistent/dir/k.db",
+            ],
+            "/nonexistent/dir/k.db",
+        ),
+    ];
+    for (args, message) in cases {
+        assert_fails(&run(&args), 2, message);
+    }
+    // A server that is not there: the operation fails (exit 1), with the reason.
+    let o = run(&["keyserver", "audit", "--server", url]);
+    assert_fails(&o, 1, "unreachable");
+}
+
+/// Publishes keys from several threads while the server is killed with SIGKILL; after a
+/// restart on the same database every key whose publish was acknowledged is there.
+#[test]
+fn kill_9_during_writes_keeps_every_acknowledged_key() {
+    const WRITERS: u64 = 4;
+    const MAX_EACH: u64 = 200;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("keys.db");
+    let (mut server, url) = serve(&db);
+    let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (url, acked, stop) = (url.clone(), Arc::clone(&acked), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let client = Client::new(&url, Duration::from_secs(5));
+                let mut failures = 0;
+                for i in 0..MAX_EACH {
+                    if stop.load(Ordering::Relaxed) || failures >= 3 {
+                        break;
+                    }
+                    let seed = 10_000 + w * MAX_EACH + i;
+                    let key = PrivateKey::generate(
+                        KeyType::Ed25519,
+                        &mut ChaCha20Rng::seed_from_u64(seed),
+                    )
+                    .expect("key");
+                    let name = format!("w{w}-{i}");
+                    match client.publish(&key, &name) {
+                        Ok(_) => acked
+                            .lock()
+                            .expect("lock")
+                            .push((name, key.public_key().fingerprint())),
+                        Err(_) => failures += 1,
+                    }
+                }
+            })
+        })
+        .collect();
+    // Kill once a good number of writes were acknowledged, with more in flight.
+    let start = Instant::now();
+    while acked.lock().expect("lock").len() < 40 && start.elapsed() < LIMIT {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    server.child.kill().expect("SIGKILL");
+    let _ = server.child.wait();
+    let at_kill = acked.lock().expect("lock").len();
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.join().expect("writer");
+    }
+    let acked = acked.lock().expect("lock").clone();
+    assert!(
+        at_kill >= 40,
+        "only {at_kill} writes acknowledged in {LIMIT:?}"
+    );
+
+    let (_server, url) = serve(&db);
+    let client = Client::new(&url, Duration::from_secs(10));
+    let log_key = client.log_key().expect("log key");
+    let head = client.head().expect("head");
+    assert!(head.verify(&log_key));
+    assert!(
+        head.tree_size >= acked.len() as u64,
+        "{} entries for {} acknowledged keys",
+        head.tree_size,
+        acked.len()
+    );
+    eprintln!(
+        "{at_kill} publishes acknowledged at the kill, {} in all; {} log entries after restart",
+        acked.len(),
+        head.tree_size
+    );
+    for (name, fpr) in &acked {
+        let answer = client.lookup(name).expect("acknowledged key is there");
+        assert_eq!(&answer.fingerprint, fpr, "{name}");
+        verify_answer(&answer, &log_key).expect("verifies");
+    }
+}

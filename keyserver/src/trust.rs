@@ -1,0 +1,328 @@
+//! What a client remembers about a key server: the log's public key (trusted on first use,
+//! then pinned) and the latest tree head it has seen, in a small text file.
+//!
+//! ```text
+//! keylab keyserver state v1
+//! server: http://127.0.0.1:8080
+//! log-key: <base64 DER SubjectPublicKeyInfo>
+//! tree-size: 12
+//! timestamp: 1767225600000
+//! root-hash: <hex>
+//! signature: <base64>
+//! ```
+//!
+//! Every tree head a client meets — from `audit`, or with a key it fetches — must be
+//! signed by the pinned key and consistent (RFC 6962 §2.1.2) with the remembered one; a
+//! newer one replaces it. A server that rewrites or forks its log, or changes its log
+//! key, is caught the next time this client talks to it. The file is replaced
+//! atomically (temporary file, fsync, rename).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use crate::api::{b64, unb64};
+use crate::client::{Client, ClientError};
+use crate::keys::fingerprint;
+use crate::merkle::verify_consistency;
+use crate::wire::{TreeHead, hex, unhex_array};
+
+const HEADER: &str = "keylab keyserver state v1";
+/// The largest state file read.
+const MAX_STATE: u64 = 16 * 1024;
+
+/// Why the log could not be trusted.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    /// The state file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        source: io::Error,
+    },
+    /// The state file is damaged or not one.
+    #[error("{path}: not a keylab key server state file: {reason}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The state file belongs to another server.
+    #[error("{path} holds the state of {pinned}, not {asked}: give another --state file")]
+    OtherServer {
+        /// The file.
+        path: PathBuf,
+        /// The server it is for.
+        pinned: String,
+        /// The server asked.
+        asked: String,
+    },
+    /// The server's log key is not the pinned one.
+    #[error("the log key changed: pinned {pinned}, the server now has {served}")]
+    KeyChanged {
+        /// Fingerprint of the pinned key.
+        pinned: String,
+        /// Fingerprint of the key served.
+        served: String,
+    },
+    /// A tree head not signed by the log key.
+    #[error("the tree head of size {0} is not signed by the log key")]
+    BadSignature(u64),
+    /// Two tree heads that cannot both be true: the log was rewritten or forked.
+    #[error(
+        "the log is not consistent: the tree head of size {new} does not extend the one of \
+         size {old} seen before (the log was rewritten or forked)"
+    )]
+    Inconsistent {
+        /// The size remembered.
+        old: u64,
+        /// The size seen now.
+        new: u64,
+    },
+    /// The server could not be asked.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+}
+
+/// The pinned log key and the latest tree head seen.
+#[derive(Clone, Debug)]
+pub struct Pinned {
+    /// The server's base URL.
+    pub server: String,
+    /// The log's public key.
+    pub log_key: pki::PublicKey,
+    /// The latest tree head seen.
+    pub head: TreeHead,
+}
+
+/// How a tree head compared with the remembered one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Advance {
+    /// The size remembered before (`None` on first use).
+    pub previous: Option<u64>,
+    /// The size of the head checked.
+    pub size: u64,
+}
+
+/// A state file and what it holds.
+#[derive(Debug)]
+pub struct Trust {
+    path: PathBuf,
+    server: String,
+    pinned: Option<Pinned>,
+}
+
+impl Trust {
+    /// Reads the state for `server` from `path` (nothing yet if the file is missing).
+    pub fn load(path: &Path, server: &str) -> Result<Self, TrustError> {
+        let server = server.trim_end_matches('/').to_owned();
+        let pinned = read(path)?;
+        if let Some(p) = &pinned
+            && p.server != server
+        {
+            return Err(TrustError::OtherServer {
+                path: path.to_path_buf(),
+                pinned: p.server.clone(),
+                asked: server,
+            });
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            server,
+            pinned,
+        })
+    }
+
+    /// What is remembered.
+    pub fn pinned(&self) -> Option<&Pinned> {
+        self.pinned.as_ref()
+    }
+
+    /// The pinned log key, or on first use the one the server states (checked by the
+    /// caller against the heads it signs). The second value is true on first use.
+    pub fn log_key(&self, client: &Client) -> Result<(pki::PublicKey, bool), TrustError> {
+        match &self.pinned {
+            Some(p) => Ok((p.log_key.clone(), false)),
+            None => Ok((client.log_key()?, true)),
+        }
+    }
+
+    /// Checks that the server still states the pinned log key (a changed key is an
+    /// error: clients would have to trust it anew).
+    pub fn check_served_key(&self, client: &Client) -> Result<(), TrustError> {
+        if let Some(p) = &self.pinned {
+            let served = client.log_key()?;
+            if served != p.log_key {
+                return Err(TrustError::KeyChanged {
+                    pinned: p.log_key.fingerprint(),
+                    served: served.fingerprint(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Accepts `head` if `log_key` signed it and it is consistent with the remembered
+    /// head (asking `client` for the proof); remembers it when newer, and saves.
+    pub fn accept(
+        &mut self,
+        client: &Client,
+        log_key: &pki::PublicKey,
+        head: &TreeHead,
+    ) -> Result<Advance, TrustError> {
+        if !head.verify(log_key) {
+            return Err(TrustError::BadSignature(head.tree_size));
+        }
+        let previous = self.pinned.as_ref().map(|p| p.head.clone());
+        if let Some(old) = &previous {
+            check_consistent(client, old, head)?;
+        }
+        let newer = previous
+            .as_ref()
+            .is_none_or(|old| head.tree_size > old.tree_size);
+        if newer {
+            self.pinned = Some(Pinned {
+                server: self.server.clone(),
+                log_key: log_key.clone(),
+                head: head.clone(),
+            });
+            self.save()?;
+        }
+        Ok(Advance {
+            previous: previous.map(|h| h.tree_size),
+            size: head.tree_size,
+        })
+    }
+
+    fn save(&self) -> Result<(), TrustError> {
+        let Some(p) = &self.pinned else { return Ok(()) };
+        let text = format!(
+            "{HEADER}\nserver: {}\nlog-key: {}\ntree-size: {}\ntimestamp: {}\nroot-hash: {}\n\
+             signature: {}\n",
+            p.server,
+            b64(p.log_key.spki_der()),
+            p.head.tree_size,
+            p.head.timestamp_ms,
+            hex(&p.head.root),
+            b64(&p.head.signature)
+        );
+        write_atomically(&self.path, text.as_bytes()).map_err(|source| TrustError::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
+/// Whether `a` and `b` can both be heads of one append-only log.
+fn check_consistent(client: &Client, a: &TreeHead, b: &TreeHead) -> Result<(), TrustError> {
+    let (old, new) = if a.tree_size <= b.tree_size {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let proof = if old.tree_size == 0 || old.tree_size == new.tree_size {
+        Vec::new()
+    } else {
+        client.consistency(old.tree_size, new.tree_size)?
+    };
+    if verify_consistency(old.tree_size, new.tree_size, &old.root, &new.root, &proof) {
+        Ok(())
+    } else {
+        Err(TrustError::Inconsistent {
+            old: a.tree_size,
+            new: b.tree_size,
+        })
+    }
+}
+
+fn read(path: &Path) -> Result<Option<Pinned>, TrustError> {
+    let io_error = |source| TrustError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let malformed = |reason: &str| TrustError::Malformed {
+        path: path.to_path_buf(),
+        reason: reason.to_owned(),
+    };
+    let size = match fs::metadata(path) {
+        Ok(m) => m.len(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error(e)),
+    };
+    if size > MAX_STATE {
+        return Err(malformed("too large"));
+    }
+    let text = fs::read_to_string(path).map_err(io_error)?;
+    let mut lines = text.lines();
+    if lines.next() != Some(HEADER) {
+        return Err(malformed("wrong first line"));
+    }
+    let mut field = |name: &str| -> Result<String, TrustError> {
+        lines
+            .next()
+            .and_then(|l| l.strip_prefix(name)?.strip_prefix(": "))
+            .map(str::to_owned)
+            .ok_or_else(|| malformed(&format!("no {name} line")))
+    };
+    let server = field("server")?;
+    let spki = unb64(&field("log-key")?, "log-key").map_err(|e| malformed(&e.0))?;
+    let number = |s: String, what: &str| s.parse::<u64>().map_err(|_| malformed(what));
+    let tree_size = number(field("tree-size")?, "tree-size")?;
+    let timestamp_ms = number(field("timestamp")?, "timestamp")?;
+    let root = unhex_array(&field("root-hash")?).ok_or_else(|| malformed("root-hash"))?;
+    let signature = unb64(&field("signature")?, "signature")
+        .ok()
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| malformed("signature"))?;
+    let log_key = pki::PublicKey::from_spki_der(&spki).map_err(|e| malformed(&e.to_string()))?;
+    let head = TreeHead {
+        tree_size,
+        timestamp_ms,
+        root,
+        signature,
+    };
+    if !head.verify(&log_key) {
+        return Err(malformed(&format!(
+            "its tree head is not signed by its log key {}",
+            fingerprint(spki.as_slice())
+        )));
+    }
+    Ok(Some(Pinned {
+        server,
+        log_key,
+        head,
+    }))
+}
+
+/// Replaces `path` with `content`: a temporary file beside it, fsync, rename, fsync of
+/// the directory (created if missing).
+fn write_atomically(path: &Path, content: &[u8]) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
+    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    let tmp = dir.join(tmp_name);
+    let result = (|| {
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp)?;
+        file.write_all(content)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)?;
+        #[cfg(unix)]
+        File::open(dir)?.sync_all()?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}

@@ -1,0 +1,366 @@
+//! The key server's rules without a network: proof of possession, the name policy
+//! against poisoning, nonces, restart, and a database altered behind the server's back.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use keyserver::api::{PublishRequest, RevokeRequest, verify_answer};
+use keyserver::challenge::NONCE_LIFETIME;
+use keyserver::registry::{Now, Outcome, RefusalKind, Registry};
+use keyserver::store::{Store, StoreError, log_key_path};
+use keyserver::{Status, wire};
+use pki::{KeyType, PrivateKey};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng as _;
+
+fn rng(seed: u64) -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(seed)
+}
+
+fn open(db: &Path) -> Result<Registry, StoreError> {
+    let mut r = rng(1);
+    let store = Store::open(db, &mut r, SystemTime::now())?;
+    Ok(Registry::new(store, Box::new(r)))
+}
+
+fn key(seed: u64) -> PrivateKey {
+    PrivateKey::generate(KeyType::Ed25519, &mut rng(seed)).expect("key")
+}
+
+fn publish_req(reg: &mut Registry, key: &PrivateKey, name: &str) -> PublishRequest {
+    let nonce = reg.challenge(Now::current()).expect("nonce");
+    PublishRequest::signed(key, name, &nonce, None).expect("request")
+}
+
+#[track_caller]
+fn refused<T: std::fmt::Debug>(
+    result: Result<T, keyserver::registry::Refusal>,
+    kind: RefusalKind,
+    text: &str,
+) {
+    match result {
+        Err(r) => {
+            assert_eq!(r.kind, kind, "{}", r.message);
+            assert!(r.message.contains(text), "{:?} lacks {text:?}", r.message);
+        }
+        Ok(v) => panic!("accepted: {v:?}"),
+    }
+}
+
+#[test]
+fn publish_then_lookups_verify() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut reg = open(&dir.path().join("keys.db")).expect("open");
+    let alice = key(10);
+    let req = publish_req(&mut reg, &alice, "alice");
+    let (outcome, answer) = reg.publish(&req, Now::current()).expect("publish");
+    assert_eq!(outcome, Outcome::Published);
+    let log_key = reg.store().log_public_key().clone();
+    let verified = verify_answer(&answer, &log_key).expect("verifies");
+    assert_eq!(verified.key, *alice.public_key());
+    assert_eq!(verified.status, Status::Current);
+    assert_eq!((verified.log_index, verified.head.tree_size), (0, 1));
+
+    for lookup in [
+        reg.by_name("  ALICE "),
+        reg.by_fingerprint(&alice.public_key().fingerprint().to_uppercase()),
+    ] {
+        assert_eq!(lookup.expect("found"), answer);
+    }
+    assert_eq!(
+        reg.hkp_get("alice").expect("pem"),
+        alice.public_key().to_pem()
+    );
+    let index = reg.hkp_index("alice").expect("index");
+    let lines: Vec<&str> = index.lines().collect();
+    assert_eq!(lines[0], "info:1:1");
+    assert!(
+        lines[1].starts_with(&format!(
+            "key:{}:ed25519:",
+            alice.public_key().fingerprint()
+        )) && lines[1].ends_with(":current:0:alice"),
+        "{index}"
+    );
+    refused(
+        reg.by_name("bob"),
+        RefusalKind::NotFound,
+        "no key is published",
+    );
+    refused(
+        reg.hkp_get("a b"),
+        RefusalKind::BadRequest,
+        "neither a fingerprint",
+    );
+
+    // The same key again: answered, no new entry.
+    let again = publish_req(&mut reg, &alice, "alice");
+    let (outcome, _) = reg.publish(&again, Now::current()).expect("retry");
+    assert_eq!(outcome, Outcome::AlreadyPublished);
+    assert_eq!(reg.store().head().tree_size, 1);
+}
+
+#[test]
+fn poisoning_attempts_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut reg = open(&dir.path().join("keys.db")).expect("open");
+    let (alice, mallory) = (key(20), key(21));
+    let req = publish_req(&mut reg, &alice, "alice");
+    reg.publish(&req, Now::current()).expect("alice");
+
+    // The name taken by another key, without a hand-over.
+    let grab = publish_req(&mut reg, &mallory, "alice");
+    refused(
+        reg.publish(&grab, Now::current()),
+        RefusalKind::Conflict,
+        "is taken by key",
+    );
+    // A hand-over signed by the wrong key (mallory signs for herself).
+    let nonce = reg.challenge(Now::current()).expect("nonce");
+    let forged = PublishRequest::signed(&mallory, "alice", &nonce, Some(&mallory)).expect("req");
+    refused(
+        reg.publish(&forged, Now::current()),
+        RefusalKind::Forbidden,
+        "hand-over signature does not verify",
+    );
+    // Alice's key with a signature by another key (no proof of possession).
+    let nonce = reg.challenge(Now::current()).expect("nonce");
+    let mut stolen = PublishRequest::signed(&mallory, "mallory", &nonce, None).expect("req");
+    stolen.spki = PublishRequest::signed(&alice, "mallory", &nonce, None)
+        .expect("req")
+        .spki;
+    refused(
+        reg.publish(&stolen, Now::current()),
+        RefusalKind::Forbidden,
+        "proof of possession failed",
+    );
+    // A replayed request (its nonce is used up).
+    let fresh = publish_req(&mut reg, &mallory, "mallory");
+    reg.publish(&fresh, Now::current()).expect("mallory");
+    refused(
+        reg.publish(&fresh, Now::current()),
+        RefusalKind::Forbidden,
+        "already used",
+    );
+    // An expired nonce, and one never issued.
+    let late = publish_req(&mut reg, &key(22), "carol");
+    let later = Now {
+        mono: Now::current().mono + NONCE_LIFETIME + Duration::from_secs(1),
+        wall: SystemTime::now(),
+    };
+    refused(reg.publish(&late, later), RefusalKind::Forbidden, "expired");
+    let mut unknown = publish_req(&mut reg, &key(23), "dave");
+    unknown.nonce = "00".repeat(32);
+    refused(
+        reg.publish(&unknown, Now::current()),
+        RefusalKind::Forbidden,
+        "unknown",
+    );
+    // A key under a second name.
+    let twice = publish_req(&mut reg, &alice, "alice2");
+    refused(
+        reg.publish(&twice, Now::current()),
+        RefusalKind::Conflict,
+        "already published under the name \"alice\"",
+    );
+    // Names must come normalised (they are signed as sent), keys must be Ed25519.
+    let upper = publish_req(&mut reg, &key(24), "Erin");
+    refused(
+        reg.publish(&upper, Now::current()),
+        RefusalKind::BadRequest,
+        "must be sent normalised",
+    );
+    let mut rsa_req = publish_req(&mut reg, &key(25), "frank");
+    let rsa = PrivateKey::from_pem(fixtures::RSA.client_key).expect("rsa");
+    rsa_req.spki = keyserver::api::b64(rsa.public_key().spki_der());
+    refused(
+        reg.publish(&rsa_req, Now::current()),
+        RefusalKind::BadRequest,
+        "only Ed25519 keys",
+    );
+    let mut garbage = publish_req(&mut reg, &key(26), "gina");
+    garbage.signature = "!!".into();
+    refused(
+        reg.publish(&garbage, Now::current()),
+        RefusalKind::BadRequest,
+        "signature is not base64",
+    );
+    // Only the two good publishes reached the log.
+    assert_eq!(reg.store().head().tree_size, 2);
+    let answer = reg.by_name("alice").expect("alice");
+    assert_eq!(answer.fingerprint, alice.public_key().fingerprint());
+}
+
+#[test]
+fn rotation_and_revocation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut reg = open(&dir.path().join("keys.db")).expect("open");
+    let (old, new, other) = (key(30), key(31), key(32));
+    let req = publish_req(&mut reg, &old, "zoë");
+    reg.publish(&req, Now::current()).expect("publish");
+
+    let nonce = reg.challenge(Now::current()).expect("nonce");
+    let rotate = PublishRequest::signed(&new, "zoë", &nonce, Some(&old)).expect("req");
+    let (outcome, answer) = reg.publish(&rotate, Now::current()).expect("rotate");
+    assert_eq!(outcome, Outcome::Rotated);
+    let log_key = reg.store().log_public_key().clone();
+    let v = verify_answer(&answer, &log_key).expect("verifies");
+    assert_eq!(v.entry.kind, wire::EntryKind::Rotate);
+    assert_eq!(v.entry.previous, old.public_key().spki_der());
+
+    let old_answer = reg
+        .by_fingerprint(&old.public_key().fingerprint())
+        .expect("old");
+    let v = verify_answer(&old_answer, &log_key).expect("verifies");
+    assert_eq!(v.status, Status::Superseded);
+    refused(
+        reg.hkp_get(&old_answer.fingerprint),
+        RefusalKind::Gone,
+        "superseded",
+    );
+    // The old key cannot come back, even with a hand-over from the new one.
+    let nonce = reg.challenge(Now::current()).expect("nonce");
+    let back = PublishRequest::signed(&old, "zoë", &nonce, Some(&new)).expect("req");
+    refused(
+        reg.publish(&back, Now::current()),
+        RefusalKind::Conflict,
+        "cannot return",
+    );
+
+    // A revocation signed by another key is refused; by the key itself it is logged.
+    let nonce = reg.challenge(Now::current()).expect("nonce");
+    let mut forged = RevokeRequest::signed(&other, "zoë", &nonce).expect("req");
+    forged.fingerprint = new.public_key().fingerprint();
+    refused(
+        reg.revoke(&forged, Now::current()),
+        RefusalKind::Forbidden,
+        "not signed by key",
+    );
+    let nonce = reg.challenge(Now::current()).expect("nonce");
+    let revoke = RevokeRequest::signed(&new, "zoë", &nonce).expect("req");
+    let answer = reg.revoke(&revoke, Now::current()).expect("revoke");
+    let v = verify_answer(&answer, &log_key).expect("verifies");
+    assert_eq!(v.status, Status::Revoked);
+    assert_eq!(
+        v.status_entry.map(|(i, e)| (i, e.kind)),
+        Some((2, wire::EntryKind::Revoke))
+    );
+    // The name is retired: nobody can claim it, not even with a fresh key.
+    let claim = publish_req(&mut reg, &other, "zoë");
+    refused(
+        reg.publish(&claim, Now::current()),
+        RefusalKind::Gone,
+        "retired",
+    );
+    refused(reg.hkp_get("zoë"), RefusalKind::Gone, "revoked");
+    let index = reg.hkp_index("ZOË").expect("index");
+    assert_eq!(index.lines().count(), 3, "{index}");
+    assert!(index.contains(":superseded:0:zo%C3%AB\n"), "{index}");
+    assert!(index.contains(":revoked:1:zo%C3%AB\n"), "{index}");
+    // A status the log does not show is caught by the client.
+    let mut lie = answer.clone();
+    lie.status = "current".into();
+    assert!(verify_answer(&lie, &log_key).is_err());
+    let mut hidden = answer;
+    hidden.status_entry = None;
+    hidden.status_inclusion = None;
+    assert!(verify_answer(&hidden, &log_key).is_err());
+}
+
+#[test]
+fn restart_keeps_everything_and_a_second_server_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("keys.db");
+    let keys: Vec<PrivateKey> = (40..45).map(key).collect();
+    let (head, log_key) = {
+        let mut reg = open(&db).expect("open");
+        for (i, k) in keys.iter().enumerate() {
+            let req = publish_req(&mut reg, k, &format!("user{i}"));
+            reg.publish(&req, Now::current()).expect("publish");
+        }
+        assert!(matches!(open(&db), Err(StoreError::InUse(_))));
+        (
+            reg.store().head().clone(),
+            reg.store().log_public_key().clone(),
+        )
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(log_key_path(&db))
+            .expect("key file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let reg = open(&db).expect("reopen");
+    assert_eq!(reg.store().head(), &head);
+    assert_eq!(reg.store().log_public_key(), &log_key);
+    for (i, k) in keys.iter().enumerate() {
+        let answer = reg.by_name(&format!("user{i}")).expect("still there");
+        assert_eq!(answer.fingerprint, k.public_key().fingerprint());
+        verify_answer(&answer, &log_key).expect("verifies");
+    }
+}
+
+#[test]
+fn an_altered_database_or_key_file_refuses_to_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("keys.db");
+    {
+        let mut reg = open(&db).expect("open");
+        for i in 0..3 {
+            let req = publish_req(&mut reg, &key(50 + i), &format!("n{i}"));
+            reg.publish(&req, Now::current()).expect("publish");
+        }
+    }
+    let conn = || rusqlite::Connection::open(&db).expect("sqlite");
+    let entry = |i: i64| -> Vec<u8> {
+        conn()
+            .query_row("SELECT entry FROM log WHERE idx = ?1", [i], |r| r.get(0))
+            .expect("entry")
+    };
+    let put = |i: i64, bytes: &[u8]| {
+        conn()
+            .execute(
+                "INSERT OR REPLACE INTO log VALUES (?1, ?2)",
+                rusqlite::params![i, bytes],
+            )
+            .expect("write");
+    };
+    // Rewrite one entry so that it still decodes (a later timestamp).
+    let original = entry(1);
+    let mut rewritten = wire::LogEntry::decode(&original).expect("entry");
+    rewritten.timestamp += 1;
+    put(1, &rewritten.encode());
+    let err = open(&db).map(drop).expect_err("tampered");
+    assert!(
+        err.to_string()
+            .contains("the log was altered: the entries do not hash to the signed root"),
+        "{err}"
+    );
+    put(1, &original);
+    // Drop the last entry.
+    let last = entry(2);
+    conn()
+        .execute("DELETE FROM log WHERE idx = 2", [])
+        .expect("delete");
+    let err = open(&db).map(drop).expect_err("tampered");
+    assert!(err.to_string().contains("2 entries, but"), "{err}");
+    put(2, &last);
+    open(&db).expect("restored");
+
+    // Another log key.
+    let key_file = log_key_path(&db);
+    let original = std::fs::read(&key_file).expect("key");
+    std::fs::write(&key_file, key(99).to_pem().expect("pem").as_bytes()).expect("write");
+    let err = open(&db).map(drop).expect_err("wrong key");
+    assert!(err.to_string().contains("did not sign"), "{err}");
+    std::fs::remove_file(&key_file).expect("rm");
+    let err = open(&db).map(drop).expect_err("no key");
+    assert!(
+        err.to_string().contains("missing, but the log has 3"),
+        "{err}"
+    );
+    std::fs::write(&key_file, original).expect("restore");
+    open(&db).expect("as it was");
+}

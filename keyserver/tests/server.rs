@@ -1,0 +1,325 @@
+//! The key server over loopback HTTP: the publish → fetch → seal → open round trip, bad
+//! input, audits that catch a forked log, restart, and concurrent load.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::Duration;
+
+use keyserver::client::{Client, ClientError};
+use keyserver::merkle::verify_consistency;
+use keyserver::store::log_key_path;
+use keyserver::trust::{Trust, TrustError};
+use keyserver::{KeyServer, Status, TreeHead, seal, verify_answer, wire};
+use pki::{KeyType, PrivateKey};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng as _;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+fn start(db: &Path, seed: u64) -> KeyServer {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    KeyServer::start(listener, db, Box::new(ChaCha20Rng::seed_from_u64(seed))).expect("start")
+}
+
+fn key(seed: u64) -> PrivateKey {
+    PrivateKey::generate(KeyType::Ed25519, &mut ChaCha20Rng::seed_from_u64(seed)).expect("key")
+}
+
+/// A raw request: (status, body).
+fn raw(method: &str, url: &str, body: &[u8]) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(TIMEOUT))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let response = match method {
+        "POST" => agent.post(url).content_type("application/json").send(body),
+        _ => agent.get(url).call(),
+    };
+    let mut response = response.expect("an answer");
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    (status, text)
+}
+
+#[test]
+fn publish_fetch_seal_open_round_trip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(&dir.path().join("keys.db"), 1);
+    let client = Client::new(&server.url(), TIMEOUT);
+    let alice = key(1);
+    let (created, _) = client.publish(&alice, " Alice ").expect("publish");
+    assert!(created);
+    let (created, _) = client.publish(&alice, "alice").expect("retry");
+    assert!(!created);
+
+    // The sender: trust the log key on first use, check the answer, seal.
+    let state = dir.path().join("state");
+    let mut trust = Trust::load(&state, &server.url()).expect("state");
+    let (log_key, first_use) = trust.log_key(&client).expect("log key");
+    assert!(first_use);
+    let answer = client.lookup("ALICE").expect("lookup");
+    let verified = verify_answer(&answer, &log_key).expect("verifies");
+    trust
+        .accept(&client, &log_key, &verified.head)
+        .expect("head");
+    assert_eq!(verified.status, Status::Current);
+    assert_eq!(verified.key, *alice.public_key());
+    let message = b"meet me at the usual place";
+    let sealed =
+        seal::seal(&verified.key, message, &mut ChaCha20Rng::seed_from_u64(9)).expect("seal");
+    assert_eq!(
+        seal::open(&alice, &sealed).expect("open").as_slice(),
+        message
+    );
+
+    // A name beyond ASCII, in the URL path and the HKP query.
+    let zoe = key(2);
+    client.publish(&zoe, "Zoë").expect("publish");
+    let answer = client.lookup("ZOË").expect("lookup");
+    assert_eq!(answer.name, "zoë");
+    assert_eq!(
+        client.hkp("get", "zoë").expect("get"),
+        zoe.public_key().to_pem()
+    );
+
+    // HKP-style lookups.
+    assert_eq!(
+        client.hkp("get", "alice").expect("get"),
+        alice.public_key().to_pem()
+    );
+    let fpr = alice.public_key().fingerprint();
+    assert_eq!(
+        client.hkp("get", &fpr.to_uppercase()).expect("get"),
+        alice.public_key().to_pem()
+    );
+    assert!(
+        client
+            .hkp("index", "alice")
+            .expect("index")
+            .starts_with("info:1:1\n")
+    );
+    let status = |e: ClientError| (e.status(), e.to_string());
+    let (code, text) = status(client.hkp("vindex", "alice").expect_err("unknown op"));
+    assert_eq!(code, Some(501), "{text}");
+    let (code, text) = status(client.hkp("get", "nobody").expect_err("absent"));
+    assert_eq!(code, Some(404), "{text}");
+    let (code, _) = raw("GET", &format!("{}/pks/lookup?op=get", server.url()), b"");
+    assert_eq!(code, 400);
+}
+
+#[test]
+fn bad_input_gets_a_clear_4xx() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(&dir.path().join("keys.db"), 2);
+    let url = server.url();
+    let big = vec![b' '; 8 * 1024];
+    let (code, text) = raw("POST", &format!("{url}/keys"), &big);
+    assert_eq!(
+        (code, text.trim()),
+        (413, "the request body is larger than 4096 bytes")
+    );
+    let (code, text) = raw("POST", &format!("{url}/keys"), b"{\"name\": 1}");
+    assert_eq!(code, 400);
+    assert!(text.starts_with("malformed JSON request"), "{text}");
+    let (code, text) = raw("GET", &format!("{url}/keys/xyz"), b"");
+    assert_eq!(code, 400);
+    assert!(text.contains("is not a fingerprint"), "{text}");
+    let (code, text) = raw(
+        "GET",
+        &format!("{url}/log/consistency?first=3&second=1"),
+        b"",
+    );
+    assert_eq!(code, 400, "{text}");
+
+    // A replayed publish: the same bytes twice.
+    let client = Client::new(&url, TIMEOUT);
+    let nonce = client.challenge().expect("nonce");
+    let request =
+        keyserver::api::PublishRequest::signed(&key(3), "bob", &nonce, None).expect("req");
+    let body = serde_json::to_vec(&request).expect("json");
+    assert_eq!(raw("POST", &format!("{url}/keys"), &body).0, 201);
+    let (code, text) = raw("POST", &format!("{url}/keys"), &body);
+    assert_eq!(code, 403);
+    assert!(text.contains("already used"), "{text}");
+    // Someone else's name, over HTTP.
+    let err = client.publish(&key(4), "bob").expect_err("taken");
+    assert_eq!(err.status(), Some(409), "{err}");
+}
+
+#[test]
+fn audits_verify_consistency_and_catch_a_forked_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("keys.db");
+    let server = start(&db, 3);
+    let client = Client::new(&server.url(), TIMEOUT);
+    let state = dir.path().join("audit.state");
+    let mut trust = Trust::load(&state, &server.url()).expect("state");
+    let (log_key, _) = trust.log_key(&client).expect("key");
+    let mut sizes = Vec::new();
+    for i in 0..7 {
+        client
+            .publish(&key(100 + i), &format!("user{i}"))
+            .expect("publish");
+        if i % 3 == 0 {
+            let head = client.head().expect("head");
+            let step = trust.accept(&client, &log_key, &head).expect("consistent");
+            sizes.push((step.previous, step.size));
+        }
+    }
+    assert_eq!(sizes, [(None, 1), (Some(1), 4), (Some(4), 7)]);
+    // The state survives on disk and pins the key.
+    let trust2 = Trust::load(&state, &server.url()).expect("reload");
+    assert_eq!(trust2.pinned().map(|p| p.head.tree_size), Some(7));
+    trust2.check_served_key(&client).expect("same key");
+    assert!(matches!(
+        Trust::load(&state, "http://127.0.0.1:1"),
+        Err(TrustError::OtherServer { .. })
+    ));
+
+    // A head of a rewritten log, signed with the real log key: the consistency proof the
+    // server gives cannot connect it to the remembered head.
+    let log_signer =
+        PrivateKey::from_pem(&std::fs::read_to_string(log_key_path(&db)).expect("log key file"))
+            .expect("log key");
+    let mut forged = TreeHead {
+        tree_size: 7,
+        timestamp_ms: 1,
+        root: [7; 32],
+        signature: [0; 64],
+    };
+    let sign = |h: &mut TreeHead, k: &PrivateKey| {
+        h.signature = keyserver::keys::sign(
+            k,
+            &wire::tree_head_message(h.tree_size, h.timestamp_ms, &h.root),
+        )
+        .expect("sign");
+    };
+    sign(&mut forged, &log_signer);
+    assert!(matches!(
+        trust.accept(&client, &log_key, &forged),
+        Err(TrustError::Inconsistent { old: 7, new: 7 })
+    ));
+    client.publish(&key(200), "late").expect("publish");
+    forged.tree_size = 8;
+    sign(&mut forged, &log_signer);
+    assert!(matches!(
+        trust.accept(&client, &log_key, &forged),
+        Err(TrustError::Inconsistent { old: 7, new: 8 })
+    ));
+    // A head signed by another key.
+    sign(&mut forged, &key(5));
+    assert!(matches!(
+        trust.accept(&client, &log_key, &forged),
+        Err(TrustError::BadSignature(8))
+    ));
+    // The honest head still passes, and the state moves on.
+    let head = client.head().expect("head");
+    trust.accept(&client, &log_key, &head).expect("honest");
+
+    // A tampered answer: one hash of the audit path, or the entry.
+    let answer = client.lookup("user3").expect("lookup");
+    verify_answer(&answer, &log_key).expect("honest answer");
+    let mut bad_path = answer.clone();
+    let h = &mut bad_path.inclusion.audit_path[0];
+    let flipped = if h.starts_with('0') { "1" } else { "0" };
+    h.replace_range(0..1, flipped);
+    assert!(verify_answer(&bad_path, &log_key).is_err());
+    let mut other_key = answer.clone();
+    other_key.public_key = key(6).public_key().to_pem();
+    assert!(verify_answer(&other_key, &log_key).is_err());
+    assert!(verify_answer(&answer, key(7).public_key()).is_err());
+}
+
+#[test]
+fn restart_keeps_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("keys.db");
+    let keys: Vec<PrivateKey> = (300..305).map(key).collect();
+    let head = {
+        let server = start(&db, 4);
+        let client = Client::new(&server.url(), TIMEOUT);
+        for (i, k) in keys.iter().enumerate() {
+            client.publish(k, &format!("k{i}")).expect("publish");
+        }
+        let head = client.head().expect("head");
+        server.stop();
+        head
+    };
+    let server = start(&db, 5);
+    let client = Client::new(&server.url(), TIMEOUT);
+    assert_eq!(client.head().expect("head"), head);
+    let log_key = client.log_key().expect("log key");
+    for (i, k) in keys.iter().enumerate() {
+        let answer = client.lookup(&format!("k{i}")).expect("lookup");
+        let v = verify_answer(&answer, &log_key).expect("verifies");
+        assert_eq!(v.key, *k.public_key());
+    }
+}
+
+#[test]
+fn concurrent_publish_and_lookup_lose_nothing() {
+    const THREADS: u64 = 6;
+    const EACH: u64 = 8;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(&dir.path().join("keys.db"), 6);
+    let url = server.url();
+    let workers: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let client = Client::new(&url, TIMEOUT);
+                let mut heads = Vec::new();
+                for i in 0..EACH {
+                    let k = key(1000 + t * EACH + i);
+                    let (_, answer) = client.publish(&k, &format!("t{t}-{i}")).expect("publish");
+                    heads.push(TreeHead::try_from(&answer.tree_head).expect("head"));
+                    let found = client.lookup(&format!("t{t}-{i}")).expect("lookup");
+                    assert_eq!(found.fingerprint, k.public_key().fingerprint());
+                    // Another thread's name: there or not yet, never an error.
+                    match client.lookup(&format!("t{}-{i}", (t + 1) % THREADS)) {
+                        Ok(_) => {}
+                        Err(e) => assert_eq!(e.status(), Some(404), "{e}"),
+                    }
+                }
+                heads
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for w in workers {
+        seen.extend(w.join().expect("worker"));
+    }
+    let client = Client::new(&url, TIMEOUT);
+    let log_key = client.log_key().expect("log key");
+    let head = client.head().expect("head");
+    assert_eq!(head.tree_size, THREADS * EACH);
+    for t in 0..THREADS {
+        for i in 0..EACH {
+            let k = key(1000 + t * EACH + i);
+            let answer = client.lookup(&format!("t{t}-{i}")).expect("lookup");
+            let v = verify_answer(&answer, &log_key).expect("verifies");
+            assert_eq!(v.key, *k.public_key());
+        }
+    }
+    // Every head a publisher was given is signed and consistent with the final one:
+    // no acknowledged entry was lost or rewritten.
+    assert_eq!(seen.len() as u64, THREADS * EACH);
+    for old in &seen {
+        assert!(old.verify(&log_key));
+        let proof = if old.tree_size == head.tree_size {
+            Vec::new()
+        } else {
+            client
+                .consistency(old.tree_size, head.tree_size)
+                .expect("proof")
+        };
+        assert!(verify_consistency(
+            old.tree_size,
+            head.tree_size,
+            &old.root,
+            &head.root,
+            &proof
+        ));
+    }
+}
