@@ -23,3 +23,4 @@ pub mod rng;
 pub mod runner;
 pub mod share_cmd;
 pub mod wsn_cmd;
+pub mod wsn_handshake;

@@ -3,8 +3,8 @@
 //!
 //! `simulate` deploys one network and prints its measurements beside the published
 //! analysis; `sweep` varies the ring size or the number of captured nodes, prints a table
-//! and can draw an SVG plot. (`keylab wsn handshake`, a PSK handshake keyed by a simulated
-//! link key, waits for the handshake's PSK support.)
+//! and can draw an SVG plot; `handshake` ([`crate::wsn_handshake`]) runs a real TLS 1.3 PSK
+//! handshake keyed by a simulated link key.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -33,6 +33,9 @@ pub enum WsnCommand {
     /// Vary the ring size or the captured nodes; print a table, optionally plot it (SVG).
     #[command(after_help = EXIT_CODES)]
     Sweep(SweepArgs),
+    /// Two neighbours derive their link key and run a keylab PSK handshake with it.
+    #[command(after_help = EXIT_CODES)]
+    Handshake(crate::wsn_handshake::HandshakeArgs),
 }
 
 /// Schemes on the command line.
@@ -135,6 +138,7 @@ pub fn run(command: &WsnCommand, out: &mut dyn Write) -> Result<(), Failure> {
     match command {
         WsnCommand::Simulate(args) => simulate(args, out),
         WsnCommand::Sweep(args) => sweep(args, out),
+        WsnCommand::Handshake(args) => crate::wsn_handshake::run(args, out),
     }
 }
 

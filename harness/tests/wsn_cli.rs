@@ -334,3 +334,74 @@ fn absurd_sizes_are_refused_up_front() {
         assert!(stdout(&o).is_empty(), "{line}");
     }
 }
+
+#[test]
+fn handshake_keys_a_real_psk_handshake_with_the_link_key() {
+    for scheme in ["eg", "qcomposite", "blundo"] {
+        let line = format!("handshake --scheme {scheme} --seed 11 --json");
+        let v = json(&wsn(&line));
+        assert_eq!(v["scheme"], scheme);
+        assert_eq!(v["ok"], true, "{v}");
+        // Each node derived the key on its own; they agree.
+        assert_eq!(v["key_a_sha256_prefix"], v["key_b_sha256_prefix"], "{v}");
+        for side in ["client", "server"] {
+            assert_eq!(v[side]["path"], "psk+dhe", "{v}");
+        }
+        assert_eq!(
+            v["client"]["transcript_hash"],
+            v["server"]["transcript_hash"]
+        );
+        let identity = v["psk_identity"].as_str().expect("identity");
+        assert_eq!(
+            identity,
+            format!("wsn-link-{}-{}", v["node_a"], v["node_b"])
+        );
+    }
+    // Same seed, same output (text too); another seed, other nodes.
+    let a = wsn("handshake --seed 11");
+    let b = wsn("handshake --seed 11");
+    assert!(a.status.success(), "{}", stderr(&a));
+    assert_eq!(stdout(&a), stdout(&b));
+    assert!(stdout(&a).contains("path=psk+dhe"), "{}", stdout(&a));
+    assert!(
+        stdout(&a).contains("ok: the predistributed link key authenticated both nodes"),
+        "{}",
+        stdout(&a)
+    );
+    assert_ne!(stdout(&a), stdout(&wsn("handshake --seed 12")));
+}
+
+#[test]
+fn handshake_usage_errors_and_impossible_links() {
+    for (line, needle) in [
+        (
+            "handshake --scheme blundo --ring 5",
+            "--ring does not apply",
+        ),
+        ("handshake --scheme eg --q 2", "--q does not apply"),
+        (
+            "handshake --scheme eg --degree 3",
+            "--degree does not apply",
+        ),
+        (
+            "handshake --ring 20 --pool 10",
+            "need 1 <= q <= ring <= pool",
+        ),
+        (
+            "handshake --scheme qcomposite --q 9 --ring 5",
+            "need 1 <= q",
+        ),
+    ] {
+        let o = wsn(line);
+        assert_eq!(o.status.code(), Some(2), "{line}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{line}: {}", stderr(&o));
+    }
+    // Two keys out of 100,000 with q = 2: no pair links; the command says so.
+    let o = wsn("handshake --scheme qcomposite --pool 100000 --ring 2 --q 2 --seed 1");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("shared 2 key(s) in 10000 draws"),
+        "{}",
+        stderr(&o)
+    );
+}
