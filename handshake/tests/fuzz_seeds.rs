@@ -98,7 +98,11 @@ fn server_seeds_reach_connected_and_a_clean_close() {
 
 /// The seed's name says which path and whether HelloRetryRequest was involved.
 fn check_path(name: &str, path: Option<HandshakePath>, hello_retry: bool) {
-    let expected = if name.contains("-certificate") && !name.ends_with("auth-off") {
+    let expected = if name.contains("-psk") {
+        HandshakePath::PskDhe
+    } else if name.contains("-resumption") {
+        HandshakePath::ResumptionDhe
+    } else if name.contains("-certificate") && !name.ends_with("auth-off") {
         HandshakePath::Certificate
     } else {
         HandshakePath::EphemeralDh
@@ -116,6 +120,8 @@ fn seeds_cover_both_paths_hrr_and_every_policy() {
         "-anonymous-",
         "-certificate-",
         "-hrr-",
+        "-psk-",
+        "-psk-hrr-",
         "auth-off",
         "auth-optional",
         "auth-required",
@@ -125,6 +131,15 @@ fn seeds_cover_both_paths_hrr_and_every_policy() {
             "no seed with {part}"
         );
     }
+}
+
+#[test]
+fn server_seeds_include_a_resumption() {
+    let names: Vec<String> = seed_files("server").into_keys().collect();
+    assert!(
+        names.iter().any(|n| n.contains("-resumption-")),
+        "{names:?}"
+    );
 }
 
 #[test]

@@ -15,7 +15,8 @@
 //! ```text
 //! input   = options chunk*
 //! options = one byte: bits 0-1 the variant, bit 2 the certificate hierarchy
-//!           (index into Setup's list, modulo its length); other bits are ignored
+//!           (index into Setup's list, modulo its length), bit 3 (client only) also
+//!           offer the external PSK [`PSK_IDENTITY`]; other bits are ignored
 //! chunk   = length (u16, big-endian) || that many bytes
 //!           (a final chunk may be shorter than its length says; see Chunks)
 //! ```
@@ -24,7 +25,8 @@
 //! would deliver it. Client variants: 0 anonymous (ephemeral-DH path), 1 with a
 //! certificate, 2 anonymous with an empty key_share (forces HelloRetryRequest), 3 with a
 //! certificate and an empty key_share. Server variants: the client-auth policy, 0 off,
-//! 1 optional, 2 required, 3 off.
+//! 1 optional, 2 required, and 3 off but accepting the external PSK [`PSK_IDENTITY`] and
+//! issuing (and accepting) tickets under the fixed key [`TICKET_KEY`].
 
 pub mod record;
 pub mod seeds;
@@ -44,8 +46,10 @@ pub use self::record::{
 use crate::config::{ClientAuth, ClientConfig, ConfigError, Identity, ServerConfig};
 use crate::conn::{Connection, Event};
 use crate::error::Error;
+use crate::psk::ExternalPsk;
 use crate::states::StateName;
 use crate::summary::Path;
+use crate::tickets::Tickets;
 
 /// The time every entry point validates certificates at (inside the fixtures' validity).
 pub const NOW: OffsetDateTime = datetime!(2026-11-28 12:00 UTC);
@@ -58,6 +62,15 @@ pub const SERVER_SEED: u64 = 0x6b65_796c_6162_0002;
 
 /// The name the client connects to (the fixtures' server certificates hold `localhost`).
 pub const SERVER_NAME: &str = "localhost";
+
+/// The identity of the external PSK of client option bit 3 and server variant 3.
+pub const PSK_IDENTITY: &str = "keylab-fuzz";
+
+/// Its key.
+pub const PSK_KEY: [u8; 32] = [0x5e; 32];
+
+/// The ticket key of server variant 3.
+pub const TICKET_KEY: [u8; 32] = [0x7c; 32];
 
 /// One certificate hierarchy in PEM, as the `fixtures` crate holds it.
 #[derive(Clone, Copy, Debug)]
@@ -83,6 +96,8 @@ pub struct Setup {
 struct Configs {
     /// Indexed by the client variant.
     clients: [Arc<ClientConfig>; 4],
+    /// The same, also offering the external PSK (option bit 3).
+    clients_psk: [Arc<ClientConfig>; 4],
     /// Indexed by the server variant.
     servers: [Arc<ServerConfig>; 4],
 }
@@ -116,14 +131,21 @@ impl Configs {
         let anchors =
             Certificate::from_pem_bundle(c.root).map_err(|e| ConfigError::Pem(e.to_string()))?;
         let client_identity = Arc::new(Identity::from_pem(c.client_chain, c.client_key)?);
-        let client = |identity: bool, hello_retry: bool| {
+        let psk = ExternalPsk::new(PSK_IDENTITY, &PSK_KEY)
+            .map_err(|e| ConfigError::Pem(e.to_string()))?;
+        let client_with = |identity: bool, hello_retry: bool, psk: Option<ExternalPsk>| {
             Arc::new(ClientConfig {
                 trust_anchors: anchors.clone(),
                 identity: identity.then(|| client_identity.clone()),
                 key_log: None,
                 empty_key_share_for_testing_only: hello_retry,
+                psk,
                 ..ClientConfig::default()
             })
+        };
+        let client = |identity: bool, hello_retry: bool| client_with(identity, hello_retry, None);
+        let client_psk = |identity: bool, hello_retry: bool| {
+            client_with(identity, hello_retry, Some(psk.clone()))
         };
         let server = ServerConfig::new(Identity::from_pem(c.server_chain, c.server_key)?);
         let with_policy = |policy| {
@@ -133,6 +155,12 @@ impl Configs {
                 .map(Arc::new)
         };
         let off = Arc::new(server.clone());
+        let with_psk = Arc::new(
+            server
+                .clone()
+                .with_psks(vec![psk.clone()])
+                .with_tickets(Arc::new(Tickets::new(&TICKET_KEY))),
+        );
         Ok(Self {
             clients: [
                 client(false, false),
@@ -140,19 +168,36 @@ impl Configs {
                 client(false, true),
                 client(true, true),
             ],
+            clients_psk: [
+                client_psk(false, false),
+                client_psk(true, false),
+                client_psk(false, true),
+                client_psk(true, true),
+            ],
             servers: [
-                off.clone(),
+                off,
                 with_policy(ClientAuth::Optional)?,
                 with_policy(ClientAuth::Required)?,
-                off,
+                with_psk,
             ],
         })
     }
 }
 
+/// The client configuration for `options` (see the module docs).
+pub fn client_config(setup: &Setup, options: u8) -> Arc<ClientConfig> {
+    let configs = setup.configs(options);
+    let list = if options & 8 != 0 {
+        &configs.clients_psk
+    } else {
+        &configs.clients
+    };
+    list[usize::from(options & 3)].clone()
+}
+
 /// A client connection for `options` (see the module docs), with the fixed seed.
 pub fn client_connection(setup: &Setup, options: u8) -> Result<Connection, Error> {
-    let config = setup.configs(options).clients[usize::from(options & 3)].clone();
+    let config = client_config(setup, options);
     Connection::client(config, SERVER_NAME, ChaCha20Rng::seed_from_u64(CLIENT_SEED))
 }
 
@@ -230,7 +275,7 @@ impl Outcome {
 fn run(mut conn: Connection, chunks: Chunks<'_>) -> Outcome {
     let mut out = Vec::new();
     let mut outcome = Outcome::empty();
-    if let Err(e) = conn.start(&mut out) {
+    if let Err(e) = conn.start_at(NOW, &mut out) {
         outcome.error = Some(e);
     }
     for chunk in chunks {

@@ -13,7 +13,14 @@ use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
-use super::{NOW, Setup, client_connection, frame, record_keys, server_connection};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+use super::{
+    CLIENT_SEED, NOW, SERVER_NAME, Setup, client_config, client_connection, frame, record_keys,
+    server_connection,
+};
+use crate::config::ClientConfig;
 use crate::conn::Connection;
 use crate::conn::trace::{Direction, TraceEvent};
 use crate::error::Error;
@@ -22,6 +29,7 @@ use crate::msgs::enums::{ContentType, ProtocolVersion};
 use crate::msgs::finished::Finished;
 use crate::msgs::post_handshake::{KeyUpdate, KeyUpdateRequest};
 use crate::record::{RecordEncrypter, write_plaintext};
+use crate::session::SessionCache;
 
 /// One seed file: `fuzz/seeds/<target>/<name>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,7 +56,10 @@ pub struct Transcript {
 
 /// The seeds of the `client`, `server` and `codec` targets: every client variant against
 /// every server variant (0 to 2) in every hierarchy of `setup` (at most two), except an
-/// anonymous client against required client auth, which cannot reach CONNECTED.
+/// anonymous client against required client auth, which cannot reach CONNECTED; then the
+/// PSK paths against server variant 3: an external PSK (with and without
+/// HelloRetryRequest) and, for the server target, a resumption with a ticket the server
+/// issued in an earlier recorded connection.
 pub fn handshake_seeds(setup: &Setup) -> Result<Vec<Seed>, Error> {
     let mut seeds = Vec::new();
     let mut messages = BTreeMap::new();
@@ -82,6 +93,23 @@ pub fn handshake_seeds(setup: &Setup) -> Result<Vec<Seed>, Error> {
                     messages.entry(message_name(&m)).or_insert(m);
                 }
             }
+        }
+        let h = (hierarchy as u8) << 2;
+        for (variant, name) in [(0u8, "psk"), (2, "psk-hrr")] {
+            let client_options = h | 8 | variant;
+            let t = record(setup, client_options, h | 3)?;
+            let name = format!("h{hierarchy}-{name}-auth-off");
+            seeds.push(seed("client", &name, client_options, &t.server_to_client));
+            seeds.push(seed("server", &name, h | 3, &t.client_to_server));
+            for m in t.messages {
+                messages.entry(message_name(&m)).or_insert(m);
+            }
+        }
+        let t = record_resumption(setup, h)?;
+        let name = format!("h{hierarchy}-resumption-auth-off");
+        seeds.push(seed("server", &name, h | 3, &t.client_to_server));
+        for m in t.messages {
+            messages.entry(message_name(&m)).or_insert(m);
         }
     }
     // Many messages differ only in random bytes (signatures, Finished): two of each kind
@@ -123,8 +151,29 @@ fn message_name(bytes: &[u8]) -> String {
 /// Runs one whole connection between a client and a server with the given options and
 /// records it; fails when the handshake does not complete.
 pub fn record(setup: &Setup, client_options: u8, server_options: u8) -> Result<Transcript, Error> {
-    let mut client = client_connection(setup, client_options)?;
-    let mut server = server_connection(setup, server_options);
+    let client = client_connection(setup, client_options)?;
+    record_pair(client, server_connection(setup, server_options))
+}
+
+/// A connection that earns a ticket from server variant 3, then one that resumes with it
+/// (recorded); `h` is the hierarchy bit of the options.
+pub fn record_resumption(setup: &Setup, h: u8) -> Result<Transcript, Error> {
+    let config = Arc::new(ClientConfig {
+        session_cache: Some(Arc::new(SessionCache::default())),
+        ..(*client_config(setup, h)).clone()
+    });
+    let client = |seed| {
+        Connection::client(
+            config.clone(),
+            SERVER_NAME,
+            ChaCha20Rng::seed_from_u64(seed),
+        )
+    };
+    record_pair(client(CLIENT_SEED)?, server_connection(setup, h | 3))?;
+    record_pair(client(CLIENT_SEED + 1)?, server_connection(setup, h | 3))
+}
+
+fn record_pair(mut client: Connection, mut server: Connection) -> Result<Transcript, Error> {
     let messages = Arc::new(Mutex::new(Vec::new()));
     for conn in [&mut client, &mut server] {
         let sink = messages.clone();
@@ -143,7 +192,7 @@ pub fn record(setup: &Setup, client_options: u8, server_options: u8) -> Result<T
     let mut t = Transcript::default();
     let mut to_server = Vec::new();
     let mut to_client = Vec::new();
-    client.start(&mut to_server)?;
+    client.start_at(NOW, &mut to_server)?;
     for _ in 0..10 {
         if to_server.is_empty() && to_client.is_empty() {
             break;
