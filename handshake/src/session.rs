@@ -78,11 +78,12 @@ impl Session {
 
     /// The session in the text format above.
     pub fn to_text(&self) -> Zeroizing<String> {
+        let psk = Zeroizing::new(hex(&self.psk[..]));
         let mut s = Zeroizing::new(format!(
             "{MAGIC}\nserver_name={}\nticket={}\npsk={}\nage_add={}\nlifetime={}\nreceived_ms={}\n",
             self.server_name,
             hex(&self.ticket),
-            hex(&self.psk[..]),
+            psk.as_str(),
             self.age_add,
             self.lifetime,
             self.received_ms
@@ -126,10 +127,11 @@ impl Session {
         };
         let psk_bytes =
             Zeroizing::new(unhex(get("psk")?).ok_or_else(|| err("psk is not hex".into()))?);
-        let psk: [u8; HASH_LEN] = psk_bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| err(format!("psk must be {HASH_LEN} bytes")))?;
+        if psk_bytes.len() != HASH_LEN {
+            return Err(err(format!("psk must be {HASH_LEN} bytes")));
+        }
+        let mut psk = Zeroizing::new([0u8; HASH_LEN]);
+        psk.copy_from_slice(&psk_bytes);
         let ticket = unhex(get("ticket")?).ok_or_else(|| err("ticket is not hex".into()))?;
         if ticket.is_empty() || ticket.len() > 0xffff {
             return Err(err("ticket must be 1 to 65535 bytes".into()));
@@ -137,12 +139,19 @@ impl Session {
         let small = |k: &str| -> Result<u32, SessionFileError> {
             u32::try_from(num(k)?).map_err(|_| err(format!("{k} is out of range")))
         };
+        // RFC 8446 §4.6.1: no ticket lives longer than 7 days, whatever a file says.
+        let lifetime = small("lifetime")?;
+        if !(1..=604_800).contains(&lifetime) {
+            return Err(err(format!(
+                "lifetime {lifetime} is outside 1 to 604800 seconds"
+            )));
+        }
         Ok(Self {
             server_name: get("server_name")?.to_owned(),
             ticket,
-            psk: Zeroizing::new(psk),
+            psk,
             age_add: small("age_add")?,
-            lifetime: small("lifetime")?,
+            lifetime,
             received_ms: num("received_ms")?,
             client_identity: fields.get("client_identity").map(|s| (*s).to_owned()),
         })
@@ -256,6 +265,9 @@ mod tests {
         }
         let short = text.replace(&"05".repeat(32), "0505");
         assert!(Session::from_text(&short).is_err());
+        let forever = text.replace("lifetime=10\n", "lifetime=604801\n");
+        let e = Session::from_text(&forever).expect_err("over 7 days");
+        assert!(e.to_string().contains("outside 1 to 604800"), "{e}");
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! ```text
 //! u8  version (1)
 //! u64 created, Unix milliseconds
+//! u64 authenticated, Unix milliseconds: when the full handshake behind this chain of
+//!     resumptions took place (RFC 8446 §4.6.1: at most 7 days of resumptions on it)
 //! u32 lifetime, seconds
 //! u32 ticket_age_add
 //! opaque psk<32>                 the resumption PSK (§4.6.1)
@@ -19,6 +21,13 @@
 //! decryption only; tickets under older keys no longer open, and their clients get a full
 //! handshake. With [`Tickets::single_use`] the server remembers the nonces of tickets it
 //! accepted (in memory, bounded, lost on restart) and refuses a second use.
+//!
+//! Each nonce is four bytes from the connection's RNG followed by a 64-bit counter of the
+//! [`Tickets`] value, so nonces never repeat under one key within a process, whatever the
+//! RNG. A key reused across processes needs a random RNG (seeded RNGs repeat their bytes).
+//!
+//! Tickets record who the client proved to be, not which trust anchors verified it:
+//! servers sharing one [`Tickets`] must trust the same client CAs.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -61,18 +70,25 @@ impl TicketKey {
 struct Keys {
     current: TicketKey,
     previous: Option<TicketKey>,
+    /// Tickets sealed under `current`: the second half of each nonce.
+    sealed: u64,
 }
 
 /// Nonces of tickets already accepted, with when they expire.
 struct Used {
     seen: HashMap<[u8; 12], u64>,
     capacity: usize,
+    /// When the set was last found full of live tickets: the earliest expiry then. Until
+    /// that time pruning cannot free anything, so it is not tried.
+    full_until: u64,
 }
 
 /// What a ticket carries from the handshake that issued it.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct TicketState {
     pub created_ms: u64,
+    /// When the client authenticated in the full handshake this ticket descends from.
+    pub auth_ms: u64,
     pub lifetime: u32,
     pub age_add: u32,
     pub psk: Zeroizing<[u8; HASH_LEN]>,
@@ -100,6 +116,8 @@ pub(crate) enum TicketRejection {
     CannotOpen,
     /// Older than its lifetime.
     Expired { age_ms: u64, lifetime: u32 },
+    /// Descends from a full handshake more than 7 days ago (§4.6.1).
+    AuthenticationTooOld { age_ms: u64 },
     /// The client's idea of the ticket's age differs too much from ours.
     AgeMismatch { client_ms: u32, server_ms: u64 },
     /// Single-use tickets: seen before.
@@ -125,6 +143,11 @@ impl fmt::Display for TicketRejection {
             } => write!(
                 f,
                 "the client says the ticket is {client_ms} ms old, the server {server_ms} ms (outside the window)"
+            ),
+            Self::AuthenticationTooOld { age_ms } => write!(
+                f,
+                "the ticket descends from a full handshake {} s ago, more than the 604800 s allowed",
+                age_ms / 1000
             ),
             Self::Replayed => f.write_str("the single-use ticket was already used"),
             Self::ReplaySetFull => f.write_str("the single-use ticket set is full"),
@@ -161,6 +184,7 @@ impl Tickets {
             keys: Mutex::new(Keys {
                 current: TicketKey::new(key),
                 previous: None,
+                sealed: 0,
             }),
             lifetime: 7200,
             age_window_ms: 10_000,
@@ -199,6 +223,7 @@ impl Tickets {
         self.used = Some(Mutex::new(Used {
             seen: HashMap::new(),
             capacity: capacity.max(1),
+            full_until: 0,
         }));
         self
     }
@@ -219,13 +244,15 @@ impl Tickets {
         let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
         let old = std::mem::replace(&mut keys.current, TicketKey::new(key));
         keys.previous = Some(old);
+        keys.sealed = 0;
     }
 
-    /// Seals `state` into a ticket.
-    pub(crate) fn seal(&self, state: &TicketState, nonce: [u8; 12]) -> Option<Vec<u8>> {
+    /// Seals `state` into a ticket; `random` is the first third of the nonce.
+    pub(crate) fn seal(&self, state: &TicketState, random: [u8; 4]) -> Option<Vec<u8>> {
         let mut plain = Zeroizing::new(Vec::with_capacity(64));
         put_u8(&mut plain, VERSION);
         plain.extend_from_slice(&state.created_ms.to_be_bytes());
+        plain.extend_from_slice(&state.auth_ms.to_be_bytes());
         put_u32(&mut plain, state.lifetime);
         put_u32(&mut plain, state.age_add);
         put_opaque(&mut plain, LengthPrefix::U8, "psk", &state.psk[..]).ok()?;
@@ -239,7 +266,11 @@ impl Tickets {
         .ok()?;
         put_u8(&mut plain, u8::from(state.certificate_verified));
 
-        let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        let mut nonce = [0u8; 12];
+        nonce[..4].copy_from_slice(&random);
+        nonce[4..].copy_from_slice(&keys.sealed.to_be_bytes());
+        keys.sealed = keys.sealed.checked_add(1)?;
         let key = &keys.current;
         let aad = [AAD_LABEL, &key.id[..]].concat();
         let mut ticket = Vec::with_capacity(16 + plain.len() + 16);
@@ -288,6 +319,10 @@ impl Tickets {
                 lifetime: state.lifetime,
             });
         }
+        let auth_age = now_ms.saturating_sub(state.auth_ms);
+        if auth_age > u64::from(MAX_LIFETIME) * 1000 {
+            return Err(TicketRejection::AuthenticationTooOld { age_ms: auth_age });
+        }
         // RFC 8446 §4.2.11.1: the age the client reports, unobfuscated.
         let client_ms = obfuscated_age.wrapping_sub(state.age_add);
         if u64::from(client_ms).abs_diff(server_ms) > u64::from(self.age_window_ms) {
@@ -318,8 +353,12 @@ impl Tickets {
             return Err(TicketRejection::Replayed);
         }
         if used.seen.len() >= used.capacity {
+            if now_ms < used.full_until {
+                return Err(TicketRejection::ReplaySetFull);
+            }
             used.seen.retain(|_, expires| *expires > now_ms);
             if used.seen.len() >= used.capacity {
+                used.full_until = used.seen.values().copied().min().unwrap_or(0);
                 return Err(TicketRejection::ReplaySetFull);
             }
         }
@@ -335,18 +374,21 @@ fn decode_state(plain: &[u8]) -> Option<TicketState> {
         return None;
     }
     let created_ms = u64::from_be_bytes(r.array::<8>("created").ok()?);
+    let auth_ms = u64::from_be_bytes(r.array::<8>("authenticated").ok()?);
     let lifetime = r.u32("lifetime").ok()?;
     let age_add = r.u32("age_add").ok()?;
-    let psk: [u8; HASH_LEN] = r.vec_u8("psk", HASH_LEN..=HASH_LEN).ok()?.try_into().ok()?;
+    let mut psk = Zeroizing::new([0u8; HASH_LEN]);
+    psk.copy_from_slice(r.vec_u8("psk", HASH_LEN..=HASH_LEN).ok()?);
     let identity = r.vec_u16("identity", 0..=0xffff).ok()?;
     let verified = r.u8("verified").ok()? == 1;
     r.expect_empty("ticket").ok()?;
     let identity = String::from_utf8(identity.to_vec()).ok()?;
     Some(TicketState {
         created_ms,
+        auth_ms,
         lifetime,
         age_add,
-        psk: Zeroizing::new(psk),
+        psk,
         client_identity: Some(identity).filter(|s| !s.is_empty()),
         certificate_verified: verified,
     })
@@ -359,6 +401,7 @@ mod tests {
     fn state() -> TicketState {
         TicketState {
             created_ms: 1_000_000,
+            auth_ms: 1_000_000,
             lifetime: 60,
             age_add: 0xdead_beef,
             psk: Zeroizing::new([7; HASH_LEN]),
@@ -370,7 +413,7 @@ mod tests {
     #[test]
     fn round_trip_and_age_checks() {
         let tickets = Tickets::new(&[1; 32]).with_age_window(1000);
-        let t = tickets.seal(&state(), [9; 12]).expect("seals");
+        let t = tickets.seal(&state(), [9; 4]).expect("seals");
         let age = |ms: u32| ms.wrapping_add(0xdead_beef);
         let opened = tickets.accept(&t, age(5000), 1_005_000).expect("valid");
         assert!(opened == state());
@@ -397,7 +440,7 @@ mod tests {
     #[test]
     fn rotation_keeps_one_previous_key() {
         let tickets = Tickets::new(&[1; 32]);
-        let t = tickets.seal(&state(), [9; 12]).expect("seals");
+        let t = tickets.seal(&state(), [9; 4]).expect("seals");
         let age = 0xdead_beef;
         tickets.rotate(&[2; 32]);
         assert!(tickets.accept(&t, age, 1_000_000).is_ok());
@@ -412,9 +455,9 @@ mod tests {
     fn single_use_set_is_bounded() {
         let tickets = Tickets::new(&[1; 32]).single_use(2);
         let s = state();
-        let t1 = tickets.seal(&s, [1; 12]).expect("seals");
-        let t2 = tickets.seal(&s, [2; 12]).expect("seals");
-        let t3 = tickets.seal(&s, [3; 12]).expect("seals");
+        let t1 = tickets.seal(&s, [1; 4]).expect("seals");
+        let t2 = tickets.seal(&s, [1; 4]).expect("seals");
+        let t3 = tickets.seal(&s, [1; 4]).expect("seals");
         assert_eq!(tickets.mark_used(&t1, &s, 1_000_000), Ok(()));
         assert_eq!(
             tickets.mark_used(&t1, &s, 1_000_000),

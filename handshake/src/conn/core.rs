@@ -50,7 +50,14 @@ pub(crate) struct Core {
     /// True once a protected record from the peer decrypted: from then on a plaintext
     /// alert can only be an injection and is refused.
     decrypted_any: bool,
+    /// Server: bytes of the client's rejected 0-RTT data still allowed to be skipped
+    /// (RFC 8446 §4.2.10); `None` when the client offered none.
+    early_data_budget: Option<usize>,
 }
+
+/// How much rejected 0-RTT data a server skips before treating records as attacks: four
+/// full records.
+pub const MAX_EARLY_DATA_SKIP: usize = 4 * (16_384 + 256);
 
 impl Core {
     pub fn new(side: Side, rng: Box<dyn TlsRng>, key_log: Option<Arc<dyn KeyLog>>) -> Self {
@@ -71,6 +78,7 @@ impl Core {
             ccs_seen: false,
             connected: false,
             decrypted_any: false,
+            early_data_budget: None,
         }
     }
 
@@ -111,11 +119,38 @@ impl Core {
         self.deframer.push(input);
     }
 
+    /// Server: the client offered early data, which keylab never accepts; skip it
+    /// (RFC 8446 §4.2.10: "skip past early data" by trial decryption, or by dropping
+    /// application_data records before the handshake keys are in place). `false` stops it.
+    pub fn skip_early_data(&mut self, skip: bool) {
+        self.early_data_budget = skip.then_some(MAX_EARLY_DATA_SKIP);
+    }
+
+    /// Whether a record of `len` bytes may be dropped as rejected early data; spends the
+    /// budget.
+    fn skip_as_early_data(&mut self, len: usize) -> bool {
+        match self.early_data_budget {
+            Some(budget) if len <= budget => {
+                self.early_data_budget = Some(budget - len);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Reads the next complete record into the joiner; false when more bytes are needed.
     pub fn read_record(&mut self) -> Result<bool, Error> {
         let Some(record) = self.deframer.pop()? else {
             return Ok(false);
         };
+        let len = record.payload.len();
+        if self.decrypter.is_none()
+            && record.typ == ContentType::ApplicationData
+            && self.skip_as_early_data(len)
+        {
+            return Ok(true);
+        }
+        let early = self.early_data_budget.is_some();
         let plain = match (&mut self.decrypter, record.typ) {
             // RFC 8446 §5: change_cipher_spec stays unprotected.
             (_, ContentType::ChangeCipherSpec) | (None, _) => record.into_plain(),
@@ -124,9 +159,23 @@ impl Core {
             // protected records start arriving.
             (Some(_), ContentType::Alert) if !self.decrypted_any => record.into_plain(),
             (Some(decrypter), _) => {
-                let plain = decrypter.decrypt(record)?;
-                self.decrypted_any = true;
-                plain
+                let result = if early {
+                    decrypter.trial_decrypt(record)
+                } else {
+                    decrypter.decrypt(record)
+                };
+                match result {
+                    Err(Error::DecryptFailed) if early && self.skip_as_early_data(len) => {
+                        return Ok(true);
+                    }
+                    result => {
+                        // The first record under the handshake keys ends the early data.
+                        self.early_data_budget = None;
+                        let plain = result?;
+                        self.decrypted_any = true;
+                        plain
+                    }
+                }
             }
         };
         if plain.typ == ContentType::ApplicationData && self.decrypter.is_none() {

@@ -267,7 +267,7 @@ impl Connection {
                     }),
                     State::Server(s) => s.handle(&mut self.core, &raw, now, out).map(|n| match n {
                         server::Next::Handshaking(s) => State::Server(s),
-                        server::Next::Connected(e) => self.established(e),
+                        server::Next::Connected(e) => self.established(*e),
                     }),
                     State::Connected => self
                         .post_handshake(&raw, now, out)

@@ -140,6 +140,8 @@ pub(crate) struct Accepted {
     pub dhe: bool,
     pub client_identity: Option<String>,
     pub certificate_verified: bool,
+    /// For a ticket: when the full handshake behind it took place.
+    pub auth_ms: Option<u64>,
     pub describe: String,
     /// For single-use tickets: the ticket, marked used once the handshake goes ahead.
     pub ticket: Option<(Vec<u8>, TicketState)>,
@@ -211,6 +213,7 @@ pub(crate) fn select(
                 dhe,
                 client_identity: Some(format!("psk:{}", key.identity())),
                 certificate_verified: false,
+                auth_ms: None,
                 describe: format!("external PSK \"{}\"", key.identity()),
                 ticket: None,
             }
@@ -242,6 +245,7 @@ pub(crate) fn select(
                 dhe,
                 client_identity: state.client_identity.clone(),
                 certificate_verified: state.certificate_verified,
+                auth_ms: Some(state.auth_ms),
                 describe: format!(
                     "a ticket issued {} s earlier to {who}",
                     now_ms.saturating_sub(state.created_ms) / 1000
@@ -257,6 +261,13 @@ pub(crate) fn select(
             ..candidate
         });
         break;
+    }
+    // A hostile offer may hold thousands of identities: say why for the first few only.
+    const SHOWN: usize = 3;
+    let more = declined.len().saturating_sub(SHOWN);
+    declined.truncate(SHOWN);
+    if more > 0 {
+        declined.push(format!("and {more} more identities not used"));
     }
     let declined = (!declined.is_empty()).then(|| declined.join("; "));
     let Some(accepted) = chosen else {

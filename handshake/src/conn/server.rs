@@ -29,7 +29,7 @@ use crate::config::{ClientAuth, ServerConfig};
 use crate::conn::core::{Core, decode, unexpected};
 use crate::conn::psk::{self, Accepted};
 use crate::conn::server_checks::{
-    check_client_hello, check_second_hello, choose_our_scheme, issue_tickets,
+    Offer, TicketIdentity, check_client_hello, check_second_hello, choose_our_scheme, issue_tickets,
 };
 use crate::conn::{Established, derive_app_secrets, handshake_secrets, key_exchange};
 use crate::error::{CertificateError, Error, Verification};
@@ -85,18 +85,18 @@ struct Negotiated {
 }
 
 pub(crate) struct Flight2 {
-    n: Negotiated,
+    n: Box<Negotiated>,
 }
 
 pub(crate) struct WaitCv {
-    n: Negotiated,
+    n: Box<Negotiated>,
     client_leaf: Box<pki::Certificate>,
     client_chain: Vec<String>,
     anchor: String,
 }
 
 pub(crate) struct WaitFinished {
-    n: Negotiated,
+    n: Box<Negotiated>,
     client: Option<ClientIdentity>,
 }
 
@@ -110,7 +110,7 @@ struct ClientIdentity {
 /// What handling one message leads to.
 pub(crate) enum Next {
     Handshaking(ServerState),
-    Connected(Established),
+    Connected(Box<Established>),
 }
 
 impl ServerState {
@@ -215,7 +215,7 @@ impl ServerState {
             (ServerState::WaitFinished(s), HandshakeMessage::Finished(fin)) => {
                 let established = s.finished(core, raw, &fin, now, out)?;
                 core.transition(from, "CONNECTED");
-                return Ok(Next::Connected(established));
+                return Ok(Next::Connected(Box::new(established)));
             }
             (state, msg) => return Err(unexpected(state.expects(), &msg)),
         };
@@ -243,38 +243,44 @@ impl Start {
         let selection = psk::select(core, &self.config, raw, ch, now_ms)?;
         let mut accepted = selection.accepted;
         let mut declined = selection.declined;
+        let psk_only_refusal = |declined: &Option<String>| {
+            Error::HandshakeFailure(format!(
+                "this server only takes PSKs and the client offered none it can use{}",
+                declined
+                    .as_deref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            ))
+        };
+        if accepted.is_none() && self.config.identity.is_none() {
+            return Err(psk_only_refusal(&declined));
+        }
         // Everything but psk_ke needs the client's x25519 share.
         let needs_share = accepted.as_ref().is_none_or(|a| a.dhe);
         if needs_share && offer.x25519_share.is_none() {
-            if self.first.is_some() {
-                return Err(Error::InvalidMessage {
-                    message: "ClientHello",
-                    reason: "the second ClientHello still has no x25519 key_share".into(),
-                });
-            }
-            return self.hello_retry(core, raw, ch, out);
+            return self.ask_for_share(core, raw, ch, &offer, out);
         }
-        // Single-use tickets are spent only now that the handshake goes ahead; a replay
-        // falls back to a full handshake.
+        // Single-use tickets are spent only now that no HelloRetryRequest comes between; a
+        // replay falls back to a full handshake (asking for a share if it must).
         if let Some((ticket, state)) = accepted.as_ref().and_then(|a| a.ticket.as_ref()) {
             let tickets = self.config.tickets.as_ref();
             if let Some(Err(why)) = tickets.map(|t| t.mark_used(ticket, state, now_ms)) {
                 declined = Some(why.to_string());
                 accepted = None;
+                if self.config.identity.is_none() {
+                    return Err(psk_only_refusal(&declined));
+                }
+                if offer.x25519_share.is_none() {
+                    return self.ask_for_share(core, raw, ch, &offer, out);
+                }
             }
         }
+        // §4.2.10: 0-RTT data is never accepted; its records are skipped, not fatal.
+        core.skip_early_data(offer.early_data && self.first.is_none());
         let scheme = match (&accepted, &self.config.identity) {
             (Some(_), _) => None,
             (None, Some(identity)) => Some(choose_our_scheme(ch, identity.key().public_key())?),
-            (None, None) => {
-                return Err(Error::HandshakeFailure(format!(
-                    "this server only takes PSKs and the client offered none it can use{}",
-                    declined
-                        .as_deref()
-                        .map(|d| format!(" ({d})"))
-                        .unwrap_or_default()
-                )));
-            }
+            (None, None) => return Err(psk_only_refusal(&declined)),
         };
         let issue_tickets = self.config.tickets.is_some() && offer.ticket_modes_ok(&self.config);
         let client_share = match (&accepted, offer.x25519_share) {
@@ -365,7 +371,7 @@ impl Start {
         core.send_secret = Some(app.server);
         core.transition("NEGOTIATED", "WAIT_FLIGHT2");
         Ok(ServerState::WaitFlight2(Flight2 {
-            n: Negotiated {
+            n: Box::new(Negotiated {
                 hello_retry: self.first.is_some(),
                 config: self.config,
                 server_name: offer.server_name,
@@ -377,8 +383,32 @@ impl Start {
                 psk: accepted,
                 psk_declined: declined,
                 master: issue_tickets.then_some(app.master),
-            },
+            }),
         }))
+    }
+
+    /// A share is needed and missing: a HelloRetryRequest asking for x25519 after the first
+    /// ClientHello, an error after the second or when the client has no x25519 at all.
+    fn ask_for_share(
+        self,
+        core: &mut Core,
+        raw: &RawHandshake,
+        ch: &ClientHello,
+        offer: &Offer,
+        out: &mut Vec<u8>,
+    ) -> Result<ServerState, Error> {
+        if !offer.x25519_supported {
+            return Err(offer.no_common_group());
+        }
+        if self.first.is_some() {
+            return Err(Error::InvalidMessage {
+                message: "ClientHello",
+                reason: "the second ClientHello still has no x25519 key_share".into(),
+            });
+        }
+        // §4.2.10: early data after the first ClientHello is skipped until the second.
+        core.skip_early_data(offer.early_data);
+        self.hello_retry(core, raw, ch, out)
     }
 
     /// RECVD_CH --send HelloRetryRequest--> START: asks for an x25519 share (§4.1.4);
@@ -546,15 +576,16 @@ impl WaitFinished {
             None => self.client.is_some(),
         };
         if let Some(master) = &n.master {
-            issue_tickets(
-                core,
-                &n.config,
-                master,
-                client_identity.clone(),
+            let who = TicketIdentity {
+                client_identity: client_identity.clone(),
                 certificate_verified,
-                now,
-                out,
-            )?;
+                auth_ms: n
+                    .psk
+                    .as_ref()
+                    .and_then(|a| a.auth_ms)
+                    .unwrap_or(psk::unix_ms(now)),
+            };
+            issue_tickets(core, &n.config, master, &who, now, out)?;
         }
         let server_chain = match (&n.psk, &n.config.identity) {
             (None, Some(identity)) => identity

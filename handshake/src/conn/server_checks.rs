@@ -75,12 +75,26 @@ pub(super) fn check_second_hello(first: &ClientHello, second: &ClientHello) -> R
 pub(super) struct Offer {
     /// The client's x25519 public key, or `None` when it must be asked for (HRR).
     pub x25519_share: Option<Vec<u8>>,
+    /// Whether supported_groups lists x25519 (so a HelloRetryRequest can ask for it).
+    pub x25519_supported: bool,
+    /// The client's supported_groups, for the error when none is common.
+    pub groups: Vec<NamedGroup>,
+    /// Whether the client offers 0-RTT data (§4.2.10), which keylab never accepts.
+    pub early_data: bool,
     pub server_name: Option<String>,
     /// psk_key_exchange_modes, when sent.
     psk_modes: Option<Vec<PskKeyExchangeMode>>,
 }
 
 impl Offer {
+    /// The error when an (EC)DHE exchange is needed and the client has no x25519 to give.
+    pub fn no_common_group(&self) -> Error {
+        Error::HandshakeFailure(format!(
+            "no common group: the client supports [{}], keylab supports x25519",
+            short_list(&self.groups)
+        ))
+    }
+
     /// RFC 8446 §4.2.9: tickets only go to clients that can use them with a mode this
     /// server accepts.
     pub fn ticket_modes_ok(&self, config: &ServerConfig) -> bool {
@@ -155,28 +169,26 @@ pub(super) fn check_client_hello(ch: &ClientHello) -> Result<Offer, Error> {
             extension: ExtensionType::SignatureAlgorithms,
         });
     }
-    // §9.2: supported_groups and key_share go together.
-    let (Some(groups), Some(shares)) = (ext.supported_groups(), ext.client_key_shares()) else {
-        let missing = if ext.supported_groups().is_none() {
-            ExtensionType::SupportedGroups
-        } else {
-            ExtensionType::KeyShare
-        };
-        return Err(Error::MissingExtension {
-            message: "ClientHello",
-            extension: missing,
-        });
-    };
-    let x25519_share = match shares.iter().find(|s| s.group == NamedGroup::X25519) {
-        Some(share) => Some(share.key_exchange.clone()),
-        None if groups.contains(&NamedGroup::X25519) => None,
-        None => {
-            return Err(Error::HandshakeFailure(format!(
-                "no common group: the client supports [{}], keylab supports x25519",
-                short_list(groups)
-            )));
+    // §9.2: supported_groups and key_share go together, and only a ClientHello without
+    // pre_shared_key must carry them (psk_ke needs neither).
+    let (groups, shares) = match (ext.supported_groups(), ext.client_key_shares()) {
+        (Some(groups), Some(shares)) => (groups, shares),
+        (None, None) if ext.offered_psks().is_some() => (&[][..], &[][..]),
+        (groups, _) => {
+            return Err(Error::MissingExtension {
+                message: "ClientHello",
+                extension: if groups.is_none() {
+                    ExtensionType::SupportedGroups
+                } else {
+                    ExtensionType::KeyShare
+                },
+            });
         }
     };
+    let x25519_share = shares
+        .iter()
+        .find(|s| s.group == NamedGroup::X25519)
+        .map(|share| share.key_exchange.clone());
     // §4.2.8: each share must be for a group listed in supported_groups.
     if let Some(stray) = shares.iter().find(|s| !groups.contains(&s.group)) {
         return Err(Error::InvalidMessage {
@@ -193,8 +205,11 @@ pub(super) fn check_client_hello(ch: &ClientHello) -> Result<Offer, Error> {
         .map(str::to_owned);
     Ok(Offer {
         x25519_share,
+        x25519_supported: groups.contains(&NamedGroup::X25519),
+        groups: groups.to_vec(),
         server_name,
         psk_modes: ext.psk_key_exchange_modes().map(<[_]>::to_vec),
+        early_data: ext.types().any(|t| t == ExtensionType::EarlyData),
     })
 }
 
@@ -210,12 +225,21 @@ fn short_list<T: std::fmt::Display>(items: &[T]) -> String {
 /// Sends the configured number of NewSessionTickets (RFC 8446 §4.6.1), each sealing the
 /// PSK HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, 32) and who
 /// the client proved to be.
+/// Who the tickets of a connection say the client is.
+pub(super) struct TicketIdentity {
+    /// Certificate subject or `psk:IDENTITY`; `None` when anonymous.
+    pub client_identity: Option<String>,
+    /// Whether it is a verified client certificate.
+    pub certificate_verified: bool,
+    /// When the full handshake behind it took place, Unix milliseconds.
+    pub auth_ms: u64,
+}
+
 pub(super) fn issue_tickets(
     core: &mut Core,
     config: &ServerConfig,
     master: &MasterSecret,
-    client_identity: Option<String>,
-    certificate_verified: bool,
+    who: &TicketIdentity,
     now: OffsetDateTime,
     out: &mut Vec<u8>,
 ) -> Result<(), Error> {
@@ -234,14 +258,15 @@ pub(super) fn issue_tickets(
         let psk = secret.ticket_psk(&nonce)?;
         let state = TicketState {
             created_ms: psk::unix_ms(now),
+            auth_ms: who.auth_ms,
             lifetime: tickets.lifetime(),
             age_add: u32::from_be_bytes(core.random::<4>()),
             psk: Zeroizing::new(*psk.as_bytes()),
-            client_identity: client_identity.clone(),
-            certificate_verified,
+            client_identity: who.client_identity.clone(),
+            certificate_verified: who.certificate_verified,
         };
         let ticket = tickets
-            .seal(&state, core.random::<12>())
+            .seal(&state, core.random::<4>())
             .ok_or(Error::Usage("the ticket could not be sealed"))?;
         let msg = HandshakeMessage::NewSessionTicket(NewSessionTicket {
             ticket_lifetime: state.lifetime,

@@ -179,6 +179,18 @@ impl RecordDecrypter {
         self.0.next_seq
     }
 
+    /// Like [`RecordDecrypter::decrypt`], but a record that fails authentication leaves
+    /// the sequence number as it was: trial decryption past rejected 0-RTT data
+    /// (RFC 8446 §4.2.10), whose records were sealed under another key.
+    pub fn trial_decrypt(&mut self, record: OpaqueRecord) -> Result<PlainMessage, Error> {
+        let seq = self.0.next_seq;
+        let result = self.decrypt(record);
+        if matches!(result, Err(Error::DecryptFailed)) {
+            self.0.next_seq = seq;
+        }
+        result
+    }
+
     /// Decrypts one record whose outer type is application_data and removes the padding.
     ///
     /// Errors: another outer type (unexpected_message: this record is not protected);
