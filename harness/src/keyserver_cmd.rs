@@ -14,6 +14,7 @@ use keyserver::client::{self, Client, ClientError};
 use keyserver::trust::{Trust, TrustError};
 use keyserver::{KeyAnswer, KeyServer, Status, VerifiedKey, seal};
 use pki::PrivateKey;
+use zeroize::Zeroizing;
 
 use crate::cli::{EXIT_CODES, Failure};
 
@@ -184,6 +185,7 @@ fn publish(args: &PublishArgs, out: &mut dyn Write) -> Result<(), Failure> {
         .publish(&key, &args.name)
         .map_err(client_failure)?;
     let v = session.verify(&answer)?;
+    expect_key(&v, &key, &args.name)?;
     let verb = if created {
         "published"
     } else {
@@ -208,6 +210,7 @@ fn rotate(args: &RotateArgs, out: &mut dyn Write) -> Result<(), Failure> {
         .rotate(&current, &new, &args.name)
         .map_err(client_failure)?;
     let v = session.verify(&answer)?;
+    expect_key(&v, &new, &args.name)?;
     writeln!(
         out,
         "rotated {} from key {} to key {} (log entry {})",
@@ -224,7 +227,14 @@ fn revoke(args: &RevokeArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let mut session = Session::open(&args.server)?;
     let answer = session.client.revoke(&key).map_err(client_failure)?;
     let v = session.verify(&answer)?;
-    let index = v.status_entry.map(|(i, _)| i).unwrap_or_default();
+    expect_key(&v, &key, &v.name)?;
+    let Some((index, _)) = v.status_entry.filter(|_| v.status == Status::Revoked) else {
+        return Err(Failure::check(format!(
+            "the server did not revoke key {}: it is still {}",
+            v.key.fingerprint(),
+            v.status.as_str()
+        )));
+    };
     writeln!(
         out,
         "revoked {} key {} (log entry {index})",
@@ -251,23 +261,27 @@ fn audit(args: &AuditArgs, out: &mut dyn Write) -> Result<(), Failure> {
         .trust
         .accept(&session.client, &session.log_key, &head)
         .map_err(trust_failure)?;
+    let replayed = keyserver::trust::replay_log(&session.client, &head).map_err(trust_failure)?;
     let pinned = if session.first_use {
         "trusted on first use"
     } else {
         "pinned"
     };
     writeln!(out, "log key {} ({pinned})", session.log_key.fingerprint()).map_err(io_failure)?;
+    // A head older than the remembered one was refused above (a rollback).
     let change = match step.previous {
         None => "first audit".to_owned(),
         Some(old) if old == step.size => "unchanged".to_owned(),
-        Some(old) if old < step.size => format!("grew from {old}, consistent"),
-        Some(old) => format!("the server is behind the {old} seen before, consistent"),
+        Some(old) => format!("grew from {old}, consistent"),
     };
     writeln!(
         out,
-        "tree size {}: {change}\nroot {}",
+        "tree size {}: {change}\nroot {}\nentries replayed: {}, {} names, every entry signed by \
+         its key and within the name policy",
         step.size,
-        keyserver::wire::hex(&head.root)
+        keyserver::wire::hex(&head.root),
+        replayed.size(),
+        replayed.names()
     )
     .map_err(io_failure)?;
     writeln!(out, "state {}", session.state_path.display()).map_err(io_failure)
@@ -355,6 +369,9 @@ impl Session {
     /// The verified current key for a name or fingerprint.
     fn current_key(&mut self, search: &str) -> Result<VerifiedKey, Failure> {
         let answer = self.client.lookup(search).map_err(client_failure)?;
+        // The answer must be for what was asked, not another validly logged key.
+        keyserver::verify_lookup(&answer, &self.log_key, search)
+            .map_err(|e| Failure::check(e.to_string()))?;
         let v = self.verify(&answer)?;
         match (v.status, &v.status_entry) {
             (Status::Current, _) => Ok(v),
@@ -367,6 +384,21 @@ impl Session {
             ))),
         }
     }
+}
+
+/// Checks that the server's answer to a publish, rotate or revoke is about `key` and the
+/// name asked for, not some other logged key.
+fn expect_key(v: &VerifiedKey, key: &PrivateKey, name: &str) -> Result<(), Failure> {
+    let normalised = keyserver::name::normalize(name).unwrap_or_default();
+    if v.key != *key.public_key() || v.name != normalised {
+        return Err(Failure::check(format!(
+            "the server answered with key {} of {:?}, not key {} of {normalised:?}",
+            v.key.fingerprint(),
+            v.name,
+            key.public_key().fingerprint()
+        )));
+    }
+    Ok(())
 }
 
 /// `$XDG_CONFIG_HOME/keylab/keyserver/HOST_PORT.state`, else under `$HOME/.config`.
@@ -402,7 +434,7 @@ const MAX_KEY_FILE: u64 = 64 * 1024;
 
 fn read_key(path: &Path) -> Result<PrivateKey, Failure> {
     let reading = |e: std::io::Error| Failure::input(format!("reading {}: {e}", path.display()));
-    let mut text = String::new();
+    let mut text = Zeroizing::new(String::new());
     std::fs::File::open(path)
         .map_err(reading)?
         .take(MAX_KEY_FILE)

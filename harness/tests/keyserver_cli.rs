@@ -217,7 +217,9 @@ fn publish_fetch_seal_open_rotate_revoke_audit() {
     assert_fails(&o, 1, "is revoked (log entry 2)");
 
     let o = run(&["keyserver", "audit", "--server", &url], b"");
-    assert!(assert_ok(&o).contains("tree size 3: unchanged"));
+    let out = assert_ok(&o);
+    assert!(out.contains("tree size 3: unchanged"), "{out}");
+    assert!(out.contains("entries replayed: 3, 1 names"), "{out}");
     let other_state = dir.path().join("fresh.state");
     let o = run(
         &[
@@ -239,6 +241,66 @@ fn publish_fetch_seal_open_rotate_revoke_audit() {
     std::fs::write(&state, forged).expect("write");
     let o = run(&["keyserver", "audit", "--server", &url], b"");
     assert_fails(&o, 2, "is not signed by its log key");
+}
+
+/// A server restored from an old copy of its database (same log key) shows a smaller,
+/// consistent log: the audit refuses it, since acknowledged entries were lost or hidden.
+#[test]
+fn a_rolled_back_server_fails_the_audit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config");
+    let state = dir.path().join("audit.state");
+    let db = dir.path().join("keys.db");
+    let copy = dir.path().join("copy.db");
+    let run = |args: &[&str]| keylab(args, b"", &config);
+    let publish = |url: &str, name: &str, seed: u64| {
+        let (file, _) = write_key(dir.path(), name, seed);
+        let args = ["keyserver", "publish", "--server", url, "--key", &file];
+        assert_ok(&run(&[
+            &args[..],
+            &["--name", name, "--state", path(&state)],
+        ]
+        .concat()));
+    };
+    {
+        let (_server, url) = serve(&db);
+        publish(&url, "alice", 11);
+        // A backup of the log with one entry.
+        for suffix in ["", "-wal", ".log-key.pem"] {
+            let from = format!("{}{suffix}", path(&db));
+            if Path::new(&from).exists() {
+                std::fs::copy(&from, format!("{}{suffix}", path(&copy))).expect("copy");
+            }
+        }
+        publish(&url, "bob", 12);
+        let o = run(&[
+            "keyserver",
+            "audit",
+            "--server",
+            &url,
+            "--state",
+            path(&state),
+        ]);
+        assert!(assert_ok(&o).contains("tree size 2"));
+    }
+    let (_server, url) = serve(&copy);
+    // The same pinned state, pointed at the restored server.
+    let saved = std::fs::read_to_string(&state).expect("state");
+    let old_url = saved
+        .lines()
+        .find_map(|l| l.strip_prefix("server: "))
+        .expect("server line")
+        .to_owned();
+    std::fs::write(&state, saved.replace(&old_url, &url)).expect("write");
+    let o = run(&[
+        "keyserver",
+        "audit",
+        "--server",
+        &url,
+        "--state",
+        path(&state),
+    ]);
+    assert_fails(&o, 1, "older than the one of size 2 seen before");
 }
 
 #[test]

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys::{fingerprint, sign};
 use crate::merkle::{Hash, leaf_hash, verify_inclusion};
+use crate::name::{is_fingerprint, normalize};
 use crate::store::Status;
 use crate::wire::{
     EntryKind, LogEntry, Nonce, Signature, TreeHead, handover_message, hex, publish_message,
@@ -156,6 +157,15 @@ pub struct ConsistencyJson {
     pub proof: Vec<String>,
 }
 
+/// `GET /log/entries?start=S&end=E`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntriesJson {
+    /// The index of the first entry.
+    pub start: u64,
+    /// Consecutive log entries from `start`, base64.
+    pub entries: Vec<String>,
+}
+
 /// A field that could not be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -275,12 +285,11 @@ pub fn verify_answer(
     };
     let proven = match &status_entry {
         None => Status::Current,
-        Some((i, e)) if *i > log_index && e.kind == EntryKind::Revoke && e.spki == entry.spki => {
-            Status::Revoked
+        Some((i, e)) if *i <= log_index || e.name != entry.name => {
+            return Err(fail(format!("entry {i} does not change this key")));
         }
-        Some((i, e))
-            if *i > log_index && e.kind == EntryKind::Rotate && e.previous == entry.spki =>
-        {
+        Some((_, e)) if e.kind == EntryKind::Revoke && e.spki == entry.spki => Status::Revoked,
+        Some((_, e)) if e.kind == EntryKind::Rotate && e.previous == entry.spki => {
             Status::Superseded
         }
         Some((i, _)) => return Err(fail(format!("entry {i} does not change this key"))),
@@ -301,6 +310,33 @@ pub fn verify_answer(
         status_entry,
         head,
     })
+}
+
+/// [`verify_answer`], and that the answer is for what was asked: the key with that
+/// fingerprint (64 hex digits, either case), or else the key of that name (normalised).
+///
+/// A server cannot forge log entries, but it can answer a lookup of `alice` with Mallory's
+/// key, validly logged under `mallory`; only this check tells the two apart.
+pub fn verify_lookup(
+    answer: &KeyAnswer,
+    log_key: &pki::PublicKey,
+    search: &str,
+) -> Result<VerifiedKey, FieldError> {
+    let verified = verify_answer(answer, log_key)?;
+    let lower = search.trim().to_ascii_lowercase();
+    let asked_for = if is_fingerprint(&lower) {
+        verified.key.fingerprint() == lower
+    } else {
+        normalize(search).is_ok_and(|name| name == verified.name)
+    };
+    if !asked_for {
+        return Err(FieldError(format!(
+            "the server answered a lookup of {search:?} with key {} of {:?}",
+            verified.key.fingerprint(),
+            verified.name
+        )));
+    }
+    Ok(verified)
 }
 
 /// Decodes an entry, checks its signatures and its inclusion in `head`.

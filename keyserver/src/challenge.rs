@@ -6,8 +6,15 @@
 //! restart can no longer be replayed. A used or expired nonce is remembered for another
 //! lifetime so that its second use gets a precise refusal; after that it is simply
 //! unknown.
+//!
+//! When the table is full the *oldest* nonces are forgotten to make room, rather than
+//! refusing new ones: anyone may ask for challenges, and a table that refused when full
+//! would let 10,000 anonymous requests lock every publisher out for ten minutes.
+//! Forgetting a nonce is always safe (an unknown nonce is refused); a publisher only
+//! loses its nonce if more than [`MAX_OUTSTANDING`] others are issued between its
+//! `GET /challenge` and its `POST`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use rand_core::CryptoRng;
@@ -17,13 +24,14 @@ use crate::wire::Nonce;
 /// How long a nonce may be used after it was issued.
 pub const NONCE_LIFETIME: Duration = Duration::from_secs(300);
 
-/// The most nonces held at once (issued and not yet forgotten).
-pub const MAX_OUTSTANDING: usize = 10_000;
+/// The most nonces held at once (issued and not yet forgotten); about 100 bytes each.
+pub const MAX_OUTSTANDING: usize = 65_536;
 
 /// Why a nonce was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum NonceError {
-    /// Never issued here, or forgotten (long expired, or issued before a restart).
+    /// Never issued here, or forgotten (long expired, pushed out by newer ones, or issued
+    /// before a restart).
     #[error("the challenge nonce is unknown: ask GET /challenge for a fresh one")]
     Unknown,
     /// Issued more than [`NONCE_LIFETIME`] ago.
@@ -36,23 +44,22 @@ pub enum NonceError {
     /// Already used for a statement: a replay.
     #[error("the challenge nonce was already used: each nonce is good for one statement")]
     AlreadyUsed,
-    /// Too many nonces outstanding.
-    #[error("too many challenges outstanding; try again in a minute")]
-    TooMany,
 }
 
 #[derive(Clone, Copy, Debug)]
 enum Slot {
     /// Issued, usable until `expires`.
     Open { expires: Instant },
-    /// Used; remembered until `forget`.
-    Used { forget: Instant },
+    /// Used.
+    Used,
 }
 
 /// The nonces issued and not yet forgotten.
 #[derive(Debug, Default)]
 pub struct Challenges {
     slots: HashMap<Nonce, Slot>,
+    /// Every nonce in `slots` with the time it was issued, oldest first.
+    order: VecDeque<(Nonce, Instant)>,
 }
 
 impl Challenges {
@@ -61,17 +68,12 @@ impl Challenges {
         Self::default()
     }
 
-    /// A fresh nonce from `rng`, usable until `now + NONCE_LIFETIME`.
-    pub fn issue<R: CryptoRng + ?Sized>(
-        &mut self,
-        now: Instant,
-        rng: &mut R,
-    ) -> Result<Nonce, NonceError> {
-        if self.slots.len() >= MAX_OUTSTANDING {
-            self.purge(now);
-        }
-        if self.slots.len() >= MAX_OUTSTANDING {
-            return Err(NonceError::TooMany);
+    /// A fresh nonce from `rng`, usable until `now + NONCE_LIFETIME`; forgets the oldest
+    /// nonces if the table is full.
+    pub fn issue<R: CryptoRng + ?Sized>(&mut self, now: Instant, rng: &mut R) -> Nonce {
+        self.purge(now);
+        while self.order.len() >= MAX_OUTSTANDING {
+            self.forget_oldest();
         }
         let mut nonce = [0u8; 32];
         rng.fill_bytes(&mut nonce);
@@ -81,40 +83,48 @@ impl Challenges {
                 expires: now + NONCE_LIFETIME,
             },
         );
-        Ok(nonce)
+        self.order.push_back((nonce, now));
+        nonce
     }
 
     /// Uses `nonce` up: succeeds once per issued nonce, before it expires.
     pub fn redeem(&mut self, nonce: &Nonce, now: Instant) -> Result<(), NonceError> {
         let slot = self.slots.get_mut(nonce).ok_or(NonceError::Unknown)?;
         match *slot {
-            Slot::Used { .. } => Err(NonceError::AlreadyUsed),
+            Slot::Used => Err(NonceError::AlreadyUsed),
             Slot::Open { expires } if now >= expires => Err(NonceError::Expired),
-            Slot::Open { expires } => {
-                *slot = Slot::Used {
-                    forget: expires + NONCE_LIFETIME,
-                };
+            Slot::Open { .. } => {
+                *slot = Slot::Used;
                 Ok(())
             }
         }
     }
 
-    /// Forgets nonces expired for a whole lifetime and used ones past their time.
+    /// Forgets the nonces issued two lifetimes ago or more.
     fn purge(&mut self, now: Instant) {
-        self.slots.retain(|_, slot| match *slot {
-            Slot::Open { expires } => now < expires + NONCE_LIFETIME,
-            Slot::Used { forget } => now < forget,
-        });
+        while self
+            .order
+            .front()
+            .is_some_and(|&(_, issued)| issued + 2 * NONCE_LIFETIME <= now)
+        {
+            self.forget_oldest();
+        }
+    }
+
+    fn forget_oldest(&mut self) {
+        if let Some((nonce, _)) = self.order.pop_front() {
+            self.slots.remove(&nonce);
+        }
     }
 
     /// How many nonces are held.
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.order.len()
     }
 
     /// Whether none are held.
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.order.is_empty()
     }
 }
 
@@ -129,8 +139,8 @@ mod tests {
         let mut rng = ChaCha20Rng::seed_from_u64(3);
         let mut c = Challenges::new();
         let t0 = Instant::now();
-        let a = c.issue(t0, &mut rng).expect("issue");
-        let b = c.issue(t0, &mut rng).expect("issue");
+        let a = c.issue(t0, &mut rng);
+        let b = c.issue(t0, &mut rng);
         assert_ne!(a, b);
         assert_eq!(c.redeem(&a, t0 + Duration::from_secs(1)), Ok(()));
         assert_eq!(
@@ -142,18 +152,28 @@ mod tests {
     }
 
     #[test]
-    fn bounded_and_purged() {
+    fn a_flood_of_challenges_pushes_out_the_oldest_and_never_locks_publishers_out() {
         let mut rng = ChaCha20Rng::seed_from_u64(4);
         let mut c = Challenges::new();
         let t0 = Instant::now();
+        let early = c.issue(t0, &mut rng);
+        // An attacker asks for a full table of challenges and never uses them.
         for _ in 0..MAX_OUTSTANDING {
-            c.issue(t0, &mut rng).expect("issue");
+            c.issue(t0, &mut rng);
         }
-        assert_eq!(c.issue(t0, &mut rng), Err(NonceError::TooMany));
-        // Once they are long expired, room is made.
-        let later = t0 + 2 * NONCE_LIFETIME + Duration::from_secs(1);
-        let fresh = c.issue(later, &mut rng).expect("issue after purge");
+        assert_eq!(c.len(), MAX_OUTSTANDING);
+        // A publisher still gets a nonce that works (it used to get "too many").
+        let t1 = t0 + Duration::from_secs(1);
+        let fresh = c.issue(t1, &mut rng);
+        assert_eq!(c.len(), MAX_OUTSTANDING);
+        assert_eq!(c.redeem(&fresh, t1), Ok(()));
+        assert_eq!(c.redeem(&fresh, t1), Err(NonceError::AlreadyUsed));
+        // The oldest was forgotten: refused, never accepted.
+        assert_eq!(c.redeem(&early, t1), Err(NonceError::Unknown));
+        // Long expired ones are purged.
+        let later = t1 + 2 * NONCE_LIFETIME;
+        let last = c.issue(later, &mut rng);
         assert_eq!(c.len(), 1);
-        assert_eq!(c.redeem(&fresh, later), Ok(()));
+        assert_eq!(c.redeem(&last, later), Ok(()));
     }
 }

@@ -9,7 +9,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::api::{
-    self, ChallengeJson, ConsistencyJson, KeyAnswer, PublishRequest, RevokeRequest, TreeHeadJson,
+    self, ChallengeJson, ConsistencyJson, EntriesJson, KeyAnswer, PublishRequest, RevokeRequest,
+    TreeHeadJson,
 };
 use crate::merkle::Hash;
 use crate::name::{is_fingerprint, normalize};
@@ -191,6 +192,27 @@ impl Client {
             });
         }
         api::path(&c.proof).map_err(|e| ClientError::BadAnswer { url, reason: e.0 })
+    }
+
+    /// Log entries from `start` up to `end` (inclusive), as many as the server gives in
+    /// one answer (at least one).
+    pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, ClientError> {
+        let url = format!("{}/log/entries?start={start}&end={end}", self.base);
+        let answer: EntriesJson = self.get_json(&url)?;
+        let bad = |reason: &str| ClientError::BadAnswer {
+            url: url.clone(),
+            reason: reason.into(),
+        };
+        let asked = end.saturating_sub(start).saturating_add(1);
+        if answer.start != start || answer.entries.is_empty() || answer.entries.len() as u64 > asked
+        {
+            return Err(bad("not the entries asked for"));
+        }
+        answer
+            .entries
+            .iter()
+            .map(|e| api::unb64(e, "an entry").map_err(|e| bad(&e.0)))
+            .collect()
     }
 
     /// The log's public key as the server states it (trust it once, then pin it).

@@ -27,6 +27,8 @@ pub const AEAD_ID: u16 = 0x0003;
 pub const ENC_LEN: usize = 32;
 /// Bytes the AEAD adds (the Poly1305 tag).
 pub const TAG_LEN: usize = 16;
+/// The longest export, 255·Nh (RFC 9180 §5.3: HKDF-Expand cannot give more).
+pub const MAX_EXPORT: usize = 255 * 32;
 
 /// `Nsecret`, `Nh`, `Nk`: all 32 for this suite; `Nn` is 12.
 const N_SECRET: usize = 32;
@@ -49,6 +51,9 @@ pub enum HpkeError {
     /// The message is too long for the AEAD, or the sequence number ran out.
     #[error("the message is too long to seal")]
     TooLong,
+    /// An export longer than 255·Nh bytes (RFC 9180 §5.3).
+    #[error("an exported secret is at most {} bytes", MAX_EXPORT)]
+    ExportTooLong,
 }
 
 /// RFC 9180 §4: LabeledExtract(salt, label, ikm).
@@ -238,9 +243,17 @@ impl Context {
             .map_err(|_| HpkeError::OpenFailed)
     }
 
-    /// RFC 9180 §5.3 Context.Export(exporter_context, L), L at most 255·32.
-    pub fn export(&self, exporter_context: &[u8], len: usize) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(vec![0u8; len.min(255 * 32)]);
+    /// RFC 9180 §5.3 Context.Export(exporter_context, L); refuses L over
+    /// [`MAX_EXPORT`] rather than returning fewer bytes than asked.
+    pub fn export(
+        &self,
+        exporter_context: &[u8],
+        len: usize,
+    ) -> Result<Zeroizing<Vec<u8>>, HpkeError> {
+        if len > MAX_EXPORT {
+            return Err(HpkeError::ExportTooLong);
+        }
+        let mut out = Zeroizing::new(vec![0u8; len]);
         labeled_expand(
             &HPKE_SUITE,
             &self.exporter_secret,
@@ -248,7 +261,7 @@ impl Context {
             exporter_context,
             &mut out,
         );
-        out
+        Ok(out)
     }
 
     #[cfg(test)]
@@ -368,9 +381,24 @@ mod tests {
         let exports = pairs("export: ");
         assert_eq!(exports.len(), 3);
         for (_, context, expected) in exports {
-            assert_eq!(hex(&sender.export(&context, 32)), hex(&expected));
-            assert_eq!(hex(&receiver.export(&context, 32)), hex(&expected));
+            assert_eq!(
+                hex(&sender.export(&context, 32).expect("32")),
+                hex(&expected)
+            );
+            assert_eq!(
+                hex(&receiver.export(&context, 32).expect("32")),
+                hex(&expected)
+            );
         }
+        // At most 255·Nh bytes, never silently fewer than asked.
+        assert_eq!(
+            sender.export(b"", MAX_EXPORT).map(|o| o.len()),
+            Ok(MAX_EXPORT)
+        );
+        assert_eq!(
+            sender.export(b"", MAX_EXPORT + 1).map(|o| o.len()),
+            Err(HpkeError::ExportTooLong)
+        );
     }
 
     #[test]

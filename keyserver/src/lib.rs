@@ -24,8 +24,11 @@
 //!   the RFC 9162 algorithms.
 //! - [`store`]: SQLite (WAL, `synchronous = FULL`) holding the log, the key index and the
 //!   signed tree heads; the log key beside it.
-//! - [`challenge`], [`registry`]: nonces and the rules (proof of possession, first come
-//!   first served, hand-over, revocation), without a network.
+//! - [`replay`]: the name policy re-applied to the log's entries, by the server at start
+//!   and by auditors.
+//! - [`challenge`], [`registry`], [`hkp`]: nonces and the rules (proof of possession,
+//!   first come first served, hand-over, revocation), and the HKP-style lookups, without
+//!   a network.
 //! - [`server`], [`client`], [`api`]: HTTP (axum), a blocking client (ureq), the JSON
 //!   bodies and the client-side check of an answer.
 //! - [`trust`]: a client's pinned log key and last tree head (audit).
@@ -40,18 +43,21 @@
 pub mod api;
 pub mod challenge;
 pub mod client;
+pub mod hkp;
 pub mod hpke;
 pub mod keys;
+mod logkey;
 pub mod merkle;
 pub mod name;
 pub mod registry;
+pub mod replay;
 pub mod seal;
 pub mod server;
 pub mod store;
 pub mod trust;
 pub mod wire;
 
-pub use api::{KeyAnswer, VerifiedKey, verify_answer};
+pub use api::{KeyAnswer, VerifiedKey, verify_answer, verify_lookup};
 pub use client::Client;
 pub use server::KeyServer;
 pub use store::Status;

@@ -258,8 +258,8 @@ pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, path: &[Hash], root:
 /// RFC 9162 §2.1.4.2: whether `proof` shows that the tree of `first` leaves with root
 /// `first_root` is a prefix of the tree of `second` leaves with root `second_root`.
 ///
-/// Equal sizes need an empty proof and equal roots; the empty tree is a prefix of every
-/// tree (with an empty proof).
+/// Equal sizes need an empty proof and equal roots; the empty tree (whose root must be
+/// `SHA-256()`, RFC 6962 §2.1) is a prefix of every tree, with an empty proof.
 pub fn verify_consistency(
     first: u64,
     second: u64,
@@ -274,7 +274,8 @@ pub fn verify_consistency(
         return proof.is_empty() && first_root == second_root;
     }
     if first == 0 {
-        return proof.is_empty();
+        // Any other "root" for size 0 is a head no honest log signs.
+        return proof.is_empty() && *first_root == empty_root();
     }
     if proof.is_empty() {
         return false;
@@ -470,6 +471,15 @@ mod tests {
                 ));
             }
             assert!(verify_consistency(0, n, &empty_root(), &second, &[]));
+            // A size-0 head with another root is no prefix of anything.
+            assert!(!verify_consistency(
+                0,
+                n,
+                &flip(&empty_root()),
+                &second,
+                &[]
+            ));
+            assert!(!verify_consistency(0, n, &second, &second, &[]));
         }
     }
 

@@ -1,6 +1,7 @@
 //! The key server's rules, without the network: proof of possession, the name policy,
-//! lookups with their proofs, and the HKP-style answers. [`crate::server`] puts HTTP in
-//! front of it; tests drive it directly.
+//! lookups with their proofs, and log entries for auditors (the HKP-style answers are in
+//! [`crate::hkp`]). [`crate::server`] puts HTTP in front of it; tests drive it directly;
+//! [`crate::replay`] re-applies the same policy to the log.
 //!
 //! Name policy (first come, first served):
 //!
@@ -22,9 +23,11 @@ use std::time::{Instant, SystemTime};
 use rand_core::CryptoRng;
 
 use crate::api::{
-    self, ConsistencyJson, KeyAnswer, ProofJson, PublishRequest, RevokeRequest, TreeHeadJson,
+    self, ConsistencyJson, EntriesJson, KeyAnswer, ProofJson, PublishRequest, RevokeRequest,
+    TreeHeadJson,
 };
-use crate::challenge::{Challenges, NonceError};
+use crate::challenge::Challenges;
+pub use crate::hkp::percent_encode;
 use crate::keys::fingerprint;
 use crate::name::{is_fingerprint, normalize};
 use crate::store::{Change, KeyRecord, Status, Store, StoreError, unix_seconds};
@@ -32,6 +35,8 @@ use crate::wire::{self, EntryKind, LogEntry, Nonce, hex};
 
 /// The most keys listed by one `op=index` answer.
 pub const MAX_INDEX: usize = 100;
+/// The most entries one `GET /log/entries` answer holds.
+pub const MAX_ENTRIES: u64 = 128;
 
 /// How a refusal is answered: the HTTP status follows from the kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,8 +55,6 @@ pub enum RefusalKind {
     TooLarge,
     /// 501: an HKP operation not offered.
     NotImplemented,
-    /// 503: too busy (too many challenges outstanding).
-    Unavailable,
     /// 500: storage failed (the detail is logged, not sent).
     Internal,
 }
@@ -67,7 +70,6 @@ impl RefusalKind {
             Self::Gone => 410,
             Self::TooLarge => 413,
             Self::NotImplemented => 501,
-            Self::Unavailable => 503,
             Self::Internal => 500,
         }
     }
@@ -83,14 +85,14 @@ pub struct Refusal {
     pub message: String,
 }
 
-fn refuse(kind: RefusalKind, message: impl Into<String>) -> Refusal {
+pub(crate) fn refuse(kind: RefusalKind, message: impl Into<String>) -> Refusal {
     Refusal {
         kind,
         message: message.into(),
     }
 }
 
-fn bad(message: impl Into<String>) -> Refusal {
+pub(crate) fn bad(message: impl Into<String>) -> Refusal {
     refuse(RefusalKind::BadRequest, message)
 }
 
@@ -170,9 +172,7 @@ impl Registry {
 
     /// A fresh challenge nonce.
     pub fn challenge(&mut self, now: Now) -> Result<Nonce, Refusal> {
-        self.challenges
-            .issue(now.mono, &mut *self.rng)
-            .map_err(|e| refuse(RefusalKind::Unavailable, e.to_string()))
+        Ok(self.challenges.issue(now.mono, &mut *self.rng))
     }
 
     /// `POST /keys`: publishes a key, or rotates its name to it (see the module docs).
@@ -355,14 +355,9 @@ impl Registry {
     }
 
     fn redeem(&mut self, nonce: &Nonce, now: Now) -> Result<(), Refusal> {
-        self.challenges.redeem(nonce, now.mono).map_err(|e| {
-            let kind = if e == NonceError::TooMany {
-                RefusalKind::Unavailable
-            } else {
-                RefusalKind::Forbidden
-            };
-            refuse(kind, e.to_string())
-        })
+        self.challenges
+            .redeem(nonce, now.mono)
+            .map_err(|e| refuse(RefusalKind::Forbidden, e.to_string()))
     }
 
     /// `GET /keys/{fingerprint}`.
@@ -407,65 +402,26 @@ impl Registry {
         })
     }
 
-    /// `GET /pks/lookup?op=get&search=…`: the current key as PEM.
-    pub fn hkp_get(&self, search: &str) -> Result<String, Refusal> {
-        let record = match parse_search(search)? {
-            Search::Fingerprint(fpr) => self.find(&fpr)?,
-            Search::Name(name) => self.store.key_by_name(&name)?.ok_or_else(|| {
-                refuse(
-                    RefusalKind::NotFound,
-                    format!("no key is published under the name {name:?}"),
-                )
-            })?,
-        };
-        match record.status {
-            Status::Current => Ok(pem(&record.spki)),
-            status => Err(refuse(
-                RefusalKind::Gone,
-                format!(
-                    "key {} of {:?} is {} (log entry {})",
-                    record.fingerprint,
-                    record.name,
-                    status.as_str(),
-                    record.status_index.unwrap_or_default()
-                ),
-            )),
+    /// `GET /log/entries?start=S&end=E` (RFC 6962 §4.6 get-entries: `start` and `end`
+    /// are inclusive, 0-based): the entries from `start`, at most [`MAX_ENTRIES`] and
+    /// none past the log's end, so that anyone can replay the log ([`crate::replay`]).
+    pub fn entries(&self, start: u64, end: u64) -> Result<EntriesJson, Refusal> {
+        let size = self.store.head().tree_size;
+        if start > end || start >= size {
+            return Err(bad(format!(
+                "give start <= end and start < {size} (the log has {size} entries), not \
+                 start = {start}, end = {end}"
+            )));
         }
+        let stop = end.min(size - 1).min(start + MAX_ENTRIES - 1) + 1;
+        let entries = self.store.entries(start, stop)?;
+        Ok(EntriesJson {
+            start,
+            entries: entries.iter().map(|e| api::b64(e)).collect(),
+        })
     }
 
-    /// `GET /pks/lookup?op=index&search=…`: the keys of a name (oldest first) or the key
-    /// of a fingerprint, one line each:
-    ///
-    /// ```text
-    /// info:1:<count>
-    /// key:<fingerprint>:ed25519:<published, Unix seconds>:<status>:<log index>:<name>
-    /// ```
-    ///
-    /// with the name percent-encoded (every byte outside `A-Z a-z 0-9 . - _ @ +`), so the
-    /// index is ASCII and `:` only separates fields.
-    pub fn hkp_index(&self, search: &str) -> Result<String, Refusal> {
-        let records = match parse_search(search)? {
-            Search::Fingerprint(fpr) => vec![self.find(&fpr)?],
-            Search::Name(name) => self.store.history(&name, MAX_INDEX)?,
-        };
-        if records.is_empty() {
-            return Err(refuse(RefusalKind::NotFound, "no keys match"));
-        }
-        let mut out = format!("info:1:{}\n", records.len());
-        for r in &records {
-            out.push_str(&format!(
-                "key:{}:ed25519:{}:{}:{}:{}\n",
-                r.fingerprint,
-                r.published,
-                r.status.as_str(),
-                r.log_index,
-                percent_encode(&r.name)
-            ));
-        }
-        Ok(out)
-    }
-
-    fn find(&self, fpr: &str) -> Result<KeyRecord, Refusal> {
+    pub(crate) fn find(&self, fpr: &str) -> Result<KeyRecord, Refusal> {
         self.store.key_by_fingerprint(fpr)?.ok_or_else(|| {
             refuse(
                 RefusalKind::NotFound,
@@ -524,22 +480,6 @@ impl Registry {
     }
 }
 
-enum Search {
-    Fingerprint(String),
-    Name(String),
-}
-
-/// A fingerprint (64 hex digits, either case) or a name.
-fn parse_search(search: &str) -> Result<Search, Refusal> {
-    let lower = search.trim().to_ascii_lowercase();
-    if is_fingerprint(&lower) {
-        return Ok(Search::Fingerprint(lower));
-    }
-    normalize(search)
-        .map(Search::Name)
-        .map_err(|e| bad(format!("search is neither a fingerprint nor a name: {e}")))
-}
-
 fn canonical_name(raw: &str) -> Result<String, Refusal> {
     let name = normalize(raw).map_err(|e| bad(e.to_string()))?;
     if name != raw {
@@ -564,21 +504,8 @@ fn parse_fingerprint(text: &str) -> Result<String, Refusal> {
     Ok(fpr)
 }
 
-fn pem(spki: &[u8]) -> String {
+pub(crate) fn pem(spki: &[u8]) -> String {
     pki::PublicKey::from_spki_der(spki)
         .map(|k| k.to_pem())
         .unwrap_or_default()
-}
-
-/// Percent-encodes every byte outside `A-Z a-z 0-9 . - _ @ +`.
-pub fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b".-_@+".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

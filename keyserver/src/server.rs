@@ -12,14 +12,16 @@
 //! GET  /log/head                   latest signed tree head
 //! GET  /log/key                    the log's public key, PEM
 //! GET  /log/consistency?first=M&second=N   RFC 6962 §2.1.2 consistency proof
+//! GET  /log/entries?start=S&end=E  {"start": S, "entries": [base64, ...]}: entries S..=E
+//!                                  (RFC 6962 §4.6; at most 128 per answer)
 //! ```
 //!
 //! JSON bodies are in [`crate::api`]. Refusals are `text/plain` with a one-line reason:
 //! 400 malformed, 403 a failed proof (signature, nonce), 404 unknown, 409 the name
-//! policy, 410 revoked, 413 a body over [`MAX_BODY`] bytes, 501 an unknown HKP `op`, 503
-//! too many challenges. At most [`MAX_CONNECTIONS`] connections are served at once, each
-//! for at most [`CONNECTION_TIMEOUT`]. Plain HTTP: every answer a client relies on is
-//! signed or proven, but put a TLS terminator in front for privacy.
+//! policy, 410 revoked, 413 a body over [`MAX_BODY`] bytes, 501 an unknown HKP `op`. At
+//! most [`MAX_CONNECTIONS`] connections are served at once, each for at most
+//! [`CONNECTION_TIMEOUT`]. Plain HTTP: every answer a client relies on is signed or
+//! proven, but put a TLS terminator in front for privacy.
 
 use std::io;
 use std::net::SocketAddr;
@@ -70,6 +72,7 @@ pub fn router(registry: Registry) -> Router {
         .route("/log/head", get(head))
         .route("/log/key", get(log_key))
         .route("/log/consistency", get(consistency))
+        .route("/log/entries", get(entries))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(shared)
 }
@@ -191,18 +194,29 @@ async fn log_key(State(shared): State<Shared>) -> Response {
     }
 }
 
-async fn consistency(State(shared): State<Shared>, RawQuery(query): RawQuery) -> Response {
-    let params = query_params(query.as_deref().unwrap_or_default());
+/// The numbers `a` and `b` of a query string (`what` says what they are).
+fn two_numbers(query: Option<&str>, a: &str, b: &str, what: &str) -> Result<(u64, u64), Refusal> {
+    let params = query_params(query.unwrap_or_default());
     let number = |key: &str| -> Result<u64, Refusal> {
         let value = params.iter().find(|(k, _)| k == key).map(|(_, v)| v);
         value.and_then(|v| v.parse().ok()).ok_or_else(|| Refusal {
             kind: RefusalKind::BadRequest,
-            message: format!("give {key}=N (a tree size)"),
+            message: format!("give {key}=N ({what})"),
         })
     };
-    let sizes = number("first").and_then(|f| Ok((f, number("second")?)));
-    match sizes {
+    Ok((number(a)?, number(b)?))
+}
+
+async fn consistency(State(shared): State<Shared>, RawQuery(query): RawQuery) -> Response {
+    match two_numbers(query.as_deref(), "first", "second", "a tree size") {
         Ok((first, second)) => answer(with(shared, move |r| r.consistency(first, second)).await),
+        Err(r) => refusal(r),
+    }
+}
+
+async fn entries(State(shared): State<Shared>, RawQuery(query): RawQuery) -> Response {
+    match two_numbers(query.as_deref(), "start", "end", "an entry index") {
+        Ok((start, end)) => answer(with(shared, move |r| r.entries(start, end)).await),
         Err(r) => refusal(r),
     }
 }

@@ -16,12 +16,12 @@
 //! power loss.) The database is opened in exclusive locking mode, so a second server on
 //! the same file fails at start instead of forking the log.
 //!
-//! On open the whole log is read back, every entry decoded and hashed, and the root
-//! compared with the latest signed tree head: a database edited behind the server's back
-//! refuses to start.
+//! On open the whole log is read back and replayed ([`crate::replay`]: every entry
+//! decoded, its signatures checked, the name policy applied), its root compared with the
+//! latest signed tree head, and the key index compared with the one the log implies: a
+//! database edited behind the server's back refuses to start.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -29,8 +29,11 @@ use ed25519_dalek::Signer as _;
 use rand_core::CryptoRng;
 use rusqlite::{Connection, OptionalExtension as _, params};
 
-use crate::keys::{ed25519_spki, signing_key};
+use crate::keys::ed25519_spki;
+use crate::logkey::load_or_create_log_key;
+pub use crate::logkey::log_key_path;
 use crate::merkle::{Hash, Tree, leaf_hash};
+use crate::replay::Replay;
 use crate::wire::{self, LogEntry, TreeHead};
 
 /// Why the store failed.
@@ -176,13 +179,6 @@ CREATE TABLE IF NOT EXISTS heads (
 );
 ";
 
-/// The log key's file for the database `db`: `DB.log-key.pem`.
-pub fn log_key_path(db: &Path) -> PathBuf {
-    let mut name = db.as_os_str().to_owned();
-    name.push(".log-key.pem");
-    PathBuf::from(name)
-}
-
 impl Store {
     /// Opens (creating if needed) the database `db` and its log key (generated with `rng`
     /// for a new, empty log), and checks the log against its latest signed tree head.
@@ -202,7 +198,7 @@ impl Store {
             .map_err(|e| busy(e, db))?;
         conn.execute_batch(SCHEMA)?;
 
-        let tree = load_tree(&conn, db)?;
+        let (tree, replay) = load_tree(&conn, db)?;
         let key_path = log_key_path(db);
         let log_key = load_or_create_log_key(&key_path, tree.size(), rng)?;
         let log_public =
@@ -232,7 +228,34 @@ impl Store {
             }
             None => return Err(store.tampered("entries without a signed tree head")),
         }
+        store.check_index(&replay)?;
         Ok(store)
+    }
+
+    /// Whether the key index (what lookups are answered from) is what the log implies:
+    /// an edited status, key or name would otherwise be served as if logged.
+    fn check_index(&self, replay: &Replay) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{SELECT_KEY} ORDER BY fingerprint"))?;
+        let stored = stmt
+            .query_map([], read_key)?
+            .collect::<Result<Vec<_>, _>>()?;
+        let implied = replay.records();
+        if stored.len() != implied.len() {
+            return Err(self.tampered(&format!(
+                "the key index holds {} keys, the log {}",
+                stored.len(),
+                implied.len()
+            )));
+        }
+        match stored.iter().zip(&implied).find(|(s, i)| s != i) {
+            Some((s, _)) => Err(self.tampered(&format!(
+                "the key index disagrees with the log about key {}",
+                s.fingerprint
+            ))),
+            None => Ok(()),
+        }
     }
 
     fn check_head(&mut self, head: TreeHead, key_path: &Path) -> Result<(), StoreError> {
@@ -302,6 +325,16 @@ impl Store {
             )
             .optional()?;
         Ok(entry)
+    }
+
+    /// The bytes of log entries `start..end` (`end` exclusive; fewer if the log is
+    /// shorter).
+    pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT entry FROM log WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")?;
+        let rows = stmt.query_map([to_i64(start), to_i64(end)], |row| row.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The key with this fingerprint.
@@ -462,14 +495,15 @@ fn head_params(head: &TreeHead) -> (i64, i64, Vec<u8>, Vec<u8>) {
     )
 }
 
-/// Reads every entry in order into a Merkle tree, checking that indexes are dense and
-/// entries decode.
-fn load_tree(conn: &Connection, db: &Path) -> Result<Tree, StoreError> {
+/// Reads every entry in order into a Merkle tree and a replay, checking that indexes are
+/// dense and that every entry keeps the log's rules.
+fn load_tree(conn: &Connection, db: &Path) -> Result<(Tree, Replay), StoreError> {
     let tampered = |reason: String| StoreError::Tampered {
         path: db.to_path_buf(),
         reason,
     };
     let mut tree = Tree::new();
+    let mut replay = Replay::new();
     let mut stmt = conn.prepare("SELECT idx, entry FROM log ORDER BY idx")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
@@ -478,65 +512,10 @@ fn load_tree(conn: &Connection, db: &Path) -> Result<Tree, StoreError> {
         if idx != tree.size() {
             return Err(tampered(format!("entry {} is missing", tree.size())));
         }
-        LogEntry::decode(&entry).map_err(|e| tampered(format!("entry {idx}: {e}")))?;
+        replay.apply(&entry).map_err(|e| tampered(e.to_string()))?;
         tree.push(leaf_hash(&entry));
     }
-    Ok(tree)
-}
-
-/// Reads the log key, or creates it (mode 0600, fsynced) for a new log.
-fn load_or_create_log_key<R: CryptoRng + ?Sized>(
-    path: &Path,
-    entries: u64,
-    rng: &mut R,
-) -> Result<ed25519_dalek::SigningKey, StoreError> {
-    let bad = |reason: String| StoreError::LogKey {
-        path: path.to_path_buf(),
-        reason,
-    };
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let key = pki::PrivateKey::from_pem(&text).map_err(|e| bad(e.to_string()))?;
-            signing_key(&key).map_err(bad)
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound && entries == 0 => {
-            let key = pki::PrivateKey::generate(pki::KeyType::Ed25519, rng)
-                .map_err(|e| bad(e.to_string()))?;
-            let pem = key.to_pem().map_err(|e| bad(e.to_string()))?;
-            write_new(path, pem.as_bytes()).map_err(|source| StoreError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            signing_key(&key).map_err(bad)
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(bad(format!(
-            "missing, but the log has {entries} entries: restore the key file that signed it"
-        ))),
-        Err(source) => Err(StoreError::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
-    }
-}
-
-fn write_new(path: &Path, content: &[u8]) -> io::Result<()> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(content)?;
-    file.sync_all()?;
-    // The new name must survive a crash too: flush the directory entry.
-    #[cfg(unix)]
-    {
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        File::open(dir)?.sync_all()?;
-    }
-    Ok(())
+    Ok((tree, replay))
 }
 
 fn busy(e: rusqlite::Error, db: &Path) -> StoreError {

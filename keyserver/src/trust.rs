@@ -12,8 +12,8 @@
 //! ```
 //!
 //! Every tree head a client meets — from `audit`, or with a key it fetches — must be
-//! signed by the pinned key and consistent (RFC 6962 §2.1.2) with the remembered one; a
-//! newer one replaces it. A server that rewrites or forks its log, or changes its log
+//! signed by the pinned key, no smaller than the remembered one, and consistent with it
+//! (RFC 6962 §2.1.2, verified as RFC 9162 §2.1.4.2 says); a newer one replaces it. A server that rewrites or forks its log, or changes its log
 //! key, is caught the next time this client talks to it. The file is replaced
 //! atomically (temporary file, fsync, rename).
 
@@ -24,7 +24,8 @@ use std::path::{Path, PathBuf};
 use crate::api::{b64, unb64};
 use crate::client::{Client, ClientError};
 use crate::keys::fingerprint;
-use crate::merkle::verify_consistency;
+use crate::merkle::{Tree, leaf_hash, verify_consistency};
+use crate::replay::Replay;
 use crate::wire::{TreeHead, hex, unhex_array};
 
 const HEADER: &str = "keylab keyserver state v1";
@@ -82,6 +83,21 @@ pub enum TrustError {
         /// The size seen now.
         new: u64,
     },
+    /// A tree head older than one seen before: the server is showing this client a past
+    /// state of its log (which might hide later rotations and revocations).
+    #[error(
+        "the server showed a tree head of size {served}, older than the one of size {seen} \
+         seen before (a rolled-back or frozen view of the log)"
+    )]
+    Rollback {
+        /// The size remembered.
+        seen: u64,
+        /// The size served now.
+        served: u64,
+    },
+    /// The log's entries break its rules, or do not hash to its signed root.
+    #[error("the log does not check out: {0}")]
+    BadLog(String),
     /// The server could not be asked.
     #[error(transparent)]
     Client(#[from] ClientError),
@@ -165,8 +181,13 @@ impl Trust {
         Ok(())
     }
 
-    /// Accepts `head` if `log_key` signed it and it is consistent with the remembered
-    /// head (asking `client` for the proof); remembers it when newer, and saves.
+    /// Accepts `head` if `log_key` signed it, it is no older than the remembered head and
+    /// consistent with it (asking `client` for the proof); remembers it when newer, and
+    /// saves.
+    ///
+    /// An honest log only grows, so its latest head is never smaller than one this client
+    /// saw before; a smaller one, even if consistent, would let a server answer from the
+    /// past and hide a revocation the client's remembered head already covers.
     pub fn accept(
         &mut self,
         client: &Client,
@@ -178,6 +199,12 @@ impl Trust {
         }
         let previous = self.pinned.as_ref().map(|p| p.head.clone());
         if let Some(old) = &previous {
+            if head.tree_size < old.tree_size {
+                return Err(TrustError::Rollback {
+                    seen: old.tree_size,
+                    served: head.tree_size,
+                });
+            }
             check_consistent(client, old, head)?;
         }
         let newer = previous
@@ -216,13 +243,42 @@ impl Trust {
     }
 }
 
-/// Whether `a` and `b` can both be heads of one append-only log.
-fn check_consistent(client: &Client, a: &TreeHead, b: &TreeHead) -> Result<(), TrustError> {
-    let (old, new) = if a.tree_size <= b.tree_size {
-        (a, b)
-    } else {
-        (b, a)
-    };
+/// The largest log [`replay_log`] reads (a bound for a server that claims a huge one).
+pub const MAX_REPLAYED: u64 = 1 << 24;
+
+/// Reads the log's entries up to `head` (whose signature the caller checked) and replays
+/// them ([`crate::replay`]): every entry must be signed by its key and keep the name
+/// policy, and together they must hash to `head`'s root. This is what catches a server
+/// that logged a second key for a taken name, or hides a rotation or revocation from
+/// some clients: the entries it cannot leave out of the log.
+pub fn replay_log(client: &Client, head: &TreeHead) -> Result<Replay, TrustError> {
+    if head.tree_size > MAX_REPLAYED {
+        return Err(TrustError::BadLog(format!(
+            "{} entries, more than the {MAX_REPLAYED} read here",
+            head.tree_size
+        )));
+    }
+    let mut tree = Tree::new();
+    let mut replay = Replay::new();
+    while tree.size() < head.tree_size {
+        for bytes in client.entries(tree.size(), head.tree_size - 1)? {
+            replay
+                .apply(&bytes)
+                .map_err(|e| TrustError::BadLog(e.to_string()))?;
+            tree.push(leaf_hash(&bytes));
+        }
+    }
+    if tree.root(head.tree_size) != Ok(head.root) {
+        return Err(TrustError::BadLog(format!(
+            "the entries served do not hash to the signed root of the tree of size {}",
+            head.tree_size
+        )));
+    }
+    Ok(replay)
+}
+
+/// Whether `new` extends `old` (`old.tree_size <= new.tree_size`) in one append-only log.
+fn check_consistent(client: &Client, old: &TreeHead, new: &TreeHead) -> Result<(), TrustError> {
     let proof = if old.tree_size == 0 || old.tree_size == new.tree_size {
         Vec::new()
     } else {
@@ -232,8 +288,8 @@ fn check_consistent(client: &Client, a: &TreeHead, b: &TreeHead) -> Result<(), T
         Ok(())
     } else {
         Err(TrustError::Inconsistent {
-            old: a.tree_size,
-            new: b.tree_size,
+            old: old.tree_size,
+            new: new.tree_size,
         })
     }
 }

@@ -296,7 +296,12 @@ impl LogEntry {
     }
 }
 
-/// The Ed25519 key in a DER SubjectPublicKeyInfo; refuses other algorithms.
+/// The Ed25519 key in a DER SubjectPublicKeyInfo; refuses other algorithms, and any
+/// encoding but the one canonical DER form of RFC 8410 §4 (44 bytes, parameters absent).
+///
+/// A parser may also take, say, NULL parameters or a long-form length; each such variant
+/// would give the same key another fingerprint, so one key could hold several names, or
+/// come back under a new fingerprint after it was revoked.
 pub fn ed25519_key(spki: &[u8]) -> Result<pki::PublicKey, String> {
     // Room for an RSA-4096 key, so that one is refused for its algorithm, not its size.
     if spki.len() > 1024 {
@@ -311,6 +316,13 @@ pub fn ed25519_key(spki: &[u8]) -> Result<pki::PublicKey, String> {
             "only Ed25519 keys are accepted, not {}",
             key.algorithm_name()
         ));
+    }
+    if key.spki_der() != spki {
+        return Err(
+            "the Ed25519 key is not in canonical DER (RFC 8410 §4: 44 bytes, no \
+             algorithm parameters)"
+                .into(),
+        );
     }
     Ok(key)
 }
@@ -437,6 +449,30 @@ mod tests {
         expected.extend_from_slice(&[0, 0, 0, 32]);
         expected.extend_from_slice(&nonce);
         assert_eq!(publish, expected);
+    }
+
+    #[test]
+    fn only_the_canonical_ed25519_spki_is_accepted() {
+        let raw = ed25519_dalek::SigningKey::from_bytes(&[0x42; 32])
+            .verifying_key()
+            .to_bytes();
+        let canonical = crate::keys::ed25519_spki(&raw);
+        assert!(ed25519_key(&canonical).is_ok());
+        // The same key with NULL parameters, and with a long-form outer length: both
+        // parse, and would have given the key other fingerprints.
+        let null_params = [
+            &[
+                0x30, 0x2c, 0x30, 0x07, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x05, 0x00,
+            ][..],
+            &[0x03, 0x21, 0x00],
+            &raw,
+        ]
+        .concat();
+        let long_length = [&[0x30, 0x81][..], &canonical[1..]].concat();
+        for other in [null_params, long_length] {
+            let err = ed25519_key(&other).expect_err("not canonical");
+            assert!(err.contains("canonical DER"), "{err}");
+        }
     }
 
     #[test]

@@ -364,3 +364,129 @@ fn an_altered_database_or_key_file_refuses_to_start() {
     std::fs::write(&key_file, original).expect("restore");
     open(&db).expect("as it was");
 }
+
+/// The same Ed25519 key in a non-canonical SubjectPublicKeyInfo (NULL parameters): a
+/// parser takes it, and it has another fingerprint.
+fn null_params_spki(key: &PrivateKey) -> Vec<u8> {
+    let mut spki = vec![
+        0x30, 0x2c, 0x30, 0x07, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x05, 0x00, 0x03, 0x21, 0x00,
+    ];
+    spki.extend_from_slice(key.public_key().raw());
+    spki
+}
+
+#[test]
+fn a_key_in_another_encoding_cannot_take_a_second_name_or_return_after_revocation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut reg = open(&dir.path().join("keys.db")).expect("open");
+    let alice = key(60);
+    let req = publish_req(&mut reg, &alice, "alice");
+    reg.publish(&req, Now::current()).expect("alice");
+    let nonce = reg.challenge(Now::current()).expect("nonce");
+    let revoke = RevokeRequest::signed(&alice, "alice", &nonce).expect("req");
+    reg.revoke(&revoke, Now::current()).expect("revoked");
+
+    // Signed by the key itself, so proof of possession holds; only the encoding differs.
+    let spki = null_params_spki(&alice);
+    assert_ne!(
+        keyserver::keys::fingerprint(&spki),
+        alice.public_key().fingerprint()
+    );
+    let nonce = reg.challenge(Now::current()).expect("nonce");
+    let msg = wire::publish_message("alice-again", &spki, &nonce);
+    let request = PublishRequest {
+        name: "alice-again".into(),
+        spki: keyserver::api::b64(&spki),
+        nonce: wire::hex(&nonce),
+        signature: keyserver::api::b64(&keyserver::keys::sign(&alice, &msg).expect("sign")),
+        handover: None,
+    };
+    refused(
+        reg.publish(&request, Now::current()),
+        RefusalKind::BadRequest,
+        "not in canonical DER",
+    );
+    assert_eq!(reg.store().head().tree_size, 2);
+}
+
+#[test]
+fn an_edited_key_index_refuses_to_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("keys.db");
+    let (alice, bob) = (key(70), key(71));
+    {
+        let mut reg = open(&db).expect("open");
+        for (k, name) in [(&alice, "alice"), (&bob, "bob")] {
+            let req = publish_req(&mut reg, k, name);
+            reg.publish(&req, Now::current()).expect("publish");
+        }
+        let nonce = reg.challenge(Now::current()).expect("nonce");
+        let revoke = RevokeRequest::signed(&alice, "alice", &nonce).expect("req");
+        reg.revoke(&revoke, Now::current()).expect("revoke");
+    }
+    let sql = |statement: &str| {
+        rusqlite::Connection::open(&db)
+            .expect("sqlite")
+            .execute(statement, [])
+            .expect("edit");
+    };
+    let alice_fpr = alice.public_key().fingerprint();
+    // Un-revoke alice's key behind the server's back: the log still says revoked.
+    sql(&format!(
+        "UPDATE keys SET status = 'current', status_index = NULL WHERE fingerprint = \
+         '{alice_fpr}'"
+    ));
+    let err = open(&db).map(drop).expect_err("edited index");
+    assert!(
+        err.to_string().contains(&format!(
+            "the key index disagrees with the log about key {alice_fpr}"
+        )),
+        "{err}"
+    );
+    sql(&format!(
+        "UPDATE keys SET status = 'revoked', status_index = 2 WHERE fingerprint = '{alice_fpr}'"
+    ));
+    let reg = open(&db).expect("as logged");
+    refused(reg.hkp_get("alice"), RefusalKind::Gone, "revoked");
+    drop(reg);
+    // Point bob's name at another key, or drop a key.
+    sql("UPDATE keys SET name = 'carol' WHERE name = 'bob'");
+    assert!(open(&db).is_err());
+    sql("UPDATE keys SET name = 'bob' WHERE name = 'carol'");
+    sql(&format!(
+        "DELETE FROM keys WHERE fingerprint = '{alice_fpr}'"
+    ));
+    let err = open(&db).map(drop).expect_err("dropped key");
+    assert!(
+        err.to_string()
+            .contains("the key index holds 1 keys, the log 2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn log_entries_are_served_in_bounded_pages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut reg = open(&dir.path().join("keys.db")).expect("open");
+    refused(reg.entries(0, 0), RefusalKind::BadRequest, "the log has 0");
+    let count = keyserver::registry::MAX_ENTRIES + 2;
+    for i in 0..count {
+        let req = publish_req(&mut reg, &key(1000 + i), &format!("p{i}"));
+        reg.publish(&req, Now::current()).expect("publish");
+    }
+    let first = reg.entries(0, u64::MAX).expect("entries");
+    assert_eq!(first.start, 0);
+    assert_eq!(first.entries.len() as u64, keyserver::registry::MAX_ENTRIES);
+    let rest = reg.entries(128, u64::MAX).expect("entries");
+    assert_eq!(rest.entries.len(), 2);
+    let one = reg.entries(5, 5).expect("entries");
+    assert_eq!(one.entries, first.entries[5..6]);
+    let entry = keyserver::api::unb64(&one.entries[0], "entry").expect("b64");
+    assert_eq!(wire::LogEntry::decode(&entry).expect("entry").name, "p5");
+    refused(reg.entries(3, 2), RefusalKind::BadRequest, "start <= end");
+    refused(
+        reg.entries(count, count),
+        RefusalKind::BadRequest,
+        "start <",
+    );
+}

@@ -8,8 +8,8 @@ use std::time::Duration;
 use keyserver::client::{Client, ClientError};
 use keyserver::merkle::verify_consistency;
 use keyserver::store::log_key_path;
-use keyserver::trust::{Trust, TrustError};
-use keyserver::{KeyServer, Status, TreeHead, seal, verify_answer, wire};
+use keyserver::trust::{Trust, TrustError, replay_log};
+use keyserver::{KeyServer, Status, TreeHead, seal, verify_answer, verify_lookup, wire};
 use pki::{KeyType, PrivateKey};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng as _;
@@ -322,4 +322,185 @@ fn concurrent_publish_and_lookup_lose_nothing() {
             &proof
         ));
     }
+}
+
+#[test]
+fn a_lookup_answered_with_another_logged_key_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(&dir.path().join("keys.db"), 7);
+    let client = Client::new(&server.url(), TIMEOUT);
+    let (alice, mallory) = (key(400), key(401));
+    client.publish(&alice, "alice").expect("alice");
+    client.publish(&mallory, "mallory").expect("mallory");
+    let log_key = client.log_key().expect("log key");
+    // A server asked for alice answers with mallory's key: every proof in it is valid.
+    let substitute = client.lookup("mallory").expect("lookup");
+    verify_answer(&substitute, &log_key).expect("a valid answer, for mallory");
+    let alice_fpr = alice.public_key().fingerprint();
+    for search in ["alice", " ALICE ", alice_fpr.as_str()] {
+        let err = verify_lookup(&substitute, &log_key, search).expect_err("substituted");
+        assert!(err.0.contains("answered a lookup of"), "{err}");
+    }
+    verify_lookup(&substitute, &log_key, " Mallory").expect("what was asked");
+    let honest = client.lookup(&alice_fpr.to_uppercase()).expect("lookup");
+    verify_lookup(&honest, &log_key, &alice_fpr.to_uppercase()).expect("by fingerprint");
+}
+
+#[test]
+fn a_rolled_back_tree_head_is_refused_even_when_consistent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(&dir.path().join("keys.db"), 8);
+    let client = Client::new(&server.url(), TIMEOUT);
+    let mut trust = Trust::load(&dir.path().join("state"), &server.url()).expect("state");
+    let (log_key, _) = trust.log_key(&client).expect("key");
+    let alice = key(500);
+    let (_, answer) = client.publish(&alice, "alice").expect("publish");
+    let before_revocation = TreeHead::try_from(&answer.tree_head).expect("head");
+    trust
+        .accept(&client, &log_key, &before_revocation)
+        .expect("first");
+    client.revoke(&alice).expect("revoke");
+    let head = client.head().expect("head");
+    trust.accept(&client, &log_key, &head).expect("grew");
+    // The old answer, from before the revocation, still verifies on its own ...
+    verify_answer(&answer, &log_key).expect("old answer");
+    // ... but its head is older than one this client saw: a server answering from the
+    // past to hide the revocation is caught.
+    assert!(matches!(
+        trust.accept(&client, &log_key, &before_revocation),
+        Err(TrustError::Rollback { seen: 2, served: 1 })
+    ));
+    trust.accept(&client, &log_key, &head).expect("same head");
+}
+
+#[test]
+fn replaying_the_log_checks_every_entry_over_http() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(&dir.path().join("keys.db"), 9);
+    let client = Client::new(&server.url(), TIMEOUT);
+    let (a, b) = (key(600), key(601));
+    client.publish(&a, "alice").expect("publish");
+    client.rotate(&a, &b, "alice").expect("rotate");
+    client.publish(&key(602), "carol").expect("publish");
+    client.revoke(&b).expect("revoke");
+    let head = client.head().expect("head");
+    let replay = replay_log(&client, &head).expect("an honest log");
+    assert_eq!((replay.size(), replay.names()), (4, 2));
+    // The endpoint's own refusals.
+    let url = server.url();
+    let (code, text) = raw("GET", &format!("{url}/log/entries?start=4&end=9"), b"");
+    assert_eq!(code, 400, "{text}");
+    let (code, text) = raw("GET", &format!("{url}/log/entries?start=1"), b"");
+    assert_eq!((code, text.trim()), (400, "give end=N (an entry index)"));
+    let (code, text) = raw("GET", &format!("{url}/log/entries?start=1&end=1"), b"");
+    assert_eq!(code, 200, "{text}");
+}
+
+/// A signed log entry: `k` publishes `name`.
+fn publish_entry(k: &PrivateKey, name: &str, nonce: u8) -> Vec<u8> {
+    let spki = k.public_key().spki_der().to_vec();
+    let nonce = [nonce; 32];
+    let msg = wire::publish_message(name, &spki, &nonce);
+    wire::LogEntry {
+        kind: wire::EntryKind::Publish,
+        timestamp: 1,
+        name: name.into(),
+        spki,
+        previous: Vec::new(),
+        nonce,
+        signature: keyserver::keys::sign(k, &msg).expect("sign"),
+        handover: None,
+    }
+    .encode()
+}
+
+/// A malicious key server: answers one request, `GET /log/entries`, with `entries` (and
+/// gives up after 10 s).
+fn lying_server(entries: Vec<Vec<u8>>) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let body = serde_json::to_string(&keyserver::api::EntriesJson {
+        start: 0,
+        entries: entries.iter().map(|e| keyserver::api::b64(e)).collect(),
+    })
+    .expect("json");
+    let thread = std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + TIMEOUT;
+        while std::time::Instant::now() < deadline {
+            let Ok((stream, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            };
+            stream.set_nonblocking(false).expect("blocking");
+            stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+            let mut reader = BufReader::new(stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                 connection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = reader.get_mut().write_all(reply.as_bytes());
+            break;
+        }
+    });
+    (url, thread)
+}
+
+#[test]
+fn an_auditor_catches_a_second_publish_of_a_taken_name() {
+    // The split view: the log holds alice's key and, later, mallory's key also published
+    // as "alice" (validly self-signed), so that a lookup can be answered either way with
+    // a valid inclusion proof. The head is properly signed by the log key.
+    let log_key = key(702);
+    let signed_head = |entries: &[Vec<u8>]| {
+        let mut tree = keyserver::merkle::Tree::new();
+        for e in entries {
+            tree.push(keyserver::merkle::leaf_hash(e));
+        }
+        let size = tree.size();
+        let mut head = TreeHead {
+            tree_size: size,
+            timestamp_ms: 1,
+            root: tree.root(size).expect("root"),
+            signature: [0; 64],
+        };
+        head.signature = keyserver::keys::sign(&log_key, &head.message()).expect("sign");
+        head
+    };
+    let replay = |entries: Vec<Vec<u8>>, head: &TreeHead| {
+        let (url, thread) = lying_server(entries);
+        let result = replay_log(&Client::new(&url, TIMEOUT), head).map(|r| r.size());
+        thread.join().expect("server");
+        result
+    };
+    let split = vec![
+        publish_entry(&key(700), "alice", 1),
+        publish_entry(&key(701), "alice", 2),
+    ];
+    let head = signed_head(&split);
+    let err = replay(split, &head).expect_err("caught");
+    assert!(
+        err.to_string()
+            .contains("log entry 1: a second publish of \"alice\""),
+        "{err}"
+    );
+    // Entries that keep the rules but do not hash to the signed root are caught too.
+    let honest = vec![
+        publish_entry(&key(700), "alice", 1),
+        publish_entry(&key(701), "bob", 2),
+    ];
+    let mut head = signed_head(&honest);
+    assert_eq!(replay(honest.clone(), &head).expect("honest"), 2);
+    head.root[0] ^= 1;
+    let err = replay(honest, &head).expect_err("caught");
+    assert!(
+        err.to_string().contains("do not hash to the signed root"),
+        "{err}"
+    );
 }
