@@ -4,6 +4,7 @@
 use std::fmt;
 
 use hkdf::Hkdf;
+use hkdf::hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -47,8 +48,7 @@ impl fmt::Debug for Secret {
 
 /// HKDF-Extract(salt, IKM) (RFC 5869 §2.2).
 pub fn hkdf_extract(salt: &[u8], ikm: &[u8]) -> Secret {
-    let (prk, _) = Hkdf::<Sha256>::extract(Some(salt), ikm);
-    Secret(prk.into())
+    Secret(hmac_sha256(salt, ikm))
 }
 
 /// RFC 8446 §7.1 `HkdfLabel`, the `info` of HKDF-Expand-Label:
@@ -64,22 +64,46 @@ pub fn hkdf_extract(salt: &[u8], ikm: &[u8]) -> Secret {
 /// `label` is given without the "tls13 " prefix. Fails if the label is empty or longer than
 /// 249 bytes, the context longer than 255 bytes, or `len` above 65535.
 pub fn hkdf_label(label: &[u8], context: &[u8], len: usize) -> Result<Vec<u8>, Error> {
-    let full_label_len = u8::try_from(LABEL_PREFIX.len() + label.len())
-        .ok()
-        .filter(|_| !label.is_empty())
-        .ok_or(InternalError::HkdfLabel("label must be 1 to 249 bytes"))?;
-    let context_len = u8::try_from(context.len())
-        .map_err(|_| InternalError::HkdfLabel("context longer than 255 bytes"))?;
-    let len = u16::try_from(len)
-        .map_err(|_| InternalError::HkdfLabel("output longer than 65535 bytes"))?;
-    let mut info = Vec::with_capacity(4 + usize::from(full_label_len) + context.len());
-    info.extend_from_slice(&len.to_be_bytes());
-    info.push(full_label_len);
-    info.extend_from_slice(LABEL_PREFIX);
-    info.extend_from_slice(label);
-    info.push(context_len);
-    info.extend_from_slice(context);
-    Ok(info)
+    let fields = LabelFields::new(label, context, len)?;
+    Ok(fields.parts(label, context).concat())
+}
+
+/// The length fields of an `HkdfLabel`, checked.
+struct LabelFields {
+    len: [u8; 2],
+    full_label_len: [u8; 1],
+    context_len: [u8; 1],
+}
+
+impl LabelFields {
+    fn new(label: &[u8], context: &[u8], len: usize) -> Result<Self, Error> {
+        let full_label_len = u8::try_from(LABEL_PREFIX.len() + label.len())
+            .ok()
+            .filter(|_| !label.is_empty())
+            .ok_or(InternalError::HkdfLabel("label must be 1 to 249 bytes"))?;
+        let context_len = u8::try_from(context.len())
+            .map_err(|_| InternalError::HkdfLabel("context longer than 255 bytes"))?;
+        let len = u16::try_from(len)
+            .map_err(|_| InternalError::HkdfLabel("output longer than 65535 bytes"))?;
+        Ok(Self {
+            len: len.to_be_bytes(),
+            full_label_len: [full_label_len],
+            context_len: [context_len],
+        })
+    }
+
+    /// The `HkdfLabel` as the pieces it is concatenated from, so that HKDF-Expand can take
+    /// them without building the label in a buffer.
+    fn parts<'a>(&'a self, label: &'a [u8], context: &'a [u8]) -> [&'a [u8]; 6] {
+        [
+            &self.len,
+            &self.full_label_len,
+            LABEL_PREFIX,
+            label,
+            &self.context_len,
+            context,
+        ]
+    }
 }
 
 /// RFC 8446 §7.1 HKDF-Expand-Label(Secret, Label, Context, Length) =
@@ -93,10 +117,43 @@ pub fn hkdf_expand_label_into(
     context: &[u8],
     out: &mut [u8],
 ) -> Result<(), Error> {
-    let info = hkdf_label(label, context, out.len())?;
-    let hkdf = Hkdf::<Sha256>::from_prk(&secret.0)
-        .map_err(|_| InternalError::HkdfLabel("secret shorter than Hash.length"))?;
-    hkdf.expand(&info, out)
+    expand_label_with(&Prk::new(secret), label, context, out)
+}
+
+/// A secret keyed into HMAC once, for several HKDF-Expand-Label calls under it (the key
+/// and IV of one traffic secret): each expansion then skips hashing the padded key again.
+/// The keyed HMAC state is wiped when dropped, like the secret itself.
+pub(crate) struct Prk(Hkdf<Sha256>);
+
+impl Prk {
+    pub(crate) fn new(secret: &Secret) -> Self {
+        let Ok(hkdf) = Hkdf::<Sha256>::from_prk(&secret.0) else {
+            unreachable!("a Secret is exactly Hash.length bytes");
+        };
+        Self(hkdf)
+    }
+
+    /// [`expand_label_fixed`] under this key.
+    pub(crate) fn expand_label_fixed<const N: usize>(
+        &self,
+        label: &'static [u8],
+        context: &[u8],
+    ) -> [u8; N] {
+        const { assert!(N <= HASH_LEN) };
+        debug_assert!(context.len() <= HASH_LEN);
+        let mut out = [0u8; N];
+        if let Err(e) = expand_label_with(self, label, context, &mut out) {
+            // As in `expand_label_fixed`: a bug in this crate, never a peer's doing.
+            unreachable!("crate-internal HKDF-Expand-Label {label:?} failed: {e}");
+        }
+        out
+    }
+}
+
+fn expand_label_with(prk: &Prk, label: &[u8], context: &[u8], out: &mut [u8]) -> Result<(), Error> {
+    let fields = LabelFields::new(label, context, out.len())?;
+    prk.0
+        .expand_multi_info(&fields.parts(label, context), out)
         .map_err(|_| InternalError::HkdfLabel("output longer than 255 * Hash.length"))?;
     Ok(())
 }
@@ -164,13 +221,15 @@ pub(crate) fn derive_secret_fixed(
     Secret(expand_label_fixed(secret, label, transcript_hash))
 }
 
-/// HMAC-SHA256(key, message).
-///
-/// Computed as HKDF-Extract(salt = key, IKM = message): RFC 5869 §2.2 defines
-/// HKDF-Extract(salt, IKM) as exactly HMAC-Hash(salt, IKM), and this form cannot fail.
+/// HMAC-SHA256(key, message), which is also HKDF-Extract(salt = key, IKM = message)
+/// (RFC 5869 §2.2). HMAC directly, because `Hkdf::extract` also keys an expander with the
+/// result, which these callers do not use.
 fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; HASH_LEN] {
-    let (mac, _) = Hkdf::<Sha256>::extract(Some(key), message);
-    mac.into()
+    let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(key) else {
+        unreachable!("HMAC takes keys of any length");
+    };
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 /// RFC 8446 §4.4.4 finished_key = HKDF-Expand-Label(BaseKey, "finished", "", Hash.length).

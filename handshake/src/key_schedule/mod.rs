@@ -40,7 +40,8 @@ use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::Error;
-use kdf::{derive_secret_fixed, expand_label_fixed, expand_label_to_secret};
+use kdf::{Prk, derive_secret_fixed, expand_label_fixed, expand_label_to_secret};
+use subtle::ConstantTimeEq;
 
 /// The HKDF labels this crate derives with (without "tls13 "), RFC 8446 §7.1, §7.3, §7.5,
 /// §4.4.4, §4.6.1, §7.2.
@@ -67,6 +68,20 @@ pub(crate) const CRATE_LABELS: [&[u8]; 17] = [
 
 const ZEROS: [u8; HASH_LEN] = [0; HASH_LEN];
 
+/// The Early Secret without a PSK: HKDF-Extract(0, 0), the same for every connection
+/// (RFC 8448 §3 shows it); the test `no_psk_constants_are_the_key_schedule` recomputes it.
+const EARLY_SECRET_NO_PSK: [u8; HASH_LEN] = [
+    0x33, 0xad, 0x0a, 0x1c, 0x60, 0x7e, 0xc0, 0x3b, 0x09, 0xe6, 0xcd, 0x98, 0x93, 0x68, 0x0c, 0xe2,
+    0x10, 0xad, 0xf3, 0x00, 0xaa, 0x1f, 0x26, 0x60, 0xe1, 0xb2, 0x2e, 0x10, 0xf1, 0x70, 0xf9, 0x2a,
+];
+
+/// Derive-Secret(EARLY_SECRET_NO_PSK, "derived", ""): the salt of the Handshake Secret
+/// without a PSK, also a constant (RFC 8448 §3).
+const DERIVED_NO_PSK: [u8; HASH_LEN] = [
+    0x6f, 0x26, 0x15, 0xa1, 0x08, 0xc7, 0x02, 0xc5, 0x67, 0x8f, 0x54, 0xfc, 0x9d, 0xba, 0xb6, 0x97,
+    0x16, 0xc0, 0x76, 0x18, 0x9c, 0x48, 0x25, 0x0c, 0xeb, 0xea, 0xc3, 0x57, 0x6c, 0x36, 0x11, 0xba,
+];
+
 /// Where a PSK comes from; decides the binder_key label (RFC 8446 §7.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PskKind {
@@ -84,7 +99,10 @@ impl EarlySecret {
     /// The Early Secret for `psk`, or for 32 zero bytes when there is none ("if PSK is not
     /// in use, ... a string of Hash.length bytes set to zeros", §7.1).
     pub fn new(psk: Option<&[u8]>) -> Self {
-        Self(hkdf_extract(&ZEROS, psk.unwrap_or(&ZEROS)))
+        match psk {
+            None => Self(Secret::from_bytes(EARLY_SECRET_NO_PSK)),
+            Some(psk) => Self(hkdf_extract(&ZEROS, psk)),
+        }
     }
 
     /// The secret itself, for traces and tests.
@@ -122,7 +140,14 @@ impl EarlySecret {
     ///
     /// `ecdhe` is the shared secret; `None` in psk_ke mode, where 32 zero bytes are used.
     pub fn into_handshake_secret(self, ecdhe: Option<&[u8]>) -> HandshakeSecret {
-        let salt = derive_secret_fixed(&self.0, b"derived", &EMPTY_HASH);
+        // Without a PSK the salt is a constant. The comparison is constant-time because
+        // with a PSK the Early Secret is secret.
+        let no_psk = bool::from(self.0.as_bytes().ct_eq(&EARLY_SECRET_NO_PSK));
+        let salt = if no_psk {
+            Secret::from_bytes(DERIVED_NO_PSK)
+        } else {
+            derive_secret_fixed(&self.0, b"derived", &EMPTY_HASH)
+        };
         HandshakeSecret(hkdf_extract(salt.as_bytes(), ecdhe.unwrap_or(&ZEROS)))
     }
 }
@@ -257,9 +282,10 @@ impl TrafficKeys {
     /// write_iv = HKDF-Expand-Label(Secret, "iv", "", iv_length), with the 32-byte key and
     /// 12-byte IV of ChaCha20-Poly1305 (RFC 8439).
     pub fn derive(traffic_secret: &Secret) -> Self {
+        let prk = Prk::new(traffic_secret);
         Self {
-            key: expand_label_fixed(traffic_secret, b"key", &[]),
-            iv: expand_label_fixed(traffic_secret, b"iv", &[]),
+            key: prk.expand_label_fixed(b"key", &[]),
+            iv: prk.expand_label_fixed(b"iv", &[]),
         }
     }
 
@@ -326,6 +352,32 @@ mod tests {
                 .export_keying_material(&[b'x'; 250], b"", &mut a)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn no_psk_constants_are_the_key_schedule() {
+        let early = hkdf_extract(&ZEROS, &ZEROS);
+        assert_eq!(early.as_bytes(), &EARLY_SECRET_NO_PSK);
+        let derived = derive_secret(&early, b"derived", &EMPTY_HASH).expect("valid label");
+        assert_eq!(derived.as_bytes(), &DERIVED_NO_PSK);
+        // The shortcut gives what the general path gives.
+        let ecdhe = [9u8; 32];
+        let general = hkdf_extract(derived.as_bytes(), &ecdhe);
+        let hs = EarlySecret::new(None).into_handshake_secret(Some(&ecdhe));
+        assert_eq!(hs.secret().as_bytes(), general.as_bytes());
+        // A zero-filled PSK gives the same Early Secret, and the same path.
+        let with_zero_psk = EarlySecret::new(Some(&ZEROS)).into_handshake_secret(Some(&ecdhe));
+        assert_eq!(with_zero_psk.secret().as_bytes(), general.as_bytes());
+    }
+
+    #[test]
+    fn traffic_keys_are_expand_label_of_key_and_iv() {
+        let secret = Secret::from_bytes([4; 32]);
+        let keys = TrafficKeys::derive(&secret);
+        let key = hkdf_expand_label(&secret, b"key", &[], 32).expect("valid label");
+        let iv = hkdf_expand_label(&secret, b"iv", &[], 12).expect("valid label");
+        assert_eq!(keys.key(), &key[..]);
+        assert_eq!(keys.iv(), &iv[..]);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The running transcript hash (RFC 8446 §4.4.1).
 
+use std::cell::Cell;
 use std::fmt;
 
 use sha2::{Digest, Sha256};
@@ -10,11 +11,15 @@ use crate::msgs::enums::HandshakeType;
 /// Transcript-Hash over the handshake messages so far (RFC 8446 §4.4.1): SHA-256 over each
 /// message exactly as sent, 4-byte header included, with no record-layer framing.
 ///
-/// The hash runs incrementally; [`Transcript::current_hash`] does not end it.
+/// The hash runs incrementally; [`Transcript::current_hash`] does not end it, and asking
+/// again before the next message is added costs nothing.
 #[derive(Clone, Default)]
 pub struct Transcript {
     hash: Sha256,
     messages: usize,
+    /// The hash of the messages so far, once asked for (a hash of handshake messages, not
+    /// key material).
+    current: Cell<Option<[u8; HASH_LEN]>>,
 }
 
 impl Transcript {
@@ -27,6 +32,7 @@ impl Transcript {
     pub fn add(&mut self, message: &[u8]) {
         self.hash.update(message);
         self.messages += 1;
+        self.current.set(None);
     }
 
     /// Number of messages added since the start (or since the message_hash replacement,
@@ -42,7 +48,12 @@ impl Transcript {
 
     /// Transcript-Hash of the messages so far.
     pub fn current_hash(&self) -> [u8; HASH_LEN] {
-        self.hash.clone().finalize().into()
+        if let Some(hash) = self.current.get() {
+            return hash;
+        }
+        let hash: [u8; HASH_LEN] = self.hash.clone().finalize().into();
+        self.current.set(Some(hash));
+        hash
     }
 
     /// Transcript-Hash of the messages so far followed by `extra`, without adding it: the
@@ -101,6 +112,12 @@ mod tests {
             <[u8; 32]>::from(Sha256::digest(b"abcdefg"))
         );
         assert_eq!(t.current_hash(), whole, "hash_with does not add");
+        t.add(b"g");
+        assert_eq!(
+            t.current_hash(),
+            <[u8; 32]>::from(Sha256::digest(b"abcdefg")),
+            "adding a message forgets the hash asked for before"
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Splits a byte stream into records (RFC 8446 §5.1).
 
-use super::{HEADER_LEN, MAX_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN, OpaqueRecord};
+use std::collections::VecDeque;
+
+use super::{HEADER_LEN, MAX_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN, OpaqueRecord, extend_in_pieces};
 use crate::error::{Error, RecordError};
 use crate::msgs::enums::{ContentType, ProtocolVersion};
 
@@ -10,8 +12,15 @@ use crate::msgs::enums::{ContentType, ProtocolVersion};
 /// is complete, and many records in one read come out one by one. The header is checked as
 /// soon as its 5 bytes are there, so an oversized or unknown record fails before its body
 /// arrives.
+///
+/// When nothing is held back from earlier reads, whole records are taken straight from
+/// the pushed bytes (one copy, into the record), and only an incomplete tail is buffered.
 #[derive(Clone, Debug, Default)]
 pub struct RecordDeframer {
+    /// Records taken whole from pushed bytes; they come before anything in `buf`.
+    ready: VecDeque<OpaqueRecord>,
+    /// Wire bytes of the records in `ready`.
+    ready_len: usize,
     buf: Vec<u8>,
     /// Start of the unconsumed bytes in `buf`.
     start: usize,
@@ -25,16 +34,26 @@ impl RecordDeframer {
 
     /// Appends bytes received from the peer.
     pub fn push(&mut self, bytes: &[u8]) {
-        if self.start == self.buf.len() {
-            self.buf.clear();
-            self.start = 0;
+        if self.start < self.buf.len() {
+            self.buf.extend_from_slice(bytes);
+            return;
         }
-        self.buf.extend_from_slice(bytes);
+        self.buf.clear();
+        self.start = 0;
+        let mut rest = bytes;
+        // A record that is incomplete or has a bad header is left for `pop`, which waits
+        // for the rest or reports the error after the records before it.
+        while let Ok(Some((record, used))) = parse(rest) {
+            self.ready.push_back(record);
+            self.ready_len += used;
+            rest = &rest[used..];
+        }
+        self.buf.extend_from_slice(rest);
     }
 
     /// Bytes received but not yet handed out as records.
     pub fn buffered_len(&self) -> usize {
-        self.buf.len() - self.start
+        self.ready_len + self.buf.len() - self.start
     }
 
     /// The next complete record, `Ok(None)` if more bytes are needed.
@@ -43,33 +62,14 @@ impl RecordDeframer {
     /// an unprotected type (§5.1) or above 2^14 + 256 for application_data (§5.2) is
     /// record_overflow. After an error the connection is over; the deframer is not reset.
     pub fn pop(&mut self) -> Result<Option<OpaqueRecord>, Error> {
-        let pending = &self.buf[self.start..];
-        let Some(header) = pending.first_chunk::<HEADER_LEN>() else {
-            return Ok(None);
-        };
-        let typ = ContentType::from_u8(header[0]);
-        let legacy_version = ProtocolVersion::from_u16(u16::from_be_bytes([header[1], header[2]]));
-        let length = usize::from(u16::from_be_bytes([header[3], header[4]]));
-        let limit = match typ {
-            // In TLS 1.3 every protected record has the outer type application_data.
-            ContentType::ApplicationData => MAX_CIPHERTEXT_LEN,
-            ContentType::Handshake | ContentType::Alert | ContentType::ChangeCipherSpec => {
-                MAX_PLAINTEXT_LEN
-            }
-            other => return Err(RecordError::UnknownContentType(other).into()),
-        };
-        if length > limit {
-            return Err(Error::RecordOverflow { length, limit });
+        if let Some(record) = self.ready.pop_front() {
+            self.ready_len -= HEADER_LEN + record.payload.len();
+            return Ok(Some(record));
         }
-        let Some(payload) = pending.get(HEADER_LEN..HEADER_LEN + length) else {
+        let Some((record, used)) = parse(&self.buf[self.start..])? else {
             return Ok(None);
         };
-        let record = OpaqueRecord {
-            typ,
-            legacy_version,
-            payload: payload.to_vec(),
-        };
-        self.start += HEADER_LEN + length;
+        self.start += used;
         self.compact();
         Ok(Some(record))
     }
@@ -85,6 +85,38 @@ impl RecordDeframer {
             self.start = 0;
         }
     }
+}
+
+/// The record at the start of `pending` and the bytes it takes, `Ok(None)` if incomplete.
+fn parse(pending: &[u8]) -> Result<Option<(OpaqueRecord, usize)>, Error> {
+    let Some(header) = pending.first_chunk::<HEADER_LEN>() else {
+        return Ok(None);
+    };
+    let typ = ContentType::from_u8(header[0]);
+    let legacy_version = ProtocolVersion::from_u16(u16::from_be_bytes([header[1], header[2]]));
+    let length = usize::from(u16::from_be_bytes([header[3], header[4]]));
+    let limit = match typ {
+        // In TLS 1.3 every protected record has the outer type application_data.
+        ContentType::ApplicationData => MAX_CIPHERTEXT_LEN,
+        ContentType::Handshake | ContentType::Alert | ContentType::ChangeCipherSpec => {
+            MAX_PLAINTEXT_LEN
+        }
+        other => return Err(RecordError::UnknownContentType(other).into()),
+    };
+    if length > limit {
+        return Err(Error::RecordOverflow { length, limit });
+    }
+    let Some(payload) = pending.get(HEADER_LEN..HEADER_LEN + length) else {
+        return Ok(None);
+    };
+    let mut owned = Vec::with_capacity(length);
+    extend_in_pieces(&mut owned, payload);
+    let record = OpaqueRecord {
+        typ,
+        legacy_version,
+        payload: owned,
+    };
+    Ok(Some((record, HEADER_LEN + length)))
 }
 
 #[cfg(test)]
@@ -154,6 +186,42 @@ mod tests {
         let mut d = RecordDeframer::new();
         d.push(&[23, 3, 3, 0x41, 0x01]);
         assert!(matches!(d.pop(), Err(Error::RecordOverflow { .. })));
+    }
+
+    #[test]
+    fn records_before_a_bad_header_come_out_before_its_error() {
+        let mut bytes = record(22, b"one");
+        bytes.extend(record(23, b"two"));
+        bytes.extend(b"GET / HTTP/1.1\r\n");
+        let mut d = RecordDeframer::new();
+        d.push(&bytes);
+        assert_eq!(d.buffered_len(), bytes.len());
+        assert_eq!(d.pop().expect("valid").expect("complete").payload, b"one");
+        assert_eq!(d.pop().expect("valid").expect("complete").payload, b"two");
+        assert!(d.pop().is_err());
+    }
+
+    #[test]
+    fn whole_and_split_records_keep_their_order() {
+        let (a, b, c) = (record(22, b"a"), record(22, b"bb"), record(23, b"ccc"));
+        let mut d = RecordDeframer::new();
+        // `a` whole and half of `b`; then the rest of `b` and `c` whole, before any pop.
+        let mut first = a.clone();
+        first.extend(&b[..3]);
+        d.push(&first);
+        let mut second = b[3..].to_vec();
+        second.extend(&c);
+        d.push(&second);
+        assert_eq!(d.buffered_len(), a.len() + b.len() + c.len());
+        for want in [&b"a"[..], b"bb", b"ccc"] {
+            assert_eq!(d.pop().expect("valid").expect("complete").payload, want);
+        }
+        assert_eq!(d.pop(), Ok(None));
+        assert_eq!(d.buffered_len(), 0);
+        // With nothing held back, whole records do not go through the buffer.
+        d.push(&a);
+        assert!(d.buf.is_empty());
+        assert_eq!(d.pop().expect("valid").expect("complete").payload, b"a");
     }
 
     #[test]

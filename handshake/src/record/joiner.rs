@@ -94,7 +94,7 @@ impl HandshakeJoiner {
     pub fn push(&mut self, msg: PlainMessage) -> Result<(), Error> {
         let typ = msg.typ;
         if typ == ContentType::Handshake {
-            return self.push_handshake(&msg.payload);
+            return self.push_handshake(msg.payload);
         }
         if !self.partial.is_empty() {
             return Err(RecordError::InterleavedHandshake(typ).into());
@@ -152,7 +152,7 @@ impl HandshakeJoiner {
         .into())
     }
 
-    fn push_handshake(&mut self, fragment: &[u8]) -> Result<(), Error> {
+    fn push_handshake(&mut self, fragment: Vec<u8>) -> Result<(), Error> {
         // §5.4: "Implementations MUST NOT send Handshake and Alert records that have a
         // zero-length TLSInnerPlaintext.content; if such a message is received, the
         // receiving implementation MUST terminate the connection with an
@@ -160,19 +160,35 @@ impl HandshakeJoiner {
         if fragment.is_empty() {
             return Err(RecordError::EmptyFragment(ContentType::Handshake).into());
         }
-        self.partial.extend_from_slice(fragment);
-        while let Some(len) = self.next_message_len()? {
-            let bytes: Vec<u8> = self.partial.drain(..HANDSHAKE_HEADER_LEN + len).collect();
+        if self.partial.is_empty() {
+            // The usual case, a record that starts a message: keep its buffer.
+            self.partial = fragment;
+        } else {
+            self.partial.extend_from_slice(&fragment);
+        }
+        let mut start = 0;
+        while let Some(len) = self.next_message_len(start)? {
+            let end = start + HANDSHAKE_HEADER_LEN + len;
+            let bytes = if start == 0 && end == self.partial.len() {
+                // A record holding exactly one message: hand its buffer on, no copy.
+                std::mem::take(&mut self.partial)
+            } else {
+                self.partial[start..end].to_vec()
+            };
             let typ = HandshakeType::from_u8(bytes[0]);
             self.ready
                 .push_back(Inbound::Handshake(RawHandshake { typ, bytes }));
+            start = if self.partial.is_empty() { 0 } else { end };
+        }
+        if start > 0 {
+            self.partial.drain(..start);
         }
         Ok(())
     }
 
-    /// The body length of the first buffered message if it is complete.
-    fn next_message_len(&self) -> Result<Option<usize>, Error> {
-        let mut r = Reader::new(&self.partial);
+    /// The body length of the buffered message starting at `start` if it is complete.
+    fn next_message_len(&self, start: usize) -> Result<Option<usize>, Error> {
+        let mut r = Reader::new(&self.partial[start..]);
         let (Ok(_), Ok(len)) = (r.u8("msg_type"), r.u24("length")) else {
             return Ok(None);
         };
@@ -241,6 +257,16 @@ mod tests {
         assert_eq!(items.len(), 2);
         assert!(j.has_pending_handshake(), "the Certificate is incomplete");
         assert!(j.check_key_change().is_err());
+        j.push(plain(ContentType::Handshake, &handshake(11, &[0; 8])[6..]))
+            .expect("the rest");
+        assert_eq!(
+            drain(&mut j),
+            [Inbound::Handshake(RawHandshake {
+                typ: HandshakeType::Certificate,
+                bytes: handshake(11, &[0; 8])
+            })]
+        );
+        assert!(!j.has_pending_handshake());
     }
 
     #[test]

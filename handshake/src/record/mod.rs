@@ -118,10 +118,28 @@ pub fn write_plaintext(
     }
     for fragment in data.chunks(MAX_PLAINTEXT_LEN) {
         put_header(out, typ, legacy_version, fragment.len());
-        out.extend_from_slice(fragment);
+        extend_in_pieces(out, fragment);
     }
     Ok(())
 }
+
+/// Appends `data` to `out` in pieces of at most 1 KiB.
+///
+/// A single `memcpy` would be the natural way, but glibc copies more than about 2 KiB with
+/// `rep movsb`, which some CPUs run far slower when the destination lies a few bytes past
+/// the source within a 4 KiB page — the very offset a 5-byte record header creates.
+/// Measured on an AMD EPYC: 16 KiB in 8.4 µs instead of 0.4 µs, which alone took a
+/// 16 KiB record to two thirds of the cipher's speed. Below the threshold glibc copies
+/// with vector moves, fast at any offset, and elsewhere the pieces cost nothing.
+pub(crate) fn extend_in_pieces(out: &mut Vec<u8>, data: &[u8]) {
+    out.reserve(data.len());
+    for piece in data.chunks(COPY_PIECE) {
+        out.extend_from_slice(piece);
+    }
+}
+
+/// See [`extend_in_pieces`].
+const COPY_PIECE: usize = 1024;
 
 /// Appends a record header; `len` is at most [`MAX_CIPHERTEXT_LEN`] at every call site.
 fn put_header(out: &mut Vec<u8>, typ: ContentType, version: ProtocolVersion, len: usize) {

@@ -5,7 +5,7 @@ use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce, Tag};
 
 use super::{
     HEADER_LEN, MAX_CIPHERTEXT_LEN, MAX_INNER_PLAINTEXT_LEN, MAX_PLAINTEXT_LEN, OpaqueRecord,
-    PlainMessage, put_header,
+    PlainMessage, extend_in_pieces, put_header,
 };
 use crate::error::{Error, InternalError, RecordError};
 use crate::key_schedule::TrafficKeys;
@@ -131,7 +131,7 @@ impl RecordEncrypter {
             ProtocolVersion::Tls12,
             inner_len + TAG_LEN,
         );
-        out.extend_from_slice(content);
+        extend_in_pieces(out, content);
         out.push(typ.to_u8());
         out.resize(out.len() + padding, 0);
         let mut aad = [0u8; HEADER_LEN];
