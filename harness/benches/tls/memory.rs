@@ -1,0 +1,153 @@
+//! Heap held per established idle connection and the peak during one handshake, keylab
+//! beside rustls, counted by the bench's global allocator.
+//!
+//! Method: configurations are built and one handshake is run before counting starts (so
+//! one-time initialisation is not charged). Then, with counting on: one in-memory
+//! handshake (both sides in this thread, transport buffers included) gives the peak; each
+//! connection is then moved into a `Box`, so that the struct itself counts, and dropped,
+//! client first: what each drop frees is what that side held. Configurations are shared
+//! (`Arc`) and not counted.
+
+use std::io::Write as _;
+
+use crate::alloc;
+use crate::cases::{Case, SideTimes};
+use crate::ours::Keylab;
+use crate::theirs::Rustls;
+
+/// What one side of one library held.
+#[derive(Clone, Copy, Debug)]
+struct Usage {
+    client: isize,
+    server: isize,
+    peak: isize,
+    /// Allocations and reallocations during the handshake.
+    allocations: isize,
+    /// Still allocated after both drops (should be 0).
+    leftover: isize,
+}
+
+impl Usage {
+    fn per_conn(self) -> isize {
+        (self.client + self.server) / 2
+    }
+}
+
+fn keylab(case: Case) -> Usage {
+    let lib = Keylab::new(case);
+    lib.handshake(&mut SideTimes::default());
+    alloc::open();
+    let done = lib.handshake(&mut SideTimes::default());
+    let peak = alloc::peak() + (size_of_val(&done.client) + size_of_val(&done.server)) as isize;
+    let allocations = alloc::count();
+    let (client, server) = (Box::new(done.client), Box::new(done.server));
+    usage(client, server, peak, allocations)
+}
+
+fn rustls(case: Case) -> Usage {
+    let lib = Rustls::new(case);
+    lib.handshake(&mut SideTimes::default());
+    alloc::open();
+    let done = lib.handshake(&mut SideTimes::default());
+    let peak = alloc::peak() + (size_of_val(&done.client) + size_of_val(&done.server)) as isize;
+    let allocations = alloc::count();
+    let (client, server) = (Box::new(done.client), Box::new(done.server));
+    usage(client, server, peak, allocations)
+}
+
+/// Measures what dropping each side frees, then closes the counting window.
+fn usage<C, S>(client: Box<C>, server: Box<S>, peak: isize, allocations: isize) -> Usage {
+    let held = alloc::live();
+    drop(client);
+    let after_client = alloc::live();
+    drop(server);
+    let leftover = alloc::live();
+    alloc::close();
+    Usage {
+        client: held - after_client,
+        server: after_client - leftover,
+        peak,
+        allocations,
+        leftover,
+    }
+}
+
+/// Prints the memory table and, when `KEYLAB_BENCH_MEMORY_JSON` names a file, writes the
+/// figures there as JSON. The summary figures are from the certificate path with Ed25519
+/// (the heavier path); per connection means the mean of the client and the server side.
+pub fn report() {
+    println!(
+        "heap per established idle connection (bytes); peak heap and allocations during one \
+         in-memory handshake (both sides)"
+    );
+    let columns = ["client", "server", "peak", "allocs"];
+    println!("{:<22} {:>35}  {:>35}", "", "keylab", "rustls");
+    println!(
+        "{:<13} {:<8} {:>8} {:>8} {:>8} {:>8}  {:>8} {:>8} {:>8} {:>8}",
+        "path",
+        "key",
+        columns[0],
+        columns[1],
+        columns[2],
+        columns[3],
+        columns[0],
+        columns[1],
+        columns[2],
+        columns[3]
+    );
+    let mut cases = Vec::new();
+    let mut summary = String::new();
+    for case in Case::ALL {
+        let (ours, theirs) = (keylab(case), rustls(case));
+        println!(
+            "{:<13} {:<8} {:>8} {:>8} {:>8} {:>8}  {:>8} {:>8} {:>8} {:>8}",
+            case.path(),
+            case.key(),
+            ours.client,
+            ours.server,
+            ours.peak,
+            ours.allocations,
+            theirs.client,
+            theirs.server,
+            theirs.peak,
+            theirs.allocations
+        );
+        if ours.leftover != 0 || theirs.leftover != 0 {
+            println!(
+                "  (still allocated after both drops: keylab {}, rustls {})",
+                ours.leftover, theirs.leftover
+            );
+        }
+        cases.push(format!(
+            "{{\"path\": \"{}\", \"key\": \"{}\", \"keylab_client_bytes\": {}, \"keylab_server_bytes\": {}, \"keylab_peak_handshake_bytes\": {}, \"keylab_allocations\": {}, \"rustls_client_bytes\": {}, \"rustls_server_bytes\": {}, \"rustls_peak_handshake_bytes\": {}, \"rustls_allocations\": {}}}",
+            case.path(),
+            case.key(),
+            ours.client,
+            ours.server,
+            ours.peak,
+            ours.allocations,
+            theirs.client,
+            theirs.server,
+            theirs.peak,
+            theirs.allocations
+        ));
+        if case.mutual && !case.rsa {
+            summary = format!(
+                "{{\"keylab_bytes_per_conn\": {}, \"rustls_bytes_per_conn\": {}, \"keylab_peak_handshake_bytes\": {}, \"rustls_peak_handshake_bytes\": {}}}",
+                ours.per_conn(),
+                theirs.per_conn(),
+                ours.peak,
+                theirs.peak
+            );
+        }
+    }
+    if let Some(path) = std::env::var_os("KEYLAB_BENCH_MEMORY_JSON") {
+        let json = format!(
+            "{{\"memory\": {summary}, \"cases\": [{}]}}\n",
+            cases.join(", ")
+        );
+        std::fs::File::create(&path)
+            .and_then(|mut f| f.write_all(json.as_bytes()))
+            .expect("write the memory figures");
+    }
+}
