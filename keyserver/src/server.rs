@@ -26,9 +26,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -39,8 +37,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use rand_core::CryptoRng;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use sharing::http::{BackgroundServer, Limits};
 
 use crate::api::ChallengeJson;
 use crate::challenge::NONCE_LIFETIME;
@@ -56,6 +53,12 @@ pub const MAX_CONNECTIONS: usize = 64;
 pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long stopping waits for requests in flight before closing their connections.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+const LIMITS: Limits = Limits {
+    max_connections: MAX_CONNECTIONS,
+    connection_timeout: CONNECTION_TIMEOUT,
+    shutdown_grace: SHUTDOWN_GRACE,
+};
 
 type Shared = Arc<Mutex<Registry>>;
 
@@ -290,14 +293,12 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A key server on its own thread (a tokio runtime): for the command line and for tests.
-/// Dropping it stops it.
+/// A key server on its own thread (see [`BackgroundServer`]): for the command line and
+/// for tests. Dropping it stops it.
 pub struct KeyServer {
-    addr: SocketAddr,
+    server: BackgroundServer,
     log_key: pki::PublicKey,
     entries: u64,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
 }
 
 /// Why a key server did not start.
@@ -323,33 +324,17 @@ impl KeyServer {
         let log_key = store.log_public_key().clone();
         let entries = store.head().tree_size;
         let registry = Registry::new(store, rng);
-        let addr = listener.local_addr()?;
-        listener.set_nonblocking(true)?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .max_blocking_threads(8)
-            .enable_all()
-            .build()?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name(format!("keyserver-{addr}"))
-            .spawn(move || {
-                let result = runtime.block_on(serve(listener, registry, stopped));
-                // Closes connections left after the grace period.
-                runtime.shutdown_timeout(Duration::from_secs(1));
-                result
-            })?;
+        let server = BackgroundServer::start(listener, router(registry), LIMITS, "keyserver")?;
         Ok(Self {
-            addr,
+            server,
             log_key,
             entries,
-            stop: Some(stop),
-            thread: Some(thread),
         })
     }
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// The log's public key (clients may pin it out of band).
@@ -364,161 +349,17 @@ impl KeyServer {
 
     /// Its base URL, `http://ADDR`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// Blocks until the server ends (only on an I/O error, or when stopped).
-    pub fn wait(mut self) -> io::Result<()> {
-        match self.thread.take().map(std::thread::JoinHandle::join) {
-            Some(Ok(result)) => result,
-            Some(Err(_)) => Err(io::Error::other("the key server thread panicked")),
-            None => Ok(()),
-        }
+    pub fn wait(self) -> io::Result<()> {
+        self.server.wait()
     }
 
-    /// Stops accepting, lets requests in flight finish and waits for the thread.
-    pub fn stop(mut self) {
-        self.shut_down();
-    }
-
-    fn shut_down(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for KeyServer {
-    fn drop(&mut self) {
-        self.shut_down();
-    }
-}
-
-/// Serves until `stop` fires (or its sender is dropped), then waits at most
-/// [`SHUTDOWN_GRACE`] for requests in flight.
-async fn serve(
-    listener: std::net::TcpListener,
-    registry: Registry,
-    stop: tokio::sync::oneshot::Receiver<()>,
-) -> io::Result<()> {
-    use std::future::IntoFuture as _;
-    let listener = Limited {
-        inner: tokio::net::TcpListener::from_std(listener)?,
-        slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
-    };
-    let (fired, stopping) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, router(registry))
-        .with_graceful_shutdown(async move {
-            let _ = stop.await;
-            let _ = fired.send(());
-        })
-        .into_future();
-    let mut server = std::pin::pin!(server);
-    tokio::select! {
-        result = &mut server => result,
-        _ = stopping => match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
-            Ok(result) => result,
-            Err(_) => Ok(()),
-        },
-    }
-}
-
-/// A listener that holds a slot per connection and gives each a deadline.
-struct Limited {
-    inner: tokio::net::TcpListener,
-    slots: Arc<Semaphore>,
-}
-
-impl axum::serve::Listener for Limited {
-    type Io = Deadline;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let slot = loop {
-            // The semaphore is never closed; the retry is only for form's sake.
-            if let Ok(slot) = Arc::clone(&self.slots).acquire_owned().await {
-                break slot;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
-        loop {
-            match self.inner.accept().await {
-                Ok((stream, addr)) => {
-                    let _ = stream.set_nodelay(true);
-                    let timer = Box::pin(tokio::time::sleep(CONNECTION_TIMEOUT));
-                    return (
-                        Deadline {
-                            stream,
-                            timer,
-                            _slot: slot,
-                        },
-                        addr,
-                    );
-                }
-                // Out of descriptors and the like: pause rather than spin.
-                Err(e) => {
-                    tracing::warn!("accepting a connection: {e}");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-            }
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.inner.local_addr()
-    }
-}
-
-/// A connection that fails with `TimedOut` after [`CONNECTION_TIMEOUT`].
-struct Deadline {
-    stream: tokio::net::TcpStream,
-    timer: Pin<Box<tokio::time::Sleep>>,
-    _slot: OwnedSemaphorePermit,
-}
-
-impl Deadline {
-    fn expired(&mut self, cx: &mut Context<'_>) -> Option<io::Error> {
-        self.timer
-            .as_mut()
-            .poll(cx)
-            .is_ready()
-            .then(|| io::Error::new(io::ErrorKind::TimedOut, "the connection was open too long"))
-    }
-}
-
-impl AsyncRead for Deadline {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.expired(cx) {
-            Some(e) => Poll::Ready(Err(e)),
-            None => Pin::new(&mut self.stream).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Deadline {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.expired(cx) {
-            Some(e) => Poll::Ready(Err(e)),
-            None => Pin::new(&mut self.stream).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
+    /// Stops accepting, lets requests in flight finish (at most [`SHUTDOWN_GRACE`]) and
+    /// waits for the thread.
+    pub fn stop(self) {
+        self.server.stop();
     }
 }

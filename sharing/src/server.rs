@@ -20,13 +20,10 @@
 //! Requests and shares travel in plain HTTP: put the servers on a trusted network or
 //! behind a TLS terminator.
 
-use std::future::{Future, IntoFuture as _};
 use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -38,10 +35,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use zeroize::Zeroizing;
 
+use crate::http::{BackgroundServer, Limits};
 use crate::share::{Share, SplitId};
 use crate::store::{Store, StoreError, Stored};
 
@@ -56,6 +52,12 @@ pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long stopping waits for requests in flight before dropping their connections.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+const LIMITS: Limits = Limits {
+    max_connections: MAX_CONNECTIONS,
+    connection_timeout: CONNECTION_TIMEOUT,
+    shutdown_grace: SHUTDOWN_GRACE,
+};
 
 struct App {
     store: Store,
@@ -82,170 +84,9 @@ pub fn router(store: Store, token: Option<Zeroizing<String>>) -> Router {
         .with_state(app)
 }
 
-/// Serves `store` on `listener` until `shutdown` completes, then waits at most
-/// [`SHUTDOWN_GRACE`] for requests in flight. At most [`MAX_CONNECTIONS`] connections
-/// are served at once, each for at most [`CONNECTION_TIMEOUT`]. Connections still open
-/// after the grace period are left to the runtime (dropping it closes them).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    store: Store,
-    token: Option<Zeroizing<String>>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> io::Result<()> {
-    let (fired, stopping) = tokio::sync::oneshot::channel::<()>();
-    let listener = Limited {
-        inner: listener,
-        slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
-    };
-    let server = axum::serve(listener, router(store, token))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = fired.send(());
-        })
-        .into_future();
-    let mut server = pin!(server);
-    let mut stopping = pin!(stopping);
-    // Run until the server ends by itself or the shutdown signal fires.
-    let ended = std::future::poll_fn(|cx| {
-        if let Poll::Ready(result) = server.as_mut().poll(cx) {
-            return Poll::Ready(Some(result));
-        }
-        match stopping.as_mut().poll(cx) {
-            Poll::Ready(Ok(())) => Poll::Ready(None),
-            // The signal future was dropped without firing: keep serving.
-            Poll::Ready(Err(_)) | Poll::Pending => Poll::Pending,
-        }
-    })
-    .await;
-    if let Some(result) = ended {
-        return result;
-    }
-    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
-        Ok(result) => result,
-        Err(_) => {
-            tracing::warn!(
-                "connections still open {} s after the stop: dropping them",
-                SHUTDOWN_GRACE.as_secs()
-            );
-            Ok(())
-        }
-    }
-}
-
-/// A TCP listener that holds a slot per connection (at most [`MAX_CONNECTIONS`]) and
-/// gives each connection a deadline.
-struct Limited {
-    inner: tokio::net::TcpListener,
-    slots: Arc<Semaphore>,
-}
-
-impl axum::serve::Listener for Limited {
-    type Io = Deadline;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        // The semaphore is never closed, so this cannot fail; wait for a slot anyway.
-        let slot = loop {
-            if let Ok(slot) = Arc::clone(&self.slots).acquire_owned().await {
-                break slot;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
-        loop {
-            match self.inner.accept().await {
-                Ok((stream, addr)) => {
-                    let _ = stream.set_nodelay(true);
-                    let io = Deadline {
-                        stream,
-                        timer: Box::pin(tokio::time::sleep(CONNECTION_TIMEOUT)),
-                        _slot: slot,
-                    };
-                    return (io, addr);
-                }
-                Err(e) => {
-                    // Per-connection errors (the peer gave up) are not worth a pause;
-                    // others (out of file descriptors) are: retry after a while.
-                    if !matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionRefused
-                            | io::ErrorKind::ConnectionAborted
-                            | io::ErrorKind::ConnectionReset
-                    ) {
-                        tracing::error!("accepting a connection: {e}");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                }
-            }
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.inner.local_addr()
-    }
-}
-
-/// A connection that fails with `TimedOut` once its deadline passes, and frees its slot
-/// when dropped.
-struct Deadline {
-    stream: tokio::net::TcpStream,
-    timer: Pin<Box<tokio::time::Sleep>>,
-    _slot: OwnedSemaphorePermit,
-}
-
-impl Deadline {
-    fn expired(&mut self, cx: &mut Context<'_>) -> Option<io::Error> {
-        self.timer
-            .as_mut()
-            .poll(cx)
-            .is_ready()
-            .then(|| io::Error::new(io::ErrorKind::TimedOut, "the connection was open too long"))
-    }
-}
-
-impl AsyncRead for Deadline {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if let Some(e) = self.expired(cx) {
-            return Poll::Ready(Err(e));
-        }
-        Pin::new(&mut self.stream).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Deadline {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        if let Some(e) = self.expired(cx) {
-            return Poll::Ready(Err(e));
-        }
-        Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if let Some(e) = self.expired(cx) {
-            return Poll::Ready(Err(e));
-        }
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
-}
-
-/// A share server running on its own thread (a single-threaded tokio runtime): for the
-/// command line and for in-process tests. Dropping it stops it.
-pub struct ShareServer {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
-}
+/// A share server running on its own thread (see [`BackgroundServer`]): for the command
+/// line and for in-process tests. Dropping it stops it.
+pub struct ShareServer(BackgroundServer);
 
 impl ShareServer {
     /// Starts serving the share directory `dir` (created if missing) on `listener`.
@@ -255,72 +96,28 @@ impl ShareServer {
         token: Option<Zeroizing<String>>,
     ) -> io::Result<Self> {
         let store = Store::open(dir)?;
-        let addr = listener.local_addr()?;
-        listener.set_nonblocking(true)?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name(format!("share-server-{addr}"))
-            .spawn(move || {
-                let result = runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener)?;
-                    serve(listener, store, token, async move {
-                        let _ = stopped.await;
-                    })
-                    .await
-                });
-                // Closes connections left over after the grace period; a storage task
-                // in flight gets a moment to finish.
-                runtime.shutdown_timeout(Duration::from_secs(1));
-                result
-            })?;
-        Ok(Self {
-            addr,
-            stop: Some(stop),
-            thread: Some(thread),
-        })
+        BackgroundServer::start(listener, router(store, token), LIMITS, "share-server").map(Self)
     }
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.0.addr()
     }
 
     /// Its base URL, `http://ADDR`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.0.url()
     }
 
     /// Blocks until the server ends (it only ends on an I/O error or when stopped).
-    pub fn wait(mut self) -> io::Result<()> {
-        match self.thread.take().map(std::thread::JoinHandle::join) {
-            Some(Ok(result)) => result,
-            Some(Err(_)) => Err(io::Error::other("the share server thread panicked")),
-            None => Ok(()),
-        }
+    pub fn wait(self) -> io::Result<()> {
+        self.0.wait()
     }
 
     /// Stops accepting, gives requests in flight up to [`SHUTDOWN_GRACE`] to finish,
     /// closes the rest and waits for the thread.
-    pub fn stop(mut self) {
-        self.shut_down();
-    }
-
-    fn shut_down(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for ShareServer {
-    fn drop(&mut self) {
-        self.shut_down();
+    pub fn stop(self) {
+        self.0.stop();
     }
 }
 

@@ -1,0 +1,272 @@
+//! Serving an axum [`Router`] over plain HTTP within bounds: at most
+//! [`Limits::max_connections`] connections at once, each open for at most
+//! [`Limits::connection_timeout`], and at most [`Limits::shutdown_grace`] for requests in
+//! flight once stopped. [`BackgroundServer`] runs it on a thread of its own. The share
+//! server uses it, and so does the `keyserver` crate.
+
+use std::future::{Future, IntoFuture as _};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// How much a server takes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Connections served at once; more wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// How long one connection may stay open, however it is used.
+    pub connection_timeout: Duration,
+    /// How long a stop waits for requests in flight before dropping them.
+    pub shutdown_grace: Duration,
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then waits at most
+/// `limits.shutdown_grace` for requests in flight. Connections still open after that are
+/// left to the runtime (dropping it closes them).
+pub async fn serve_bounded(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let (fired, stopping) = tokio::sync::oneshot::channel::<()>();
+    let listener = Limited {
+        inner: listener,
+        slots: Arc::new(Semaphore::new(limits.max_connections)),
+        timeout: limits.connection_timeout,
+    };
+    let server = axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = fired.send(());
+        })
+        .into_future();
+    let mut server = pin!(server);
+    let mut stopping = pin!(stopping);
+    // Run until the server ends by itself or the shutdown signal fires.
+    let ended = std::future::poll_fn(|cx| {
+        if let Poll::Ready(result) = server.as_mut().poll(cx) {
+            return Poll::Ready(Some(result));
+        }
+        match stopping.as_mut().poll(cx) {
+            Poll::Ready(Ok(())) => Poll::Ready(None),
+            // The signal future was dropped without firing: keep serving.
+            Poll::Ready(Err(_)) | Poll::Pending => Poll::Pending,
+        }
+    })
+    .await;
+    if let Some(result) = ended {
+        return result;
+    }
+    match tokio::time::timeout(limits.shutdown_grace, server).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                "connections still open {} s after the stop: dropping them",
+                limits.shutdown_grace.as_secs()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// A TCP listener that holds a slot per connection and gives each connection a deadline.
+struct Limited {
+    inner: tokio::net::TcpListener,
+    slots: Arc<Semaphore>,
+    timeout: Duration,
+}
+
+impl axum::serve::Listener for Limited {
+    type Io = Deadline;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        // The semaphore is never closed, so this cannot fail; wait for a slot anyway.
+        let slot = loop {
+            if let Ok(slot) = Arc::clone(&self.slots).acquire_owned().await {
+                break slot;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, addr)) => {
+                    let _ = stream.set_nodelay(true);
+                    let io = Deadline {
+                        stream,
+                        timer: Box::pin(tokio::time::sleep(self.timeout)),
+                        _slot: slot,
+                    };
+                    return (io, addr);
+                }
+                Err(e) => {
+                    // Per-connection errors (the peer gave up) are not worth a pause;
+                    // others (out of file descriptors) are: retry after a while.
+                    if !matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionRefused
+                            | io::ErrorKind::ConnectionAborted
+                            | io::ErrorKind::ConnectionReset
+                    ) {
+                        tracing::error!("accepting a connection: {e}");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection that fails with `TimedOut` once its deadline passes, and frees its slot
+/// when dropped.
+struct Deadline {
+    stream: tokio::net::TcpStream,
+    timer: Pin<Box<tokio::time::Sleep>>,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Deadline {
+    fn expired(&mut self, cx: &mut Context<'_>) -> Option<io::Error> {
+        self.timer
+            .as_mut()
+            .poll(cx)
+            .is_ready()
+            .then(|| io::Error::new(io::ErrorKind::TimedOut, "the connection was open too long"))
+    }
+}
+
+impl AsyncRead for Deadline {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if let Some(e) = self.expired(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Deadline {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if let Some(e) = self.expired(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(e) = self.expired(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+/// [`serve_bounded`] on a thread of its own with a single-threaded tokio runtime (and at
+/// most 8 threads for blocking work): for the command line and for in-process tests.
+/// Dropping it stops it.
+pub struct BackgroundServer {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+impl BackgroundServer {
+    /// Starts serving `router` on `listener`; `name` names the thread.
+    pub fn start(
+        listener: std::net::TcpListener,
+        router: Router,
+        limits: Limits,
+        name: &str,
+    ) -> io::Result<Self> {
+        let addr = listener.local_addr()?;
+        listener.set_nonblocking(true)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .max_blocking_threads(8)
+            .enable_all()
+            .build()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(format!("{name}-{addr}"))
+            .spawn(move || {
+                let result = runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    serve_bounded(listener, router, limits, async move {
+                        let _ = stopped.await;
+                    })
+                    .await
+                });
+                // Closes connections left over after the grace period; blocking work in
+                // flight gets a moment to finish.
+                runtime.shutdown_timeout(Duration::from_secs(1));
+                result
+            })?;
+        Ok(Self {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its base URL, `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Blocks until the server ends (it only ends on an I/O error or when stopped).
+    pub fn wait(mut self) -> io::Result<()> {
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(io::Error::other("the server thread panicked")),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops accepting, gives requests in flight up to the grace period, closes the rest
+    /// and waits for the thread.
+    pub fn stop(mut self) {
+        self.shut_down();
+    }
+
+    fn shut_down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for BackgroundServer {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
