@@ -18,11 +18,11 @@ use crate::cli::{EXIT_CODES, Failure};
 use crate::json::Json;
 use crate::progress::Progress;
 
-const DEFAULT_POOL: u32 = 10_000;
-const DEFAULT_RING: u32 = 100;
-const DEFAULT_Q: u32 = 2;
+pub(crate) const DEFAULT_POOL: u32 = 10_000;
+pub(crate) const DEFAULT_RING: u32 = 100;
+pub(crate) const DEFAULT_Q: u32 = 2;
 /// Degree 99: 100 field elements per node, the storage of a 100-key ring.
-const DEFAULT_DEGREE: u32 = 99;
+pub(crate) const DEFAULT_DEGREE: u32 = 99;
 
 /// `keylab wsn ...`
 #[derive(Debug, Subcommand)]
@@ -58,12 +58,10 @@ pub enum VaryArg {
     Capture,
 }
 
-/// The deployment and scheme parameters shared by `simulate` and `sweep`.
+/// The key material of a scheme, shared by `simulate`, `sweep` and `handshake`; flags
+/// that do not apply to the scheme are usage errors ([`check_flags`]).
 #[derive(Debug, Args)]
-pub struct DeploymentArgs {
-    /// Number of nodes, placed uniformly in the unit square.
-    #[arg(long, value_name = "N")]
-    pub nodes: u32,
+pub struct KeyArgs {
     /// Key pool size P (eg, qcomposite) [default: 10000].
     #[arg(long, value_name = "P")]
     pub pool: Option<u32>,
@@ -76,6 +74,17 @@ pub struct DeploymentArgs {
     /// Degree t of the Blundo polynomial; withstands t captured nodes [default: 99].
     #[arg(long, value_name = "T")]
     pub degree: Option<u32>,
+}
+
+/// The deployment and scheme parameters shared by `simulate` and `sweep`.
+#[derive(Debug, Args)]
+pub struct DeploymentArgs {
+    /// Number of nodes, placed uniformly in the unit square.
+    #[arg(long, value_name = "N")]
+    pub nodes: u32,
+    /// The scheme's key material.
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// Radio range in the unit square; without it every pair of nodes is in range.
     #[arg(long, value_name = "R")]
     pub range: Option<f64>,
@@ -145,7 +154,7 @@ pub fn run(command: &WsnCommand, out: &mut dyn Write) -> Result<(), Failure> {
 /// `keylab wsn simulate`.
 pub fn simulate(args: &SimulateArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let d = &args.deployment;
-    check_flags(&[args.scheme], d, true)?;
+    check_flags(&[args.scheme], &d.keys, true)?;
     let config = Config {
         scheme: scheme_of(args.scheme, d, None),
         nodes: d.nodes,
@@ -166,10 +175,10 @@ pub fn simulate(args: &SimulateArgs, out: &mut dyn Write) -> Result<(), Failure>
 pub fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let d = &args.deployment;
     let schemes = distinct_schemes(&args.scheme)?;
-    check_flags(&schemes, d, false)?;
+    check_flags(&schemes, &d.keys, false)?;
     let vary = match args.vary {
         VaryArg::Ring => {
-            if d.ring.is_some() {
+            if d.keys.ring.is_some() {
                 return Err(Failure::input(
                     "--vary ring sets the ring size: drop --ring",
                 ));
@@ -243,7 +252,8 @@ fn distinct_schemes(schemes: &[SchemeArg]) -> Result<Vec<SchemeArg>, Failure> {
 
 /// Flags that none of the given schemes use are usage errors (exit 2), so that a typo'd
 /// scheme never silently ignores a parameter.
-fn check_flags(schemes: &[SchemeArg], d: &DeploymentArgs, simulate: bool) -> Result<(), Failure> {
+/// Refuses flags that none of `schemes` uses (`single`: the command takes one scheme).
+pub(crate) fn check_flags(schemes: &[SchemeArg], d: &KeyArgs, single: bool) -> Result<(), Failure> {
     let uses = |wanted: &[SchemeArg]| schemes.iter().any(|s| wanted.contains(s));
     let pool = uses(&[SchemeArg::Eg, SchemeArg::Qcomposite]);
     let q = uses(&[SchemeArg::Qcomposite]);
@@ -269,7 +279,7 @@ fn check_flags(schemes: &[SchemeArg], d: &DeploymentArgs, simulate: bool) -> Res
     match misplaced.iter().find(|(_, bad, _)| *bad) {
         Some((flag, _, what)) => {
             let names: Vec<&str> = schemes.iter().map(|&s| scheme_name(s)).collect();
-            let scheme = if simulate {
+            let scheme = if single {
                 "--scheme"
             } else {
                 "any of --scheme"
@@ -283,7 +293,7 @@ fn check_flags(schemes: &[SchemeArg], d: &DeploymentArgs, simulate: bool) -> Res
     }
 }
 
-fn scheme_name(s: SchemeArg) -> &'static str {
+pub(crate) fn scheme_name(s: SchemeArg) -> &'static str {
     match s {
         SchemeArg::Eg => "eg",
         SchemeArg::Qcomposite => "qcomposite",
@@ -293,17 +303,17 @@ fn scheme_name(s: SchemeArg) -> &'static str {
 
 /// The scheme with its parameters; `ring` overrides `--ring` (a ring sweep's first point).
 fn scheme_of(s: SchemeArg, d: &DeploymentArgs, ring: Option<u32>) -> Scheme {
-    let pool = d.pool.unwrap_or(DEFAULT_POOL);
-    let ring = ring.or(d.ring).unwrap_or(DEFAULT_RING);
+    let pool = d.keys.pool.unwrap_or(DEFAULT_POOL);
+    let ring = ring.or(d.keys.ring).unwrap_or(DEFAULT_RING);
     match s {
         SchemeArg::Eg => Scheme::Eg { pool, ring },
         SchemeArg::Qcomposite => Scheme::QComposite {
             pool,
             ring,
-            q: d.q.unwrap_or(DEFAULT_Q),
+            q: d.keys.q.unwrap_or(DEFAULT_Q),
         },
         SchemeArg::Blundo => Scheme::Blundo {
-            degree: d.degree.unwrap_or(DEFAULT_DEGREE),
+            degree: d.keys.degree.unwrap_or(DEFAULT_DEGREE),
         },
     }
 }

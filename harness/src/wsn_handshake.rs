@@ -24,7 +24,10 @@ use sha2::{Digest, Sha256};
 use crate::cli::Failure;
 use crate::json::{Json, hex};
 use crate::runner::{self, ClientSpec};
-use crate::wsn_cmd::SchemeArg;
+use crate::wsn_cmd::{
+    DEFAULT_DEGREE, DEFAULT_POOL, DEFAULT_Q, DEFAULT_RING, KeyArgs, SchemeArg, check_flags,
+    scheme_name,
+};
 
 /// How many ring pairs are drawn before giving up on a link.
 pub const MAX_DRAWS: u32 = 10_000;
@@ -35,18 +38,9 @@ pub struct HandshakeArgs {
     /// The scheme the nodes' keys come from.
     #[arg(long, value_enum, default_value = "eg")]
     pub scheme: SchemeArg,
-    /// Key pool size P (eg, qcomposite) [default: 1000].
-    #[arg(long, value_name = "P")]
-    pub pool: Option<u32>,
-    /// Keys per node k (eg, qcomposite) [default: 50].
-    #[arg(long, value_name = "K")]
-    pub ring: Option<u32>,
-    /// Shared keys a q-composite link needs [default: 2].
-    #[arg(long, value_name = "Q")]
-    pub q: Option<u32>,
-    /// Degree t of the Blundo polynomial [default: 20].
-    #[arg(long, value_name = "T")]
-    pub degree: Option<u32>,
+    /// The scheme's key material.
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// Seed of every random choice (keys, rings, node ids, the handshake); output is
     /// byte-identical for the same seed.
     #[arg(long, value_name = "S")]
@@ -71,52 +65,12 @@ fn fingerprint(key: &LinkKey) -> String {
     hex(&Sha256::digest(key.as_bytes())[..8])
 }
 
-/// Refuses flags that do not apply to the scheme, as `keylab wsn simulate` does.
-fn check_flags(args: &HandshakeArgs) -> Result<(), Failure> {
-    let given = [
-        (
-            "--pool",
-            args.pool.is_some(),
-            args.scheme != SchemeArg::Blundo,
-        ),
-        (
-            "--ring",
-            args.ring.is_some(),
-            args.scheme != SchemeArg::Blundo,
-        ),
-        (
-            "--q",
-            args.q.is_some(),
-            args.scheme == SchemeArg::Qcomposite,
-        ),
-        (
-            "--degree",
-            args.degree.is_some(),
-            args.scheme == SchemeArg::Blundo,
-        ),
-    ];
-    match given.iter().find(|(_, set, applies)| *set && !applies) {
-        Some((flag, _, _)) => Err(Failure::input(format!(
-            "{flag} does not apply to --scheme {}",
-            scheme_name(args.scheme)
-        ))),
-        None => Ok(()),
-    }
-}
-
-fn scheme_name(scheme: SchemeArg) -> &'static str {
-    match scheme {
-        SchemeArg::Eg => "eg",
-        SchemeArg::Qcomposite => "qcomposite",
-        SchemeArg::Blundo => "blundo",
-    }
-}
-
 fn derive(args: &HandshakeArgs, seed: u64) -> Result<Link, Failure> {
+    let keys = &args.keys;
     let (pool_size, ring, degree) = (
-        args.pool.unwrap_or(1000),
-        args.ring.unwrap_or(50),
-        args.degree.unwrap_or(20),
+        keys.pool.unwrap_or(DEFAULT_POOL),
+        keys.ring.unwrap_or(DEFAULT_RING),
+        keys.degree.unwrap_or(DEFAULT_DEGREE),
     );
     let mut rng = runner::connection_rng(Some(seed), "wsn link", 0);
     let bad = |e: predist::Error| Failure::input(e.to_string());
@@ -138,7 +92,7 @@ fn derive(args: &HandshakeArgs, seed: u64) -> Result<Link, Failure> {
             key_b: share_b.link_key(a),
         });
     }
-    let q = args.q.unwrap_or(2);
+    let q = keys.q.unwrap_or(DEFAULT_Q);
     if !(1..=ring).contains(&q) || ring > pool_size {
         return Err(Failure::input(format!(
             "need 1 <= q <= ring <= pool; got q {q}, ring {ring}, pool {pool_size}"
@@ -193,7 +147,7 @@ fn derive(args: &HandshakeArgs, seed: u64) -> Result<Link, Failure> {
 
 /// Runs `keylab wsn handshake`.
 pub fn run(args: &HandshakeArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    check_flags(args)?;
+    check_flags(&[args.scheme], &args.keys, true)?;
     let seed = args
         .seed
         .unwrap_or_else(|| rand_core::Rng::next_u64(&mut crate::rng::rng_from(None)));
