@@ -20,7 +20,7 @@
 //!         |  bytes from the peer                       ^  bytes for the peer
 //!         v                                            |
 //!   Connection::process(input, now, &mut out) ---------+  (appends to `out`)
-//!   Connection::start_at(now, &mut out)    (client: the ClientHello)
+//!   Connection::start(now, &mut out)       (client: the ClientHello)
 //!   Connection::send(data, &mut out)       (application data, after the handshake)
 //!   Connection::key_update / close(&mut out)
 //!         |

@@ -45,7 +45,7 @@ impl<T: Read + Write> Stream<T> {
 
     /// Runs the handshake to completion and returns its summary.
     pub fn handshake(&mut self) -> io::Result<&Summary> {
-        let result = self.conn.start_at((self.clock)(), &mut self.out);
+        let result = self.conn.start((self.clock)(), &mut self.out);
         self.flush_out()?;
         result.map_err(io::Error::other)?;
         while self.conn.is_handshaking() {

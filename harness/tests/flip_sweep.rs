@@ -179,7 +179,7 @@ fn new_run(rsa: bool, certificate_path: bool) -> (Run, Vec<u8>) {
         .expect("client");
     let s = Connection::server(Arc::new(server), ChaCha20Rng::seed_from_u64(2));
     let mut first = Vec::new();
-    c.start(&mut first).expect("ClientHello");
+    c.start(NOW, &mut first).expect("ClientHello");
     (
         Run {
             client: c,

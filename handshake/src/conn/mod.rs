@@ -156,15 +156,9 @@ impl Connection {
     }
 
     /// Client: appends the ClientHello to `out`. Server: does nothing. Calling it twice is
-    /// harmless. The ticket age of a resumption offer is taken from the system clock; use
-    /// [`Connection::start_at`] for a chosen time.
-    pub fn start(&mut self, out: &mut Vec<u8>) -> Result<(), Error> {
-        self.start_at(OffsetDateTime::now_utc(), out)
-    }
-
-    /// [`Connection::start`] at time `now` (the obfuscated ticket age of a resumption
-    /// offer, RFC 8446 §4.2.11.1, is measured to it).
-    pub fn start_at(&mut self, now: OffsetDateTime, out: &mut Vec<u8>) -> Result<(), Error> {
+    /// harmless. `now` is the time the obfuscated ticket age of a resumption offer is
+    /// measured to (RFC 8446 §4.2.11.1).
+    pub fn start(&mut self, now: OffsetDateTime, out: &mut Vec<u8>) -> Result<(), Error> {
         if let State::ClientStart { .. } = self.state {
             let State::ClientStart {
                 config,
@@ -192,7 +186,7 @@ impl Connection {
         if let Some(reason) = &self.closed {
             return Err(Error::Closed(reason.clone()));
         }
-        self.start_at(now, out)?;
+        self.start(now, out)?;
         if self.peer_closed {
             // RFC 8446 §6.1: anything after close_notify is ignored, and not buffered.
             return Ok(());

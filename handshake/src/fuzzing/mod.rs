@@ -275,7 +275,7 @@ impl Outcome {
 fn run(mut conn: Connection, chunks: Chunks<'_>) -> Outcome {
     let mut out = Vec::new();
     let mut outcome = Outcome::empty();
-    if let Err(e) = conn.start_at(NOW, &mut out) {
+    if let Err(e) = conn.start(NOW, &mut out) {
         outcome.error = Some(e);
     }
     for chunk in chunks {

@@ -192,7 +192,7 @@ fn record_pair(mut client: Connection, mut server: Connection) -> Result<Transcr
     let mut t = Transcript::default();
     let mut to_server = Vec::new();
     let mut to_client = Vec::new();
-    client.start_at(NOW, &mut to_server)?;
+    client.start(NOW, &mut to_server)?;
     for _ in 0..10 {
         if to_server.is_empty() && to_client.is_empty() {
             break;

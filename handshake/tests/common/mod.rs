@@ -125,9 +125,7 @@ impl Pair {
         let client_transitions = record_transitions(&mut client);
         let server_transitions = record_transitions(&mut server);
         let mut client_out = Vec::new();
-        client
-            .start_at(start, &mut client_out)
-            .expect("ClientHello");
+        client.start(start, &mut client_out).expect("ClientHello");
         Self {
             client,
             server,

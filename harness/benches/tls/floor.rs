@@ -518,7 +518,9 @@ fn record_transcript(keylab: &Keylab) -> Vec<Seen> {
     }));
     let mut server = Connection::server(keylab.server_config(), ChaCha20Rng::seed_from_u64(2));
     let (mut c2s, mut s2c) = (Vec::new(), Vec::new());
-    client.start(&mut c2s).expect("ClientHello");
+    client
+        .start(OffsetDateTime::now_utc(), &mut c2s)
+        .expect("ClientHello");
     let now = OffsetDateTime::now_utc();
     while !c2s.is_empty() {
         server.process(&c2s, now, &mut s2c).expect("server");

@@ -87,7 +87,9 @@ impl Keylab {
             harness::rng::rng_from(None),
         )
         .expect("client");
-        client.start(&mut c2s).expect("ClientHello");
+        client
+            .start(OffsetDateTime::now_utc(), &mut c2s)
+            .expect("ClientHello");
         let t1 = Instant::now();
         let mut server = Connection::server(self.server.clone(), harness::rng::rng_from(None));
         let mut last = Instant::now();

@@ -446,7 +446,7 @@ fn keylab_messages(policy: ClientAuth, with_cert: bool) -> Vec<(Direction, &'sta
     }));
     let now = datetime!(2026-11-28 12:00 UTC);
     let (mut to_server, mut to_client) = (Vec::new(), Vec::new());
-    client.start(&mut to_server).expect("ClientHello");
+    client.start(now, &mut to_server).expect("ClientHello");
     for _ in 0..10 {
         if to_server.is_empty() && to_client.is_empty() {
             break;
