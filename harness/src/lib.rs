@@ -1,26 +1,46 @@
 //! The `keylab` command and the library behind it.
 //!
-//! - [`runner`]: a loopback runner for integration tests — a keylab server on
-//!   127.0.0.1:0 and clients against it, with an outcome per connection.
-//! - `keylab demo` ([`demo`]): both paths over loopback with the embedded fixtures.
-//! - `keylab server` / `keylab client` / `keylab states` ([`net_cmd`]).
-//! - `keylab pki` ([`pki_cmd`]): issue, inspect and validate test certificates.
+//! # The library, for integration tests and examples
+//!
+//! ```text
+//!   ServerConfig ──> runner::LoopbackServer (127.0.0.1:0 / [::1]:0, a thread per connection)
+//!                       ^   |  echo application data; ServerOutcome per connection
+//!   ClientSpec ──> runner::run_client ── TCP ──┘   (optionally through mitm::Proxy,
+//!                       |                            which flips, drops, records bytes)
+//!                       v
+//!   runner::Outcome: both summaries or errors, observe::Observed (messages, secrets,
+//!                    transitions from the handshake crate's trace hook), echo, timings
+//!                       |
+//!                       v
+//!   explain: each message's bytes, field by field    keylog: NSS key log files
+//! ```
+//!
+//! - [`runner`]: a keylab server on a loopback socket and clients against it, with an
+//!   [`runner::Outcome`] per connection; the demo's configurations and PSK.
+//! - [`observe`]: what one side of a connection saw (messages, secrets, transitions).
+//! - [`seed`]: what `--seed` decides: every connection's RNG and the frozen clock.
+//! - [`mitm`]: a tampering proxy (flip, truncate, drop, reorder, record, replay).
+//! - [`keylog`]: NSS key log files for Wireshark (`--keylog`, `SSLKEYLOGFILE`).
+//! - [`explain`]: a handshake message explained field by field (offset, bytes, meaning).
+//!
+//! # The command line
+//!
+//! - [`cli`]: the top-level parser and dispatch; `main.rs` only sets up logging.
+//! - [`cmd`]: one module per command family, each owning its arguments.
+//! - [`failure`]: what a failed command prints and its exit status.
+//!
+//! Dependencies point one way: `cli` → `cmd` → the library modules → the workspace
+//! crates; no library module uses `cmd`, and no command uses another.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod cli;
-pub mod demo;
 pub mod explain;
-pub mod json;
 pub mod keylog;
-pub mod keyserver_cmd;
 pub mod mitm;
-pub mod net_cmd;
-pub mod pki_cmd;
-mod progress;
-pub mod psk_args;
-pub mod rng;
+pub mod observe;
 pub mod runner;
-pub mod share_cmd;
-pub mod wsn_cmd;
-pub mod wsn_handshake;
+pub mod seed;
+
+pub mod cli;
+pub mod cmd;
+pub mod failure;

@@ -21,141 +21,22 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use handshake::{
-    ClientAuth, ClientConfig, Connection, Direction, Identity, ServerConfig, Stream, Summary,
-    TraceEvent,
-};
+use handshake::{ClientAuth, ClientConfig, Connection, Identity, ServerConfig, Stream, Summary};
 use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use crate::observe::{Observed, observe};
+use crate::seed::{Clock, clock_for, connection_rng};
+
 /// How long a side waits for the peer before giving up.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Where a connection takes the time from (certificate validity, ticket ages).
-pub type Clock = fn() -> OffsetDateTime;
-
-/// The time seeded runs use, so that ticket ages and everything derived from them are
-/// reproducible: 2026-01-01T00:00:00Z.
-pub fn fixed_clock() -> OffsetDateTime {
-    time::macros::datetime!(2026-01-01 00:00 UTC)
-}
-
-/// The real clock, or [`fixed_clock`] for seeded runs.
-pub fn clock_for(seed: Option<u64>) -> Clock {
-    if seed.is_some() {
-        fixed_clock
-    } else {
-        OffsetDateTime::now_utc
-    }
-}
-
-/// One handshake message as one side saw it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MessageRecord {
-    /// True when the client sent it.
-    pub from_client: bool,
-    /// The message name, e.g. `ClientHello`.
-    pub name: String,
-    /// Its exact bytes, handshake header included.
-    pub bytes: Vec<u8>,
-    /// Whether it travelled encrypted.
-    pub encrypted: bool,
-}
-
-/// One secret of the key schedule.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SecretRecord {
-    /// Its name.
-    pub label: String,
-    /// How it was derived.
-    pub derivation: String,
-    /// Its value.
-    pub value: Vec<u8>,
-}
-
-/// Everything one side of one connection observed.
-#[derive(Clone, Debug, Default)]
-pub struct Observed {
-    /// Handshake messages in order.
-    pub messages: Vec<MessageRecord>,
-    /// Secrets in order of derivation.
-    pub secrets: Vec<SecretRecord>,
-    /// State transitions taken.
-    pub transitions: Vec<(String, String)>,
-}
-
-/// Installs an observer on `conn` that fills `sink`; `client_side` says which side `conn` is.
-pub fn observe(conn: &mut Connection, client_side: bool) -> Arc<Mutex<Observed>> {
-    let sink: Arc<Mutex<Observed>> = Arc::default();
-    let shared = sink.clone();
-    let side = if client_side { "client" } else { "server" };
-    conn.set_observer(Box::new(move |event| {
-        log_event(side, event);
-        let Ok(mut o) = shared.lock() else { return };
-        match event {
-            TraceEvent::Message {
-                direction,
-                message,
-                bytes,
-                encrypted,
-            } => o.messages.push(MessageRecord {
-                from_client: (*direction == Direction::Sent) == client_side,
-                name: message.name().to_owned(),
-                bytes: bytes.to_vec(),
-                encrypted: *encrypted,
-            }),
-            TraceEvent::Secret {
-                label,
-                derivation,
-                value,
-            } => o.secrets.push(SecretRecord {
-                label: (*label).to_owned(),
-                derivation: (*derivation).to_owned(),
-                value: value.to_vec(),
-            }),
-            TraceEvent::Transition { from, to } => {
-                o.transitions.push(((*from).to_owned(), (*to).to_owned()))
-            }
-            _ => {}
-        }
-    }));
-    sink
-}
-
-/// Forwards a trace event to `tracing` (shown with `keylab -v`).
-fn log_event(side: &str, event: &TraceEvent<'_>) {
-    match event {
-        TraceEvent::Message {
-            direction,
-            message,
-            bytes,
-            encrypted,
-        } => {
-            tracing::debug!(
-                side,
-                ?direction,
-                message = message.name(),
-                len = bytes.len(),
-                encrypted,
-                "handshake message"
-            );
-        }
-        TraceEvent::Transition { from, to } => tracing::debug!(side, from, to, "state"),
-        TraceEvent::Alert { direction, alert } => {
-            tracing::debug!(side, ?direction, %alert, "alert")
-        }
-        TraceEvent::Secret { label, .. } => tracing::trace!(side, label, "secret derived"),
-        TraceEvent::ChangeCipherSpec => tracing::debug!(side, "change_cipher_spec dropped"),
-    }
-}
 
 /// What the server side of one connection ended with.
 #[derive(Clone, Debug)]
@@ -188,7 +69,7 @@ pub struct LoopbackServer {
 impl LoopbackServer {
     /// Binds `bind` (e.g. `127.0.0.1:0` or `[::1]:0`) and starts accepting. With a
     /// `seed`, connection *i* draws from an RNG derived from the seed and *i*, and the
-    /// clock is [`fixed_clock`].
+    /// clock is fixed (see [`crate::seed`]).
     pub fn start(bind: &str, config: Arc<ServerConfig>, seed: Option<u64>) -> io::Result<Self> {
         let listener = TcpListener::bind(bind)?;
         listener.set_nonblocking(true)?;
@@ -250,22 +131,6 @@ impl Drop for LoopbackServer {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-    }
-}
-
-/// The RNG for connection `index` of `role`: derived from `seed` when given, else from
-/// the operating system.
-pub fn connection_rng(seed: Option<u64>, role: &str, index: u64) -> ChaCha20Rng {
-    match seed {
-        Some(seed) => {
-            let mut h = Sha256::new();
-            h.update(b"keylab connection rng");
-            h.update(seed.to_be_bytes());
-            h.update(role.as_bytes());
-            h.update(index.to_be_bytes());
-            ChaCha20Rng::from_seed(h.finalize().into())
-        }
-        None => crate::rng::rng_from(None),
     }
 }
 

@@ -176,7 +176,7 @@ fn keylab_client_against_rustls_server() {
             let outcome = runner::run_client(
                 addr,
                 &spec,
-                runner::connection_rng(Some(1), "client", 0),
+                harness::seed::connection_rng(Some(1), "client", 0),
                 Duration::from_secs(10),
             );
             let summary = outcome

@@ -140,7 +140,7 @@ fn logged_secrets_decrypt_the_recorded_connection() {
     let outcome = runner::run_client(
         proxy,
         &spec,
-        runner::connection_rng(None, "client", 0),
+        harness::seed::connection_rng(None, "client", 0),
         Duration::from_secs(10),
     );
     assert!(outcome.client.is_ok(), "{:?}", outcome.client);

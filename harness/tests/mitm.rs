@@ -52,7 +52,7 @@ fn through(rsa: bool, op: Operation) -> (Outcome, Duration) {
     let mut outcome = runner::run_client(
         proxy.addr(),
         &client(rsa),
-        runner::connection_rng(Some(3), "client", 0),
+        harness::seed::connection_rng(Some(3), "client", 0),
         LIMIT,
     );
     outcome.server = server.next_outcome(runner::DEFAULT_TIMEOUT + Duration::from_secs(2));

@@ -33,7 +33,7 @@ fn both_paths(bind: &str) {
         let server = o.server.as_ref().expect("server outcome");
         assert_eq!(server.received, sent);
         // Both sides saw the same messages in the same order.
-        let names = |m: &[runner::MessageRecord]| {
+        let names = |m: &[harness::observe::MessageRecord]| {
             m.iter()
                 .map(|r| (r.from_client, r.name.clone()))
                 .collect::<Vec<_>>()

@@ -60,7 +60,7 @@ fn three_of_five_share_servers_rebuild_a_working_tls_key() {
     let mut outcome = runner::run_client(
         server.addr(),
         &spec,
-        runner::connection_rng(Some(1), "client", 0),
+        harness::seed::connection_rng(Some(1), "client", 0),
         Duration::from_secs(10),
     );
     outcome.server = server.next_outcome(Duration::from_secs(10));

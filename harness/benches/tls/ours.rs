@@ -81,17 +81,14 @@ impl Keylab {
         let mut c2s = Vec::new();
         let mut s2c = Vec::new();
         let t0 = Instant::now();
-        let mut client = Connection::client(
-            self.client.clone(),
-            SERVER_NAME,
-            harness::rng::rng_from(None),
-        )
-        .expect("client");
+        let mut client =
+            Connection::client(self.client.clone(), SERVER_NAME, harness::seed::os_rng())
+                .expect("client");
         client
             .start(OffsetDateTime::now_utc(), &mut c2s)
             .expect("ClientHello");
         let t1 = Instant::now();
-        let mut server = Connection::server(self.server.clone(), harness::rng::rng_from(None));
+        let mut server = Connection::server(self.server.clone(), harness::seed::os_rng());
         let mut last = Instant::now();
         times.client += t1 - t0;
         times.server += last - t1;

@@ -76,7 +76,7 @@ impl<'a> Cursor<'a> {
             depth: self.depth,
             name: name.to_owned(),
             offset: self.pos,
-            hex: hex(bytes),
+            hex: hex::encode(bytes),
             meaning: meaning(bytes),
             len: n,
             group: false,
@@ -246,9 +246,4 @@ pub(super) fn bytes(n: u32) -> String {
     } else {
         format!("{n} bytes")
     }
-}
-
-/// Lowercase hex without separators.
-pub(super) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -13,7 +13,6 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use time::macros::datetime;
 
-use super::cursor::hex;
 use super::{Field, explain_message, explain_message_from, render};
 
 /// (trace, label, sender) of every handshake message in the RFC 8448 traces used.
@@ -71,7 +70,7 @@ fn assert_every_byte_once(bytes: &[u8], fields: &[Field], what: &str) {
     }
     assert_eq!(
         joined,
-        hex(bytes),
+        hex::encode(bytes),
         "{what}: leaves do not spell the message"
     );
     for (i, group) in fields.iter().enumerate().filter(|(_, f)| f.group) {

@@ -4,17 +4,175 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use clap::{Args, Subcommand, ValueEnum};
 use pki::{Certificate, CertificateRequest, PathRequest, PrivateKey, Profile, Purpose};
 use time::{Duration, OffsetDateTime};
 
-use crate::cli::{Failure, InitArgs, IssueArgs, IssueCommon, PurposeArg, ShowArgs, VerifyArgs};
-use crate::rng::rng_from;
+use crate::cmd::args::parse_time;
+use crate::cmd::load::{read_certs, read_private_key as read_key};
+use crate::failure::{EXIT_CODES, Failure};
+use crate::seed::rng_from;
+
+/// `keylab pki ...`
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// Create a root CA: writes DIR/ca.pem and DIR/ca.key.
+    #[command(after_help = EXIT_CODES)]
+    Init(InitArgs),
+    /// Issue a server, client or intermediate certificate under a CA.
+    #[command(after_help = EXIT_CODES)]
+    Issue(IssueArgs),
+    /// Validate a certificate chain; prints `ok: ...` or `error: ...`.
+    #[command(after_help = EXIT_CODES)]
+    Verify(VerifyArgs),
+    /// Print a short summary of each certificate or key in a file.
+    #[command(after_help = EXIT_CODES)]
+    Show(ShowArgs),
+}
+
+/// Key algorithms on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KeyArg {
+    /// Ed25519.
+    Ed25519,
+    /// RSA, 2048-bit modulus.
+    Rsa2048,
+    /// RSA, 3072-bit modulus.
+    Rsa3072,
+}
+
+impl From<KeyArg> for pki::KeyType {
+    fn from(k: KeyArg) -> Self {
+        match k {
+            KeyArg::Ed25519 => Self::Ed25519,
+            KeyArg::Rsa2048 => Self::Rsa2048,
+            KeyArg::Rsa3072 => Self::Rsa3072,
+        }
+    }
+}
+
+/// Options shared by the commands that create keys and certificates.
+#[derive(Debug, Args)]
+pub struct IssueCommon {
+    /// Key algorithm of the new key.
+    #[arg(long, value_enum, default_value = "ed25519")]
+    pub key: KeyArg,
+    /// Days of validity (default: 3650 for CAs, 825 for leaves).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub days: Option<u32>,
+    /// Start of validity, RFC 3339 (e.g. 2026-01-01T00:00:00Z); default: now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub not_before: Option<time::OffsetDateTime>,
+    /// Seed for the key and serial number; with --not-before, output is byte-identical.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Overwrite existing output files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `keylab pki init`
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory to write ca.pem and ca.key into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Subject common name of the root.
+    #[arg(long, default_value = "keylab Root CA")]
+    pub name: String,
+    /// Options for the key and certificate.
+    #[command(flatten)]
+    pub common: IssueCommon,
+}
+
+/// `keylab pki issue`
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("kind").required(true).args(["server", "client", "intermediate"])))]
+pub struct IssueArgs {
+    /// The CA certificate (a chain file is fine: its first certificate signs).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: PathBuf,
+    /// The CA private key.
+    #[arg(long, value_name = "FILE")]
+    pub ca_key: PathBuf,
+    /// A server certificate for these names (comma-separated; IP addresses become IP
+    /// subjectAltNames, anything else DNS ones). The first name is the subject CN.
+    #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',')]
+    pub server: Option<Vec<String>>,
+    /// A client certificate with this subject CN.
+    #[arg(long, value_name = "NAME")]
+    pub client: Option<String>,
+    /// An intermediate CA with this subject CN.
+    #[arg(long, value_name = "NAME")]
+    pub intermediate: Option<String>,
+    /// E-mail subjectAltName of a client certificate.
+    #[arg(long, requires = "client")]
+    pub email: Option<String>,
+    /// pathLenConstraint of an intermediate (default 0: it may only issue leaves).
+    #[arg(long, requires = "intermediate", value_parser = clap::value_parser!(u8).range(0..=8))]
+    pub path_len: Option<u8>,
+    /// Output prefix: writes PREFIX.pem (certificate + CA chain) and PREFIX.key.
+    #[arg(long, value_name = "PREFIX")]
+    pub out: PathBuf,
+    /// Options for the key and certificate.
+    #[command(flatten)]
+    pub common: IssueCommon,
+}
+
+/// Certificate purposes on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PurposeArg {
+    /// TLS server (serverAuth); the name is checked.
+    Server,
+    /// TLS client (clientAuth).
+    Client,
+}
+
+/// `keylab pki verify`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Trust anchors (every certificate in the file).
+    #[arg(long, value_name = "FILE")]
+    pub ca: PathBuf,
+    /// Extra intermediate certificates.
+    #[arg(long, value_name = "FILE")]
+    pub intermediates: Option<PathBuf>,
+    /// The certificate to check; further certificates in the file count as intermediates.
+    #[arg(long, value_name = "FILE")]
+    pub cert: PathBuf,
+    /// The DNS name or IP address the server certificate must be valid for.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// What the certificate is for.
+    #[arg(long, value_enum, default_value = "server")]
+    pub purpose: PurposeArg,
+    /// Time to validate at, RFC 3339; default: now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub at: Option<time::OffsetDateTime>,
+}
+
+/// `keylab pki show`
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A PEM file (certificates, keys) or a DER certificate.
+    pub file: PathBuf,
+}
+
+/// Runs a `keylab pki` command.
+pub fn run(command: &PkiCommand, out: &mut dyn Write) -> Result<(), Failure> {
+    match command {
+        PkiCommand::Init(args) => init(args, out),
+        PkiCommand::Issue(args) => issue(args, out),
+        PkiCommand::Verify(args) => verify(args, out),
+        PkiCommand::Show(args) => show(args, out),
+    }
+}
 
 const CA_DAYS: u32 = 3650;
 const LEAF_DAYS: u32 = 825;
 
 /// `keylab pki init`: a self-signed root in DIR/ca.pem and DIR/ca.key.
-pub fn init(args: &InitArgs, out: &mut dyn Write) -> Result<(), Failure> {
+fn init(args: &InitArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let cert_path = args.out.join("ca.pem");
     let key_path = args.out.join("ca.key");
     refuse_overwrite(&[&cert_path, &key_path], args.common.force)?;
@@ -41,7 +199,7 @@ pub fn init(args: &InitArgs, out: &mut dyn Write) -> Result<(), Failure> {
 }
 
 /// `keylab pki issue`: a leaf or intermediate under a CA.
-pub fn issue(args: &IssueArgs, out: &mut dyn Write) -> Result<(), Failure> {
+fn issue(args: &IssueArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let cert_path = with_suffix(&args.out, "pem");
     let key_path = with_suffix(&args.out, "key");
     refuse_overwrite(&[&cert_path, &key_path], args.common.force)?;
@@ -98,7 +256,7 @@ pub fn issue(args: &IssueArgs, out: &mut dyn Write) -> Result<(), Failure> {
 }
 
 /// `keylab pki verify`: `ok: <chain>` (exit 0) or `error: <reason>` (exit 1).
-pub fn verify(args: &VerifyArgs, out: &mut dyn Write) -> Result<(), Failure> {
+fn verify(args: &VerifyArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let purpose = match args.purpose {
         PurposeArg::Server => Purpose::Server,
         PurposeArg::Client => Purpose::Client,
@@ -131,7 +289,7 @@ pub fn verify(args: &VerifyArgs, out: &mut dyn Write) -> Result<(), Failure> {
 }
 
 /// `keylab pki show`: one summary per certificate or key in the file.
-pub fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), Failure> {
+fn show(args: &ShowArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let bytes = fs::read(&args.file).map_err(|e| io_failure("reading", &args.file, &e))?;
     let mut report = String::new();
     match std::str::from_utf8(&bytes)
@@ -269,20 +427,6 @@ fn report_written(
         key_path.display()
     )
     .map_err(|e| Failure::input(e.to_string()))
-}
-
-fn read_certs(path: &Path) -> Result<Vec<Certificate>, Failure> {
-    let bytes = fs::read(path).map_err(|e| io_failure("reading", path, &e))?;
-    let parsed = match std::str::from_utf8(&bytes) {
-        Ok(text) if text.contains("-----BEGIN ") => Certificate::from_pem_bundle(text),
-        _ => Certificate::from_der(&bytes).map(|c| vec![c]),
-    };
-    parsed.map_err(|e| Failure::input(format!("{}: {e}", path.display())))
-}
-
-fn read_key(path: &Path) -> Result<PrivateKey, Failure> {
-    let text = fs::read_to_string(path).map_err(|e| io_failure("reading", path, &e))?;
-    PrivateKey::from_pem(&text).map_err(|e| Failure::input(format!("{}: {e}", path.display())))
 }
 
 fn io_failure(what: &str, path: &Path, e: &std::io::Error) -> Failure {

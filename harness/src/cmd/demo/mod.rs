@@ -2,14 +2,55 @@
 
 use std::fmt::Write as _;
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use clap::{Args, ValueEnum};
 use handshake::{ClientAuth, Path, SessionCache, Summary, Tickets};
 use rand_core::Rng;
 
-use crate::cli::{DemoArgs, Failure, PathArg};
-use crate::json::{Json, hex};
+use crate::failure::Failure;
 use crate::runner::{self, ClientSpec, Outcome};
+use crate::seed::connection_rng;
+
+mod json;
+
+/// Which demo runs to make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PathArg {
+    /// The client stays anonymous: ephemeral X25519 only.
+    #[value(name = "ephemeral-dh")]
+    EphemeralDh,
+    /// The client authenticates with its certificate (mutual TLS).
+    Certificate,
+    /// Both sides hold an external pre-shared key (psk_dhe_ke).
+    Psk,
+    /// A full handshake earns a ticket; the next connection resumes with it.
+    Resumption,
+    /// Every path.
+    All,
+}
+
+/// `keylab demo`
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Which path(s) to run.
+    #[arg(long, value_enum, default_value = "all")]
+    pub path: PathArg,
+    /// Seed every connection's randomness: output and transcripts are byte-identical
+    /// across runs (timings are left out).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// One JSON document instead of text (format in the README).
+    #[arg(long)]
+    pub json: bool,
+    /// Append the secrets in NSS key log format (Wireshark); SSLKEYLOGFILE also works.
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
+    /// Show every handshake message field by field and the key schedule.
+    #[arg(long)]
+    pub explain: bool,
+}
 
 /// What the client of a run holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +123,7 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let key_log = crate::keylog::from_option(args.keylog.as_ref())
         .map_err(|e| Failure::input(e.to_string()))?;
     let mut ticket_key = zeroize::Zeroizing::new([0u8; 32]);
-    runner::connection_rng(args.seed, "ticket key", 0).fill_bytes(&mut ticket_key[..]);
+    connection_rng(args.seed, "ticket key", 0).fill_bytes(&mut ticket_key[..]);
     let server = runner::demo_server_config(ClientAuth::Optional)
         .map_err(|e| Failure::input(e.to_string()))?
         .with_psks(vec![runner::demo_psk()])
@@ -111,7 +152,7 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
         .filter_map(|(i, (plan, o))| check(plan, o).err().map(|e| format!("run {}: {e}", i + 1)))
         .collect();
     let report = if args.json {
-        json_report(&plans, &outcomes, args).pretty()
+        json::report(&plans, &outcomes, args)
     } else {
         let text = text_report(&plans, &outcomes, args, &failures);
         // Colour only for a person at a terminal (and never with NO_COLOR set).
@@ -289,7 +330,7 @@ fn describe(s: &mut String, c: &Summary, sv: &Summary, o: &Outcome, plan: &Plan,
         "  data:        {:?} sent, {echoed}",
         String::from_utf8_lossy(plan.message)
     );
-    let _ = writeln!(s, "  transcript:  {}", hex(&c.transcript_hash));
+    let _ = writeln!(s, "  transcript:  {}", hex::encode(c.transcript_hash));
     if !seeded {
         let _ = writeln!(
             s,
@@ -347,117 +388,9 @@ fn explain(s: &mut String, o: &Outcome) {
         "\n  key schedule (RFC 8446 §7.1), as the client derived it:"
     );
     for secret in &o.observed.secrets {
-        let _ = writeln!(s, "    {:<36} {}", secret.label, hex(&secret.value));
+        let _ = writeln!(s, "    {:<36} {}", secret.label, hex::encode(&secret.value));
         let _ = writeln!(s, "    {:<36} = {}", "", secret.derivation);
     }
-}
-
-fn summary_json(s: &Summary) -> Json {
-    let list = |v: &[String]| Json::Arr(v.iter().map(|x| Json::str(x.clone())).collect());
-    Json::obj([
-        ("path", Json::str(s.path.name())),
-        ("reason", Json::str(s.reason.clone())),
-        ("cipher_suite", Json::str(s.cipher_suite.to_string())),
-        (
-            "group",
-            Json::opt(s.group.map(|g| Json::str(g.to_string()))),
-        ),
-        (
-            "server_signature",
-            Json::opt(s.server_signature.map(|x| Json::str(x.to_string()))),
-        ),
-        (
-            "client_identity",
-            Json::opt(s.client_identity.clone().map(Json::Str)),
-        ),
-        (
-            "client_signature",
-            Json::opt(s.client_signature.map(|x| Json::str(x.to_string()))),
-        ),
-        ("hello_retry", Json::Bool(s.hello_retry)),
-        ("server_chain", list(&s.server_chain)),
-        ("client_chain", list(&s.client_chain)),
-        (
-            "server_name",
-            Json::opt(s.server_name.clone().map(Json::Str)),
-        ),
-        ("transcript_hash", Json::str(hex(&s.transcript_hash))),
-    ])
-}
-
-fn side_json(r: Result<&Summary, &String>) -> Json {
-    match r {
-        Ok(s) => summary_json(s),
-        Err(e) => Json::obj([("error", Json::str(e.clone()))]),
-    }
-}
-
-fn json_report(plans: &[&Plan], outcomes: &[Outcome], args: &DemoArgs) -> Json {
-    let runs = plans
-        .iter()
-        .zip(outcomes)
-        .map(|(plan, o)| {
-            let server = match &o.server {
-                Some(sv) => side_json(sv.result.as_ref()),
-                None => Json::obj([("error", Json::str("the server did not report"))]),
-            };
-            let messages = o
-                .observed
-                .messages
-                .iter()
-                .map(|m| {
-                    Json::obj([
-                        (
-                            "from",
-                            Json::str(if m.from_client { "client" } else { "server" }),
-                        ),
-                        ("name", Json::str(m.name.clone())),
-                        ("size", Json::Int(m.bytes.len() as i64)),
-                        ("encrypted", Json::Bool(m.encrypted)),
-                        ("hex", Json::str(hex(&m.bytes))),
-                    ])
-                })
-                .collect();
-            let mut fields = vec![
-                ("path".to_owned(), Json::str(plan.path.name())),
-                ("ok".to_owned(), Json::Bool(check(plan, o).is_ok())),
-                ("client".to_owned(), side_json(o.client.as_ref())),
-                ("server".to_owned(), server),
-                ("messages".to_owned(), Json::Arr(messages)),
-                (
-                    "sent".to_owned(),
-                    Json::str(String::from_utf8_lossy(plan.message)),
-                ),
-                (
-                    "reply".to_owned(),
-                    Json::str(String::from_utf8_lossy(&o.reply)),
-                ),
-            ];
-            if args.explain {
-                let secrets = o
-                    .observed
-                    .secrets
-                    .iter()
-                    .map(|s| {
-                        Json::obj([
-                            ("label", Json::str(s.label.clone())),
-                            ("derivation", Json::str(s.derivation.clone())),
-                            ("hex", Json::str(hex(&s.value))),
-                        ])
-                    })
-                    .collect();
-                fields.push(("key_schedule".to_owned(), Json::Arr(secrets)));
-            }
-            if args.seed.is_none() {
-                fields.push((
-                    "handshake_ms".to_owned(),
-                    Json::Num(o.handshake_time.as_secs_f64() * 1e3),
-                ));
-            }
-            Json::Obj(fields)
-        })
-        .collect();
-    Json::obj([("runs", Json::Arr(runs))])
 }
 
 #[cfg(test)]

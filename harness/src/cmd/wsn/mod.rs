@@ -3,7 +3,7 @@
 //!
 //! `simulate` deploys one network and prints its measurements beside the published
 //! analysis; `sweep` varies the ring size or the number of captured nodes, prints a table
-//! and can draw an SVG plot; `handshake` ([`crate::wsn_handshake`]) runs a real TLS 1.3 PSK
+//! and can draw an SVG plot; `handshake` ([`link`]) runs a real TLS 1.3 PSK
 //! handshake keyed by a simulated link key.
 
 use std::fmt::Write as _;
@@ -12,17 +12,19 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 use predist::{Config, Estimate, Report, Scheme, Sweep, SweepConfig, Vary};
+
+mod json;
+mod link;
 use rand_core::Rng;
 
-use crate::cli::{EXIT_CODES, Failure};
-use crate::json::Json;
-use crate::progress::Progress;
+use crate::cmd::progress::Progress;
+use crate::failure::{EXIT_CODES, Failure};
 
-pub(crate) const DEFAULT_POOL: u32 = 10_000;
-pub(crate) const DEFAULT_RING: u32 = 100;
-pub(crate) const DEFAULT_Q: u32 = 2;
+const DEFAULT_POOL: u32 = 10_000;
+const DEFAULT_RING: u32 = 100;
+const DEFAULT_Q: u32 = 2;
 /// Degree 99: 100 field elements per node, the storage of a 100-key ring.
-pub(crate) const DEFAULT_DEGREE: u32 = 99;
+const DEFAULT_DEGREE: u32 = 99;
 
 /// `keylab wsn ...`
 #[derive(Debug, Subcommand)]
@@ -35,7 +37,7 @@ pub enum WsnCommand {
     Sweep(SweepArgs),
     /// Two neighbours derive their link key and run a keylab PSK handshake with it.
     #[command(after_help = EXIT_CODES)]
-    Handshake(crate::wsn_handshake::HandshakeArgs),
+    Handshake(link::HandshakeArgs),
 }
 
 /// Schemes on the command line.
@@ -147,7 +149,7 @@ pub fn run(command: &WsnCommand, out: &mut dyn Write) -> Result<(), Failure> {
     match command {
         WsnCommand::Simulate(args) => simulate(args, out),
         WsnCommand::Sweep(args) => sweep(args, out),
-        WsnCommand::Handshake(args) => crate::wsn_handshake::run(args, out),
+        WsnCommand::Handshake(args) => link::run(args, out),
     }
 }
 
@@ -164,7 +166,7 @@ pub fn simulate(args: &SimulateArgs, out: &mut dyn Write) -> Result<(), Failure>
     };
     let report = predist::simulate(&config).map_err(|e| Failure::input(e.to_string()))?;
     let text = if args.json {
-        report_json(&report).compact()
+        json::report(&report)
     } else {
         report_text(&report)
     };
@@ -220,7 +222,7 @@ pub fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<(), Failure> {
     bar.finish();
     let result = result.map_err(|e| Failure::input(e.to_string()))?;
     let text = if args.json {
-        sweep_json(&result).compact()
+        json::sweep(&result)
     } else {
         sweep_text(&result)
     };
@@ -253,7 +255,7 @@ fn distinct_schemes(schemes: &[SchemeArg]) -> Result<Vec<SchemeArg>, Failure> {
 /// Flags that none of the given schemes use are usage errors (exit 2), so that a typo'd
 /// scheme never silently ignores a parameter.
 /// Refuses flags that none of `schemes` uses (`single`: the command takes one scheme).
-pub(crate) fn check_flags(schemes: &[SchemeArg], d: &KeyArgs, single: bool) -> Result<(), Failure> {
+fn check_flags(schemes: &[SchemeArg], d: &KeyArgs, single: bool) -> Result<(), Failure> {
     let uses = |wanted: &[SchemeArg]| schemes.iter().any(|s| wanted.contains(s));
     let pool = uses(&[SchemeArg::Eg, SchemeArg::Qcomposite]);
     let q = uses(&[SchemeArg::Qcomposite]);
@@ -293,7 +295,7 @@ pub(crate) fn check_flags(schemes: &[SchemeArg], d: &KeyArgs, single: bool) -> R
     }
 }
 
-pub(crate) fn scheme_name(s: SchemeArg) -> &'static str {
+fn scheme_name(s: SchemeArg) -> &'static str {
     match s {
         SchemeArg::Eg => "eg",
         SchemeArg::Qcomposite => "qcomposite",
@@ -319,7 +321,7 @@ fn scheme_of(s: SchemeArg, d: &DeploymentArgs, ring: Option<u32>) -> Scheme {
 }
 
 fn seed_or_random(seed: Option<u64>) -> u64 {
-    seed.unwrap_or_else(|| crate::rng::rng_from(None).next_u64())
+    seed.unwrap_or_else(|| crate::seed::os_rng().next_u64())
 }
 
 fn write_failure(e: std::io::Error) -> Failure {
@@ -390,57 +392,6 @@ fn row(s: &mut String, label: &str, e: &Estimate) {
     let _ = writeln!(s, "{label:<34}{:>10}{:>11}", f(e.measured), f(e.analytic));
 }
 
-fn report_json(r: &Report) -> Json {
-    let c = &r.config;
-    let pk = &r.path_keys;
-    let mut o = vec![("scheme", Json::str(c.scheme.name()))];
-    o.extend(scheme_params(&c.scheme));
-    o.extend([
-        ("nodes", uint(c.nodes)),
-        ("range", num(c.range)),
-        ("seed", uint(c.seed)),
-        ("keys_per_node", uint(r.keys_per_node)),
-        ("neighbour_pairs", uint(r.neighbour_pairs)),
-        ("mean_degree", Json::Num(r.mean_degree)),
-        ("links", uint(r.links)),
-        ("local_connectivity", estimate(&r.local_connectivity)),
-        (
-            "largest_component_fraction",
-            Json::Num(r.largest_component_fraction),
-        ),
-        (
-            "path_keys",
-            Json::obj([
-                ("unsecured_pairs", uint(pk.unsecured_pairs)),
-                ("examined", uint(pk.examined)),
-                ("two_hops", uint(pk.two_hops)),
-                ("three_hops", uint(pk.three_hops)),
-                ("not_within_three_hops", uint(pk.beyond)),
-            ]),
-        ),
-    ]);
-    if let Some(cap) = &r.capture {
-        o.extend([
-            ("captured", uint(cap.captured)),
-            ("links_between_uncaptured", uint(cap.links)),
-            ("compromised_links", uint(cap.compromised)),
-            ("compromised_fraction", estimate(&cap.fraction)),
-        ]);
-    }
-    Json::obj(o)
-}
-
-/// The scheme's parameters, as object fields.
-fn scheme_params(scheme: &Scheme) -> Vec<(&'static str, Json)> {
-    match *scheme {
-        Scheme::Eg { pool, ring } => vec![("pool", uint(pool)), ("ring", uint(ring))],
-        Scheme::QComposite { pool, ring, q } => {
-            vec![("pool", uint(pool)), ("ring", uint(ring)), ("q", uint(q))]
-        }
-        Scheme::Blundo { degree } => vec![("degree", uint(degree))],
-    }
-}
-
 fn sweep_text(sweep: &Sweep) -> String {
     let c = &sweep.config;
     let mut s = String::new();
@@ -478,53 +429,4 @@ fn sweep_text(sweep: &Sweep) -> String {
         let _ = writeln!(s);
     }
     s
-}
-
-fn sweep_json(sweep: &Sweep) -> Json {
-    let c = &sweep.config;
-    let vary = match c.vary {
-        Vary::Ring => "ring",
-        Vary::Capture => "capture",
-    };
-    let series = sweep
-        .series
-        .iter()
-        .map(|series| {
-            let points = series
-                .points
-                .iter()
-                .map(|p| {
-                    Json::obj([
-                        ("x", uint(p.x)),
-                        ("measured", num(p.value.measured)),
-                        ("analytic", num(p.value.analytic)),
-                    ])
-                })
-                .collect();
-            let mut so = vec![("scheme", Json::str(series.scheme.name()))];
-            so.extend(scheme_params(&series.scheme));
-            so.push(("points", Json::Arr(points)));
-            Json::obj(so)
-        })
-        .collect();
-    Json::obj([
-        ("vary", Json::str(vary)),
-        ("nodes", uint(c.nodes)),
-        ("range", num(c.range)),
-        ("seed", uint(c.seed)),
-        ("series", Json::Arr(series)),
-    ])
-}
-
-fn estimate(e: &Estimate) -> Json {
-    Json::obj([("measured", num(e.measured)), ("analytic", num(e.analytic))])
-}
-
-/// A number, or null for none (non-finite values are written as null too).
-fn num(v: Option<f64>) -> Json {
-    Json::opt(v.map(Json::Num))
-}
-
-fn uint(v: impl Into<u64>) -> Json {
-    Json::UInt(v.into())
 }

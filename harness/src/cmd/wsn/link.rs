@@ -19,15 +19,41 @@ use clap::Args;
 use handshake::{ClientConfig, ExternalPsk, Path, ServerConfig};
 use predist::blundo::Polynomial;
 use predist::keys::{KeyPool, KeyRing, LinkKey, eg_link_key, qcomposite_link_key};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::cli::Failure;
-use crate::json::{Json, hex};
-use crate::runner::{self, ClientSpec};
-use crate::wsn_cmd::{
+use super::{
     DEFAULT_DEGREE, DEFAULT_POOL, DEFAULT_Q, DEFAULT_RING, KeyArgs, SchemeArg, check_flags,
     scheme_name,
 };
+use crate::failure::Failure;
+use crate::runner::{self, ClientSpec};
+use crate::seed::connection_rng;
+
+/// `keylab wsn handshake --json`.
+#[derive(Serialize)]
+struct LinkJson {
+    scheme: &'static str,
+    seed: u64,
+    node_a: u32,
+    node_b: u32,
+    derivation: String,
+    draws: u32,
+    key_a_sha256_prefix: String,
+    key_b_sha256_prefix: String,
+    psk_identity: String,
+    client: Option<SideJson>,
+    server: Option<SideJson>,
+    ok: bool,
+}
+
+/// What one node's side of the handshake reported.
+#[derive(Serialize)]
+struct SideJson {
+    path: &'static str,
+    reason: String,
+    transcript_hash: String,
+}
 
 /// How many ring pairs are drawn before giving up on a link.
 pub const MAX_DRAWS: u32 = 10_000;
@@ -62,7 +88,7 @@ struct Link {
 }
 
 fn fingerprint(key: &LinkKey) -> String {
-    hex(&Sha256::digest(key.as_bytes())[..8])
+    hex::encode(&Sha256::digest(key.as_bytes())[..8])
 }
 
 fn derive(args: &HandshakeArgs, seed: u64) -> Result<Link, Failure> {
@@ -72,7 +98,7 @@ fn derive(args: &HandshakeArgs, seed: u64) -> Result<Link, Failure> {
         keys.ring.unwrap_or(DEFAULT_RING),
         keys.degree.unwrap_or(DEFAULT_DEGREE),
     );
-    let mut rng = runner::connection_rng(Some(seed), "wsn link", 0);
+    let mut rng = connection_rng(Some(seed), "wsn link", 0);
     let bad = |e: predist::Error| Failure::input(e.to_string());
     let (a, b) = (
         rand_core::Rng::next_u32(&mut rng) % 1000,
@@ -150,7 +176,7 @@ pub fn run(args: &HandshakeArgs, out: &mut dyn Write) -> Result<(), Failure> {
     check_flags(&[args.scheme], &args.keys, true)?;
     let seed = args
         .seed
-        .unwrap_or_else(|| rand_core::Rng::next_u64(&mut crate::rng::rng_from(None)));
+        .unwrap_or_else(|| rand_core::Rng::next_u64(&mut crate::seed::os_rng()));
     let link = derive(args, seed)?;
     let identity = format!("wsn-link-{}-{}", link.a, link.b);
     let psk = |key: &LinkKey| {
@@ -182,30 +208,28 @@ pub fn run(args: &HandshakeArgs, out: &mut dyn Write) -> Result<(), Failure> {
         }),
     };
     let report = if args.json {
-        let summary = |s: Option<&handshake::Summary>| match s {
-            Some(s) => Json::obj([
-                ("path", Json::str(s.path.name())),
-                ("reason", Json::str(s.reason.clone())),
-                ("transcript_hash", Json::str(hex(&s.transcript_hash))),
-            ]),
-            None => Json::Null,
+        let summary = |s: Option<&handshake::Summary>| {
+            s.map(|s| SideJson {
+                path: s.path.name(),
+                reason: s.reason.clone(),
+                transcript_hash: hex::encode(s.transcript_hash),
+            })
         };
-        Json::obj([
-            ("scheme", Json::str(scheme_name(args.scheme))),
-            ("seed", Json::UInt(seed)),
-            ("node_a", Json::UInt(u64::from(link.a))),
-            ("node_b", Json::UInt(u64::from(link.b))),
-            ("derivation", Json::str(link.how.clone())),
-            ("draws", Json::UInt(u64::from(link.draws))),
-            ("key_a_sha256_prefix", Json::str(fingerprint(&link.key_a))),
-            ("key_b_sha256_prefix", Json::str(fingerprint(&link.key_b))),
-            ("psk_identity", Json::str(identity.clone())),
-            ("client", summary(client_summary.as_ref())),
-            ("server", summary(server_summary.as_ref())),
-            ("ok", Json::Bool(verdict.is_ok())),
-        ])
-        .compact()
-            + "\n"
+        let view = LinkJson {
+            scheme: scheme_name(args.scheme),
+            seed,
+            node_a: link.a,
+            node_b: link.b,
+            derivation: link.how.clone(),
+            draws: link.draws,
+            key_a_sha256_prefix: fingerprint(&link.key_a),
+            key_b_sha256_prefix: fingerprint(&link.key_b),
+            psk_identity: identity.clone(),
+            client: summary(client_summary.as_ref()),
+            server: summary(server_summary.as_ref()),
+            ok: verdict.is_ok(),
+        };
+        super::json::compact(&view) + "\n"
     } else {
         let mut s = String::new();
         let _ = writeln!(

@@ -1,22 +1,61 @@
 //! The PSK and resumption options of `keylab server` and `keylab client`: PSK files,
 //! ticket keys and session files.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use handshake::{ExternalPsk, Session, SessionCache, Tickets, psk::parse_psk_file};
+use clap::Args;
+use handshake::{ExternalPsk, SessionCache, Tickets};
 use rand_core::Rng;
 use zeroize::Zeroizing;
 
-use crate::cli::{ClientPskArgs, Failure, ServerPskArgs};
+use crate::cmd::load::{read_psk_file, read_session};
+use crate::failure::Failure;
 
-/// Reads a PSK file (`IDENTITY:HEXKEY` lines); errors name the file and line.
-pub fn read_psk_file(path: &Path) -> Result<Vec<ExternalPsk>, Failure> {
-    let text = Zeroizing::new(
-        std::fs::read_to_string(path)
-            .map_err(|e| Failure::input(format!("reading {}: {e}", path.display())))?,
-    );
-    parse_psk_file(&text).map_err(|e| Failure::input(format!("{}: {e}", path.display())))
+/// PSK and ticket options of `keylab server`.
+#[derive(Debug, Args)]
+pub struct ServerPskArgs {
+    /// External PSKs, one `IDENTITY:HEXKEY` per line (HEXKEY as OpenSSL's -psk takes it).
+    /// Without --cert the server takes only these keys.
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
+    /// Accept psk_ke (a PSK without X25519) when the client offers it: no forward secrecy.
+    #[arg(long)]
+    pub psk_ke: bool,
+    /// Let an external PSK satisfy --client-auth required.
+    #[arg(long)]
+    pub psk_satisfies_client_auth: bool,
+    /// Do not issue session tickets (nor accept them).
+    #[arg(long, conflicts_with_all = ["single_use_tickets", "ticket_lifetime"])]
+    pub no_tickets: bool,
+    /// Accept each ticket once; a replay gets a full handshake. The record of used tickets
+    /// is kept in memory and lost on restart.
+    #[arg(long)]
+    pub single_use_tickets: bool,
+    /// Ticket lifetime in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 7200, value_parser = clap::value_parser!(u32).range(1..=604_800))]
+    pub ticket_lifetime: u32,
+}
+
+/// PSK and session options of `keylab client`.
+#[derive(Debug, Args)]
+pub struct ClientPskArgs {
+    /// External PSKs, one `IDENTITY:HEXKEY` per line; the one named by --psk-identity (or
+    /// the only one) is offered.
+    #[arg(long, value_name = "FILE")]
+    pub psk_file: Option<PathBuf>,
+    /// Which key of --psk-file to offer.
+    #[arg(long, value_name = "ID", requires = "psk_file")]
+    pub psk_identity: Option<String>,
+    /// Also offer psk_ke (a PSK without X25519): no forward secrecy.
+    #[arg(long)]
+    pub psk_ke: bool,
+    /// Resume with the session (ticket) in FILE.
+    #[arg(long, value_name = "FILE")]
+    pub session_in: Option<PathBuf>,
+    /// Save the newest ticket from the server to FILE (mode 0600: it holds a secret).
+    #[arg(long, value_name = "FILE")]
+    pub session_out: Option<PathBuf>,
 }
 
 /// The server's external PSKs (none without --psk-file).
@@ -89,13 +128,7 @@ pub fn client_cache(args: &ClientPskArgs) -> Result<Option<Arc<SessionCache>>, F
     }
     let cache = Arc::new(SessionCache::default());
     if let Some(path) = &args.session_in {
-        let text = Zeroizing::new(
-            std::fs::read_to_string(path)
-                .map_err(|e| Failure::input(format!("reading {}: {e}", path.display())))?,
-        );
-        let session = Session::from_text(&text)
-            .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
-        cache.insert(session);
+        cache.insert(read_session(path)?);
     }
     Ok(Some(cache))
 }

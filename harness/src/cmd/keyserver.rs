@@ -14,9 +14,9 @@ use keyserver::client::{self, Client, ClientError};
 use keyserver::trust::{Trust, TrustError};
 use keyserver::{KeyAnswer, KeyServer, Status, VerifiedKey, seal};
 use pki::PrivateKey;
-use zeroize::Zeroizing;
 
-use crate::cli::{EXIT_CODES, Failure};
+use crate::cmd::load::read_private_key;
+use crate::failure::{EXIT_CODES, Failure};
 
 /// `keylab keyserver ...`
 #[derive(Debug, Subcommand)]
@@ -158,7 +158,7 @@ pub fn run(command: &KeyserverCommand, out: &mut dyn Write) -> Result<(), Failur
 fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let listener = TcpListener::bind(&args.listen)
         .map_err(|e| Failure::input(format!("cannot listen on {}: {e}", args.listen)))?;
-    let rng = Box::new(crate::rng::rng_from(None));
+    let rng = Box::new(crate::seed::os_rng());
     let server = KeyServer::start(listener, &args.db, rng)
         .map_err(|e| Failure::input(format!("{}: {e}", args.db.display())))?;
     writeln!(
@@ -288,11 +288,11 @@ fn audit(args: &AuditArgs, out: &mut dyn Write) -> Result<(), Failure> {
 }
 
 /// `keylab seal --to NAME --server URL < MSG > MSG.sealed`
-pub fn seal_cmd(args: &SealArgs, out: &mut dyn Write) -> Result<(), Failure> {
+pub fn seal(args: &SealArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let mut session = Session::open(&args.server)?;
     let v = session.current_key(&args.to)?;
     let message = read_stdin(seal::MAX_MESSAGE, "the message")?;
-    let sealed = seal::seal(&v.key, &message, &mut crate::rng::rng_from(None))
+    let sealed = seal::seal(&v.key, &message, &mut crate::seed::os_rng())
         .map_err(|e| Failure::input(e.to_string()))?;
     out.write_all(&sealed)
         .and_then(|()| out.flush())
@@ -300,7 +300,7 @@ pub fn seal_cmd(args: &SealArgs, out: &mut dyn Write) -> Result<(), Failure> {
 }
 
 /// `keylab open --key F < MSG.sealed > MSG`
-pub fn open_cmd(args: &OpenArgs, out: &mut dyn Write) -> Result<(), Failure> {
+pub fn open(args: &OpenArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let key = read_key(&args.key)?;
     let limit = seal::HEADER_LEN + seal::MAX_MESSAGE + keyserver::hpke::TAG_LEN;
     let sealed = read_stdin(limit, "the sealed message")?;
@@ -429,19 +429,9 @@ fn default_state(host: &str) -> Result<PathBuf, Failure> {
         .join(format!("{file}.state")))
 }
 
-/// The largest key file read.
-const MAX_KEY_FILE: u64 = 64 * 1024;
-
+/// An Ed25519 private key: the only kind the key server takes.
 fn read_key(path: &Path) -> Result<PrivateKey, Failure> {
-    let reading = |e: std::io::Error| Failure::input(format!("reading {}: {e}", path.display()));
-    let mut text = Zeroizing::new(String::new());
-    std::fs::File::open(path)
-        .map_err(reading)?
-        .take(MAX_KEY_FILE)
-        .read_to_string(&mut text)
-        .map_err(reading)?;
-    let key = PrivateKey::from_pem(&text)
-        .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+    let key = read_private_key(path)?;
     if !key.public_key().is_ed25519() {
         return Err(Failure::input(format!(
             "{}: a {} key; the key server takes Ed25519 keys only",

@@ -1,6 +1,5 @@
 //! `keylab share split | combine | serve`: Shamir M-of-N splitting of keys across share
-//! servers, with the [`sharing`] crate; and the key recovery behind
-//! `keylab server --key-shares`.
+//! servers, with the [`sharing`] crate.
 
 use std::io::{Read as _, Write};
 use std::net::TcpListener;
@@ -13,7 +12,9 @@ use sharing::server::ShareServer;
 use sharing::{Share, SplitId};
 use zeroize::Zeroizing;
 
-use crate::cli::{EXIT_CODES, Failure};
+use crate::cmd::key_source::{parse_split_id, share_clients};
+use crate::cmd::load::{read_secret_text, read_token};
+use crate::failure::{EXIT_CODES, Failure};
 
 /// `keylab share ...`
 #[derive(Debug, Subcommand)]
@@ -100,26 +101,6 @@ pub struct ServeArgs {
     pub token_file: Option<PathBuf>,
 }
 
-/// The `keylab server` options that rebuild its private key from share servers.
-#[derive(Debug, Args)]
-pub struct KeySharesArgs {
-    /// Rebuild the private key from these share servers at start-up (instead of --key).
-    #[arg(
-        long,
-        value_name = "URL,...",
-        value_delimiter = ',',
-        requires = "key_split_id",
-        conflicts_with = "key"
-    )]
-    pub key_shares: Vec<String>,
-    /// The split id of the key on the share servers.
-    #[arg(long, value_name = "SPLIT_ID", requires = "key_shares")]
-    pub key_split_id: Option<String>,
-    /// Bearer token for the share servers (first line of FILE).
-    #[arg(long, value_name = "FILE", requires = "key_shares")]
-    pub key_shares_token_file: Option<PathBuf>,
-}
-
 /// Runs a `keylab share` command.
 pub fn run(command: &ShareCommand, out: &mut dyn Write) -> Result<(), Failure> {
     match command {
@@ -127,16 +108,6 @@ pub fn run(command: &ShareCommand, out: &mut dyn Write) -> Result<(), Failure> {
         ShareCommand::Combine(args) => combine(args, out),
         ShareCommand::Serve(args) => serve(args, out),
     }
-}
-
-/// The PEM private key rebuilt from `args`' share servers (`keylab server --key-shares`).
-pub fn key_from_shares(args: &KeySharesArgs) -> Result<Zeroizing<String>, Failure> {
-    let id = parse_id(args.key_split_id.as_deref().unwrap_or_default())?;
-    let servers = clients(&args.key_shares, args.key_shares_token_file.as_deref())?;
-    let secret = client::recover(&servers, id).map_err(recover_failure)?;
-    let text = std::str::from_utf8(&secret)
-        .map_err(|_| Failure::input(format!("the secret of split {id} is not a PEM key")))?;
-    Ok(Zeroizing::new(text.to_owned()))
 }
 
 fn split(args: &SplitArgs, out: &mut dyn Write) -> Result<(), Failure> {
@@ -157,12 +128,12 @@ fn split(args: &SplitArgs, out: &mut dyn Write) -> Result<(), Failure> {
         ));
     }
     let secret = read_secret()?;
-    let mut rng = crate::rng::rng_from(None);
+    let mut rng = crate::seed::os_rng();
     let (lines, id): (Vec<Zeroizing<String>>, Option<SplitId>) = match args.format {
         FormatArg::Keylab => {
             let shares = sharing::split(&secret, args.m, n, &mut rng).map_err(input)?;
             if !args.servers.is_empty() {
-                let servers = clients(&args.servers, args.token_file.as_deref())?;
+                let servers = share_clients(&args.servers, args.token_file.as_deref())?;
                 return store(&servers, &shares, out);
             }
             let id = shares.first().map(Share::split_id);
@@ -263,8 +234,8 @@ fn combine(args: &CombineArgs, out: &mut dyn Write) -> Result<(), Failure> {
             if args.servers.is_empty() {
                 sharing::combine(&shares).map_err(|e| Failure::check(e.to_string()))?
             } else {
-                let id = parse_id(args.id.as_deref().unwrap_or_default())?;
-                let servers = clients(&args.servers, args.token_file.as_deref())?;
+                let id = parse_split_id(args.id.as_deref().unwrap_or_default())?;
+                let servers = share_clients(&args.servers, args.token_file.as_deref())?;
                 if let Some(other) = shares.iter().find(|s| s.split_id() != id) {
                     return Err(Failure::input(format!(
                         "a share file holds a share of split {}, not of --id {id}",
@@ -302,7 +273,7 @@ fn read_lines<T>(
 ) -> Result<Vec<T>, Failure> {
     let mut shares = Vec::new();
     for path in files {
-        let text = read_share_file(path)?;
+        let text = read_secret_text(path, "a share file", MAX_SHARE_FILE)?;
         for (i, line) in text.lines().enumerate() {
             if !line.trim().is_empty() {
                 let share = parse(line)
@@ -317,34 +288,6 @@ fn read_lines<T>(
 /// The largest share file read: far more than 253 shares of the longest secret need.
 const MAX_SHARE_FILE: u64 = 1024 * 1024;
 
-/// A share file's text, refused when over [`MAX_SHARE_FILE`] bytes.
-fn read_share_file(path: &Path) -> Result<Zeroizing<String>, Failure> {
-    let reading = |e: std::io::Error| Failure::input(format!("reading {}: {e}", path.display()));
-    let file = std::fs::File::open(path).map_err(reading)?;
-    let size = file.metadata().map_err(reading)?.len();
-    if size > MAX_SHARE_FILE {
-        return Err(Failure::input(format!(
-            "{}: {size} bytes, more than a share file holds (at most {MAX_SHARE_FILE})",
-            path.display()
-        )));
-    }
-    // Sized up front so reading does not reallocate and leave copies behind.
-    let mut text = Zeroizing::new(String::with_capacity(
-        usize::try_from(size).unwrap_or_default(),
-    ));
-    let read = file
-        .take(MAX_SHARE_FILE + 1)
-        .read_to_string(&mut text)
-        .map_err(reading)?;
-    if read as u64 > MAX_SHARE_FILE {
-        return Err(Failure::input(format!(
-            "{}: more than a share file holds (at most {MAX_SHARE_FILE} bytes)",
-            path.display()
-        )));
-    }
-    Ok(text)
-}
-
 fn read_secret() -> Result<Zeroizing<Vec<u8>>, Failure> {
     let mut secret = Zeroizing::new(Vec::with_capacity(sharing::MAX_SECRET_LEN + 1));
     std::io::stdin()
@@ -353,49 +296,6 @@ fn read_secret() -> Result<Zeroizing<Vec<u8>>, Failure> {
         .read_to_end(&mut secret)
         .map_err(|e| Failure::input(format!("reading the secret from stdin: {e}")))?;
     Ok(secret)
-}
-
-fn read_token(file: Option<&Path>) -> Result<Option<Zeroizing<String>>, Failure> {
-    let Some(file) = file else { return Ok(None) };
-    let text = Zeroizing::new(
-        std::fs::read_to_string(file)
-            .map_err(|e| Failure::input(format!("reading {}: {e}", file.display())))?,
-    );
-    let token = text.lines().next().unwrap_or_default().trim();
-    if token.is_empty() {
-        return Err(Failure::input(format!("{}: empty token", file.display())));
-    }
-    Ok(Some(Zeroizing::new(token.to_owned())))
-}
-
-fn clients(urls: &[String], token_file: Option<&Path>) -> Result<Vec<Client>, Failure> {
-    for (i, url) in urls.iter().enumerate() {
-        let same = |other: &String| {
-            other
-                .trim_end_matches('/')
-                .eq_ignore_ascii_case(url.trim_end_matches('/'))
-        };
-        if urls[..i].iter().any(same) {
-            return Err(Failure::input(format!(
-                "share server {url:?} is given twice: each server holds one share"
-            )));
-        }
-    }
-    let token = read_token(token_file)?;
-    urls.iter()
-        .map(|url| {
-            if !url.starts_with("http://") {
-                return Err(Failure::input(format!(
-                    "share server {url:?}: expected http://HOST:PORT"
-                )));
-            }
-            Ok(Client::new(url, token.clone(), client::DEFAULT_TIMEOUT))
-        })
-        .collect()
-}
-
-fn parse_id(id: &str) -> Result<SplitId, Failure> {
-    id.parse().map_err(input)
 }
 
 fn recover_failure(e: RecoverError) -> Failure {

@@ -1,0 +1,76 @@
+//! Where a server's private key can come from besides a key file: M of N share servers
+//! (`keylab server --key-shares`), and the share-server clients `keylab share` uses too.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use sharing::SplitId;
+use sharing::client::{self, Client};
+use zeroize::Zeroizing;
+
+use crate::cmd::load::read_token;
+use crate::failure::Failure;
+
+/// The `keylab server` options that rebuild its private key from share servers.
+#[derive(Debug, Args)]
+pub struct KeySharesArgs {
+    /// Rebuild the private key from these share servers at start-up (instead of --key).
+    #[arg(
+        long,
+        value_name = "URL,...",
+        value_delimiter = ',',
+        requires = "key_split_id",
+        conflicts_with = "key"
+    )]
+    pub key_shares: Vec<String>,
+    /// The split id of the key on the share servers.
+    #[arg(long, value_name = "SPLIT_ID", requires = "key_shares")]
+    pub key_split_id: Option<String>,
+    /// Bearer token for the share servers (first line of FILE).
+    #[arg(long, value_name = "FILE", requires = "key_shares")]
+    pub key_shares_token_file: Option<PathBuf>,
+}
+
+/// The PEM private key rebuilt from `args`' share servers.
+pub fn key_from_shares(args: &KeySharesArgs) -> Result<Zeroizing<String>, Failure> {
+    let id = parse_split_id(args.key_split_id.as_deref().unwrap_or_default())?;
+    let servers = share_clients(&args.key_shares, args.key_shares_token_file.as_deref())?;
+    let secret = client::recover(&servers, id).map_err(|e| Failure::check(e.to_string()))?;
+    let text = std::str::from_utf8(&secret)
+        .map_err(|_| Failure::input(format!("the secret of split {id} is not a PEM key")))?;
+    Ok(Zeroizing::new(text.to_owned()))
+}
+
+/// A client per share server URL (each given once), with the bearer token of
+/// `token_file` when there is one.
+pub fn share_clients(urls: &[String], token_file: Option<&Path>) -> Result<Vec<Client>, Failure> {
+    for (i, url) in urls.iter().enumerate() {
+        let same = |other: &String| {
+            other
+                .trim_end_matches('/')
+                .eq_ignore_ascii_case(url.trim_end_matches('/'))
+        };
+        if urls[..i].iter().any(same) {
+            return Err(Failure::input(format!(
+                "share server {url:?} is given twice: each server holds one share"
+            )));
+        }
+    }
+    let token = read_token(token_file)?;
+    urls.iter()
+        .map(|url| {
+            if !url.starts_with("http://") {
+                return Err(Failure::input(format!(
+                    "share server {url:?}: expected http://HOST:PORT"
+                )));
+            }
+            Ok(Client::new(url, token.clone(), client::DEFAULT_TIMEOUT))
+        })
+        .collect()
+}
+
+/// A split id as `split --servers` prints it.
+pub fn parse_split_id(id: &str) -> Result<SplitId, Failure> {
+    id.parse()
+        .map_err(|e: sharing::Error| Failure::input(e.to_string()))
+}

@@ -1,0 +1,156 @@
+//! `keylab server`, `keylab client`, `keylab mitm` and `keylab states`: keylab's TLS on
+//! real sockets, the tampering proxy, and the state machines.
+
+pub mod client;
+pub mod mitm;
+pub mod psk;
+pub mod server;
+pub mod states;
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use crate::cmd::args::parse_timeout;
+use crate::cmd::key_source::KeySharesArgs;
+use crate::mitm as mitm_ops;
+pub use psk::{ClientPskArgs, ServerPskArgs};
+
+/// Client-authentication policy on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AuthArg {
+    /// Never ask for a client certificate.
+    Off,
+    /// Ask; accept clients without one; refuse invalid ones.
+    Optional,
+    /// Ask and require a valid one.
+    Required,
+}
+
+/// `keylab server`
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Address to listen on; port 0 picks a free port (printed).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: String,
+    /// Certificate chain (PEM, leaf first); optional with --psk-file.
+    #[arg(long, value_name = "FILE", required_unless_present = "psk_file")]
+    pub cert: Option<PathBuf>,
+    /// Private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Or: rebuild the private key from share servers.
+    #[command(flatten)]
+    pub key_shares: KeySharesArgs,
+    /// Trust anchors for client certificates (needed with optional/required).
+    #[arg(long, value_name = "FILE")]
+    pub client_ca: Option<PathBuf>,
+    /// Whether to ask clients for certificates.
+    #[arg(long, value_enum, default_value = "off")]
+    pub client_auth: AuthArg,
+    /// Append the secrets in NSS key log format; SSLKEYLOGFILE also works.
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
+    /// Seconds a connection may stay silent before it is closed.
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout: u64,
+    /// Exit after this many connections (for scripts and tests).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: Option<u64>,
+    /// Seconds a client has to complete the handshake.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub handshake_timeout: u64,
+    /// Connections served at once; more are closed at once (and logged).
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub max_concurrent: u64,
+    /// Pre-shared keys and session tickets.
+    #[command(flatten)]
+    pub psk: ServerPskArgs,
+}
+
+/// `keylab mitm`
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("operation").args(["flip", "truncate", "drop_record", "reorder", "record", "replay_from"])))]
+pub struct MitmArgs {
+    /// Address to listen on; port 0 picks a free port (printed).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: String,
+    /// The server to forward to.
+    #[arg(long, value_name = "ADDR")]
+    pub upstream: String,
+    /// Flip the low bit of byte OFFSET (0-based) of everything sent in DIR (c2s or s2c).
+    #[arg(long, value_name = "DIR:OFFSET", value_parser = mitm_ops::Operation::dir_number)]
+    pub flip: Option<(mitm_ops::Dir, u64)>,
+    /// Close DIR after N bytes.
+    #[arg(long, value_name = "DIR:N", value_parser = mitm_ops::Operation::dir_number)]
+    pub truncate: Option<(mitm_ops::Dir, u64)>,
+    /// Drop the N-th record (0-based) in DIR.
+    #[arg(long, value_name = "DIR:N", value_parser = mitm_ops::Operation::dir_number)]
+    pub drop_record: Option<(mitm_ops::Dir, u64)>,
+    /// Swap records N and N+1 in DIR.
+    #[arg(long, value_name = "DIR:N", value_parser = mitm_ops::Operation::dir_number)]
+    pub reorder: Option<(mitm_ops::Dir, u64)>,
+    /// Save the raw bytes of DIR to FILE (appended).
+    #[arg(long, value_name = "DIR:FILE", value_parser = mitm_ops::Operation::dir_file)]
+    pub record: Option<(mitm_ops::Dir, PathBuf)>,
+    /// Send FILE's bytes upstream instead of the client's.
+    #[arg(long, value_name = "FILE")]
+    pub replay_from: Option<PathBuf>,
+    /// Exit after this many connections.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: Option<u64>,
+}
+
+/// `keylab client`
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// Server address, HOST:PORT.
+    #[arg(long, value_name = "ADDR")]
+    pub connect: String,
+    /// Name to ask for and check the certificate against (default: the host of --connect;
+    /// an IP address is checked against IP subjectAltNames and not sent as SNI).
+    #[arg(long, value_name = "NAME")]
+    pub server_name: Option<String>,
+    /// Trust anchors for the server's certificate (optional with --psk-file or
+    /// --session-in, when the server is expected to accept the key).
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["psk_file", "session_in"])]
+    pub ca: Option<PathBuf>,
+    /// Client certificate chain: takes the certificate path when the server asks.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Client private key.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// The line to send.
+    #[arg(long, value_name = "TEXT", default_value = "hello from keylab")]
+    pub send: String,
+    /// Seconds for the handshake and the reply together.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_timeout)]
+    pub timeout: f64,
+    /// Append the secrets in NSS key log format; SSLKEYLOGFILE also works.
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
+    /// Send an empty key_share so the server must answer with HelloRetryRequest (tests).
+    #[arg(long, hide = true)]
+    pub empty_key_share_for_testing_only: bool,
+    /// Pre-shared keys and resumption.
+    #[command(flatten)]
+    pub psk: ClientPskArgs,
+}
+
+/// Output formats of `keylab states`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatesFormat {
+    /// A readable table.
+    Text,
+    /// Graphviz dot.
+    Dot,
+}
+
+/// `keylab states`
+#[derive(Debug, Args)]
+pub struct StatesArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: StatesFormat,
+}

@@ -1,0 +1,56 @@
+//! `keylab states`: the RFC 8446 Appendix A state machines, from the handshake crate's
+//! own tables.
+
+use std::io::Write;
+
+use handshake::states::{self, Transition};
+
+use super::{StatesArgs, StatesFormat};
+use crate::failure::Failure;
+
+/// `keylab states`: the RFC 8446 Appendix A machines from the handshake crate's data.
+pub fn run(args: &StatesArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let text = match args.format {
+        StatesFormat::Dot => {
+            format!(
+                "{}{}",
+                states::to_dot("client", &states::CLIENT_TRANSITIONS),
+                states::to_dot("server", &states::SERVER_TRANSITIONS)
+            )
+        }
+        StatesFormat::Text => {
+            let mut s = String::new();
+            table(
+                &mut s,
+                "client (RFC 8446 Appendix A.1)",
+                &states::CLIENT_STATES,
+                &states::CLIENT_TRANSITIONS,
+            );
+            s.push('\n');
+            table(
+                &mut s,
+                "server (RFC 8446 Appendix A.2)",
+                &states::SERVER_STATES,
+                &states::SERVER_TRANSITIONS,
+            );
+            s
+        }
+    };
+    out.write_all(text.as_bytes())
+        .map_err(|e| Failure::input(e.to_string()))
+}
+
+fn table(s: &mut String, title: &str, names: &[&str], transitions: &[Transition]) {
+    s.push_str(title);
+    s.push('\n');
+    s.push_str(&format!("  states: {}\n", names.join(", ")));
+    for t in transitions {
+        let path = t
+            .path
+            .map_or_else(String::new, |p| format!("   [{p} path]"));
+        s.push_str(&format!(
+            "  {:<14} -> {:<14} on {}{path}\n",
+            t.from, t.to, t.on
+        ));
+    }
+}
