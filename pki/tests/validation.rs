@@ -2,8 +2,8 @@
 //! fixture rejected with its own error and the detail a person needs.
 
 use pki::{
-    Certificate, CertificateRequest, KeyType, PathRequest, PrivateKey, Profile, Purpose,
-    ValidationError,
+    CertSignature, Certificate, CertificateRequest, KeyType, PathRequest, PrivateKey, Profile,
+    Purpose, SignatureAlgorithm, ValidationError,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -39,10 +39,9 @@ fn validate(
 #[test]
 fn fixture_chains_validate_for_their_purpose_and_names() {
     for h in [fixtures::ED25519, fixtures::RSA] {
-        let root_cn = if h.key_type == "ed25519" {
-            "ed25519"
-        } else {
-            "rsa"
+        let root_cn = match h.key_type {
+            "rsa2048" => "rsa",
+            other => other,
         };
         for name in ["localhost", "LOCALHOST", "127.0.0.1", "::1"] {
             let path = validate(h.server_chain, h.root, Purpose::Server, Some(name)).expect(name);
@@ -174,6 +173,64 @@ fn negative_fixtures_fail_with_their_own_error() {
     );
 }
 
+/// Every key type under a CA of every key type: the CA's key decides the signature.
+#[test]
+fn any_key_type_is_issued_under_any_ca_type() {
+    let types = [KeyType::Ed25519, KeyType::Rsa2048, KeyType::P256];
+    let (from, to) = (
+        datetime!(2026-01-01 0:00 UTC),
+        datetime!(2028-01-01 0:00 UTC),
+    );
+    let mut rng = ChaCha20Rng::seed_from_u64(100);
+    for ca_type in types {
+        let signature = match ca_type {
+            KeyType::Ed25519 => SignatureAlgorithm::Ed25519,
+            KeyType::P256 => SignatureAlgorithm::EcdsaP256Sha256,
+            _ => SignatureAlgorithm::RsaPkcs1Sha256,
+        };
+        let ca_key = PrivateKey::generate(ca_type, &mut rng).expect("key");
+        let ca = pki::issue::self_signed(
+            &CertificateRequest::new("Mixed Root", Profile::Root { path_len: None }, from, to),
+            &ca_key,
+            &mut rng,
+        )
+        .expect("root");
+        for leaf_type in types {
+            let leaf_key = PrivateKey::generate(leaf_type, &mut rng).expect("key");
+            let leaf = pki::issue::issue(
+                &CertificateRequest::new(
+                    "localhost",
+                    Profile::Server {
+                        names: vec!["localhost".into()],
+                    },
+                    from,
+                    to,
+                ),
+                leaf_key.public_key(),
+                &ca,
+                &ca_key,
+                &mut rng,
+            )
+            .unwrap_or_else(|e| panic!("{leaf_type} under {ca_type}: {e}"));
+            assert_eq!(
+                leaf.signature_algorithm(),
+                &CertSignature::Supported(signature),
+                "{leaf_type} under {ca_type}"
+            );
+            assert_eq!(leaf.public_key(), Ok(leaf_key.public_key()));
+            pki::verify_path(&PathRequest {
+                leaf: &leaf,
+                intermediates: &[],
+                anchors: std::slice::from_ref(&ca),
+                time: datetime!(2027-01-01 0:00 UTC),
+                purpose: Purpose::Server,
+                name: Some("localhost"),
+            })
+            .unwrap_or_else(|e| panic!("{leaf_type} under {ca_type}: {e}"));
+        }
+    }
+}
+
 #[test]
 fn name_mismatch_also_for_ip_and_other_names() {
     let h = fixtures::ED25519;
@@ -232,7 +289,12 @@ fn no_anchors_is_an_error() {
 /// Issue → parse → verify for every key type and role, and byte-identical reissue.
 #[test]
 fn issue_parse_verify_round_trip_for_every_key_type() {
-    for kt in [KeyType::Ed25519, KeyType::Rsa2048, KeyType::Rsa3072] {
+    for kt in [
+        KeyType::Ed25519,
+        KeyType::Rsa2048,
+        KeyType::Rsa3072,
+        KeyType::P256,
+    ] {
         let make = || {
             let mut rng = ChaCha20Rng::seed_from_u64(99);
             let (from, to) = (
