@@ -142,6 +142,7 @@ fn fixture_keys_load() {
     for (pem, name) in [
         (fixtures::ED25519.server_key, "ed25519"),
         (fixtures::RSA.server_key, "rsa2048"),
+        (fixtures::P256.server_key, "p256"),
         (fixtures::bad::LEAF_KEY, "ed25519"),
     ] {
         let k = PrivateKey::from_pem(pem).expect("fixture key");

@@ -38,7 +38,7 @@ fn validate(
 
 #[test]
 fn fixture_chains_validate_for_their_purpose_and_names() {
-    for h in [fixtures::ED25519, fixtures::RSA] {
+    for h in [fixtures::ED25519, fixtures::RSA, fixtures::P256] {
         let root_cn = match h.key_type {
             "rsa2048" => "rsa",
             other => other,
@@ -170,6 +170,61 @@ fn negative_fixtures_fail_with_their_own_error() {
     assert_eq!(
         server(bad::UNKNOWN_CRITICAL_EXTENSION).to_string(),
         "unknown critical extension 1.3.6.1.4.1.55555.1 in CN=critical.localhost"
+    );
+}
+
+#[test]
+fn p256_chains_carry_ecdsa_with_sha256_and_a_flipped_bit_is_a_bad_signature() {
+    let h = fixtures::P256;
+    let chain = certs(h.server_chain);
+    for cert in chain.iter().chain(&certs(h.root)) {
+        assert_eq!(
+            cert.signature_algorithm(),
+            &CertSignature::Supported(SignatureAlgorithm::EcdsaP256Sha256),
+            "{}",
+            cert.subject()
+        );
+        assert!(cert.public_key().expect("P-256 key").is_p256());
+    }
+    let mut der = chain[0].der().to_vec();
+    if let Some(last) = der.last_mut() {
+        *last ^= 0x01; // the signature BIT STRING ends the certificate
+    }
+    let tampered = Certificate::from_der(&der).expect("still parses");
+    let err = pki::verify_path(&PathRequest {
+        leaf: &tampered,
+        intermediates: &chain[1..],
+        anchors: &certs(h.root),
+        time: CHECK_AT,
+        purpose: Purpose::Server,
+        name: Some("localhost"),
+    })
+    .unwrap_err();
+    assert_eq!(
+        err,
+        ValidationError::BadSignature {
+            subject: "CN=localhost".into(),
+            issuer: "CN=keylab p256 Intermediate CA".into(),
+            algorithm: "ecdsa-with-SHA256".into(),
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "bad signature on CN=localhost (issuer CN=keylab p256 Intermediate CA, algorithm ecdsa-with-SHA256)"
+    );
+    // The other hierarchies' roots do not anchor it.
+    let err = validate(
+        h.server_chain,
+        fixtures::ED25519.root,
+        Purpose::Server,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        ValidationError::UnknownIssuer {
+            issuer: "CN=keylab p256 Root CA".into()
+        }
     );
 }
 
