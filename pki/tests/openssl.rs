@@ -22,7 +22,7 @@ fn openssl_accepts_our_chains_strictly() {
         return;
     }
     let dir = fixtures_dir();
-    for h in ["ed25519", "rsa"] {
+    for h in ["ed25519", "rsa", "p256"] {
         for (leaf, purpose) in [("server.pem", "sslserver"), ("client.pem", "sslclient")] {
             let out = openssl_ok(
                 dir,
@@ -51,7 +51,7 @@ fn openssl_parses_every_certificate_and_key() {
     let dir = fixtures_dir();
     let mut certs = 0;
     let mut keys = 0;
-    for sub in ["ed25519", "rsa", "bad"] {
+    for sub in ["ed25519", "rsa", "p256", "bad"] {
         let mut entries: Vec<_> = fs::read_dir(dir.join(sub))
             .expect("dir")
             .flatten()
@@ -88,12 +88,16 @@ fn openssl_parses_every_certificate_and_key() {
                 }
             } else if rel.ends_with(".key") {
                 openssl_ok(dir, &["pkey", "-noout", "-in", &rel]);
+                if sub == "p256" {
+                    let out = openssl_ok(dir, &["ec", "-noout", "-check", "-in", &rel]);
+                    assert!(out.contains("EC Key valid"), "{rel}: {out}");
+                }
                 keys += 1;
             }
         }
     }
     assert!(
-        certs >= 25 && keys >= 9,
+        certs >= 31 && keys >= 13,
         "checked {certs} certificates and {keys} keys"
     );
 }
@@ -168,10 +172,17 @@ fn openssl_verifies_our_signatures_and_reads_our_public_keys() {
             SignatureAlgorithm::RsaPkcs1Sha256,
             vec!["dgst", "-sha256", "-verify"],
         ),
+        (
+            KeyType::P256,
+            SignatureAlgorithm::EcdsaP256Sha256,
+            vec!["dgst", "-sha256", "-verify"],
+        ),
     ] {
         let key = PrivateKey::generate(kt, &mut rng).expect("key");
         fs::write(d.join("pub.pem"), key.public_key().to_pem()).expect("write");
         openssl_ok(d, &["pkey", "-pubin", "-noout", "-in", "pub.pem"]);
+        fs::write(d.join("key.pem"), key.to_pem().expect("pem").as_bytes()).expect("write");
+        openssl_ok(d, &["pkey", "-noout", "-in", "key.pem"]);
         let sig = key.sign(alg, b"signed by keylab", &mut rng).expect("sign");
         fs::write(d.join("sig"), &sig).expect("write");
         let mut args = extra.clone();
@@ -195,12 +206,19 @@ fn we_accept_chains_openssl_makes_and_reject_bad_ones() {
     if !have_openssl() {
         return;
     }
-    for alg in ["ed25519", "rsa", "rsa-pss"] {
+    for alg in ["ed25519", "rsa", "rsa-pss", "p256"] {
         let dir = tempfile::tempdir().expect("tmp");
         let d = dir.path();
         openssl_hierarchy(d, alg);
         // openssl dates certificates from the second it signs them.
         let now = OffsetDateTime::now_utc() + Duration::seconds(2);
+        if alg == "p256" {
+            let key = fs::read_to_string(d.join("server.key")).expect("key");
+            assert!(
+                key.contains("BEGIN EC PARAMETERS") && key.contains("BEGIN EC PRIVATE KEY"),
+                "expected ecparam's RFC 5915 form:\n{key}"
+            );
+        }
         if alg == "rsa-pss" {
             let text = openssl_ok(d, &["x509", "-noout", "-text", "-in", "server.pem"]);
             assert!(

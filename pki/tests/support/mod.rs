@@ -83,14 +83,20 @@ authorityKeyIdentifier = keyid
 ";
 
 /// Builds root → intermediate → leaves with the openssl CLI in `d`.
-/// `alg` is `ed25519`, `rsa` (PKCS#1 v1.5 signatures) or `rsa-pss` (RSASSA-PSS signatures).
+/// `alg` is `ed25519`, `rsa` (PKCS#1 v1.5 signatures), `rsa-pss` (RSASSA-PSS signatures),
+/// `p256` (ecdsa-with-SHA256; keys from `openssl ecparam -genkey`, so RFC 5915
+/// `EC PRIVATE KEY` files after an `EC PARAMETERS` block), `p384` (ecdsa-with-SHA384)
+/// or `p384-sha256` (P-384 keys signing with ecdsa-with-SHA256).
 pub fn openssl_hierarchy(d: &Path, alg: &str) {
     fs::write(d.join("cnf"), OPENSSL_CNF).expect("cnf");
     let genkey = |name: &str| {
-        let args: Vec<&str> = if alg == "ed25519" {
-            vec!["genpkey", "-algorithm", "ed25519", "-out", name]
-        } else {
-            vec![
+        let args: Vec<&str> = match alg {
+            "ed25519" => vec!["genpkey", "-algorithm", "ed25519", "-out", name],
+            "p256" => vec!["ecparam", "-name", "prime256v1", "-genkey", "-out", name],
+            "p384" | "p384-sha256" => {
+                vec!["ecparam", "-name", "secp384r1", "-genkey", "-out", name]
+            }
+            _ => vec![
                 "genpkey",
                 "-algorithm",
                 "RSA",
@@ -98,13 +104,14 @@ pub fn openssl_hierarchy(d: &Path, alg: &str) {
                 "rsa_keygen_bits:2048",
                 "-out",
                 name,
-            ]
+            ],
         };
         openssl_ok(d, &args);
     };
     let sig_opts: Vec<&str> = match alg {
         "ed25519" => vec![],
-        "rsa" => vec!["-sha256"],
+        "rsa" | "p256" | "p384-sha256" => vec!["-sha256"],
+        "p384" => vec!["-sha384"],
         _ => vec![
             "-sha256",
             "-sigopt",
