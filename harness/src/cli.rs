@@ -89,6 +89,8 @@ pub enum KeyArg {
     Rsa2048,
     /// RSA, 3072-bit modulus.
     Rsa3072,
+    /// ECDSA on NIST P-256 (secp256r1, prime256v1).
+    P256,
 }
 
 impl From<KeyArg> for pki::KeyType {
@@ -97,6 +99,7 @@ impl From<KeyArg> for pki::KeyType {
             KeyArg::Ed25519 => Self::Ed25519,
             KeyArg::Rsa2048 => Self::Rsa2048,
             KeyArg::Rsa3072 => Self::Rsa3072,
+            KeyArg::P256 => Self::P256,
         }
     }
 }

@@ -185,6 +185,10 @@ fn describe(tag: &str, whole: &str, der: &[u8]) -> Result<String, String> {
             let key = PrivateKey::from_pem(whole).map_err(|e| e.to_string())?;
             Ok(key_line("private key (PKCS#1)", key.public_key()))
         }
+        "EC PRIVATE KEY" => {
+            let key = PrivateKey::from_sec1_der(der).map_err(|e| e.to_string())?;
+            Ok(key_line("private key (RFC 5915)", key.public_key()))
+        }
         "PUBLIC KEY" => {
             let key = pki::PublicKey::from_spki_der(der).map_err(|e| e.to_string())?;
             Ok(key_line("public key", &key))
