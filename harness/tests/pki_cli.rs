@@ -1,8 +1,12 @@
 //! `keylab pki ...` as a user runs it: files, output, exit codes.
 
+mod support;
+
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
+
+use support::have_openssl;
 
 fn keylab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_keylab"))
@@ -202,28 +206,171 @@ fn init_issue_verify_flow() {
 }
 
 #[test]
-fn seeded_runs_are_byte_identical() {
-    let a = tempfile::tempdir().expect("tmp");
-    let b = tempfile::tempdir().expect("tmp");
-    for d in [a.path(), b.path()] {
-        let o = keylab(&[
+fn p256_init_issue_verify_and_openssl_agrees() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let run = |args: &[&str]| {
+        let o = keylab(args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        stdout(&o)
+    };
+    let ca_dir = d.join("ca");
+    let out = run(&[
+        "pki",
+        "init",
+        "--out",
+        p(&ca_dir),
+        "--key",
+        "p256",
+        "--seed",
+        "1",
+        "--not-before",
+        T0,
+    ]);
+    assert!(out.contains("CN=keylab Root CA, p256"), "{out}");
+    let (ca_pem, ca_key) = (ca_dir.join("ca.pem"), ca_dir.join("ca.key"));
+    let issue = |what: &[&str], key: &str, prefix: &str, ca: &str| {
+        let (ca_cert, ca_key) = (d.join(format!("{ca}.pem")), d.join(format!("{ca}.key")));
+        let mut args = vec![
             "pki",
-            "init",
-            "--out",
-            p(d),
-            "--seed",
-            "42",
-            "--not-before",
-            T0,
-        ]);
-        assert!(o.status.success(), "{}", stderr(&o));
-    }
-    for f in ["ca.pem", "ca.key"] {
-        assert_eq!(
-            fs::read(a.path().join(f)).expect("a"),
-            fs::read(b.path().join(f)).expect("b"),
-            "{f}"
+            "issue",
+            "--ca-cert",
+            p(&ca_cert),
+            "--ca-key",
+            p(&ca_key),
+        ];
+        args.extend_from_slice(what);
+        let out = d.join(prefix);
+        args.extend_from_slice(&["--out", p(&out), "--key", key, "--not-before", T0]);
+        run(&args)
+    };
+    fs::copy(&ca_pem, d.join("root.pem")).expect("copy");
+    fs::copy(&ca_key, d.join("root.key")).expect("copy");
+    issue(&["--intermediate", "Issuing CA"], "p256", "int", "root");
+    let out = issue(
+        &["--server", "localhost,127.0.0.1,::1"],
+        "p256",
+        "srv",
+        "int",
+    );
+    assert!(out.contains("(CN=localhost, p256,"), "{out}");
+    issue(&["--client", "alice"], "p256", "alice", "int");
+    // Any key type under a P-256 CA.
+    issue(&["--server", "localhost"], "ed25519", "ed-srv", "int");
+
+    for (cert, purpose, name) in [
+        ("srv.pem", "server", Some("::1")),
+        ("alice.pem", "client", None),
+        ("ed-srv.pem", "server", Some("localhost")),
+    ] {
+        let mut args = vec![
+            "pki",
+            "verify",
+            "--ca",
+            p(&ca_pem),
+            "--purpose",
+            purpose,
+            "--at",
+            "2027-01-01T00:00:00Z",
+        ];
+        let leaf = d.join(cert);
+        args.extend_from_slice(&["--cert", p(&leaf)]);
+        if let Some(name) = name {
+            args.extend_from_slice(&["--name", name]);
+        }
+        let out = run(&args);
+        assert!(
+            out.ends_with("-> CN=Issuing CA -> CN=keylab Root CA (trust anchor)\n"),
+            "{cert}: {out}"
         );
+    }
+
+    let shown = run(&["pki", "show", p(&d.join("srv.pem"))]);
+    assert!(shown.contains("  key:       p256 sha256:"), "{shown}");
+    assert!(shown.contains("  signature: ecdsa-with-SHA256"), "{shown}");
+    let shown = run(&["pki", "show", p(&d.join("srv.key"))]);
+    assert!(shown.starts_with("private key p256\n"), "{shown}");
+    let shown = run(&["pki", "show", p(&d.join("ed-srv.pem"))]);
+    assert!(
+        shown.contains("key:       ed25519") && shown.contains("signature: ecdsa-with-SHA256"),
+        "{shown}"
+    );
+
+    if !have_openssl() {
+        return;
+    }
+    let openssl = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .current_dir(d)
+            .output()
+            .expect("run openssl");
+        let text = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(o.status.success(), "openssl {args:?}: {text}");
+        text
+    };
+    for (leaf, purpose) in [("srv.pem", "sslserver"), ("alice.pem", "sslclient")] {
+        let out = openssl(&[
+            "verify",
+            "-x509_strict",
+            "-purpose",
+            purpose,
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "int.pem",
+            leaf,
+        ]);
+        assert!(out.contains(": OK"), "{out}");
+    }
+    for key in ["root.key", "int.key", "srv.key", "alice.key"] {
+        openssl(&["pkey", "-in", key, "-noout"]);
+        assert!(openssl(&["ec", "-in", key, "-noout", "-check"]).contains("EC Key valid"));
+    }
+    // A key file as `openssl ecparam -genkey` writes it.
+    openssl(&[
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-out",
+        "ec.key",
+    ]);
+    let shown = run(&["pki", "show", p(&d.join("ec.key"))]);
+    assert!(
+        shown.starts_with("EC PARAMETERS: not a certificate or key, skipped\n")
+            && shown.contains("private key (RFC 5915) p256\n"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn seeded_runs_are_byte_identical() {
+    for key in ["ed25519", "p256"] {
+        let a = tempfile::tempdir().expect("tmp");
+        let b = tempfile::tempdir().expect("tmp");
+        for d in [a.path(), b.path()] {
+            let o = keylab(&[
+                "pki",
+                "init",
+                "--out",
+                p(d),
+                "--key",
+                key,
+                "--seed",
+                "42",
+                "--not-before",
+                T0,
+            ]);
+            assert!(o.status.success(), "{}", stderr(&o));
+        }
+        for f in ["ca.pem", "ca.key"] {
+            assert_eq!(
+                fs::read(a.path().join(f)).expect("a"),
+                fs::read(b.path().join(f)).expect("b"),
+                "{key}: {f}"
+            );
+        }
     }
 }
 

@@ -333,7 +333,7 @@ impl Certificate {
         self.not_after
     }
 
-    /// The subject public key, or why it cannot be used (e.g. an ECDSA key).
+    /// The subject public key, or why it cannot be used (e.g. a P-384 key).
     pub fn public_key(&self) -> Result<&PublicKey, &str> {
         self.public_key.as_ref().map_err(String::as_str)
     }
@@ -459,8 +459,31 @@ fn signature_algorithm(x509: &X509Certificate<'_>) -> CertSignature {
         oid::ED25519 => CertSignature::Supported(SignatureAlgorithm::Ed25519),
         oid::SHA256_WITH_RSA => CertSignature::Supported(SignatureAlgorithm::RsaPkcs1Sha256),
         oid::RSASSA_PSS => pss_parameters(x509),
-        _ => CertSignature::Unsupported(id),
+        // RFC 5758 §3.2: the parameters field must be absent. The curve is the issuer
+        // key's; verifying against a key that is not P-256 fails there.
+        oid::ECDSA_WITH_SHA256 if x509.signature_algorithm.parameters.is_none() => {
+            CertSignature::Supported(SignatureAlgorithm::EcdsaP256Sha256)
+        }
+        oid::ECDSA_WITH_SHA256 => CertSignature::Unsupported(
+            "ecdsa-with-SHA256 with parameters (RFC 5758 §3.2 requires none)".into(),
+        ),
+        _ => CertSignature::Unsupported(signature_name(&id)),
     }
+}
+
+/// Algorithms a person may meet that keylab does not verify, by name and OID.
+fn signature_name(id: &str) -> String {
+    let name = match id {
+        "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384",
+        "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512",
+        "1.2.840.10045.4.1" => "ecdsa-with-SHA1",
+        "1.2.840.113549.1.1.12" => "sha384WithRSAEncryption",
+        "1.2.840.113549.1.1.13" => "sha512WithRSAEncryption",
+        "1.2.840.113549.1.1.5" => "sha1WithRSAEncryption",
+        "1.3.101.113" => "Ed448",
+        _ => return id.to_owned(),
+    };
+    format!("{name} ({id})")
 }
 
 /// RSASSA-PSS parameters (RFC 4055 §3.1): only SHA-256 with MGF1-SHA-256 is accepted;

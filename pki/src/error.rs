@@ -8,15 +8,18 @@ use crate::key::SignatureAlgorithm;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
-    /// A key type name that is not one of `ed25519`, `rsa2048`, `rsa3072`.
-    #[error("unknown key type {0:?} (expected ed25519, rsa2048 or rsa3072)")]
+    /// A key type name that is not one of `ed25519`, `rsa2048`, `rsa3072`, `p256`.
+    #[error("unknown key type {0:?} (expected ed25519, rsa2048, rsa3072 or p256)")]
     UnknownKeyType(String),
     /// The encoding could not be read.
     #[error("malformed key: {0}")]
     Malformed(String),
-    /// A key algorithm other than Ed25519 or RSA.
+    /// A key algorithm other than Ed25519, RSA or ECDSA.
     #[error("unsupported key algorithm {0}")]
     UnsupportedAlgorithm(String),
+    /// An elliptic-curve key on a curve other than P-256.
+    #[error("unsupported elliptic curve {0}; keylab supports P-256 (prime256v1) only")]
+    UnsupportedCurve(String),
     /// The PEM text has no private key block.
     #[error("no PRIVATE KEY block found")]
     NoPrivateKey,
@@ -37,6 +40,9 @@ pub enum KeyError {
     /// An error inside the RSA implementation.
     #[error("RSA: {0}")]
     Rsa(String),
+    /// An error inside the ECDSA implementation.
+    #[error("ECDSA: {0}")]
+    Ecdsa(String),
     /// The signature does not verify.
     #[error("signature does not verify")]
     BadSignature,

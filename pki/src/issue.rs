@@ -2,7 +2,10 @@
 //!
 //! rcgen is used with its crypto backends (ring, aws-lc-rs) switched off: keylab
 //! implements rcgen's `SigningKey` for [`PrivateKey`], so one set of crates (ed25519-dalek,
-//! rsa) does all signing, builds stay small, and a seeded RNG fully determines the output.
+//! rsa, p256) does all signing, builds stay small, and a seeded RNG fully determines the
+//! output (ECDSA signatures use RFC 6979 nonces, so they are reproducible too). The CA's
+//! key decides the signature algorithm: Ed25519, sha256WithRSAEncryption or
+//! ecdsa-with-SHA256 (RFC 5758 §3.2); any key type may be issued under any CA.
 //! With the backend off rcgen derives no key identifiers, so they are set here: the
 //! subjectKeyIdentifier is the first 20 bytes of SHA-256 over the SubjectPublicKeyInfo
 //! (RFC 7093 §2 style), and the authorityKeyIdentifier copies the issuer's.
@@ -358,9 +361,14 @@ fn rcgen_error(e: rcgen::Error) -> IssueError {
     IssueError::Rcgen(e.to_string())
 }
 
+/// rcgen's algorithm for a key: it gives the SubjectPublicKeyInfo's AlgorithmIdentifier
+/// when the key is a subject, and the signature algorithm when it signs.
 fn rcgen_algorithm(key: &PublicKey) -> &'static rcgen::SignatureAlgorithm {
     if key.is_ed25519() {
         &rcgen::PKCS_ED25519
+    } else if key.is_p256() {
+        // id-ecPublicKey + secp256r1 (RFC 5480 §2.1.1); signs with ecdsa-with-SHA256.
+        &rcgen::PKCS_ECDSA_P256_SHA256
     } else {
         &rcgen::PKCS_RSA_SHA256
     }
@@ -379,7 +387,8 @@ impl PublicKeyData for SubjectKey<'_> {
     }
 }
 
-/// Our private key as rcgen's signer: Ed25519 or sha256WithRSAEncryption.
+/// Our private key as rcgen's signer: Ed25519, sha256WithRSAEncryption or
+/// ecdsa-with-SHA256 (a DER ECDSA-Sig-Value, as the certificate's signatureValue carries).
 struct Signer<'a>(&'a PrivateKey);
 
 impl PublicKeyData for Signer<'_> {

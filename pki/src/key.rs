@@ -1,9 +1,11 @@
-//! Private and public keys: Ed25519 and RSA behind one type each.
+//! Private and public keys: Ed25519, RSA and ECDSA P-256 behind one type each.
 //!
 //! Private keys travel as PKCS#8 (RFC 5208 / RFC 5958) and public keys as
 //! SubjectPublicKeyInfo (RFC 5280 §4.1.2.7), in DER or PEM. Ed25519 private keys are
 //! written as PKCS#8 *v1* (RFC 8410 §7) because OpenSSL 3.0 refuses the v2 form that
-//! carries the public key.
+//! carries the public key. P-256 encodings and signatures are described in [`ec`].
+
+mod ec;
 
 use std::fmt;
 use std::str::FromStr;
@@ -31,6 +33,8 @@ pub enum KeyType {
     Rsa2048,
     /// RSA with a 3072-bit modulus.
     Rsa3072,
+    /// ECDSA on NIST P-256 (secp256r1, OpenSSL's prime256v1).
+    P256,
 }
 
 impl KeyType {
@@ -40,6 +44,7 @@ impl KeyType {
             Self::Ed25519 => "ed25519",
             Self::Rsa2048 => "rsa2048",
             Self::Rsa3072 => "rsa3072",
+            Self::P256 => "p256",
         }
     }
 }
@@ -58,6 +63,7 @@ impl FromStr for KeyType {
             "ed25519" => Ok(Self::Ed25519),
             "rsa2048" => Ok(Self::Rsa2048),
             "rsa3072" => Ok(Self::Rsa3072),
+            "p256" => Ok(Self::P256),
             other => Err(KeyError::UnknownKeyType(other.to_owned())),
         }
     }
@@ -75,6 +81,10 @@ pub enum SignatureAlgorithm {
         /// Salt length in bytes; TLS 1.3 requires 32 (RFC 8446 §4.2.3).
         salt_len: usize,
     },
+    /// ECDSA on P-256 with SHA-256, the signature a DER `ECDSA-Sig-Value`
+    /// (`ecdsa-with-SHA256` in X.509, RFC 5758 §3.2; TLS `ecdsa_secp256r1_sha256`,
+    /// RFC 8446 §4.2.3).
+    EcdsaP256Sha256,
 }
 
 impl SignatureAlgorithm {
@@ -88,6 +98,7 @@ impl fmt::Display for SignatureAlgorithm {
             Self::Ed25519 => f.write_str("ed25519"),
             Self::RsaPkcs1Sha256 => f.write_str("sha256WithRSAEncryption"),
             Self::RsaPssSha256 { salt_len } => write!(f, "RSASSA-PSS-SHA256 (salt {salt_len})"),
+            Self::EcdsaP256Sha256 => f.write_str("ecdsa-with-SHA256"),
         }
     }
 }
@@ -95,6 +106,7 @@ impl fmt::Display for SignatureAlgorithm {
 enum Secret {
     Ed25519(Box<ed25519_dalek::SigningKey>),
     Rsa(Box<RsaPrivate>),
+    P256(Box<p256::ecdsa::SigningKey>),
 }
 
 /// A private key with its public half. Secret material is zeroized on drop by the
@@ -129,6 +141,7 @@ impl PrivateKey {
                 let key = RsaPrivate::new(rng, bits).map_err(|e| KeyError::Rsa(e.to_string()))?;
                 Self::from_rsa(key)
             }
+            KeyType::P256 => Ok(Self::from_p256(ec::generate(rng))),
         }
     }
 
@@ -148,7 +161,15 @@ impl PrivateKey {
         })
     }
 
-    /// Reads a PKCS#8 `PrivateKeyInfo` (v1 or v2) holding an Ed25519 or RSA key.
+    fn from_p256(key: p256::ecdsa::SigningKey) -> Self {
+        let public = PublicKey::from_p256(*key.verifying_key());
+        Self {
+            secret: Secret::P256(Box::new(key)),
+            public,
+        }
+    }
+
+    /// Reads a PKCS#8 `PrivateKeyInfo` (v1 or v2) holding an Ed25519, RSA or P-256 key.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
         let info =
             PrivateKeyInfoRef::from_der(der).map_err(|e| KeyError::Malformed(e.to_string()))?;
@@ -162,11 +183,22 @@ impl PrivateKey {
                     .map_err(|e| KeyError::Malformed(e.to_string()))?;
                 Self::from_rsa(key)
             }
+            oid::EC_PUBLIC_KEY => {
+                let curve = info.algorithm.parameters_oid().ok().map(|o| o.to_string());
+                ec::from_pkcs8_der(der, curve).map(Self::from_p256)
+            }
             _ => Err(KeyError::UnsupportedAlgorithm(alg)),
         }
     }
 
-    /// Reads a PEM private key: `PRIVATE KEY` (PKCS#8) or `RSA PRIVATE KEY` (PKCS#1).
+    /// Reads an RFC 5915 `ECPrivateKey` (PEM label `EC PRIVATE KEY`, as written by
+    /// `openssl ecparam -genkey`) on P-256.
+    pub fn from_sec1_der(der: &[u8]) -> Result<Self, KeyError> {
+        ec::from_sec1_der(der).map(Self::from_p256)
+    }
+
+    /// Reads a PEM private key: `PRIVATE KEY` (PKCS#8), `RSA PRIVATE KEY` (PKCS#1) or
+    /// `EC PRIVATE KEY` (RFC 5915).
     /// Other PEM blocks in the text (certificates, say) are skipped.
     pub fn from_pem(text: &str) -> Result<Self, KeyError> {
         let blocks = pem::parse_many(text).map_err(|e| KeyError::Malformed(e.to_string()))?;
@@ -178,6 +210,7 @@ impl PrivateKey {
                         .map_err(|e| KeyError::Malformed(e.to_string()))?;
                     return Self::from_rsa(key);
                 }
+                "EC PRIVATE KEY" => return Self::from_sec1_der(block.contents()),
                 "ENCRYPTED PRIVATE KEY" => return Err(KeyError::Encrypted),
                 _ => {}
             }
@@ -185,7 +218,7 @@ impl PrivateKey {
         Err(KeyError::NoPrivateKey)
     }
 
-    /// PKCS#8 DER (v1 for Ed25519, RFC 8410 §7).
+    /// PKCS#8 DER (v1 for Ed25519, RFC 8410 §7; an RFC 5915 ECPrivateKey inside for P-256).
     pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, KeyError> {
         match &self.secret {
             Secret::Ed25519(key) => {
@@ -203,6 +236,7 @@ impl PrivateKey {
                 .to_pkcs8_der()
                 .map(|doc| Zeroizing::new(doc.as_bytes().to_vec()))
                 .map_err(|e| KeyError::Rsa(e.to_string())),
+            Secret::P256(key) => ec::to_pkcs8_der(key),
         }
     }
 
@@ -218,8 +252,9 @@ impl PrivateKey {
         &self.public
     }
 
-    /// Signs `msg` with `alg`. The RNG is used by RSA (PSS salt and blinding); Ed25519
-    /// and PKCS#1 v1.5 signatures are deterministic.
+    /// Signs `msg` with `alg`. The RNG is used by RSA (PSS salt and blinding); Ed25519,
+    /// PKCS#1 v1.5 and ECDSA (RFC 6979 nonces) signatures are deterministic. ECDSA
+    /// signatures are DER `ECDSA-Sig-Value`s, as X.509 and TLS 1.3 carry them.
     pub fn sign<R: CryptoRng + ?Sized>(
         &self,
         alg: SignatureAlgorithm,
@@ -244,6 +279,7 @@ impl PrivateKey {
                     &Sha256::digest(msg),
                 )
                 .map_err(|e| KeyError::Rsa(e.to_string())),
+            (Secret::P256(key), SignatureAlgorithm::EcdsaP256Sha256) => ec::sign(key, msg),
             _ => Err(KeyError::AlgorithmMismatch {
                 key: self.public.algorithm_name(),
                 alg,
@@ -251,7 +287,7 @@ impl PrivateKey {
         }
     }
 
-    /// Signs without an RNG, for algorithms that need none (Ed25519, PKCS#1 v1.5).
+    /// Signs without an RNG, for algorithms that need none (Ed25519, PKCS#1 v1.5, ECDSA).
     /// Used when issuing certificates, where the signer interface has no RNG.
     pub(crate) fn sign_deterministic(
         &self,
@@ -265,6 +301,7 @@ impl PrivateKey {
             (Secret::Rsa(key), SignatureAlgorithm::RsaPkcs1Sha256) => key
                 .sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(msg))
                 .map_err(|e| KeyError::Rsa(e.to_string())),
+            (Secret::P256(key), SignatureAlgorithm::EcdsaP256Sha256) => ec::sign(key, msg),
             _ => Err(KeyError::AlgorithmMismatch {
                 key: self.public.algorithm_name(),
                 alg,
@@ -272,11 +309,13 @@ impl PrivateKey {
         }
     }
 
-    /// The algorithm this key signs certificates with: Ed25519 or sha256WithRSAEncryption.
+    /// The algorithm this key signs certificates with: Ed25519, sha256WithRSAEncryption
+    /// or ecdsa-with-SHA256.
     pub fn certificate_signature_algorithm(&self) -> SignatureAlgorithm {
         match self.secret {
             Secret::Ed25519(_) => SignatureAlgorithm::Ed25519,
             Secret::Rsa(_) => SignatureAlgorithm::RsaPkcs1Sha256,
+            Secret::P256(_) => SignatureAlgorithm::EcdsaP256Sha256,
         }
     }
 }
@@ -285,6 +324,7 @@ impl PrivateKey {
 enum PublicInner {
     Ed25519(ed25519_dalek::VerifyingKey),
     Rsa(RsaPublic),
+    P256(p256::ecdsa::VerifyingKey),
 }
 
 /// A public key, kept with its SubjectPublicKeyInfo encoding.
@@ -292,7 +332,8 @@ enum PublicInner {
 pub struct PublicKey {
     inner: PublicInner,
     spki: Vec<u8>,
-    /// The subjectPublicKey BIT STRING contents: 32 bytes for Ed25519, an RSAPublicKey for RSA.
+    /// The subjectPublicKey BIT STRING contents: 32 bytes for Ed25519, an RSAPublicKey for
+    /// RSA, the 65-byte uncompressed point for P-256.
     raw: Vec<u8>,
 }
 
@@ -322,6 +363,15 @@ impl PublicKey {
         }
     }
 
+    fn from_p256(key: p256::ecdsa::VerifyingKey) -> Self {
+        let (spki, raw) = ec::spki(&key);
+        Self {
+            inner: PublicInner::P256(key),
+            spki,
+            raw,
+        }
+    }
+
     fn from_rsa(key: RsaPublic) -> Result<Self, KeyError> {
         let spki = key
             .to_public_key_der()
@@ -340,7 +390,8 @@ impl PublicKey {
         })
     }
 
-    /// Reads a DER SubjectPublicKeyInfo holding an Ed25519 or rsaEncryption key.
+    /// Reads a DER SubjectPublicKeyInfo holding an Ed25519, rsaEncryption or P-256
+    /// (id-ecPublicKey on secp256r1, uncompressed point) key.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
         let (rest, info) =
             SubjectPublicKeyInfo::from_der(der).map_err(|e| KeyError::Malformed(e.to_string()))?;
@@ -364,6 +415,10 @@ impl PublicKey {
                 let key = RsaPublic::from_pkcs1_der(data)
                     .map_err(|e| KeyError::Malformed(e.to_string()))?;
                 Self::from_rsa(key)
+            }
+            oid::EC_PUBLIC_KEY => {
+                let curve = ec::parameters_oid(info.algorithm.parameters.as_ref());
+                ec::from_spki(curve, data).map(Self::from_p256)
             }
             _ => Err(KeyError::UnsupportedAlgorithm(alg)),
         }
@@ -389,7 +444,8 @@ impl PublicKey {
         pem::encode(&pem::Pem::new("PUBLIC KEY", self.spki.clone()))
     }
 
-    /// The contents of the subjectPublicKey BIT STRING.
+    /// The contents of the subjectPublicKey BIT STRING: for P-256 the uncompressed point
+    /// 0x04 ‖ X ‖ Y (RFC 5480 §2.2), 65 bytes.
     pub fn raw(&self) -> &[u8] {
         &self.raw
     }
@@ -399,11 +455,13 @@ impl PublicKey {
         hex(&Sha256::digest(&self.spki))
     }
 
-    /// `ed25519`, `rsa2048`, `rsa3072` or `rsaN` for other RSA sizes.
+    /// `ed25519`, `rsa2048`, `rsa3072` or `rsaN` for other RSA sizes, `p256`: the
+    /// [`KeyType`] name where there is one.
     pub fn algorithm_name(&self) -> String {
         match &self.inner {
             PublicInner::Ed25519(_) => "ed25519".into(),
             PublicInner::Rsa(key) => format!("rsa{}", rsa::traits::PublicKeyParts::size(key) * 8),
+            PublicInner::P256(_) => KeyType::P256.name().into(),
         }
     }
 
@@ -412,8 +470,15 @@ impl PublicKey {
         matches!(self.inner, PublicInner::Ed25519(_))
     }
 
+    /// True for an ECDSA P-256 key.
+    pub fn is_p256(&self) -> bool {
+        matches!(self.inner, PublicInner::P256(_))
+    }
+
     /// Checks `sig` over `msg` with `alg`. Ed25519 uses strict verification (RFC 8032
-    /// §5.1.7: canonical S, no small-order keys).
+    /// §5.1.7: canonical S, no small-order keys). ECDSA takes a strict-DER
+    /// `ECDSA-Sig-Value` (RFC 8446 §4.2.3) and accepts a high S, which neither X.509 nor
+    /// TLS forbids; any other encoding is [`KeyError::BadSignature`].
     pub fn verify(&self, alg: SignatureAlgorithm, msg: &[u8], sig: &[u8]) -> Result<(), KeyError> {
         match (&self.inner, alg) {
             (PublicInner::Ed25519(key), SignatureAlgorithm::Ed25519) => {
@@ -436,6 +501,9 @@ impl PublicKey {
                     sig,
                 )
                 .map_err(|_| KeyError::BadSignature),
+            (PublicInner::P256(key), SignatureAlgorithm::EcdsaP256Sha256) => {
+                ec::verify(key, msg, sig)
+            }
             _ => Err(KeyError::AlgorithmMismatch {
                 key: self.algorithm_name(),
                 alg,

@@ -1,17 +1,27 @@
 //! A small PKI for keylab: keys, certificates, issuing and path validation.
 //!
-//! - [`PrivateKey`] / [`PublicKey`]: Ed25519 (ed25519-dalek) and RSA 2048/3072 (rsa),
-//!   generated from an injected RNG, read and written as PKCS#8 / SubjectPublicKeyInfo
-//!   in DER or PEM, signing and verifying with Ed25519, RSASSA-PSS-SHA256 and
-//!   sha256WithRSAEncryption.
+//! - [`PrivateKey`] / [`PublicKey`]: Ed25519 (ed25519-dalek), RSA 2048/3072 (rsa) and
+//!   ECDSA P-256 (p256) — [`KeyType::Ed25519`], [`KeyType::Rsa2048`],
+//!   [`KeyType::Rsa3072`], [`KeyType::P256`] — generated from an injected RNG, read and
+//!   written as PKCS#8 / SubjectPublicKeyInfo in DER or PEM (P-256: id-ecPublicKey on
+//!   secp256r1 with the uncompressed point, RFC 5480; RFC 5915 `EC PRIVATE KEY` files
+//!   are read too).
+//! - [`SignatureAlgorithm`]: Ed25519, RSASSA-PSS-SHA256, sha256WithRSAEncryption and
+//!   [`SignatureAlgorithm::EcdsaP256Sha256`] (a DER `ECDSA-Sig-Value`, as X.509 and the
+//!   TLS 1.3 `ecdsa_secp256r1_sha256` scheme carry it, RFC 8446 §4.2.3). ECDSA signing is
+//!   deterministic (RFC 6979); verification takes strict DER and accepts high S.
+//!   [`PrivateKey::sign`] and [`PublicKey::verify`] are what a CertificateVerify needs;
+//!   [`PublicKey::raw`] is a P-256 key's 65-byte uncompressed point.
 //! - [`issue`](mod@issue): root, intermediate, server and client certificates through
 //!   rcgen, with keylab's keys as rcgen's signer (no ring or aws-lc-rs; see the module
-//!   docs for why). A fixed seed and fixed times give byte-identical certificates.
+//!   docs for why). Any key type may be issued under a CA of any key type; the CA's key
+//!   decides the signature (Ed25519, sha256WithRSAEncryption, ecdsa-with-SHA256). A fixed
+//!   seed and fixed times give byte-identical certificates.
 //! - [`Certificate`]: x509-parser's view copied into owned, typed fields.
-//! - [`verify_path`]: keylab's own path validation (chain building, signatures,
-//!   validity, basicConstraints and pathLen, keyUsage, extendedKeyUsage, names, unknown
-//!   critical extensions) whose every rejection is a typed [`ValidationError`] that says
-//!   what was expected and what was found.
+//! - [`verify_path`]: keylab's own path validation (chain building, signatures by
+//!   Ed25519, RSA and P-256 issuers, validity, basicConstraints and pathLen, keyUsage,
+//!   extendedKeyUsage, names, unknown critical extensions) whose every rejection is a
+//!   typed [`ValidationError`] that says what was expected and what was found.
 //!
 //! The crate never reads the clock: callers pass the time to validate at.
 //!

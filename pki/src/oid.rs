@@ -12,6 +12,12 @@ pub const RSASSA_PSS: &str = "1.2.840.113549.1.1.10";
 pub const MGF1: &str = "1.2.840.113549.1.1.8";
 /// id-sha256, RFC 5754 §2.2.
 pub const SHA256: &str = "2.16.840.1.101.3.4.2.1";
+/// id-ecPublicKey, RFC 5480 §2.1.1.
+pub const EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
+/// secp256r1 (prime256v1, NIST P-256), RFC 5480 §2.1.1.1.
+pub const SECP256R1: &str = "1.2.840.10045.3.1.7";
+/// ecdsa-with-SHA256, RFC 5758 §3.2.
+pub const ECDSA_WITH_SHA256: &str = "1.2.840.10045.4.3.2";
 
 /// Extensions whose meaning the validator implements (RFC 5280 §4.2.1); any other
 /// extension marked critical makes a certificate unusable (RFC 5280 §4.2).

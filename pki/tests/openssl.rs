@@ -4,58 +4,17 @@
 //! Without an `openssl` binary these tests print why and pass, except under `CI=true`,
 //! where a missing OpenSSL is a failure.
 
+mod support;
+
 use std::fs;
-use std::path::Path;
-use std::process::Command;
 
 use pki::{
     Certificate, KeyType, PathRequest, PrivateKey, Purpose, SignatureAlgorithm, ValidationError,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use support::{check, fixtures_dir, have_openssl, load, openssl, openssl_hierarchy, openssl_ok};
 use time::{Duration, OffsetDateTime};
-
-fn have_openssl() -> bool {
-    let found = Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "openssl is required under CI=true"
-        );
-        eprintln!(
-            "skipping: no `openssl` binary on PATH (install it, e.g. apt-get install openssl)"
-        );
-    }
-    found
-}
-
-/// Runs openssl in `dir`; returns (success, stdout + stderr).
-fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
-fn openssl_ok(dir: &Path, args: &[&str]) -> String {
-    let (ok, text) = openssl(dir, args);
-    assert!(ok, "openssl {} failed:\n{text}", args.join(" "));
-    text
-}
-
-fn fixtures_dir() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/data"))
-}
 
 #[test]
 fn openssl_accepts_our_chains_strictly() {
@@ -63,7 +22,7 @@ fn openssl_accepts_our_chains_strictly() {
         return;
     }
     let dir = fixtures_dir();
-    for h in ["ed25519", "rsa"] {
+    for h in ["ed25519", "rsa", "p256"] {
         for (leaf, purpose) in [("server.pem", "sslserver"), ("client.pem", "sslclient")] {
             let out = openssl_ok(
                 dir,
@@ -92,7 +51,7 @@ fn openssl_parses_every_certificate_and_key() {
     let dir = fixtures_dir();
     let mut certs = 0;
     let mut keys = 0;
-    for sub in ["ed25519", "rsa", "bad"] {
+    for sub in ["ed25519", "rsa", "p256", "bad"] {
         let mut entries: Vec<_> = fs::read_dir(dir.join(sub))
             .expect("dir")
             .flatten()
@@ -129,12 +88,16 @@ fn openssl_parses_every_certificate_and_key() {
                 }
             } else if rel.ends_with(".key") {
                 openssl_ok(dir, &["pkey", "-noout", "-in", &rel]);
+                if sub == "p256" {
+                    let out = openssl_ok(dir, &["ec", "-noout", "-check", "-in", &rel]);
+                    assert!(out.contains("EC Key valid"), "{rel}: {out}");
+                }
                 keys += 1;
             }
         }
     }
     assert!(
-        certs >= 25 && keys >= 9,
+        certs >= 31 && keys >= 13,
         "checked {certs} certificates and {keys} keys"
     );
 }
@@ -209,10 +172,17 @@ fn openssl_verifies_our_signatures_and_reads_our_public_keys() {
             SignatureAlgorithm::RsaPkcs1Sha256,
             vec!["dgst", "-sha256", "-verify"],
         ),
+        (
+            KeyType::P256,
+            SignatureAlgorithm::EcdsaP256Sha256,
+            vec!["dgst", "-sha256", "-verify"],
+        ),
     ] {
         let key = PrivateKey::generate(kt, &mut rng).expect("key");
         fs::write(d.join("pub.pem"), key.public_key().to_pem()).expect("write");
         openssl_ok(d, &["pkey", "-pubin", "-noout", "-in", "pub.pem"]);
+        fs::write(d.join("key.pem"), key.to_pem().expect("pem").as_bytes()).expect("write");
+        openssl_ok(d, &["pkey", "-noout", "-in", "key.pem"]);
         let sig = key.sign(alg, b"signed by keylab", &mut rng).expect("sign");
         fs::write(d.join("sig"), &sig).expect("write");
         let mut args = extra.clone();
@@ -231,206 +201,24 @@ fn openssl_verifies_our_signatures_and_reads_our_public_keys() {
     }
 }
 
-const OPENSSL_CNF: &str = "\
-[req]
-distinguished_name = dn
-prompt = no
-[dn]
-CN = unused
-[v3_ca]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-[v3_int]
-basicConstraints = critical, CA:TRUE, pathlen:0
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-[v3_server]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:localhost, IP:127.0.0.1
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[v3_client]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = clientAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-";
-
-/// Builds root → intermediate → leaves with the openssl CLI in `d`.
-/// `alg` is `ed25519`, `rsa` (PKCS#1 v1.5 signatures) or `rsa-pss` (RSASSA-PSS signatures).
-fn openssl_hierarchy(d: &Path, alg: &str) {
-    fs::write(d.join("cnf"), OPENSSL_CNF).expect("cnf");
-    let genkey = |name: &str| {
-        let args: Vec<&str> = if alg == "ed25519" {
-            vec!["genpkey", "-algorithm", "ed25519", "-out", name]
-        } else {
-            vec![
-                "genpkey",
-                "-algorithm",
-                "RSA",
-                "-pkeyopt",
-                "rsa_keygen_bits:2048",
-                "-out",
-                name,
-            ]
-        };
-        openssl_ok(d, &args);
-    };
-    let sig_opts: Vec<&str> = match alg {
-        "ed25519" => vec![],
-        "rsa" => vec!["-sha256"],
-        _ => vec![
-            "-sha256",
-            "-sigopt",
-            "rsa_padding_mode:pss",
-            "-sigopt",
-            "rsa_pss_saltlen:32",
-        ],
-    };
-    for name in ["root", "int", "server", "client", "notca", "victim"] {
-        genkey(&format!("{name}.key"));
-    }
-    let mut root = vec![
-        "req",
-        "-x509",
-        "-new",
-        "-key",
-        "root.key",
-        "-subj",
-        "/CN=OpenSSL Root",
-        "-days",
-        "3650",
-        "-config",
-        "cnf",
-        "-extensions",
-        "v3_ca",
-        "-out",
-        "root.pem",
-    ];
-    root.extend(&sig_opts);
-    openssl_ok(d, &root);
-    let sign = |subject: &str, key: &str, ca: &str, ext: &str, days: &str, out: &str| {
-        let (csr, ca_pem, ca_key) = (
-            format!("{out}.csr"),
-            format!("{ca}.pem"),
-            format!("{ca}.key"),
-        );
-        openssl_ok(
-            d,
-            &[
-                "req", "-new", "-key", key, "-subj", subject, "-config", "cnf", "-out", &csr,
-            ],
-        );
-        let mut args = vec![
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            &ca_pem,
-            "-CAkey",
-            &ca_key,
-            "-set_serial",
-            "4660",
-            "-days",
-            days,
-            "-extfile",
-            "cnf",
-            "-extensions",
-            ext,
-            "-out",
-            out,
-        ];
-        args.extend(&sig_opts);
-        openssl_ok(d, &args);
-    };
-    sign(
-        "/CN=OpenSSL Intermediate",
-        "int.key",
-        "root",
-        "v3_int",
-        "3650",
-        "int.pem",
-    );
-    sign(
-        "/CN=localhost",
-        "server.key",
-        "int",
-        "v3_server",
-        "30",
-        "server.pem",
-    );
-    sign(
-        "/CN=carol",
-        "client.key",
-        "int",
-        "v3_client",
-        "30",
-        "client.pem",
-    );
-    // A server certificate (CA:FALSE) that then signs another leaf.
-    sign(
-        "/CN=notca",
-        "notca.key",
-        "int",
-        "v3_server",
-        "30",
-        "notca.pem",
-    );
-    sign(
-        "/CN=victim",
-        "victim.key",
-        "notca",
-        "v3_server",
-        "30",
-        "victim.pem",
-    );
-}
-
-fn load(d: &Path, file: &str) -> Certificate {
-    let mut certs = Certificate::from_pem_bundle(&fs::read_to_string(d.join(file)).expect("read"))
-        .expect("parse");
-    certs.remove(0)
-}
-
-fn check(
-    d: &Path,
-    leaf: &str,
-    extra: &[&str],
-    purpose: Purpose,
-    name: Option<&str>,
-    at: OffsetDateTime,
-) -> Result<(), ValidationError> {
-    let mut intermediates = vec![load(d, "int.pem")];
-    intermediates.extend(extra.iter().map(|f| load(d, f)));
-    pki::verify_path(&PathRequest {
-        leaf: &load(d, leaf),
-        intermediates: &intermediates,
-        anchors: &[load(d, "root.pem")],
-        time: at,
-        purpose,
-        name,
-    })
-    .map(|_| ())
-}
-
 #[test]
 fn we_accept_chains_openssl_makes_and_reject_bad_ones() {
     if !have_openssl() {
         return;
     }
-    for alg in ["ed25519", "rsa", "rsa-pss"] {
+    for alg in ["ed25519", "rsa", "rsa-pss", "p256"] {
         let dir = tempfile::tempdir().expect("tmp");
         let d = dir.path();
         openssl_hierarchy(d, alg);
         // openssl dates certificates from the second it signs them.
         let now = OffsetDateTime::now_utc() + Duration::seconds(2);
+        if alg == "p256" {
+            let key = fs::read_to_string(d.join("server.key")).expect("key");
+            assert!(
+                key.contains("BEGIN EC PARAMETERS") && key.contains("BEGIN EC PRIVATE KEY"),
+                "expected ecparam's RFC 5915 form:\n{key}"
+            );
+        }
         if alg == "rsa-pss" {
             let text = openssl_ok(d, &["x509", "-noout", "-text", "-in", "server.pem"]);
             assert!(

@@ -2,8 +2,8 @@
 //! fixture rejected with its own error and the detail a person needs.
 
 use pki::{
-    Certificate, CertificateRequest, KeyType, PathRequest, PrivateKey, Profile, Purpose,
-    ValidationError,
+    CertSignature, Certificate, CertificateRequest, KeyType, PathRequest, PrivateKey, Profile,
+    Purpose, SignatureAlgorithm, ValidationError,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -38,11 +38,10 @@ fn validate(
 
 #[test]
 fn fixture_chains_validate_for_their_purpose_and_names() {
-    for h in [fixtures::ED25519, fixtures::RSA] {
-        let root_cn = if h.key_type == "ed25519" {
-            "ed25519"
-        } else {
-            "rsa"
+    for h in [fixtures::ED25519, fixtures::RSA, fixtures::P256] {
+        let root_cn = match h.key_type {
+            "rsa2048" => "rsa",
+            other => other,
         };
         for name in ["localhost", "LOCALHOST", "127.0.0.1", "::1"] {
             let path = validate(h.server_chain, h.root, Purpose::Server, Some(name)).expect(name);
@@ -175,6 +174,119 @@ fn negative_fixtures_fail_with_their_own_error() {
 }
 
 #[test]
+fn p256_chains_carry_ecdsa_with_sha256_and_a_flipped_bit_is_a_bad_signature() {
+    let h = fixtures::P256;
+    let chain = certs(h.server_chain);
+    for cert in chain.iter().chain(&certs(h.root)) {
+        assert_eq!(
+            cert.signature_algorithm(),
+            &CertSignature::Supported(SignatureAlgorithm::EcdsaP256Sha256),
+            "{}",
+            cert.subject()
+        );
+        assert!(cert.public_key().expect("P-256 key").is_p256());
+    }
+    let mut der = chain[0].der().to_vec();
+    if let Some(last) = der.last_mut() {
+        *last ^= 0x01; // the signature BIT STRING ends the certificate
+    }
+    let tampered = Certificate::from_der(&der).expect("still parses");
+    let err = pki::verify_path(&PathRequest {
+        leaf: &tampered,
+        intermediates: &chain[1..],
+        anchors: &certs(h.root),
+        time: CHECK_AT,
+        purpose: Purpose::Server,
+        name: Some("localhost"),
+    })
+    .unwrap_err();
+    assert_eq!(
+        err,
+        ValidationError::BadSignature {
+            subject: "CN=localhost".into(),
+            issuer: "CN=keylab p256 Intermediate CA".into(),
+            algorithm: "ecdsa-with-SHA256".into(),
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "bad signature on CN=localhost (issuer CN=keylab p256 Intermediate CA, algorithm ecdsa-with-SHA256)"
+    );
+    // The other hierarchies' roots do not anchor it.
+    let err = validate(
+        h.server_chain,
+        fixtures::ED25519.root,
+        Purpose::Server,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        ValidationError::UnknownIssuer {
+            issuer: "CN=keylab p256 Root CA".into()
+        }
+    );
+}
+
+/// Every key type under a CA of every key type: the CA's key decides the signature.
+#[test]
+fn any_key_type_is_issued_under_any_ca_type() {
+    let types = [KeyType::Ed25519, KeyType::Rsa2048, KeyType::P256];
+    let (from, to) = (
+        datetime!(2026-01-01 0:00 UTC),
+        datetime!(2028-01-01 0:00 UTC),
+    );
+    let mut rng = ChaCha20Rng::seed_from_u64(100);
+    for ca_type in types {
+        let signature = match ca_type {
+            KeyType::Ed25519 => SignatureAlgorithm::Ed25519,
+            KeyType::P256 => SignatureAlgorithm::EcdsaP256Sha256,
+            _ => SignatureAlgorithm::RsaPkcs1Sha256,
+        };
+        let ca_key = PrivateKey::generate(ca_type, &mut rng).expect("key");
+        let ca = pki::issue::self_signed(
+            &CertificateRequest::new("Mixed Root", Profile::Root { path_len: None }, from, to),
+            &ca_key,
+            &mut rng,
+        )
+        .expect("root");
+        for leaf_type in types {
+            let leaf_key = PrivateKey::generate(leaf_type, &mut rng).expect("key");
+            let leaf = pki::issue::issue(
+                &CertificateRequest::new(
+                    "localhost",
+                    Profile::Server {
+                        names: vec!["localhost".into()],
+                    },
+                    from,
+                    to,
+                ),
+                leaf_key.public_key(),
+                &ca,
+                &ca_key,
+                &mut rng,
+            )
+            .unwrap_or_else(|e| panic!("{leaf_type} under {ca_type}: {e}"));
+            assert_eq!(
+                leaf.signature_algorithm(),
+                &CertSignature::Supported(signature),
+                "{leaf_type} under {ca_type}"
+            );
+            assert_eq!(leaf.public_key(), Ok(leaf_key.public_key()));
+            pki::verify_path(&PathRequest {
+                leaf: &leaf,
+                intermediates: &[],
+                anchors: std::slice::from_ref(&ca),
+                time: datetime!(2027-01-01 0:00 UTC),
+                purpose: Purpose::Server,
+                name: Some("localhost"),
+            })
+            .unwrap_or_else(|e| panic!("{leaf_type} under {ca_type}: {e}"));
+        }
+    }
+}
+
+#[test]
 fn name_mismatch_also_for_ip_and_other_names() {
     let h = fixtures::ED25519;
     let err = validate(h.server_chain, h.root, Purpose::Server, Some("10.0.0.1")).unwrap_err();
@@ -232,7 +344,12 @@ fn no_anchors_is_an_error() {
 /// Issue → parse → verify for every key type and role, and byte-identical reissue.
 #[test]
 fn issue_parse_verify_round_trip_for_every_key_type() {
-    for kt in [KeyType::Ed25519, KeyType::Rsa2048, KeyType::Rsa3072] {
+    for kt in [
+        KeyType::Ed25519,
+        KeyType::Rsa2048,
+        KeyType::Rsa3072,
+        KeyType::P256,
+    ] {
         let make = || {
             let mut rng = ChaCha20Rng::seed_from_u64(99);
             let (from, to) = (

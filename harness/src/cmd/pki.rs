@@ -39,6 +39,8 @@ pub enum KeyArg {
     Rsa2048,
     /// RSA, 3072-bit modulus.
     Rsa3072,
+    /// ECDSA on NIST P-256 (secp256r1, prime256v1).
+    P256,
 }
 
 impl From<KeyArg> for pki::KeyType {
@@ -47,6 +49,7 @@ impl From<KeyArg> for pki::KeyType {
             KeyArg::Ed25519 => Self::Ed25519,
             KeyArg::Rsa2048 => Self::Rsa2048,
             KeyArg::Rsa3072 => Self::Rsa3072,
+            KeyArg::P256 => Self::P256,
         }
     }
 }
@@ -342,6 +345,10 @@ fn describe(tag: &str, whole: &str, der: &[u8]) -> Result<String, String> {
         "RSA PRIVATE KEY" => {
             let key = PrivateKey::from_pem(whole).map_err(|e| e.to_string())?;
             Ok(key_line("private key (PKCS#1)", key.public_key()))
+        }
+        "EC PRIVATE KEY" => {
+            let key = PrivateKey::from_sec1_der(der).map_err(|e| e.to_string())?;
+            Ok(key_line("private key (RFC 5915)", key.public_key()))
         }
         "PUBLIC KEY" => {
             let key = pki::PublicKey::from_spki_der(der).map_err(|e| e.to_string())?;
