@@ -43,7 +43,6 @@ use crate::api::ChallengeJson;
 use crate::challenge::NONCE_LIFETIME;
 use crate::registry::{Now, Outcome, Refusal, RefusalKind, Registry};
 use crate::store::{Store, StoreError};
-use crate::wire::hex;
 
 /// The largest request body accepted; a publish request needs well under 1 KiB.
 pub const MAX_BODY: usize = 4096;
@@ -152,7 +151,7 @@ async fn challenge(State(shared): State<Shared>) -> Response {
         with(shared, |r| r.challenge(Now::current()))
             .await
             .map(|nonce| ChallengeJson {
-                nonce: hex(&nonce),
+                nonce: hex::encode(nonce),
                 expires_in: NONCE_LIFETIME.as_secs(),
             }),
     )

@@ -23,10 +23,10 @@ use std::path::{Path, PathBuf};
 
 use crate::api::{b64, unb64};
 use crate::client::{Client, ClientError};
-use crate::keys::fingerprint;
 use crate::merkle::{Tree, leaf_hash, verify_consistency};
 use crate::replay::Replay;
-use crate::wire::{TreeHead, hex, unhex_array};
+use crate::wire::{TreeHead, unhex_array};
+use pki::fingerprint;
 
 const HEADER: &str = "keylab keyserver state v1";
 /// The largest state file read.
@@ -233,7 +233,7 @@ impl Trust {
             b64(p.log_key.spki_der()),
             p.head.tree_size,
             p.head.timestamp_ms,
-            hex(&p.head.root),
+            hex::encode(p.head.root),
             b64(&p.head.signature)
         );
         write_atomically(&self.path, text.as_bytes()).map_err(|source| TrustError::Io {

@@ -388,10 +388,7 @@ fn a_key_in_another_encoding_cannot_take_a_second_name_or_return_after_revocatio
 
     // Signed by the key itself, so proof of possession holds; only the encoding differs.
     let spki = null_params_spki(&alice);
-    assert_ne!(
-        keyserver::keys::fingerprint(&spki),
-        alice.public_key().fingerprint()
-    );
+    assert_ne!(pki::fingerprint(&spki), alice.public_key().fingerprint());
     let nonce = reg.challenge(Now::current()).expect("nonce");
     let msg = wire::publish_message("alice-again", &spki, &nonce);
     let request = PublishRequest {

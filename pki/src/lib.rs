@@ -66,7 +66,7 @@ pub use cert::{
 };
 pub use error::{IssueError, KeyError, ParseError, Purpose, ValidationError};
 pub use issue::{CertificateRequest, ExtraExtension, Profile};
-pub use key::{KeyType, PrivateKey, PublicKey, SignatureAlgorithm};
+pub use key::{KeyType, PrivateKey, PublicKey, SignatureAlgorithm, fingerprint};
 pub use verify::{
     MAX_PATH_LEN, MAX_SIGNATURE_CHECKS, PathRequest, ValidPath, check_name, verify_path,
 };
