@@ -27,7 +27,6 @@
 pub mod client;
 mod error;
 pub mod gf256;
-pub mod http;
 mod poly;
 pub mod raw;
 pub mod server;
