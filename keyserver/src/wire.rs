@@ -399,18 +399,27 @@ mod tests {
             let bytes = e.encode();
             assert_eq!(LogEntry::decode(&bytes), Ok(e.clone()));
             for cut in 0..bytes.len() {
+                let err = LogEntry::decode(&bytes[..cut]).expect_err("a cut entry");
                 assert!(
-                    LogEntry::decode(&bytes[..cut]).is_err(),
-                    "{kind:?} cut {cut}"
+                    err.0.starts_with("truncated in the "),
+                    "{kind:?} cut {cut}: {err}"
                 );
             }
             let mut longer = bytes.clone();
             longer.push(0);
-            assert!(LogEntry::decode(&longer).is_err());
+            assert_eq!(
+                LogEntry::decode(&longer),
+                Err(EntryError("1 trailing bytes".into()))
+            );
         }
         let mut bad = entry(EntryKind::Publish);
         bad.handover = Some([0; 64]);
-        assert!(LogEntry::decode(&bad.encode()).is_err());
+        assert_eq!(
+            LogEntry::decode(&bad.encode()),
+            Err(EntryError(
+                "a publish entry cannot have a previous key and hand-over signature".into()
+            ))
+        );
     }
 
     #[test]

@@ -259,11 +259,23 @@ fn rotation_and_revocation() {
     // A status the log does not show is caught by the client.
     let mut lie = answer.clone();
     lie.status = "current".into();
-    assert!(verify_answer(&lie, &log_key).is_err());
+    assert_eq!(
+        verify_answer(&lie, &log_key)
+            .map(drop)
+            .expect_err("a lie")
+            .0,
+        "the server's answer does not verify: the status is current but the log shows revoked"
+    );
     let mut hidden = answer;
     hidden.status_entry = None;
     hidden.status_inclusion = None;
-    assert!(verify_answer(&hidden, &log_key).is_err());
+    assert_eq!(
+        verify_answer(&hidden, &log_key)
+            .map(drop)
+            .expect_err("hidden")
+            .0,
+        "the server's answer does not verify: the status is revoked but the log shows current"
+    );
 }
 
 #[test]
@@ -448,7 +460,14 @@ fn an_edited_key_index_refuses_to_start() {
     drop(reg);
     // Point bob's name at another key, or drop a key.
     sql("UPDATE keys SET name = 'carol' WHERE name = 'bob'");
-    assert!(open(&db).is_err());
+    let err = open(&db).map(drop).expect_err("renamed key");
+    let bob_fpr = bob.public_key().fingerprint();
+    assert!(
+        err.to_string().contains(&format!(
+            "the key index disagrees with the log about key {bob_fpr}"
+        )),
+        "{err}"
+    );
     sql("UPDATE keys SET name = 'bob' WHERE name = 'carol'");
     sql(&format!(
         "DELETE FROM keys WHERE fingerprint = '{alice_fpr}'"
