@@ -32,6 +32,17 @@ fn publish_req(reg: &mut Registry, key: &PrivateKey, name: &str) -> PublishReque
     PublishRequest::signed(key, name, &nonce, None).expect("request")
 }
 
+/// A request to move `name` to `key`, the hand-over signed by `from`.
+fn handover_req(
+    reg: &mut Registry,
+    key: &PrivateKey,
+    name: &str,
+    from: &PrivateKey,
+) -> PublishRequest {
+    let nonce = reg.challenge(Now::current()).expect("nonce");
+    PublishRequest::signed(key, name, &nonce, Some(from)).expect("request")
+}
+
 #[track_caller]
 fn refused<T: std::fmt::Debug>(
     result: Result<T, keyserver::registry::Refusal>,
@@ -115,8 +126,7 @@ fn poisoning_attempts_are_refused() {
         "is taken by key",
     );
     // A hand-over signed by the wrong key (mallory signs for herself).
-    let nonce = reg.challenge(Now::current()).expect("nonce");
-    let forged = PublishRequest::signed(&mallory, "alice", &nonce, Some(&mallory)).expect("req");
+    let forged = handover_req(&mut reg, &mallory, "alice", &mallory);
     refused(
         reg.publish(&forged, Now::current()),
         RefusalKind::Forbidden,
@@ -198,8 +208,7 @@ fn rotation_and_revocation() {
     let req = publish_req(&mut reg, &old, "zoë");
     reg.publish(&req, Now::current()).expect("publish");
 
-    let nonce = reg.challenge(Now::current()).expect("nonce");
-    let rotate = PublishRequest::signed(&new, "zoë", &nonce, Some(&old)).expect("req");
+    let rotate = handover_req(&mut reg, &new, "zoë", &old);
     let (outcome, answer) = reg.publish(&rotate, Now::current()).expect("rotate");
     assert_eq!(outcome, Outcome::Rotated);
     let log_key = reg.store().log_public_key().clone();
@@ -218,8 +227,7 @@ fn rotation_and_revocation() {
         "superseded",
     );
     // The old key cannot come back, even with a hand-over from the new one.
-    let nonce = reg.challenge(Now::current()).expect("nonce");
-    let back = PublishRequest::signed(&old, "zoë", &nonce, Some(&new)).expect("req");
+    let back = handover_req(&mut reg, &old, "zoë", &new);
     refused(
         reg.publish(&back, Now::current()),
         RefusalKind::Conflict,

@@ -166,23 +166,37 @@ mod tests {
         names
     }
 
-    #[cfg(unix)]
-    fn mode(path: &Path) -> u32 {
-        use std::os::unix::fs::PermissionsExt as _;
-        fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+    /// Asserts that `path` holds `contents`, is alone in its directory (no temporary file
+    /// left behind) and, on Unix, readable by its owner only.
+    fn holds_alone_and_private(path: &Path, contents: &[u8]) {
+        assert_eq!(fs::read(path).expect("read"), contents);
+        let name = path.file_name().expect("name").to_string_lossy();
+        assert_eq!(names(parent(path)), [name]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = fs::metadata(path).expect("metadata").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 
     #[test]
-    fn create_new_never_replaces_and_leaves_no_temporary_file() -> io::Result<()> {
+    fn a_new_file_is_never_replaced_unless_asked() -> io::Result<()> {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("share-1.txt");
         create_new(&path, b"first", Access::OwnerOnly)?;
-        let again = create_new(&path, b"second", Access::OwnerOnly).map_err(|e| e.kind());
-        assert_eq!(again, Err(io::ErrorKind::AlreadyExists));
-        assert_eq!(fs::read(&path)?, b"first");
-        assert_eq!(names(dir.path()), ["share-1.txt"]);
-        #[cfg(unix)]
-        assert_eq!(mode(&path), 0o600);
+        for again in [
+            create_new(&path, b"second", Access::OwnerOnly),
+            write_file(&path, b"second", false, true),
+        ] {
+            assert_eq!(
+                again.map_err(|e| e.kind()),
+                Err(io::ErrorKind::AlreadyExists)
+            );
+        }
+        holds_alone_and_private(&path, b"first");
+        write_file(&path, b"third", true, true)?;
+        holds_alone_and_private(&path, b"third");
         Ok(())
     }
 
@@ -192,27 +206,9 @@ mod tests {
         let path = dir.path().join("state");
         replace(&path, b"old", Access::Default)?;
         #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            fs::set_permissions(&path, fs::Permissions::from_mode(0o644))?;
-        }
+        fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
         replace(&path, b"new", Access::OwnerOnly)?;
-        assert_eq!(fs::read(&path)?, b"new");
-        assert_eq!(names(dir.path()), ["state"]);
-        #[cfg(unix)]
-        assert_eq!(mode(&path), 0o600);
-        Ok(())
-    }
-
-    #[test]
-    fn write_file_overwrites_only_when_asked() -> io::Result<()> {
-        let dir = tempfile::tempdir()?;
-        let path = dir.path().join("cert.pem");
-        write_file(&path, b"one", false, false)?;
-        let refused = write_file(&path, b"two", false, false).map_err(|e| e.kind());
-        assert_eq!(refused, Err(io::ErrorKind::AlreadyExists));
-        write_file(&path, b"three", true, false)?;
-        assert_eq!(fs::read(&path)?, b"three");
+        holds_alone_and_private(&path, b"new");
         Ok(())
     }
 
