@@ -11,6 +11,9 @@
 //!   when the name exists: nothing is ever replaced, and of two writers only one wins.
 //! - [`replace`]: the name is taken with a rename, which replaces an existing file
 //!   atomically.
+//!
+//! [`open_append`] is the exception: a file appended to line by line (a key log), created
+//! with the same modes but not flushed.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -61,6 +64,29 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
+}
+
+/// Opens `path` for appending, creating it with `access` if missing. An existing file
+/// with [`Access::OwnerOnly`] is made readable by its owner only where the process may
+/// change its mode (otherwise it is left as it is). Nothing is flushed: for logs written
+/// line by line, such as an NSS key log.
+pub fn open_append(path: &Path, access: Access) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    if access == Access::OwnerOnly {
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    }
+    let file = options.open(path)?;
+    // The mode given above applies only to a new file.
+    #[cfg(unix)]
+    if access == Access::OwnerOnly {
+        use std::os::unix::fs::PermissionsExt as _;
+        let _ = file.set_permissions(fs::Permissions::from_mode(0o600));
+    }
+    #[cfg(not(unix))]
+    let _ = access;
+    Ok(file)
 }
 
 /// Writes `contents` to `path`: [`replace`] when `overwrite`, else [`create_new`]
@@ -180,6 +206,14 @@ mod tests {
         }
     }
 
+    /// Writes `path` readable by everyone (mode 0644 on Unix).
+    fn world_readable(path: &Path, contents: &[u8]) -> io::Result<()> {
+        replace(path, contents, Access::Default)?;
+        #[cfg(unix)]
+        fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
+        Ok(())
+    }
+
     #[test]
     fn a_new_file_is_never_replaced_unless_asked() -> io::Result<()> {
         let dir = tempfile::tempdir()?;
@@ -201,14 +235,18 @@ mod tests {
     }
 
     #[test]
-    fn replace_swaps_the_whole_file_and_tightens_its_mode() -> io::Result<()> {
+    fn replacing_or_appending_makes_an_existing_file_private() -> io::Result<()> {
         let dir = tempfile::tempdir()?;
-        let path = dir.path().join("state");
-        replace(&path, b"old", Access::Default)?;
-        #[cfg(unix)]
-        fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
-        replace(&path, b"new", Access::OwnerOnly)?;
-        holds_alone_and_private(&path, b"new");
+        let state = dir.path().join("state");
+        world_readable(&state, b"old")?;
+        replace(&state, b"new", Access::OwnerOnly)?;
+        holds_alone_and_private(&state, b"new");
+
+        let dir = tempfile::tempdir()?;
+        let log = dir.path().join("keylog.txt");
+        world_readable(&log, b"one\n")?;
+        open_append(&log, Access::OwnerOnly)?.write_all(b"two\n")?;
+        holds_alone_and_private(&log, b"one\ntwo\n");
         Ok(())
     }
 

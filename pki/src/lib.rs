@@ -8,6 +8,10 @@
 //!   rcgen, with keylab's keys as rcgen's signer (no ring or aws-lc-rs; see the module
 //!   docs for why). A fixed seed and fixed times give byte-identical certificates.
 //! - [`Certificate`]: x509-parser's view copied into owned, typed fields.
+//! - [`fingerprint`]: SHA-256 of a SubjectPublicKeyInfo, the name keylab gives a key.
+//! - [`files`]: the one place keylab writes files: mode 0600 for secrets, a flushed
+//!   temporary file that takes its name by hard link (never replacing) or rename, and a
+//!   flushed directory.
 //! - [`verify_path`]: keylab's own path validation (chain building, signatures,
 //!   validity, basicConstraints and pathLen, keyUsage, extendedKeyUsage, names, unknown
 //!   critical extensions) whose every rejection is a typed [`ValidationError`] that says
