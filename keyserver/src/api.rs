@@ -8,14 +8,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
-use crate::keys::{fingerprint, sign};
+use crate::keys::sign;
 use crate::merkle::{Hash, leaf_hash, verify_inclusion};
 use crate::name::{is_fingerprint, normalize};
 use crate::store::Status;
 use crate::wire::{
-    EntryKind, LogEntry, Nonce, Signature, TreeHead, handover_message, hex, publish_message,
+    EntryKind, LogEntry, Nonce, Signature, TreeHead, handover_message, publish_message,
     revoke_message, unhex_array,
 };
+use pki::fingerprint;
 
 /// `GET /challenge`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,7 +78,7 @@ impl PublishRequest {
         Ok(Self {
             name: name.to_owned(),
             spki: b64(spki),
-            nonce: hex(nonce),
+            nonce: hex::encode(nonce),
             signature: b64(&signature),
             handover,
         })
@@ -91,7 +92,7 @@ impl RevokeRequest {
         let msg = revoke_message(name, key.public_key().spki_der(), nonce);
         Ok(Self {
             fingerprint: key.public_key().fingerprint(),
-            nonce: hex(nonce),
+            nonce: hex::encode(nonce),
             signature: b64(&sign(key, &msg)?),
         })
     }
@@ -199,7 +200,7 @@ impl From<&TreeHead> for TreeHeadJson {
         Self {
             tree_size: h.tree_size,
             timestamp: h.timestamp_ms,
-            root_hash: hex(&h.root),
+            root_hash: hex::encode(h.root),
             signature: b64(&h.signature),
         }
     }

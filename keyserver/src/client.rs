@@ -2,11 +2,12 @@
 //! proof of possession, and lookups. Answers are returned as sent; check them with
 //! [`crate::api::verify_answer`] and a trusted log key ([`crate::trust`]).
 
-use std::io::Read as _;
 use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use service::HttpClient;
+pub use service::{ClientError, DEFAULT_TIMEOUT};
 
 use crate::api::{
     self, ChallengeJson, ConsistencyJson, EntriesJson, KeyAnswer, PublishRequest, RevokeRequest,
@@ -17,90 +18,34 @@ use crate::name::{is_fingerprint, normalize};
 use crate::registry::percent_encode;
 use crate::wire::{self, Nonce, TreeHead};
 
-/// How long one request may take, connection included, unless set otherwise.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// The largest answer read (a key answer is a few KiB).
-const MAX_ANSWER: u64 = 256 * 1024;
-
-/// Why a request failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    /// Bad input on this side (a name, a key).
-    #[error("{0}")]
-    Input(String),
-    /// No HTTP answer.
-    #[error("{url}: unreachable: {reason}")]
-    Unreachable {
-        /// The request URL.
-        url: String,
-        /// What went wrong.
-        reason: String,
-    },
-    /// The server refused, with its reason.
-    #[error("{url}: {status}: {message}")]
-    Status {
-        /// The request URL.
-        url: String,
-        /// The HTTP status.
-        status: u16,
-        /// The server's one-line reason.
-        message: String,
-    },
-    /// The server answered 2xx with something unreadable.
-    #[error("{url}: bad answer: {reason}")]
-    BadAnswer {
-        /// The request URL.
-        url: String,
-        /// What was wrong.
-        reason: String,
-    },
-}
-
-impl ClientError {
-    /// The HTTP status of a refusal.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            Self::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-}
+const MAX_ANSWER: usize = 256 * 1024;
 
 /// One key server.
 #[derive(Debug)]
 pub struct Client {
-    base: String,
-    agent: ureq::Agent,
+    http: HttpClient,
 }
 
 impl Client {
     /// A client for the server at `base_url` (`http://host:port`).
     pub fn new(base_url: &str, timeout: Duration) -> Self {
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .http_status_as_error(false)
-            .build()
-            .into();
         Self {
-            base: base_url.trim_end_matches('/').to_owned(),
-            agent,
+            http: HttpClient::new(base_url, timeout, MAX_ANSWER),
         }
     }
 
     /// The base URL.
     pub fn url(&self) -> &str {
-        &self.base
+        self.http.base()
     }
 
     /// A fresh challenge nonce.
     pub fn challenge(&self) -> Result<Nonce, ClientError> {
-        let url = format!("{}/challenge", self.base);
+        let url = format!("{}/challenge", self.url());
         let c: ChallengeJson = self.get_json(&url)?;
-        wire::unhex_array(&c.nonce).ok_or_else(|| ClientError::BadAnswer {
-            url,
-            reason: "the nonce is not 64 hex digits".into(),
-        })
+        wire::unhex_array(&c.nonce)
+            .ok_or_else(|| ClientError::bad_answer(&url, "the nonce is not 64 hex digits"))
     }
 
     /// Publishes `key` under `name` (normalised here). `Ok(true)` when new, `Ok(false)`
@@ -134,7 +79,7 @@ impl Client {
         let nonce = self.challenge()?;
         let request = PublishRequest::signed(key, &name, &nonce, handover_from)
             .map_err(ClientError::Input)?;
-        let (status, answer) = self.post_json(&format!("{}/keys", self.base), &request)?;
+        let (status, answer) = self.post_json(&format!("{}/keys", self.url()), &request)?;
         Ok((status == 201, answer))
     }
 
@@ -146,19 +91,19 @@ impl Client {
         let nonce = self.challenge()?;
         let request =
             RevokeRequest::signed(key, &record.name, &nonce).map_err(ClientError::Input)?;
-        self.post_json(&format!("{}/revocations", self.base), &request)
+        self.post_json(&format!("{}/revocations", self.url()), &request)
             .map(|(_, a)| a)
     }
 
     /// The key with this fingerprint.
     pub fn by_fingerprint(&self, fingerprint: &str) -> Result<KeyAnswer, ClientError> {
-        self.get_json(&format!("{}/keys/{fingerprint}", self.base))
+        self.get_json(&format!("{}/keys/{fingerprint}", self.url()))
     }
 
     /// The latest key of `name`.
     pub fn by_name(&self, name: &str) -> Result<KeyAnswer, ClientError> {
         let name = normalize(name).map_err(|e| ClientError::Input(e.to_string()))?;
-        self.get_json(&format!("{}/names/{}", self.base, percent_encode(&name)))
+        self.get_json(&format!("{}/names/{}", self.url(), percent_encode(&name)))
     }
 
     /// By fingerprint (64 hex digits) or else by name.
@@ -173,36 +118,33 @@ impl Client {
 
     /// The latest signed tree head (not yet checked).
     pub fn head(&self) -> Result<TreeHead, ClientError> {
-        let url = format!("{}/log/head", self.base);
+        let url = format!("{}/log/head", self.url());
         let head: TreeHeadJson = self.get_json(&url)?;
-        TreeHead::try_from(&head).map_err(|e| ClientError::BadAnswer { url, reason: e.0 })
+        TreeHead::try_from(&head).map_err(|e| ClientError::bad_answer(&url, e.0))
     }
 
     /// The consistency proof between tree sizes `first` and `second`.
     pub fn consistency(&self, first: u64, second: u64) -> Result<Vec<Hash>, ClientError> {
         let url = format!(
             "{}/log/consistency?first={first}&second={second}",
-            self.base
+            self.url()
         );
         let c: ConsistencyJson = self.get_json(&url)?;
         if c.first != first || c.second != second {
-            return Err(ClientError::BadAnswer {
-                url,
-                reason: "a proof for other tree sizes".into(),
-            });
+            return Err(ClientError::bad_answer(
+                &url,
+                "a proof for other tree sizes",
+            ));
         }
-        api::path(&c.proof).map_err(|e| ClientError::BadAnswer { url, reason: e.0 })
+        api::path(&c.proof).map_err(|e| ClientError::bad_answer(&url, e.0))
     }
 
     /// Log entries from `start` up to `end` (inclusive), as many as the server gives in
     /// one answer (at least one).
     pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, ClientError> {
-        let url = format!("{}/log/entries?start={start}&end={end}", self.base);
+        let url = format!("{}/log/entries?start={start}&end={end}", self.url());
         let answer: EntriesJson = self.get_json(&url)?;
-        let bad = |reason: &str| ClientError::BadAnswer {
-            url: url.clone(),
-            reason: reason.into(),
-        };
+        let bad = |reason: &str| ClientError::bad_answer(&url, reason);
         let asked = end.saturating_sub(start).saturating_add(1);
         if answer.start != start || answer.entries.is_empty() || answer.entries.len() as u64 > asked
         {
@@ -217,17 +159,15 @@ impl Client {
 
     /// The log's public key as the server states it (trust it once, then pin it).
     pub fn log_key(&self) -> Result<pki::PublicKey, ClientError> {
-        let url = format!("{}/log/key", self.base);
+        let url = format!("{}/log/key", self.url());
         let pem = self.get_text(&url)?;
-        let key = pki::PublicKey::from_pem(&pem).map_err(|e| ClientError::BadAnswer {
-            url: url.clone(),
-            reason: e.to_string(),
-        })?;
+        let key = pki::PublicKey::from_pem(&pem)
+            .map_err(|e| ClientError::bad_answer(&url, e.to_string()))?;
         if !key.is_ed25519() {
-            return Err(ClientError::BadAnswer {
-                url,
-                reason: "the log key is not an Ed25519 key".into(),
-            });
+            return Err(ClientError::bad_answer(
+                &url,
+                "the log key is not an Ed25519 key",
+            ));
         }
         Ok(key)
     }
@@ -236,15 +176,16 @@ impl Client {
     pub fn hkp(&self, op: &str, search: &str) -> Result<String, ClientError> {
         self.get_text(&format!(
             "{}/pks/lookup?op={}&search={}",
-            self.base,
+            self.url(),
             percent_encode(op),
             percent_encode(search)
         ))
     }
 
     fn get_text(&self, url: &str) -> Result<String, ClientError> {
-        let response = self.agent.get(url).call();
-        self.answer(url, response).map(|(_, body)| body)
+        let response = self.http.agent().get(url).call();
+        let mut answer = self.http.answer(url, response)?;
+        Ok(std::mem::take(&mut *answer.body))
     }
 
     fn get_json<T: DeserializeOwned>(&self, url: &str) -> Result<T, ClientError> {
@@ -259,50 +200,17 @@ impl Client {
     ) -> Result<(u16, T), ClientError> {
         let body = serde_json::to_vec(request).map_err(|e| ClientError::Input(e.to_string()))?;
         let response = self
-            .agent
+            .http
+            .agent()
             .post(url)
             .content_type("application/json")
             .send(&body[..]);
-        let (status, text) = self.answer(url, response)?;
-        Ok((status, parse(url, &text)?))
-    }
-
-    /// The status and body of a 2xx answer, or the error.
-    fn answer(
-        &self,
-        url: &str,
-        response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-    ) -> Result<(u16, String), ClientError> {
-        let mut response = response.map_err(|e| ClientError::Unreachable {
-            url: url.to_owned(),
-            reason: e.to_string(),
-        })?;
-        let status = response.status().as_u16();
-        let mut body = String::new();
-        response
-            .body_mut()
-            .as_reader()
-            .take(MAX_ANSWER)
-            .read_to_string(&mut body)
-            .map_err(|e| ClientError::Unreachable {
-                url: url.to_owned(),
-                reason: format!("reading the answer: {e}"),
-            })?;
-        if (200..300).contains(&status) {
-            Ok((status, body))
-        } else {
-            Err(ClientError::Status {
-                url: url.to_owned(),
-                status,
-                message: body.trim().chars().take(300).collect(),
-            })
-        }
+        let answer = self.http.answer(url, response)?;
+        Ok((answer.status, parse(url, &answer.body)?))
     }
 }
 
 fn parse<T: DeserializeOwned>(url: &str, body: &str) -> Result<T, ClientError> {
-    serde_json::from_str(body).map_err(|e| ClientError::BadAnswer {
-        url: url.to_owned(),
-        reason: format!("not the JSON expected: {e}"),
-    })
+    serde_json::from_str(body)
+        .map_err(|e| ClientError::bad_answer(url, format!("not the JSON expected: {e}")))
 }

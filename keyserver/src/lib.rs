@@ -29,8 +29,9 @@
 //! - [`challenge`], [`registry`], [`hkp`]: nonces and the rules (proof of possession,
 //!   first come first served, hand-over, revocation), and the HKP-style lookups, without
 //!   a network.
-//! - [`server`], [`client`], [`api`]: HTTP (axum), a blocking client (ureq), the JSON
-//!   bodies and the client-side check of an answer.
+//! - [`server`], [`client`], [`api`]: HTTP (axum, on the `service` crate's bounded
+//!   server), a blocking client (ureq, on `service`'s client core), the JSON bodies and
+//!   the client-side check of an answer.
 //! - [`trust`]: a client's pinned log key and last tree head (audit).
 //! - [`hpke`], [`seal`]: RFC 9180 base mode for one suite, and the sealed-message format
 //!   with the Ed25519 → X25519 key conversion.

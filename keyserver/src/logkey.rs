@@ -1,8 +1,8 @@
 //! The log's Ed25519 signing key: a PKCS#8 PEM file beside the database, created with
-//! mode 0600 (and fsynced, with its directory) for a new log, and never replaced.
+//! mode 0600 (and fsynced, with its directory: [`pki::files::write_private_key`]) for a
+//! new log, and never replaced.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use rand_core::CryptoRng;
@@ -36,8 +36,7 @@ pub(crate) fn load_or_create_log_key<R: CryptoRng + ?Sized>(
         Err(e) if e.kind() == io::ErrorKind::NotFound && entries == 0 => {
             let key = pki::PrivateKey::generate(pki::KeyType::Ed25519, rng)
                 .map_err(|e| bad(e.to_string()))?;
-            let pem = key.to_pem().map_err(|e| bad(e.to_string()))?;
-            write_new(path, pem.as_bytes()).map_err(|source| StoreError::Io {
+            pki::files::write_private_key(path, &key, false).map_err(|source| StoreError::Io {
                 path: path.to_path_buf(),
                 source,
             })?;
@@ -51,24 +50,4 @@ pub(crate) fn load_or_create_log_key<R: CryptoRng + ?Sized>(
             source,
         }),
     }
-}
-
-fn write_new(path: &Path, content: &[u8]) -> io::Result<()> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(content)?;
-    file.sync_all()?;
-    // The new name must survive a crash too: flush the directory entry.
-    #[cfg(unix)]
-    {
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        File::open(dir)?.sync_all()?;
-    }
-    Ok(())
 }

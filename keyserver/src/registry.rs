@@ -28,10 +28,10 @@ use crate::api::{
 };
 use crate::challenge::Challenges;
 pub use crate::hkp::percent_encode;
-use crate::keys::fingerprint;
 use crate::name::{is_fingerprint, normalize};
 use crate::store::{Change, KeyRecord, Status, Store, StoreError, unix_seconds};
-use crate::wire::{self, EntryKind, LogEntry, Nonce, hex};
+use crate::wire::{self, EntryKind, LogEntry, Nonce};
+use pki::fingerprint;
 
 /// The most keys listed by one `op=index` answer.
 pub const MAX_INDEX: usize = 100;
@@ -398,7 +398,7 @@ impl Registry {
         Ok(ConsistencyJson {
             first,
             second,
-            proof: proof.iter().map(|h| hex(h)).collect(),
+            proof: proof.iter().map(hex::encode).collect(),
         })
     }
 
@@ -474,7 +474,7 @@ impl Registry {
             ProofJson {
                 leaf_index: index,
                 tree_size: size,
-                audit_path: path.iter().map(|h| hex(h)).collect(),
+                audit_path: path.iter().map(hex::encode).collect(),
             },
         ))
     }

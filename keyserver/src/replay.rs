@@ -18,10 +18,10 @@
 
 use std::collections::HashMap;
 
-use crate::keys::fingerprint;
 use crate::name::normalize;
 use crate::store::{KeyRecord, Status};
 use crate::wire::{EntryKind, LogEntry};
+use pki::fingerprint;
 
 /// An entry that breaks the log's rules.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -37,28 +37,20 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use rand_core::CryptoRng;
-use sharing::http::{BackgroundServer, Limits};
+use service::{BackgroundServer, Limits};
 
 use crate::api::ChallengeJson;
 use crate::challenge::NONCE_LIFETIME;
 use crate::registry::{Now, Outcome, Refusal, RefusalKind, Registry};
 use crate::store::{Store, StoreError};
-use crate::wire::hex;
 
 /// The largest request body accepted; a publish request needs well under 1 KiB.
 pub const MAX_BODY: usize = 4096;
-/// Connections served at once; further ones wait in the listen backlog.
-pub const MAX_CONNECTIONS: usize = 64;
-/// The longest a connection may stay open (slow clients cannot hold a slot for ever).
-pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
+pub use service::{CONNECTION_TIMEOUT, MAX_CONNECTIONS};
 /// How long stopping waits for requests in flight before closing their connections.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
-const LIMITS: Limits = Limits {
-    max_connections: MAX_CONNECTIONS,
-    connection_timeout: CONNECTION_TIMEOUT,
-    shutdown_grace: SHUTDOWN_GRACE,
-};
+const LIMITS: Limits = Limits::with_grace(SHUTDOWN_GRACE);
 
 type Shared = Arc<Mutex<Registry>>;
 
@@ -152,7 +144,7 @@ async fn challenge(State(shared): State<Shared>) -> Response {
         with(shared, |r| r.challenge(Now::current()))
             .await
             .map(|nonce| ChallengeJson {
-                nonce: hex(&nonce),
+                nonce: hex::encode(nonce),
                 expires_in: NONCE_LIFETIME.as_secs(),
             }),
     )

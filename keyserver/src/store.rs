@@ -29,10 +29,9 @@ use ed25519_dalek::Signer as _;
 use rand_core::CryptoRng;
 use rusqlite::{Connection, OptionalExtension as _, params};
 
-use crate::keys::ed25519_spki;
 use crate::logkey::load_or_create_log_key;
 pub use crate::logkey::log_key_path;
-use crate::merkle::{Hash, Tree, leaf_hash};
+use crate::merkle::{Tree, leaf_hash};
 use crate::replay::Replay;
 use crate::wire::{self, LogEntry, TreeHead};
 
@@ -201,12 +200,11 @@ impl Store {
         let (tree, replay) = load_tree(&conn, db)?;
         let key_path = log_key_path(db);
         let log_key = load_or_create_log_key(&key_path, tree.size(), rng)?;
-        let log_public =
-            pki::PublicKey::from_spki_der(&ed25519_spki(log_key.verifying_key().as_bytes()))
-                .map_err(|e| StoreError::LogKey {
-                    path: key_path.clone(),
-                    reason: e.to_string(),
-                })?;
+        let log_public = pki::PublicKey::ed25519_from_raw(log_key.verifying_key().as_bytes())
+            .map_err(|e| StoreError::LogKey {
+                path: key_path.clone(),
+                reason: e.to_string(),
+            })?;
         let mut store = Self {
             path: db.to_path_buf(),
             conn,
@@ -417,7 +415,7 @@ impl Store {
                         params![at, previous],
                     )?;
                 }
-                let fingerprint = wire::hex(&sha2_digest(&entry.spki));
+                let fingerprint = pki::fingerprint(&entry.spki);
                 tx.execute(
                     "INSERT INTO keys VALUES (?1, ?2, ?3, ?4, 'current', NULL, ?5)",
                     params![
@@ -525,11 +523,6 @@ fn busy(e: rusqlite::Error, db: &Path) -> StoreError {
         }
         _ => StoreError::Sqlite(e),
     }
-}
-
-fn sha2_digest(bytes: &[u8]) -> Hash {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(bytes).into()
 }
 
 /// Milliseconds since the Unix epoch (0 before it).

@@ -17,16 +17,16 @@
 //! key, is caught the next time this client talks to it. The file is replaced
 //! atomically (temporary file, fsync, rename).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write as _};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::api::{b64, unb64};
 use crate::client::{Client, ClientError};
-use crate::keys::fingerprint;
 use crate::merkle::{Tree, leaf_hash, verify_consistency};
 use crate::replay::Replay;
-use crate::wire::{TreeHead, hex, unhex_array};
+use crate::wire::{TreeHead, unhex_array};
+use pki::fingerprint;
 
 const HEADER: &str = "keylab keyserver state v1";
 /// The largest state file read.
@@ -233,7 +233,7 @@ impl Trust {
             b64(p.log_key.spki_der()),
             p.head.tree_size,
             p.head.timestamp_ms,
-            hex(&p.head.root),
+            hex::encode(p.head.root),
             b64(&p.head.signature)
         );
         write_atomically(&self.path, text.as_bytes()).map_err(|source| TrustError::Io {
@@ -353,32 +353,11 @@ fn read(path: &Path) -> Result<Option<Pinned>, TrustError> {
     }))
 }
 
-/// Replaces `path` with `content`: a temporary file beside it, fsync, rename, fsync of
-/// the directory (created if missing).
+/// Replaces `path` with `content` ([`pki::files::replace`]: a temporary file beside it,
+/// fsync, rename, fsync of the directory), creating the directory if missing.
 fn write_atomically(path: &Path, content: &[u8]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    let result = (|| {
-        let mut options = OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&tmp)?;
-        file.write_all(content)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)?;
-        #[cfg(unix)]
-        File::open(dir)?.sync_all()?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir)?;
     }
-    result
+    pki::files::replace(path, content, pki::files::Access::OwnerOnly)
 }

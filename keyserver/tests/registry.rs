@@ -8,7 +8,7 @@ use keyserver::api::{PublishRequest, RevokeRequest, verify_answer};
 use keyserver::challenge::NONCE_LIFETIME;
 use keyserver::registry::{Now, Outcome, RefusalKind, Registry};
 use keyserver::store::{Store, StoreError, log_key_path};
-use keyserver::{Status, wire};
+use keyserver::{KeyAnswer, Status, wire};
 use pki::{KeyType, PrivateKey};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng as _;
@@ -32,6 +32,30 @@ fn publish_req(reg: &mut Registry, key: &PrivateKey, name: &str) -> PublishReque
     PublishRequest::signed(key, name, &nonce, None).expect("request")
 }
 
+/// Publishes `key` under `name`, which must succeed.
+#[track_caller]
+fn publish(reg: &mut Registry, key: &PrivateKey, name: &str) -> (Outcome, KeyAnswer) {
+    let req = publish_req(reg, key, name);
+    reg.publish(&req, Now::current()).expect("publish")
+}
+
+/// A request to move `name` to `key`, the hand-over signed by `from`.
+fn handover_req(
+    reg: &mut Registry,
+    key: &PrivateKey,
+    name: &str,
+    from: &PrivateKey,
+) -> PublishRequest {
+    let nonce = reg.challenge(Now::current()).expect("nonce");
+    PublishRequest::signed(key, name, &nonce, Some(from)).expect("request")
+}
+
+/// Asserts that `reg` refuses to publish `req` with `kind`, saying `text`.
+#[track_caller]
+fn publish_refused(reg: &mut Registry, req: &PublishRequest, kind: RefusalKind, text: &str) {
+    refused(reg.publish(req, Now::current()), kind, text);
+}
+
 #[track_caller]
 fn refused<T: std::fmt::Debug>(
     result: Result<T, keyserver::registry::Refusal>,
@@ -52,8 +76,7 @@ fn publish_then_lookups_verify() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut reg = open(&dir.path().join("keys.db")).expect("open");
     let alice = key(10);
-    let req = publish_req(&mut reg, &alice, "alice");
-    let (outcome, answer) = reg.publish(&req, Now::current()).expect("publish");
+    let (outcome, answer) = publish(&mut reg, &alice, "alice");
     assert_eq!(outcome, Outcome::Published);
     let log_key = reg.store().log_public_key().clone();
     let verified = verify_answer(&answer, &log_key).expect("verifies");
@@ -104,21 +127,16 @@ fn poisoning_attempts_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut reg = open(&dir.path().join("keys.db")).expect("open");
     let (alice, mallory) = (key(20), key(21));
-    let req = publish_req(&mut reg, &alice, "alice");
-    reg.publish(&req, Now::current()).expect("alice");
+    publish(&mut reg, &alice, "alice");
 
     // The name taken by another key, without a hand-over.
     let grab = publish_req(&mut reg, &mallory, "alice");
-    refused(
-        reg.publish(&grab, Now::current()),
-        RefusalKind::Conflict,
-        "is taken by key",
-    );
+    publish_refused(&mut reg, &grab, RefusalKind::Conflict, "is taken by key");
     // A hand-over signed by the wrong key (mallory signs for herself).
-    let nonce = reg.challenge(Now::current()).expect("nonce");
-    let forged = PublishRequest::signed(&mallory, "alice", &nonce, Some(&mallory)).expect("req");
-    refused(
-        reg.publish(&forged, Now::current()),
+    let forged = handover_req(&mut reg, &mallory, "alice", &mallory);
+    publish_refused(
+        &mut reg,
+        &forged,
         RefusalKind::Forbidden,
         "hand-over signature does not verify",
     );
@@ -128,19 +146,16 @@ fn poisoning_attempts_are_refused() {
     stolen.spki = PublishRequest::signed(&alice, "mallory", &nonce, None)
         .expect("req")
         .spki;
-    refused(
-        reg.publish(&stolen, Now::current()),
+    publish_refused(
+        &mut reg,
+        &stolen,
         RefusalKind::Forbidden,
         "proof of possession failed",
     );
     // A replayed request (its nonce is used up).
     let fresh = publish_req(&mut reg, &mallory, "mallory");
     reg.publish(&fresh, Now::current()).expect("mallory");
-    refused(
-        reg.publish(&fresh, Now::current()),
-        RefusalKind::Forbidden,
-        "already used",
-    );
+    publish_refused(&mut reg, &fresh, RefusalKind::Forbidden, "already used");
     // An expired nonce, and one never issued.
     let late = publish_req(&mut reg, &key(22), "carol");
     let later = Now {
@@ -150,11 +165,7 @@ fn poisoning_attempts_are_refused() {
     refused(reg.publish(&late, later), RefusalKind::Forbidden, "expired");
     let mut unknown = publish_req(&mut reg, &key(23), "dave");
     unknown.nonce = "00".repeat(32);
-    refused(
-        reg.publish(&unknown, Now::current()),
-        RefusalKind::Forbidden,
-        "unknown",
-    );
+    publish_refused(&mut reg, &unknown, RefusalKind::Forbidden, "unknown");
     // A key under a second name.
     let twice = publish_req(&mut reg, &alice, "alice2");
     refused(
@@ -164,23 +175,26 @@ fn poisoning_attempts_are_refused() {
     );
     // Names must come normalised (they are signed as sent), keys must be Ed25519.
     let upper = publish_req(&mut reg, &key(24), "Erin");
-    refused(
-        reg.publish(&upper, Now::current()),
+    publish_refused(
+        &mut reg,
+        &upper,
         RefusalKind::BadRequest,
         "must be sent normalised",
     );
     let mut rsa_req = publish_req(&mut reg, &key(25), "frank");
     let rsa = PrivateKey::from_pem(fixtures::RSA.client_key).expect("rsa");
     rsa_req.spki = keyserver::api::b64(rsa.public_key().spki_der());
-    refused(
-        reg.publish(&rsa_req, Now::current()),
+    publish_refused(
+        &mut reg,
+        &rsa_req,
         RefusalKind::BadRequest,
         "only Ed25519 keys",
     );
     let mut garbage = publish_req(&mut reg, &key(26), "gina");
     garbage.signature = "!!".into();
-    refused(
-        reg.publish(&garbage, Now::current()),
+    publish_refused(
+        &mut reg,
+        &garbage,
         RefusalKind::BadRequest,
         "signature is not base64",
     );
@@ -195,11 +209,9 @@ fn rotation_and_revocation() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut reg = open(&dir.path().join("keys.db")).expect("open");
     let (old, new, other) = (key(30), key(31), key(32));
-    let req = publish_req(&mut reg, &old, "zoë");
-    reg.publish(&req, Now::current()).expect("publish");
+    publish(&mut reg, &old, "zoë");
 
-    let nonce = reg.challenge(Now::current()).expect("nonce");
-    let rotate = PublishRequest::signed(&new, "zoë", &nonce, Some(&old)).expect("req");
+    let rotate = handover_req(&mut reg, &new, "zoë", &old);
     let (outcome, answer) = reg.publish(&rotate, Now::current()).expect("rotate");
     assert_eq!(outcome, Outcome::Rotated);
     let log_key = reg.store().log_public_key().clone();
@@ -218,13 +230,8 @@ fn rotation_and_revocation() {
         "superseded",
     );
     // The old key cannot come back, even with a hand-over from the new one.
-    let nonce = reg.challenge(Now::current()).expect("nonce");
-    let back = PublishRequest::signed(&old, "zoë", &nonce, Some(&new)).expect("req");
-    refused(
-        reg.publish(&back, Now::current()),
-        RefusalKind::Conflict,
-        "cannot return",
-    );
+    let back = handover_req(&mut reg, &old, "zoë", &new);
+    publish_refused(&mut reg, &back, RefusalKind::Conflict, "cannot return");
 
     // A revocation signed by another key is refused; by the key itself it is logged.
     let nonce = reg.challenge(Now::current()).expect("nonce");
@@ -246,11 +253,7 @@ fn rotation_and_revocation() {
     );
     // The name is retired: nobody can claim it, not even with a fresh key.
     let claim = publish_req(&mut reg, &other, "zoë");
-    refused(
-        reg.publish(&claim, Now::current()),
-        RefusalKind::Gone,
-        "retired",
-    );
+    publish_refused(&mut reg, &claim, RefusalKind::Gone, "retired");
     refused(reg.hkp_get("zoë"), RefusalKind::Gone, "revoked");
     let index = reg.hkp_index("ZOË").expect("index");
     assert_eq!(index.lines().count(), 3, "{index}");
@@ -259,11 +262,23 @@ fn rotation_and_revocation() {
     // A status the log does not show is caught by the client.
     let mut lie = answer.clone();
     lie.status = "current".into();
-    assert!(verify_answer(&lie, &log_key).is_err());
+    assert_eq!(
+        verify_answer(&lie, &log_key)
+            .map(drop)
+            .expect_err("a lie")
+            .0,
+        "the server's answer does not verify: the status is current but the log shows revoked"
+    );
     let mut hidden = answer;
     hidden.status_entry = None;
     hidden.status_inclusion = None;
-    assert!(verify_answer(&hidden, &log_key).is_err());
+    assert_eq!(
+        verify_answer(&hidden, &log_key)
+            .map(drop)
+            .expect_err("hidden")
+            .0,
+        "the server's answer does not verify: the status is revoked but the log shows current"
+    );
 }
 
 #[test]
@@ -274,8 +289,7 @@ fn restart_keeps_everything_and_a_second_server_is_refused() {
     let (head, log_key) = {
         let mut reg = open(&db).expect("open");
         for (i, k) in keys.iter().enumerate() {
-            let req = publish_req(&mut reg, k, &format!("user{i}"));
-            reg.publish(&req, Now::current()).expect("publish");
+            publish(&mut reg, k, &format!("user{i}"));
         }
         assert!(matches!(open(&db), Err(StoreError::InUse(_))));
         (
@@ -309,8 +323,7 @@ fn an_altered_database_or_key_file_refuses_to_start() {
     {
         let mut reg = open(&db).expect("open");
         for i in 0..3 {
-            let req = publish_req(&mut reg, &key(50 + i), &format!("n{i}"));
-            reg.publish(&req, Now::current()).expect("publish");
+            publish(&mut reg, &key(50 + i), &format!("n{i}"));
         }
     }
     let conn = || rusqlite::Connection::open(&db).expect("sqlite");
@@ -380,18 +393,14 @@ fn a_key_in_another_encoding_cannot_take_a_second_name_or_return_after_revocatio
     let dir = tempfile::tempdir().expect("tempdir");
     let mut reg = open(&dir.path().join("keys.db")).expect("open");
     let alice = key(60);
-    let req = publish_req(&mut reg, &alice, "alice");
-    reg.publish(&req, Now::current()).expect("alice");
+    publish(&mut reg, &alice, "alice");
     let nonce = reg.challenge(Now::current()).expect("nonce");
     let revoke = RevokeRequest::signed(&alice, "alice", &nonce).expect("req");
     reg.revoke(&revoke, Now::current()).expect("revoked");
 
     // Signed by the key itself, so proof of possession holds; only the encoding differs.
     let spki = null_params_spki(&alice);
-    assert_ne!(
-        keyserver::keys::fingerprint(&spki),
-        alice.public_key().fingerprint()
-    );
+    assert_ne!(pki::fingerprint(&spki), alice.public_key().fingerprint());
     let nonce = reg.challenge(Now::current()).expect("nonce");
     let msg = wire::publish_message("alice-again", &spki, &nonce);
     let request = PublishRequest {
@@ -401,8 +410,9 @@ fn a_key_in_another_encoding_cannot_take_a_second_name_or_return_after_revocatio
         signature: keyserver::api::b64(&keyserver::keys::sign(&alice, &msg).expect("sign")),
         handover: None,
     };
-    refused(
-        reg.publish(&request, Now::current()),
+    publish_refused(
+        &mut reg,
+        &request,
         RefusalKind::BadRequest,
         "not in canonical DER",
     );
@@ -417,8 +427,7 @@ fn an_edited_key_index_refuses_to_start() {
     {
         let mut reg = open(&db).expect("open");
         for (k, name) in [(&alice, "alice"), (&bob, "bob")] {
-            let req = publish_req(&mut reg, k, name);
-            reg.publish(&req, Now::current()).expect("publish");
+            publish(&mut reg, k, name);
         }
         let nonce = reg.challenge(Now::current()).expect("nonce");
         let revoke = RevokeRequest::signed(&alice, "alice", &nonce).expect("req");
@@ -451,7 +460,14 @@ fn an_edited_key_index_refuses_to_start() {
     drop(reg);
     // Point bob's name at another key, or drop a key.
     sql("UPDATE keys SET name = 'carol' WHERE name = 'bob'");
-    assert!(open(&db).is_err());
+    let err = open(&db).map(drop).expect_err("renamed key");
+    let bob_fpr = bob.public_key().fingerprint();
+    assert!(
+        err.to_string().contains(&format!(
+            "the key index disagrees with the log about key {bob_fpr}"
+        )),
+        "{err}"
+    );
     sql("UPDATE keys SET name = 'bob' WHERE name = 'carol'");
     sql(&format!(
         "DELETE FROM keys WHERE fingerprint = '{alice_fpr}'"
@@ -471,8 +487,7 @@ fn log_entries_are_served_in_bounded_pages() {
     refused(reg.entries(0, 0), RefusalKind::BadRequest, "the log has 0");
     let count = keyserver::registry::MAX_ENTRIES + 2;
     for i in 0..count {
-        let req = publish_req(&mut reg, &key(1000 + i), &format!("p{i}"));
-        reg.publish(&req, Now::current()).expect("publish");
+        publish(&mut reg, &key(1000 + i), &format!("p{i}"));
     }
     let first = reg.entries(0, u64::MAX).expect("entries");
     assert_eq!(first.start, 0);

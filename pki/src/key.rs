@@ -349,6 +349,14 @@ impl fmt::Debug for PublicKey {
 }
 
 impl PublicKey {
+    /// An Ed25519 key from its 32 raw bytes (RFC 8032 §5.1.5), refusing bytes that are
+    /// not a point on the curve.
+    pub fn ed25519_from_raw(raw: &[u8; 32]) -> Result<Self, KeyError> {
+        ed25519_dalek::VerifyingKey::from_bytes(raw)
+            .map(Self::from_ed25519)
+            .map_err(|e| KeyError::Malformed(e.to_string()))
+    }
+
     fn from_ed25519(key: ed25519_dalek::VerifyingKey) -> Self {
         let raw = key.to_bytes().to_vec();
         // RFC 8410 §4: AlgorithmIdentifier id-Ed25519, parameters absent.
@@ -407,9 +415,7 @@ impl PublicKey {
                 let bytes: &[u8; 32] = data.try_into().map_err(|_| {
                     KeyError::Malformed(format!("Ed25519 key of {} bytes", data.len()))
                 })?;
-                let key = ed25519_dalek::VerifyingKey::from_bytes(bytes)
-                    .map_err(|e| KeyError::Malformed(e.to_string()))?;
-                Ok(Self::from_ed25519(key))
+                Self::ed25519_from_raw(bytes)
             }
             oid::RSA_ENCRYPTION => {
                 let key = RsaPublic::from_pkcs1_der(data)
@@ -450,9 +456,9 @@ impl PublicKey {
         &self.raw
     }
 
-    /// SHA-256 of the SubjectPublicKeyInfo DER, lowercase hex.
+    /// SHA-256 of the SubjectPublicKeyInfo DER, lowercase hex (see [`fingerprint`]).
     pub fn fingerprint(&self) -> String {
-        hex(&Sha256::digest(&self.spki))
+        fingerprint(&self.spki)
     }
 
     /// `ed25519`, `rsa2048`, `rsa3072` or `rsaN` for other RSA sizes, `p256`: the
@@ -512,7 +518,8 @@ impl PublicKey {
     }
 }
 
-/// Lowercase hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// A key's fingerprint from its DER SubjectPublicKeyInfo, parsed or not: SHA-256 of the
+/// bytes, 64 lowercase hex digits. [`PublicKey::fingerprint`] is this of its `spki_der`.
+pub fn fingerprint(spki_der: &[u8]) -> String {
+    hex::encode(Sha256::digest(spki_der))
 }

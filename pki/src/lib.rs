@@ -18,6 +18,10 @@
 //!   decides the signature (Ed25519, sha256WithRSAEncryption, ecdsa-with-SHA256). A fixed
 //!   seed and fixed times give byte-identical certificates.
 //! - [`Certificate`]: x509-parser's view copied into owned, typed fields.
+//! - [`fingerprint`]: SHA-256 of a SubjectPublicKeyInfo, the name keylab gives a key.
+//! - [`files`]: the one place keylab writes files: mode 0600 for secrets, a flushed
+//!   temporary file that takes its name by hard link (never replacing) or rename, and a
+//!   flushed directory.
 //! - [`verify_path`]: keylab's own path validation (chain building, signatures by
 //!   Ed25519, RSA and P-256 issuers, validity, basicConstraints and pathLen, keyUsage,
 //!   extendedKeyUsage, names, unknown critical extensions) whose every rejection is a
@@ -76,7 +80,7 @@ pub use cert::{
 };
 pub use error::{IssueError, KeyError, ParseError, Purpose, ValidationError};
 pub use issue::{CertificateRequest, ExtraExtension, Profile};
-pub use key::{KeyType, PrivateKey, PublicKey, SignatureAlgorithm};
+pub use key::{KeyType, PrivateKey, PublicKey, SignatureAlgorithm, fingerprint};
 pub use verify::{
     MAX_PATH_LEN, MAX_SIGNATURE_CHECKS, PathRequest, ValidPath, check_name, verify_path,
 };

@@ -348,3 +348,31 @@ fn other_curves_and_point_forms_are_refused_clearly() {
         KeyError::UnsupportedCurve("P-384, secp384r1 (1.3.132.0.34)".into())
     );
 }
+
+#[test]
+fn ed25519_from_raw_and_fingerprint_agree_with_openssl() {
+    // `openssl pkey -in client.key -pubout -outform DER`: its last 32 bytes, and the
+    // SHA-256 of the whole DER.
+    let raw = "e77e5060db3ac33b3e1ce741ce95b054a14abe2764c627a5118e39f3ebdd4f30";
+    let openssl_fpr = "ade4c24967b35904e78a74d24aaf0042550bd4b71c627f7eecaaaa33d26832c1";
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(raw, &mut bytes).expect("hex");
+
+    let from_raw = PublicKey::ed25519_from_raw(&bytes).expect("a point");
+    let from_file = PrivateKey::from_pem(fixtures::ED25519.client_key).expect("fixture key");
+    assert_eq!(&from_raw, from_file.public_key());
+    assert_eq!(from_raw.raw(), bytes);
+    assert_eq!(from_raw.fingerprint(), openssl_fpr);
+    assert_eq!(pki::fingerprint(from_raw.spki_der()), openssl_fpr);
+}
+
+#[test]
+fn ed25519_from_raw_refuses_what_is_not_a_point() {
+    // y = 2 has no x on the curve (RFC 8032 §5.1.3 decoding fails).
+    let mut not_a_point = [0u8; 32];
+    not_a_point[0] = 2;
+    assert!(matches!(
+        PublicKey::ed25519_from_raw(&not_a_point),
+        Err(KeyError::Malformed(_))
+    ));
+}

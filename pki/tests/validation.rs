@@ -2,8 +2,8 @@
 //! fixture rejected with its own error and the detail a person needs.
 
 use pki::{
-    CertSignature, Certificate, CertificateRequest, KeyType, PathRequest, PrivateKey, Profile,
-    Purpose, SignatureAlgorithm, ValidationError,
+    CertSignature, Certificate, CertificateRequest, IssueError, KeyType, PathRequest, PrivateKey,
+    Profile, PublicKey, Purpose, SignatureAlgorithm, ValidPath, ValidationError,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -11,6 +11,9 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 const CHECK_AT: OffsetDateTime = datetime!(2026-11-28 12:00 UTC);
+/// The validity of certificates issued by the tests.
+const FROM: OffsetDateTime = datetime!(2026-01-01 0:00 UTC);
+const TO: OffsetDateTime = datetime!(2028-01-01 0:00 UTC);
 
 fn certs(pem: &str) -> Vec<Certificate> {
     Certificate::from_pem_bundle(pem).expect("parse chain")
@@ -24,16 +27,41 @@ fn validate(
     name: Option<&str>,
 ) -> Result<Vec<String>, ValidationError> {
     let chain = certs(chain_pem);
-    let anchors = certs(root_pem);
+    verify(&chain, &certs(root_pem), CHECK_AT, purpose, name).map(|p| p.subjects())
+}
+
+/// Validates `chain[0]` with the rest of `chain` as intermediates.
+fn verify(
+    chain: &[Certificate],
+    anchors: &[Certificate],
+    time: OffsetDateTime,
+    purpose: Purpose,
+    name: Option<&str>,
+) -> Result<ValidPath, ValidationError> {
     pki::verify_path(&PathRequest {
         leaf: &chain[0],
         intermediates: &chain[1..],
-        anchors: &anchors,
-        time: CHECK_AT,
+        anchors,
+        time,
         purpose,
         name,
     })
-    .map(|p| p.subjects())
+}
+
+/// A request for `subject` with `profile`, valid from [`FROM`] to [`TO`].
+fn request(subject: &str, profile: Profile) -> CertificateRequest {
+    CertificateRequest::new(subject, profile, FROM, TO)
+}
+
+/// `key`'s certificate for `subject` and `profile`, issued by `ca` with `ca_key`.
+fn issue(
+    subject: &str,
+    profile: Profile,
+    key: &PublicKey,
+    (ca, ca_key): (&Certificate, &PrivateKey),
+    rng: &mut ChaCha20Rng,
+) -> Certificate {
+    pki::issue::issue(&request(subject, profile), key, ca, ca_key, rng).expect(subject)
 }
 
 #[test]
@@ -122,17 +150,40 @@ fn negative_fixtures_fail_with_their_own_error() {
     let root = fixtures::ED25519.root;
     let server = |pem| validate(pem, root, Purpose::Server, Some("localhost")).unwrap_err();
 
+    for (pem, message) in [
+        (
+            bad::EXPIRED,
+            "certificate expired: notAfter 2021-01-01T00:00:00Z, checked at 2026-11-28T12:00:00Z (CN=expired.localhost)",
+        ),
+        (
+            bad::NOT_YET_VALID,
+            "certificate not yet valid: notBefore 2070-01-01T00:00:00Z, checked at 2026-11-28T12:00:00Z (CN=future.localhost)",
+        ),
+        (
+            bad::WRONG_EKU,
+            "wrong extended key usage: CN=wrong-eku.localhost is for [clientAuth], needed serverAuth",
+        ),
+        (
+            bad::NAME_MISMATCH,
+            "name mismatch: expected localhost, certificate is valid for [a.example, 10.0.0.1]",
+        ),
+        (bad::UNKNOWN_ISSUER, "unknown issuer: CN=Other Root"),
+        (
+            bad::BAD_SIGNATURE,
+            "bad signature on CN=localhost (issuer CN=keylab ed25519 Intermediate CA, algorithm ed25519)",
+        ),
+        (
+            bad::UNKNOWN_CRITICAL_EXTENSION,
+            "unknown critical extension 1.3.6.1.4.1.55555.1 in CN=critical.localhost",
+        ),
+    ] {
+        assert_eq!(server(pem).to_string(), message);
+    }
     assert_eq!(
-        server(bad::EXPIRED).to_string(),
-        "certificate expired: notAfter 2021-01-01T00:00:00Z, checked at 2026-11-28T12:00:00Z (CN=expired.localhost)"
-    );
-    assert_eq!(
-        server(bad::NOT_YET_VALID).to_string(),
-        "certificate not yet valid: notBefore 2070-01-01T00:00:00Z, checked at 2026-11-28T12:00:00Z (CN=future.localhost)"
-    );
-    assert_eq!(
-        server(bad::WRONG_EKU).to_string(),
-        "wrong extended key usage: CN=wrong-eku.localhost is for [clientAuth], needed serverAuth"
+        validate(bad::CLIENT_UNKNOWN_ISSUER, root, Purpose::Client, None).unwrap_err(),
+        ValidationError::UnknownIssuer {
+            issuer: "CN=Other Root".into()
+        }
     );
     assert_eq!(
         server(bad::ISSUER_NOT_CA),
@@ -142,34 +193,12 @@ fn negative_fixtures_fail_with_their_own_error() {
         }
     );
     assert_eq!(
-        server(bad::NAME_MISMATCH).to_string(),
-        "name mismatch: expected localhost, certificate is valid for [a.example, 10.0.0.1]"
-    );
-    assert_eq!(
-        server(bad::UNKNOWN_ISSUER).to_string(),
-        "unknown issuer: CN=Other Root"
-    );
-    assert_eq!(
-        validate(bad::CLIENT_UNKNOWN_ISSUER, root, Purpose::Client, None)
-            .unwrap_err()
-            .to_string(),
-        "unknown issuer: CN=Other Root"
-    );
-    assert_eq!(
-        server(bad::BAD_SIGNATURE).to_string(),
-        "bad signature on CN=localhost (issuer CN=keylab ed25519 Intermediate CA, algorithm ed25519)"
-    );
-    assert_eq!(
         server(bad::PATHLEN_EXCEEDED),
         ValidationError::PathLenExceeded {
             issuer: "CN=Constrained CA".into(),
             allowed: 0,
             found: 1
         }
-    );
-    assert_eq!(
-        server(bad::UNKNOWN_CRITICAL_EXTENSION).to_string(),
-        "unknown critical extension 1.3.6.1.4.1.55555.1 in CN=critical.localhost"
     );
 }
 
@@ -294,10 +323,16 @@ fn name_mismatch_also_for_ip_and_other_names() {
         err.to_string(),
         "name mismatch: expected 10.0.0.1, certificate is valid for [localhost, 127.0.0.1, ::1]"
     );
-    // The CN is never used as a name: a name-less server certificate matches nothing.
-    assert!(validate(h.server_chain, h.root, Purpose::Server, Some("example.com")).is_err());
-    // An IP written as a DNS name does not match the DNS SAN "localhost" and vice versa.
-    assert!(validate(h.server_chain, h.root, Purpose::Server, Some("127.0.0.2")).is_err());
+    // Neither a name outside the SANs nor an IP close to one of them matches.
+    for other in ["example.com", "127.0.0.2"] {
+        let err = validate(h.server_chain, h.root, Purpose::Server, Some(other)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "name mismatch: expected {other}, certificate is valid for [localhost, 127.0.0.1, ::1]"
+            )
+        );
+    }
 }
 
 #[test]
@@ -309,15 +344,7 @@ fn validity_is_checked_on_every_certificate_including_the_anchor() {
         (datetime!(2075-01-02 0:00 UTC), true),
         (datetime!(2024-12-31 0:00 UTC), false),
     ] {
-        let err = pki::verify_path(&PathRequest {
-            leaf: &chain[0],
-            intermediates: &chain[1..],
-            anchors: &anchors,
-            time: at,
-            purpose: Purpose::Server,
-            name: None,
-        })
-        .unwrap_err();
+        let err = verify(&chain, &anchors, at, Purpose::Server, None).unwrap_err();
         assert_eq!(
             matches!(err, ValidationError::Expired { .. }),
             want_expired,
@@ -329,15 +356,7 @@ fn validity_is_checked_on_every_certificate_including_the_anchor() {
 #[test]
 fn no_anchors_is_an_error() {
     let chain = certs(fixtures::ED25519.server_chain);
-    let err = pki::verify_path(&PathRequest {
-        leaf: &chain[0],
-        intermediates: &chain[1..],
-        anchors: &[],
-        time: CHECK_AT,
-        purpose: Purpose::Server,
-        name: None,
-    })
-    .unwrap_err();
+    let err = verify(&chain, &[], CHECK_AT, Purpose::Server, None).unwrap_err();
     assert_eq!(err, ValidationError::NoTrustAnchors);
 }
 
@@ -352,67 +371,34 @@ fn issue_parse_verify_round_trip_for_every_key_type() {
     ] {
         let make = || {
             let mut rng = ChaCha20Rng::seed_from_u64(99);
-            let (from, to) = (
-                datetime!(2026-01-01 0:00 UTC),
-                datetime!(2028-01-01 0:00 UTC),
-            );
             let root_key = PrivateKey::generate(kt, &mut rng).expect("key");
-            let root = pki::issue::self_signed(
-                &CertificateRequest::new(
-                    "Round Trip Root",
-                    Profile::Root { path_len: Some(1) },
-                    from,
-                    to,
-                ),
-                &root_key,
-                &mut rng,
-            )
-            .expect("root");
+            let root_req = request("Round Trip Root", Profile::Root { path_len: Some(1) });
+            let root = pki::issue::self_signed(&root_req, &root_key, &mut rng).expect("root");
             let int_key = PrivateKey::generate(kt, &mut rng).expect("key");
-            let int = pki::issue::issue(
-                &CertificateRequest::new(
-                    "Round Trip Int",
-                    Profile::Intermediate { path_len: Some(0) },
-                    from,
-                    to,
-                ),
+            let int = issue(
+                "Round Trip Int",
+                Profile::Intermediate { path_len: Some(0) },
                 int_key.public_key(),
-                &root,
-                &root_key,
+                (&root, &root_key),
                 &mut rng,
-            )
-            .expect("intermediate");
+            );
             let leaf_key = PrivateKey::generate(kt, &mut rng).expect("key");
-            let server = pki::issue::issue(
-                &CertificateRequest::new(
-                    "srv",
-                    Profile::Server {
-                        names: vec!["*.example.test".into(), "192.0.2.7".into()],
-                    },
-                    from,
-                    to,
-                ),
+            let names = vec!["*.example.test".into(), "192.0.2.7".into()];
+            let server = issue(
+                "srv",
+                Profile::Server { names },
                 leaf_key.public_key(),
-                &int,
-                &int_key,
+                (&int, &int_key),
                 &mut rng,
-            )
-            .expect("server");
-            let client = pki::issue::issue(
-                &CertificateRequest::new(
-                    "bob",
-                    Profile::Client {
-                        email: Some("bob@example.test".into()),
-                    },
-                    from,
-                    to,
-                ),
+            );
+            let email = Some("bob@example.test".into());
+            let client = issue(
+                "bob",
+                Profile::Client { email },
                 leaf_key.public_key(),
-                &int,
-                &int_key,
+                (&int, &int_key),
                 &mut rng,
-            )
-            .expect("client");
+            );
             (root, int, server, client)
         };
         let (root, int, server, client) = make();
@@ -443,16 +429,9 @@ fn issue_parse_verify_round_trip_for_every_key_type() {
             (&server, Purpose::Server, Some("192.0.2.7")),
             (&client, Purpose::Client, None),
         ] {
-            let anchors = [root.clone()];
-            let path = pki::verify_path(&PathRequest {
-                leaf,
-                intermediates: std::slice::from_ref(&int),
-                anchors: &anchors,
-                time: at,
-                purpose,
-                name,
-            })
-            .unwrap_or_else(|e| panic!("{kt} {purpose}: {e}"));
+            let chain = [leaf.clone(), int.clone()];
+            let path = verify(&chain, std::slice::from_ref(&root), at, purpose, name)
+                .unwrap_or_else(|e| panic!("{kt} {purpose}: {e}"));
             assert_eq!(path.chain.len(), 3);
             assert_eq!(path.anchor().der(), root.der());
         }
@@ -464,23 +443,17 @@ fn issuing_refuses_bad_requests() {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let key = PrivateKey::generate(KeyType::Ed25519, &mut rng).expect("key");
     let other = PrivateKey::generate(KeyType::Ed25519, &mut rng).expect("key");
-    let (from, to) = (
-        datetime!(2026-01-01 0:00 UTC),
-        datetime!(2027-01-01 0:00 UTC),
-    );
     let root = pki::issue::self_signed(
-        &CertificateRequest::new("R", Profile::Root { path_len: None }, from, to),
+        &request("R", Profile::Root { path_len: None }),
         &key,
         &mut rng,
     )
     .expect("root");
-    let req = CertificateRequest::new(
+    let req = request(
         "x",
         Profile::Server {
             names: vec!["x.test".into()],
         },
-        from,
-        to,
     );
     let err = pki::issue::issue(&req, key.public_key(), &root, &other, &mut rng).unwrap_err();
     assert!(
@@ -489,17 +462,24 @@ fn issuing_refuses_bad_requests() {
         "{err}"
     );
 
-    let bad_name = CertificateRequest::new(
+    let bad_name = request(
         "x",
         Profile::Server {
             names: vec!["bad name!".into()],
         },
-        from,
-        to,
     );
-    assert!(pki::issue::issue(&bad_name, key.public_key(), &root, &key, &mut rng).is_err());
-    let backwards = CertificateRequest::new("x", Profile::Root { path_len: None }, to, from);
-    assert!(pki::issue::self_signed(&backwards, &key, &mut rng).is_err());
+    assert!(matches!(
+        pki::issue::issue(&bad_name, key.public_key(), &root, &key, &mut rng),
+        Err(IssueError::InvalidName { name, .. }) if name == "bad name!"
+    ));
+    let backwards = CertificateRequest::new("x", Profile::Root { path_len: None }, TO, FROM);
+    assert_eq!(
+        pki::issue::self_signed(&backwards, &key, &mut rng).unwrap_err(),
+        IssueError::EmptyValidity {
+            not_before: "2028-01-01T00:00:00Z".into(),
+            not_after: "2026-01-01T00:00:00Z".into(),
+        }
+    );
 
     let leaf = pki::issue::issue(&req, other.public_key(), &root, &key, &mut rng).expect("leaf");
     let err = pki::issue::issue(&req, key.public_key(), &leaf, &other, &mut rng).unwrap_err();
@@ -514,44 +494,27 @@ fn issuing_refuses_bad_requests() {
 #[test]
 fn path_building_has_a_budget() {
     let mut rng = ChaCha20Rng::seed_from_u64(77);
-    let (from, to) = (
-        datetime!(2026-01-01 0:00 UTC),
-        datetime!(2028-01-01 0:00 UTC),
-    );
     let key = PrivateKey::generate(KeyType::Ed25519, &mut rng).expect("key");
-    let looping = CertificateRequest::new(
-        "Loop CA",
-        Profile::Intermediate { path_len: None },
-        from,
-        to,
-    );
+    let looping = request("Loop CA", Profile::Intermediate { path_len: None });
     let first = pki::issue::self_signed(&looping, &key, &mut rng).expect("first");
     let intermediates: Vec<Certificate> = std::iter::once(first.clone())
         .chain((0..11).map(|_| {
             pki::issue::issue(&looping, key.public_key(), &first, &key, &mut rng).expect("loop")
         }))
         .collect();
-    let leaf_req = CertificateRequest::new(
+    let names = vec!["victim.test".into()];
+    let leaf = issue(
         "victim",
-        Profile::Server {
-            names: vec!["victim.test".into()],
-        },
-        from,
-        to,
+        Profile::Server { names },
+        key.public_key(),
+        (&first, &key),
+        &mut rng,
     );
-    let leaf =
-        pki::issue::issue(&leaf_req, key.public_key(), &first, &key, &mut rng).expect("leaf");
+    let chain: Vec<Certificate> = std::iter::once(leaf).chain(intermediates).collect();
     let anchors = certs(fixtures::ED25519.root);
     let started = std::time::Instant::now();
-    let err = pki::verify_path(&PathRequest {
-        leaf: &leaf,
-        intermediates: &intermediates,
-        anchors: &anchors,
-        time: datetime!(2027-01-01 0:00 UTC),
-        purpose: Purpose::Server,
-        name: None,
-    })
-    .unwrap_err();
+    let at = datetime!(2027-01-01 0:00 UTC);
+    let err = verify(&chain, &anchors, at, Purpose::Server, None).unwrap_err();
     assert_eq!(
         err,
         ValidationError::SearchBudgetExhausted {

@@ -216,9 +216,15 @@ mod tests {
         let pool = KeyPool::new(10, [7; 32]).unwrap();
         assert_ne!(pool.key(0), pool.key(1));
         assert_eq!(pool.key(10), None);
-        assert!(KeyPool::new(0, [0; 32]).is_err());
+        assert_eq!(
+            KeyPool::new(0, [0; 32]).map(drop).unwrap_err().to_string(),
+            "--pool must be at least 1, got 0"
+        );
         let mut rng = ChaCha20Rng::seed_from_u64(2);
-        assert!(pool.ring(11, &mut rng).is_err());
+        assert_eq!(
+            pool.ring(11, &mut rng).map(drop).unwrap_err().to_string(),
+            "--ring must be between 1 and the pool size 10, got 11"
+        );
         assert_eq!(
             pool.ring(10, &mut rng).unwrap().ids(),
             &(0..10).collect::<Vec<_>>()[..]

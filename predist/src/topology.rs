@@ -222,9 +222,22 @@ mod tests {
             Topology::random(4000, None, &mut rng),
             Err(Error::TooManyPairs { .. })
         ));
-        assert!(Topology::random(0, None, &mut rng).is_err());
-        assert!(Topology::random(10, Some(f64::NAN), &mut rng).is_err());
-        assert!(Topology::random(10, Some(-1.0), &mut rng).is_err());
-        assert!(Topology::random(10, Some(1.6), &mut rng).is_err());
+        let refusal = |nodes, range, rng: &mut ChaCha20Rng| {
+            Topology::random(nodes, range, rng)
+                .map(drop)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            refusal(0, None, &mut rng),
+            "--nodes must be between 1 and 1000000, got 0"
+        );
+        let range = "--range must be above 0 and at most 1.5 (the unit square's diagonal is 1.414)";
+        for (bad, got) in [(f64::NAN, "NaN"), (-1.0, "-1.0"), (1.6, "1.6")] {
+            assert_eq!(
+                refusal(10, Some(bad), &mut rng),
+                format!("{range}, got {got}")
+            );
+        }
     }
 }

@@ -55,28 +55,47 @@ fn report_bookkeeping_is_consistent() {
 fn bad_parameters_are_errors_not_panics() {
     let mut c = config(1);
     c.capture = Some(801);
-    assert!(simulate(&c).is_err());
-    for scheme in [
-        Scheme::Eg { pool: 10, ring: 11 },
-        Scheme::Eg { pool: 0, ring: 0 },
-        Scheme::QComposite {
-            pool: 100,
-            ring: 10,
-            q: 11,
-        },
-        Scheme::QComposite {
-            pool: 100,
-            ring: 10,
-            q: 0,
-        },
-        Scheme::Blundo { degree: 1_000_000 },
+    assert_eq!(
+        simulate(&c).unwrap_err().to_string(),
+        "--capture must be at most the number of nodes (800), got 801"
+    );
+    let q = "--q must be between 1 and the ring size 10";
+    for (scheme, message) in [
+        (
+            Scheme::Eg { pool: 10, ring: 11 },
+            "--ring must be between 1 and the pool size 10, got 11".to_owned(),
+        ),
+        (
+            Scheme::Eg { pool: 0, ring: 0 },
+            "--pool must be between 1 and 100000000, got 0".to_owned(),
+        ),
+        (
+            Scheme::QComposite {
+                pool: 100,
+                ring: 10,
+                q: 11,
+            },
+            format!("{q}, got 11"),
+        ),
+        (
+            Scheme::QComposite {
+                pool: 100,
+                ring: 10,
+                q: 0,
+            },
+            format!("{q}, got 0"),
+        ),
+        (
+            Scheme::Blundo { degree: 1_000_000 },
+            "--degree must be at most 4096, got 1000000".to_owned(),
+        ),
     ] {
         let c = Config {
             scheme,
             capture: None,
             ..config(1)
         };
-        assert!(simulate(&c).is_err(), "{scheme:?}");
+        assert_eq!(simulate(&c).unwrap_err().to_string(), message, "{scheme:?}");
     }
     let c = Config {
         nodes: 5000,
@@ -189,8 +208,9 @@ fn capture_sweep_shows_blundo_threshold() {
         from: 1,
         ..cfg
     };
-    assert!(
-        sweep(&blundo_ring, &mut |_, _| {}).is_err(),
+    assert_eq!(
+        sweep(&blundo_ring, &mut |_, _| {}).unwrap_err().to_string(),
+        "--vary ring must be a scheme with a key ring (eg, qcomposite), got blundo",
         "Blundo has no ring to vary"
     );
 }

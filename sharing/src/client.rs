@@ -2,61 +2,27 @@
 //! several of them.
 
 use std::fmt;
-use std::io::Read as _;
 use std::time::Duration;
 
+use service::HttpClient;
+pub use service::{ClientError, DEFAULT_TIMEOUT};
 use zeroize::Zeroizing;
 
 use crate::Error;
 use crate::server::MAX_BODY;
 use crate::share::{Share, SplitId};
 
-/// How long one request may take, connection included, unless set otherwise.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Why a request to one share server failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    /// No HTTP answer: connection refused, timed out, reset.
-    #[error("{url}: unreachable: {reason}")]
-    Unreachable {
-        /// The request URL.
-        url: String,
-        /// What went wrong.
-        reason: String,
-    },
-    /// The server answered with an error status.
-    #[error("{url}: {status}: {message}")]
-    Status {
-        /// The request URL.
-        url: String,
-        /// The HTTP status code.
-        status: u16,
-        /// The server's one-line reason.
-        message: String,
-    },
-    /// The server answered 200 with something that is not what was asked for.
-    #[error("{url}: bad answer: {reason}")]
-    BadAnswer {
-        /// The request URL.
-        url: String,
-        /// What was wrong with it.
-        reason: String,
-    },
-}
-
 /// One share server.
 pub struct Client {
-    base: String,
+    http: HttpClient,
     token: Option<Zeroizing<String>>,
-    agent: ureq::Agent,
 }
 
 impl fmt::Debug for Client {
     /// Leaves the token out.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base", &self.base)
+            .field("base", &self.http.base())
             .finish_non_exhaustive()
     }
 }
@@ -65,120 +31,70 @@ impl Client {
     /// A client for the server at `base_url` (`http://host:port`, optionally with a path
     /// prefix), sending `token` as a bearer token when given.
     pub fn new(base_url: &str, token: Option<Zeroizing<String>>, timeout: Duration) -> Self {
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .http_status_as_error(false)
-            .build()
-            .into();
         Self {
-            base: base_url.trim_end_matches('/').to_owned(),
+            http: HttpClient::new(base_url, timeout, MAX_BODY),
             token,
-            agent,
         }
     }
 
     /// The base URL.
     pub fn url(&self) -> &str {
-        &self.base
+        self.http.base()
     }
 
     /// Stores `share`; succeeds also when the identical share is already there.
     pub fn put(&self, share: &Share) -> Result<(), ClientError> {
-        let url = format!("{}/shares/{}/{}", self.base, share.split_id(), share.x());
-        let mut request = self.agent.put(&url);
-        if let Some(token) = &self.token {
-            request = request.header("Authorization", format!("Bearer {}", token.as_str()));
-        }
+        let url = format!("{}/shares/{}/{}", self.url(), share.split_id(), share.x());
+        let request = self.authorized(self.http.agent().put(&url));
         let text = share.to_text();
         let response = request
             .content_type("text/plain; charset=utf-8")
             .send(text.as_bytes());
-        self.answer(&url, response).map(drop)
+        self.http.answer(&url, response).map(drop)
     }
 
     /// The share of split `id` with x-coordinate `x`.
     pub fn get(&self, id: SplitId, x: u8) -> Result<Share, ClientError> {
-        let url = format!("{}/shares/{id}/{x}", self.base);
+        let url = format!("{}/shares/{id}/{x}", self.url());
         let text = self.get_text(&url)?;
-        let share = Share::from_text(&text).map_err(|e| ClientError::BadAnswer {
-            url: url.clone(),
-            reason: e.to_string(),
-        })?;
+        let share =
+            Share::from_text(&text).map_err(|e| ClientError::bad_answer(&url, e.to_string()))?;
         if share.split_id() != id || share.x() != x {
-            return Err(ClientError::BadAnswer {
-                url,
-                reason: format!(
+            return Err(ClientError::bad_answer(
+                &url,
+                format!(
                     "asked for split {id} x = {x}, got split {} x = {}",
                     share.split_id(),
                     share.x()
                 ),
-            });
+            ));
         }
         Ok(share)
     }
 
     /// The x-coordinates of split `id` this server holds.
     pub fn list(&self, id: SplitId) -> Result<Vec<u8>, ClientError> {
-        let url = format!("{}/shares/{id}", self.base);
+        let url = format!("{}/shares/{id}", self.url());
         let text = self.get_text(&url)?;
         text.lines()
             .map(|line| {
-                line.trim()
-                    .parse::<u8>()
-                    .map_err(|_| ClientError::BadAnswer {
-                        url: url.clone(),
-                        reason: format!("{line:?} is not an x-coordinate"),
-                    })
+                line.trim().parse::<u8>().map_err(|_| {
+                    ClientError::bad_answer(&url, format!("{line:?} is not an x-coordinate"))
+                })
             })
             .collect()
     }
 
     fn get_text(&self, url: &str) -> Result<Zeroizing<String>, ClientError> {
-        let mut request = self.agent.get(url);
-        if let Some(token) = &self.token {
-            request = request.header("Authorization", format!("Bearer {}", token.as_str()));
-        }
-        let response = request.call();
-        self.answer(url, response)
+        let response = self.authorized(self.http.agent().get(url)).call();
+        self.http.answer(url, response).map(|answer| answer.body)
     }
 
-    /// The body of a 2xx answer, or the error.
-    fn answer(
-        &self,
-        url: &str,
-        response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-    ) -> Result<Zeroizing<String>, ClientError> {
-        let mut response = response.map_err(|e| ClientError::Unreachable {
-            url: url.to_owned(),
-            reason: e.to_string(),
-        })?;
-        let status = response.status().as_u16();
-        // Sized up front so reading does not reallocate and leave copies of a share behind.
-        let capacity = response
-            .body()
-            .content_length()
-            .and_then(|n| usize::try_from(n).ok())
-            .map_or(MAX_BODY, |n| n.min(MAX_BODY));
-        let mut body = Zeroizing::new(String::with_capacity(capacity));
-        let read = response
-            .body_mut()
-            .as_reader()
-            .take(MAX_BODY as u64)
-            .read_to_string(&mut body);
-        if let Err(e) = read {
-            return Err(ClientError::Unreachable {
-                url: url.to_owned(),
-                reason: format!("reading the answer: {e}"),
-            });
-        }
-        if (200..300).contains(&status) {
-            Ok(body)
-        } else {
-            Err(ClientError::Status {
-                url: url.to_owned(),
-                status,
-                message: body.trim().chars().take(200).collect(),
-            })
+    /// `request` with the bearer token, if there is one.
+    fn authorized<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match &self.token {
+            Some(token) => request.header("Authorization", format!("Bearer {}", token.as_str())),
+            None => request,
         }
     }
 }
@@ -394,13 +310,13 @@ impl Pool {
         xs.sort_unstable();
         xs.dedup();
         if xs.len() > MAX_XS_PER_SERVER {
-            self.fetched.failures.push(ClientError::BadAnswer {
-                url: format!("{}/shares/{id}", server.url()),
-                reason: format!(
+            self.fetched.failures.push(ClientError::bad_answer(
+                &format!("{}/shares/{id}", server.url()),
+                format!(
                     "lists {} shares of one split; only the first {MAX_XS_PER_SERVER} are used",
                     xs.len()
                 ),
-            });
+            ));
             xs.truncate(MAX_XS_PER_SERVER);
         }
         Some(xs)

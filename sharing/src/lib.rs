@@ -16,23 +16,27 @@
 //!   form in [`share`]). The cost of the digest is documented in the `split` module.
 //! - [`raw`]: plain Shamir in HashiCorp Vault's layout (`raw::vault`), without any check,
 //!   for interoperability.
-//! - [`store`], [`server`], [`client`]: a crash-safe share directory, its HTTP server
-//!   (axum on tokio) and a blocking client (ureq).
+//! - `store`, `server`, `client` (the default feature `net`): a crash-safe share
+//!   directory (written through `pki::files`), its HTTP server (axum on tokio, bounded by
+//!   the `service` crate) and a blocking client (ureq, on `service`'s client core).
 //!
 //! The math modules do no I/O: randomness comes in as `&mut impl CryptoRng`. Secrets,
-//! coefficients and share values are zeroized when dropped.
+//! coefficients and share values are zeroized when dropped. Without the `net` feature
+//! the crate is only that core, with no async runtime or HTTP library behind it.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "net")]
 pub mod client;
 mod error;
 pub mod gf256;
-pub mod http;
 mod poly;
 pub mod raw;
+#[cfg(feature = "net")]
 pub mod server;
 pub mod share;
 mod split;
+#[cfg(feature = "net")]
 pub mod store;
 
 pub use error::Error;

@@ -37,27 +37,20 @@ use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::http::{BackgroundServer, Limits};
+use service::{BackgroundServer, Limits};
+
 use crate::share::{Share, SplitId};
 use crate::store::{Store, StoreError, Stored};
 
 /// The largest request body accepted: a share of the longest secret, with room to spare.
 pub const MAX_BODY: usize = 96 * 1024;
 
-/// Connections served at once; further ones wait in the listen backlog.
-pub const MAX_CONNECTIONS: usize = 64;
-
-/// The longest a connection may stay open, however slowly its client talks (slowloris).
-pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
+pub use service::{CONNECTION_TIMEOUT, MAX_CONNECTIONS};
 
 /// How long stopping waits for requests in flight before dropping their connections.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
-const LIMITS: Limits = Limits {
-    max_connections: MAX_CONNECTIONS,
-    connection_timeout: CONNECTION_TIMEOUT,
-    shutdown_grace: SHUTDOWN_GRACE,
-};
+const LIMITS: Limits = Limits::with_grace(SHUTDOWN_GRACE);
 
 struct App {
     store: Store,

@@ -33,10 +33,7 @@ pub struct SplitId(pub [u8; 8]);
 
 impl fmt::Display for SplitId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        f.write_str(&hex::encode(self.0))
     }
 }
 
@@ -54,9 +51,7 @@ impl FromStr for SplitId {
             return Err(bad());
         }
         let mut id = [0u8; 8];
-        for (i, byte) in id.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
-        }
+        hex::decode_to_slice(s, &mut id).map_err(|_| bad())?;
         Ok(Self(id))
     }
 }

@@ -1,26 +1,23 @@
 //! A directory of shares, written crash-safely and never overwritten.
 //!
 //! Layout: `DIR/<split id>/<x>.share`, each file one share in its text form plus a newline.
-//! A write goes to a fresh temporary file in the same directory, is flushed to disk
-//! (`fsync`), then hard-linked to its final name — which fails if the name exists, so two
-//! writers cannot both win and nothing is replaced — and the directory is `fsync`ed so the
-//! new name survives a crash. A crash leaves at worst a `.tmp-*` file behind, never a
-//! half-written share.
+//! A share is written with [`pki::files::create_new`]: a fresh temporary file in the same
+//! directory, flushed to disk (`fsync`), then hard-linked to its final name — which fails
+//! if the name exists, so two writers cannot both win and nothing is replaced — and the
+//! directory flushed so the new name survives a crash. A crash leaves at worst a
+//! `.<x>.share.tmp-*` file behind, never a half-written share.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read as _, Write as _};
+use std::fs::{self, File};
+use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
+use pki::files::{Access, sync_dir};
 use zeroize::Zeroizing;
 
 use crate::share::{Share, SplitId};
 
 /// Largest share file read back (a 65536-byte share in base64 plus the header).
 const MAX_FILE: u64 = 90_000;
-
-/// Makes temporary names unique within the process.
-static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// What [`Store::put`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,20 +78,16 @@ impl Store {
         content.extend_from_slice(text.as_bytes());
         content.push(b'\n');
 
-        let tmp = split_dir.join(format!(
-            ".tmp-{}-{}-{}",
-            share.x(),
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let result = write_new(&tmp, &content)
-            .and_then(|()| link_new(&tmp, &file_name(&split_dir, share.x())));
-        let _ = fs::remove_file(&tmp);
-        let stored = match result {
+        let path = file_name(&split_dir, share.x());
+        let stored = match pki::files::create_new(&path, &content, Access::OwnerOnly) {
             Ok(()) => Stored::Created,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 match self.get(share.split_id(), share.x())? {
-                    Some(existing) if same(&existing, share) => Stored::AlreadyPresent,
+                    Some(existing) if same(&existing, share) => {
+                        // An earlier writer may have crashed before flushing the name.
+                        sync_dir(&split_dir)?;
+                        Stored::AlreadyPresent
+                    }
                     _ => {
                         return Err(StoreError::Conflict {
                             id: share.split_id(),
@@ -105,10 +98,8 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         };
-        // Acknowledge only what survives power loss: the share's name in the split
-        // directory and the split directory's name in the base directory. Also when the
-        // share was already there — an earlier writer may have crashed before its fsync.
-        sync_dir(&split_dir)?;
+        // Acknowledge only what survives power loss: `create_new` flushed the share's
+        // name; the split directory's name in the base directory remains.
         sync_dir(&self.dir)?;
         Ok(stored)
     }
@@ -177,31 +168,6 @@ fn same(a: &Share, b: &Share) -> bool {
 
 fn file_name(split_dir: &Path, x: u8) -> PathBuf {
     split_dir.join(format!("{x}.share"))
-}
-
-/// Writes a new file (owner-only permissions) and flushes it to disk.
-fn write_new(path: &Path, content: &[u8]) -> io::Result<()> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(content)?;
-    file.sync_all()
-}
-
-/// Gives `tmp`'s file the name `dest`, failing with `AlreadyExists` instead of replacing.
-fn link_new(tmp: &Path, dest: &Path) -> io::Result<()> {
-    fs::hard_link(tmp, dest)
-}
-
-/// Flushes a directory's entries to disk, so a new name survives a crash.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    File::open(dir)?.sync_all()?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! [`Limits::max_connections`] connections at once, each open for at most
 //! [`Limits::connection_timeout`], and at most [`Limits::shutdown_grace`] for requests in
 //! flight once stopped. [`BackgroundServer`] runs it on a thread of its own. The share
-//! server uses it, and so does the `keyserver` crate.
+//! server and the key server both run on it, with [`Limits::with_grace`].
 
 use std::future::{Future, IntoFuture as _};
 use std::io;
@@ -16,6 +16,13 @@ use axum::Router;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+/// Connections a keylab server serves at once; further ones wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// The longest a connection to a keylab server may stay open, however slowly its client
+/// talks (slowloris).
+pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How much a server takes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -25,6 +32,18 @@ pub struct Limits {
     pub connection_timeout: Duration,
     /// How long a stop waits for requests in flight before dropping them.
     pub shutdown_grace: Duration,
+}
+
+impl Limits {
+    /// [`MAX_CONNECTIONS`] and [`CONNECTION_TIMEOUT`], with `shutdown_grace` for the
+    /// requests in flight when the server stops.
+    pub const fn with_grace(shutdown_grace: Duration) -> Self {
+        Self {
+            max_connections: MAX_CONNECTIONS,
+            connection_timeout: CONNECTION_TIMEOUT,
+            shutdown_grace,
+        }
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then waits at most

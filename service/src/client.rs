@@ -1,0 +1,160 @@
+//! The core of keylab's blocking HTTP clients (ureq): one server's base URL, a deadline
+//! for each request, answers read within a size bound, and the error every client
+//! returns.
+//!
+//! ```text
+//!   HttpClient::new(base, timeout, max_answer)
+//!   request = client.agent().get(url)      (the caller adds headers, sends a body)
+//!   client.answer(url, request.call())  ──> Answer { status: 2xx, body }
+//!                                       └─> ClientError::{Unreachable, Status}
+//! ```
+
+use std::io::Read as _;
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+/// How long one request may take, connection included, unless set otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most characters of a refusal's reason kept in [`ClientError::Status`].
+pub const MAX_REASON_CHARS: usize = 300;
+
+/// Why a request to a server failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Bad input on this side (a name, a key), found before anything was sent.
+    #[error("{0}")]
+    Input(String),
+    /// No HTTP answer: connection refused, timed out, reset.
+    #[error("{url}: unreachable: {reason}")]
+    Unreachable {
+        /// The request URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The server answered with an error status.
+    #[error("{url}: {status}: {message}")]
+    Status {
+        /// The request URL.
+        url: String,
+        /// The HTTP status code.
+        status: u16,
+        /// The server's one-line reason.
+        message: String,
+    },
+    /// The server answered 2xx with something that is not what was asked for.
+    #[error("{url}: bad answer: {reason}")]
+    BadAnswer {
+        /// The request URL.
+        url: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+}
+
+impl ClientError {
+    /// The HTTP status of a refusal.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// A [`ClientError::BadAnswer`] from `url`.
+    pub fn bad_answer(url: &str, reason: impl Into<String>) -> Self {
+        Self::BadAnswer {
+            url: url.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A 2xx answer.
+#[derive(Debug)]
+pub struct Answer {
+    /// The status, 200..=299.
+    pub status: u16,
+    /// The body, zeroized when dropped (it may hold a secret).
+    pub body: Zeroizing<String>,
+}
+
+/// One server: its base URL and an agent whose requests end after a deadline and
+/// whose error statuses come back as answers (for [`HttpClient::answer`] to read).
+#[derive(Debug)]
+pub struct HttpClient {
+    base: String,
+    agent: ureq::Agent,
+    max_answer: usize,
+}
+
+impl HttpClient {
+    /// A client for the server at `base_url` (`http://host:port`, optionally with a path
+    /// prefix; a trailing `/` is dropped) whose requests take at most `timeout` each and
+    /// whose answers are read up to `max_answer` bytes.
+    pub fn new(base_url: &str, timeout: Duration, max_answer: usize) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Self {
+            base: base_url.trim_end_matches('/').to_owned(),
+            agent,
+            max_answer,
+        }
+    }
+
+    /// The base URL, without a trailing `/`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The agent to build requests with.
+    pub fn agent(&self) -> &ureq::Agent {
+        &self.agent
+    }
+
+    /// The status and body of a 2xx answer to the request for `url`, or why there is none:
+    /// [`ClientError::Unreachable`] without an answer (or when reading it fails),
+    /// [`ClientError::Status`] with the server's reason for any other status.
+    pub fn answer(
+        &self,
+        url: &str,
+        response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Answer, ClientError> {
+        let mut response = response.map_err(|e| ClientError::Unreachable {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let status = response.status().as_u16();
+        // Sized up front so reading does not reallocate and leave copies of a secret
+        // behind.
+        let capacity = response
+            .body()
+            .content_length()
+            .and_then(|n| usize::try_from(n).ok())
+            .map_or(self.max_answer, |n| n.min(self.max_answer));
+        let mut body = Zeroizing::new(String::with_capacity(capacity));
+        response
+            .body_mut()
+            .as_reader()
+            .take(self.max_answer as u64)
+            .read_to_string(&mut body)
+            .map_err(|e| ClientError::Unreachable {
+                url: url.to_owned(),
+                reason: format!("reading the answer: {e}"),
+            })?;
+        if (200..300).contains(&status) {
+            Ok(Answer { status, body })
+        } else {
+            Err(ClientError::Status {
+                url: url.to_owned(),
+                status,
+                message: body.trim().chars().take(MAX_REASON_CHARS).collect(),
+            })
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Plumbing shared by keylab's HTTP services, the share servers (`sharing`) and the key
+//! server (`keyserver`), so that neither depends on the other.
+//!
+//! ```text
+//!   harness ──> sharing[net], keyserver ──> service ──> axum + tokio (server)
+//!                                                  └──> ureq (blocking client)
+//! ```
+//!
+//! - [`server`]: an axum [`Router`](axum::Router) served within [`Limits`] (connections
+//!   at once, a deadline per connection, a grace period when stopping), on the caller's
+//!   runtime ([`serve_bounded`]) or on a thread of its own ([`BackgroundServer`]).
+//! - [`client`]: a server's base URL with a ureq agent ([`HttpClient`]), the reading of
+//!   its answers within a size bound, and the one error type of both clients
+//!   ([`ClientError`]).
+//!
+//! Each service keeps its routes, its request and answer formats and its own limits on
+//! request bodies. Durable file writes are `pki::files`, below this crate's users.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod server;
+
+pub use client::{Answer, ClientError, DEFAULT_TIMEOUT, HttpClient};
+pub use server::{BackgroundServer, CONNECTION_TIMEOUT, Limits, MAX_CONNECTIONS, serve_bounded};
