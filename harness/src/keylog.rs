@@ -1,6 +1,6 @@
 //! NSS key log files (the format Wireshark reads), from `--keylog FILE` or `SSLKEYLOGFILE`.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -14,23 +14,10 @@ pub struct FileKeyLog {
 }
 
 impl FileKeyLog {
-    /// Opens `path` for appending.
+    /// Opens `path` for appending (created with mode 0600; an existing file we own is
+    /// tightened to 0600 so the secrets are not world-readable).
     pub fn open(path: &Path) -> io::Result<Self> {
-        let mut options = OpenOptions::new();
-        options.create(true).append(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let file = options.open(path)?;
-        // An existing file keeps its mode when opened: make sure the secrets are not
-        // world-readable (only possible when we own it; otherwise leave it be).
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
-        }
+        let file = pki::files::open_append(path, pki::files::Access::OwnerOnly)?;
         Ok(Self {
             file: Mutex::new(file),
         })

@@ -360,12 +360,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Lowercase hex, the form binary values take in JSON and text files (the `hex`
-/// crate's encoder, for callers outside this crate).
-pub fn hex(bytes: &[u8]) -> String {
-    hex::encode(bytes)
-}
-
 /// Exactly `N` bytes from hex (either case); `None` for any other length or a non-hex
 /// character.
 pub fn unhex_array<const N: usize>(text: &str) -> Option<[u8; N]> {
@@ -470,8 +464,7 @@ mod tests {
     }
 
     #[test]
-    fn hex_round_trips() {
-        assert_eq!(hex(&[0, 0xab, 0x10]), "00ab10");
+    fn unhex_array_takes_exactly_n_bytes() {
         assert_eq!(unhex_array::<3>("00AB10"), Some([0, 0xab, 0x10]));
         assert_eq!(unhex_array::<1>("0"), None);
         assert_eq!(unhex_array::<1>("zz"), None);

@@ -406,7 +406,7 @@ fn a_key_in_another_encoding_cannot_take_a_second_name_or_return_after_revocatio
     let request = PublishRequest {
         name: "alice-again".into(),
         spki: keyserver::api::b64(&spki),
-        nonce: wire::hex(&nonce),
+        nonce: hex::encode(nonce),
         signature: keyserver::api::b64(&keyserver::keys::sign(&alice, &msg).expect("sign")),
         handover: None,
     };

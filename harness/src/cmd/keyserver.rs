@@ -279,7 +279,7 @@ fn audit(args: &AuditArgs, out: &mut dyn Write) -> Result<(), Failure> {
         "tree size {}: {change}\nroot {}\nentries replayed: {}, {} names, every entry signed by \
          its key and within the name policy",
         step.size,
-        keyserver::wire::hex(&head.root),
+        hex::encode(head.root),
         replayed.size(),
         replayed.names()
     )

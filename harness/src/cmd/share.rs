@@ -204,15 +204,12 @@ fn write_files(
     Ok(())
 }
 
+/// A new share file (mode 0600, never replacing one), flushed with its directory.
 fn write_new(path: &Path, line: &[u8]) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(line)?;
-    file.write_all(b"\n")?;
-    file.sync_all()
+    let mut contents = Zeroizing::new(Vec::with_capacity(line.len() + 1));
+    contents.extend_from_slice(line);
+    contents.push(b'\n');
+    pki::files::create_new(path, &contents, pki::files::Access::OwnerOnly)
 }
 
 fn combine(args: &CombineArgs, out: &mut dyn Write) -> Result<(), Failure> {
