@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use handshake::Path as HandshakePath;
 use handshake::fuzzing::{self, Credentials, Setup, seeds};
+use handshake::states::ClientState;
 
 const TARGETS: [&str; 4] = ["client", "server", "codec", "record"];
 
@@ -72,7 +73,7 @@ fn client_seeds_reach_connected_and_a_clean_close() {
         let outcome = fuzzing::client(&setup, &input);
         assert_eq!(outcome.error, None, "{name}");
         assert!(outcome.handshake_complete, "{name}: {outcome:?}");
-        assert_eq!(outcome.state, "CONNECTED", "{name}");
+        assert_eq!(outcome.state, ClientState::Connected.into(), "{name}");
         assert!(outcome.peer_closed, "{name}: close_notify not reached");
         assert_eq!(
             outcome.application_data,

@@ -38,7 +38,7 @@ use crate::msgs::extensions::{Extension, Extensions};
 use crate::msgs::finished::Finished;
 use crate::msgs::server_hello::ServerHello;
 use crate::record::RawHandshake;
-use crate::states::StateName;
+use crate::states::ClientState;
 use crate::summary::{Path, Summary};
 
 /// What every client state carries.
@@ -51,18 +51,26 @@ pub(crate) struct Common {
     pub(super) offers: Vec<Offer>,
 }
 
-/// The client's handshake states; each transition consumes the old one.
+/// The client's handshake states and what each carries; each transition consumes the old
+/// one.
 #[allow(
     clippy::enum_variant_names,
     reason = "the names mirror RFC 8446 Appendix A"
 )]
-pub(crate) enum ClientState {
+pub(crate) enum Handshake {
+    Start(Start),
     WaitSh(WaitSh),
     WaitEe(Negotiated),
     WaitCertCr(Negotiated),
     WaitCert(Negotiated),
     WaitCv(WaitCv),
     WaitFinished(WaitFinished),
+}
+
+/// START: what the ClientHello is made from.
+pub(crate) struct Start {
+    config: Arc<ClientConfig>,
+    server_name: String,
 }
 
 pub(crate) struct WaitSh {
@@ -100,20 +108,29 @@ pub(crate) struct WaitFinished {
 
 /// What handling one message leads to.
 pub(crate) enum Next {
-    Handshaking(ClientState),
+    Handshaking(Handshake),
     Connected(Established),
 }
 
-impl ClientState {
+impl Handshake {
+    /// A client before its ClientHello.
+    pub fn new(config: Arc<ClientConfig>, server_name: &str) -> Self {
+        Handshake::Start(Start {
+            config,
+            server_name: server_name.to_owned(),
+        })
+    }
+
     /// The RFC 8446 Appendix A name.
-    pub fn name(&self) -> StateName {
+    pub fn name(&self) -> ClientState {
         match self {
-            ClientState::WaitSh(_) => "WAIT_SH",
-            ClientState::WaitEe(_) => "WAIT_EE",
-            ClientState::WaitCertCr(_) => "WAIT_CERT_CR",
-            ClientState::WaitCert(_) => "WAIT_CERT",
-            ClientState::WaitCv(_) => "WAIT_CV",
-            ClientState::WaitFinished(_) => "WAIT_FINISHED",
+            Handshake::Start(_) => ClientState::Start,
+            Handshake::WaitSh(_) => ClientState::WaitSh,
+            Handshake::WaitEe(_) => ClientState::WaitEe,
+            Handshake::WaitCertCr(_) => ClientState::WaitCertCr,
+            Handshake::WaitCert(_) => ClientState::WaitCert,
+            Handshake::WaitCv(_) => ClientState::WaitCv,
+            Handshake::WaitFinished(_) => ClientState::WaitFinished,
         }
     }
 
@@ -124,34 +141,37 @@ impl ClientState {
         now: OffsetDateTime,
         out: &mut Vec<u8>,
     ) -> Result<Next, Error> {
+        if let Handshake::Start(_) = self {
+            return Err(Error::Usage("connection is not running"));
+        }
         let msg = decode(core, raw)?;
         let from = self.name();
         // Each arm validates against the transcript *before* this message; the message is
         // added afterwards (ServerHello, HelloRetryRequest and Finished do it themselves,
         // because what they derive needs the message included).
         let next = match (self, msg) {
-            (ClientState::WaitSh(s), HandshakeMessage::HelloRetryRequest(hrr)) => {
+            (Handshake::WaitSh(s), HandshakeMessage::HelloRetryRequest(hrr)) => {
                 s.hello_retry(core, raw, &hrr, out)?
             }
-            (ClientState::WaitSh(s), HandshakeMessage::ServerHello(sh)) => {
+            (Handshake::WaitSh(s), HandshakeMessage::ServerHello(sh)) => {
                 s.server_hello(core, raw, &sh)?
             }
-            (ClientState::WaitEe(n), HandshakeMessage::EncryptedExtensions(ee)) => {
+            (Handshake::WaitEe(n), HandshakeMessage::EncryptedExtensions(ee)) => {
                 let sent_sni = n.common.server_name.parse::<IpAddr>().is_err();
                 check_encrypted_extensions(&ee.extensions, sent_sni)?;
                 core.transcript.add(&raw.bytes);
                 if n.psk.is_some() {
                     // RFC 8446 §2.2: the key itself authenticates; no certificates follow.
-                    ClientState::WaitFinished(WaitFinished {
+                    Handshake::WaitFinished(WaitFinished {
                         n,
                         server_chain: Vec::new(),
                         server_signature: None,
                     })
                 } else {
-                    ClientState::WaitCertCr(n)
+                    Handshake::WaitCertCr(n)
                 }
             }
-            (ClientState::WaitCertCr(mut n), HandshakeMessage::CertificateRequest(cr)) => {
+            (Handshake::WaitCertCr(mut n), HandshakeMessage::CertificateRequest(cr)) => {
                 // RFC 8446 §4.3.2: signature_algorithms MUST be present.
                 let schemes =
                     cr.extensions
@@ -173,24 +193,24 @@ impl ClientState {
                     schemes: schemes.to_vec(),
                 });
                 core.transcript.add(&raw.bytes);
-                ClientState::WaitCert(n)
+                Handshake::WaitCert(n)
             }
             (
-                ClientState::WaitCertCr(n) | ClientState::WaitCert(n),
+                Handshake::WaitCertCr(n) | Handshake::WaitCert(n),
                 HandshakeMessage::Certificate(cert),
             ) => {
                 let next = server_certificate(n, &cert, now)?;
                 core.transcript.add(&raw.bytes);
                 next
             }
-            (ClientState::WaitCv(s), HandshakeMessage::CertificateVerify(cv)) => {
+            (Handshake::WaitCv(s), HandshakeMessage::CertificateVerify(cv)) => {
                 let next = s.certificate_verify(core, &cv)?;
                 core.transcript.add(&raw.bytes);
                 next
             }
-            (ClientState::WaitFinished(s), HandshakeMessage::Finished(fin)) => {
+            (Handshake::WaitFinished(s), HandshakeMessage::Finished(fin)) => {
                 let established = s.finished(core, raw, &fin, out)?;
-                core.transition(from, "CONNECTED");
+                core.transition(from, ClientState::Connected);
                 return Ok(Next::Connected(established));
             }
             (state, msg) => return Err(unexpected(state.expects(), &msg)),
@@ -201,43 +221,45 @@ impl ClientState {
 
     fn expects(&self) -> &'static str {
         match self {
-            ClientState::WaitSh(_) => "ServerHello or HelloRetryRequest",
-            ClientState::WaitEe(_) => "EncryptedExtensions",
-            ClientState::WaitCertCr(_) => "CertificateRequest or Certificate",
-            ClientState::WaitCert(_) => "Certificate",
-            ClientState::WaitCv(_) => "CertificateVerify",
-            ClientState::WaitFinished(_) => "Finished",
+            Handshake::Start(_) => "nothing before the ClientHello",
+            Handshake::WaitSh(_) => "ServerHello or HelloRetryRequest",
+            Handshake::WaitEe(_) => "EncryptedExtensions",
+            Handshake::WaitCertCr(_) => "CertificateRequest or Certificate",
+            Handshake::WaitCert(_) => "Certificate",
+            Handshake::WaitCv(_) => "CertificateVerify",
+            Handshake::WaitFinished(_) => "Finished",
         }
     }
 }
 
-/// START: builds and sends the first ClientHello.
-pub(crate) fn start(
-    core: &mut Core,
-    config: Arc<ClientConfig>,
-    server_name: &str,
-    now: OffsetDateTime,
-    out: &mut Vec<u8>,
-) -> Result<ClientState, Error> {
-    let key = StaticSecret::from(core.random::<32>());
-    let offers = psk::client_offers(&config, server_name, psk::unix_ms(now));
-    let common = Common {
-        config,
-        server_name: server_name.to_owned(),
-        hello_retry: false,
-        offers,
-    };
-    core.client_random = core.random::<32>();
-    let share = if common.config.empty_key_share_for_testing_only {
-        None
-    } else {
-        Some(X25519Public::from(&key).to_bytes().to_vec())
-    };
-    let mut hello = client_hello(core.client_random, &common, share);
-    psk::attach_binders(core, &mut hello, &common.offers)?;
-    core.send_handshake(&HandshakeMessage::ClientHello(hello.clone()), out)?;
-    core.transition("START", "WAIT_SH");
-    Ok(ClientState::WaitSh(WaitSh { common, key, hello }))
+impl Start {
+    /// START --send ClientHello--> WAIT_SH.
+    pub fn client_hello(
+        self,
+        core: &mut Core,
+        now: OffsetDateTime,
+        out: &mut Vec<u8>,
+    ) -> Result<Handshake, Error> {
+        let key = StaticSecret::from(core.random::<32>());
+        let offers = psk::client_offers(&self.config, &self.server_name, psk::unix_ms(now));
+        let common = Common {
+            config: self.config,
+            server_name: self.server_name,
+            hello_retry: false,
+            offers,
+        };
+        core.client_random = core.random::<32>();
+        let share = if common.config.empty_key_share_for_testing_only {
+            None
+        } else {
+            Some(X25519Public::from(&key).to_bytes().to_vec())
+        };
+        let mut hello = client_hello(core.client_random, &common, share);
+        psk::attach_binders(core, &mut hello, &common.offers)?;
+        core.send_handshake(&HandshakeMessage::ClientHello(hello.clone()), out)?;
+        core.transition(ClientState::Start, ClientState::WaitSh);
+        Ok(Handshake::WaitSh(WaitSh { common, key, hello }))
+    }
 }
 
 impl WaitSh {
@@ -248,7 +270,7 @@ impl WaitSh {
         raw: &RawHandshake,
         hrr: &ServerHello,
         out: &mut Vec<u8>,
-    ) -> Result<ClientState, Error> {
+    ) -> Result<Handshake, Error> {
         if self.common.hello_retry {
             return Err(Error::UnexpectedMessage {
                 expected: "ServerHello",
@@ -303,7 +325,7 @@ impl WaitSh {
         psk::attach_binders(core, &mut hello, &self.common.offers)?;
         core.send_handshake(&HandshakeMessage::ClientHello(hello.clone()), out)?;
         self.hello = hello;
-        Ok(ClientState::WaitSh(self))
+        Ok(Handshake::WaitSh(self))
     }
 
     /// WAIT_SH --ServerHello--> WAIT_EE: key agreement and handshake keys (§4.1.3, §7.1).
@@ -312,7 +334,7 @@ impl WaitSh {
         core: &mut Core,
         raw: &RawHandshake,
         sh: &ServerHello,
-    ) -> Result<ClientState, Error> {
+    ) -> Result<Handshake, Error> {
         check_server_hello_common(sh, &self.hello)?;
         let invalid = |reason: String| Error::InvalidMessage {
             message: "ServerHello",
@@ -354,7 +376,7 @@ impl WaitSh {
             handshake_secrets(core, psk_secret, shared.as_ref().map(|s| &s[..]), &hash);
         core.set_read_secret(&server_hs)?;
         core.set_write_secret(&client_hs);
-        Ok(ClientState::WaitEe(Negotiated {
+        Ok(Handshake::WaitEe(Negotiated {
             common: self.common,
             handshake_secret,
             client_hs,
@@ -370,7 +392,7 @@ fn server_certificate(
     n: Negotiated,
     cert: &Certificate,
     now: OffsetDateTime,
-) -> Result<ClientState, Error> {
+) -> Result<Handshake, Error> {
     if !cert.certificate_request_context.is_empty() {
         return Err(Error::InvalidMessage {
             message: "Certificate",
@@ -395,7 +417,7 @@ fn server_certificate(
         .into_iter()
         .next()
         .ok_or(Error::Certificate(CertificateError::Missing))?;
-    Ok(ClientState::WaitCv(WaitCv {
+    Ok(Handshake::WaitCv(WaitCv {
         n,
         server_leaf: Box::new(server_leaf),
         server_chain,
@@ -408,7 +430,7 @@ impl WaitCv {
         self,
         core: &mut Core,
         cv: &CertificateVerify,
-    ) -> Result<ClientState, Error> {
+    ) -> Result<Handshake, Error> {
         let hash = core.transcript.current_hash();
         auth::verify_certificate_verify(
             &self.server_leaf,
@@ -417,7 +439,7 @@ impl WaitCv {
             Side::Server,
             &hash,
         )?;
-        Ok(ClientState::WaitFinished(WaitFinished {
+        Ok(Handshake::WaitFinished(WaitFinished {
             n: self.n,
             server_chain: self.server_chain,
             server_signature: Some(cv.algorithm),

@@ -19,6 +19,7 @@ use crate::record::{
     HandshakeJoiner, Inbound, RawHandshake, RecordDecrypter, RecordDeframer, RecordEncrypter,
     write_plaintext,
 };
+use crate::states::StateName;
 
 /// The randomness a connection draws from: any cryptographic RNG (seed one for
 /// reproducible runs).
@@ -92,8 +93,12 @@ impl Core {
         }
     }
 
-    pub fn transition(&mut self, from: &'static str, to: &'static str) {
-        self.trace(&TraceEvent::Transition { from, to });
+    /// Reports a transition of RFC 8446 Appendix A; `from` and `to` are states of one side.
+    pub fn transition<S: Into<StateName>>(&mut self, from: S, to: S) {
+        self.trace(&TraceEvent::Transition {
+            from: from.into(),
+            to: to.into(),
+        });
     }
 
     /// Reports a secret to the trace hook and, when it has an NSS label, the key log.

@@ -14,11 +14,9 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use self::client::ClientState;
 pub use self::core::TlsRng;
 use self::core::{Core, unexpected};
 pub(crate) use self::secrets::{derive_app_secrets, handshake_secrets, key_exchange};
-use self::server::ServerState;
 use self::trace::{Direction, Observer, TraceEvent};
 use crate::auth::Side;
 use crate::config::{ClientConfig, ServerConfig};
@@ -32,7 +30,7 @@ use crate::msgs::enums::ContentType;
 use crate::msgs::post_handshake::{KeyUpdate, KeyUpdateRequest};
 use crate::record::Inbound;
 use crate::session::{Session, SessionCache};
-use crate::states::StateName;
+use crate::states::{ClientState, ServerState, StateName};
 use crate::summary::Summary;
 
 /// Something the caller should know about, returned by [`Connection::next_event`].
@@ -59,14 +57,10 @@ pub enum Event {
     },
 }
 
+/// Where a connection is: in one side's handshake, connected or closed.
 enum State {
-    /// A client before its ClientHello.
-    ClientStart {
-        config: Arc<ClientConfig>,
-        server_name: String,
-    },
-    Client(ClientState),
-    Server(ServerState),
+    Client(client::Handshake),
+    Server(server::Handshake),
     Connected,
     Closed,
 }
@@ -120,10 +114,7 @@ impl Connection {
         let key_log = config.key_log.clone();
         Ok(Self::new(
             Core::new(Side::Client, Box::new(rng), key_log),
-            State::ClientStart {
-                config,
-                server_name: server_name.to_owned(),
-            },
+            State::Client(client::Handshake::new(config, server_name)),
         ))
     }
 
@@ -132,7 +123,7 @@ impl Connection {
         let key_log = config.key_log.clone();
         Self::new(
             Core::new(Side::Server, Box::new(rng), key_log),
-            State::Server(ServerState::new(config)),
+            State::Server(server::Handshake::new(config)),
         )
     }
 
@@ -159,17 +150,14 @@ impl Connection {
     /// harmless. `now` is the time the obfuscated ticket age of a resumption offer is
     /// measured to (RFC 8446 §4.2.11.1).
     pub fn start(&mut self, now: OffsetDateTime, out: &mut Vec<u8>) -> Result<(), Error> {
-        if let State::ClientStart { .. } = self.state {
-            let State::ClientStart {
-                config,
-                server_name,
-            } = std::mem::replace(&mut self.state, State::Closed)
+        if let State::Client(client::Handshake::Start(_)) = self.state {
+            let State::Client(client::Handshake::Start(start)) =
+                std::mem::replace(&mut self.state, State::Closed)
             else {
                 return Ok(());
             };
-            let result =
-                client::start(&mut self.core, config, &server_name, now, out).map(State::Client);
-            self.state = self.settle(result, out)?;
+            let result = start.client_hello(&mut self.core, now, out);
+            self.state = self.settle(result.map(State::Client), out)?;
         }
         Ok(())
     }
@@ -224,7 +212,7 @@ impl Connection {
                 // RFC 8446 §5, §D.4: one may arrive after the first ClientHello and before
                 // the peer's Finished; it is dropped.
                 let server_before_hello =
-                    matches!(&self.state, State::Server(ServerState::Start(_)))
+                    matches!(&self.state, State::Server(server::Handshake::Start(_)))
                         && self.core.transcript.is_empty();
                 if self.core.connected || self.core.ccs_seen || server_before_hello {
                     return Err(Error::UnexpectedMessage {
@@ -266,9 +254,7 @@ impl Connection {
                     State::Connected => self
                         .post_handshake(&raw, now, out)
                         .map(|()| State::Connected),
-                    State::ClientStart { .. } | State::Closed => {
-                        Err(Error::Usage("connection is not running"))
-                    }
+                    State::Closed => Err(Error::Usage("connection is not running")),
                 };
                 self.state = next?;
                 Ok(())
@@ -542,14 +528,17 @@ impl Connection {
         self.summary.as_ref()
     }
 
-    /// The RFC 8446 Appendix A name of the current state (`CLOSED` after an error).
+    /// The current state; its `Display` is the RFC 8446 Appendix A name (`CLOSED` after an
+    /// error).
     pub fn state(&self) -> StateName {
         match &self.state {
-            State::ClientStart { .. } => "START",
-            State::Client(s) => s.name(),
-            State::Server(s) => s.name(),
-            State::Connected => "CONNECTED",
-            State::Closed => "CLOSED",
+            State::Client(s) => s.name().into(),
+            State::Server(s) => s.name().into(),
+            State::Connected => match self.core.side {
+                Side::Client => ClientState::Connected.into(),
+                Side::Server => ServerState::Connected.into(),
+            },
+            State::Closed => StateName::Closed,
         }
     }
 

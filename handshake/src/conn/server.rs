@@ -45,11 +45,12 @@ use crate::msgs::extensions::{Extension, Extensions, KeyShareEntry};
 use crate::msgs::finished::Finished;
 use crate::msgs::server_hello::ServerHello;
 use crate::record::RawHandshake;
-use crate::states::StateName;
+use crate::states::ServerState;
 use crate::summary::{Path, Summary};
 
-/// The server's handshake states; each transition consumes the old one.
-pub(crate) enum ServerState {
+/// The server's handshake states and what each carries; each transition consumes the old
+/// one.
+pub(crate) enum Handshake {
     Start(Start),
     WaitFlight2(Flight2),
     WaitCert(Flight2),
@@ -109,37 +110,37 @@ struct ClientIdentity {
 
 /// What handling one message leads to.
 pub(crate) enum Next {
-    Handshaking(ServerState),
+    Handshaking(Handshake),
     Connected(Box<Established>),
 }
 
-impl ServerState {
+impl Handshake {
     /// A server waiting for its first ClientHello.
     pub fn new(config: Arc<ServerConfig>) -> Self {
-        ServerState::Start(Start {
+        Handshake::Start(Start {
             config,
             first: None,
         })
     }
 
     /// The RFC 8446 Appendix A name.
-    pub fn name(&self) -> StateName {
+    pub fn name(&self) -> ServerState {
         match self {
-            ServerState::Start(_) => "START",
-            ServerState::WaitFlight2(_) => "WAIT_FLIGHT2",
-            ServerState::WaitCert(_) => "WAIT_CERT",
-            ServerState::WaitCv(_) => "WAIT_CV",
-            ServerState::WaitFinished(_) => "WAIT_FINISHED",
+            Handshake::Start(_) => ServerState::Start,
+            Handshake::WaitFlight2(_) => ServerState::WaitFlight2,
+            Handshake::WaitCert(_) => ServerState::WaitCert,
+            Handshake::WaitCv(_) => ServerState::WaitCv,
+            Handshake::WaitFinished(_) => ServerState::WaitFinished,
         }
     }
 
     fn expects(&self) -> &'static str {
         match self {
-            ServerState::Start(_) => "ClientHello",
-            ServerState::WaitFlight2(_) => "Certificate or Finished",
-            ServerState::WaitCert(_) => "Certificate",
-            ServerState::WaitCv(_) => "CertificateVerify",
-            ServerState::WaitFinished(_) => "Finished",
+            Handshake::Start(_) => "ClientHello",
+            Handshake::WaitFlight2(_) => "Certificate or Finished",
+            Handshake::WaitCert(_) => "Certificate",
+            Handshake::WaitCv(_) => "CertificateVerify",
+            Handshake::WaitFinished(_) => "Finished",
         }
     }
 
@@ -154,13 +155,13 @@ impl ServerState {
         // WAIT_FLIGHT2 is a branch point: which state the message belongs to depends on
         // whether a CertificateRequest went out.
         let state = match self {
-            ServerState::WaitFlight2(f) if f.n.cert_requested => {
-                core.transition("WAIT_FLIGHT2", "WAIT_CERT");
-                ServerState::WaitCert(f)
+            Handshake::WaitFlight2(f) if f.n.cert_requested => {
+                core.transition(ServerState::WaitFlight2, ServerState::WaitCert);
+                Handshake::WaitCert(f)
             }
-            ServerState::WaitFlight2(f) => {
-                core.transition("WAIT_FLIGHT2", "WAIT_FINISHED");
-                ServerState::WaitFinished(WaitFinished {
+            Handshake::WaitFlight2(f) => {
+                core.transition(ServerState::WaitFlight2, ServerState::WaitFinished);
+                Handshake::WaitFinished(WaitFinished {
                     n: f.n,
                     client: None,
                 })
@@ -169,18 +170,18 @@ impl ServerState {
         };
         let from = state.name();
         let next = match (state, msg) {
-            (ServerState::Start(s), HandshakeMessage::ClientHello(ch)) => {
-                core.transition("START", "RECVD_CH");
+            (Handshake::Start(s), HandshakeMessage::ClientHello(ch)) => {
+                core.transition(ServerState::Start, ServerState::RecvdCh);
                 return s
                     .client_hello(core, raw, &ch, now, out)
                     .map(Next::Handshaking);
             }
-            (ServerState::WaitCert(f), HandshakeMessage::Certificate(cert)) => {
+            (Handshake::WaitCert(f), HandshakeMessage::Certificate(cert)) => {
                 let next = f.client_certificate(&cert, now)?;
                 core.transcript.add(&raw.bytes);
                 next
             }
-            (ServerState::WaitCv(s), HandshakeMessage::CertificateVerify(cv)) => {
+            (Handshake::WaitCv(s), HandshakeMessage::CertificateVerify(cv)) => {
                 let hash = core.transcript.current_hash();
                 auth::verify_certificate_verify(
                     &s.client_leaf,
@@ -207,14 +208,14 @@ impl ServerState {
                     signature: cv.algorithm,
                     reason,
                 };
-                ServerState::WaitFinished(WaitFinished {
+                Handshake::WaitFinished(WaitFinished {
                     n: s.n,
                     client: Some(client),
                 })
             }
-            (ServerState::WaitFinished(s), HandshakeMessage::Finished(fin)) => {
+            (Handshake::WaitFinished(s), HandshakeMessage::Finished(fin)) => {
                 let established = s.finished(core, raw, &fin, now, out)?;
-                core.transition(from, "CONNECTED");
+                core.transition(from, ServerState::Connected);
                 return Ok(Next::Connected(Box::new(established)));
             }
             (state, msg) => return Err(unexpected(state.expects(), &msg)),
@@ -234,7 +235,7 @@ impl Start {
         ch: &ClientHello,
         now: OffsetDateTime,
         out: &mut Vec<u8>,
-    ) -> Result<ServerState, Error> {
+    ) -> Result<Handshake, Error> {
         let offer = check_client_hello(ch)?;
         if let Some(first) = &self.first {
             check_second_hello(first, ch)?;
@@ -295,7 +296,7 @@ impl Start {
         };
         core.client_random = ch.random;
         core.transcript.add(&raw.bytes);
-        core.transition("RECVD_CH", "NEGOTIATED");
+        core.transition(ServerState::RecvdCh, ServerState::Negotiated);
 
         // ServerHello and the handshake keys (§4.1.3, §7.1).
         let mut extensions = vec![Extension::SupportedVersionsServerHello(
@@ -369,8 +370,8 @@ impl Start {
         let app = derive_app_secrets(core, handshake_secret, &hash);
         core.set_write_secret(&app.server);
         core.send_secret = Some(app.server);
-        core.transition("NEGOTIATED", "WAIT_FLIGHT2");
-        Ok(ServerState::WaitFlight2(Flight2 {
+        core.transition(ServerState::Negotiated, ServerState::WaitFlight2);
+        Ok(Handshake::WaitFlight2(Flight2 {
             n: Box::new(Negotiated {
                 hello_retry: self.first.is_some(),
                 config: self.config,
@@ -396,7 +397,7 @@ impl Start {
         ch: &ClientHello,
         offer: &Offer,
         out: &mut Vec<u8>,
-    ) -> Result<ServerState, Error> {
+    ) -> Result<Handshake, Error> {
         if !offer.x25519_supported {
             return Err(offer.no_common_group());
         }
@@ -419,7 +420,7 @@ impl Start {
         raw: &RawHandshake,
         ch: &ClientHello,
         out: &mut Vec<u8>,
-    ) -> Result<ServerState, Error> {
+    ) -> Result<Handshake, Error> {
         core.client_random = ch.random;
         core.transcript.add(&raw.bytes);
         core.transcript.replace_with_message_hash();
@@ -432,8 +433,8 @@ impl Start {
             ]),
         );
         core.send_handshake(&HandshakeMessage::HelloRetryRequest(hrr), out)?;
-        core.transition("RECVD_CH", "START");
-        Ok(ServerState::Start(Start {
+        core.transition(ServerState::RecvdCh, ServerState::Start);
+        Ok(Handshake::Start(Start {
             config: self.config,
             first: Some(Box::new(ch.clone())),
         }))
@@ -480,7 +481,7 @@ impl Flight2 {
         self,
         cert: &Certificate,
         now: OffsetDateTime,
-    ) -> Result<ServerState, Error> {
+    ) -> Result<Handshake, Error> {
         if !cert.certificate_request_context.is_empty() {
             return Err(Error::InvalidMessage {
                 message: "Certificate",
@@ -491,7 +492,7 @@ impl Flight2 {
         if cert.entries.is_empty() {
             return match config.client_auth {
                 ClientAuth::Required => Err(Error::Certificate(CertificateError::Required)),
-                _ => Ok(ServerState::WaitFinished(WaitFinished {
+                _ => Ok(Handshake::WaitFinished(WaitFinished {
                     n: self.n,
                     client: None,
                 })),
@@ -512,7 +513,7 @@ impl Flight2 {
             .into_iter()
             .next()
             .ok_or(Error::Certificate(CertificateError::Required))?;
-        Ok(ServerState::WaitCv(WaitCv {
+        Ok(Handshake::WaitCv(WaitCv {
             n: self.n,
             client_leaf: Box::new(client_leaf),
             client_chain,
