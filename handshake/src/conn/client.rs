@@ -23,13 +23,15 @@ use crate::config::ClientConfig;
 use crate::conn::client_checks::{
     check_encrypted_extensions, check_server_hello_common, client_hello,
 };
-use crate::conn::core::{Core, decode, unexpected};
+use crate::conn::core::{Core, Received, unexpected};
 use crate::conn::psk::{self, Offer};
 use crate::conn::{
     ClientResumption, Established, derive_app_secrets, handshake_secrets, key_exchange,
 };
 use crate::error::{CertificateError, Error, Verification};
-use crate::key_schedule::{HandshakeSecret, PskKind, Secret, check_verify_data, verify_data};
+use crate::key_schedule::{
+    HandshakeSecret, PskKind, Secret, Transcript, check_verify_data, verify_data,
+};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::certificate::{Certificate, CertificateEntry, CertificateVerify};
 use crate::msgs::client_hello::ClientHello;
@@ -144,22 +146,19 @@ impl Handshake {
         if let Handshake::Start(_) = self {
             return Err(Error::Usage("connection is not running"));
         }
-        let msg = decode(core, raw)?;
+        let Received { msg, before } = core.receive_handshake(raw)?;
         let from = self.name();
-        // Each arm validates against the transcript *before* this message; the message is
-        // added afterwards (ServerHello, HelloRetryRequest and Finished do it themselves,
-        // because what they derive needs the message included).
+        // The message is already in the transcript; `before` is the transcript without it.
         let next = match (self, msg) {
             (Handshake::WaitSh(s), HandshakeMessage::HelloRetryRequest(hrr)) => {
-                s.hello_retry(core, raw, &hrr, out)?
+                s.hello_retry(core, &hrr, out)?
             }
             (Handshake::WaitSh(s), HandshakeMessage::ServerHello(sh)) => {
-                s.server_hello(core, raw, &sh)?
+                s.server_hello(core, &sh)?
             }
             (Handshake::WaitEe(n), HandshakeMessage::EncryptedExtensions(ee)) => {
                 let sent_sni = n.common.server_name.parse::<IpAddr>().is_err();
                 check_encrypted_extensions(&ee.extensions, sent_sni)?;
-                core.transcript.add(&raw.bytes);
                 if n.psk.is_some() {
                     // RFC 8446 §2.2: the key itself authenticates; no certificates follow.
                     Handshake::WaitFinished(WaitFinished {
@@ -192,24 +191,17 @@ impl Handshake {
                     context: cr.certificate_request_context.clone(),
                     schemes: schemes.to_vec(),
                 });
-                core.transcript.add(&raw.bytes);
                 Handshake::WaitCert(n)
             }
             (
                 Handshake::WaitCertCr(n) | Handshake::WaitCert(n),
                 HandshakeMessage::Certificate(cert),
-            ) => {
-                let next = server_certificate(n, &cert, now)?;
-                core.transcript.add(&raw.bytes);
-                next
-            }
+            ) => server_certificate(n, &cert, now)?,
             (Handshake::WaitCv(s), HandshakeMessage::CertificateVerify(cv)) => {
-                let next = s.certificate_verify(core, &cv)?;
-                core.transcript.add(&raw.bytes);
-                next
+                s.certificate_verify(&cv, &before)?
             }
             (Handshake::WaitFinished(s), HandshakeMessage::Finished(fin)) => {
-                let established = s.finished(core, raw, &fin, out)?;
+                let established = s.finished(core, &fin, &before, out)?;
                 core.transition(from, ClientState::Connected);
                 return Ok(Next::Connected(established));
             }
@@ -248,13 +240,14 @@ impl Start {
             hello_retry: false,
             offers,
         };
-        core.client_random = core.random::<32>();
+        let random = core.random::<32>();
+        core.set_client_random(random);
         let share = if common.config.empty_key_share_for_testing_only {
             None
         } else {
             Some(X25519Public::from(&key).to_bytes().to_vec())
         };
-        let mut hello = client_hello(core.client_random, &common, share);
+        let mut hello = client_hello(core.client_random(), &common, share);
         psk::attach_binders(core, &mut hello, &common.offers)?;
         core.send_handshake(&HandshakeMessage::ClientHello(hello.clone()), out)?;
         core.transition(ClientState::Start, ClientState::WaitSh);
@@ -267,7 +260,6 @@ impl WaitSh {
     fn hello_retry(
         mut self,
         core: &mut Core,
-        raw: &RawHandshake,
         hrr: &ServerHello,
         out: &mut Vec<u8>,
     ) -> Result<Handshake, Error> {
@@ -310,11 +302,8 @@ impl WaitSh {
             ));
         }
         self.common.hello_retry = true;
-        // §4.4.1: ClientHello1 is replaced by message_hash before the HRR is added.
-        core.transcript.replace_with_message_hash();
-        core.transcript.add(&raw.bytes);
         let mut hello = client_hello(
-            core.client_random,
+            core.client_random(),
             &self.common,
             Some(X25519Public::from(&self.key).to_bytes().to_vec()),
         );
@@ -329,12 +318,7 @@ impl WaitSh {
     }
 
     /// WAIT_SH --ServerHello--> WAIT_EE: key agreement and handshake keys (§4.1.3, §7.1).
-    fn server_hello(
-        self,
-        core: &mut Core,
-        raw: &RawHandshake,
-        sh: &ServerHello,
-    ) -> Result<Handshake, Error> {
+    fn server_hello(self, core: &mut Core, sh: &ServerHello) -> Result<Handshake, Error> {
         check_server_hello_common(sh, &self.hello)?;
         let invalid = |reason: String| Error::InvalidMessage {
             message: "ServerHello",
@@ -369,8 +353,8 @@ impl WaitSh {
                 });
             }
         };
-        core.transcript.add(&raw.bytes);
-        let hash = core.transcript.current_hash();
+        // The transcript holds ClientHello..ServerHello (§7.1).
+        let hash = core.transcript_hash();
         let psk_secret = selected.map(|i| &self.common.offers[i].secret[..]);
         let (handshake_secret, client_hs, server_hs) =
             handshake_secrets(core, psk_secret, shared.as_ref().map(|s| &s[..]), &hash);
@@ -428,10 +412,10 @@ impl WaitCv {
     /// WAIT_CV --CertificateVerify--> WAIT_FINISHED (§4.4.3).
     fn certificate_verify(
         self,
-        core: &mut Core,
         cv: &CertificateVerify,
+        before: &Transcript,
     ) -> Result<Handshake, Error> {
-        let hash = core.transcript.current_hash();
+        let hash = before.current_hash();
         auth::verify_certificate_verify(
             &self.server_leaf,
             cv.algorithm,
@@ -452,23 +436,21 @@ impl WaitFinished {
     fn finished(
         self,
         core: &mut Core,
-        raw: &RawHandshake,
         fin: &Finished,
+        before: &Transcript,
         out: &mut Vec<u8>,
     ) -> Result<Established, Error> {
         let n = self.n;
         // §5.1: the receiving keys change after this message; check before our flight is
         // written, not after.
         core.check_key_change()?;
-        let hash = core.transcript.current_hash();
         check_verify_data(
             &n.server_hs,
-            &hash,
+            &before.current_hash(),
             &fin.verify_data,
             Verification::Finished,
         )?;
-        core.transcript.add(&raw.bytes);
-        let server_finished_hash = core.transcript.current_hash();
+        let server_finished_hash = core.transcript_hash();
 
         // The client's flight: Certificate (+ CertificateVerify) if asked, then Finished.
         let mut client_signature = None;
@@ -497,13 +479,13 @@ impl WaitFinished {
             core.send_handshake(&HandshakeMessage::Certificate(cert), out)?;
             match usable {
                 Some((id, scheme)) => {
-                    let hash = core.transcript.current_hash();
+                    let hash = core.transcript_hash();
                     let signature = auth::sign_certificate_verify(
                         id.key(),
                         scheme,
                         Side::Client,
                         &hash,
-                        &mut *core.rng,
+                        core.rng(),
                     )?;
                     core.send_handshake(
                         &HandshakeMessage::CertificateVerify(CertificateVerify {
@@ -545,8 +527,7 @@ impl WaitFinished {
         } else {
             reason = "server did not request a client certificate".into();
         }
-        let hash = core.transcript.current_hash();
-        let verify = verify_data(&n.client_hs, &hash);
+        let verify = verify_data(&n.client_hs, &core.transcript_hash());
         core.send_handshake(
             &HandshakeMessage::Finished(Finished {
                 verify_data: verify.to_vec(),
@@ -555,10 +536,8 @@ impl WaitFinished {
         )?;
 
         let app = derive_app_secrets(core, n.handshake_secret, &server_finished_hash);
-        core.set_write_secret(&app.client);
-        core.set_read_secret(&app.server)?;
-        core.send_secret = Some(app.client);
-        core.recv_secret = Some(app.server);
+        core.set_app_write_secret(app.client);
+        core.set_app_read_secret(app.server)?;
         let path = match n.psk {
             Some((i, dhe)) => match (n.common.offers[i].kind, dhe) {
                 (PskKind::External, false) => Path::Psk,
@@ -575,9 +554,7 @@ impl WaitFinished {
         };
         let resumption = match &n.common.config.session_cache {
             Some(cache) => {
-                let secret = app
-                    .master
-                    .resumption_master_secret(&core.transcript.current_hash());
+                let secret = app.master.resumption_master_secret(&core.transcript_hash());
                 core.secret(
                     "resumption_master_secret",
                     "Derive-Secret(master_secret, \"res master\", CH..client Finished)",
@@ -610,7 +587,7 @@ impl WaitFinished {
             client_names,
             client_identity,
             server_name: Some(n.common.server_name).filter(|s| s.parse::<IpAddr>().is_err()),
-            transcript_hash: core.transcript.current_hash(),
+            transcript_hash: core.transcript_hash(),
         };
         Ok(Established {
             summary,

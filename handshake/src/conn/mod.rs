@@ -21,9 +21,7 @@ use self::trace::{Direction, Observer, TraceEvent};
 use crate::auth::Side;
 use crate::config::{ClientConfig, ServerConfig};
 use crate::error::Error;
-use crate::key_schedule::{
-    ExporterMasterSecret, HASH_LEN, ResumptionMasterSecret, next_traffic_secret,
-};
+use crate::key_schedule::{ExporterMasterSecret, HASH_LEN, ResumptionMasterSecret};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::alert::{Alert, AlertDescription};
 use crate::msgs::enums::ContentType;
@@ -209,23 +207,12 @@ impl Connection {
         match item {
             Inbound::Alert(alert) => self.on_alert(alert),
             Inbound::ChangeCipherSpec => {
-                // RFC 8446 §5, §D.4: one may arrive after the first ClientHello and before
-                // the peer's Finished; it is dropped.
-                let server_before_hello =
-                    matches!(&self.state, State::Server(server::Handshake::Start(_)))
-                        && self.core.transcript.is_empty();
-                if self.core.connected || self.core.ccs_seen || server_before_hello {
-                    return Err(Error::UnexpectedMessage {
-                        expected: "a handshake message",
-                        got: "change_cipher_spec".into(),
-                    });
-                }
-                self.core.ccs_seen = true;
-                self.core.trace(&TraceEvent::ChangeCipherSpec);
-                Ok(())
+                let awaiting_hello =
+                    matches!(&self.state, State::Server(server::Handshake::Start(_)));
+                self.core.change_cipher_spec(awaiting_hello)
             }
             Inbound::ApplicationData(data) => {
-                if !self.core.connected {
+                if !self.core.is_connected() {
                     return Err(Error::UnexpectedMessage {
                         expected: "a handshake message",
                         got: "application data".into(),
@@ -237,7 +224,7 @@ impl Connection {
                     return self.idle_record("empty application data records");
                 }
                 self.idle_records = 0;
-                self.core.events.push_back(Event::ApplicationData(data));
+                self.core.push_event(Event::ApplicationData(data));
                 Ok(())
             }
             Inbound::Handshake(raw) => {
@@ -266,8 +253,7 @@ impl Connection {
         self.summary = Some(e.summary);
         self.exporter = Some(e.exporter);
         self.resumption = e.resumption;
-        self.core.connected = true;
-        self.core.events.push_back(Event::HandshakeComplete);
+        self.core.handshake_complete();
         State::Connected
     }
 
@@ -278,9 +264,8 @@ impl Connection {
         now: OffsetDateTime,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        let msg = self::core::decode(&mut self.core, raw)?;
-        match msg {
-            HandshakeMessage::NewSessionTicket(nst) if self.core.side == Side::Client => {
+        match self.core.receive_post_handshake(raw)? {
+            HandshakeMessage::NewSessionTicket(nst) if self.core.side() == Side::Client => {
                 self.idle_record("NewSessionTicket messages")?;
                 // RFC 8446 §4.6.1: "Servers MUST NOT use any value greater than 604800".
                 if nst.ticket_lifetime > 604_800 {
@@ -311,26 +296,19 @@ impl Connection {
                         client_identity: r.client_identity.clone(),
                     });
                 }
-                self.core.events.push_back(Event::SessionTicket {
+                self.core.push_event(Event::SessionTicket {
                     lifetime: nst.ticket_lifetime,
                 });
                 Ok(())
             }
             HandshakeMessage::KeyUpdate(ku) => {
                 self.idle_record("KeyUpdate messages")?;
-                let recv = self
-                    .core
-                    .recv_secret
-                    .as_ref()
-                    .ok_or(Error::Usage("no traffic secret"))?;
-                let next = next_traffic_secret(recv);
-                self.core.set_read_secret(&next)?;
-                self.core.recv_secret = Some(next);
+                self.core.update_read_secret()?;
                 let requested = ku.request_update == KeyUpdateRequest::UpdateRequested;
                 if requested && !self.sent_close {
                     self.send_key_update(KeyUpdateRequest::UpdateNotRequested, out)?;
                 }
-                self.core.events.push_back(Event::KeyUpdated { requested });
+                self.core.push_event(Event::KeyUpdated { requested });
                 Ok(())
             }
             other => Err(unexpected("NewSessionTicket or KeyUpdate", &other)),
@@ -345,8 +323,8 @@ impl Connection {
         match alert.description {
             AlertDescription::CloseNotify => {
                 self.peer_closed = true;
-                self.core.events.push_back(Event::PeerClosed);
-                if self.core.connected {
+                self.core.push_event(Event::PeerClosed);
+                if self.core.is_connected() {
                     Ok(())
                 } else {
                     Err(Error::PeerAlert(AlertDescription::CloseNotify))
@@ -385,7 +363,7 @@ impl Connection {
 
     /// The next event, in order.
     pub fn next_event(&mut self) -> Option<Event> {
-        self.core.events.pop_front()
+        self.core.next_event()
     }
 
     /// Encrypts application data into `out`. Only after the handshake.
@@ -406,7 +384,7 @@ impl Connection {
         if self.sent_close || self.closed.is_some() {
             return;
         }
-        if !self.core.connected {
+        if !self.core.is_connected() {
             self.core.send_alert(AlertDescription::UserCanceled, out);
             self.core.send_alert(AlertDescription::CloseNotify, out);
             self.closed = Some("closed locally during the handshake".into());
@@ -436,31 +414,15 @@ impl Connection {
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         let msg = HandshakeMessage::KeyUpdate(KeyUpdate { request_update });
-        let bytes = msg.to_bytes()?;
-        self.core.trace(&TraceEvent::Message {
-            direction: Direction::Sent,
-            message: &msg,
-            bytes: &bytes,
-            encrypted: true,
-        });
-        // Post-handshake messages are not part of the transcript (RFC 8446 §4.4.1).
-        self.core.write(ContentType::Handshake, &bytes, out)?;
-        let send = self
-            .core
-            .send_secret
-            .as_ref()
-            .ok_or(Error::Usage("no traffic secret"))?;
-        let next = next_traffic_secret(send);
-        self.core.set_write_secret(&next);
-        self.core.send_secret = Some(next);
-        Ok(())
+        self.core.send_post_handshake(&msg, out)?;
+        self.core.update_write_secret()
     }
 
     fn check_can_send(&self) -> Result<(), Error> {
         if let Some(reason) = &self.closed {
             return Err(Error::Closed(reason.clone()));
         }
-        if !self.core.connected {
+        if !self.core.is_connected() {
             return Err(Error::Usage("the handshake has not finished"));
         }
         if self.sent_close {
@@ -504,7 +466,7 @@ impl Connection {
 
     /// Whether the handshake is still running.
     pub fn is_handshaking(&self) -> bool {
-        !self.core.connected && self.closed.is_none()
+        !self.core.is_connected() && self.closed.is_none()
     }
 
     /// Why the connection can no longer be used, once it cannot (not set by the peer's
@@ -534,7 +496,7 @@ impl Connection {
         match &self.state {
             State::Client(s) => s.name().into(),
             State::Server(s) => s.name().into(),
-            State::Connected => match self.core.side {
+            State::Connected => match self.core.side() {
                 Side::Client => ClientState::Connected.into(),
                 Side::Server => ServerState::Connected.into(),
             },
@@ -544,7 +506,7 @@ impl Connection {
 
     /// Client or server.
     pub fn side(&self) -> Side {
-        self.core.side
+        self.core.side()
     }
 }
 

@@ -6,13 +6,14 @@ use zeroize::Zeroizing;
 use crate::config::{ClientAuth, ClientConfig, ServerConfig};
 use crate::conn::core::Core;
 use crate::error::{Error, Verification};
-use crate::key_schedule::{EarlySecret, PskKind, Secret, check_verify_data, verify_data};
+use crate::key_schedule::{
+    EarlySecret, PskKind, Secret, Transcript, check_verify_data, verify_data,
+};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::client_hello::ClientHello;
 use crate::msgs::enums::{ExtensionType, PskKeyExchangeMode};
 use crate::msgs::extensions::Extension;
 use crate::msgs::psk::{OfferedPsks, PskIdentity, binder_prefix};
-use crate::record::RawHandshake;
 use crate::tickets::TicketState;
 
 /// `now` in Unix milliseconds (0 before 1970).
@@ -120,7 +121,7 @@ pub(crate) fn attach_binders(
         .push(Extension::PreSharedKeyClientHello(offered.clone()));
     let bytes = HandshakeMessage::ClientHello(hello.clone()).to_bytes()?;
     let prefix = binder_prefix(&bytes, &offered).ok_or(Error::Usage("ClientHello too short"))?;
-    let hash = core.transcript.hash_with(prefix);
+    let hash = core.transcript_hash_with(prefix);
     for (binder, offer) in offered.binders.iter_mut().zip(offers) {
         let key = binder_key(core, offer.kind, &offer.secret);
         *binder = verify_data(&key, &hash).to_vec();
@@ -158,12 +159,13 @@ pub(crate) struct Selection {
 /// §4.2.11): a wrong binder is decrypt_error; a key the server does not know, cannot open
 /// or may not use under its policy is passed over (full handshake).
 ///
-/// Call before the ClientHello is added to the transcript.
+/// `hello` is the ClientHello's encoding and `before` the transcript before it.
 pub(crate) fn select(
     core: &mut Core,
     config: &ServerConfig,
-    raw: &RawHandshake,
+    hello: &[u8],
     ch: &ClientHello,
+    before: &Transcript,
     now_ms: u64,
 ) -> Result<Selection, Error> {
     let none = |why: Option<String>| Selection {
@@ -275,11 +277,11 @@ pub(crate) fn select(
     };
     // §4.2.11.2: the binder of the chosen identity, over the transcript so far (empty, or
     // message_hash + HelloRetryRequest) and the ClientHello up to the binders.
-    let prefix = binder_prefix(&raw.bytes, offer).ok_or(Error::InvalidMessage {
+    let prefix = binder_prefix(hello, offer).ok_or(Error::InvalidMessage {
         message: "ClientHello",
         reason: "pre_shared_key binders extend past the message".into(),
     })?;
-    let hash = core.transcript.hash_with(prefix);
+    let hash = before.hash_with(prefix);
     let key = binder_key(core, accepted.kind, &accepted.secret);
     let binder = offer
         .binders

@@ -26,14 +26,16 @@ use x25519_dalek::{PublicKey as X25519Public, StaticSecret};
 
 use crate::auth::{self, CERTIFICATE_SCHEMES, HANDSHAKE_SCHEMES, Side};
 use crate::config::{ClientAuth, ServerConfig};
-use crate::conn::core::{Core, decode, unexpected};
+use crate::conn::core::{Core, Received, unexpected};
 use crate::conn::psk::{self, Accepted};
 use crate::conn::server_checks::{
     Offer, TicketIdentity, check_client_hello, check_second_hello, choose_our_scheme, issue_tickets,
 };
 use crate::conn::{Established, derive_app_secrets, handshake_secrets, key_exchange};
 use crate::error::{CertificateError, Error, Verification};
-use crate::key_schedule::{MasterSecret, PskKind, Secret, check_verify_data, verify_data};
+use crate::key_schedule::{
+    MasterSecret, PskKind, Secret, Transcript, check_verify_data, verify_data,
+};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::certificate::{
     Certificate, CertificateEntry, CertificateRequest, CertificateVerify,
@@ -151,7 +153,7 @@ impl Handshake {
         now: OffsetDateTime,
         out: &mut Vec<u8>,
     ) -> Result<Next, Error> {
-        let msg = decode(core, raw)?;
+        let Received { msg, before } = core.receive_handshake(raw)?;
         // WAIT_FLIGHT2 is a branch point: which state the message belongs to depends on
         // whether a CertificateRequest went out.
         let state = match self {
@@ -173,24 +175,20 @@ impl Handshake {
             (Handshake::Start(s), HandshakeMessage::ClientHello(ch)) => {
                 core.transition(ServerState::Start, ServerState::RecvdCh);
                 return s
-                    .client_hello(core, raw, &ch, now, out)
+                    .client_hello(core, raw, &ch, &before, now, out)
                     .map(Next::Handshaking);
             }
             (Handshake::WaitCert(f), HandshakeMessage::Certificate(cert)) => {
-                let next = f.client_certificate(&cert, now)?;
-                core.transcript.add(&raw.bytes);
-                next
+                f.client_certificate(&cert, now)?
             }
             (Handshake::WaitCv(s), HandshakeMessage::CertificateVerify(cv)) => {
-                let hash = core.transcript.current_hash();
                 auth::verify_certificate_verify(
                     &s.client_leaf,
                     cv.algorithm,
                     &cv.signature,
                     Side::Client,
-                    &hash,
+                    &before.current_hash(),
                 )?;
-                core.transcript.add(&raw.bytes);
                 let reason = format!(
                     "client presented {}, verified against {}",
                     s.client_leaf.subject(),
@@ -214,7 +212,7 @@ impl Handshake {
                 })
             }
             (Handshake::WaitFinished(s), HandshakeMessage::Finished(fin)) => {
-                let established = s.finished(core, raw, &fin, now, out)?;
+                let established = s.finished(core, &fin, &before, now, out)?;
                 core.transition(from, ServerState::Connected);
                 return Ok(Next::Connected(Box::new(established)));
             }
@@ -233,6 +231,7 @@ impl Start {
         core: &mut Core,
         raw: &RawHandshake,
         ch: &ClientHello,
+        before: &Transcript,
         now: OffsetDateTime,
         out: &mut Vec<u8>,
     ) -> Result<Handshake, Error> {
@@ -241,7 +240,7 @@ impl Start {
             check_second_hello(first, ch)?;
         }
         let now_ms = psk::unix_ms(now);
-        let selection = psk::select(core, &self.config, raw, ch, now_ms)?;
+        let selection = psk::select(core, &self.config, &raw.bytes, ch, before, now_ms)?;
         let mut accepted = selection.accepted;
         let mut declined = selection.declined;
         let psk_only_refusal = |declined: &Option<String>| {
@@ -259,7 +258,7 @@ impl Start {
         // Everything but psk_ke needs the client's x25519 share.
         let needs_share = accepted.as_ref().is_none_or(|a| a.dhe);
         if needs_share && offer.x25519_share.is_none() {
-            return self.ask_for_share(core, raw, ch, &offer, out);
+            return self.ask_for_share(core, ch, &offer, out);
         }
         // Single-use tickets are spent only now that no HelloRetryRequest comes between; a
         // replay falls back to a full handshake (asking for a share if it must).
@@ -272,7 +271,7 @@ impl Start {
                     return Err(psk_only_refusal(&declined));
                 }
                 if offer.x25519_share.is_none() {
-                    return self.ask_for_share(core, raw, ch, &offer, out);
+                    return self.ask_for_share(core, ch, &offer, out);
                 }
             }
         }
@@ -294,8 +293,7 @@ impl Start {
                 ));
             }
         };
-        core.client_random = ch.random;
-        core.transcript.add(&raw.bytes);
+        core.set_client_random(ch.random);
         core.transition(ServerState::RecvdCh, ServerState::Negotiated);
 
         // ServerHello and the handshake keys (§4.1.3, §7.1).
@@ -326,7 +324,7 @@ impl Start {
             extensions: Extensions(extensions),
         };
         core.send_handshake(&HandshakeMessage::ServerHello(sh), out)?;
-        let hash = core.transcript.current_hash();
+        let hash = core.transcript_hash();
         let (handshake_secret, client_hs, server_hs) = handshake_secrets(
             core,
             accepted.as_ref().map(|a| &a.secret[..]),
@@ -356,8 +354,7 @@ impl Start {
             }
             send_certificate(core, identity, scheme, out)?;
         }
-        let hash = core.transcript.current_hash();
-        let verify = verify_data(&server_hs, &hash);
+        let verify = verify_data(&server_hs, &core.transcript_hash());
         core.send_handshake(
             &HandshakeMessage::Finished(Finished {
                 verify_data: verify.to_vec(),
@@ -366,10 +363,9 @@ impl Start {
         )?;
 
         // Application secrets come from the transcript through the server's Finished.
-        let hash = core.transcript.current_hash();
+        let hash = core.transcript_hash();
         let app = derive_app_secrets(core, handshake_secret, &hash);
-        core.set_write_secret(&app.server);
-        core.send_secret = Some(app.server);
+        core.set_app_write_secret(app.server);
         core.transition(ServerState::Negotiated, ServerState::WaitFlight2);
         Ok(Handshake::WaitFlight2(Flight2 {
             n: Box::new(Negotiated {
@@ -393,7 +389,6 @@ impl Start {
     fn ask_for_share(
         self,
         core: &mut Core,
-        raw: &RawHandshake,
         ch: &ClientHello,
         offer: &Offer,
         out: &mut Vec<u8>,
@@ -409,7 +404,7 @@ impl Start {
         }
         // §4.2.10: early data after the first ClientHello is skipped until the second.
         core.skip_early_data(offer.early_data);
-        self.hello_retry(core, raw, ch, out)
+        self.hello_retry(core, ch, out)
     }
 
     /// RECVD_CH --send HelloRetryRequest--> START: asks for an x25519 share (§4.1.4);
@@ -417,13 +412,10 @@ impl Start {
     fn hello_retry(
         self,
         core: &mut Core,
-        raw: &RawHandshake,
         ch: &ClientHello,
         out: &mut Vec<u8>,
     ) -> Result<Handshake, Error> {
-        core.client_random = ch.random;
-        core.transcript.add(&raw.bytes);
-        core.transcript.replace_with_message_hash();
+        core.set_client_random(ch.random);
         let hrr = ServerHello::new_hello_retry_request(
             ch.legacy_session_id.clone(),
             CipherSuite::TlsChacha20Poly1305Sha256,
@@ -463,9 +455,9 @@ fn send_certificate(
         }),
         out,
     )?;
-    let hash = core.transcript.current_hash();
+    let hash = core.transcript_hash();
     let signature =
-        auth::sign_certificate_verify(identity.key(), scheme, Side::Server, &hash, &mut *core.rng)?;
+        auth::sign_certificate_verify(identity.key(), scheme, Side::Server, &hash, core.rng())?;
     core.send_handshake(
         &HandshakeMessage::CertificateVerify(CertificateVerify {
             algorithm: scheme,
@@ -527,22 +519,19 @@ impl WaitFinished {
     fn finished(
         self,
         core: &mut Core,
-        raw: &RawHandshake,
         fin: &Finished,
+        before: &Transcript,
         now: OffsetDateTime,
         out: &mut Vec<u8>,
     ) -> Result<Established, Error> {
         let n = self.n;
-        let hash = core.transcript.current_hash();
         check_verify_data(
             &n.client_hs,
-            &hash,
+            &before.current_hash(),
             &fin.verify_data,
             Verification::Finished,
         )?;
-        core.transcript.add(&raw.bytes);
-        core.set_read_secret(&n.client_app)?;
-        core.recv_secret = Some(n.client_app);
+        core.set_app_read_secret(n.client_app)?;
         let (path, mut reason) = match (&n.psk, &self.client, n.config.client_auth) {
             (Some(a), _, _) => {
                 let path = match (a.kind, a.dhe) {
@@ -614,7 +603,7 @@ impl WaitFinished {
             client_names: self.client.map(|c| c.names).unwrap_or_default(),
             client_identity,
             server_name: n.server_name,
-            transcript_hash: core.transcript.current_hash(),
+            transcript_hash: core.transcript_hash(),
         };
         Ok(Established {
             summary,

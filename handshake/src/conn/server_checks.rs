@@ -8,14 +8,12 @@ use crate::auth;
 use crate::config::ServerConfig;
 use crate::conn::core::Core;
 use crate::conn::psk;
-use crate::conn::trace::{Direction, TraceEvent};
 use crate::error::Error;
 use crate::key_schedule::MasterSecret;
 use crate::msgs::HandshakeMessage;
 use crate::msgs::client_hello::ClientHello;
 use crate::msgs::enums::{
-    CipherSuite, ContentType, ExtensionType, NamedGroup, ProtocolVersion, PskKeyExchangeMode,
-    SignatureScheme,
+    CipherSuite, ExtensionType, NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme,
 };
 use crate::msgs::extensions::{Extension, Extensions};
 use crate::msgs::post_handshake::NewSessionTicket;
@@ -246,7 +244,7 @@ pub(super) fn issue_tickets(
     let Some(tickets) = &config.tickets else {
         return Ok(());
     };
-    let secret = master.resumption_master_secret(&core.transcript.current_hash());
+    let secret = master.resumption_master_secret(&core.transcript_hash());
     core.secret(
         "resumption_master_secret",
         "Derive-Secret(master_secret, \"res master\", CH..client Finished)",
@@ -275,15 +273,7 @@ pub(super) fn issue_tickets(
             ticket,
             extensions: Extensions::default(),
         });
-        let bytes = msg.to_bytes()?;
-        core.trace(&TraceEvent::Message {
-            direction: Direction::Sent,
-            message: &msg,
-            bytes: &bytes,
-            encrypted: true,
-        });
-        // Post-handshake messages are not part of the transcript (§4.4.1).
-        core.write(ContentType::Handshake, &bytes, out)?;
+        core.send_post_handshake(&msg, out)?;
     }
     Ok(())
 }
