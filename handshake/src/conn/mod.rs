@@ -7,6 +7,7 @@ mod psk;
 mod secrets;
 mod server;
 mod server_checks;
+mod server_hello;
 pub mod trace;
 
 use std::sync::Arc;
