@@ -122,6 +122,42 @@ pub(super) fn check_server_hello_common(
     Ok(())
 }
 
+/// What a HelloRetryRequest must say besides (RFC 8446 §4.1.4, §4.2.8).
+pub(super) fn check_hello_retry(hrr: &ServerHello, hello: &ClientHello) -> Result<(), Error> {
+    check_server_hello_common(hrr, hello)?;
+    let invalid = |reason: &str| Error::InvalidMessage {
+        message: "HelloRetryRequest",
+        reason: reason.into(),
+    };
+    let group = hrr.extensions.hello_retry_group();
+    match group {
+        Some(NamedGroup::X25519) => {}
+        Some(other) => {
+            return Err(invalid(&format!(
+                "asks for group {other}, which was not offered"
+            )));
+        }
+        None if hrr.extensions.cookie().is_none() => {
+            // §4.1.4: an HRR that would not change the ClientHello is illegal.
+            return Err(invalid(
+                "changes nothing (no key_share group and no cookie)",
+            ));
+        }
+        None => {}
+    }
+    let offered_x25519 = hello
+        .extensions
+        .client_key_shares()
+        .is_some_and(|s| !s.is_empty());
+    if group == Some(NamedGroup::X25519) && offered_x25519 {
+        // §4.2.8: the group must not be one the client already sent a share for.
+        return Err(invalid(
+            "asks for x25519, for which the ClientHello already had a share",
+        ));
+    }
+    Ok(())
+}
+
 /// RFC 8446 §4.3.1 / §4.2: only extensions the client offered may come back — the
 /// server_name acknowledgement only if SNI was sent.
 pub(super) fn check_encrypted_extensions(ext: &Extensions, sent_sni: bool) -> Result<(), Error> {

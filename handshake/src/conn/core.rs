@@ -9,17 +9,22 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use pki::Purpose;
 use rand_core::CryptoRng;
+use time::OffsetDateTime;
 
-use crate::auth::Side;
-use crate::config::KeyLog;
+use crate::auth::{self, Side};
+use crate::config::{Identity, KeyLog};
 use crate::conn::Event;
 use crate::conn::trace::{Direction, Observer, TraceEvent};
-use crate::error::Error;
+use crate::error::{CertificateError, Error};
 use crate::key_schedule::{HASH_LEN, Secret, TrafficKeys, Transcript, next_traffic_secret};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::alert::{Alert, AlertDescription};
+use crate::msgs::certificate::{Certificate, CertificateEntry, CertificateVerify};
+use crate::msgs::enums::SignatureScheme;
 use crate::msgs::enums::{ContentType, ProtocolVersion};
+use crate::msgs::extensions::Extensions;
 use crate::record::{
     HandshakeJoiner, Inbound, RawHandshake, RecordDecrypter, RecordDeframer, RecordEncrypter,
     write_plaintext,
@@ -443,4 +448,74 @@ pub(crate) fn unexpected(expected: &'static str, got: &HandshakeMessage) -> Erro
         expected,
         got: got.name().to_owned(),
     }
+}
+
+/// Certificate with the chain of `signer`'s identity, or empty without one (RFC 8446
+/// §4.4.2), then CertificateVerify over the transcript so far (§4.4.3).
+pub(crate) fn send_certificate(
+    core: &mut Core,
+    signer: Option<(&Identity, SignatureScheme)>,
+    side: Side,
+    context: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    let entries = signer.map_or_else(Vec::new, |(identity, _)| {
+        identity
+            .chain()
+            .iter()
+            .map(|c| CertificateEntry {
+                cert_data: c.der().to_vec(),
+                extensions: Extensions::default(),
+            })
+            .collect()
+    });
+    let certificate = Certificate {
+        certificate_request_context: context.to_vec(),
+        entries,
+    };
+    core.send_handshake(&HandshakeMessage::Certificate(certificate), out)?;
+    let Some((identity, scheme)) = signer else {
+        return Ok(());
+    };
+    let hash = core.transcript_hash();
+    let signature = auth::sign_certificate_verify(identity.key(), scheme, side, &hash, core.rng())?;
+    let verify = CertificateVerify {
+        algorithm: scheme,
+        signature,
+    };
+    core.send_handshake(&HandshakeMessage::CertificateVerify(verify), out)
+}
+
+/// The peer's chain, validated.
+pub(crate) struct PeerChain {
+    pub leaf: Box<pki::Certificate>,
+    /// Subjects of the validated path, leaf first.
+    pub subjects: Vec<String>,
+    /// The trust anchor's subject.
+    pub anchor: String,
+}
+
+/// Validates the chain of a non-empty Certificate message (RFC 8446 §4.4.2) to
+/// `anchors`.
+pub(crate) fn validate_certificate(
+    cert: &Certificate,
+    anchors: &[pki::Certificate],
+    now: OffsetDateTime,
+    purpose: Purpose,
+    name: Option<&str>,
+) -> Result<PeerChain, Error> {
+    let ders: Vec<Vec<u8>> = cert.entries.iter().map(|e| e.cert_data.clone()).collect();
+    let path = auth::validate_peer_chain(&ders, anchors, now, purpose, name)?;
+    let anchor = path.anchor().subject().to_string();
+    let subjects = path.chain.iter().map(|c| c.subject().to_string()).collect();
+    let leaf = path
+        .chain
+        .into_iter()
+        .next()
+        .ok_or(Error::Certificate(CertificateError::Missing))?;
+    Ok(PeerChain {
+        leaf: Box::new(leaf),
+        subjects,
+        anchor,
+    })
 }

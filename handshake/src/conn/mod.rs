@@ -2,6 +2,7 @@
 
 mod client;
 mod client_checks;
+mod client_hello;
 mod core;
 mod psk;
 mod secrets;
@@ -17,7 +18,9 @@ use zeroize::Zeroizing;
 
 pub use self::core::TlsRng;
 use self::core::{Core, unexpected};
-pub(crate) use self::secrets::{derive_app_secrets, handshake_secrets, key_exchange};
+pub(crate) use self::secrets::{
+    HandshakeSecrets, derive_app_secrets, handshake_secrets, key_exchange, resumption_secret,
+};
 use self::trace::{Direction, Observer, TraceEvent};
 use crate::auth::Side;
 use crate::config::{ClientConfig, ServerConfig};

@@ -148,6 +148,14 @@ pub(crate) struct Accepted {
     pub ticket: Option<(Vec<u8>, TicketState)>,
 }
 
+/// What a server checks a PSK binder over (RFC 8446 §4.2.11.2): the transcript before
+/// the ClientHello (empty, or message_hash and HelloRetryRequest) and the ClientHello's
+/// encoding, of which the part up to the binders counts.
+pub(crate) struct BinderInput<'a> {
+    pub before: &'a Transcript,
+    pub hello: &'a [u8],
+}
+
 /// What the server made of the client's PSK offer.
 pub(crate) struct Selection {
     pub accepted: Option<Accepted>,
@@ -159,13 +167,11 @@ pub(crate) struct Selection {
 /// §4.2.11): a wrong binder is decrypt_error; a key the server does not know, cannot open
 /// or may not use under its policy is passed over (full handshake).
 ///
-/// `hello` is the ClientHello's encoding and `before` the transcript before it.
 pub(crate) fn select(
     core: &mut Core,
     config: &ServerConfig,
-    hello: &[u8],
     ch: &ClientHello,
-    before: &Transcript,
+    binder_input: &BinderInput<'_>,
     now_ms: u64,
 ) -> Result<Selection, Error> {
     let none = |why: Option<String>| Selection {
@@ -277,11 +283,11 @@ pub(crate) fn select(
     };
     // §4.2.11.2: the binder of the chosen identity, over the transcript so far (empty, or
     // message_hash + HelloRetryRequest) and the ClientHello up to the binders.
-    let prefix = binder_prefix(hello, offer).ok_or(Error::InvalidMessage {
+    let prefix = binder_prefix(binder_input.hello, offer).ok_or(Error::InvalidMessage {
         message: "ClientHello",
         reason: "pre_shared_key binders extend past the message".into(),
     })?;
-    let hash = before.hash_with(prefix);
+    let hash = binder_input.before.hash_with(prefix);
     let key = binder_key(core, accepted.kind, &accepted.secret);
     let binder = offer
         .binders

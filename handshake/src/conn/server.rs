@@ -29,8 +29,8 @@ use time::OffsetDateTime;
 use crate::auth::{self, Side};
 use crate::config::{ClientAuth, ServerConfig};
 use crate::conn::Established;
-use crate::conn::core::{Core, Received, unexpected};
-use crate::conn::psk::{self, Accepted};
+use crate::conn::core::{Core, Received, unexpected, validate_certificate};
+use crate::conn::psk::{self, Accepted, BinderInput};
 use crate::conn::server_checks::{TicketIdentity, issue_tickets};
 pub(crate) use crate::conn::server_hello::Start;
 use crate::error::{CertificateError, Error, Verification};
@@ -143,8 +143,12 @@ impl Handshake {
         // The message is already in the transcript; `before` is the transcript without it.
         let next = match (state, msg) {
             (Handshake::Start(s), HandshakeMessage::ClientHello(ch)) => {
+                let binder_input = BinderInput {
+                    before: &before,
+                    hello: &raw.bytes,
+                };
                 return s
-                    .client_hello(core, ch, &raw.bytes, &before, now, out)
+                    .client_hello(core, ch, &binder_input, now, out)
                     .map(Next::Handshaking);
             }
             (Handshake::WaitCert(f), HandshakeMessage::Certificate(cert)) => {
@@ -206,26 +210,13 @@ fn client_certificate(
             })),
         };
     }
-    let ders: Vec<Vec<u8>> = cert.entries.iter().map(|e| e.cert_data.clone()).collect();
-    let path = auth::validate_peer_chain(
-        &ders,
-        &config.client_trust_anchors,
-        now,
-        Purpose::Client,
-        None,
-    )?;
-    let anchor = path.anchor().subject().to_string();
-    let client_chain = path.chain.iter().map(|c| c.subject().to_string()).collect();
-    let client_leaf = path
-        .chain
-        .into_iter()
-        .next()
-        .ok_or(Error::Certificate(CertificateError::Required))?;
+    let trust = &config.client_trust_anchors;
+    let chain = validate_certificate(cert, trust, now, Purpose::Client, None)?;
     Ok(Handshake::WaitCv(WaitCv {
         flight,
-        client_leaf: Box::new(client_leaf),
-        client_chain,
-        anchor,
+        client_leaf: chain.leaf,
+        client_chain: chain.subjects,
+        anchor: chain.anchor,
     }))
 }
 

@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 use crate::auth;
 use crate::config::ServerConfig;
 use crate::conn::core::Core;
-use crate::conn::psk;
+use crate::conn::{psk, resumption_secret};
 use crate::error::Error;
 use crate::key_schedule::MasterSecret;
 use crate::msgs::HandshakeMessage;
@@ -244,13 +244,7 @@ pub(super) fn issue_tickets(
     let Some(tickets) = &config.tickets else {
         return Ok(());
     };
-    let secret = master.resumption_master_secret(&core.transcript_hash());
-    core.secret(
-        "resumption_master_secret",
-        "Derive-Secret(master_secret, \"res master\", CH..client Finished)",
-        None,
-        secret.secret().as_bytes(),
-    );
+    let secret = resumption_secret(core, master);
     for i in 0..tickets.per_connection() {
         let nonce = vec![i];
         let psk = secret.ticket_psk(&nonce)?;

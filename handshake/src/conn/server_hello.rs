@@ -8,8 +8,8 @@
 //!                            NEGOTIATED --send ServerHello ... Finished--> WAIT_FLIGHT2
 //! ```
 //!
-//! RECVD_CH and NEGOTIATED are passed through within one call: [`RecvdCh`] checks the
-//! ClientHello, picks a PSK and decides whether to ask again; [`Negotiated`] holds the
+//! RECVD_CH and NEGOTIATED are passed through within one call: `RecvdCh` checks the
+//! ClientHello, picks a PSK and decides whether to ask again; `Negotiated` holds the
 //! chosen parameters and sends the first flight.
 
 use std::sync::Arc;
@@ -17,21 +17,19 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use x25519_dalek::{PublicKey as X25519Public, StaticSecret};
 
-use crate::auth::{self, CERTIFICATE_SCHEMES, HANDSHAKE_SCHEMES, Side};
-use crate::config::{ClientAuth, Identity, ServerConfig};
-use crate::conn::core::Core;
-use crate::conn::psk::{self, Accepted};
+use crate::auth::{CERTIFICATE_SCHEMES, HANDSHAKE_SCHEMES, Side};
+use crate::config::{ClientAuth, ServerConfig};
+use crate::conn::core::{Core, send_certificate};
+use crate::conn::psk::{self, Accepted, BinderInput};
 use crate::conn::server::{FirstFlight, Handshake};
 use crate::conn::server_checks::{
     Offer, check_client_hello, check_second_hello, choose_our_scheme,
 };
-use crate::conn::{derive_app_secrets, handshake_secrets, key_exchange};
+use crate::conn::{HandshakeSecrets, derive_app_secrets, handshake_secrets, key_exchange};
 use crate::error::Error;
-use crate::key_schedule::{HandshakeSecret, Secret, Transcript, verify_data};
+use crate::key_schedule::verify_data;
 use crate::msgs::HandshakeMessage;
-use crate::msgs::certificate::{
-    Certificate, CertificateEntry, CertificateRequest, CertificateVerify,
-};
+use crate::msgs::certificate::CertificateRequest;
 use crate::msgs::client_hello::ClientHello;
 use crate::msgs::encrypted_extensions::EncryptedExtensions;
 use crate::msgs::enums::{CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme};
@@ -93,19 +91,17 @@ impl Start {
         }
     }
 
-    /// START --recv ClientHello--> RECVD_CH, and on to START or WAIT_FLIGHT2. `bytes` is
-    /// the ClientHello's encoding and `before` the transcript before it.
+    /// START --recv ClientHello--> RECVD_CH, and on to START or WAIT_FLIGHT2.
     pub fn client_hello(
         self,
         core: &mut Core,
         hello: ClientHello,
-        bytes: &[u8],
-        before: &Transcript,
+        binder_input: &BinderInput<'_>,
         now: OffsetDateTime,
         out: &mut Vec<u8>,
     ) -> Result<Handshake, Error> {
         core.transition(ServerState::Start, ServerState::RecvdCh);
-        let recvd = self.check(core, hello, bytes, before, now)?;
+        let recvd = self.check(core, hello, binder_input, now)?;
         match recvd.select_parameters(core)? {
             Selected::Retry(recvd) => recvd.ask_for_share(core, out).map(Handshake::Start),
             Selected::Negotiated(negotiated) => {
@@ -122,8 +118,7 @@ impl Start {
         self,
         core: &mut Core,
         hello: ClientHello,
-        bytes: &[u8],
-        before: &Transcript,
+        binder_input: &BinderInput<'_>,
         now: OffsetDateTime,
     ) -> Result<RecvdCh, Error> {
         let offer = check_client_hello(&hello)?;
@@ -131,7 +126,7 @@ impl Start {
             check_second_hello(first, &hello)?;
         }
         let now_ms = psk::unix_ms(now);
-        let selection = psk::select(core, &self.config, bytes, &hello, before, now_ms)?;
+        let selection = psk::select(core, &self.config, &hello, binder_input, now_ms)?;
         Ok(RecvdCh {
             config: self.config,
             first: self.first,
@@ -265,13 +260,6 @@ impl RecvdCh {
     }
 }
 
-/// The handshake traffic secrets (RFC 8446 §7.1), and the handshake secret that leads on.
-struct HandshakeKeys {
-    handshake_secret: HandshakeSecret,
-    client_hs: Secret,
-    server_hs: Secret,
-}
-
 impl Negotiated {
     /// NEGOTIATED --send ServerHello, EncryptedExtensions, [CertificateRequest],
     /// [Certificate, CertificateVerify], Finished--> WAIT_FLIGHT2.
@@ -287,9 +275,9 @@ impl Negotiated {
             if cert_requested {
                 send_certificate_request(core, out)?;
             }
-            send_certificate(core, identity, scheme, out)?;
+            send_certificate(core, Some((identity, scheme)), Side::Server, &[], out)?;
         }
-        let verify = verify_data(&keys.server_hs, &core.transcript_hash());
+        let verify = verify_data(&keys.server, &core.transcript_hash());
         core.send_handshake(
             &HandshakeMessage::Finished(Finished {
                 verify_data: verify.to_vec(),
@@ -298,13 +286,13 @@ impl Negotiated {
         )?;
         // Application secrets come from the transcript through the server's Finished.
         let hash = core.transcript_hash();
-        let app = derive_app_secrets(core, keys.handshake_secret, &hash);
+        let app = derive_app_secrets(core, keys.secret, &hash);
         core.set_app_write_secret(app.server);
         Ok(FirstFlight {
             hello_retry: self.hello_retry,
             server_name: self.server_name,
             server_signature: self.scheme,
-            client_hs: keys.client_hs,
+            client_hs: keys.client,
             client_app: app.client,
             exporter: app.exporter,
             cert_requested,
@@ -320,7 +308,7 @@ impl Negotiated {
         &self,
         core: &mut Core,
         out: &mut Vec<u8>,
-    ) -> Result<HandshakeKeys, Error> {
+    ) -> Result<HandshakeSecrets, Error> {
         let mut extensions = vec![Extension::SupportedVersionsServerHello(
             ProtocolVersion::Tls13,
         )];
@@ -349,19 +337,15 @@ impl Negotiated {
         };
         core.send_handshake(&HandshakeMessage::ServerHello(sh), out)?;
         let hash = core.transcript_hash();
-        let (handshake_secret, client_hs, server_hs) = handshake_secrets(
+        let keys = handshake_secrets(
             core,
             self.psk.as_ref().map(|a| &a.secret[..]),
             shared.as_ref().map(|s| &s[..]),
             &hash,
         );
-        core.set_write_secret(&server_hs);
-        core.set_read_secret(&client_hs)?;
-        Ok(HandshakeKeys {
-            handshake_secret,
-            client_hs,
-            server_hs,
-        })
+        core.set_write_secret(&keys.server);
+        core.set_read_secret(&keys.client)?;
+        Ok(keys)
     }
 }
 
@@ -375,38 +359,4 @@ fn send_certificate_request(core: &mut Core, out: &mut Vec<u8>) -> Result<(), Er
         ]),
     };
     core.send_handshake(&HandshakeMessage::CertificateRequest(cr), out)
-}
-
-/// Certificate and CertificateVerify (§4.4.2, §4.4.3).
-fn send_certificate(
-    core: &mut Core,
-    identity: &Identity,
-    scheme: SignatureScheme,
-    out: &mut Vec<u8>,
-) -> Result<(), Error> {
-    let entries = identity
-        .chain()
-        .iter()
-        .map(|c| CertificateEntry {
-            cert_data: c.der().to_vec(),
-            extensions: Extensions::default(),
-        })
-        .collect();
-    core.send_handshake(
-        &HandshakeMessage::Certificate(Certificate {
-            certificate_request_context: Vec::new(),
-            entries,
-        }),
-        out,
-    )?;
-    let hash = core.transcript_hash();
-    let signature =
-        auth::sign_certificate_verify(identity.key(), scheme, Side::Server, &hash, core.rng())?;
-    core.send_handshake(
-        &HandshakeMessage::CertificateVerify(CertificateVerify {
-            algorithm: scheme,
-            signature,
-        }),
-        out,
-    )
 }
