@@ -29,8 +29,8 @@ use crate::key_schedule::{ExporterMasterSecret, HASH_LEN, ResumptionMasterSecret
 use crate::msgs::HandshakeMessage;
 use crate::msgs::alert::{Alert, AlertDescription};
 use crate::msgs::enums::ContentType;
-use crate::msgs::post_handshake::{KeyUpdate, KeyUpdateRequest};
-use crate::record::Inbound;
+use crate::msgs::post_handshake::{KeyUpdate, KeyUpdateRequest, NewSessionTicket};
+use crate::record::{Inbound, RawHandshake};
 use crate::session::{Session, SessionCache};
 use crate::states::{ClientState, ServerState, StateName};
 use crate::summary::Summary;
@@ -264,46 +264,14 @@ impl Connection {
     /// RFC 8446 §4.6: NewSessionTicket (client only) and KeyUpdate after the handshake.
     fn post_handshake(
         &mut self,
-        raw: &crate::record::RawHandshake,
+        raw: &RawHandshake,
         now: OffsetDateTime,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         match self.core.receive_post_handshake(raw)? {
             HandshakeMessage::NewSessionTicket(nst) if self.core.side() == Side::Client => {
                 self.idle_record("NewSessionTicket messages")?;
-                // RFC 8446 §4.6.1: "Servers MUST NOT use any value greater than 604800".
-                if nst.ticket_lifetime > 604_800 {
-                    return Err(Error::InvalidMessage {
-                        message: "NewSessionTicket",
-                        reason: format!(
-                            "ticket_lifetime {} exceeds 604800 seconds",
-                            nst.ticket_lifetime
-                        ),
-                    });
-                }
-                // §4.6.1: a lifetime of zero means the ticket must not be used.
-                if let Some(r) = self.resumption.as_ref().filter(|_| nst.ticket_lifetime > 0) {
-                    let psk = r.secret.ticket_psk(&nst.ticket_nonce)?;
-                    self.core.secret(
-                        "ticket PSK",
-                        "HKDF-Expand-Label(resumption_master_secret, \"resumption\", ticket_nonce, 32)",
-                        None,
-                        psk.as_bytes(),
-                    );
-                    r.cache.insert(Session {
-                        server_name: r.server_name.clone(),
-                        ticket: nst.ticket.clone(),
-                        psk: Zeroizing::new(*psk.as_bytes()),
-                        age_add: nst.ticket_age_add,
-                        lifetime: nst.ticket_lifetime,
-                        received_ms: psk::unix_ms(now),
-                        client_identity: r.client_identity.clone(),
-                    });
-                }
-                self.core.push_event(Event::SessionTicket {
-                    lifetime: nst.ticket_lifetime,
-                });
-                Ok(())
+                self.session_ticket(&nst, now)
             }
             HandshakeMessage::KeyUpdate(ku) => {
                 self.idle_record("KeyUpdate messages")?;
@@ -317,6 +285,44 @@ impl Connection {
             }
             other => Err(unexpected("NewSessionTicket or KeyUpdate", &other)),
         }
+    }
+
+    /// Client: a NewSessionTicket becomes a [`Session`] in the cache, if there is one
+    /// (RFC 8446 §4.6.1).
+    fn session_ticket(&mut self, nst: &NewSessionTicket, now: OffsetDateTime) -> Result<(), Error> {
+        // RFC 8446 §4.6.1: "Servers MUST NOT use any value greater than 604800".
+        if nst.ticket_lifetime > 604_800 {
+            return Err(Error::InvalidMessage {
+                message: "NewSessionTicket",
+                reason: format!(
+                    "ticket_lifetime {} exceeds 604800 seconds",
+                    nst.ticket_lifetime
+                ),
+            });
+        }
+        // §4.6.1: a lifetime of zero means the ticket must not be used.
+        if let Some(r) = self.resumption.as_ref().filter(|_| nst.ticket_lifetime > 0) {
+            let psk = r.secret.ticket_psk(&nst.ticket_nonce)?;
+            self.core.secret(
+                "ticket PSK",
+                "HKDF-Expand-Label(resumption_master_secret, \"resumption\", ticket_nonce, 32)",
+                None,
+                psk.as_bytes(),
+            );
+            r.cache.insert(Session {
+                server_name: r.server_name.clone(),
+                ticket: nst.ticket.clone(),
+                psk: Zeroizing::new(*psk.as_bytes()),
+                age_add: nst.ticket_age_add,
+                lifetime: nst.ticket_lifetime,
+                received_ms: psk::unix_ms(now),
+                client_identity: r.client_identity.clone(),
+            });
+        }
+        self.core.push_event(Event::SessionTicket {
+            lifetime: nst.ticket_lifetime,
+        });
+        Ok(())
     }
 
     fn on_alert(&mut self, alert: Alert) -> Result<(), Error> {
