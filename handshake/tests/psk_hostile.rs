@@ -7,6 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{NOW, Pair, client_config, server_config};
+use handshake::error::HandshakeFailure;
 use handshake::key_schedule::{EarlySecret, PskKind, verify_data};
 use handshake::msgs::HandshakeMessage;
 use handshake::msgs::client_hello::ClientHello;
@@ -317,9 +318,11 @@ fn psk_only_server_refuses_without_a_hello_retry() {
     };
     let mut pair = Pair::new(client, ServerConfig::psk_only(vec![alice()]));
     let (_, server_err) = pair.drive_until_error();
-    assert!(
-        matches!(server_err, Some(Error::HandshakeFailure(_))),
-        "{server_err:?}"
+    assert_eq!(
+        server_err,
+        Some(Error::HandshakeFailure(HandshakeFailure::PskOnly {
+            declined: None
+        }))
     );
     let transitions = pair.server_transitions.lock().expect("lock").clone();
     let retry = (ServerState::RecvdCh.into(), ServerState::Start.into());

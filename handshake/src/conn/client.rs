@@ -29,7 +29,7 @@ use crate::conn::psk::Offer;
 use crate::conn::{
     ClientResumption, Established, HandshakeSecrets, derive_app_secrets, resumption_secret,
 };
-use crate::error::{CertificateError, Error, Verification};
+use crate::error::{CertificateError, Error, Invalid, Verification};
 use crate::key_schedule::{HASH_LEN, MasterSecret, Transcript, check_verify_data, verify_data};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::certificate::{Certificate, CertificateRequest, CertificateVerify};
@@ -215,7 +215,7 @@ impl ServerParams {
         if !cr.certificate_request_context.is_empty() {
             return Err(Error::InvalidMessage {
                 message: "CertificateRequest",
-                reason: "certificate_request_context must be empty during the handshake".into(),
+                reason: Invalid::RequestContextNotEmpty,
             });
         }
         self.request = Some(CertRequest {
@@ -234,7 +234,7 @@ impl ServerParams {
         if !cert.certificate_request_context.is_empty() {
             return Err(Error::InvalidMessage {
                 message: "Certificate",
-                reason: "the server's certificate_request_context must be empty".into(),
+                reason: Invalid::ServerCertificateContext,
             });
         }
         if cert.entries.is_empty() {

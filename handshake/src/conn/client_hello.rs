@@ -17,7 +17,7 @@ use crate::conn::client_checks::{check_hello_retry, check_server_hello_common, c
 use crate::conn::core::Core;
 use crate::conn::psk;
 use crate::conn::{handshake_secrets, key_exchange};
-use crate::error::Error;
+use crate::error::{Error, Invalid};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::client_hello::ClientHello;
 use crate::msgs::enums::{ExtensionType, NamedGroup};
@@ -117,7 +117,7 @@ impl WaitSh {
             Some(share) if share.group != NamedGroup::X25519 => {
                 return Err(Error::InvalidMessage {
                     message: "ServerHello",
-                    reason: format!("key_share group {} was not offered", share.group),
+                    reason: Invalid::KeyShareGroupNotOffered(share.group),
                 });
             }
             Some(share) => Some(key_exchange(&self.key, &share.key_exchange, "ServerHello")?),
@@ -150,9 +150,9 @@ impl WaitSh {
         let offered = self.common.offers.len();
         match sh.extensions.selected_psk().map(usize::from) {
             Some(i) if i < offered => Ok(Some(i)),
-            Some(i) => Err(Error::InvalidMessage {
+            Some(index) => Err(Error::InvalidMessage {
                 message: "ServerHello",
-                reason: format!("selects PSK identity {i}, but {offered} were offered"),
+                reason: Invalid::PskIdentityNotOffered { index, offered },
             }),
             None => Ok(None),
         }

@@ -24,7 +24,7 @@ pub(crate) use self::secrets::{
 use self::trace::{Direction, Observer, TraceEvent};
 use crate::auth::Side;
 use crate::config::{ClientConfig, ServerConfig};
-use crate::error::Error;
+use crate::error::{Error, Invalid};
 use crate::key_schedule::{ExporterMasterSecret, HASH_LEN, ResumptionMasterSecret};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::alert::{Alert, AlertDescription};
@@ -294,10 +294,7 @@ impl Connection {
         if nst.ticket_lifetime > 604_800 {
             return Err(Error::InvalidMessage {
                 message: "NewSessionTicket",
-                reason: format!(
-                    "ticket_lifetime {} exceeds 604800 seconds",
-                    nst.ticket_lifetime
-                ),
+                reason: Invalid::TicketLifetime(nst.ticket_lifetime),
             });
         }
         // §4.6.1: a lifetime of zero means the ticket must not be used.

@@ -5,7 +5,7 @@ use zeroize::Zeroizing;
 
 use crate::config::{ClientAuth, ClientConfig, ServerConfig};
 use crate::conn::core::Core;
-use crate::error::{Error, Verification};
+use crate::error::{Error, Invalid, Verification};
 use crate::key_schedule::{
     EarlySecret, PskKind, Secret, Transcript, check_verify_data, verify_data,
 };
@@ -320,7 +320,7 @@ fn check_binder(
 ) -> Result<(), Error> {
     let prefix = binder_prefix(binder_input.hello, offer).ok_or(Error::InvalidMessage {
         message: "ClientHello",
-        reason: "pre_shared_key binders extend past the message".into(),
+        reason: Invalid::BindersPastEnd,
     })?;
     let hash = binder_input.before.hash_with(prefix);
     let key = binder_key(core, accepted.kind, &accepted.secret);

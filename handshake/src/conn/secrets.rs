@@ -5,7 +5,7 @@ use x25519_dalek::{PublicKey as X25519Public, StaticSecret};
 use zeroize::Zeroizing;
 
 use crate::conn::core::Core;
-use crate::error::Error;
+use crate::error::{Error, Invalid};
 use crate::key_schedule::{
     EarlySecret, ExporterMasterSecret, HASH_LEN, HandshakeSecret, MasterSecret,
     ResumptionMasterSecret, Secret,
@@ -39,13 +39,13 @@ pub(crate) fn key_exchange(
 ) -> Result<Zeroizing<[u8; 32]>, Error> {
     let bytes: [u8; 32] = peer.try_into().map_err(|_| Error::InvalidMessage {
         message,
-        reason: format!("x25519 key_share of {} bytes, expected 32", peer.len()),
+        reason: Invalid::KeyShareLength(peer.len()),
     })?;
     let shared = secret.diffie_hellman(&X25519Public::from(bytes));
     if !shared.was_contributory() {
         return Err(Error::InvalidMessage {
             message,
-            reason: "x25519 shared secret is all zeros (low-order public key)".into(),
+            reason: Invalid::LowOrderKeyShare,
         });
     }
     Ok(Zeroizing::new(shared.to_bytes()))

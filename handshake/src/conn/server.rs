@@ -33,7 +33,7 @@ use crate::conn::core::{Core, Received, unexpected, validate_certificate};
 use crate::conn::psk::{self, Accepted, BinderInput};
 use crate::conn::server_checks::{TicketIdentity, issue_tickets};
 pub(crate) use crate::conn::server_hello::Start;
-use crate::error::{CertificateError, Error, Verification};
+use crate::error::{CertificateError, Error, Invalid, Verification};
 use crate::key_schedule::{
     ExporterMasterSecret, HASH_LEN, MasterSecret, Secret, Transcript, check_verify_data,
 };
@@ -197,7 +197,7 @@ fn client_certificate(
     if !cert.certificate_request_context.is_empty() {
         return Err(Error::InvalidMessage {
             message: "Certificate",
-            reason: "certificate_request_context differs from the CertificateRequest's".into(),
+            reason: Invalid::CertificateContextMismatch,
         });
     }
     let config = &flight.config;

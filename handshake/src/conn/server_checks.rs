@@ -8,7 +8,7 @@ use crate::auth;
 use crate::config::ServerConfig;
 use crate::conn::core::Core;
 use crate::conn::{psk, resumption_secret};
-use crate::error::Error;
+use crate::error::{Error, HandshakeFailure, HelloField, Invalid};
 use crate::key_schedule::MasterSecret;
 use crate::msgs::HandshakeMessage;
 use crate::msgs::client_hello::ClientHello;
@@ -23,18 +23,19 @@ use crate::tickets::TicketState;
 /// that key_share holds one share for the group asked for (§4.2.8), and cookie,
 /// early_data, pre_shared_key and padding may change.
 pub(super) fn check_second_hello(first: &ClientHello, second: &ClientHello) -> Result<(), Error> {
-    let invalid = |what: &str| Error::InvalidMessage {
+    let invalid = |reason: Invalid| Error::InvalidMessage {
         message: "ClientHello",
-        reason: format!("the second ClientHello changed {what} (RFC 8446 §4.1.2)"),
+        reason,
     };
+    let changed = |field: HelloField| invalid(Invalid::SecondHelloChanged(field));
     if second.random != first.random {
-        return Err(invalid("the random"));
+        return Err(changed(HelloField::Random));
     }
     if second.legacy_session_id != first.legacy_session_id {
-        return Err(invalid("legacy_session_id"));
+        return Err(changed(HelloField::LegacySessionId));
     }
     if second.cipher_suites != first.cipher_suites {
-        return Err(invalid("cipher_suites"));
+        return Err(changed(HelloField::CipherSuites));
     }
     let may_change = |e: &&Extension| {
         let typ = e.ext_type();
@@ -56,16 +57,11 @@ pub(super) fn check_second_hello(first: &ClientHello, second: &ClientHello) -> R
             .collect::<Vec<_>>()
     };
     if fixed(first) != fixed(second) {
-        return Err(invalid(
-            "an extension other than key_share, cookie, early_data, pre_shared_key or padding",
-        ));
+        return Err(changed(HelloField::Extension));
     }
     match second.extensions.client_key_shares() {
         Some([share]) if share.group == NamedGroup::X25519 => Ok(()),
-        _ => Err(Error::InvalidMessage {
-            message: "ClientHello",
-            reason: "after HelloRetryRequest key_share must hold exactly one x25519 share (RFC 8446 §4.2.8)".into(),
-        }),
+        _ => Err(invalid(Invalid::SecondHelloKeyShare)),
     }
 }
 
@@ -87,10 +83,9 @@ pub(super) struct Offer {
 impl Offer {
     /// The error when an (EC)DHE exchange is needed and the client has no x25519 to give.
     pub fn no_common_group(&self) -> Error {
-        Error::HandshakeFailure(format!(
-            "no common group: the client supports [{}], keylab supports x25519",
-            short_list(&self.groups)
-        ))
+        Error::HandshakeFailure(HandshakeFailure::NoCommonGroup {
+            offered: self.groups.clone(),
+        })
     }
 
     /// RFC 8446 §4.2.9: tickets only go to clients that can use them with a mode this
@@ -116,16 +111,15 @@ pub(super) fn choose_our_scheme(
             extension: ExtensionType::SignatureAlgorithms,
         })?;
     auth::choose_scheme(our_key, schemes).ok_or_else(|| {
-        Error::HandshakeFailure(format!(
-            "no common signature scheme: the client offers [{}], the server's {} key needs {}",
-            short_list(schemes),
-            our_key.algorithm_name(),
-            if our_key.is_ed25519() {
-                "ed25519"
+        Error::HandshakeFailure(HandshakeFailure::NoCommonSignatureScheme {
+            offered: schemes.to_vec(),
+            key: our_key.algorithm_name(),
+            needs: if our_key.is_ed25519() {
+                SignatureScheme::Ed25519
             } else {
-                "rsa_pss_rsae_sha256"
-            }
-        ))
+                SignatureScheme::RsaPssRsaeSha256
+            },
+        })
     })
 }
 
@@ -148,17 +142,18 @@ pub(super) fn check_client_hello(ch: &ClientHello) -> Result<Offer, Error> {
     if ch.legacy_compression_methods != [0] {
         return Err(Error::InvalidMessage {
             message: "ClientHello",
-            reason: "legacy_compression_methods must be exactly [null] in TLS 1.3".into(),
+            reason: Invalid::CompressionMethods,
         });
     }
     if !ch
         .cipher_suites
         .contains(&CipherSuite::TlsChacha20Poly1305Sha256)
     {
-        return Err(Error::HandshakeFailure(format!(
-            "no common cipher suite: the client offers [{}], keylab supports TLS_CHACHA20_POLY1305_SHA256",
-            short_list(&ch.cipher_suites)
-        )));
+        return Err(Error::HandshakeFailure(
+            HandshakeFailure::NoCommonCipherSuite {
+                offered: ch.cipher_suites.clone(),
+            },
+        ));
     }
     // §9.2: a ClientHello without pre_shared_key must carry signature_algorithms.
     if ext.offered_psks().is_none() && ext.signature_algorithms().is_none() {
@@ -191,10 +186,7 @@ pub(super) fn check_client_hello(ch: &ClientHello) -> Result<Offer, Error> {
     if let Some(stray) = shares.iter().find(|s| !groups.contains(&s.group)) {
         return Err(Error::InvalidMessage {
             message: "ClientHello",
-            reason: format!(
-                "key_share for {} which supported_groups does not list",
-                stray.group
-            ),
+            reason: Invalid::KeyShareGroupNotSupported(stray.group),
         });
     }
     let server_name = ext
@@ -209,15 +201,6 @@ pub(super) fn check_client_hello(ch: &ClientHello) -> Result<Offer, Error> {
         psk_modes: ext.psk_key_exchange_modes().map(<[_]>::to_vec),
         early_data: ext.types().any(|t| t == ExtensionType::EarlyData),
     })
-}
-
-/// Up to eight items of a peer's list, for error messages.
-fn short_list<T: std::fmt::Display>(items: &[T]) -> String {
-    let mut shown: Vec<String> = items.iter().take(8).map(ToString::to_string).collect();
-    if items.len() > 8 {
-        shown.push(format!("... {} in all", items.len()));
-    }
-    shown.join(", ")
 }
 
 /// Sends the configured number of NewSessionTickets (RFC 8446 §4.6.1), each sealing the

@@ -26,7 +26,7 @@ use crate::conn::server_checks::{
     Offer, check_client_hello, check_second_hello, choose_our_scheme,
 };
 use crate::conn::{HandshakeSecrets, derive_app_secrets, handshake_secrets, key_exchange};
-use crate::error::Error;
+use crate::error::{Error, HandshakeFailure, Invalid};
 use crate::key_schedule::verify_data;
 use crate::msgs::HandshakeMessage;
 use crate::msgs::certificate::CertificateRequest;
@@ -175,8 +175,7 @@ impl RecvdCh {
             (_, Some(share)) => Some(share),
             (_, None) => {
                 return Err(Error::HandshakeFailure(
-                    "the offered PSK was refused and the ClientHello has no x25519 key_share"
-                        .into(),
+                    HandshakeFailure::PskRefusedWithoutShare,
                 ));
             }
         };
@@ -213,13 +212,9 @@ impl RecvdCh {
     }
 
     fn psk_only_refusal(&self) -> Error {
-        Error::HandshakeFailure(format!(
-            "this server only takes PSKs and the client offered none it can use{}",
-            self.declined
-                .as_deref()
-                .map(|d| format!(" ({d})"))
-                .unwrap_or_default()
-        ))
+        Error::HandshakeFailure(HandshakeFailure::PskOnly {
+            declined: self.declined.clone(),
+        })
     }
 
     /// A share is needed and missing: a HelloRetryRequest asking for x25519 after the first
@@ -231,7 +226,7 @@ impl RecvdCh {
         if self.first.is_some() {
             return Err(Error::InvalidMessage {
                 message: "ClientHello",
-                reason: "the second ClientHello still has no x25519 key_share".into(),
+                reason: Invalid::SecondHelloWithoutShare,
             });
         }
         // §4.2.10: early data after the first ClientHello is skipped until the second.
