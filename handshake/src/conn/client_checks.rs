@@ -111,7 +111,8 @@ pub(super) fn check_server_hello_common(
     Ok(())
 }
 
-/// What a HelloRetryRequest must say besides (RFC 8446 §4.1.4, §4.2.8).
+/// What a HelloRetryRequest must say on top of what every ServerHello says (RFC 8446
+/// §4.1.4, §4.2.8).
 pub(super) fn check_hello_retry(hrr: &ServerHello, hello: &ClientHello) -> Result<(), Error> {
     check_server_hello_common(hrr, hello)?;
     let invalid = |reason: Invalid| Error::InvalidMessage {

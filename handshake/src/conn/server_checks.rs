@@ -15,7 +15,7 @@ use crate::msgs::client_hello::ClientHello;
 use crate::msgs::enums::{
     CipherSuite, ExtensionType, NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme,
 };
-use crate::msgs::extensions::{Extension, Extensions};
+use crate::msgs::extensions::{Extension, Extensions, KeyShareEntry};
 use crate::msgs::post_handshake::NewSessionTicket;
 use crate::tickets::TicketState;
 
@@ -126,19 +126,7 @@ pub(super) fn choose_our_scheme(
 /// RFC 8446 §4.1.2, §4.2, §9.2: what a TLS 1.3 ClientHello must hold for keylab.
 pub(super) fn check_client_hello(ch: &ClientHello) -> Result<Offer, Error> {
     let ext = &ch.extensions;
-    let Some(versions) = ext.client_versions() else {
-        return Err(Error::ProtocolVersion(format!(
-            "the client offers {} without supported_versions; keylab speaks only TLS 1.3",
-            ch.legacy_version
-        )));
-    };
-    if !versions.contains(&ProtocolVersion::Tls13) {
-        let list: Vec<String> = versions.iter().map(ToString::to_string).collect();
-        return Err(Error::ProtocolVersion(format!(
-            "the client offers [{}], keylab speaks only TLS 1.3",
-            list.join(", ")
-        )));
-    }
+    check_version(ch)?;
     if ch.legacy_compression_methods != [0] {
         return Err(Error::InvalidMessage {
             message: "ClientHello",
@@ -162,33 +150,11 @@ pub(super) fn check_client_hello(ch: &ClientHello) -> Result<Offer, Error> {
             extension: ExtensionType::SignatureAlgorithms,
         });
     }
-    // §9.2: supported_groups and key_share go together, and only a ClientHello without
-    // pre_shared_key must carry them (psk_ke needs neither).
-    let (groups, shares) = match (ext.supported_groups(), ext.client_key_shares()) {
-        (Some(groups), Some(shares)) => (groups, shares),
-        (None, None) if ext.offered_psks().is_some() => (&[][..], &[][..]),
-        (groups, _) => {
-            return Err(Error::MissingExtension {
-                message: "ClientHello",
-                extension: if groups.is_none() {
-                    ExtensionType::SupportedGroups
-                } else {
-                    ExtensionType::KeyShare
-                },
-            });
-        }
-    };
+    let (groups, shares) = groups_and_shares(ext)?;
     let x25519_share = shares
         .iter()
         .find(|s| s.group == NamedGroup::X25519)
         .map(|share| share.key_exchange.clone());
-    // §4.2.8: each share must be for a group listed in supported_groups.
-    if let Some(stray) = shares.iter().find(|s| !groups.contains(&s.group)) {
-        return Err(Error::InvalidMessage {
-            message: "ClientHello",
-            reason: Invalid::KeyShareGroupNotSupported(stray.group),
-        });
-    }
     let server_name = ext
         .server_names()
         .and_then(|names| names.iter().find_map(|n| n.as_host_name()))
@@ -203,9 +169,51 @@ pub(super) fn check_client_hello(ch: &ClientHello) -> Result<Offer, Error> {
     })
 }
 
-/// Sends the configured number of NewSessionTickets (RFC 8446 §4.6.1), each sealing the
-/// PSK HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, 32) and who
-/// the client proved to be.
+/// RFC 8446 §4.2.1: the client must offer TLS 1.3 in supported_versions.
+fn check_version(ch: &ClientHello) -> Result<(), Error> {
+    let Some(versions) = ch.extensions.client_versions() else {
+        return Err(Error::ProtocolVersion(format!(
+            "the client offers {} without supported_versions; keylab speaks only TLS 1.3",
+            ch.legacy_version
+        )));
+    };
+    if !versions.contains(&ProtocolVersion::Tls13) {
+        let list: Vec<String> = versions.iter().map(ToString::to_string).collect();
+        return Err(Error::ProtocolVersion(format!(
+            "the client offers [{}], keylab speaks only TLS 1.3",
+            list.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// supported_groups and key_share. §9.2: they go together, and only a ClientHello without
+/// pre_shared_key must carry them (psk_ke needs neither); §4.2.8: each share must be for
+/// a group listed in supported_groups.
+fn groups_and_shares(ext: &Extensions) -> Result<(&[NamedGroup], &[KeyShareEntry]), Error> {
+    let (groups, shares) = match (ext.supported_groups(), ext.client_key_shares()) {
+        (Some(groups), Some(shares)) => (groups, shares),
+        (None, None) if ext.offered_psks().is_some() => (&[][..], &[][..]),
+        (groups, _) => {
+            return Err(Error::MissingExtension {
+                message: "ClientHello",
+                extension: if groups.is_none() {
+                    ExtensionType::SupportedGroups
+                } else {
+                    ExtensionType::KeyShare
+                },
+            });
+        }
+    };
+    if let Some(stray) = shares.iter().find(|s| !groups.contains(&s.group)) {
+        return Err(Error::InvalidMessage {
+            message: "ClientHello",
+            reason: Invalid::KeyShareGroupNotSupported(stray.group),
+        });
+    }
+    Ok((groups, shares))
+}
+
 /// Who the tickets of a connection say the client is.
 pub(super) struct TicketIdentity {
     /// Certificate subject or `psk:IDENTITY`; `None` when anonymous.
@@ -216,6 +224,9 @@ pub(super) struct TicketIdentity {
     pub auth_ms: u64,
 }
 
+/// Sends the configured number of NewSessionTickets (RFC 8446 §4.6.1), each sealing the
+/// PSK HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, 32) and who
+/// the client proved to be.
 pub(super) fn issue_tickets(
     core: &mut Core,
     config: &ServerConfig,
