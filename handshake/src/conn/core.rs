@@ -22,8 +22,7 @@ use crate::key_schedule::{HASH_LEN, Secret, TrafficKeys, Transcript, next_traffi
 use crate::msgs::HandshakeMessage;
 use crate::msgs::alert::{Alert, AlertDescription};
 use crate::msgs::certificate::{Certificate, CertificateEntry, CertificateVerify};
-use crate::msgs::enums::SignatureScheme;
-use crate::msgs::enums::{ContentType, ProtocolVersion};
+use crate::msgs::enums::{ContentType, ProtocolVersion, SignatureScheme};
 use crate::msgs::extensions::Extensions;
 use crate::record::{
     HandshakeJoiner, Inbound, RawHandshake, RecordDecrypter, RecordDeframer, RecordEncrypter,
