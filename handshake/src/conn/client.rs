@@ -24,7 +24,9 @@ use crate::auth::{self, Side};
 use crate::config::{ClientConfig, Identity};
 use crate::conn::client_checks::check_encrypted_extensions;
 pub(crate) use crate::conn::client_hello::{Start, WaitSh};
-use crate::conn::core::{Core, Received, send_certificate, unexpected, validate_certificate};
+use crate::conn::core::{
+    Core, PeerChain, Received, send_certificate, unexpected, validate_certificate,
+};
 use crate::conn::psk::Offer;
 use crate::conn::{
     ClientResumption, Established, HandshakeSecrets, derive_app_secrets, resumption_secret,
@@ -84,8 +86,7 @@ pub(crate) struct CertRequest {
 
 pub(crate) struct WaitCv {
     params: ServerParams,
-    server_leaf: Box<pki::Certificate>,
-    server_chain: Vec<String>,
+    server: PeerChain,
 }
 
 pub(crate) struct WaitFinished {
@@ -245,8 +246,7 @@ impl ServerParams {
         let chain = validate_certificate(cert, trust, now, Purpose::Server, name)?;
         Ok(Handshake::WaitCv(WaitCv {
             params: self,
-            server_leaf: chain.leaf,
-            server_chain: chain.subjects,
+            server: chain,
         }))
     }
 }
@@ -259,16 +259,10 @@ impl WaitCv {
         cv: &CertificateVerify,
         before: &Transcript,
     ) -> Result<Handshake, Error> {
-        auth::verify_certificate_verify(
-            &self.server_leaf,
-            cv.algorithm,
-            &cv.signature,
-            Side::Server,
-            &before.current_hash(),
-        )?;
+        self.server.verify(cv, Side::Server, before)?;
         Ok(Handshake::WaitFinished(WaitFinished {
             params: self.params,
-            server_chain: self.server_chain,
+            server_chain: self.server.subjects,
             server_signature: Some(cv.algorithm),
         }))
     }

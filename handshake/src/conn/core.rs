@@ -300,20 +300,14 @@ impl Core {
 
     /// RFC 8446 §7.2: the next receiving application traffic secret, after a KeyUpdate.
     pub fn update_read_secret(&mut self) -> Result<(), Error> {
-        let current = self
-            .recv_secret
-            .as_ref()
-            .ok_or(Error::Usage("no traffic secret"))?;
-        self.set_app_read_secret(next_traffic_secret(current))
+        let next = next_secret(self.recv_secret.as_ref())?;
+        self.set_app_read_secret(next)
     }
 
     /// RFC 8446 §7.2: the next sending application traffic secret, after our KeyUpdate.
     pub fn update_write_secret(&mut self) -> Result<(), Error> {
-        let current = self
-            .send_secret
-            .as_ref()
-            .ok_or(Error::Usage("no traffic secret"))?;
-        self.set_app_write_secret(next_traffic_secret(current));
+        let next = next_secret(self.send_secret.as_ref())?;
+        self.set_app_write_secret(next);
         Ok(())
     }
 
@@ -431,6 +425,13 @@ impl Core {
     }
 }
 
+/// application_traffic_secret_N+1 (RFC 8446 §7.2), once there is an N.
+fn next_secret(current: Option<&Secret>) -> Result<Secret, Error> {
+    current
+        .map(next_traffic_secret)
+        .ok_or(Error::Usage("no traffic secret"))
+}
+
 /// A handshake message from the peer as a state gets it: decoded and already in the
 /// transcript.
 pub(crate) struct Received {
@@ -492,6 +493,20 @@ pub(crate) struct PeerChain {
     pub subjects: Vec<String>,
     /// The trust anchor's subject.
     pub anchor: String,
+}
+
+impl PeerChain {
+    /// Checks the peer's CertificateVerify with the leaf's key, over the transcript
+    /// before it (RFC 8446 §4.4.3); `signer` is the peer's side.
+    pub fn verify(
+        &self,
+        cv: &CertificateVerify,
+        signer: Side,
+        before: &Transcript,
+    ) -> Result<(), Error> {
+        let hash = before.current_hash();
+        auth::verify_certificate_verify(&self.leaf, cv.algorithm, &cv.signature, signer, &hash)
+    }
 }
 
 /// Validates the chain of a non-empty Certificate message (RFC 8446 §4.4.2) to

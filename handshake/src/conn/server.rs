@@ -26,10 +26,10 @@ use std::sync::Arc;
 use pki::Purpose;
 use time::OffsetDateTime;
 
-use crate::auth::{self, Side};
+use crate::auth::Side;
 use crate::config::{ClientAuth, ServerConfig};
 use crate::conn::Established;
-use crate::conn::core::{Core, Received, unexpected, validate_certificate};
+use crate::conn::core::{Core, PeerChain, Received, unexpected, validate_certificate};
 use crate::conn::psk::{self, Accepted, BinderInput};
 use crate::conn::server_checks::{TicketIdentity, issue_tickets};
 pub(crate) use crate::conn::server_hello::Start;
@@ -79,9 +79,7 @@ pub(crate) struct FirstFlight {
 
 pub(crate) struct WaitCv {
     flight: Box<FirstFlight>,
-    client_leaf: Box<pki::Certificate>,
-    client_chain: Vec<String>,
-    anchor: String,
+    client: PeerChain,
 }
 
 pub(crate) struct WaitFinished {
@@ -214,9 +212,7 @@ fn client_certificate(
     let chain = validate_certificate(cert, trust, now, Purpose::Client, None)?;
     Ok(Handshake::WaitCv(WaitCv {
         flight,
-        client_leaf: chain.leaf,
-        client_chain: chain.subjects,
-        anchor: chain.anchor,
+        client: chain,
     }))
 }
 
@@ -228,26 +224,20 @@ impl WaitCv {
         cv: &CertificateVerify,
         before: &Transcript,
     ) -> Result<Handshake, Error> {
-        auth::verify_certificate_verify(
-            &self.client_leaf,
-            cv.algorithm,
-            &cv.signature,
-            Side::Client,
-            &before.current_hash(),
-        )?;
+        self.client.verify(cv, Side::Client, before)?;
+        let leaf = &self.client.leaf;
         let reason = format!(
             "client presented {}, verified against {}",
-            self.client_leaf.subject(),
-            self.anchor
+            leaf.subject(),
+            self.client.anchor
         );
-        let names = self
-            .client_leaf
+        let names = leaf
             .subject_alt_names()
             .iter()
             .map(ToString::to_string)
             .collect();
         let client = ClientIdentity {
-            chain: self.client_chain,
+            chain: self.client.subjects,
             names,
             signature: cv.algorithm,
             reason,
