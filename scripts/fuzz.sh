@@ -35,7 +35,7 @@ for target in $targets; do
     mkdir -p "corpus/$target"
     for dir in "seeds/$target" "regressions/$target"; do
         if [ -d "$dir" ]; then
-            find "$dir" -maxdepth 1 -type f -exec cp {} "corpus/$target/" \;
+            find "$dir" -maxdepth 1 -type f ! -name '.*' -exec cp {} "corpus/$target/" \;
         fi
     done
     echo "== fuzzing $target for ${secs}s"

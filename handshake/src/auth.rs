@@ -5,7 +5,7 @@ use pki::{Certificate, PathRequest, PublicKey, Purpose, SignatureAlgorithm, Vali
 use rand_core::CryptoRng;
 use time::OffsetDateTime;
 
-use crate::error::{CertificateError, Error, Verification};
+use crate::error::{CertificateError, Error, HandshakeFailure, Invalid, Verification};
 use crate::key_schedule::HASH_LEN;
 use crate::msgs::enums::SignatureScheme;
 
@@ -77,10 +77,11 @@ pub fn sign_certificate_verify<R: CryptoRng + ?Sized>(
     transcript_hash: &[u8; HASH_LEN],
     rng: &mut R,
 ) -> Result<Vec<u8>, Error> {
-    let alg = handshake_algorithm(scheme)
-        .ok_or_else(|| Error::HandshakeFailure(format!("cannot sign with {scheme}")))?;
+    let alg = handshake_algorithm(scheme).ok_or(Error::HandshakeFailure(
+        HandshakeFailure::CannotSign(scheme),
+    ))?;
     key.sign(alg, &certificate_verify_message(side, transcript_hash), rng)
-        .map_err(|e| Error::HandshakeFailure(format!("signing CertificateVerify: {e}")))
+        .map_err(|e| Error::HandshakeFailure(HandshakeFailure::Signing(e)))
 }
 
 /// Checks the peer's CertificateVerify: the scheme must be one we offered and fit the
@@ -95,7 +96,7 @@ pub fn verify_certificate_verify(
     let Some(alg) = handshake_algorithm(scheme) else {
         return Err(Error::InvalidMessage {
             message: "CertificateVerify",
-            reason: format!("signature scheme {scheme} was not offered"),
+            reason: Invalid::SchemeNotOffered(scheme),
         });
     };
     let key = leaf.public_key().map_err(|reason| {
@@ -104,10 +105,10 @@ pub fn verify_certificate_verify(
     if key.is_ed25519() != (alg == SignatureAlgorithm::Ed25519) {
         return Err(Error::InvalidMessage {
             message: "CertificateVerify",
-            reason: format!(
-                "scheme {scheme} does not fit the certificate's {} key",
-                key.algorithm_name()
-            ),
+            reason: Invalid::SchemeDoesNotFitKey {
+                scheme,
+                key: key.algorithm_name(),
+            },
         });
     }
     key.verify(

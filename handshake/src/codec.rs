@@ -417,6 +417,13 @@ mod tests {
             }
         );
         assert_eq!(out, [9], "nothing half-written is left behind");
-        assert!(put_u24(&mut out, 1 << 24, "len").is_err());
+        assert_eq!(
+            put_u24(&mut out, 1 << 24, "len"),
+            Err(EncodeError {
+                what: "len",
+                len: 1 << 24,
+                max: (1 << 24) - 1
+            })
+        );
     }
 }

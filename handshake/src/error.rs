@@ -6,10 +6,13 @@
 //! nothing more than that (RFC 8446 §5.2: a failed decryption must not tell an attacker
 //! anything).
 
+mod reasons;
+
 use std::fmt;
 
 use thiserror::Error;
 
+pub use self::reasons::{HandshakeFailure, HelloField, Invalid};
 use crate::msgs::enums::{AlertDescription, ContentType, ExtensionContext, ExtensionType};
 
 /// Any failure of the handshake or record layer.
@@ -30,7 +33,7 @@ pub enum Error {
         /// The message that was wrong (e.g. "ServerHello").
         message: &'static str,
         /// What exactly was wrong.
-        reason: String,
+        reason: Invalid,
     },
 
     /// A message arrived that is not allowed in the current state.
@@ -63,7 +66,7 @@ pub enum Error {
 
     /// No acceptable set of parameters could be negotiated.
     #[error("handshake failure: {0}")]
-    HandshakeFailure(String),
+    HandshakeFailure(HandshakeFailure),
 
     /// The peer does not speak TLS 1.3.
     #[error("protocol version: {0}")]
@@ -454,6 +457,48 @@ mod tests {
         assert_eq!(
             Error::DecryptFailed.alert(),
             Some(AlertDescription::BadRecordMac)
+        );
+    }
+
+    #[test]
+    fn typed_reasons_keep_their_words() {
+        use crate::msgs::enums::{NamedGroup, SignatureScheme};
+        let refused = Error::HandshakeFailure(HandshakeFailure::PskOnly {
+            declined: Some("unknown PSK identity".into()),
+        });
+        assert_eq!(
+            refused.to_string(),
+            "handshake failure: this server only takes PSKs and the client offered none it \
+             can use (unknown PSK identity)"
+        );
+        assert_eq!(refused.alert(), Some(AlertDescription::HandshakeFailure));
+        let schemes = Error::HandshakeFailure(HandshakeFailure::NoCommonSignatureScheme {
+            offered: vec![SignatureScheme::RsaPkcs1Sha256; 9],
+            key: "ed25519".into(),
+            needs: SignatureScheme::Ed25519,
+        });
+        assert_eq!(
+            schemes.to_string(),
+            "handshake failure: no common signature scheme: the client offers \
+             [rsa_pkcs1_sha256, rsa_pkcs1_sha256, rsa_pkcs1_sha256, rsa_pkcs1_sha256, \
+             rsa_pkcs1_sha256, rsa_pkcs1_sha256, rsa_pkcs1_sha256, rsa_pkcs1_sha256, ... 9 in \
+             all], the server's ed25519 key needs ed25519"
+        );
+        let retry = Error::InvalidMessage {
+            message: "HelloRetryRequest",
+            reason: Invalid::RetryGroupAlreadyShared(NamedGroup::X25519),
+        };
+        assert_eq!(
+            retry.to_string(),
+            "invalid HelloRetryRequest: asks for x25519, for which the ClientHello already had \
+             a share"
+        );
+        assert_eq!(retry.alert(), Some(AlertDescription::IllegalParameter));
+        let changed = Invalid::SecondHelloChanged(HelloField::Extension);
+        assert_eq!(
+            changed.to_string(),
+            "the second ClientHello changed an extension other than key_share, cookie, \
+             early_data, pre_shared_key or padding (RFC 8446 §4.1.2)"
         );
     }
 

@@ -49,7 +49,8 @@
 //! - [`msgs`]: handshake messages, extensions and alerts (§4, §6), with open enums.
 //! - [`record`]: record framing, ChaCha20-Poly1305 protection, deframer and joiner (§5).
 //! - [`key_schedule`]: HKDF-Expand-Label, Derive-Secret, the secret typestates (§7).
-//! - [`states`]: the Appendix A state machines as data.
+//! - [`states`]: the Appendix A state machines as data: typed state names whose `Display`
+//!   is the RFC spelling, and the transition tables.
 //! - [`auth`]: signature schemes, CertificateVerify, peer chain validation via `pki`.
 //! - [`psk`], [`tickets`], [`session`]: external PSKs and PSK files, server tickets,
 //!   client sessions.

@@ -264,7 +264,8 @@ mod tests {
             assert!(e.contains(needle), "{e}");
         }
         let short = text.replace(&"05".repeat(32), "0505");
-        assert!(Session::from_text(&short).is_err());
+        let e = Session::from_text(&short).expect_err("a 2-byte PSK");
+        assert!(e.to_string().contains("psk"), "{e}");
         let forever = text.replace("lifetime=10\n", "lifetime=604801\n");
         let e = Session::from_text(&forever).expect_err("over 7 days");
         assert!(e.to_string().contains("outside 1 to 604800"), "{e}");

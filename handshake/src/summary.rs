@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::auth::Side;
-use crate::key_schedule::HASH_LEN;
+use crate::key_schedule::{HASH_LEN, PskKind};
 use crate::msgs::enums::{CipherSuite, NamedGroup, SignatureScheme};
 
 /// Where the shared key came from and how the peers were authenticated.
@@ -47,6 +47,17 @@ impl Path {
             Path::PskDhe => "psk+dhe",
             Path::Resumption => "resumption",
             Path::ResumptionDhe => "resumption+dhe",
+        }
+    }
+
+    /// The PSK path for a key of `kind`, with (`dhe`, psk_dhe_ke) or without (psk_ke) an
+    /// X25519 exchange (RFC 8446 §4.2.9).
+    pub fn from_psk(kind: PskKind, dhe: bool) -> Self {
+        match (kind, dhe) {
+            (PskKind::External, false) => Path::Psk,
+            (PskKind::External, true) => Path::PskDhe,
+            (PskKind::Resumption, false) => Path::Resumption,
+            (PskKind::Resumption, true) => Path::ResumptionDhe,
         }
     }
 

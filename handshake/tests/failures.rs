@@ -17,6 +17,7 @@ use handshake::msgs::enums::{
 use handshake::msgs::extensions::{Extension, KeyShareEntry};
 use handshake::msgs::finished::Finished;
 use handshake::record::{RecordEncrypter, write_plaintext};
+use handshake::states::StateName;
 use handshake::{ClientAuth, ClientConfig, Error, Event, Identity};
 use pki::ValidationError;
 
@@ -470,7 +471,7 @@ fn a_failed_connection_stays_failed() {
         .process(b"more", common::NOW, &mut Vec::new())
         .expect_err("closed");
     assert!(matches!(again, Error::Closed(_)), "{again}");
-    assert_eq!(p.server.state(), "CLOSED");
+    assert_eq!(p.server.state(), StateName::Closed);
     assert!(
         Pair::events(&mut p.server)
             .iter()

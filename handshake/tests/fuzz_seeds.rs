@@ -4,7 +4,11 @@
 //! - `fuzz/seeds/{client,server,codec,record}/`: recorded from real transcripts; the tests
 //!   assert they go deep (client and server seeds reach CONNECTED and a clean close).
 //! - `fuzz/regressions/{client,server,codec,record}/`: inputs the fuzzer once found; they
-//!   must run without a panic.
+//!   must run without a panic. A folder may be empty (a `.gitkeep` holds it in git), but
+//!   it must exist.
+//!
+//! A missing folder, or an empty seeds folder, fails the tests: a replay over nothing
+//! proves nothing. Each replay prints how many inputs it ran (`cargo test -- --nocapture`).
 //!
 //! The seeds are generated, never edited by hand: a test below fails when they differ from
 //! a fresh recording. Regenerate them with
@@ -17,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use handshake::Path as HandshakePath;
 use handshake::fuzzing::{self, Credentials, Setup, seeds};
+use handshake::states::ClientState;
 
 const TARGETS: [&str; 4] = ["client", "server", "codec", "record"];
 
@@ -40,12 +45,13 @@ fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
 }
 
-/// Every file of `fuzz/<kind>/<target>/`, by name (none when the folder is absent).
+/// Every input of `fuzz/<kind>/<target>/`, by name; panics when the folder is missing.
+/// Dot files (`.gitkeep`) and READMEs are not inputs.
 fn files(kind: &str, target: &str) -> BTreeMap<String, Vec<u8>> {
     let dir = fuzz_dir().join(kind).join(target);
-    let Ok(entries) = fs::read_dir(&dir) else {
-        return BTreeMap::new();
-    };
+    let entries = fs::read_dir(&dir).unwrap_or_else(|e| {
+        panic!("fuzz/{kind}/{target} cannot be read ({e}); every target has one")
+    });
     entries
         .map(|entry| {
             let path = entry.expect("directory entry").path();
@@ -54,14 +60,18 @@ fn files(kind: &str, target: &str) -> BTreeMap<String, Vec<u8>> {
                 .and_then(|n| n.to_str())
                 .expect("UTF-8 file name")
                 .to_owned();
-            (name, fs::read(&path).expect("readable seed"))
+            (name, path)
         })
+        .filter(|(name, _)| !name.starts_with('.') && !name.starts_with("README"))
+        .map(|(name, path)| (name, fs::read(&path).expect("readable input")))
         .collect()
 }
 
+/// The seeds of `target`, which must not be empty.
 fn seed_files(target: &str) -> BTreeMap<String, Vec<u8>> {
     let found = files("seeds", target);
     assert!(!found.is_empty(), "no seeds in fuzz/seeds/{target}");
+    eprintln!("fuzz/seeds/{target} (inputs: {})", found.len());
     found
 }
 
@@ -72,7 +82,7 @@ fn client_seeds_reach_connected_and_a_clean_close() {
         let outcome = fuzzing::client(&setup, &input);
         assert_eq!(outcome.error, None, "{name}");
         assert!(outcome.handshake_complete, "{name}: {outcome:?}");
-        assert_eq!(outcome.state, "CONNECTED", "{name}");
+        assert_eq!(outcome.state, ClientState::Connected.into(), "{name}");
         assert!(outcome.peer_closed, "{name}: close_notify not reached");
         assert_eq!(
             outcome.application_data,
@@ -222,7 +232,9 @@ fn record_seeds_run_without_error() {
 fn regression_inputs_run_without_panic() {
     let setup = setup();
     for target in TARGETS {
-        for (name, input) in files("regressions", target) {
+        let inputs = files("regressions", target);
+        eprintln!("fuzz/regressions/{target} (inputs: {})", inputs.len());
+        for (name, input) in inputs {
             eprintln!("replaying fuzz/regressions/{target}/{name}");
             match target {
                 "client" => _ = black_box(fuzzing::client(&setup, &input)),
@@ -230,6 +242,31 @@ fn regression_inputs_run_without_panic() {
                 "codec" => _ = black_box(fuzzing::codec(&input)),
                 _ => _ = black_box(fuzzing::record(&input)),
             }
+        }
+    }
+}
+
+/// Every cargo-fuzz target has a replay (here, or `pki`'s in `pki/tests/fuzz_seeds.rs`)
+/// and both corpus folders.
+#[test]
+fn every_fuzz_target_is_replayed() {
+    let entries = fs::read_dir(fuzz_dir().join("fuzz_targets")).expect("fuzz/fuzz_targets");
+    let mut targets: Vec<String> = entries
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .filter_map(|p| Some(p.file_stem()?.to_str()?.to_owned()))
+        .collect();
+    targets.sort();
+    let mut replayed: Vec<&str> = TARGETS.iter().copied().chain(["pki"]).collect();
+    replayed.sort();
+    assert_eq!(
+        targets, replayed,
+        "fuzz/fuzz_targets and the replays disagree"
+    );
+    for target in &targets {
+        for kind in ["seeds", "regressions"] {
+            let dir = fuzz_dir().join(kind).join(target);
+            assert!(dir.is_dir(), "fuzz/{kind}/{target} is missing");
         }
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use common::{Dir, MemoryKeyLog, Pair, client_config, server_config};
 use handshake::msgs::alert::AlertDescription;
 use handshake::msgs::enums::SignatureScheme;
+use handshake::states::{ClientState, ServerState};
 use handshake::{ClientAuth, Error, Event, Path};
 
 fn exchange_data(p: &mut Pair) {
@@ -161,9 +162,11 @@ fn hello_retry_request_when_the_client_sends_no_share() {
         assert!(p.client.summary().expect("summary").hello_retry);
         assert!(p.server.summary().expect("summary").hello_retry);
         let t = p.server_transitions.lock().expect("lock").clone();
-        assert!(t.contains(&("RECVD_CH", "START")), "{t:?}");
+        let retry = (ServerState::RecvdCh.into(), ServerState::Start.into());
+        assert!(t.contains(&retry), "{t:?}");
         let t = p.client_transitions.lock().expect("lock").clone();
-        assert!(t.contains(&("WAIT_SH", "WAIT_SH")), "{t:?}");
+        let retry = (ClientState::WaitSh.into(), ClientState::WaitSh.into());
+        assert!(t.contains(&retry), "{t:?}");
         p.assert_transitions_listed();
         exchange_data(&mut p);
     }
@@ -219,8 +222,9 @@ fn close_notify_and_truncation() {
         Ok(()),
         "EOF after close_notify is clean"
     );
-    assert!(
-        p.client.send(b"more", &mut Vec::new()).is_err(),
+    assert_eq!(
+        p.client.send(b"more", &mut Vec::new()),
+        Err(Error::Usage("close_notify was already sent")),
         "nothing after close_notify"
     );
 
@@ -309,7 +313,10 @@ fn application_data_before_the_handshake_is_refused() {
         .send(b"early", &mut Vec::new())
         .expect_err("too early");
     assert_eq!(err, Error::Usage("the handshake has not finished"));
-    assert!(p.client.export_keying_material(b"x", b"", 16).is_err());
+    assert_eq!(
+        p.client.export_keying_material(b"x", b"", 16),
+        Err(Error::Usage("the handshake has not finished"))
+    );
 }
 
 #[test]

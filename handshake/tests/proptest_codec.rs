@@ -7,6 +7,7 @@
 //! types, each extension only in a message the RFC 8446 §4.2 table allows, pre_shared_key
 //! last in a ClientHello, and code points in their canonical form (`from_u16`).
 
+use handshake::error::DecodeReason;
 use handshake::msgs::enums::{
     CipherSuite, ExtensionContext, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion,
     PskKeyExchangeMode, SignatureScheme,
@@ -321,7 +322,12 @@ proptest! {
     fn every_proper_prefix_fails_to_decode(msg in message(), cut in any::<prop::sample::Index>()) {
         let bytes = msg.to_bytes().expect("encodes");
         let len = cut.index(bytes.len());
-        prop_assert!(HandshakeMessage::decode(&bytes[..len]).is_err());
+        let result = HandshakeMessage::decode(&bytes[..len]);
+        prop_assert!(
+            matches!(&result, Err(e) if matches!(e.reason, DecodeReason::Truncated { .. })),
+            "{:?}",
+            result
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! - integrity: flipping any single bit of a protected record (header or body) never lets
 //!   it decrypt: the deframer refuses it or waits for more bytes, or decryption fails.
 
+use handshake::error::{Error, RecordError};
 use handshake::key_schedule::TrafficKeys;
 use handshake::msgs::enums::{ContentType, ProtocolVersion};
 use handshake::record::{
@@ -180,12 +181,27 @@ proptest! {
         deframer.push(&record);
         match deframer.pop() {
             // Unknown content type, or a length over the limit.
-            Err(_) => {}
+            Err(e) => prop_assert!(
+                matches!(
+                    e,
+                    Error::Record(RecordError::UnknownContentType(_)) | Error::RecordOverflow { .. }
+                ),
+                "bit {}: {}",
+                bit,
+                e
+            ),
             // A longer length: the record is incomplete and nothing is delivered.
             Ok(None) => prop_assert!(bit / 8 == 3 || bit / 8 == 4, "bit {}", bit),
             Ok(Some(opaque)) => {
                 let result = RecordDecrypter::new(&keys).decrypt(opaque);
-                prop_assert!(result.is_err(), "bit {} decrypted: {:?}", bit, result);
+                let refused = match &result {
+                    // RFC 8446 §5.2: a changed record fails authentication, and says no more.
+                    Err(Error::DecryptFailed) => true,
+                    // Byte 0 is the outer type; another known type is not a protected record.
+                    Err(Error::Record(RecordError::UnexpectedContentType(_))) => bit / 8 == 0,
+                    _ => false,
+                };
+                prop_assert!(refused, "bit {}: {:?}", bit, result);
             }
         }
     }

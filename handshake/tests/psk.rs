@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{Dir, NOW, Pair, client_config, server_config};
-use handshake::error::Verification;
+use handshake::error::{HandshakeFailure, Verification};
 use handshake::msgs::alert::AlertDescription;
 use handshake::{
     ClientAuth, ClientConfig, Error, Event, ExternalPsk, Path, ServerConfig, Session, SessionCache,
@@ -94,9 +94,11 @@ fn psk_only_server_refuses_clients_without_the_key() {
 
     let mut pair = Pair::new(client_config(false, false), server.clone());
     let (client_err, server_err) = pair.drive_until_error();
-    assert!(
-        matches!(server_err, Some(Error::HandshakeFailure(_))),
-        "{server_err:?}"
+    assert_eq!(
+        server_err,
+        Some(Error::HandshakeFailure(HandshakeFailure::PskOnly {
+            declined: None
+        }))
     );
     assert_eq!(
         client_err,

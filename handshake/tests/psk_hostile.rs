@@ -7,12 +7,14 @@ mod common;
 use std::sync::Arc;
 
 use common::{NOW, Pair, client_config, server_config};
+use handshake::error::HandshakeFailure;
 use handshake::key_schedule::{EarlySecret, PskKind, verify_data};
 use handshake::msgs::HandshakeMessage;
 use handshake::msgs::client_hello::ClientHello;
 use handshake::msgs::enums::{CipherSuite, NamedGroup, ProtocolVersion, PskKeyExchangeMode};
 use handshake::msgs::extensions::{Extension, Extensions};
 use handshake::msgs::psk::{OfferedPsks, PskIdentity, binder_prefix};
+use handshake::states::ServerState;
 use handshake::{
     ClientAuth, ClientConfig, Connection, Error, ExternalPsk, Path, ServerConfig, SessionCache,
     Tickets,
@@ -94,7 +96,7 @@ fn psk_ke_hello_without_groups_or_key_share_is_accepted() {
     let mut out = Vec::new();
     let result = server.process(&hello, NOW, &mut out);
     assert_eq!(result, Ok(()), "a valid psk_ke ClientHello was refused");
-    assert_eq!(server.state(), "WAIT_FLIGHT2");
+    assert_eq!(server.state(), ServerState::WaitFlight2.into());
 }
 
 /// A single-use ticket replayed with psk_ke and an empty key_share: the server refuses the
@@ -158,7 +160,7 @@ fn crafted_psk_ke_hello_with_groups_is_accepted() {
     let mut server = server_conn(config);
     let mut out = Vec::new();
     assert_eq!(server.process(&hello, NOW, &mut out), Ok(()));
-    assert_eq!(server.state(), "WAIT_FLIGHT2");
+    assert_eq!(server.state(), ServerState::WaitFlight2.into());
 }
 
 /// Hostile pre_shared_key lists: ~1500 identities (junk tickets first, then a duplicated
@@ -184,7 +186,7 @@ fn many_and_duplicate_identities() {
     let mut server = server_conn(config);
     let mut out = Vec::new();
     assert_eq!(server.process(&hello, NOW, &mut out), Ok(()));
-    assert_eq!(server.state(), "WAIT_FLIGHT2");
+    assert_eq!(server.state(), ServerState::WaitFlight2.into());
 }
 
 /// An application_data record of `len` random-looking bytes: early data under a key the
@@ -219,7 +221,7 @@ fn rejected_early_data_is_skipped_up_to_a_limit() {
     input.extend(early_record(300, 1));
     input.extend(early_record(16_000, 2));
     assert_eq!(server.process(&input, NOW, &mut out), Ok(()));
-    assert_eq!(server.state(), "WAIT_FLIGHT2");
+    assert_eq!(server.state(), ServerState::WaitFlight2.into());
     // The budget is four full records; far more is an attack.
     let mut flood = Vec::new();
     for i in 0..5 {
@@ -263,7 +265,11 @@ fn early_data_before_the_second_hello_is_dropped() {
     let mut input = hello;
     input.extend(early_record(500, 3));
     assert_eq!(server.process(&input, NOW, &mut out), Ok(()));
-    assert_eq!(server.state(), "START", "a HelloRetryRequest went out");
+    assert_eq!(
+        server.state(),
+        ServerState::Start.into(),
+        "a HelloRetryRequest went out"
+    );
     assert_eq!(out[5], 2, "ServerHello (HelloRetryRequest) type");
 }
 
@@ -312,13 +318,13 @@ fn psk_only_server_refuses_without_a_hello_retry() {
     };
     let mut pair = Pair::new(client, ServerConfig::psk_only(vec![alice()]));
     let (_, server_err) = pair.drive_until_error();
-    assert!(
-        matches!(server_err, Some(Error::HandshakeFailure(_))),
-        "{server_err:?}"
+    assert_eq!(
+        server_err,
+        Some(Error::HandshakeFailure(HandshakeFailure::PskOnly {
+            declined: None
+        }))
     );
     let transitions = pair.server_transitions.lock().expect("lock").clone();
-    assert!(
-        !transitions.contains(&("RECVD_CH", "START")),
-        "{transitions:?}"
-    );
+    let retry = (ServerState::RecvdCh.into(), ServerState::Start.into());
+    assert!(!transitions.contains(&retry), "{transitions:?}");
 }

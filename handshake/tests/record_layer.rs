@@ -103,19 +103,25 @@ fn plaintext_and_ciphertext_limits() {
         }
         .into())
     );
-    assert!(
+    assert_eq!(
         enc.encrypt(
             ContentType::ApplicationData,
             b"x",
             MAX_PLAINTEXT_LEN,
             &mut out
-        )
-        .is_err(),
+        ),
+        Err(InternalError::RecordTooLarge {
+            len: MAX_INNER_PLAINTEXT_LEN + 1,
+            max: MAX_INNER_PLAINTEXT_LEN
+        }
+        .into()),
         "padding counts towards 2^14 + 1"
     );
     assert!(
-        enc.encrypt(ContentType::ApplicationData, b"x", usize::MAX, &mut out)
-            .is_err(),
+        matches!(
+            enc.encrypt(ContentType::ApplicationData, b"x", usize::MAX, &mut out),
+            Err(Error::Internal(InternalError::RecordTooLarge { .. }))
+        ),
         "no overflow on absurd padding"
     );
     assert!(out.is_empty());

@@ -69,9 +69,9 @@ pub fn observe(conn: &mut Connection, client_side: bool) -> Arc<Mutex<Observed>>
                 derivation: (*derivation).to_owned(),
                 value: value.to_vec(),
             }),
-            TraceEvent::Transition { from, to } => {
-                o.transitions.push(((*from).to_owned(), (*to).to_owned()))
-            }
+            TraceEvent::Transition { from, to } => o
+                .transitions
+                .push((from.name().to_owned(), to.name().to_owned())),
             _ => {}
         }
     }));
@@ -96,7 +96,9 @@ fn log_event(side: &str, event: &TraceEvent<'_>) {
                 "handshake message"
             );
         }
-        TraceEvent::Transition { from, to } => tracing::debug!(side, from, to, "state"),
+        TraceEvent::Transition { from, to } => {
+            tracing::debug!(side, from = from.name(), to = to.name(), "state")
+        }
         TraceEvent::Alert { direction, alert } => {
             tracing::debug!(side, ?direction, %alert, "alert")
         }

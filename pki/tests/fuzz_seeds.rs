@@ -4,6 +4,10 @@
 //! - `fuzz/seeds/pki/`: the fixtures' certificates as DER and as PEM chains; the test
 //!   asserts the good ones validate (so the seeds reach the end of path validation).
 //! - `fuzz/regressions/pki/`: inputs the fuzzer once found; they must run without a panic.
+//!   The folder may be empty (a `.gitkeep` holds it in git), but it must exist.
+//!
+//! A missing folder, or an empty seeds folder, fails the tests: a replay over nothing
+//! proves nothing. Each replay prints how many inputs it ran (`cargo test -- --nocapture`).
 //!
 //! The seeds are generated: a test fails when they differ from a fresh generation.
 //! Regenerate them with `cargo test -p pki --test fuzz_seeds -- --ignored regenerate_seeds`.
@@ -31,21 +35,24 @@ fn seed_dir(kind: &str) -> PathBuf {
         .join("pki")
 }
 
+/// Every input of `fuzz/<kind>/pki/`, by name; panics when the folder is missing. Dot
+/// files (`.gitkeep`) and READMEs are not inputs.
 fn files(kind: &str) -> BTreeMap<String, Vec<u8>> {
-    let Ok(entries) = fs::read_dir(seed_dir(kind)) else {
-        return BTreeMap::new();
-    };
-    entries
-        .map(|entry| {
-            let path = entry.expect("directory entry").path();
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .expect("UTF-8 file name")
-                .to_owned();
-            (name, fs::read(&path).expect("readable seed"))
-        })
-        .collect()
+    let entries = fs::read_dir(seed_dir(kind))
+        .unwrap_or_else(|e| panic!("fuzz/{kind}/pki cannot be read ({e}); it must exist"));
+    let mut inputs = BTreeMap::new();
+    for entry in entries {
+        let path = entry.expect("directory entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("UTF-8 file name")
+            .to_owned();
+        if !name.starts_with('.') && !name.starts_with("README") {
+            inputs.insert(name, fs::read(&path).expect("readable input"));
+        }
+    }
+    inputs
 }
 
 /// Every seed: each fixture certificate as DER (`der-...`), and the leaf chains and
@@ -90,6 +97,7 @@ fn seeds_parse_and_the_good_ones_validate() {
     let trust = trust();
     let seeds = files("seeds");
     assert!(!seeds.is_empty(), "no seeds in fuzz/seeds/pki");
+    eprintln!("fuzz/seeds/pki (inputs: {})", seeds.len());
     for (name, input) in &seeds {
         let outcome = fuzzing::certificate(input, &trust);
         let expected = match name.as_str() {
@@ -113,7 +121,9 @@ fn seeds_parse_and_the_good_ones_validate() {
 #[test]
 fn regression_inputs_run_without_panic() {
     let trust = trust();
-    for (name, input) in files("regressions") {
+    let inputs = files("regressions");
+    eprintln!("fuzz/regressions/pki (inputs: {})", inputs.len());
+    for (name, input) in inputs {
         eprintln!("replaying fuzz/regressions/pki/{name}");
         std::hint::black_box(fuzzing::certificate(&input, &trust));
     }

@@ -10,35 +10,36 @@
 //!
 //! On the PSK paths (RFC 8446 §2.2) the server sends neither Certificate nor
 //! CertificateRequest, so EncryptedExtensions leads straight to WAIT_FINISHED.
+//!
+//! This file holds the state enum, the dispatcher and the states after the ServerHello;
+//! `client_hello` takes the client from START to WAIT_EE.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use pki::Purpose;
 use time::OffsetDateTime;
-use x25519_dalek::{PublicKey as X25519Public, StaticSecret};
 
 use crate::auth::{self, Side};
-use crate::config::ClientConfig;
-use crate::conn::client_checks::{
-    check_encrypted_extensions, check_server_hello_common, client_hello,
+use crate::config::{ClientConfig, Identity};
+use crate::conn::client_checks::check_encrypted_extensions;
+pub(crate) use crate::conn::client_hello::{Start, WaitSh};
+use crate::conn::core::{
+    Core, PeerChain, Received, send_certificate, unexpected, validate_certificate,
 };
-use crate::conn::core::{Core, decode, unexpected};
-use crate::conn::psk::{self, Offer};
+use crate::conn::psk::Offer;
 use crate::conn::{
-    ClientResumption, Established, derive_app_secrets, handshake_secrets, key_exchange,
+    ClientResumption, Established, HandshakeSecrets, derive_app_secrets, resumption_secret,
 };
-use crate::error::{CertificateError, Error, Verification};
-use crate::key_schedule::{HandshakeSecret, PskKind, Secret, check_verify_data, verify_data};
+use crate::error::{CertificateError, Error, Invalid, Verification};
+use crate::key_schedule::{HASH_LEN, MasterSecret, Transcript, check_verify_data, verify_data};
 use crate::msgs::HandshakeMessage;
-use crate::msgs::certificate::{Certificate, CertificateEntry, CertificateVerify};
-use crate::msgs::client_hello::ClientHello;
+use crate::msgs::certificate::{Certificate, CertificateRequest, CertificateVerify};
+use crate::msgs::encrypted_extensions::EncryptedExtensions;
 use crate::msgs::enums::{CipherSuite, ExtensionType, NamedGroup, SignatureScheme};
-use crate::msgs::extensions::{Extension, Extensions};
 use crate::msgs::finished::Finished;
-use crate::msgs::server_hello::ServerHello;
 use crate::record::RawHandshake;
-use crate::states::StateName;
+use crate::states::ClientState;
 use crate::summary::{Path, Summary};
 
 /// What every client state carries.
@@ -46,74 +47,84 @@ pub(crate) struct Common {
     pub(super) config: Arc<ClientConfig>,
     /// The name the server's certificate must match (DNS name or IP address).
     pub(super) server_name: String,
-    hello_retry: bool,
+    pub(super) hello_retry: bool,
     /// The keys offered in pre_shared_key, in order.
     pub(super) offers: Vec<Offer>,
 }
 
-/// The client's handshake states; each transition consumes the old one.
+/// The client's handshake states and what each carries; each transition consumes the old
+/// one.
 #[allow(
     clippy::enum_variant_names,
     reason = "the names mirror RFC 8446 Appendix A"
 )]
-pub(crate) enum ClientState {
+pub(crate) enum Handshake {
+    Start(Start),
     WaitSh(WaitSh),
-    WaitEe(Negotiated),
-    WaitCertCr(Negotiated),
-    WaitCert(Negotiated),
+    WaitEe(ServerParams),
+    WaitCertCr(ServerParams),
+    WaitCert(ServerParams),
     WaitCv(WaitCv),
     WaitFinished(WaitFinished),
 }
 
-pub(crate) struct WaitSh {
-    common: Common,
-    key: StaticSecret,
-    hello: ClientHello,
-}
-
-pub(crate) struct Negotiated {
-    common: Common,
-    handshake_secret: HandshakeSecret,
-    client_hs: Secret,
-    server_hs: Secret,
-    request: Option<CertRequest>,
+/// What the server chose in its hello and after (a PSK, a CertificateRequest), and the
+/// handshake secrets from its ServerHello.
+pub(crate) struct ServerParams {
+    pub(super) common: Common,
+    pub(super) secrets: HandshakeSecrets,
+    pub(super) request: Option<CertRequest>,
     /// The offer the server selected and whether (EC)DHE was used with it.
-    psk: Option<(usize, bool)>,
+    pub(super) psk: Option<(usize, bool)>,
 }
 
-struct CertRequest {
+/// What a CertificateRequest asked for (RFC 8446 §4.3.2).
+pub(crate) struct CertRequest {
     context: Vec<u8>,
     schemes: Vec<SignatureScheme>,
 }
 
 pub(crate) struct WaitCv {
-    n: Negotiated,
-    server_leaf: Box<pki::Certificate>,
-    server_chain: Vec<String>,
+    params: ServerParams,
+    server: PeerChain,
 }
 
 pub(crate) struct WaitFinished {
-    n: Negotiated,
+    params: ServerParams,
     server_chain: Vec<String>,
     server_signature: Option<SignatureScheme>,
 }
 
+/// What the client's second flight said about the client, for the summary.
+struct ClientAuthOutcome {
+    signature: Option<SignatureScheme>,
+    chain: Vec<String>,
+    names: Vec<String>,
+    reason: String,
+}
+
 /// What handling one message leads to.
 pub(crate) enum Next {
-    Handshaking(ClientState),
+    Handshaking(Handshake),
     Connected(Established),
 }
 
-impl ClientState {
+impl Handshake {
+    /// A client before its ClientHello.
+    pub fn new(config: Arc<ClientConfig>, server_name: &str) -> Self {
+        Handshake::Start(Start::new(config, server_name))
+    }
+
     /// The RFC 8446 Appendix A name.
-    pub fn name(&self) -> StateName {
+    pub fn name(&self) -> ClientState {
         match self {
-            ClientState::WaitSh(_) => "WAIT_SH",
-            ClientState::WaitEe(_) => "WAIT_EE",
-            ClientState::WaitCertCr(_) => "WAIT_CERT_CR",
-            ClientState::WaitCert(_) => "WAIT_CERT",
-            ClientState::WaitCv(_) => "WAIT_CV",
-            ClientState::WaitFinished(_) => "WAIT_FINISHED",
+            Handshake::Start(_) => ClientState::Start,
+            Handshake::WaitSh(_) => ClientState::WaitSh,
+            Handshake::WaitEe(_) => ClientState::WaitEe,
+            Handshake::WaitCertCr(_) => ClientState::WaitCertCr,
+            Handshake::WaitCert(_) => ClientState::WaitCert,
+            Handshake::WaitCv(_) => ClientState::WaitCv,
+            Handshake::WaitFinished(_) => ClientState::WaitFinished,
         }
     }
 
@@ -124,73 +135,35 @@ impl ClientState {
         now: OffsetDateTime,
         out: &mut Vec<u8>,
     ) -> Result<Next, Error> {
-        let msg = decode(core, raw)?;
+        if let Handshake::Start(_) = self {
+            return Err(Error::Usage("connection is not running"));
+        }
+        let Received { msg, before } = core.receive_handshake(raw)?;
         let from = self.name();
-        // Each arm validates against the transcript *before* this message; the message is
-        // added afterwards (ServerHello, HelloRetryRequest and Finished do it themselves,
-        // because what they derive needs the message included).
+        // The message is already in the transcript; `before` is the transcript without it.
         let next = match (self, msg) {
-            (ClientState::WaitSh(s), HandshakeMessage::HelloRetryRequest(hrr)) => {
-                s.hello_retry(core, raw, &hrr, out)?
+            (Handshake::WaitSh(s), HandshakeMessage::HelloRetryRequest(hrr)) => {
+                s.hello_retry(core, &hrr, out)?
             }
-            (ClientState::WaitSh(s), HandshakeMessage::ServerHello(sh)) => {
-                s.server_hello(core, raw, &sh)?
+            (Handshake::WaitSh(s), HandshakeMessage::ServerHello(sh)) => {
+                s.server_hello(core, &sh)?
             }
-            (ClientState::WaitEe(n), HandshakeMessage::EncryptedExtensions(ee)) => {
-                let sent_sni = n.common.server_name.parse::<IpAddr>().is_err();
-                check_encrypted_extensions(&ee.extensions, sent_sni)?;
-                core.transcript.add(&raw.bytes);
-                if n.psk.is_some() {
-                    // RFC 8446 §2.2: the key itself authenticates; no certificates follow.
-                    ClientState::WaitFinished(WaitFinished {
-                        n,
-                        server_chain: Vec::new(),
-                        server_signature: None,
-                    })
-                } else {
-                    ClientState::WaitCertCr(n)
-                }
+            (Handshake::WaitEe(p), HandshakeMessage::EncryptedExtensions(ee)) => {
+                p.encrypted_extensions(&ee)?
             }
-            (ClientState::WaitCertCr(mut n), HandshakeMessage::CertificateRequest(cr)) => {
-                // RFC 8446 §4.3.2: signature_algorithms MUST be present.
-                let schemes =
-                    cr.extensions
-                        .signature_algorithms()
-                        .ok_or(Error::MissingExtension {
-                            message: "CertificateRequest",
-                            extension: ExtensionType::SignatureAlgorithms,
-                        })?;
-                // §4.3.2: the context is empty for a request made during the handshake.
-                if !cr.certificate_request_context.is_empty() {
-                    return Err(Error::InvalidMessage {
-                        message: "CertificateRequest",
-                        reason: "certificate_request_context must be empty during the handshake"
-                            .into(),
-                    });
-                }
-                n.request = Some(CertRequest {
-                    context: cr.certificate_request_context.clone(),
-                    schemes: schemes.to_vec(),
-                });
-                core.transcript.add(&raw.bytes);
-                ClientState::WaitCert(n)
+            (Handshake::WaitCertCr(p), HandshakeMessage::CertificateRequest(cr)) => {
+                p.certificate_request(&cr)?
             }
             (
-                ClientState::WaitCertCr(n) | ClientState::WaitCert(n),
+                Handshake::WaitCertCr(p) | Handshake::WaitCert(p),
                 HandshakeMessage::Certificate(cert),
-            ) => {
-                let next = server_certificate(n, &cert, now)?;
-                core.transcript.add(&raw.bytes);
-                next
+            ) => p.server_certificate(&cert, now)?,
+            (Handshake::WaitCv(s), HandshakeMessage::CertificateVerify(cv)) => {
+                s.certificate_verify(&cv, &before)?
             }
-            (ClientState::WaitCv(s), HandshakeMessage::CertificateVerify(cv)) => {
-                let next = s.certificate_verify(core, &cv)?;
-                core.transcript.add(&raw.bytes);
-                next
-            }
-            (ClientState::WaitFinished(s), HandshakeMessage::Finished(fin)) => {
-                let established = s.finished(core, raw, &fin, out)?;
-                core.transition(from, "CONNECTED");
+            (Handshake::WaitFinished(s), HandshakeMessage::Finished(fin)) => {
+                let established = s.finished(core, &fin, &before, out)?;
+                core.transition(from, ClientState::Connected);
                 return Ok(Next::Connected(established));
             }
             (state, msg) => return Err(unexpected(state.expects(), &msg)),
@@ -201,399 +174,283 @@ impl ClientState {
 
     fn expects(&self) -> &'static str {
         match self {
-            ClientState::WaitSh(_) => "ServerHello or HelloRetryRequest",
-            ClientState::WaitEe(_) => "EncryptedExtensions",
-            ClientState::WaitCertCr(_) => "CertificateRequest or Certificate",
-            ClientState::WaitCert(_) => "Certificate",
-            ClientState::WaitCv(_) => "CertificateVerify",
-            ClientState::WaitFinished(_) => "Finished",
+            Handshake::Start(_) => "nothing before the ClientHello",
+            Handshake::WaitSh(_) => "ServerHello or HelloRetryRequest",
+            Handshake::WaitEe(_) => "EncryptedExtensions",
+            Handshake::WaitCertCr(_) => "CertificateRequest or Certificate",
+            Handshake::WaitCert(_) => "Certificate",
+            Handshake::WaitCv(_) => "CertificateVerify",
+            Handshake::WaitFinished(_) => "Finished",
         }
     }
 }
 
-/// START: builds and sends the first ClientHello.
-pub(crate) fn start(
-    core: &mut Core,
-    config: Arc<ClientConfig>,
-    server_name: &str,
-    now: OffsetDateTime,
-    out: &mut Vec<u8>,
-) -> Result<ClientState, Error> {
-    let key = StaticSecret::from(core.random::<32>());
-    let offers = psk::client_offers(&config, server_name, psk::unix_ms(now));
-    let common = Common {
-        config,
-        server_name: server_name.to_owned(),
-        hello_retry: false,
-        offers,
-    };
-    core.client_random = core.random::<32>();
-    let share = if common.config.empty_key_share_for_testing_only {
-        None
-    } else {
-        Some(X25519Public::from(&key).to_bytes().to_vec())
-    };
-    let mut hello = client_hello(core.client_random, &common, share);
-    psk::attach_binders(core, &mut hello, &common.offers)?;
-    core.send_handshake(&HandshakeMessage::ClientHello(hello.clone()), out)?;
-    core.transition("START", "WAIT_SH");
-    Ok(ClientState::WaitSh(WaitSh { common, key, hello }))
-}
+impl ServerParams {
+    /// WAIT_EE --EncryptedExtensions--> WAIT_CERT_CR, or WAIT_FINISHED with a PSK (§2.2:
+    /// the key itself authenticates; no certificates follow).
+    fn encrypted_extensions(self, ee: &EncryptedExtensions) -> Result<Handshake, Error> {
+        let sent_sni = self.common.server_name.parse::<IpAddr>().is_err();
+        check_encrypted_extensions(&ee.extensions, sent_sni)?;
+        Ok(if self.psk.is_some() {
+            Handshake::WaitFinished(WaitFinished {
+                params: self,
+                server_chain: Vec::new(),
+                server_signature: None,
+            })
+        } else {
+            Handshake::WaitCertCr(self)
+        })
+    }
 
-impl WaitSh {
-    /// WAIT_SH --HelloRetryRequest--> WAIT_SH: answer with a second ClientHello (§4.1.4).
-    fn hello_retry(
-        mut self,
-        core: &mut Core,
-        raw: &RawHandshake,
-        hrr: &ServerHello,
-        out: &mut Vec<u8>,
-    ) -> Result<ClientState, Error> {
-        if self.common.hello_retry {
-            return Err(Error::UnexpectedMessage {
-                expected: "ServerHello",
-                got: "a second HelloRetryRequest".into(),
+    /// WAIT_CERT_CR --CertificateRequest--> WAIT_CERT (§4.3.2).
+    fn certificate_request(mut self, cr: &CertificateRequest) -> Result<Handshake, Error> {
+        // §4.3.2: signature_algorithms MUST be present.
+        let schemes = cr
+            .extensions
+            .signature_algorithms()
+            .ok_or(Error::MissingExtension {
+                message: "CertificateRequest",
+                extension: ExtensionType::SignatureAlgorithms,
+            })?;
+        // §4.3.2: the context is empty for a request made during the handshake.
+        if !cr.certificate_request_context.is_empty() {
+            return Err(Error::InvalidMessage {
+                message: "CertificateRequest",
+                reason: Invalid::RequestContextNotEmpty,
             });
         }
-        check_server_hello_common(hrr, &self.hello)?;
-        let invalid = |reason: &str| Error::InvalidMessage {
-            message: "HelloRetryRequest",
-            reason: reason.into(),
-        };
-        let group = hrr.extensions.hello_retry_group();
-        match group {
-            Some(NamedGroup::X25519) => {}
-            Some(other) => {
-                return Err(invalid(&format!(
-                    "asks for group {other}, which was not offered"
-                )));
-            }
-            None if hrr.extensions.cookie().is_none() => {
-                // §4.1.4: an HRR that would not change the ClientHello is illegal.
-                return Err(invalid(
-                    "changes nothing (no key_share group and no cookie)",
-                ));
-            }
-            None => {}
-        }
-        let offered_x25519 = self
-            .hello
-            .extensions
-            .client_key_shares()
-            .is_some_and(|s| !s.is_empty());
-        if group == Some(NamedGroup::X25519) && offered_x25519 {
-            // §4.2.8: the group must not be one the client already sent a share for.
-            return Err(invalid(
-                "asks for x25519, for which the ClientHello already had a share",
-            ));
-        }
-        self.common.hello_retry = true;
-        // §4.4.1: ClientHello1 is replaced by message_hash before the HRR is added.
-        core.transcript.replace_with_message_hash();
-        core.transcript.add(&raw.bytes);
-        let mut hello = client_hello(
-            core.client_random,
-            &self.common,
-            Some(X25519Public::from(&self.key).to_bytes().to_vec()),
-        );
-        if let Some(cookie) = hrr.extensions.cookie() {
-            hello.extensions.0.push(Extension::Cookie(cookie.to_vec()));
-        }
-        // §4.1.2: the binders are computed again, over the new transcript.
-        psk::attach_binders(core, &mut hello, &self.common.offers)?;
-        core.send_handshake(&HandshakeMessage::ClientHello(hello.clone()), out)?;
-        self.hello = hello;
-        Ok(ClientState::WaitSh(self))
+        self.request = Some(CertRequest {
+            context: cr.certificate_request_context.clone(),
+            schemes: schemes.to_vec(),
+        });
+        Ok(Handshake::WaitCert(self))
     }
 
-    /// WAIT_SH --ServerHello--> WAIT_EE: key agreement and handshake keys (§4.1.3, §7.1).
-    fn server_hello(
+    /// WAIT_CERT_CR / WAIT_CERT --Certificate--> WAIT_CV: the server's chain (§4.4.2).
+    fn server_certificate(
         self,
-        core: &mut Core,
-        raw: &RawHandshake,
-        sh: &ServerHello,
-    ) -> Result<ClientState, Error> {
-        check_server_hello_common(sh, &self.hello)?;
-        let invalid = |reason: String| Error::InvalidMessage {
-            message: "ServerHello",
-            reason,
-        };
-        // §4.2.11: the selected identity must be one we offered.
-        let selected = match sh.extensions.selected_psk() {
-            Some(i) if usize::from(i) < self.common.offers.len() => Some(usize::from(i)),
-            Some(i) => {
-                return Err(invalid(format!(
-                    "selects PSK identity {i}, but {} were offered",
-                    self.common.offers.len()
-                )));
-            }
-            None => None,
-        };
-        let shared = match sh.extensions.server_key_share() {
-            Some(share) if share.group != NamedGroup::X25519 => {
-                return Err(invalid(format!(
-                    "key_share group {} was not offered",
-                    share.group
-                )));
-            }
-            Some(share) => Some(key_exchange(&self.key, &share.key_exchange, "ServerHello")?),
-            // §4.2.9: without a key_share the server chose psk_ke, which must have been
-            // offered.
-            None if selected.is_some() && self.common.config.allow_psk_ke => None,
-            None => {
-                return Err(Error::MissingExtension {
-                    message: "ServerHello",
-                    extension: ExtensionType::KeyShare,
-                });
-            }
-        };
-        core.transcript.add(&raw.bytes);
-        let hash = core.transcript.current_hash();
-        let psk_secret = selected.map(|i| &self.common.offers[i].secret[..]);
-        let (handshake_secret, client_hs, server_hs) =
-            handshake_secrets(core, psk_secret, shared.as_ref().map(|s| &s[..]), &hash);
-        core.set_read_secret(&server_hs)?;
-        core.set_write_secret(&client_hs);
-        Ok(ClientState::WaitEe(Negotiated {
-            common: self.common,
-            handshake_secret,
-            client_hs,
-            server_hs,
-            request: None,
-            psk: selected.map(|i| (i, shared.is_some())),
+        cert: &Certificate,
+        now: OffsetDateTime,
+    ) -> Result<Handshake, Error> {
+        if !cert.certificate_request_context.is_empty() {
+            return Err(Error::InvalidMessage {
+                message: "Certificate",
+                reason: Invalid::ServerCertificateContext,
+            });
+        }
+        if cert.entries.is_empty() {
+            return Err(Error::Certificate(CertificateError::Missing));
+        }
+        let name = Some(self.common.server_name.as_str()).filter(|s| !s.is_empty());
+        let trust = &self.common.config.trust_anchors;
+        let chain = validate_certificate(cert, trust, now, Purpose::Server, name)?;
+        Ok(Handshake::WaitCv(WaitCv {
+            params: self,
+            server: chain,
         }))
     }
 }
 
-/// WAIT_CERT_CR / WAIT_CERT --Certificate--> WAIT_CV: the server's chain (§4.4.2).
-fn server_certificate(
-    n: Negotiated,
-    cert: &Certificate,
-    now: OffsetDateTime,
-) -> Result<ClientState, Error> {
-    if !cert.certificate_request_context.is_empty() {
-        return Err(Error::InvalidMessage {
-            message: "Certificate",
-            reason: "the server's certificate_request_context must be empty".into(),
-        });
-    }
-    if cert.entries.is_empty() {
-        return Err(Error::Certificate(CertificateError::Missing));
-    }
-    let ders: Vec<Vec<u8>> = cert.entries.iter().map(|e| e.cert_data.clone()).collect();
-    let name = Some(n.common.server_name.as_str()).filter(|s| !s.is_empty());
-    let path = auth::validate_peer_chain(
-        &ders,
-        &n.common.config.trust_anchors,
-        now,
-        Purpose::Server,
-        name,
-    )?;
-    let server_chain = path.chain.iter().map(|c| c.subject().to_string()).collect();
-    let server_leaf = path
-        .chain
-        .into_iter()
-        .next()
-        .ok_or(Error::Certificate(CertificateError::Missing))?;
-    Ok(ClientState::WaitCv(WaitCv {
-        n,
-        server_leaf: Box::new(server_leaf),
-        server_chain,
-    }))
-}
-
 impl WaitCv {
-    /// WAIT_CV --CertificateVerify--> WAIT_FINISHED (§4.4.3).
+    /// WAIT_CV --CertificateVerify--> WAIT_FINISHED (§4.4.3), over the transcript through
+    /// the server's Certificate.
     fn certificate_verify(
         self,
-        core: &mut Core,
         cv: &CertificateVerify,
-    ) -> Result<ClientState, Error> {
-        let hash = core.transcript.current_hash();
-        auth::verify_certificate_verify(
-            &self.server_leaf,
-            cv.algorithm,
-            &cv.signature,
-            Side::Server,
-            &hash,
-        )?;
-        Ok(ClientState::WaitFinished(WaitFinished {
-            n: self.n,
-            server_chain: self.server_chain,
+        before: &Transcript,
+    ) -> Result<Handshake, Error> {
+        self.server.verify(cv, Side::Server, before)?;
+        Ok(Handshake::WaitFinished(WaitFinished {
+            params: self.params,
+            server_chain: self.server.subjects,
             server_signature: Some(cv.algorithm),
         }))
     }
 }
 
 impl WaitFinished {
-    /// WAIT_FINISHED --Finished--> CONNECTED, sending the client's second flight (§4.4.4).
+    /// WAIT_FINISHED --Finished / send [Certificate [+ CertificateVerify]] Finished-->
+    /// CONNECTED (§4.4.4).
     fn finished(
         self,
         core: &mut Core,
-        raw: &RawHandshake,
         fin: &Finished,
+        before: &Transcript,
         out: &mut Vec<u8>,
     ) -> Result<Established, Error> {
-        let n = self.n;
         // §5.1: the receiving keys change after this message; check before our flight is
         // written, not after.
         core.check_key_change()?;
-        let hash = core.transcript.current_hash();
+        let secrets = &self.params.secrets;
         check_verify_data(
-            &n.server_hs,
-            &hash,
+            &secrets.server,
+            &before.current_hash(),
             &fin.verify_data,
             Verification::Finished,
         )?;
-        core.transcript.add(&raw.bytes);
-        let server_finished_hash = core.transcript.current_hash();
+        // §7.1: the application secrets hash the transcript through the server's Finished.
+        let server_finished_hash = core.transcript_hash();
+        let client = self.send_second_flight(core, out)?;
+        let WaitFinished {
+            params,
+            server_chain,
+            server_signature,
+        } = self;
+        let app = derive_app_secrets(core, params.secrets.secret, &server_finished_hash);
+        core.set_app_write_secret(app.client);
+        core.set_app_read_secret(app.server)?;
+        let client_identity = match params.psk {
+            Some((i, _)) => params.common.offers[i].client_identity.clone(),
+            None => client.chain.first().cloned(),
+        };
+        let resumption = resume_later(core, &params.common, &app.master, &client_identity);
+        let summary = summary(
+            params.common,
+            params.psk,
+            (server_chain, server_signature),
+            client,
+            client_identity,
+            core.transcript_hash(),
+        );
+        Ok(Established {
+            summary,
+            exporter: app.exporter,
+            resumption,
+        })
+    }
 
-        // The client's flight: Certificate (+ CertificateVerify) if asked, then Finished.
-        let mut client_signature = None;
-        let mut client_chain = Vec::new();
-        let mut client_names = Vec::new();
-        let reason;
-        if let Some(request) = &n.request {
-            let identity = n.common.config.identity.clone();
-            let usable = identity.as_ref().and_then(|id| {
-                auth::choose_scheme(id.key().public_key(), &request.schemes)
-                    .map(|scheme| (id, scheme))
-            });
-            let entries = usable.map_or_else(Vec::new, |(id, _)| {
-                id.chain()
-                    .iter()
-                    .map(|c| CertificateEntry {
-                        cert_data: c.der().to_vec(),
-                        extensions: Extensions::default(),
-                    })
-                    .collect()
-            });
-            let cert = Certificate {
-                certificate_request_context: request.context.clone(),
-                entries,
-            };
-            core.send_handshake(&HandshakeMessage::Certificate(cert), out)?;
-            match usable {
-                Some((id, scheme)) => {
-                    let hash = core.transcript.current_hash();
-                    let signature = auth::sign_certificate_verify(
-                        id.key(),
-                        scheme,
-                        Side::Client,
-                        &hash,
-                        &mut *core.rng,
-                    )?;
-                    core.send_handshake(
-                        &HandshakeMessage::CertificateVerify(CertificateVerify {
-                            algorithm: scheme,
-                            signature,
-                        }),
-                        out,
-                    )?;
-                    client_signature = Some(scheme);
-                    client_chain = id.chain().iter().map(|c| c.subject().to_string()).collect();
-                    client_names = id
-                        .leaf()
-                        .subject_alt_names()
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect();
-                    reason = format!(
-                        "server requested a certificate; client presented {}",
-                        id.leaf().subject()
-                    );
-                }
-                None if identity.is_some() => {
-                    reason = "server requested a certificate; the client's key fits none of the offered schemes, so it sent none".into();
-                }
-                None => {
-                    reason =
-                        "server requested a certificate; client has none and stays anonymous".into()
-                }
+    /// The client's second flight: Certificate (and CertificateVerify when it has a usable
+    /// key) if the server asked, then Finished (§4.4).
+    fn send_second_flight(
+        &self,
+        core: &mut Core,
+        out: &mut Vec<u8>,
+    ) -> Result<ClientAuthOutcome, Error> {
+        let p = &self.params;
+        let outcome = match &p.request {
+            Some(request) => {
+                answer_request(core, p.common.config.identity.as_deref(), request, out)?
             }
-        } else if let Some((i, dhe)) = n.psk {
-            let offer = &n.common.offers[i];
-            reason = format!(
-                "server accepted {} ({})",
-                offer.describe,
-                if dhe { "psk_dhe_ke" } else { "psk_ke" }
-            );
-        } else if !n.common.offers.is_empty() {
-            reason = "server did not accept the offered PSK; full handshake, no client certificate requested".into();
-        } else {
-            reason = "server did not request a client certificate".into();
-        }
-        let hash = core.transcript.current_hash();
-        let verify = verify_data(&n.client_hs, &hash);
+            None => ClientAuthOutcome::unasked(p),
+        };
+        let verify = verify_data(&p.secrets.client, &core.transcript_hash());
         core.send_handshake(
             &HandshakeMessage::Finished(Finished {
                 verify_data: verify.to_vec(),
             }),
             out,
         )?;
+        Ok(outcome)
+    }
+}
 
-        let app = derive_app_secrets(core, n.handshake_secret, &server_finished_hash);
-        core.set_write_secret(&app.client);
-        core.set_read_secret(&app.server)?;
-        core.send_secret = Some(app.client);
-        core.recv_secret = Some(app.server);
-        let path = match n.psk {
-            Some((i, dhe)) => match (n.common.offers[i].kind, dhe) {
-                (PskKind::External, false) => Path::Psk,
-                (PskKind::External, true) => Path::PskDhe,
-                (PskKind::Resumption, false) => Path::Resumption,
-                (PskKind::Resumption, true) => Path::ResumptionDhe,
-            },
-            None if client_signature.is_some() => Path::Certificate,
-            None => Path::EphemeralDh,
-        };
-        let client_identity = match n.psk {
-            Some((i, _)) => n.common.offers[i].client_identity.clone(),
-            None => client_chain.first().cloned(),
-        };
-        let resumption = match &n.common.config.session_cache {
-            Some(cache) => {
-                let secret = app
-                    .master
-                    .resumption_master_secret(&core.transcript.current_hash());
-                core.secret(
-                    "resumption_master_secret",
-                    "Derive-Secret(master_secret, \"res master\", CH..client Finished)",
-                    None,
-                    secret.secret().as_bytes(),
-                );
-                Some(ClientResumption {
-                    secret,
-                    cache: cache.clone(),
-                    server_name: n.common.server_name.clone(),
-                    client_identity: client_identity.clone(),
-                })
-            }
-            None => None,
-        };
-        let summary = Summary {
-            side: Side::Client,
-            path,
+/// Certificate, and CertificateVerify with a key that fits one of the requested schemes;
+/// an empty Certificate otherwise (RFC 8446 §4.4.2).
+fn answer_request(
+    core: &mut Core,
+    identity: Option<&Identity>,
+    request: &CertRequest,
+    out: &mut Vec<u8>,
+) -> Result<ClientAuthOutcome, Error> {
+    let usable = identity.and_then(|id| {
+        auth::choose_scheme(id.key().public_key(), &request.schemes).map(|scheme| (id, scheme))
+    });
+    send_certificate(core, usable, Side::Client, &request.context, out)?;
+    let reason = match (usable, identity) {
+        (Some((id, scheme)), _) => {
+            return Ok(ClientAuthOutcome {
+                signature: Some(scheme),
+                chain: id.chain().iter().map(|c| c.subject().to_string()).collect(),
+                names: id
+                    .leaf()
+                    .subject_alt_names()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                reason: format!(
+                    "server requested a certificate; client presented {}",
+                    id.leaf().subject()
+                ),
+            });
+        }
+        (None, Some(_)) => {
+            "server requested a certificate; the client's key fits none of the offered schemes, so it sent none"
+        }
+        (None, None) => "server requested a certificate; client has none and stays anonymous",
+    };
+    Ok(ClientAuthOutcome::anonymous(reason.into()))
+}
+
+impl ClientAuthOutcome {
+    fn anonymous(reason: String) -> Self {
+        Self {
+            signature: None,
+            chain: Vec::new(),
+            names: Vec::new(),
             reason,
-            cipher_suite: CipherSuite::TlsChacha20Poly1305Sha256,
-            group: n
-                .psk
-                .is_none_or(|(_, dhe)| dhe)
-                .then_some(NamedGroup::X25519),
-            server_signature: self.server_signature,
-            client_signature,
-            hello_retry: n.common.hello_retry,
-            server_chain: self.server_chain,
-            client_chain,
-            client_names,
-            client_identity,
-            server_name: Some(n.common.server_name).filter(|s| s.parse::<IpAddr>().is_err()),
-            transcript_hash: core.transcript.current_hash(),
+        }
+    }
+
+    /// No certificate was asked for: a PSK authenticated the client, or nothing did.
+    fn unasked(p: &ServerParams) -> Self {
+        let reason = if let Some((i, dhe)) = p.psk {
+            let mode = if dhe { "psk_dhe_ke" } else { "psk_ke" };
+            format!("server accepted {} ({mode})", p.common.offers[i].describe)
+        } else if !p.common.offers.is_empty() {
+            "server did not accept the offered PSK; full handshake, no client certificate requested"
+                .into()
+        } else {
+            "server did not request a client certificate".into()
         };
-        Ok(Established {
-            summary,
-            exporter: app.exporter,
-            resumption,
-        })
+        Self::anonymous(reason)
+    }
+}
+
+/// With a session cache, what turns the server's NewSessionTickets into sessions (§4.6.1).
+fn resume_later(
+    core: &mut Core,
+    common: &Common,
+    master: &MasterSecret,
+    client_identity: &Option<String>,
+) -> Option<ClientResumption> {
+    let cache = common.config.session_cache.as_ref()?;
+    Some(ClientResumption {
+        secret: resumption_secret(core, master),
+        cache: cache.clone(),
+        server_name: common.server_name.clone(),
+        client_identity: client_identity.clone(),
+    })
+}
+
+/// The client's summary of a finished handshake; `server` is the server's chain and the
+/// scheme of its CertificateVerify.
+fn summary(
+    common: Common,
+    psk: Option<(usize, bool)>,
+    server: (Vec<String>, Option<SignatureScheme>),
+    client: ClientAuthOutcome,
+    client_identity: Option<String>,
+    transcript_hash: [u8; HASH_LEN],
+) -> Summary {
+    let path = match psk {
+        Some((i, dhe)) => Path::from_psk(common.offers[i].kind, dhe),
+        None if client.signature.is_some() => Path::Certificate,
+        None => Path::EphemeralDh,
+    };
+    Summary {
+        side: Side::Client,
+        path,
+        reason: client.reason,
+        cipher_suite: CipherSuite::TlsChacha20Poly1305Sha256,
+        group: psk.is_none_or(|(_, dhe)| dhe).then_some(NamedGroup::X25519),
+        server_signature: server.1,
+        client_signature: client.signature,
+        hello_retry: common.hello_retry,
+        server_chain: server.0,
+        client_chain: client.chain,
+        client_names: client.names,
+        client_identity,
+        server_name: Some(common.server_name).filter(|s| s.parse::<IpAddr>().is_err()),
+        transcript_hash,
     }
 }

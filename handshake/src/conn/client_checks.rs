@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use crate::auth::{CERTIFICATE_SCHEMES, HANDSHAKE_SCHEMES};
 use crate::conn::client::Common;
 use crate::conn::psk;
-use crate::error::Error;
+use crate::error::{Error, Invalid};
 use crate::msgs::client_hello::ClientHello;
 use crate::msgs::enums::{CipherSuite, ExtensionType, NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::{Extension, Extensions, KeyShareEntry, ServerName};
@@ -60,7 +60,7 @@ pub(super) fn check_server_hello_common(
     sh: &ServerHello,
     hello: &ClientHello,
 ) -> Result<(), Error> {
-    let invalid = |reason: String| Error::InvalidMessage {
+    let invalid = |reason: Invalid| Error::InvalidMessage {
         message: sh.name(),
         reason,
     };
@@ -68,9 +68,7 @@ pub(super) fn check_server_hello_common(
         Some(ProtocolVersion::Tls13) => {}
         // §4.2.1: a server selecting another version with supported_versions is an error.
         Some(other) => {
-            return Err(invalid(format!(
-                "supported_versions selects {other}, which was not offered"
-            )));
+            return Err(invalid(Invalid::VersionNotOffered(other)));
         }
         None => {
             return Err(Error::ProtocolVersion(format!(
@@ -82,26 +80,17 @@ pub(super) fn check_server_hello_common(
     }
     // §4.1.3: legacy_version is 0x0303 in a TLS 1.3 ServerHello.
     if sh.legacy_version != ProtocolVersion::Tls12 {
-        return Err(invalid(format!(
-            "legacy_version is {}, not 0x0303",
-            sh.legacy_version
-        )));
+        return Err(invalid(Invalid::LegacyVersion(sh.legacy_version)));
     }
     if sh.legacy_session_id_echo != hello.legacy_session_id {
-        return Err(invalid(
-            "legacy_session_id_echo differs from the ClientHello's legacy_session_id".into(),
-        ));
+        return Err(invalid(Invalid::SessionIdEcho));
     }
     if sh.cipher_suite != CipherSuite::TlsChacha20Poly1305Sha256 {
-        return Err(invalid(format!(
-            "cipher suite {} was not offered",
-            sh.cipher_suite
-        )));
+        return Err(invalid(Invalid::CipherSuiteNotOffered(sh.cipher_suite)));
     }
     if sh.legacy_compression_method != 0 {
-        return Err(invalid(format!(
-            "legacy_compression_method is {}, not 0",
-            sh.legacy_compression_method
+        return Err(invalid(Invalid::CompressionMethod(
+            sh.legacy_compression_method,
         )));
     }
     for typ in sh.extensions.types() {
@@ -118,6 +107,39 @@ pub(super) fn check_server_hello_common(
                 extension: typ,
             });
         }
+    }
+    Ok(())
+}
+
+/// What a HelloRetryRequest must say on top of what every ServerHello says (RFC 8446
+/// §4.1.4, §4.2.8).
+pub(super) fn check_hello_retry(hrr: &ServerHello, hello: &ClientHello) -> Result<(), Error> {
+    check_server_hello_common(hrr, hello)?;
+    let invalid = |reason: Invalid| Error::InvalidMessage {
+        message: "HelloRetryRequest",
+        reason,
+    };
+    let group = hrr.extensions.hello_retry_group();
+    match group {
+        Some(NamedGroup::X25519) => {}
+        Some(other) => {
+            return Err(invalid(Invalid::RetryGroupNotOffered(other)));
+        }
+        None if hrr.extensions.cookie().is_none() => {
+            // §4.1.4: an HRR that would not change the ClientHello is illegal.
+            return Err(invalid(Invalid::RetryChangesNothing));
+        }
+        None => {}
+    }
+    let offered_x25519 = hello
+        .extensions
+        .client_key_shares()
+        .is_some_and(|s| !s.is_empty());
+    if group == Some(NamedGroup::X25519) && offered_x25519 {
+        // §4.2.8: the group must not be one the client already sent a share for.
+        return Err(invalid(Invalid::RetryGroupAlreadyShared(
+            NamedGroup::X25519,
+        )));
     }
     Ok(())
 }

@@ -1,24 +1,34 @@
 //! What client and server connections share: record I/O, key changes, the transcript,
 //! key log and trace output.
+//!
+//! The transcript (RFC 8446 §4.4.1) changes in one place: [`Core::send_handshake`] adds a
+//! message we send, [`Core::receive_handshake`] one we receive; both apply the
+//! HelloRetryRequest rule. Post-handshake messages go through
+//! [`Core::send_post_handshake`] and [`Core::receive_post_handshake`] and stay out of it.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use pki::Purpose;
 use rand_core::CryptoRng;
+use time::OffsetDateTime;
 
-use crate::auth::Side;
-use crate::config::KeyLog;
+use crate::auth::{self, Side};
+use crate::config::{Identity, KeyLog};
 use crate::conn::Event;
 use crate::conn::trace::{Direction, Observer, TraceEvent};
-use crate::error::Error;
-use crate::key_schedule::{Secret, TrafficKeys, Transcript};
+use crate::error::{CertificateError, Error};
+use crate::key_schedule::{HASH_LEN, Secret, TrafficKeys, Transcript, next_traffic_secret};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::alert::{Alert, AlertDescription};
-use crate::msgs::enums::{ContentType, ProtocolVersion};
+use crate::msgs::certificate::{Certificate, CertificateEntry, CertificateVerify};
+use crate::msgs::enums::{ContentType, ProtocolVersion, SignatureScheme};
+use crate::msgs::extensions::Extensions;
 use crate::record::{
     HandshakeJoiner, Inbound, RawHandshake, RecordDecrypter, RecordDeframer, RecordEncrypter,
     write_plaintext,
 };
+use crate::states::StateName;
 
 /// The randomness a connection draws from: any cryptographic RNG (seed one for
 /// reproducible runs).
@@ -28,25 +38,25 @@ impl<T: CryptoRng + Send> TlsRng for T {}
 
 /// Record layer, transcript and observability shared by both sides.
 pub(crate) struct Core {
-    pub side: Side,
-    pub rng: Box<dyn TlsRng>,
+    side: Side,
+    rng: Box<dyn TlsRng>,
     deframer: RecordDeframer,
     joiner: HandshakeJoiner,
     decrypter: Option<RecordDecrypter>,
     encrypter: Option<RecordEncrypter>,
-    pub transcript: Transcript,
+    transcript: Transcript,
     key_log: Option<Arc<dyn KeyLog>>,
     /// ClientHello.random: names the connection in the key log.
-    pub client_random: [u8; 32],
+    client_random: [u8; 32],
     observer: Option<Observer>,
-    pub events: VecDeque<Event>,
+    events: VecDeque<Event>,
     /// Current application traffic secrets, for KeyUpdate (RFC 8446 §7.2).
-    pub send_secret: Option<Secret>,
-    pub recv_secret: Option<Secret>,
+    send_secret: Option<Secret>,
+    recv_secret: Option<Secret>,
     /// A change_cipher_spec record was already dropped (RFC 8446 §D.4 allows one).
-    pub ccs_seen: bool,
+    ccs_seen: bool,
     /// True once the handshake is complete on this side.
-    pub connected: bool,
+    connected: bool,
     /// True once a protected record from the peer decrypted: from then on a plaintext
     /// alert can only be an injection and is refused.
     decrypted_any: bool,
@@ -82,6 +92,70 @@ impl Core {
         }
     }
 
+    /// Client or server.
+    pub fn side(&self) -> Side {
+        self.side
+    }
+
+    /// The connection's RNG, for signatures.
+    pub fn rng(&mut self) -> &mut dyn TlsRng {
+        &mut *self.rng
+    }
+
+    /// Random bytes.
+    pub fn random<const N: usize>(&mut self) -> [u8; N] {
+        let mut bytes = [0u8; N];
+        self.rng.fill_bytes(&mut bytes);
+        bytes
+    }
+
+    /// ClientHello.random, which names the connection in the key log.
+    pub fn client_random(&self) -> [u8; 32] {
+        self.client_random
+    }
+
+    /// Sets ClientHello.random (the client draws it; the server reads it from the hello).
+    pub fn set_client_random(&mut self, random: [u8; 32]) {
+        self.client_random = random;
+    }
+
+    /// Queues an event for the caller.
+    pub fn push_event(&mut self, event: Event) {
+        self.events.push_back(event);
+    }
+
+    /// The next event, in order.
+    pub fn next_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Whether the handshake is complete on this side.
+    pub fn is_connected(&self) -> bool {
+        self.connected
+    }
+
+    /// Marks the handshake complete and tells the caller.
+    pub fn handshake_complete(&mut self) {
+        self.connected = true;
+        self.events.push_back(Event::HandshakeComplete);
+    }
+
+    /// Drops a change_cipher_spec record (RFC 8446 §5, §D.4): one may arrive after the
+    /// first ClientHello and before the peer's Finished. `awaiting_hello` says the server is
+    /// in START, where it is allowed only after a ClientHello went by (HelloRetryRequest).
+    pub fn change_cipher_spec(&mut self, awaiting_hello: bool) -> Result<(), Error> {
+        let before_first_hello = awaiting_hello && self.transcript.is_empty();
+        if self.connected || self.ccs_seen || before_first_hello {
+            return Err(Error::UnexpectedMessage {
+                expected: "a handshake message",
+                got: "change_cipher_spec".into(),
+            });
+        }
+        self.ccs_seen = true;
+        self.trace(&TraceEvent::ChangeCipherSpec);
+        Ok(())
+    }
+
     pub fn set_observer(&mut self, observer: Observer) {
         self.observer = Some(observer);
     }
@@ -92,8 +166,12 @@ impl Core {
         }
     }
 
-    pub fn transition(&mut self, from: &'static str, to: &'static str) {
-        self.trace(&TraceEvent::Transition { from, to });
+    /// Reports a transition of RFC 8446 Appendix A; `from` and `to` are states of one side.
+    pub fn transition<S: Into<StateName>>(&mut self, from: S, to: S) {
+        self.trace(&TraceEvent::Transition {
+            from: from.into(),
+            to: to.into(),
+        });
     }
 
     /// Reports a secret to the trace hook and, when it has an NSS label, the key log.
@@ -207,6 +285,32 @@ impl Core {
         self.encrypter = Some(RecordEncrypter::new(&TrafficKeys::derive(secret)));
     }
 
+    /// Switches the receiving keys to an application traffic secret, kept for KeyUpdate.
+    pub fn set_app_read_secret(&mut self, secret: Secret) -> Result<(), Error> {
+        self.set_read_secret(&secret)?;
+        self.recv_secret = Some(secret);
+        Ok(())
+    }
+
+    /// Switches the sending keys to an application traffic secret, kept for KeyUpdate.
+    pub fn set_app_write_secret(&mut self, secret: Secret) {
+        self.set_write_secret(&secret);
+        self.send_secret = Some(secret);
+    }
+
+    /// RFC 8446 §7.2: the next receiving application traffic secret, after a KeyUpdate.
+    pub fn update_read_secret(&mut self) -> Result<(), Error> {
+        let next = next_secret(self.recv_secret.as_ref())?;
+        self.set_app_read_secret(next)
+    }
+
+    /// RFC 8446 §7.2: the next sending application traffic secret, after our KeyUpdate.
+    pub fn update_write_secret(&mut self) -> Result<(), Error> {
+        let next = next_secret(self.send_secret.as_ref())?;
+        self.set_app_write_secret(next);
+        Ok(())
+    }
+
     /// Whether records are protected in the sending direction.
     pub fn encrypting(&self) -> bool {
         self.encrypter.is_some()
@@ -219,15 +323,84 @@ impl Core {
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         let bytes = msg.to_bytes()?;
-        self.transcript.add(&bytes);
+        self.add_to_transcript(msg, &bytes);
+        self.send_encoded(msg, &bytes, out)
+    }
+
+    /// Encodes, traces and sends a post-handshake message (NewSessionTicket, KeyUpdate),
+    /// which is not part of the transcript (RFC 8446 §4.4.1).
+    pub fn send_post_handshake(
+        &mut self,
+        msg: &HandshakeMessage,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let bytes = msg.to_bytes()?;
+        self.send_encoded(msg, &bytes, out)
+    }
+
+    fn send_encoded(
+        &mut self,
+        msg: &HandshakeMessage,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
         let encrypted = self.encrypting();
         self.trace(&TraceEvent::Message {
             direction: Direction::Sent,
             message: msg,
-            bytes: &bytes,
+            bytes,
             encrypted,
         });
-        self.write(ContentType::Handshake, &bytes, out)
+        self.write(ContentType::Handshake, bytes, out)
+    }
+
+    /// Decodes and traces a handshake message from the peer and adds it to the
+    /// transcript; the result keeps the transcript as it was before the message.
+    pub fn receive_handshake(&mut self, raw: &RawHandshake) -> Result<Received, Error> {
+        let msg = self.receive_post_handshake(raw)?;
+        // Copying the running hash is cheap; only the states that need the hash before
+        // the message (Finished, CertificateVerify, PSK binders) finish it.
+        let before = self.transcript.clone();
+        self.add_to_transcript(&msg, &raw.bytes);
+        Ok(Received { msg, before })
+    }
+
+    /// Decodes and traces a handshake message from the peer without adding it to the
+    /// transcript: NewSessionTicket and KeyUpdate (RFC 8446 §4.4.1).
+    pub fn receive_post_handshake(
+        &mut self,
+        raw: &RawHandshake,
+    ) -> Result<HandshakeMessage, Error> {
+        let msg = raw.decode()?;
+        let encrypted = self.decrypter.is_some();
+        self.trace(&TraceEvent::Message {
+            direction: Direction::Received,
+            message: &msg,
+            bytes: &raw.bytes,
+            encrypted,
+        });
+        Ok(msg)
+    }
+
+    /// The one place the transcript grows.
+    fn add_to_transcript(&mut self, msg: &HandshakeMessage, bytes: &[u8]) {
+        // RFC 8446 §4.4.1: a HelloRetryRequest turns ClientHello1 into message_hash, on
+        // both sides, before it is added itself.
+        if let HandshakeMessage::HelloRetryRequest(_) = msg {
+            self.transcript.replace_with_message_hash();
+        }
+        self.transcript.add(bytes);
+    }
+
+    /// Transcript-Hash of the messages so far (RFC 8446 §4.4.1).
+    pub fn transcript_hash(&self) -> [u8; HASH_LEN] {
+        self.transcript.current_hash()
+    }
+
+    /// Transcript-Hash of the messages so far followed by `extra`: a PSK binder's hash
+    /// (RFC 8446 §4.2.11.2).
+    pub fn transcript_hash_with(&self, extra: &[u8]) -> [u8; HASH_LEN] {
+        self.transcript.hash_with(extra)
     }
 
     /// Appends `data` as records of type `typ`, protected when keys are in use.
@@ -250,24 +423,23 @@ impl Core {
         let bytes = [alert.level.to_u8(), alert.description.to_u8()];
         let _ = self.write(ContentType::Alert, &bytes, out);
     }
+}
 
-    /// Traces a received handshake message.
-    pub fn trace_received(&mut self, raw: &RawHandshake, msg: &HandshakeMessage) {
-        let encrypted = self.decrypter.is_some();
-        self.trace(&TraceEvent::Message {
-            direction: Direction::Received,
-            message: msg,
-            bytes: &raw.bytes,
-            encrypted,
-        });
-    }
+/// application_traffic_secret_N+1 (RFC 8446 §7.2), once there is an N.
+fn next_secret(current: Option<&Secret>) -> Result<Secret, Error> {
+    current
+        .map(next_traffic_secret)
+        .ok_or(Error::Usage("no traffic secret"))
+}
 
-    /// Random bytes.
-    pub fn random<const N: usize>(&mut self) -> [u8; N] {
-        let mut bytes = [0u8; N];
-        self.rng.fill_bytes(&mut bytes);
-        bytes
-    }
+/// A handshake message from the peer as a state gets it: decoded and already in the
+/// transcript.
+pub(crate) struct Received {
+    pub msg: HandshakeMessage,
+    /// The transcript before this message: Finished and CertificateVerify are checked
+    /// against its hash (RFC 8446 §4.4.3, §4.4.4), PSK binders against it and a partial
+    /// ClientHello (§4.2.11.2).
+    pub before: Transcript,
 }
 
 /// Builds the "wrong message here" error (one helper for every state).
@@ -278,9 +450,86 @@ pub(crate) fn unexpected(expected: &'static str, got: &HandshakeMessage) -> Erro
     }
 }
 
-/// Decodes a raw handshake message and traces it.
-pub(crate) fn decode(core: &mut Core, raw: &RawHandshake) -> Result<HandshakeMessage, Error> {
-    let msg = raw.decode()?;
-    core.trace_received(raw, &msg);
-    Ok(msg)
+/// Certificate with the chain of `signer`'s identity, or empty without one (RFC 8446
+/// §4.4.2), then CertificateVerify over the transcript so far (§4.4.3).
+pub(crate) fn send_certificate(
+    core: &mut Core,
+    signer: Option<(&Identity, SignatureScheme)>,
+    side: Side,
+    context: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    let entries = signer.map_or_else(Vec::new, |(identity, _)| {
+        identity
+            .chain()
+            .iter()
+            .map(|c| CertificateEntry {
+                cert_data: c.der().to_vec(),
+                extensions: Extensions::default(),
+            })
+            .collect()
+    });
+    let certificate = Certificate {
+        certificate_request_context: context.to_vec(),
+        entries,
+    };
+    core.send_handshake(&HandshakeMessage::Certificate(certificate), out)?;
+    let Some((identity, scheme)) = signer else {
+        return Ok(());
+    };
+    let hash = core.transcript_hash();
+    let signature = auth::sign_certificate_verify(identity.key(), scheme, side, &hash, core.rng())?;
+    let verify = CertificateVerify {
+        algorithm: scheme,
+        signature,
+    };
+    core.send_handshake(&HandshakeMessage::CertificateVerify(verify), out)
+}
+
+/// The peer's chain, validated.
+pub(crate) struct PeerChain {
+    pub leaf: Box<pki::Certificate>,
+    /// Subjects of the validated path, leaf first.
+    pub subjects: Vec<String>,
+    /// The trust anchor's subject.
+    pub anchor: String,
+}
+
+impl PeerChain {
+    /// Checks the peer's CertificateVerify with the leaf's key, over the transcript
+    /// before it (RFC 8446 §4.4.3); `signer` is the peer's side.
+    pub fn verify(
+        &self,
+        cv: &CertificateVerify,
+        signer: Side,
+        before: &Transcript,
+    ) -> Result<(), Error> {
+        let hash = before.current_hash();
+        auth::verify_certificate_verify(&self.leaf, cv.algorithm, &cv.signature, signer, &hash)
+    }
+}
+
+/// Validates the chain of a non-empty Certificate message (RFC 8446 §4.4.2) to
+/// `anchors`.
+pub(crate) fn validate_certificate(
+    cert: &Certificate,
+    anchors: &[pki::Certificate],
+    now: OffsetDateTime,
+    purpose: Purpose,
+    name: Option<&str>,
+) -> Result<PeerChain, Error> {
+    let ders: Vec<Vec<u8>> = cert.entries.iter().map(|e| e.cert_data.clone()).collect();
+    let path = auth::validate_peer_chain(&ders, anchors, now, purpose, name)?;
+    let anchor = path.anchor().subject().to_string();
+    let subjects = path.chain.iter().map(|c| c.subject().to_string()).collect();
+    let leaf = path
+        .chain
+        .into_iter()
+        .next()
+        .ok_or(Error::Certificate(CertificateError::Missing))?;
+    Ok(PeerChain {
+        leaf: Box::new(leaf),
+        subjects,
+        anchor,
+    })
 }

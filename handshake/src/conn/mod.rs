@@ -2,11 +2,13 @@
 
 mod client;
 mod client_checks;
+mod client_hello;
 mod core;
 mod psk;
 mod secrets;
 mod server;
 mod server_checks;
+mod server_hello;
 pub mod trace;
 
 use std::sync::Arc;
@@ -14,25 +16,23 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use self::client::ClientState;
 pub use self::core::TlsRng;
 use self::core::{Core, unexpected};
-pub(crate) use self::secrets::{derive_app_secrets, handshake_secrets, key_exchange};
-use self::server::ServerState;
+pub(crate) use self::secrets::{
+    HandshakeSecrets, derive_app_secrets, handshake_secrets, key_exchange, resumption_secret,
+};
 use self::trace::{Direction, Observer, TraceEvent};
 use crate::auth::Side;
 use crate::config::{ClientConfig, ServerConfig};
-use crate::error::Error;
-use crate::key_schedule::{
-    ExporterMasterSecret, HASH_LEN, ResumptionMasterSecret, next_traffic_secret,
-};
+use crate::error::{Error, Invalid};
+use crate::key_schedule::{ExporterMasterSecret, HASH_LEN, ResumptionMasterSecret};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::alert::{Alert, AlertDescription};
 use crate::msgs::enums::ContentType;
-use crate::msgs::post_handshake::{KeyUpdate, KeyUpdateRequest};
-use crate::record::Inbound;
+use crate::msgs::post_handshake::{KeyUpdate, KeyUpdateRequest, NewSessionTicket};
+use crate::record::{Inbound, RawHandshake};
 use crate::session::{Session, SessionCache};
-use crate::states::StateName;
+use crate::states::{ClientState, ServerState, StateName};
 use crate::summary::Summary;
 
 /// Something the caller should know about, returned by [`Connection::next_event`].
@@ -59,14 +59,10 @@ pub enum Event {
     },
 }
 
+/// Where a connection is: in one side's handshake, connected or closed.
 enum State {
-    /// A client before its ClientHello.
-    ClientStart {
-        config: Arc<ClientConfig>,
-        server_name: String,
-    },
-    Client(ClientState),
-    Server(ServerState),
+    Client(client::Handshake),
+    Server(server::Handshake),
     Connected,
     Closed,
 }
@@ -120,10 +116,7 @@ impl Connection {
         let key_log = config.key_log.clone();
         Ok(Self::new(
             Core::new(Side::Client, Box::new(rng), key_log),
-            State::ClientStart {
-                config,
-                server_name: server_name.to_owned(),
-            },
+            State::Client(client::Handshake::new(config, server_name)),
         ))
     }
 
@@ -132,7 +125,7 @@ impl Connection {
         let key_log = config.key_log.clone();
         Self::new(
             Core::new(Side::Server, Box::new(rng), key_log),
-            State::Server(ServerState::new(config)),
+            State::Server(server::Handshake::new(config)),
         )
     }
 
@@ -159,17 +152,14 @@ impl Connection {
     /// harmless. `now` is the time the obfuscated ticket age of a resumption offer is
     /// measured to (RFC 8446 §4.2.11.1).
     pub fn start(&mut self, now: OffsetDateTime, out: &mut Vec<u8>) -> Result<(), Error> {
-        if let State::ClientStart { .. } = self.state {
-            let State::ClientStart {
-                config,
-                server_name,
-            } = std::mem::replace(&mut self.state, State::Closed)
+        if let State::Client(client::Handshake::Start(_)) = self.state {
+            let State::Client(client::Handshake::Start(start)) =
+                std::mem::replace(&mut self.state, State::Closed)
             else {
                 return Ok(());
             };
-            let result =
-                client::start(&mut self.core, config, &server_name, now, out).map(State::Client);
-            self.state = self.settle(result, out)?;
+            let result = start.client_hello(&mut self.core, now, out);
+            self.state = self.settle(result.map(State::Client), out)?;
         }
         Ok(())
     }
@@ -221,23 +211,12 @@ impl Connection {
         match item {
             Inbound::Alert(alert) => self.on_alert(alert),
             Inbound::ChangeCipherSpec => {
-                // RFC 8446 §5, §D.4: one may arrive after the first ClientHello and before
-                // the peer's Finished; it is dropped.
-                let server_before_hello =
-                    matches!(&self.state, State::Server(ServerState::Start(_)))
-                        && self.core.transcript.is_empty();
-                if self.core.connected || self.core.ccs_seen || server_before_hello {
-                    return Err(Error::UnexpectedMessage {
-                        expected: "a handshake message",
-                        got: "change_cipher_spec".into(),
-                    });
-                }
-                self.core.ccs_seen = true;
-                self.core.trace(&TraceEvent::ChangeCipherSpec);
-                Ok(())
+                let awaiting_hello =
+                    matches!(&self.state, State::Server(server::Handshake::Start(_)));
+                self.core.change_cipher_spec(awaiting_hello)
             }
             Inbound::ApplicationData(data) => {
-                if !self.core.connected {
+                if !self.core.is_connected() {
                     return Err(Error::UnexpectedMessage {
                         expected: "a handshake message",
                         got: "application data".into(),
@@ -249,7 +228,7 @@ impl Connection {
                     return self.idle_record("empty application data records");
                 }
                 self.idle_records = 0;
-                self.core.events.push_back(Event::ApplicationData(data));
+                self.core.push_event(Event::ApplicationData(data));
                 Ok(())
             }
             Inbound::Handshake(raw) => {
@@ -266,9 +245,7 @@ impl Connection {
                     State::Connected => self
                         .post_handshake(&raw, now, out)
                         .map(|()| State::Connected),
-                    State::ClientStart { .. } | State::Closed => {
-                        Err(Error::Usage("connection is not running"))
-                    }
+                    State::Closed => Err(Error::Usage("connection is not running")),
                 };
                 self.state = next?;
                 Ok(())
@@ -280,75 +257,69 @@ impl Connection {
         self.summary = Some(e.summary);
         self.exporter = Some(e.exporter);
         self.resumption = e.resumption;
-        self.core.connected = true;
-        self.core.events.push_back(Event::HandshakeComplete);
+        self.core.handshake_complete();
         State::Connected
     }
 
     /// RFC 8446 §4.6: NewSessionTicket (client only) and KeyUpdate after the handshake.
     fn post_handshake(
         &mut self,
-        raw: &crate::record::RawHandshake,
+        raw: &RawHandshake,
         now: OffsetDateTime,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        let msg = self::core::decode(&mut self.core, raw)?;
-        match msg {
-            HandshakeMessage::NewSessionTicket(nst) if self.core.side == Side::Client => {
+        match self.core.receive_post_handshake(raw)? {
+            HandshakeMessage::NewSessionTicket(nst) if self.core.side() == Side::Client => {
                 self.idle_record("NewSessionTicket messages")?;
-                // RFC 8446 §4.6.1: "Servers MUST NOT use any value greater than 604800".
-                if nst.ticket_lifetime > 604_800 {
-                    return Err(Error::InvalidMessage {
-                        message: "NewSessionTicket",
-                        reason: format!(
-                            "ticket_lifetime {} exceeds 604800 seconds",
-                            nst.ticket_lifetime
-                        ),
-                    });
-                }
-                // §4.6.1: a lifetime of zero means the ticket must not be used.
-                if let Some(r) = self.resumption.as_ref().filter(|_| nst.ticket_lifetime > 0) {
-                    let psk = r.secret.ticket_psk(&nst.ticket_nonce)?;
-                    self.core.secret(
-                        "ticket PSK",
-                        "HKDF-Expand-Label(resumption_master_secret, \"resumption\", ticket_nonce, 32)",
-                        None,
-                        psk.as_bytes(),
-                    );
-                    r.cache.insert(Session {
-                        server_name: r.server_name.clone(),
-                        ticket: nst.ticket.clone(),
-                        psk: Zeroizing::new(*psk.as_bytes()),
-                        age_add: nst.ticket_age_add,
-                        lifetime: nst.ticket_lifetime,
-                        received_ms: psk::unix_ms(now),
-                        client_identity: r.client_identity.clone(),
-                    });
-                }
-                self.core.events.push_back(Event::SessionTicket {
-                    lifetime: nst.ticket_lifetime,
-                });
-                Ok(())
+                self.session_ticket(&nst, now)
             }
             HandshakeMessage::KeyUpdate(ku) => {
                 self.idle_record("KeyUpdate messages")?;
-                let recv = self
-                    .core
-                    .recv_secret
-                    .as_ref()
-                    .ok_or(Error::Usage("no traffic secret"))?;
-                let next = next_traffic_secret(recv);
-                self.core.set_read_secret(&next)?;
-                self.core.recv_secret = Some(next);
+                self.core.update_read_secret()?;
                 let requested = ku.request_update == KeyUpdateRequest::UpdateRequested;
                 if requested && !self.sent_close {
                     self.send_key_update(KeyUpdateRequest::UpdateNotRequested, out)?;
                 }
-                self.core.events.push_back(Event::KeyUpdated { requested });
+                self.core.push_event(Event::KeyUpdated { requested });
                 Ok(())
             }
             other => Err(unexpected("NewSessionTicket or KeyUpdate", &other)),
         }
+    }
+
+    /// Client: a NewSessionTicket becomes a [`Session`] in the cache, if there is one
+    /// (RFC 8446 §4.6.1).
+    fn session_ticket(&mut self, nst: &NewSessionTicket, now: OffsetDateTime) -> Result<(), Error> {
+        // RFC 8446 §4.6.1: "Servers MUST NOT use any value greater than 604800".
+        if nst.ticket_lifetime > 604_800 {
+            return Err(Error::InvalidMessage {
+                message: "NewSessionTicket",
+                reason: Invalid::TicketLifetime(nst.ticket_lifetime),
+            });
+        }
+        // §4.6.1: a lifetime of zero means the ticket must not be used.
+        if let Some(r) = self.resumption.as_ref().filter(|_| nst.ticket_lifetime > 0) {
+            let psk = r.secret.ticket_psk(&nst.ticket_nonce)?;
+            self.core.secret(
+                "ticket PSK",
+                "HKDF-Expand-Label(resumption_master_secret, \"resumption\", ticket_nonce, 32)",
+                None,
+                psk.as_bytes(),
+            );
+            r.cache.insert(Session {
+                server_name: r.server_name.clone(),
+                ticket: nst.ticket.clone(),
+                psk: Zeroizing::new(*psk.as_bytes()),
+                age_add: nst.ticket_age_add,
+                lifetime: nst.ticket_lifetime,
+                received_ms: psk::unix_ms(now),
+                client_identity: r.client_identity.clone(),
+            });
+        }
+        self.core.push_event(Event::SessionTicket {
+            lifetime: nst.ticket_lifetime,
+        });
+        Ok(())
     }
 
     fn on_alert(&mut self, alert: Alert) -> Result<(), Error> {
@@ -359,8 +330,8 @@ impl Connection {
         match alert.description {
             AlertDescription::CloseNotify => {
                 self.peer_closed = true;
-                self.core.events.push_back(Event::PeerClosed);
-                if self.core.connected {
+                self.core.push_event(Event::PeerClosed);
+                if self.core.is_connected() {
                     Ok(())
                 } else {
                     Err(Error::PeerAlert(AlertDescription::CloseNotify))
@@ -399,7 +370,7 @@ impl Connection {
 
     /// The next event, in order.
     pub fn next_event(&mut self) -> Option<Event> {
-        self.core.events.pop_front()
+        self.core.next_event()
     }
 
     /// Encrypts application data into `out`. Only after the handshake.
@@ -420,7 +391,7 @@ impl Connection {
         if self.sent_close || self.closed.is_some() {
             return;
         }
-        if !self.core.connected {
+        if !self.core.is_connected() {
             self.core.send_alert(AlertDescription::UserCanceled, out);
             self.core.send_alert(AlertDescription::CloseNotify, out);
             self.closed = Some("closed locally during the handshake".into());
@@ -450,31 +421,15 @@ impl Connection {
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         let msg = HandshakeMessage::KeyUpdate(KeyUpdate { request_update });
-        let bytes = msg.to_bytes()?;
-        self.core.trace(&TraceEvent::Message {
-            direction: Direction::Sent,
-            message: &msg,
-            bytes: &bytes,
-            encrypted: true,
-        });
-        // Post-handshake messages are not part of the transcript (RFC 8446 §4.4.1).
-        self.core.write(ContentType::Handshake, &bytes, out)?;
-        let send = self
-            .core
-            .send_secret
-            .as_ref()
-            .ok_or(Error::Usage("no traffic secret"))?;
-        let next = next_traffic_secret(send);
-        self.core.set_write_secret(&next);
-        self.core.send_secret = Some(next);
-        Ok(())
+        self.core.send_post_handshake(&msg, out)?;
+        self.core.update_write_secret()
     }
 
     fn check_can_send(&self) -> Result<(), Error> {
         if let Some(reason) = &self.closed {
             return Err(Error::Closed(reason.clone()));
         }
-        if !self.core.connected {
+        if !self.core.is_connected() {
             return Err(Error::Usage("the handshake has not finished"));
         }
         if self.sent_close {
@@ -518,7 +473,7 @@ impl Connection {
 
     /// Whether the handshake is still running.
     pub fn is_handshaking(&self) -> bool {
-        !self.core.connected && self.closed.is_none()
+        !self.core.is_connected() && self.closed.is_none()
     }
 
     /// Why the connection can no longer be used, once it cannot (not set by the peer's
@@ -542,20 +497,23 @@ impl Connection {
         self.summary.as_ref()
     }
 
-    /// The RFC 8446 Appendix A name of the current state (`CLOSED` after an error).
+    /// The current state; its `Display` is the RFC 8446 Appendix A name (`CLOSED` after an
+    /// error).
     pub fn state(&self) -> StateName {
         match &self.state {
-            State::ClientStart { .. } => "START",
-            State::Client(s) => s.name(),
-            State::Server(s) => s.name(),
-            State::Connected => "CONNECTED",
-            State::Closed => "CLOSED",
+            State::Client(s) => s.name().into(),
+            State::Server(s) => s.name().into(),
+            State::Connected => match self.core.side() {
+                Side::Client => ClientState::Connected.into(),
+                Side::Server => ServerState::Connected.into(),
+            },
+            State::Closed => StateName::Closed,
         }
     }
 
     /// Client or server.
     pub fn side(&self) -> Side {
-        self.core.side
+        self.core.side()
     }
 }
 

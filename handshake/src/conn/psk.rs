@@ -5,14 +5,15 @@ use zeroize::Zeroizing;
 
 use crate::config::{ClientAuth, ClientConfig, ServerConfig};
 use crate::conn::core::Core;
-use crate::error::{Error, Verification};
-use crate::key_schedule::{EarlySecret, PskKind, Secret, check_verify_data, verify_data};
+use crate::error::{Error, Invalid, Verification};
+use crate::key_schedule::{
+    EarlySecret, PskKind, Secret, Transcript, check_verify_data, verify_data,
+};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::client_hello::ClientHello;
 use crate::msgs::enums::{ExtensionType, PskKeyExchangeMode};
 use crate::msgs::extensions::Extension;
 use crate::msgs::psk::{OfferedPsks, PskIdentity, binder_prefix};
-use crate::record::RawHandshake;
 use crate::tickets::TicketState;
 
 /// `now` in Unix milliseconds (0 before 1970).
@@ -120,7 +121,7 @@ pub(crate) fn attach_binders(
         .push(Extension::PreSharedKeyClientHello(offered.clone()));
     let bytes = HandshakeMessage::ClientHello(hello.clone()).to_bytes()?;
     let prefix = binder_prefix(&bytes, &offered).ok_or(Error::Usage("ClientHello too short"))?;
-    let hash = core.transcript.hash_with(prefix);
+    let hash = core.transcript_hash_with(prefix);
     for (binder, offer) in offered.binders.iter_mut().zip(offers) {
         let key = binder_key(core, offer.kind, &offer.secret);
         *binder = verify_data(&key, &hash).to_vec();
@@ -147,6 +148,14 @@ pub(crate) struct Accepted {
     pub ticket: Option<(Vec<u8>, TicketState)>,
 }
 
+/// What a server checks a PSK binder over (RFC 8446 §4.2.11.2): the transcript before
+/// the ClientHello (empty, or message_hash and HelloRetryRequest) and the ClientHello's
+/// encoding, of which the part up to the binders counts.
+pub(crate) struct BinderInput<'a> {
+    pub before: &'a Transcript,
+    pub hello: &'a [u8],
+}
+
 /// What the server made of the client's PSK offer.
 pub(crate) struct Selection {
     pub accepted: Option<Accepted>,
@@ -157,22 +166,54 @@ pub(crate) struct Selection {
 /// Picks the first offered key the server can use and checks its binder (RFC 8446
 /// §4.2.11): a wrong binder is decrypt_error; a key the server does not know, cannot open
 /// or may not use under its policy is passed over (full handshake).
-///
-/// Call before the ClientHello is added to the transcript.
 pub(crate) fn select(
     core: &mut Core,
     config: &ServerConfig,
-    raw: &RawHandshake,
     ch: &ClientHello,
+    binder_input: &BinderInput<'_>,
     now_ms: u64,
 ) -> Result<Selection, Error> {
-    let none = |why: Option<String>| Selection {
-        accepted: None,
-        declined: why,
-    };
     let Some(offer) = ch.extensions.offered_psks() else {
-        return Ok(none(None));
+        return Ok(Selection::none(None));
     };
+    let Some(dhe) = key_exchange_mode(config, ch)? else {
+        let why = "no psk_key_exchange_mode in common (psk_ke is not allowed here)";
+        return Ok(Selection::none(Some(why.into())));
+    };
+    let mut declined = Vec::new();
+    let chosen = offer.identities.iter().enumerate().find_map(|(index, id)| {
+        let index = u16::try_from(index).unwrap_or(u16::MAX);
+        match accept_identity(config, id, index, dhe, now_ms) {
+            Ok(accepted) => Some(accepted),
+            Err(why) => {
+                declined.push(why);
+                None
+            }
+        }
+    });
+    let declined = summarize_declined(declined);
+    let Some(accepted) = chosen else {
+        return Ok(Selection::none(declined));
+    };
+    check_binder(core, offer, binder_input, &accepted)?;
+    Ok(Selection {
+        accepted: Some(accepted),
+        declined,
+    })
+}
+
+impl Selection {
+    fn none(declined: Option<String>) -> Self {
+        Self {
+            accepted: None,
+            declined,
+        }
+    }
+}
+
+/// psk_dhe_ke (`true`) or psk_ke, whichever the client offers and the server prefers;
+/// `None` when there is none in common (RFC 8446 §4.2.9).
+fn key_exchange_mode(config: &ServerConfig, ch: &ClientHello) -> Result<Option<bool>, Error> {
     // §4.2.9: "If clients offer "pre_shared_key" without a "psk_key_exchange_modes"
     // extension, servers MUST abort the handshake."
     let modes = ch
@@ -182,112 +223,110 @@ pub(crate) fn select(
             message: "ClientHello",
             extension: ExtensionType::PskKeyExchangeModes,
         })?;
-    let dhe = if config.allow_psk_ke && modes.contains(&PskKeyExchangeMode::PskKe) {
-        false
-    } else if modes.contains(&PskKeyExchangeMode::PskDheKe) {
-        true
-    } else {
-        return Ok(none(Some(
-            "no psk_key_exchange_mode in common (psk_ke is not allowed here)".into(),
-        )));
-    };
-    let required = config.client_auth == ClientAuth::Required;
-    let mut declined = Vec::new();
-    let mut chosen = None;
-    for (index, id) in offer.identities.iter().enumerate() {
-        let external = std::str::from_utf8(&id.identity)
-            .ok()
-            .and_then(|name| config.psks.iter().find(|k| k.identity() == name));
-        let candidate = if let Some(key) = external {
-            if required && !config.psk_satisfies_client_auth {
-                declined.push(format!(
-                    "external PSK \"{}\" does not satisfy client auth required",
-                    key.identity()
-                ));
-                continue;
-            }
-            Accepted {
-                index: 0,
-                kind: PskKind::External,
-                secret: Zeroizing::new(key.secret().to_vec()),
-                dhe,
-                client_identity: Some(format!("psk:{}", key.identity())),
-                certificate_verified: false,
-                auth_ms: None,
-                describe: format!("external PSK \"{}\"", key.identity()),
-                ticket: None,
-            }
-        } else if let Some(tickets) = &config.tickets {
-            let state = match tickets.accept(&id.identity, id.obfuscated_ticket_age, now_ms) {
-                Ok(state) => state,
-                Err(why) => {
-                    declined.push(why.to_string());
-                    continue;
-                }
-            };
-            let ok_for_required = state.certificate_verified
-                || (state.client_identity.is_some() && config.psk_satisfies_client_auth);
-            if required && !ok_for_required {
-                declined.push(
-                    "client auth is required and the ticket carries no verified client certificate"
-                        .into(),
-                );
-                continue;
-            }
-            let who = state
-                .client_identity
-                .as_deref()
-                .unwrap_or("an anonymous client");
-            Accepted {
-                index: 0,
-                kind: PskKind::Resumption,
-                secret: Zeroizing::new(state.psk.to_vec()),
-                dhe,
-                client_identity: state.client_identity.clone(),
-                certificate_verified: state.certificate_verified,
-                auth_ms: Some(state.auth_ms),
-                describe: format!(
-                    "a ticket issued {} s earlier to {who}",
-                    now_ms.saturating_sub(state.created_ms) / 1000
-                ),
-                ticket: Some((id.identity.clone(), state)),
-            }
+    Ok(
+        if config.allow_psk_ke && modes.contains(&PskKeyExchangeMode::PskKe) {
+            Some(false)
+        } else if modes.contains(&PskKeyExchangeMode::PskDheKe) {
+            Some(true)
         } else {
-            declined.push("unknown PSK identity".into());
-            continue;
-        };
-        chosen = Some(Accepted {
-            index: u16::try_from(index).unwrap_or(u16::MAX),
-            ..candidate
+            None
+        },
+    )
+}
+
+/// The key behind offered identity number `index`, or why the server passes it over.
+fn accept_identity(
+    config: &ServerConfig,
+    id: &PskIdentity,
+    index: u16,
+    dhe: bool,
+    now_ms: u64,
+) -> Result<Accepted, String> {
+    let required = config.client_auth == ClientAuth::Required;
+    let external = std::str::from_utf8(&id.identity)
+        .ok()
+        .and_then(|name| config.psks.iter().find(|k| k.identity() == name));
+    if let Some(key) = external {
+        if required && !config.psk_satisfies_client_auth {
+            return Err(format!(
+                "external PSK \"{}\" does not satisfy client auth required",
+                key.identity()
+            ));
+        }
+        return Ok(Accepted {
+            index,
+            kind: PskKind::External,
+            secret: Zeroizing::new(key.secret().to_vec()),
+            dhe,
+            client_identity: Some(format!("psk:{}", key.identity())),
+            certificate_verified: false,
+            auth_ms: None,
+            describe: format!("external PSK \"{}\"", key.identity()),
+            ticket: None,
         });
-        break;
     }
-    // A hostile offer may hold thousands of identities: say why for the first few only.
+    let Some(tickets) = &config.tickets else {
+        return Err("unknown PSK identity".into());
+    };
+    let state = tickets
+        .accept(&id.identity, id.obfuscated_ticket_age, now_ms)
+        .map_err(|why| why.to_string())?;
+    let ok_for_required = state.certificate_verified
+        || (state.client_identity.is_some() && config.psk_satisfies_client_auth);
+    if required && !ok_for_required {
+        return Err(
+            "client auth is required and the ticket carries no verified client certificate".into(),
+        );
+    }
+    let who = state
+        .client_identity
+        .as_deref()
+        .unwrap_or("an anonymous client");
+    Ok(Accepted {
+        index,
+        kind: PskKind::Resumption,
+        secret: Zeroizing::new(state.psk.to_vec()),
+        dhe,
+        client_identity: state.client_identity.clone(),
+        certificate_verified: state.certificate_verified,
+        auth_ms: Some(state.auth_ms),
+        describe: format!(
+            "a ticket issued {} s earlier to {who}",
+            now_ms.saturating_sub(state.created_ms) / 1000
+        ),
+        ticket: Some((id.identity.clone(), state)),
+    })
+}
+
+/// Why offered keys were passed over, in one line. A hostile offer may hold thousands of
+/// identities: say why for the first few only.
+fn summarize_declined(mut declined: Vec<String>) -> Option<String> {
     const SHOWN: usize = 3;
     let more = declined.len().saturating_sub(SHOWN);
     declined.truncate(SHOWN);
     if more > 0 {
         declined.push(format!("and {more} more identities not used"));
     }
-    let declined = (!declined.is_empty()).then(|| declined.join("; "));
-    let Some(accepted) = chosen else {
-        return Ok(none(declined));
-    };
-    // §4.2.11.2: the binder of the chosen identity, over the transcript so far (empty, or
-    // message_hash + HelloRetryRequest) and the ClientHello up to the binders.
-    let prefix = binder_prefix(&raw.bytes, offer).ok_or(Error::InvalidMessage {
+    (!declined.is_empty()).then(|| declined.join("; "))
+}
+
+/// §4.2.11.2: the binder of the chosen identity, over the transcript so far (empty, or
+/// message_hash + HelloRetryRequest) and the ClientHello up to the binders.
+fn check_binder(
+    core: &mut Core,
+    offer: &OfferedPsks,
+    binder_input: &BinderInput<'_>,
+    accepted: &Accepted,
+) -> Result<(), Error> {
+    let prefix = binder_prefix(binder_input.hello, offer).ok_or(Error::InvalidMessage {
         message: "ClientHello",
-        reason: "pre_shared_key binders extend past the message".into(),
+        reason: Invalid::BindersPastEnd,
     })?;
-    let hash = core.transcript.hash_with(prefix);
+    let hash = binder_input.before.hash_with(prefix);
     let key = binder_key(core, accepted.kind, &accepted.secret);
     let binder = offer
         .binders
         .get(usize::from(accepted.index))
         .ok_or(Error::VerifyFailed(Verification::PskBinder))?;
-    check_verify_data(&key, &hash, binder, Verification::PskBinder)?;
-    Ok(Selection {
-        accepted: Some(accepted),
-        declined,
-    })
+    check_verify_data(&key, &hash, binder, Verification::PskBinder)
 }

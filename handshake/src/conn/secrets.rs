@@ -5,9 +5,10 @@ use x25519_dalek::{PublicKey as X25519Public, StaticSecret};
 use zeroize::Zeroizing;
 
 use crate::conn::core::Core;
-use crate::error::Error;
+use crate::error::{Error, Invalid};
 use crate::key_schedule::{
-    EarlySecret, ExporterMasterSecret, HASH_LEN, HandshakeSecret, MasterSecret, Secret,
+    EarlySecret, ExporterMasterSecret, HASH_LEN, HandshakeSecret, MasterSecret,
+    ResumptionMasterSecret, Secret,
 };
 
 /// The application traffic secrets and the exporter secret (RFC 8446 §7.1), and the
@@ -19,6 +20,16 @@ pub(crate) struct AppSecrets {
     pub master: MasterSecret,
 }
 
+/// The handshake secret and the two handshake traffic secrets from it (RFC 8446 §7.1).
+pub(crate) struct HandshakeSecrets {
+    /// What the master secret is derived from, after the server's Finished.
+    pub secret: HandshakeSecret,
+    /// client_handshake_traffic_secret.
+    pub client: Secret,
+    /// server_handshake_traffic_secret.
+    pub server: Secret,
+}
+
 /// X25519 with the peer's share; refuses malformed shares and the all-zero result of a
 /// low-order point (RFC 8446 §7.4.2, RFC 7748 §6.1), both illegal_parameter.
 pub(crate) fn key_exchange(
@@ -28,13 +39,13 @@ pub(crate) fn key_exchange(
 ) -> Result<Zeroizing<[u8; 32]>, Error> {
     let bytes: [u8; 32] = peer.try_into().map_err(|_| Error::InvalidMessage {
         message,
-        reason: format!("x25519 key_share of {} bytes, expected 32", peer.len()),
+        reason: Invalid::KeyShareLength(peer.len()),
     })?;
     let shared = secret.diffie_hellman(&X25519Public::from(bytes));
     if !shared.was_contributory() {
         return Err(Error::InvalidMessage {
             message,
-            reason: "x25519 shared secret is all zeros (low-order public key)".into(),
+            reason: Invalid::LowOrderKeyShare,
         });
     }
     Ok(Zeroizing::new(shared.to_bytes()))
@@ -47,7 +58,7 @@ pub(crate) fn handshake_secrets(
     psk: Option<&[u8]>,
     shared: Option<&[u8]>,
     hash: &[u8; HASH_LEN],
-) -> (HandshakeSecret, Secret, Secret) {
+) -> HandshakeSecrets {
     if let Some(shared) = shared {
         core.secret(
             "ecdhe_shared_secret",
@@ -92,7 +103,11 @@ pub(crate) fn handshake_secrets(
         Some("SERVER_HANDSHAKE_TRAFFIC_SECRET"),
         server.as_bytes(),
     );
-    (hs, client, server)
+    HandshakeSecrets {
+        secret: hs,
+        client,
+        server,
+    }
 }
 
 /// Derives the master secret and what comes from it, from the transcript through the
@@ -136,4 +151,17 @@ pub(crate) fn derive_app_secrets(
         exporter,
         master,
     }
+}
+
+/// resumption_master_secret, from the transcript through the client's Finished (RFC 8446
+/// §7.1), reported to the trace.
+pub(crate) fn resumption_secret(core: &mut Core, master: &MasterSecret) -> ResumptionMasterSecret {
+    let secret = master.resumption_master_secret(&core.transcript_hash());
+    core.secret(
+        "resumption_master_secret",
+        "Derive-Secret(master_secret, \"res master\", CH..client Finished)",
+        None,
+        secret.secret().as_bytes(),
+    );
+    secret
 }

@@ -7,17 +7,15 @@ use zeroize::Zeroizing;
 use crate::auth;
 use crate::config::ServerConfig;
 use crate::conn::core::Core;
-use crate::conn::psk;
-use crate::conn::trace::{Direction, TraceEvent};
-use crate::error::Error;
+use crate::conn::{psk, resumption_secret};
+use crate::error::{Error, HandshakeFailure, HelloField, Invalid};
 use crate::key_schedule::MasterSecret;
 use crate::msgs::HandshakeMessage;
 use crate::msgs::client_hello::ClientHello;
 use crate::msgs::enums::{
-    CipherSuite, ContentType, ExtensionType, NamedGroup, ProtocolVersion, PskKeyExchangeMode,
-    SignatureScheme,
+    CipherSuite, ExtensionType, NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme,
 };
-use crate::msgs::extensions::{Extension, Extensions};
+use crate::msgs::extensions::{Extension, Extensions, KeyShareEntry};
 use crate::msgs::post_handshake::NewSessionTicket;
 use crate::tickets::TicketState;
 
@@ -25,18 +23,19 @@ use crate::tickets::TicketState;
 /// that key_share holds one share for the group asked for (§4.2.8), and cookie,
 /// early_data, pre_shared_key and padding may change.
 pub(super) fn check_second_hello(first: &ClientHello, second: &ClientHello) -> Result<(), Error> {
-    let invalid = |what: &str| Error::InvalidMessage {
+    let invalid = |reason: Invalid| Error::InvalidMessage {
         message: "ClientHello",
-        reason: format!("the second ClientHello changed {what} (RFC 8446 §4.1.2)"),
+        reason,
     };
+    let changed = |field: HelloField| invalid(Invalid::SecondHelloChanged(field));
     if second.random != first.random {
-        return Err(invalid("the random"));
+        return Err(changed(HelloField::Random));
     }
     if second.legacy_session_id != first.legacy_session_id {
-        return Err(invalid("legacy_session_id"));
+        return Err(changed(HelloField::LegacySessionId));
     }
     if second.cipher_suites != first.cipher_suites {
-        return Err(invalid("cipher_suites"));
+        return Err(changed(HelloField::CipherSuites));
     }
     let may_change = |e: &&Extension| {
         let typ = e.ext_type();
@@ -58,16 +57,11 @@ pub(super) fn check_second_hello(first: &ClientHello, second: &ClientHello) -> R
             .collect::<Vec<_>>()
     };
     if fixed(first) != fixed(second) {
-        return Err(invalid(
-            "an extension other than key_share, cookie, early_data, pre_shared_key or padding",
-        ));
+        return Err(changed(HelloField::Extension));
     }
     match second.extensions.client_key_shares() {
         Some([share]) if share.group == NamedGroup::X25519 => Ok(()),
-        _ => Err(Error::InvalidMessage {
-            message: "ClientHello",
-            reason: "after HelloRetryRequest key_share must hold exactly one x25519 share (RFC 8446 §4.2.8)".into(),
-        }),
+        _ => Err(invalid(Invalid::SecondHelloKeyShare)),
     }
 }
 
@@ -89,10 +83,9 @@ pub(super) struct Offer {
 impl Offer {
     /// The error when an (EC)DHE exchange is needed and the client has no x25519 to give.
     pub fn no_common_group(&self) -> Error {
-        Error::HandshakeFailure(format!(
-            "no common group: the client supports [{}], keylab supports x25519",
-            short_list(&self.groups)
-        ))
+        Error::HandshakeFailure(HandshakeFailure::NoCommonGroup {
+            offered: self.groups.clone(),
+        })
     }
 
     /// RFC 8446 §4.2.9: tickets only go to clients that can use them with a mode this
@@ -118,49 +111,37 @@ pub(super) fn choose_our_scheme(
             extension: ExtensionType::SignatureAlgorithms,
         })?;
     auth::choose_scheme(our_key, schemes).ok_or_else(|| {
-        Error::HandshakeFailure(format!(
-            "no common signature scheme: the client offers [{}], the server's {} key needs {}",
-            short_list(schemes),
-            our_key.algorithm_name(),
-            if our_key.is_ed25519() {
-                "ed25519"
+        Error::HandshakeFailure(HandshakeFailure::NoCommonSignatureScheme {
+            offered: schemes.to_vec(),
+            key: our_key.algorithm_name(),
+            needs: if our_key.is_ed25519() {
+                SignatureScheme::Ed25519
             } else {
-                "rsa_pss_rsae_sha256"
-            }
-        ))
+                SignatureScheme::RsaPssRsaeSha256
+            },
+        })
     })
 }
 
 /// RFC 8446 §4.1.2, §4.2, §9.2: what a TLS 1.3 ClientHello must hold for keylab.
 pub(super) fn check_client_hello(ch: &ClientHello) -> Result<Offer, Error> {
     let ext = &ch.extensions;
-    let Some(versions) = ext.client_versions() else {
-        return Err(Error::ProtocolVersion(format!(
-            "the client offers {} without supported_versions; keylab speaks only TLS 1.3",
-            ch.legacy_version
-        )));
-    };
-    if !versions.contains(&ProtocolVersion::Tls13) {
-        let list: Vec<String> = versions.iter().map(ToString::to_string).collect();
-        return Err(Error::ProtocolVersion(format!(
-            "the client offers [{}], keylab speaks only TLS 1.3",
-            list.join(", ")
-        )));
-    }
+    check_version(ch)?;
     if ch.legacy_compression_methods != [0] {
         return Err(Error::InvalidMessage {
             message: "ClientHello",
-            reason: "legacy_compression_methods must be exactly [null] in TLS 1.3".into(),
+            reason: Invalid::CompressionMethods,
         });
     }
     if !ch
         .cipher_suites
         .contains(&CipherSuite::TlsChacha20Poly1305Sha256)
     {
-        return Err(Error::HandshakeFailure(format!(
-            "no common cipher suite: the client offers [{}], keylab supports TLS_CHACHA20_POLY1305_SHA256",
-            short_list(&ch.cipher_suites)
-        )));
+        return Err(Error::HandshakeFailure(
+            HandshakeFailure::NoCommonCipherSuite {
+                offered: ch.cipher_suites.clone(),
+            },
+        ));
     }
     // §9.2: a ClientHello without pre_shared_key must carry signature_algorithms.
     if ext.offered_psks().is_none() && ext.signature_algorithms().is_none() {
@@ -169,36 +150,11 @@ pub(super) fn check_client_hello(ch: &ClientHello) -> Result<Offer, Error> {
             extension: ExtensionType::SignatureAlgorithms,
         });
     }
-    // §9.2: supported_groups and key_share go together, and only a ClientHello without
-    // pre_shared_key must carry them (psk_ke needs neither).
-    let (groups, shares) = match (ext.supported_groups(), ext.client_key_shares()) {
-        (Some(groups), Some(shares)) => (groups, shares),
-        (None, None) if ext.offered_psks().is_some() => (&[][..], &[][..]),
-        (groups, _) => {
-            return Err(Error::MissingExtension {
-                message: "ClientHello",
-                extension: if groups.is_none() {
-                    ExtensionType::SupportedGroups
-                } else {
-                    ExtensionType::KeyShare
-                },
-            });
-        }
-    };
+    let (groups, shares) = groups_and_shares(ext)?;
     let x25519_share = shares
         .iter()
         .find(|s| s.group == NamedGroup::X25519)
         .map(|share| share.key_exchange.clone());
-    // §4.2.8: each share must be for a group listed in supported_groups.
-    if let Some(stray) = shares.iter().find(|s| !groups.contains(&s.group)) {
-        return Err(Error::InvalidMessage {
-            message: "ClientHello",
-            reason: format!(
-                "key_share for {} which supported_groups does not list",
-                stray.group
-            ),
-        });
-    }
     let server_name = ext
         .server_names()
         .and_then(|names| names.iter().find_map(|n| n.as_host_name()))
@@ -213,18 +169,51 @@ pub(super) fn check_client_hello(ch: &ClientHello) -> Result<Offer, Error> {
     })
 }
 
-/// Up to eight items of a peer's list, for error messages.
-fn short_list<T: std::fmt::Display>(items: &[T]) -> String {
-    let mut shown: Vec<String> = items.iter().take(8).map(ToString::to_string).collect();
-    if items.len() > 8 {
-        shown.push(format!("... {} in all", items.len()));
+/// RFC 8446 §4.2.1: the client must offer TLS 1.3 in supported_versions.
+fn check_version(ch: &ClientHello) -> Result<(), Error> {
+    let Some(versions) = ch.extensions.client_versions() else {
+        return Err(Error::ProtocolVersion(format!(
+            "the client offers {} without supported_versions; keylab speaks only TLS 1.3",
+            ch.legacy_version
+        )));
+    };
+    if !versions.contains(&ProtocolVersion::Tls13) {
+        let list: Vec<String> = versions.iter().map(ToString::to_string).collect();
+        return Err(Error::ProtocolVersion(format!(
+            "the client offers [{}], keylab speaks only TLS 1.3",
+            list.join(", ")
+        )));
     }
-    shown.join(", ")
+    Ok(())
 }
 
-/// Sends the configured number of NewSessionTickets (RFC 8446 §4.6.1), each sealing the
-/// PSK HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, 32) and who
-/// the client proved to be.
+/// supported_groups and key_share. §9.2: they go together, and only a ClientHello without
+/// pre_shared_key must carry them (psk_ke needs neither); §4.2.8: each share must be for
+/// a group listed in supported_groups.
+fn groups_and_shares(ext: &Extensions) -> Result<(&[NamedGroup], &[KeyShareEntry]), Error> {
+    let (groups, shares) = match (ext.supported_groups(), ext.client_key_shares()) {
+        (Some(groups), Some(shares)) => (groups, shares),
+        (None, None) if ext.offered_psks().is_some() => (&[][..], &[][..]),
+        (groups, _) => {
+            return Err(Error::MissingExtension {
+                message: "ClientHello",
+                extension: if groups.is_none() {
+                    ExtensionType::SupportedGroups
+                } else {
+                    ExtensionType::KeyShare
+                },
+            });
+        }
+    };
+    if let Some(stray) = shares.iter().find(|s| !groups.contains(&s.group)) {
+        return Err(Error::InvalidMessage {
+            message: "ClientHello",
+            reason: Invalid::KeyShareGroupNotSupported(stray.group),
+        });
+    }
+    Ok((groups, shares))
+}
+
 /// Who the tickets of a connection say the client is.
 pub(super) struct TicketIdentity {
     /// Certificate subject or `psk:IDENTITY`; `None` when anonymous.
@@ -235,6 +224,9 @@ pub(super) struct TicketIdentity {
     pub auth_ms: u64,
 }
 
+/// Sends the configured number of NewSessionTickets (RFC 8446 §4.6.1), each sealing the
+/// PSK HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, 32) and who
+/// the client proved to be.
 pub(super) fn issue_tickets(
     core: &mut Core,
     config: &ServerConfig,
@@ -246,13 +238,7 @@ pub(super) fn issue_tickets(
     let Some(tickets) = &config.tickets else {
         return Ok(());
     };
-    let secret = master.resumption_master_secret(&core.transcript.current_hash());
-    core.secret(
-        "resumption_master_secret",
-        "Derive-Secret(master_secret, \"res master\", CH..client Finished)",
-        None,
-        secret.secret().as_bytes(),
-    );
+    let secret = resumption_secret(core, master);
     for i in 0..tickets.per_connection() {
         let nonce = vec![i];
         let psk = secret.ticket_psk(&nonce)?;
@@ -275,15 +261,7 @@ pub(super) fn issue_tickets(
             ticket,
             extensions: Extensions::default(),
         });
-        let bytes = msg.to_bytes()?;
-        core.trace(&TraceEvent::Message {
-            direction: Direction::Sent,
-            message: &msg,
-            bytes: &bytes,
-            encrypted: true,
-        });
-        // Post-handshake messages are not part of the transcript (§4.4.1).
-        core.write(ContentType::Handshake, &bytes, out)?;
+        core.send_post_handshake(&msg, out)?;
     }
     Ok(())
 }

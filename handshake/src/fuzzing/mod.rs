@@ -47,7 +47,7 @@ use crate::config::{ClientAuth, ClientConfig, ConfigError, Identity, ServerConfi
 use crate::conn::{Connection, Event};
 use crate::error::Error;
 use crate::psk::ExternalPsk;
-use crate::states::StateName;
+use crate::states::{ClientState, ServerState, StateName};
 use crate::summary::Path;
 use crate::tickets::Tickets;
 
@@ -231,13 +231,13 @@ pub struct Outcome {
 /// Feeds the server's bytes in `input` to a client connection.
 pub fn client(setup: &Setup, input: &[u8]) -> Outcome {
     let Some((&options, chunks)) = input.split_first() else {
-        return Outcome::empty();
+        return Outcome::empty(ClientState::Start.into());
     };
     match client_connection(setup, options) {
         Ok(conn) => run(conn, Chunks::new(chunks)),
         Err(e) => Outcome {
             error: Some(e),
-            ..Outcome::empty()
+            ..Outcome::empty(ClientState::Start.into())
         },
     }
 }
@@ -245,15 +245,15 @@ pub fn client(setup: &Setup, input: &[u8]) -> Outcome {
 /// Feeds the client's bytes in `input` to a server connection.
 pub fn server(setup: &Setup, input: &[u8]) -> Outcome {
     let Some((&options, chunks)) = input.split_first() else {
-        return Outcome::empty();
+        return Outcome::empty(ServerState::Start.into());
     };
     run(server_connection(setup, options), Chunks::new(chunks))
 }
 
 impl Outcome {
-    fn empty() -> Self {
+    fn empty(state: StateName) -> Self {
         Self {
-            state: "START",
+            state,
             handshake_complete: false,
             path: None,
             hello_retry: false,
@@ -274,7 +274,7 @@ impl Outcome {
 /// closed, or HandshakeComplete and the summary disagree.
 fn run(mut conn: Connection, chunks: Chunks<'_>) -> Outcome {
     let mut out = Vec::new();
-    let mut outcome = Outcome::empty();
+    let mut outcome = Outcome::empty(conn.state());
     if let Err(e) = conn.start(NOW, &mut out) {
         outcome.error = Some(e);
     }

@@ -291,11 +291,22 @@ mod tests {
     #[test]
     fn invalid_label_inputs_are_errors() {
         let secret = Secret([1; 32]);
-        assert!(hkdf_expand_label(&secret, b"", b"", 32).is_err());
-        assert!(hkdf_expand_label(&secret, &[b'a'; 250], b"", 32).is_err());
+        let refused = |why| Err(Error::Internal(InternalError::HkdfLabel(why)));
+        let label = "label must be 1 to 249 bytes";
+        assert_eq!(hkdf_expand_label(&secret, b"", b"", 32), refused(label));
+        assert_eq!(
+            hkdf_expand_label(&secret, &[b'a'; 250], b"", 32),
+            refused(label)
+        );
         assert!(hkdf_expand_label(&secret, &[b'a'; 249], b"", 32).is_ok());
-        assert!(hkdf_expand_label(&secret, b"key", &[0; 256], 32).is_err());
-        assert!(hkdf_expand_label(&secret, b"key", b"", 255 * 32 + 1).is_err());
+        assert_eq!(
+            hkdf_expand_label(&secret, b"key", &[0; 256], 32),
+            refused("context longer than 255 bytes")
+        );
+        assert_eq!(
+            hkdf_expand_label(&secret, b"key", b"", 255 * 32 + 1),
+            refused("output longer than 255 * Hash.length")
+        );
         assert_eq!(
             hkdf_expand_label(&secret, b"key", b"", 255 * 32).map(|v| v.len()),
             Ok(255 * 32)
@@ -326,6 +337,9 @@ mod tests {
             check_verify_data(&key, &hash, &bad, Verification::Finished),
             Err(Error::VerifyFailed(Verification::Finished))
         );
-        assert!(check_verify_data(&key, &hash, &good[..31], Verification::PskBinder).is_err());
+        assert_eq!(
+            check_verify_data(&key, &hash, &good[..31], Verification::PskBinder),
+            Err(Error::VerifyFailed(Verification::PskBinder))
+        );
     }
 }

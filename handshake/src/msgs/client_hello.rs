@@ -168,7 +168,11 @@ mod tests {
                 let ch = decoded.expect("a ClientHello of older TLS, without extensions");
                 assert!(ch.extensions.0.is_empty());
             } else {
-                assert!(decoded.is_err(), "len {len}");
+                let err = decoded.expect_err("a cut ClientHello");
+                assert!(
+                    matches!(err.reason, DecodeReason::Truncated { .. }),
+                    "len {len}: {err}"
+                );
             }
         }
     }

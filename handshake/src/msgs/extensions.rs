@@ -530,7 +530,15 @@ mod tests {
         .expect("HRR key_share");
         assert_eq!(hrr.hello_retry_group(), Some(NamedGroup::X25519));
         // The same bytes are not a valid ServerHello KeyShareEntry (no key_exchange).
-        assert!(block(&[0, 6, 0, 51, 0, 2, 0, 0x1d], ExtensionContext::ServerHello).is_err());
+        let err = block(&[0, 6, 0, 51, 0, 2, 0, 0x1d], ExtensionContext::ServerHello)
+            .expect_err("no key_exchange");
+        assert_eq!(
+            err.reason,
+            DecodeReason::Truncated {
+                needed: 2,
+                available: 0
+            }
+        );
     }
 
     #[test]

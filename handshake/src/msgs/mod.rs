@@ -223,7 +223,14 @@ mod tests {
         bytes.push(0);
         let err = HandshakeMessage::decode(&bytes).expect_err("one byte too many");
         assert_eq!(err.reason, DecodeReason::TrailingBytes { count: 1 });
-        assert!(HandshakeMessage::decode(&bytes[..20]).is_err());
+        let err = HandshakeMessage::decode(&bytes[..20]).expect_err("16 of 32 bytes");
+        assert_eq!(
+            err.reason,
+            DecodeReason::Truncated {
+                needed: 32,
+                available: 16
+            }
+        );
     }
 
     #[test]

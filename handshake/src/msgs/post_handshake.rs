@@ -140,6 +140,14 @@ mod tests {
             extensions: Extensions::default(),
         };
         let bytes = nst.to_bytes().expect("encodes");
-        assert!(NewSessionTicket::from_bytes(&bytes).is_err());
+        let err = NewSessionTicket::from_bytes(&bytes).expect_err("empty ticket");
+        assert_eq!(
+            err.reason,
+            DecodeReason::LengthOutOfRange {
+                len: 0,
+                min: 1,
+                max: 0xffff
+            }
+        );
     }
 }

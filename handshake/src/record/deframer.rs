@@ -198,7 +198,13 @@ mod tests {
         assert_eq!(d.buffered_len(), bytes.len());
         assert_eq!(d.pop().expect("valid").expect("complete").payload, b"one");
         assert_eq!(d.pop().expect("valid").expect("complete").payload, b"two");
-        assert!(d.pop().is_err());
+        assert!(
+            matches!(
+                d.pop(),
+                Err(Error::Record(RecordError::UnknownContentType(_)))
+            ),
+            "'G' is no content type"
+        );
     }
 
     #[test]

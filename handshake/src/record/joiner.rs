@@ -256,7 +256,10 @@ mod tests {
         let items = drain(&mut j);
         assert_eq!(items.len(), 2);
         assert!(j.has_pending_handshake(), "the Certificate is incomplete");
-        assert!(j.check_key_change().is_err());
+        assert!(matches!(
+            j.check_key_change(),
+            Err(Error::Record(RecordError::HandshakeSpansKeyChange { .. }))
+        ));
         j.push(plain(ContentType::Handshake, &handshake(11, &[0; 8])[6..]))
             .expect("the rest");
         assert_eq!(

@@ -311,15 +311,19 @@ fn truncated_or_extended_rfc_messages_are_refused() {
     ] {
         let bytes = v.get(label);
         for cut in [1, 2, bytes.len() / 2] {
+            let err =
+                HandshakeMessage::decode(&bytes[..bytes.len() - cut]).expect_err("a cut message");
             assert!(
-                HandshakeMessage::decode(&bytes[..bytes.len() - cut]).is_err(),
-                "{label} cut by {cut}"
+                matches!(err.reason, DecodeReason::Truncated { .. }),
+                "{label} cut by {cut}: {err}"
             );
         }
         let mut longer = bytes.to_vec();
         longer.push(0);
-        assert!(
-            HandshakeMessage::decode(&longer).is_err(),
+        let err = HandshakeMessage::decode(&longer).expect_err("a longer message");
+        assert_eq!(
+            err.reason,
+            DecodeReason::TrailingBytes { count: 1 },
             "{label} + 1 byte"
         );
     }

@@ -2,7 +2,9 @@
 //! trace's own Certificate message. (The 1024-bit certificates expired in 2026, so they
 //! are checked directly, not through path validation.)
 
+use handshake::Error;
 use handshake::auth::{Side, verify_certificate_verify};
+use handshake::error::Verification;
 use handshake::key_schedule::Transcript;
 use handshake::msgs::HandshakeMessage;
 
@@ -33,13 +35,20 @@ fn check(v: &Vectors, cert_label: &str, cv_label: &str, side: Side, transcript: 
     // One flipped bit in the signature or the wrong side's context string: refused.
     let mut bad = cv.signature.clone();
     bad[10] ^= 1;
-    assert!(verify_certificate_verify(&leaf, cv.algorithm, &bad, side, &hash).is_err());
+    let refused = Err(Error::VerifyFailed(Verification::Signature));
+    assert_eq!(
+        verify_certificate_verify(&leaf, cv.algorithm, &bad, side, &hash),
+        refused
+    );
     let other = if side == Side::Server {
         Side::Client
     } else {
         Side::Server
     };
-    assert!(verify_certificate_verify(&leaf, cv.algorithm, &cv.signature, other, &hash).is_err());
+    assert_eq!(
+        verify_certificate_verify(&leaf, cv.algorithm, &cv.signature, other, &hash),
+        refused
+    );
 }
 
 #[test]

@@ -40,9 +40,15 @@ pub fn run(args: &StatesArgs, out: &mut dyn Write) -> Result<(), Failure> {
         .map_err(|e| Failure::input(e.to_string()))
 }
 
-fn table(s: &mut String, title: &str, names: &[&str], transitions: &[Transition]) {
+fn table<S: std::fmt::Display>(
+    s: &mut String,
+    title: &str,
+    names: &[S],
+    transitions: &[Transition<S>],
+) {
     s.push_str(title);
     s.push('\n');
+    let names: Vec<String> = names.iter().map(ToString::to_string).collect();
     s.push_str(&format!("  states: {}\n", names.join(", ")));
     for t in transitions {
         let path = t

@@ -1,0 +1,160 @@
+//! The client from START to WAIT_EE, RFC 8446 Appendix A.1:
+//!
+//! ```text
+//! START --send ClientHello--> WAIT_SH --recv ServerHello--> WAIT_EE
+//!                              ^    |
+//!                              +----+ recv HelloRetryRequest / send ClientHello
+//! ```
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use x25519_dalek::{PublicKey as X25519Public, StaticSecret};
+
+use crate::config::ClientConfig;
+use crate::conn::client::{Common, Handshake, ServerParams};
+use crate::conn::client_checks::{check_hello_retry, check_server_hello_common, client_hello};
+use crate::conn::core::Core;
+use crate::conn::psk;
+use crate::conn::{handshake_secrets, key_exchange};
+use crate::error::{Error, Invalid};
+use crate::msgs::HandshakeMessage;
+use crate::msgs::client_hello::ClientHello;
+use crate::msgs::enums::{ExtensionType, NamedGroup};
+use crate::msgs::extensions::Extension;
+use crate::msgs::server_hello::ServerHello;
+use crate::states::ClientState;
+
+/// START: what the ClientHello is made from.
+pub(crate) struct Start {
+    config: Arc<ClientConfig>,
+    server_name: String,
+}
+
+/// WAIT_SH: the ClientHello sent, and the key behind its share.
+pub(crate) struct WaitSh {
+    common: Common,
+    key: StaticSecret,
+    hello: ClientHello,
+}
+
+impl Start {
+    /// A client that will connect to `server_name`.
+    pub fn new(config: Arc<ClientConfig>, server_name: &str) -> Self {
+        Self {
+            config,
+            server_name: server_name.to_owned(),
+        }
+    }
+
+    /// START --send ClientHello--> WAIT_SH.
+    pub fn client_hello(
+        self,
+        core: &mut Core,
+        now: OffsetDateTime,
+        out: &mut Vec<u8>,
+    ) -> Result<Handshake, Error> {
+        let key = StaticSecret::from(core.random::<32>());
+        let offers = psk::client_offers(&self.config, &self.server_name, psk::unix_ms(now));
+        let common = Common {
+            config: self.config,
+            server_name: self.server_name,
+            hello_retry: false,
+            offers,
+        };
+        let random = core.random::<32>();
+        core.set_client_random(random);
+        let share = if common.config.empty_key_share_for_testing_only {
+            None
+        } else {
+            Some(X25519Public::from(&key).to_bytes().to_vec())
+        };
+        let mut hello = client_hello(random, &common, share);
+        psk::attach_binders(core, &mut hello, &common.offers)?;
+        core.send_handshake(&HandshakeMessage::ClientHello(hello.clone()), out)?;
+        core.transition(ClientState::Start, ClientState::WaitSh);
+        Ok(Handshake::WaitSh(WaitSh { common, key, hello }))
+    }
+}
+
+impl WaitSh {
+    /// WAIT_SH --HelloRetryRequest--> WAIT_SH: answer with a second ClientHello (§4.1.4).
+    /// The transcript already holds message_hash and the HelloRetryRequest (§4.4.1).
+    pub fn hello_retry(
+        mut self,
+        core: &mut Core,
+        hrr: &ServerHello,
+        out: &mut Vec<u8>,
+    ) -> Result<Handshake, Error> {
+        if self.common.hello_retry {
+            return Err(Error::UnexpectedMessage {
+                expected: "ServerHello",
+                got: "a second HelloRetryRequest".into(),
+            });
+        }
+        check_hello_retry(hrr, &self.hello)?;
+        self.common.hello_retry = true;
+        let mut hello = client_hello(
+            core.client_random(),
+            &self.common,
+            Some(X25519Public::from(&self.key).to_bytes().to_vec()),
+        );
+        if let Some(cookie) = hrr.extensions.cookie() {
+            hello.extensions.0.push(Extension::Cookie(cookie.to_vec()));
+        }
+        // §4.1.2: the binders are computed again, over the new transcript.
+        psk::attach_binders(core, &mut hello, &self.common.offers)?;
+        core.send_handshake(&HandshakeMessage::ClientHello(hello.clone()), out)?;
+        self.hello = hello;
+        Ok(Handshake::WaitSh(self))
+    }
+
+    /// WAIT_SH --ServerHello--> WAIT_EE: key agreement and handshake keys (§4.1.3, §7.1).
+    pub fn server_hello(self, core: &mut Core, sh: &ServerHello) -> Result<Handshake, Error> {
+        check_server_hello_common(sh, &self.hello)?;
+        let selected = self.selected_psk(sh)?;
+        let shared = match sh.extensions.server_key_share() {
+            Some(share) if share.group != NamedGroup::X25519 => {
+                return Err(Error::InvalidMessage {
+                    message: "ServerHello",
+                    reason: Invalid::KeyShareGroupNotOffered(share.group),
+                });
+            }
+            Some(share) => Some(key_exchange(&self.key, &share.key_exchange, "ServerHello")?),
+            // §4.2.9: without a key_share the server chose psk_ke, which must have been
+            // offered.
+            None if selected.is_some() && self.common.config.allow_psk_ke => None,
+            None => {
+                return Err(Error::MissingExtension {
+                    message: "ServerHello",
+                    extension: ExtensionType::KeyShare,
+                });
+            }
+        };
+        // The transcript holds ClientHello..ServerHello (§7.1).
+        let hash = core.transcript_hash();
+        let psk_secret = selected.map(|i| &self.common.offers[i].secret[..]);
+        let secrets = handshake_secrets(core, psk_secret, shared.as_ref().map(|s| &s[..]), &hash);
+        core.set_read_secret(&secrets.server)?;
+        core.set_write_secret(&secrets.client);
+        Ok(Handshake::WaitEe(ServerParams {
+            common: self.common,
+            secrets,
+            request: None,
+            psk: selected.map(|i| (i, shared.is_some())),
+        }))
+    }
+
+    /// §4.2.11: the identity the server selected, which must be one we offered.
+    fn selected_psk(&self, sh: &ServerHello) -> Result<Option<usize>, Error> {
+        let offered = self.common.offers.len();
+        match sh.extensions.selected_psk().map(usize::from) {
+            Some(i) if i < offered => Ok(Some(i)),
+            Some(index) => Err(Error::InvalidMessage {
+                message: "ServerHello",
+                reason: Invalid::PskIdentityNotOffered { index, offered },
+            }),
+            None => Ok(None),
+        }
+    }
+}

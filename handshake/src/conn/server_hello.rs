@@ -1,0 +1,357 @@
+//! The server from START to WAIT_FLIGHT2, RFC 8446 Appendix A.2:
+//!
+//! ```text
+//! START --recv ClientHello--> RECVD_CH --send HelloRetryRequest--> START
+//!                                |
+//!                                | select parameters
+//!                                v
+//!                            NEGOTIATED --send ServerHello ... Finished--> WAIT_FLIGHT2
+//! ```
+//!
+//! RECVD_CH and NEGOTIATED are passed through within one call: `RecvdCh` checks the
+//! ClientHello, picks a PSK and decides whether to ask again; `Negotiated` holds the
+//! chosen parameters and sends the first flight.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use x25519_dalek::{PublicKey as X25519Public, StaticSecret};
+
+use crate::auth::{CERTIFICATE_SCHEMES, HANDSHAKE_SCHEMES, Side};
+use crate::config::{ClientAuth, ServerConfig};
+use crate::conn::core::{Core, send_certificate};
+use crate::conn::psk::{self, Accepted, BinderInput};
+use crate::conn::server::{FirstFlight, Handshake};
+use crate::conn::server_checks::{
+    Offer, check_client_hello, check_second_hello, choose_our_scheme,
+};
+use crate::conn::{HandshakeSecrets, derive_app_secrets, handshake_secrets, key_exchange};
+use crate::error::{Error, HandshakeFailure, Invalid};
+use crate::key_schedule::verify_data;
+use crate::msgs::HandshakeMessage;
+use crate::msgs::certificate::CertificateRequest;
+use crate::msgs::client_hello::ClientHello;
+use crate::msgs::encrypted_extensions::EncryptedExtensions;
+use crate::msgs::enums::{CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme};
+use crate::msgs::extensions::{Extension, Extensions, KeyShareEntry};
+use crate::msgs::finished::Finished;
+use crate::msgs::server_hello::ServerHello;
+use crate::states::ServerState;
+
+/// START: waiting for a ClientHello.
+pub(crate) struct Start {
+    config: Arc<ServerConfig>,
+    /// After a HelloRetryRequest, the first ClientHello: the second must match it except
+    /// where RFC 8446 §4.1.2 allows changes, and bring an x25519 share.
+    first: Option<Box<ClientHello>>,
+}
+
+/// RECVD_CH: an acceptable ClientHello and what the server made of its PSK offer.
+struct RecvdCh {
+    config: Arc<ServerConfig>,
+    first: Option<Box<ClientHello>>,
+    hello: ClientHello,
+    offer: Offer,
+    /// The PSK the binder check accepted, if any.
+    accepted: Option<Accepted>,
+    /// Why an offered PSK was not used.
+    declined: Option<String>,
+    now_ms: u64,
+}
+
+/// NEGOTIATED: the parameters of the handshake, chosen (§4.1.1).
+struct Negotiated {
+    config: Arc<ServerConfig>,
+    hello_retry: bool,
+    server_name: Option<String>,
+    legacy_session_id: Vec<u8>,
+    /// The client's x25519 share; `None` for psk_ke.
+    client_share: Option<Vec<u8>>,
+    /// The scheme of our CertificateVerify; `None` on the PSK paths.
+    scheme: Option<SignatureScheme>,
+    psk: Option<Accepted>,
+    psk_declined: Option<String>,
+    issue_tickets: bool,
+}
+
+/// Where RECVD_CH leads.
+enum Selected {
+    /// Back to START with a HelloRetryRequest.
+    Retry(RecvdCh),
+    /// On to NEGOTIATED.
+    Negotiated(Negotiated),
+}
+
+impl Start {
+    /// A server waiting for its first ClientHello.
+    pub fn new(config: Arc<ServerConfig>) -> Self {
+        Self {
+            config,
+            first: None,
+        }
+    }
+
+    /// START --recv ClientHello--> RECVD_CH, and on to START or WAIT_FLIGHT2.
+    pub fn client_hello(
+        self,
+        core: &mut Core,
+        hello: ClientHello,
+        binder_input: &BinderInput<'_>,
+        now: OffsetDateTime,
+        out: &mut Vec<u8>,
+    ) -> Result<Handshake, Error> {
+        core.transition(ServerState::Start, ServerState::RecvdCh);
+        let recvd = self.check(core, hello, binder_input, now)?;
+        match recvd.select_parameters(core)? {
+            Selected::Retry(recvd) => recvd.ask_for_share(core, out).map(Handshake::Start),
+            Selected::Negotiated(negotiated) => {
+                core.transition(ServerState::RecvdCh, ServerState::Negotiated);
+                let flight = negotiated.send_flight(core, out)?;
+                core.transition(ServerState::Negotiated, ServerState::WaitFlight2);
+                Ok(Handshake::WaitFlight2(Box::new(flight)))
+            }
+        }
+    }
+
+    /// RECVD_CH: the checks of §4.1.2 and §9.2, and the PSK offer's binder (§4.2.11).
+    fn check(
+        self,
+        core: &mut Core,
+        hello: ClientHello,
+        binder_input: &BinderInput<'_>,
+        now: OffsetDateTime,
+    ) -> Result<RecvdCh, Error> {
+        let offer = check_client_hello(&hello)?;
+        if let Some(first) = &self.first {
+            check_second_hello(first, &hello)?;
+        }
+        let now_ms = psk::unix_ms(now);
+        let selection = psk::select(core, &self.config, &hello, binder_input, now_ms)?;
+        Ok(RecvdCh {
+            config: self.config,
+            first: self.first,
+            hello,
+            offer,
+            accepted: selection.accepted,
+            declined: selection.declined,
+            now_ms,
+        })
+    }
+}
+
+impl RecvdCh {
+    /// RECVD_CH --select parameters--> NEGOTIATED, unless a share is missing and a
+    /// HelloRetryRequest must ask for it.
+    fn select_parameters(mut self, core: &mut Core) -> Result<Selected, Error> {
+        if self.accepted.is_none() && self.config.identity.is_none() {
+            return Err(self.psk_only_refusal());
+        }
+        // Everything but psk_ke needs the client's x25519 share.
+        let needs_share = self.accepted.as_ref().is_none_or(|a| a.dhe);
+        if needs_share && self.offer.x25519_share.is_none() {
+            return Ok(Selected::Retry(self));
+        }
+        if !self.spend_ticket() {
+            if self.config.identity.is_none() {
+                return Err(self.psk_only_refusal());
+            }
+            if self.offer.x25519_share.is_none() {
+                return Ok(Selected::Retry(self));
+            }
+        }
+        // §4.2.10: 0-RTT data is never accepted; its records are skipped, not fatal.
+        core.skip_early_data(self.offer.early_data && self.first.is_none());
+        let scheme = match (&self.accepted, &self.config.identity) {
+            (Some(_), _) => None,
+            (None, Some(identity)) => {
+                Some(choose_our_scheme(&self.hello, identity.key().public_key())?)
+            }
+            (None, None) => return Err(self.psk_only_refusal()),
+        };
+        let issue_tickets =
+            self.config.tickets.is_some() && self.offer.ticket_modes_ok(&self.config);
+        let client_share = match (&self.accepted, self.offer.x25519_share) {
+            (Some(a), _) if !a.dhe => None,
+            (_, Some(share)) => Some(share),
+            (_, None) => {
+                return Err(Error::HandshakeFailure(
+                    HandshakeFailure::PskRefusedWithoutShare,
+                ));
+            }
+        };
+        core.set_client_random(self.hello.random);
+        Ok(Selected::Negotiated(Negotiated {
+            issue_tickets,
+            hello_retry: self.first.is_some(),
+            config: self.config,
+            server_name: self.offer.server_name,
+            legacy_session_id: self.hello.legacy_session_id,
+            client_share,
+            scheme,
+            psk: self.accepted,
+            psk_declined: self.declined,
+        }))
+    }
+
+    /// Single-use tickets are spent only now that no HelloRetryRequest comes between; a
+    /// replayed one falls back to a full handshake. False when the accepted ticket was
+    /// refused.
+    fn spend_ticket(&mut self) -> bool {
+        let Some((ticket, state)) = self.accepted.as_ref().and_then(|a| a.ticket.as_ref()) else {
+            return true;
+        };
+        let tickets = self.config.tickets.as_ref();
+        match tickets.map(|t| t.mark_used(ticket, state, self.now_ms)) {
+            Some(Err(why)) => {
+                self.declined = Some(why.to_string());
+                self.accepted = None;
+                false
+            }
+            _ => true,
+        }
+    }
+
+    fn psk_only_refusal(&self) -> Error {
+        Error::HandshakeFailure(HandshakeFailure::PskOnly {
+            declined: self.declined.clone(),
+        })
+    }
+
+    /// A share is needed and missing: a HelloRetryRequest asking for x25519 after the first
+    /// ClientHello, an error after the second or when the client has no x25519 at all.
+    fn ask_for_share(self, core: &mut Core, out: &mut Vec<u8>) -> Result<Start, Error> {
+        if !self.offer.x25519_supported {
+            return Err(self.offer.no_common_group());
+        }
+        if self.first.is_some() {
+            return Err(Error::InvalidMessage {
+                message: "ClientHello",
+                reason: Invalid::SecondHelloWithoutShare,
+            });
+        }
+        // §4.2.10: early data after the first ClientHello is skipped until the second.
+        core.skip_early_data(self.offer.early_data);
+        self.hello_retry(core, out)
+    }
+
+    /// RECVD_CH --send HelloRetryRequest--> START: asks for an x25519 share (§4.1.4);
+    /// sending it turns ClientHello1 into message_hash in the transcript (§4.4.1).
+    fn hello_retry(self, core: &mut Core, out: &mut Vec<u8>) -> Result<Start, Error> {
+        core.set_client_random(self.hello.random);
+        let hrr = ServerHello::new_hello_retry_request(
+            self.hello.legacy_session_id.clone(),
+            CipherSuite::TlsChacha20Poly1305Sha256,
+            Extensions(vec![
+                Extension::SupportedVersionsServerHello(ProtocolVersion::Tls13),
+                Extension::KeyShareHelloRetryRequest(NamedGroup::X25519),
+            ]),
+        );
+        core.send_handshake(&HandshakeMessage::HelloRetryRequest(hrr), out)?;
+        core.transition(ServerState::RecvdCh, ServerState::Start);
+        Ok(Start {
+            config: self.config,
+            first: Some(Box::new(self.hello)),
+        })
+    }
+}
+
+impl Negotiated {
+    /// NEGOTIATED --send ServerHello, EncryptedExtensions, [CertificateRequest],
+    /// [Certificate, CertificateVerify], Finished--> WAIT_FLIGHT2.
+    fn send_flight(self, core: &mut Core, out: &mut Vec<u8>) -> Result<FirstFlight, Error> {
+        let keys = self.send_server_hello(core, out)?;
+        // §4.3.2: never a CertificateRequest on a PSK path.
+        let cert_requested = self.psk.is_none() && self.config.client_auth != ClientAuth::Off;
+        core.send_handshake(
+            &HandshakeMessage::EncryptedExtensions(EncryptedExtensions::default()),
+            out,
+        )?;
+        if let (Some(scheme), Some(identity)) = (self.scheme, &self.config.identity) {
+            if cert_requested {
+                send_certificate_request(core, out)?;
+            }
+            send_certificate(core, Some((identity, scheme)), Side::Server, &[], out)?;
+        }
+        let verify = verify_data(&keys.server, &core.transcript_hash());
+        core.send_handshake(
+            &HandshakeMessage::Finished(Finished {
+                verify_data: verify.to_vec(),
+            }),
+            out,
+        )?;
+        // Application secrets come from the transcript through the server's Finished.
+        let hash = core.transcript_hash();
+        let app = derive_app_secrets(core, keys.secret, &hash);
+        core.set_app_write_secret(app.server);
+        Ok(FirstFlight {
+            hello_retry: self.hello_retry,
+            server_name: self.server_name,
+            server_signature: self.scheme,
+            client_hs: keys.client,
+            client_app: app.client,
+            exporter: app.exporter,
+            cert_requested,
+            psk: self.psk,
+            psk_declined: self.psk_declined,
+            master: self.issue_tickets.then_some(app.master),
+            config: self.config,
+        })
+    }
+
+    /// ServerHello and the handshake keys (§4.1.3, §7.1).
+    fn send_server_hello(
+        &self,
+        core: &mut Core,
+        out: &mut Vec<u8>,
+    ) -> Result<HandshakeSecrets, Error> {
+        let mut extensions = vec![Extension::SupportedVersionsServerHello(
+            ProtocolVersion::Tls13,
+        )];
+        let shared = match &self.client_share {
+            Some(client_share) => {
+                let server_key = StaticSecret::from(core.random::<32>());
+                let shared = key_exchange(&server_key, client_share, "ClientHello")?;
+                extensions.push(Extension::KeyShareServerHello(KeyShareEntry {
+                    group: NamedGroup::X25519,
+                    key_exchange: X25519Public::from(&server_key).to_bytes().to_vec(),
+                }));
+                Some(shared)
+            }
+            None => None,
+        };
+        if let Some(a) = &self.psk {
+            extensions.push(Extension::PreSharedKeyServerHello(a.index));
+        }
+        let sh = ServerHello {
+            legacy_version: ProtocolVersion::Tls12,
+            random: core.random::<32>(),
+            legacy_session_id_echo: self.legacy_session_id.clone(),
+            cipher_suite: CipherSuite::TlsChacha20Poly1305Sha256,
+            legacy_compression_method: 0,
+            extensions: Extensions(extensions),
+        };
+        core.send_handshake(&HandshakeMessage::ServerHello(sh), out)?;
+        let hash = core.transcript_hash();
+        let keys = handshake_secrets(
+            core,
+            self.psk.as_ref().map(|a| &a.secret[..]),
+            shared.as_ref().map(|s| &s[..]),
+            &hash,
+        );
+        core.set_write_secret(&keys.server);
+        core.set_read_secret(&keys.client)?;
+        Ok(keys)
+    }
+}
+
+/// CertificateRequest (§4.3.2): the schemes we verify, with an empty context.
+fn send_certificate_request(core: &mut Core, out: &mut Vec<u8>) -> Result<(), Error> {
+    let cr = CertificateRequest {
+        certificate_request_context: Vec::new(),
+        extensions: Extensions(vec![
+            Extension::SignatureAlgorithms(HANDSHAKE_SCHEMES.to_vec()),
+            Extension::SignatureAlgorithmsCert(CERTIFICATE_SCHEMES.to_vec()),
+        ]),
+    };
+    core.send_handshake(&HandshakeMessage::CertificateRequest(cr), out)
+}
