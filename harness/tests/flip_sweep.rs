@@ -6,14 +6,16 @@
 //! sample of offsets with RSA. In memory: a transcript is recorded once, then replayed
 //! with one bit flipped per run.
 
+mod support;
+
 use std::sync::Arc;
 
 use handshake::msgs::alert::AlertDescription as A;
 use handshake::{ClientAuth, Connection, Error, Side};
 use harness::explain::explain_message_from;
-use harness::runner;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use support::{hierarchy, keylab_peer};
 use time::macros::datetime;
 
 const NOW: time::OffsetDateTime = datetime!(2026-11-28 12:00 UTC);
@@ -151,30 +153,14 @@ struct Run {
 }
 
 fn new_run(rsa: bool, certificate_path: bool) -> (Run, Vec<u8>) {
-    let h = if rsa {
-        fixtures::RSA
-    } else {
-        fixtures::ED25519
-    };
-    let anchors = pki::Certificate::from_pem_bundle(h.root).expect("root");
-    let mut server = handshake::ServerConfig::new(
-        handshake::Identity::from_pem(h.server_chain, h.server_key).expect("id"),
-    );
+    let h = hierarchy(rsa);
     let policy = if certificate_path {
         ClientAuth::Required
     } else {
         ClientAuth::Optional
     };
-    server = server
-        .with_client_auth(policy, anchors.clone())
-        .expect("policy");
-    let mut client = runner::demo_client_config(false).expect("client");
-    client.trust_anchors = anchors;
-    if certificate_path {
-        client.identity = Some(Arc::new(
-            handshake::Identity::from_pem(h.client_chain, h.client_key).expect("id"),
-        ));
-    }
+    let server = keylab_peer::server_config(h, policy);
+    let client = keylab_peer::client_config(h, certificate_path);
     let mut c = Connection::client(Arc::new(client), "localhost", ChaCha20Rng::seed_from_u64(1))
         .expect("client");
     let s = Connection::server(Arc::new(server), ChaCha20Rng::seed_from_u64(2));

@@ -5,17 +5,14 @@
 mod support;
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
 use handshake::{ClientAuth, Path, Tickets};
 use harness::runner::{self, LoopbackServer};
-use rustls::crypto::ring as provider;
-use rustls::pki_types::{CertificateDer, ServerName};
 use support::{
     ed25519, ed25519_server, have_openssl, keylab, keylab_client, keylab_server, openssl_server,
-    run_with_timeout, text,
+    run_with_timeout, rustls_peer, text,
 };
 
 const HEX: &str = "00112233445566778899aabbccddeeff102132435465768798a9bacbdcedfe0f";
@@ -220,45 +217,18 @@ fn keylab_client_saves_and_resumes_sessions() {
     assert_eq!(code, Some(2), "{err}");
 }
 
-fn rustls_client() -> Arc<rustls::ClientConfig> {
-    let mut p = provider::default_provider();
-    p.cipher_suites = vec![provider::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256];
-    p.kx_groups = vec![provider::kx_group::X25519];
-    let mut roots = rustls::RootCertStore::empty();
-    for c in pki::Certificate::from_pem_bundle(fixtures::ED25519.root).expect("root") {
-        roots
-            .add(CertificateDer::from(c.der().to_vec()))
-            .expect("root");
-    }
-    Arc::new(
-        rustls::ClientConfig::builder_with_provider(Arc::new(p))
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .expect("tls13")
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
-}
-
 #[test]
 fn rustls_client_resumes_with_a_keylab_ticket() {
     let config = runner::demo_server_config(ClientAuth::Off)
         .expect("config")
         .with_tickets(Arc::new(Tickets::new(&[7; 32])));
     let server = LoopbackServer::start("127.0.0.1:0", Arc::new(config), None).expect("server");
-    let client = rustls_client();
+    let client = Arc::new(rustls_peer::client_config(fixtures::ED25519, false));
     for (path, kind) in [
         (Path::EphemeralDh, rustls::HandshakeKind::Full),
         (Path::ResumptionDhe, rustls::HandshakeKind::Resumed),
     ] {
-        let conn = rustls::ClientConnection::new(
-            client.clone(),
-            ServerName::try_from("localhost").expect("name"),
-        )
-        .expect("client");
-        let tcp = TcpStream::connect(server.addr()).expect("connect");
-        tcp.set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        let mut tls = rustls_peer::connect(client.clone(), server.addr());
         // The echo comes after the ticket, so rustls has stored it by then.
         tls.write_all(b"ping").expect("write");
         let mut reply = [0u8; 4];

@@ -11,50 +11,28 @@ use handshake::ClientAuth;
 use harness::mitm::{Dir, Operation, Proxy};
 use harness::runner::{self, ClientSpec, LoopbackServer, Outcome};
 use support::{
-    ed25519, ed25519_server, keylab, keylab_client, run_with_timeout, start_listening, stderr,
-    stdout,
+    ed25519, ed25519_server, hierarchy, keylab, keylab_client, keylab_peer, run_with_timeout,
+    start_listening, stderr, stdout,
 };
 
 const LIMIT: Duration = Duration::from_secs(5);
 
-fn server(rsa: bool) -> LoopbackServer {
-    let h = if rsa {
-        fixtures::RSA
-    } else {
-        fixtures::ED25519
-    };
-    let anchors = pki::Certificate::from_pem_bundle(h.root).expect("root");
-    let config = handshake::ServerConfig::new(
-        handshake::Identity::from_pem(h.server_chain, h.server_key).expect("id"),
-    )
-    .with_client_auth(ClientAuth::Required, anchors)
-    .expect("policy");
-    LoopbackServer::start("127.0.0.1:0", Arc::new(config), Some(5)).expect("server")
-}
-
-fn client(rsa: bool) -> ClientSpec {
-    let h = if rsa {
-        fixtures::RSA
-    } else {
-        fixtures::ED25519
-    };
-    let mut config = runner::demo_client_config(false).expect("config");
-    config.trust_anchors = pki::Certificate::from_pem_bundle(h.root).expect("root");
-    config.identity = Some(Arc::new(
-        handshake::Identity::from_pem(h.client_chain, h.client_key).expect("id"),
-    ));
-    ClientSpec::new(config, b"through the proxy".to_vec())
+/// A server that requires a client certificate.
+fn server(rsa: bool, seed: Option<u64>) -> LoopbackServer {
+    let config = keylab_peer::server_config(hierarchy(rsa), ClientAuth::Required);
+    LoopbackServer::start("127.0.0.1:0", Arc::new(config), seed).expect("server")
 }
 
 /// One connection through a proxy doing `op`; returns the client's outcome with the
 /// server's attached, and how long it took.
 fn through(rsa: bool, op: Operation) -> (Outcome, Duration) {
-    let server = server(rsa);
+    let server = server(rsa, Some(5));
     let proxy = Proxy::start("127.0.0.1:0", server.addr(), op, Some(1)).expect("proxy");
     let start = Instant::now();
+    let client = keylab_peer::client_config(hierarchy(rsa), true);
     let mut outcome = runner::run_client(
         proxy.addr(),
-        &client(rsa),
+        &ClientSpec::new(client, b"through the proxy".to_vec()),
         harness::seed::connection_rng(Some(3), "client", 0),
         LIMIT,
     );
@@ -140,16 +118,7 @@ fn a_replayed_client_transcript_is_refused() {
     // The same client bytes against a fresh server with fresh randomness (new random and
     // key share): refused. (A server seeded like the first would answer identically —
     // which is why seeds are for tests only.)
-    let h = fixtures::ED25519;
-    let config = handshake::ServerConfig::new(
-        handshake::Identity::from_pem(h.server_chain, h.server_key).expect("id"),
-    )
-    .with_client_auth(
-        ClientAuth::Required,
-        pki::Certificate::from_pem_bundle(h.root).expect("root"),
-    )
-    .expect("policy");
-    let server = LoopbackServer::start("127.0.0.1:0", Arc::new(config), None).expect("server");
+    let server = server(false, None);
     let proxy = Proxy::start(
         "127.0.0.1:0",
         server.addr(),

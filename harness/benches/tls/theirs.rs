@@ -1,17 +1,18 @@
 //! rustls 0.23 in the same configuration: ring provider, TLS 1.3 only,
-//! TLS_CHACHA20_POLY1305_SHA256, x25519 only, the same fixture chains, client
-//! authentication required on the certificate path, no tickets and no resumption.
+//! TLS_CHACHA20_POLY1305_SHA256, x25519 only, the same fixture chains (as the interop
+//! tests configure it, `tests/support/rustls_peer.rs`), client authentication required on
+//! the certificate path, no tickets and no resumption.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use rustls::client::Resumption;
-use rustls::crypto::ring as provider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
-use rustls::server::{NoServerSessionStorage, WebPkiClientVerifier};
-use rustls::{ClientConnection, ConnectionCommon, RootCertStore, ServerConnection};
+use rustls::pki_types::ServerName;
+use rustls::server::NoServerSessionStorage;
+use rustls::{ClientConnection, ConnectionCommon, ServerConnection};
 
 use crate::cases::{Case, SERVER_NAME, SideTimes};
+use crate::rustls_peer::{self, ClientCerts};
 
 /// Both configurations of one case, built once.
 pub struct Rustls {
@@ -40,65 +41,18 @@ impl Established {
     }
 }
 
-fn ders(pem: &str) -> Vec<CertificateDer<'static>> {
-    pki::Certificate::from_pem_bundle(pem)
-        .expect("fixture certificates")
-        .iter()
-        .map(|c| CertificateDer::from(c.der().to_vec()))
-        .collect()
-}
-
-fn key_der(pem: &str) -> PrivateKeyDer<'static> {
-    let key = pki::PrivateKey::from_pem(pem).expect("fixture key");
-    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        key.to_pkcs8_der().expect("PKCS#8").to_vec(),
-    ))
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    let mut p = provider::default_provider();
-    p.cipher_suites = vec![provider::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256];
-    p.kx_groups = vec![provider::kx_group::X25519];
-    Arc::new(p)
-}
-
 impl Rustls {
     /// The configurations for `case`.
     pub fn new(case: Case) -> Self {
         let h = case.hierarchy();
-        let mut roots = RootCertStore::empty();
-        for c in ders(h.root) {
-            roots.add(c).expect("root");
-        }
-        let roots = Arc::new(roots);
-
-        let client = rustls::ClientConfig::builder_with_provider(provider())
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .expect("TLS 1.3")
-            .with_root_certificates(roots.clone());
-        let mut client = if case.mutual {
-            client
-                .with_client_auth_cert(ders(h.client_chain), key_der(h.client_key))
-                .expect("client certificate")
-        } else {
-            client.with_no_client_auth()
-        };
+        let mut client = rustls_peer::client_config(h, case.mutual);
         client.resumption = Resumption::disabled();
-
-        let server = rustls::ServerConfig::builder_with_provider(provider())
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .expect("TLS 1.3");
-        let server = if case.mutual {
-            let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider())
-                .build()
-                .expect("client verifier");
-            server.with_client_cert_verifier(verifier)
+        let client_certs = if case.mutual {
+            ClientCerts::Required
         } else {
-            server.with_no_client_auth()
+            ClientCerts::NotAsked
         };
-        let mut server = server
-            .with_single_cert(ders(h.server_chain), key_der(h.server_key))
-            .expect("server certificate");
+        let mut server = rustls_peer::server_config(h, client_certs);
         server.send_tls13_tickets = 0;
         server.session_storage = Arc::new(NoServerSessionStorage {});
 

@@ -3,6 +3,9 @@
 //! and stopping child processes.
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
+pub mod keylab_peer;
+pub mod rustls_peer;
+
 use std::io::{BufRead, BufReader, Write as _};
 use std::path::PathBuf;
 use std::process::{Child, ChildStderr, Command, Output, Stdio};
@@ -35,6 +38,15 @@ pub fn fixture(rel: &str) -> String {
 /// A file of the Ed25519 fixture hierarchy (`root.pem`, `server.key`, ...).
 pub fn ed25519(file: &str) -> String {
     fixture(&format!("ed25519/{file}"))
+}
+
+/// The RSA or the Ed25519 fixture hierarchy.
+pub fn hierarchy(rsa: bool) -> fixtures::Hierarchy {
+    if rsa {
+        fixtures::RSA
+    } else {
+        fixtures::ED25519
+    }
 }
 
 /// True when `openssl` runs; under `CI=true` its absence fails the test instead.
