@@ -4,14 +4,13 @@
 //! the certificate path, no tickets and no resumption.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use rustls::client::Resumption;
 use rustls::pki_types::ServerName;
 use rustls::server::NoServerSessionStorage;
 use rustls::{ClientConnection, ConnectionCommon, ServerConnection};
 
-use crate::cases::{Case, SERVER_NAME, SideTimes};
+use crate::cases::{Case, Established, Laps, SERVER_NAME, SideTimes};
 use crate::rustls_peer::{self, ClientCerts};
 
 /// Both configurations of one case, built once.
@@ -19,26 +18,6 @@ pub struct Rustls {
     client: Arc<rustls::ClientConfig>,
     server: Arc<rustls::ServerConfig>,
     name: ServerName<'static>,
-}
-
-/// Both ends of an established connection.
-pub struct Established {
-    /// The client.
-    pub client: ClientConnection,
-    /// The server.
-    pub server: ServerConnection,
-}
-
-impl Established {
-    /// Drops both ends, adding each drop to its side's time.
-    pub fn close(self, times: &mut SideTimes) {
-        let t0 = Instant::now();
-        drop(self.client);
-        let t1 = Instant::now();
-        drop(self.server);
-        times.client += t1 - t0;
-        times.server += t1.elapsed();
-    }
 }
 
 impl Rustls {
@@ -64,32 +43,27 @@ impl Rustls {
     }
 
     /// Runs one complete handshake, adding the time spent in each side's calls to `times`.
-    pub fn handshake(&self, times: &mut SideTimes) -> Established {
+    pub fn handshake(
+        &self,
+        times: &mut SideTimes,
+    ) -> Established<ClientConnection, ServerConnection> {
         let mut wire = Vec::new();
-        let t0 = Instant::now();
+        let mut laps = Laps::start();
         let mut client =
             ClientConnection::new(self.client.clone(), self.name.clone()).expect("client");
-        let t1 = Instant::now();
+        laps.charge(&mut times.client);
         let mut server = ServerConnection::new(self.server.clone()).expect("server");
-        let mut last = Instant::now();
-        times.client += t1 - t0;
-        times.server += last - t1;
+        laps.charge(&mut times.server);
         loop {
             write_out(&mut client, &mut wire);
-            let now = Instant::now();
-            times.client += now - last;
-            last = now;
+            laps.charge(&mut times.client);
             let c2s = wire.len();
             read_in(&mut server, &mut wire);
             write_out(&mut server, &mut wire);
-            let now = Instant::now();
-            times.server += now - last;
-            last = now;
+            laps.charge(&mut times.server);
             let s2c = wire.len();
             read_in(&mut client, &mut wire);
-            let now = Instant::now();
-            times.client += now - last;
-            last = now;
+            laps.charge(&mut times.client);
             if c2s + s2c == 0 {
                 break;
             }
