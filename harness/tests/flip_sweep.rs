@@ -152,6 +152,27 @@ struct Run {
     server_error: Option<Error>,
 }
 
+impl Run {
+    /// Both sides completed the handshake, neither with an error.
+    #[track_caller]
+    fn assert_completed(&self, what: &str) {
+        let errors = (&self.client_error, &self.server_error);
+        assert_eq!(
+            errors,
+            (&None, &None),
+            "{what}: the client's and the server's errors"
+        );
+        assert!(
+            completed(&self.client) && completed(&self.server),
+            "{what}: must complete"
+        );
+    }
+}
+
+fn completed(c: &Connection) -> bool {
+    !c.is_handshaking() && c.summary().is_some()
+}
+
 fn new_run(rsa: bool, certificate_path: bool) -> (Run, Vec<u8>) {
     let h = hierarchy(rsa);
     let policy = if certificate_path {
@@ -215,11 +236,7 @@ fn drive(rsa: bool, cert: bool, flip: Option<(bool, usize)>) -> (Run, Vec<u8>, V
 
 fn sweep(rsa: bool, cert: bool, step: usize) -> usize {
     let (clean, c2s, s2c) = drive(rsa, cert, None);
-    assert!(
-        clean.client_error.is_none()
-            && clean.server_error.is_none()
-            && !clean.server.is_handshaking()
-    );
+    clean.assert_completed(&format!("rsa={rsa} cert={cert} untouched"));
     let mut runs = 0;
     for (to_server, log) in [(true, &c2s), (false, &s2c)] {
         let sender = if to_server {
@@ -235,18 +252,8 @@ fn sweep(rsa: bool, cert: bool, step: usize) -> usize {
                 if to_server { "c2s" } else { "s2c" }
             );
             let (mut r, _, _) = drive(rsa, cert, Some((to_server, offset)));
-            let completed = |c: &Connection| !c.is_handshaking() && c.summary().is_some();
             let Some(expect) = expectation(&field, &message, encrypted) else {
-                assert!(
-                    r.client_error.is_none() && r.server_error.is_none(),
-                    "{what}: must be ignored: {:?} {:?}",
-                    r.client_error,
-                    r.server_error
-                );
-                assert!(
-                    completed(&r.client) && completed(&r.server),
-                    "{what}: must still complete"
-                );
+                r.assert_completed(&format!("{what}, a flip to ignore"));
                 continue;
             };
             // The transport ends after the exchange, without close_notify: a side that is
