@@ -361,12 +361,17 @@ mod tests {
     #[test]
     fn arguments_parse_with_clear_errors() {
         assert_eq!(Operation::dir_number("c2s:17"), Ok((Dir::C2S, 17)));
-        assert!(
-            Operation::dir_number("up:1")
-                .unwrap_err()
-                .contains("neither c2s nor s2c")
+        assert_eq!(
+            Operation::dir_number("up:1"),
+            Err("direction \"up\" is neither c2s nor s2c".to_owned())
         );
-        assert!(Operation::dir_number("s2c:-1").is_err());
-        assert!(Operation::dir_file("s2c:").is_err());
+        assert_eq!(
+            Operation::dir_number("s2c:-1"),
+            Err("\"-1\" is not a non-negative number".to_owned())
+        );
+        assert_eq!(
+            Operation::dir_file("s2c:"),
+            Err("missing FILE after DIR:".to_owned())
+        );
     }
 }

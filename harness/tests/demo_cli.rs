@@ -4,60 +4,50 @@ mod support;
 
 use std::time::Duration;
 
-use support::{fixture, keylab, keylab_server, run_with_timeout, text};
+use support::{
+    assert_fails, assert_mentions, assert_ok, ed25519, ed25519_server, keylab, keylab_client,
+    run_keylab, run_with_timeout, stderr, text,
+};
 
-fn demo(args: &[&str]) -> (Option<i32>, String, String) {
+/// The NSS key log labels of one TLS 1.3 connection, in the order the secrets arise.
+const KEY_LOG_LABELS: [&str; 5] = [
+    "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+    "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+    "CLIENT_TRAFFIC_SECRET_0",
+    "SERVER_TRAFFIC_SECRET_0",
+    "EXPORTER_SECRET",
+];
+
+/// `keylab demo ARGS` (no key log from the environment), which must succeed; returns its
+/// stdout.
+#[track_caller]
+fn demo_ok(args: &[&str]) -> String {
     let mut cmd = keylab();
     cmd.arg("demo").args(args).env_remove("SSLKEYLOGFILE");
     let out = run_with_timeout(cmd, None, Duration::from_secs(60));
-    (out.status.code(), text(&out.stdout), text(&out.stderr))
+    assert_ok(&out)
 }
 
 #[test]
 fn demo_runs_every_path_and_says_why() {
-    let (code, out, err) = demo(&[]);
-    assert_eq!(code, Some(0), "{out}{err}");
-    assert!(
-        out.contains("run 1: ephemeral-dh (client without a certificate;"),
-        "{out}"
-    );
-    assert!(
-        out.contains("run 2: certificate (client CN=alice with a certificate)"),
-        "{out}"
-    );
-    assert!(
-        out.contains("client: server requested a certificate; client has none and stays anonymous"),
-        "{out}"
-    );
-    assert!(
-        out.contains(
-            "server: client presented CN=alice, verified against CN=keylab ed25519 Root CA"
-        ),
-        "{out}"
-    );
-    assert!(out.contains("client -> server  CertificateVerify"), "{out}");
-    assert!(
-        out.contains("TLS_CHACHA20_POLY1305_SHA256, x25519"),
-        "{out}"
+    let out = demo_ok(&[]);
+    assert_mentions(
+        &out,
+        &[
+            "run 1: ephemeral-dh (client without a certificate;",
+            "run 2: certificate (client CN=alice with a certificate)",
+            "client: server requested a certificate; client has none and stays anonymous",
+            "server: client presented CN=alice, verified against CN=keylab ed25519 Root CA",
+            "client -> server  CertificateVerify",
+            "TLS_CHACHA20_POLY1305_SHA256, x25519",
+            "run 3: psk+dhe (client holding the external PSK \"keylab-demo\")",
+            "server: client proved external PSK \"keylab-demo\" (psk_dhe_ke)",
+            "client is:   psk:keylab-demo",
+            "run 4: resumption+dhe (the client of run 1, resuming with its ticket)",
+            "server: client proved a ticket issued 0 s earlier to an anonymous client",
+        ],
     );
     assert!(out.contains("time:"), "timings are shown without --seed");
-    assert!(
-        out.contains("run 3: psk+dhe (client holding the external PSK \"keylab-demo\")"),
-        "{out}"
-    );
-    assert!(
-        out.contains("server: client proved external PSK \"keylab-demo\" (psk_dhe_ke)"),
-        "{out}"
-    );
-    assert!(out.contains("client is:   psk:keylab-demo"), "{out}");
-    assert!(
-        out.contains("run 4: resumption+dhe (the client of run 1, resuming with its ticket)"),
-        "{out}"
-    );
-    assert!(
-        out.contains("server: client proved a ticket issued 0 s earlier to an anonymous client"),
-        "{out}"
-    );
     assert!(
         out.trim_end().ends_with("ok: 4 of 4 runs succeeded"),
         "{out}"
@@ -66,57 +56,62 @@ fn demo_runs_every_path_and_says_why() {
 
 #[test]
 fn demo_psk_and_resumption_paths_alone() {
-    let (code, out, err) = demo(&["--path", "psk", "--explain", "--seed", "5"]);
-    assert_eq!(code, Some(0), "{out}{err}");
-    assert!(out.contains("run 1: psk+dhe"), "{out}");
+    let out = demo_ok(&["--path", "psk", "--explain", "--seed", "5"]);
+    assert_mentions(
+        &out,
+        &[
+            "run 1: psk+dhe",
+            "the PSK binder (RFC 8446 §4.2.11.2)",
+            "binder_key (external)",
+            "= HKDF-Extract(salt 0, IKM PSK)",
+        ],
+    );
     assert!(!out.contains("run 2"), "{out}");
-    assert!(out.contains("the PSK binder (RFC 8446 §4.2.11.2)"), "{out}");
-    assert!(out.contains("binder_key (external)"), "{out}");
-    assert!(out.contains("= HKDF-Extract(salt 0, IKM PSK)"), "{out}");
     assert!(
         !out.contains("server -> client  Certificate"),
         "no certificates on the PSK path: {out}"
     );
 
     // Resumption needs the run that earns the ticket first.
-    let (code, out, err) = demo(&["--path", "resumption", "--seed", "5"]);
-    assert_eq!(code, Some(0), "{out}{err}");
-    assert!(out.contains("run 1: ephemeral-dh"), "{out}");
-    assert!(out.contains("run 2: resumption+dhe"), "{out}");
-    assert!(out.contains("server -> client  NewSessionTicket"), "{out}");
+    let out = demo_ok(&["--path", "resumption", "--seed", "5"]);
+    assert_mentions(
+        &out,
+        &[
+            "run 1: ephemeral-dh",
+            "run 2: resumption+dhe",
+            "server -> client  NewSessionTicket",
+        ],
+    );
 }
 
 #[test]
 fn seeded_demo_output_is_byte_identical() {
-    let (code, a, err) = demo(&["--seed", "42"]);
-    assert_eq!(code, Some(0), "{err}");
-    let (_, b, _) = demo(&["--seed", "42"]);
-    assert_eq!(a, b, "same seed, same output");
+    let a = demo_ok(&["--seed", "42"]);
+    assert_eq!(a, demo_ok(&["--seed", "42"]), "same seed, same output");
     assert!(!a.contains("time:"), "no timings with --seed");
-    let (_, c, _) = demo(&["--seed", "43"]);
+    let c = demo_ok(&["--seed", "43"]);
     assert_ne!(a, c, "the transcript hash depends on the seed");
-    let (_, j1, _) = demo(&["--seed", "42", "--json"]);
-    let (_, j2, _) = demo(&["--seed", "42", "--json"]);
-    assert_eq!(j1, j2);
+    let json = demo_ok(&["--seed", "42", "--json"]);
+    assert_eq!(json, demo_ok(&["--seed", "42", "--json"]));
 }
 
 #[test]
 fn demo_json_has_the_documented_shape() {
-    let (code, out, err) = demo(&["--json", "--seed", "1", "--path", "certificate"]);
-    assert_eq!(code, Some(0), "{err}");
+    let out = demo_ok(&["--json", "--seed", "1", "--path", "certificate"]);
     assert!(out.starts_with("{\n  \"runs\": [\n"), "{out}");
-    for needle in [
-        "\"path\": \"certificate\"",
-        "\"ok\": true",
-        "\"client\": {",
-        "\"server\": {",
-        "\"messages\": [",
-        "\"name\": \"CertificateRequest\"",
-        "\"from\": \"client\"",
-        "\"client_chain\": [\n",
-    ] {
-        assert!(out.contains(needle), "missing {needle} in {out}");
-    }
+    assert_mentions(
+        &out,
+        &[
+            "\"path\": \"certificate\"",
+            "\"ok\": true",
+            "\"client\": {",
+            "\"server\": {",
+            "\"messages\": [",
+            "\"name\": \"CertificateRequest\"",
+            "\"from\": \"client\"",
+            "\"client_chain\": [\n",
+        ],
+    );
     assert!(
         !out.contains("\"path\": \"ephemeral-dh\""),
         "only the certificate run was asked for"
@@ -135,46 +130,36 @@ fn demo_json_has_the_documented_shape() {
 
 #[test]
 fn demo_explain_covers_every_message_and_the_key_schedule() {
-    let (code, out, err) = demo(&["--explain", "--seed", "3", "--path", "certificate"]);
-    assert_eq!(code, Some(0), "{err}");
-    for needle in [
-        "ClientHello (client -> server",
-        "CertificateRequest (server -> client",
-        "Certificate (client -> server",
-        "CertificateVerify (client -> server",
-        "Finished (client -> server",
-        "key schedule (RFC 8446 §7.1)",
-        "client_handshake_traffic_secret",
-        "Derive-Secret(handshake_secret, \"c hs traffic\", CH..SH)",
-        "exporter_master_secret",
-    ] {
-        assert!(out.contains(needle), "missing {needle}");
-    }
+    let out = demo_ok(&["--explain", "--seed", "3", "--path", "certificate"]);
+    assert_mentions(
+        &out,
+        &[
+            "ClientHello (client -> server",
+            "CertificateRequest (server -> client",
+            "Certificate (client -> server",
+            "CertificateVerify (client -> server",
+            "Finished (client -> server",
+            "key schedule (RFC 8446 §7.1)",
+            "client_handshake_traffic_secret",
+            "Derive-Secret(handshake_secret, \"c hs traffic\", CH..SH)",
+            "exporter_master_secret",
+        ],
+    );
 }
 
 #[test]
 fn demo_key_log_file_and_environment() {
     let dir = tempfile::tempdir().expect("tmp");
     let file = dir.path().join("keys.log");
-    let (code, _, err) = demo(&[
+    demo_ok(&[
         "--keylog",
         file.to_str().expect("path"),
         "--path",
         "ephemeral-dh",
     ]);
-    assert_eq!(code, Some(0), "{err}");
     let log = std::fs::read_to_string(&file).expect("key log");
     let labels: Vec<&str> = log.lines().filter_map(|l| l.split(' ').next()).collect();
-    assert_eq!(
-        labels,
-        [
-            "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
-            "SERVER_HANDSHAKE_TRAFFIC_SECRET",
-            "CLIENT_TRAFFIC_SECRET_0",
-            "SERVER_TRAFFIC_SECRET_0",
-            "EXPORTER_SECRET"
-        ]
-    );
+    assert_eq!(labels, KEY_LOG_LABELS);
     let env_file = dir.path().join("env.log");
     let mut cmd = keylab();
     cmd.args(["demo", "--path", "ephemeral-dh"])
@@ -195,7 +180,7 @@ fn demo_key_log_file_and_environment() {
 
 #[test]
 fn states_prints_the_handshake_crates_tables() {
-    let out = keylab().arg("states").output().expect("run");
+    let out = run_keylab(&["states"]);
     assert!(out.status.success());
     let t = text(&out.stdout);
     assert!(
@@ -211,13 +196,7 @@ fn states_prints_the_handshake_crates_tables() {
         t.contains("WAIT_CERT      -> WAIT_CV        on recv Certificate   [certificate path]"),
         "{t}"
     );
-    let dot = text(
-        &keylab()
-            .args(["states", "--format", "dot"])
-            .output()
-            .expect("run")
-            .stdout,
-    );
+    let dot = text(&run_keylab(&["states", "--format", "dot"]).stdout);
     assert!(
         dot.starts_with("digraph client {") && dot.contains("digraph server {"),
         "{dot}"
@@ -226,12 +205,8 @@ fn states_prints_the_handshake_crates_tables() {
 
 #[test]
 fn keylab_server_and_client_over_loopback() {
-    let h = |f: &str| fixture(&format!("ed25519/{f}"));
-    let (server, addr, log) = keylab_server(&[
-        "--cert",
-        &h("server.pem"),
-        "--key",
-        &h("server.key"),
+    let h = ed25519;
+    let (server, addr, log) = ed25519_server(&[
         "--client-ca",
         &h("root.pem"),
         "--client-auth",
@@ -240,18 +215,8 @@ fn keylab_server_and_client_over_loopback() {
         "3",
     ]);
     for (cert, path) in [(false, "ephemeral-dh"), (true, "certificate")] {
-        let mut cmd = keylab();
-        cmd.args([
-            "client",
-            "--connect",
-            &addr,
-            "--server-name",
-            "localhost",
-            "--ca",
-            &h("root.pem"),
-            "--send",
-            "hi there",
-        ]);
+        let mut cmd = keylab_client(&addr);
+        cmd.args(["--ca", &h("root.pem"), "--send", "hi there"]);
         if cert {
             cmd.args(["--cert", &h("client.pem"), "--key", &h("client.key")]);
         }
@@ -286,27 +251,20 @@ fn keylab_server_and_client_over_loopback() {
 
 #[test]
 fn usage_errors_exit_2_and_failures_exit_1() {
-    let h = |f: &str| fixture(&format!("ed25519/{f}"));
-    let out = keylab()
-        .args([
-            "server",
-            "--listen",
-            "127.0.0.1:0",
-            "--cert",
-            &h("server.pem"),
-            "--key",
-            &h("server.key"),
-            "--client-auth",
-            "required",
-        ])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("--client-auth required needs --client-ca FILE"),
-        "{}",
-        text(&out.stderr)
-    );
+    let h = ed25519;
+    let (root, cert) = (h("root.pem"), h("client.pem"));
+    let out = run_keylab(&[
+        "server",
+        "--listen",
+        "127.0.0.1:0",
+        "--cert",
+        &h("server.pem"),
+        "--key",
+        &h("server.key"),
+        "--client-auth",
+        "required",
+    ]);
+    assert_fails(&out, 2, "--client-auth required needs --client-ca FILE");
 
     // Nothing listens on a port we just freed: the client fails with exit 1.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -314,41 +272,22 @@ fn usage_errors_exit_2_and_failures_exit_1() {
         .local_addr()
         .expect("addr")
         .port();
-    let out = keylab()
-        .args([
-            "client",
-            "--connect",
-            &format!("127.0.0.1:{port}"),
-            "--ca",
-            &h("root.pem"),
-            "--timeout",
-            "2",
-        ])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).starts_with("error: "),
-        "{}",
-        text(&out.stderr)
-    );
+    let free = format!("127.0.0.1:{port}");
+    let out = run_keylab(&[
+        "client",
+        "--connect",
+        &free,
+        "--ca",
+        &root,
+        "--timeout",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
 
-    let out = keylab()
-        .args([
-            "client",
-            "--connect",
-            "x:1",
-            "--ca",
-            &h("root.pem"),
-            "--cert",
-            &h("client.pem"),
-        ])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2), "--cert needs --key");
-    let out = keylab()
-        .args(["demo", "--path", "psk+ke"])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
+    let out = run_keylab(&["client", "--connect", "x:1", "--ca", &root, "--cert", &cert]);
+    let no_key = "required arguments were not provided:\n  --key <FILE>";
+    assert_fails(&out, 2, no_key);
+    let out = run_keylab(&["demo", "--path", "psk+ke"]);
+    assert_fails(&out, 2, "invalid value 'psk+ke' for '--path <PATH>'");
 }

@@ -6,14 +6,16 @@
 //! sample of offsets with RSA. In memory: a transcript is recorded once, then replayed
 //! with one bit flipped per run.
 
+mod support;
+
 use std::sync::Arc;
 
 use handshake::msgs::alert::AlertDescription as A;
 use handshake::{ClientAuth, Connection, Error, Side};
 use harness::explain::explain_message_from;
-use harness::runner;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use support::{hierarchy, keylab_peer};
 use time::macros::datetime;
 
 const NOW: time::OffsetDateTime = datetime!(2026-11-28 12:00 UTC);
@@ -150,31 +152,36 @@ struct Run {
     server_error: Option<Error>,
 }
 
+impl Run {
+    /// Both sides completed the handshake, neither with an error.
+    #[track_caller]
+    fn assert_completed(&self, what: &str) {
+        let errors = (&self.client_error, &self.server_error);
+        assert_eq!(
+            errors,
+            (&None, &None),
+            "{what}: the client's and the server's errors"
+        );
+        assert!(
+            completed(&self.client) && completed(&self.server),
+            "{what}: must complete"
+        );
+    }
+}
+
+fn completed(c: &Connection) -> bool {
+    !c.is_handshaking() && c.summary().is_some()
+}
+
 fn new_run(rsa: bool, certificate_path: bool) -> (Run, Vec<u8>) {
-    let h = if rsa {
-        fixtures::RSA
-    } else {
-        fixtures::ED25519
-    };
-    let anchors = pki::Certificate::from_pem_bundle(h.root).expect("root");
-    let mut server = handshake::ServerConfig::new(
-        handshake::Identity::from_pem(h.server_chain, h.server_key).expect("id"),
-    );
+    let h = hierarchy(rsa);
     let policy = if certificate_path {
         ClientAuth::Required
     } else {
         ClientAuth::Optional
     };
-    server = server
-        .with_client_auth(policy, anchors.clone())
-        .expect("policy");
-    let mut client = runner::demo_client_config(false).expect("client");
-    client.trust_anchors = anchors;
-    if certificate_path {
-        client.identity = Some(Arc::new(
-            handshake::Identity::from_pem(h.client_chain, h.client_key).expect("id"),
-        ));
-    }
+    let server = keylab_peer::server_config(h, policy);
+    let client = keylab_peer::client_config(h, certificate_path);
     let mut c = Connection::client(Arc::new(client), "localhost", ChaCha20Rng::seed_from_u64(1))
         .expect("client");
     let s = Connection::server(Arc::new(server), ChaCha20Rng::seed_from_u64(2));
@@ -229,11 +236,7 @@ fn drive(rsa: bool, cert: bool, flip: Option<(bool, usize)>) -> (Run, Vec<u8>, V
 
 fn sweep(rsa: bool, cert: bool, step: usize) -> usize {
     let (clean, c2s, s2c) = drive(rsa, cert, None);
-    assert!(
-        clean.client_error.is_none()
-            && clean.server_error.is_none()
-            && !clean.server.is_handshaking()
-    );
+    clean.assert_completed(&format!("rsa={rsa} cert={cert} untouched"));
     let mut runs = 0;
     for (to_server, log) in [(true, &c2s), (false, &s2c)] {
         let sender = if to_server {
@@ -249,18 +252,8 @@ fn sweep(rsa: bool, cert: bool, step: usize) -> usize {
                 if to_server { "c2s" } else { "s2c" }
             );
             let (mut r, _, _) = drive(rsa, cert, Some((to_server, offset)));
-            let completed = |c: &Connection| !c.is_handshaking() && c.summary().is_some();
             let Some(expect) = expectation(&field, &message, encrypted) else {
-                assert!(
-                    r.client_error.is_none() && r.server_error.is_none(),
-                    "{what}: must be ignored: {:?} {:?}",
-                    r.client_error,
-                    r.server_error
-                );
-                assert!(
-                    completed(&r.client) && completed(&r.server),
-                    "{what}: must still complete"
-                );
+                r.assert_completed(&format!("{what}, a flip to ignore"));
                 continue;
             };
             // The transport ends after the exchange, without close_notify: a side that is

@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use support::{fixture, keylab, keylab_server, run_with_timeout, text};
+use support::{assert_fails, ed25519, ed25519_server, keylab_client, run_with_timeout, text};
 
 /// Alert descriptions (RFC 8446 §6).
 const DECODE_ERROR: u8 = 50;
@@ -18,31 +18,13 @@ const RECORD_OVERFLOW: u8 = 22;
 const PROTOCOL_VERSION: u8 = 70;
 
 fn start_server() -> (support::Running, String, Receiver<String>) {
-    let h = |f: &str| fixture(&format!("ed25519/{f}"));
-    keylab_server(&[
-        "--cert",
-        &h("server.pem"),
-        "--key",
-        &h("server.key"),
-        "--handshake-timeout",
-        "2",
-    ])
+    ed25519_server(&["--handshake-timeout", "2"])
 }
 
 /// A good client must succeed against `addr`.
 fn good_client(addr: &str) {
-    let mut cmd = keylab();
-    cmd.args([
-        "client",
-        "--connect",
-        addr,
-        "--server-name",
-        "localhost",
-        "--ca",
-        &fixture("ed25519/root.pem"),
-        "--send",
-        "still here",
-    ]);
+    let mut cmd = keylab_client(addr);
+    cmd.args(["--ca", &ed25519("root.pem"), "--send", "still here"]);
     let out = run_with_timeout(cmd, None, Duration::from_secs(20));
     assert!(
         out.status.success(),
@@ -240,25 +222,10 @@ fn a_trickling_server_cannot_hold_the_client_past_its_timeout() {
         }
     });
     let start = Instant::now();
-    let mut cmd = keylab();
-    cmd.args([
-        "client",
-        "--connect",
-        &addr,
-        "--server-name",
-        "localhost",
-        "--ca",
-        &fixture("ed25519/root.pem"),
-        "--timeout",
-        "2",
-    ]);
+    let mut cmd = keylab_client(&addr);
+    cmd.args(["--ca", &ed25519("root.pem"), "--timeout", "2"]);
     let out = run_with_timeout(cmd, None, Duration::from_secs(20));
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("timed out"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_fails(&out, 1, "timed out");
     assert!(
         start.elapsed() < Duration::from_secs(6),
         "the client stayed {:?}",

@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use support::{
-    fixture, have_openssl, keylab, keylab_server, openssl_server, run_with_timeout, text,
+    fixture, have_openssl, keylab_client, keylab_server, openssl_server, run_with_timeout, text,
 };
 
 const KEYS: [&str; 2] = ["ed25519", "rsa"];
@@ -21,16 +21,21 @@ enum Auth {
     Required,
 }
 
+/// A file of the `key` fixture hierarchy (`ed25519` or `rsa`).
+fn file(key: &str, name: &str) -> String {
+    fixture(&format!("{key}/{name}"))
+}
+
 fn s_server_args(key: &str, auth: Auth) -> Vec<String> {
     let mut args: Vec<String> = [
         "-cert",
-        &fixture(&format!("{key}/server.pem")),
+        &file(key, "server.pem"),
         "-key",
-        &fixture(&format!("{key}/server.key")),
+        &file(key, "server.key"),
         "-cert_chain",
-        &fixture(&format!("{key}/intermediate.pem")),
+        &file(key, "intermediate.pem"),
         "-CAfile",
-        &fixture(&format!("{key}/root.pem")),
+        &file(key, "root.pem"),
         "-verify_return_error",
         "-rev",
     ]
@@ -53,30 +58,13 @@ fn keylab_client_vs_openssl(
 ) -> (Option<i32>, String, String) {
     let args = s_server_args(key, auth);
     let (server, port, _out) = openssl_server(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    let mut cmd = keylab();
-    cmd.args([
-        "client",
-        "--connect",
-        &format!("127.0.0.1:{port}"),
-        "--server-name",
-        "localhost",
-    ])
-    .args([
-        "--ca",
-        &fixture(&format!("{key}/root.pem")),
-        "--send",
-        "hello openssl",
-        "--timeout",
-        "10",
-    ])
-    .args(extra);
+    let mut cmd = keylab_client(&format!("127.0.0.1:{port}"));
+    cmd.args(["--ca", &file(key, "root.pem"), "--send", "hello openssl"])
+        .args(["--timeout", "10"])
+        .args(extra);
     if with_cert {
-        cmd.args([
-            "--cert",
-            &fixture(&format!("{key}/client.pem")),
-            "--key",
-            &fixture(&format!("{key}/client.key")),
-        ]);
+        let (cert, key) = (file(key, "client.pem"), file(key, "client.key"));
+        cmd.args(["--cert", &cert, "--key", &key]);
     }
     let out = run_with_timeout(cmd, None, Duration::from_secs(20));
     drop(server);
@@ -149,19 +137,16 @@ fn openssl_client_vs_keylab(
 ) -> (String, String) {
     let mut args = vec![
         "--cert".to_owned(),
-        fixture(&format!("{key}/server.pem")),
+        file(key, "server.pem"),
         "--key".to_owned(),
-        fixture(&format!("{key}/server.key")),
+        file(key, "server.key"),
         "--client-auth".to_owned(),
         auth.to_owned(),
         "--max-connections".to_owned(),
         "1".to_owned(),
     ];
     if auth != "off" {
-        args.extend([
-            "--client-ca".to_owned(),
-            fixture(&format!("{key}/root.pem")),
-        ]);
+        args.extend(["--client-ca".to_owned(), file(key, "root.pem")]);
     }
     let (server, addr, log) = keylab_server(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let mut cmd = std::process::Command::new("openssl");
@@ -171,7 +156,7 @@ fn openssl_client_vs_keylab(
         &addr,
         "-tls1_3",
         "-CAfile",
-        &fixture(&format!("{key}/root.pem")),
+        &file(key, "root.pem"),
     ])
     .args([
         "-verify_return_error",
@@ -182,13 +167,12 @@ fn openssl_client_vs_keylab(
     ])
     .args(extra);
     if with_cert {
-        cmd.args([
-            "-cert",
-            &fixture(&format!("{key}/client.pem")),
-            "-key",
-            &fixture(&format!("{key}/client.key")),
-        ]);
-        cmd.args(["-cert_chain", &fixture(&format!("{key}/intermediate.pem"))]);
+        let (cert, key, chain) = (
+            file(key, "client.pem"),
+            file(key, "client.key"),
+            file(key, "intermediate.pem"),
+        );
+        cmd.args(["-cert", &cert, "-key", &key, "-cert_chain", &chain]);
     }
     let out = run_with_timeout(cmd, Some(b"hello keylab\n"), Duration::from_secs(20));
     let line = log

@@ -5,16 +5,14 @@
 mod support;
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
 use handshake::{ClientAuth, Path, Tickets};
 use harness::runner::{self, LoopbackServer};
-use rustls::crypto::ring as provider;
-use rustls::pki_types::{CertificateDer, ServerName};
 use support::{
-    fixture, have_openssl, keylab, keylab_server, openssl_server, run_with_timeout, text,
+    ed25519, ed25519_server, have_openssl, keylab, keylab_client, keylab_server, openssl_server,
+    run_with_timeout, rustls_peer, text,
 };
 
 const HEX: &str = "00112233445566778899aabbccddeeff102132435465768798a9bacbdcedfe0f";
@@ -111,13 +109,8 @@ fn keylab_client_with_a_psk_against_openssl_server() {
         "TLS_CHACHA20_POLY1305_SHA256",
         "-rev",
     ]);
-    let mut cmd = keylab();
+    let mut cmd = keylab_client(&format!("127.0.0.1:{port}"));
     cmd.args([
-        "client",
-        "--connect",
-        &format!("127.0.0.1:{port}"),
-        "--server-name",
-        "localhost",
         "--psk-file",
         &file,
         "--psk-identity",
@@ -154,36 +147,23 @@ fn openssl_client_resumes_with_a_keylab_ticket() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sess = dir.path().join("sess.pem");
     let sess = sess.to_str().expect("utf-8");
-    let (_server, addr, log) = keylab_server(&[
-        "--cert",
-        &fixture("ed25519/server.pem"),
-        "--key",
-        &fixture("ed25519/server.key"),
-        "--max-connections",
-        "2",
-    ]);
+    let (_server, addr, log) = ed25519_server(&["--max-connections", "2"]);
     let verify = [
         "-CAfile",
-        &fixture("ed25519/root.pem"),
+        &ed25519("root.pem"),
         "-verify_return_error",
         "-servername",
         "localhost",
     ];
     // run_with_timeout keeps s_client's stdin open after the line, so the ticket (sent
     // after the handshake) arrives before it quits.
-    let (code, out) = s_client(
-        &addr,
-        &[&verify[..], &["-sess_out", sess]].concat(),
-        b"one\n",
-    );
+    let session =
+        |flag: &str, line: &[u8]| s_client(&addr, &[&verify[..], &[flag, sess]].concat(), line);
+    let (code, out) = session("-sess_out", b"one\n");
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("New, TLSv1.3"), "{out}");
     assert!(line_with(&log, " ok ").contains("path=ephemeral-dh"));
-    let (code, out) = s_client(
-        &addr,
-        &[&verify[..], &["-sess_in", sess]].concat(),
-        b"two\n",
-    );
+    let (code, out) = session("-sess_in", b"two\n");
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("Reused, TLSv1.3"), "{out}");
     assert!(line_with(&log, " ok ").contains("path=resumption+dhe"));
@@ -194,23 +174,14 @@ fn keylab_client_saves_and_resumes_sessions() {
     let dir = tempfile::tempdir().expect("tempdir");
     let session = dir.path().join("session.txt");
     let session = session.to_str().expect("utf-8");
-    let (_server, addr, log) = keylab_server(&[
-        "--cert",
-        &fixture("ed25519/server.pem"),
-        "--key",
-        &fixture("ed25519/server.key"),
-        "--single-use-tickets",
-        "--max-connections",
-        "3",
-    ]);
+    let (_server, addr, log) = ed25519_server(&["--single-use-tickets", "--max-connections", "3"]);
     let client = |extra: &[&str]| {
-        let mut cmd = keylab();
-        cmd.args(["client", "--connect", &addr, "--server-name", "localhost"])
-            .args(extra);
+        let mut cmd = keylab_client(&addr);
+        cmd.args(extra);
         let out = run_with_timeout(cmd, None, Duration::from_secs(20));
         (out.status.code(), text(&out.stdout), text(&out.stderr))
     };
-    let ca = fixture("ed25519/root.pem");
+    let ca = ed25519("root.pem");
     let (code, out, err) = client(&["--ca", &ca, "--session-out", session]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.starts_with("path=ephemeral-dh"), "{out}");
@@ -246,45 +217,18 @@ fn keylab_client_saves_and_resumes_sessions() {
     assert_eq!(code, Some(2), "{err}");
 }
 
-fn rustls_client() -> Arc<rustls::ClientConfig> {
-    let mut p = provider::default_provider();
-    p.cipher_suites = vec![provider::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256];
-    p.kx_groups = vec![provider::kx_group::X25519];
-    let mut roots = rustls::RootCertStore::empty();
-    for c in pki::Certificate::from_pem_bundle(fixtures::ED25519.root).expect("root") {
-        roots
-            .add(CertificateDer::from(c.der().to_vec()))
-            .expect("root");
-    }
-    Arc::new(
-        rustls::ClientConfig::builder_with_provider(Arc::new(p))
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .expect("tls13")
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
-}
-
 #[test]
 fn rustls_client_resumes_with_a_keylab_ticket() {
     let config = runner::demo_server_config(ClientAuth::Off)
         .expect("config")
         .with_tickets(Arc::new(Tickets::new(&[7; 32])));
     let server = LoopbackServer::start("127.0.0.1:0", Arc::new(config), None).expect("server");
-    let client = rustls_client();
+    let client = Arc::new(rustls_peer::client_config(fixtures::ED25519, false));
     for (path, kind) in [
         (Path::EphemeralDh, rustls::HandshakeKind::Full),
         (Path::ResumptionDhe, rustls::HandshakeKind::Resumed),
     ] {
-        let conn = rustls::ClientConnection::new(
-            client.clone(),
-            ServerName::try_from("localhost").expect("name"),
-        )
-        .expect("client");
-        let tcp = TcpStream::connect(server.addr()).expect("connect");
-        tcp.set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        let mut tls = rustls_peer::connect(client.clone(), server.addr());
         // The echo comes after the ticket, so rustls has stored it by then.
         tls.write_all(b"ping").expect("write");
         let mut reply = [0u8; 4];

@@ -157,12 +157,13 @@ fn logged_secrets_decrypt_the_recorded_connection() {
     // The client random sits at bytes 11..43 of the first record (5 + 4 + 2 header bytes).
     let random: String = c2s[11..43].iter().map(|b| format!("{b:02x}")).collect();
 
+    // The records of `stream` from record `first` on, under the secret logged as `label`.
+    let decrypt = |stream: &[u8], first: usize, label: &str| {
+        decrypt_records(stream, first, &logged(&text, label, &random))
+    };
+
     // Server handshake records (after the plaintext ServerHello): EncryptedExtensions first.
-    let hs = decrypt_records(
-        &s2c,
-        1,
-        &logged(&text, "SERVER_HANDSHAKE_TRAFFIC_SECRET", &random),
-    );
+    let hs = decrypt(&s2c, 1, "SERVER_HANDSHAKE_TRAFFIC_SECRET");
     assert!(
         hs.len() >= 4,
         "decrypted {} server handshake records",
@@ -174,11 +175,7 @@ fn logged_secrets_decrypt_the_recorded_connection() {
         "handshake record holding EncryptedExtensions"
     );
     // Then the application records: the echo comes back under SERVER_TRAFFIC_SECRET_0.
-    let app = decrypt_records(
-        &s2c,
-        1 + hs.len(),
-        &logged(&text, "SERVER_TRAFFIC_SECRET_0", &random),
-    );
+    let app = decrypt(&s2c, 1 + hs.len(), "SERVER_TRAFFIC_SECRET_0");
     assert!(
         app.iter()
             .any(|(t, d)| *t == 0x17 && d == b"secret message for wireshark"),
@@ -186,21 +183,13 @@ fn logged_secrets_decrypt_the_recorded_connection() {
     );
 
     // The client's flight: Certificate, CertificateVerify, Finished, then its message.
-    let client_hs = decrypt_records(
-        &c2s,
-        1,
-        &logged(&text, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", &random),
-    );
+    let client_hs = decrypt(&c2s, 1, "CLIENT_HANDSHAKE_TRAFFIC_SECRET");
     assert_eq!(
         client_hs.iter().map(|(_, d)| d[0]).collect::<Vec<_>>(),
         [0x0b, 0x0f, 0x14],
         "Certificate, CertificateVerify, Finished"
     );
-    let client_app = decrypt_records(
-        &c2s,
-        1 + client_hs.len(),
-        &logged(&text, "CLIENT_TRAFFIC_SECRET_0", &random),
-    );
+    let client_app = decrypt(&c2s, 1 + client_hs.len(), "CLIENT_TRAFFIC_SECRET_0");
     assert_eq!(
         client_app[0],
         (0x17, b"secret message for wireshark".to_vec())

@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::io::Write as _;
 use std::path::Path;
 use std::process::{Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,88 +15,61 @@ use keyserver::verify_answer;
 use pki::{KeyType, PrivateKey};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng as _;
-use support::{Running, text, wait_for_line};
+use support::{Running, assert_fails, assert_ok, run_with_input, start_listening, text};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
 /// Runs keylab with `stdin` and `XDG_CONFIG_HOME=config`, within [`LIMIT`].
 fn keylab(args: &[&str], stdin: &[u8], config: &Path) -> Output {
-    let mut child = support::keylab()
-        .args(args)
-        .env("XDG_CONFIG_HOME", config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn keylab");
-    if let Some(mut pipe) = child.stdin.take() {
-        // A command that does not read its input may close the pipe first: fine.
-        let _ = pipe.write_all(stdin);
-    }
-    let start = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if start.elapsed() > LIMIT {
-            let _ = child.kill();
-            panic!("keylab {args:?} timed out");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().expect("output")
+    let mut cmd = support::keylab();
+    cmd.args(args).env("XDG_CONFIG_HOME", config);
+    run_with_input(cmd, stdin, LIMIT)
 }
 
 /// Starts `keylab keyserver serve` on 127.0.0.1:0 with the database `db`.
 fn serve(db: &Path) -> (Running, String) {
-    let mut child = support::keylab()
-        .args(["keyserver", "serve", "--listen", "127.0.0.1:0", "--db"])
+    let mut cmd = support::keylab();
+    cmd.args(["keyserver", "serve", "--listen", "127.0.0.1:0", "--db"])
         .arg(db)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn keylab keyserver serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (addr, _) = wait_for_line(stdout, |l| {
-        l.strip_prefix("listening on ").map(str::to_owned)
-    });
-    let mut running = Running {
-        child,
-        stderr: None,
-        stdout: None,
-    };
-    let Some(addr) = addr else {
-        let _ = running.child.kill();
-        panic!("keylab keyserver serve did not print its address");
-    };
+        .stderr(Stdio::null());
+    let (running, addr) = start_listening(cmd);
     (running, format!("http://{addr}"))
+}
+
+/// `keylab keyserver COMMAND --server URL ARGS...` with `XDG_CONFIG_HOME=config`.
+fn keyserver(config: &Path, command: &str, url: &str, args: &[&str]) -> Output {
+    let all = [&["keyserver", command, "--server", url][..], args].concat();
+    keylab(&all, b"", config)
+}
+
+/// The arguments of `keylab keyserver publish` for `key`, as `a`.
+fn publish_args<'a>(server: &'a str, key: &'a str) -> Vec<&'a str> {
+    vec![
+        "keyserver",
+        "publish",
+        "--server",
+        server,
+        "--key",
+        key,
+        "--name",
+        "a",
+    ]
 }
 
 fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
+fn seeded_key(seed: u64) -> PrivateKey {
+    PrivateKey::generate(KeyType::Ed25519, &mut ChaCha20Rng::seed_from_u64(seed)).expect("key")
+}
+
 fn write_key(dir: &Path, name: &str, seed: u64) -> (String, PrivateKey) {
-    let key =
-        PrivateKey::generate(KeyType::Ed25519, &mut ChaCha20Rng::seed_from_u64(seed)).expect("key");
+    let key = seeded_key(seed);
     let file = dir.join(name);
     std::fs::write(&file, key.to_pem().expect("pem").as_bytes()).expect("write key");
     (path(&file).to_owned(), key)
-}
-
-#[track_caller]
-fn assert_ok(o: &Output) -> String {
-    assert!(o.status.success(), "stderr: {}", text(&o.stderr));
-    text(&o.stdout)
-}
-
-#[track_caller]
-fn assert_fails(o: &Output, code: i32, message: &str) {
-    assert_eq!(o.status.code(), Some(code), "stderr: {}", text(&o.stderr));
-    assert!(
-        text(&o.stderr).contains(message),
-        "stderr: {}",
-        text(&o.stderr)
-    );
-    assert!(o.stdout.is_empty(), "stdout: {}", text(&o.stdout));
 }
 
 #[test]
@@ -108,20 +80,9 @@ fn publish_fetch_seal_open_rotate_revoke_audit() {
     let (alice_file, alice) = write_key(dir.path(), "alice.key", 1);
     let (next_file, next) = write_key(dir.path(), "next.key", 2);
     let run = |args: &[&str], stdin: &[u8]| keylab(args, stdin, &config);
+    let ks = |command: &str, args: &[&str]| keyserver(&config, command, &url, args);
 
-    let o = run(
-        &[
-            "keyserver",
-            "publish",
-            "--server",
-            &url,
-            "--key",
-            &alice_file,
-            "--name",
-            " Alice ",
-        ],
-        b"",
-    );
+    let o = ks("publish", &["--key", &alice_file, "--name", " Alice "]);
     let out = assert_ok(&o);
     let fpr = alice.public_key().fingerprint();
     assert!(
@@ -141,24 +102,12 @@ fn publish_fetch_seal_open_rotate_revoke_audit() {
     assert!(state.exists(), "{}", state.display());
 
     // Someone else's key for the taken name: refused (exit 1), nothing on stdout.
-    let o = run(
-        &[
-            "keyserver",
-            "publish",
-            "--server",
-            &url,
-            "--key",
-            &next_file,
-            "--name",
-            "alice",
-        ],
-        b"",
-    );
+    let o = ks("publish", &["--key", &next_file, "--name", "alice"]);
     assert_fails(&o, 1, "409: the name \"alice\" is taken by key");
 
-    let o = run(&["keyserver", "fetch", "--server", &url, "ALICE"], b"");
+    let o = ks("fetch", &["ALICE"]);
     assert_eq!(assert_ok(&o), alice.public_key().to_pem());
-    let o = run(&["keyserver", "fetch", "--server", &url, &fpr], b"");
+    let o = ks("fetch", &[&fpr]);
     assert_eq!(assert_ok(&o), alice.public_key().to_pem());
 
     let message = b"the eagle lands at noon\n";
@@ -180,19 +129,16 @@ fn publish_fetch_seal_open_rotate_revoke_audit() {
     let o = run(&["open", "--key", &alice_file], b"not sealed");
     assert_fails(&o, 2, "not a keylab sealed message");
 
-    let o = run(&["keyserver", "audit", "--server", &url], b"");
+    let o = ks("audit", &[]);
     let out = assert_ok(&o);
     assert!(
         out.contains("(pinned)") && out.contains("tree size 1: unchanged"),
         "{out}"
     );
 
-    let o = run(
+    let o = ks(
+        "rotate",
         &[
-            "keyserver",
-            "rotate",
-            "--server",
-            &url,
             "--key",
             &alice_file,
             "--new-key",
@@ -200,38 +146,24 @@ fn publish_fetch_seal_open_rotate_revoke_audit() {
             "--name",
             "alice",
         ],
-        b"",
     );
     assert!(assert_ok(&o).starts_with("rotated alice from key"));
-    let o = run(&["keyserver", "fetch", "--server", &url, "alice"], b"");
+    let o = ks("fetch", &["alice"]);
     assert_eq!(assert_ok(&o), next.public_key().to_pem());
-    let o = run(&["keyserver", "fetch", "--server", &url, &fpr], b"");
+    let o = ks("fetch", &[&fpr]);
     assert_fails(&o, 1, "is superseded (log entry 1)");
 
-    let o = run(
-        &["keyserver", "revoke", "--server", &url, "--key", &next_file],
-        b"",
-    );
+    let o = ks("revoke", &["--key", &next_file]);
     assert!(assert_ok(&o).starts_with("revoked alice key"));
     let o = run(&["seal", "--to", "alice", "--server", &url], b"x");
     assert_fails(&o, 1, "is revoked (log entry 2)");
 
-    let o = run(&["keyserver", "audit", "--server", &url], b"");
+    let o = ks("audit", &[]);
     let out = assert_ok(&o);
     assert!(out.contains("tree size 3: unchanged"), "{out}");
     assert!(out.contains("entries replayed: 3, 1 names"), "{out}");
     let other_state = dir.path().join("fresh.state");
-    let o = run(
-        &[
-            "keyserver",
-            "audit",
-            "--server",
-            &url,
-            "--state",
-            path(&other_state),
-        ],
-        b"",
-    );
+    let o = ks("audit", &["--state", path(&other_state)]);
     let out = assert_ok(&o);
     assert!(out.contains("(trusted on first use)") && out.contains("tree size 3: first audit"));
 
@@ -239,7 +171,7 @@ fn publish_fetch_seal_open_rotate_revoke_audit() {
     let saved = std::fs::read_to_string(&state).expect("state");
     let forged = saved.replace("tree-size: 3", "tree-size: 2");
     std::fs::write(&state, forged).expect("write");
-    let o = run(&["keyserver", "audit", "--server", &url], b"");
+    let o = ks("audit", &[]);
     assert_fails(&o, 2, "is not signed by its log key");
 }
 
@@ -252,16 +184,12 @@ fn a_rolled_back_server_fails_the_audit() {
     let state = dir.path().join("audit.state");
     let db = dir.path().join("keys.db");
     let copy = dir.path().join("copy.db");
-    let run = |args: &[&str]| keylab(args, b"", &config);
     let publish = |url: &str, name: &str, seed: u64| {
         let (file, _) = write_key(dir.path(), name, seed);
-        let args = ["keyserver", "publish", "--server", url, "--key", &file];
-        assert_ok(&run(&[
-            &args[..],
-            &["--name", name, "--state", path(&state)],
-        ]
-        .concat()));
+        let args = ["--key", &file, "--name", name, "--state", path(&state)];
+        assert_ok(&keyserver(&config, "publish", url, &args));
     };
+    let audit = |url: &str| keyserver(&config, "audit", url, &["--state", path(&state)]);
     {
         let (_server, url) = serve(&db);
         publish(&url, "alice", 11);
@@ -273,15 +201,7 @@ fn a_rolled_back_server_fails_the_audit() {
             }
         }
         publish(&url, "bob", 12);
-        let o = run(&[
-            "keyserver",
-            "audit",
-            "--server",
-            &url,
-            "--state",
-            path(&state),
-        ]);
-        assert!(assert_ok(&o).contains("tree size 2"));
+        assert!(assert_ok(&audit(&url)).contains("tree size 2"));
     }
     let (_server, url) = serve(&copy);
     // The same pinned state, pointed at the restored server.
@@ -292,15 +212,7 @@ fn a_rolled_back_server_fails_the_audit() {
         .expect("server line")
         .to_owned();
     std::fs::write(&state, saved.replace(&old_url, &url)).expect("write");
-    let o = run(&[
-        "keyserver",
-        "audit",
-        "--server",
-        &url,
-        "--state",
-        path(&state),
-    ]);
-    assert_fails(&o, 1, "older than the one of size 2 seen before");
+    assert_fails(&audit(&url), 1, "older than the one of size 2 seen before");
 }
 
 #[test]
@@ -314,44 +226,14 @@ fn bad_input_exits_2() {
     let url = "http://127.0.0.1:9";
     let cases: [(Vec<&str>, &str); 5] = [
         (
-            vec![
-                "keyserver",
-                "publish",
-                "--server",
-                "localhost:1",
-                "--key",
-                &key_file,
-                "--name",
-                "a",
-            ],
+            publish_args("localhost:1", &key_file),
             "expected http://HOST:PORT",
         ),
         (
-            vec![
-                "keyserver",
-                "publish",
-                "--server",
-                url,
-                "--key",
-                "/nonexistent.key",
-                "--name",
-                "a",
-            ],
+            publish_args(url, "/nonexistent.key"),
             "reading /nonexistent.key",
         ),
-        (
-            vec![
-                "keyserver",
-                "publish",
-                "--server",
-                url,
-                "--key",
-                path(&rsa),
-                "--name",
-                "a",
-            ],
-            "Ed25519 keys only",
-        ),
+        (publish_args(url, path(&rsa)), "Ed25519 keys only"),
         (vec!["open", "--key", path(&rsa)], "Ed25519 keys only"),
         (
             vec![
@@ -395,11 +277,7 @@ fn kill_9_during_writes_keeps_every_acknowledged_key() {
                         break;
                     }
                     let seed = 10_000 + w * MAX_EACH + i;
-                    let key = PrivateKey::generate(
-                        KeyType::Ed25519,
-                        &mut ChaCha20Rng::seed_from_u64(seed),
-                    )
-                    .expect("key");
+                    let key = seeded_key(seed);
                     let name = format!("w{w}-{i}");
                     match client.publish(&key, &name) {
                         Ok(_) => acked

@@ -10,48 +10,36 @@ use std::time::{Duration, Instant};
 use handshake::ClientAuth;
 use harness::mitm::{Dir, Operation, Proxy};
 use harness::runner::{self, ClientSpec, LoopbackServer, Outcome};
-use support::{fixture, keylab, keylab_server, run_with_timeout, text, wait_for_line};
+use support::{
+    assert_fails, ed25519, ed25519_server, hierarchy, keylab, keylab_client, keylab_peer,
+    run_with_timeout, start_listening, stderr, stdout,
+};
 
 const LIMIT: Duration = Duration::from_secs(5);
 
-fn server(rsa: bool) -> LoopbackServer {
-    let h = if rsa {
-        fixtures::RSA
-    } else {
-        fixtures::ED25519
-    };
-    let anchors = pki::Certificate::from_pem_bundle(h.root).expect("root");
-    let config = handshake::ServerConfig::new(
-        handshake::Identity::from_pem(h.server_chain, h.server_key).expect("id"),
-    )
-    .with_client_auth(ClientAuth::Required, anchors)
-    .expect("policy");
-    LoopbackServer::start("127.0.0.1:0", Arc::new(config), Some(5)).expect("server")
-}
+/// The receiver of a damaged protected record: the AEAD says no more than this.
+const UNDECRYPTABLE: &str = "record decryption failed";
+/// Its peer, told so by the alert the receiver sends.
+const ALERTED: &str = "peer sent fatal alert bad_record_mac";
+/// Both sides of a connection the proxy cut short.
+const TRUNCATED: &str = "connection closed without close_notify (possible truncation)";
 
-fn client(rsa: bool) -> ClientSpec {
-    let h = if rsa {
-        fixtures::RSA
-    } else {
-        fixtures::ED25519
-    };
-    let mut config = runner::demo_client_config(false).expect("config");
-    config.trust_anchors = pki::Certificate::from_pem_bundle(h.root).expect("root");
-    config.identity = Some(Arc::new(
-        handshake::Identity::from_pem(h.client_chain, h.client_key).expect("id"),
-    ));
-    ClientSpec::new(config, b"through the proxy".to_vec())
+/// A server that requires a client certificate.
+fn server(rsa: bool, seed: Option<u64>) -> LoopbackServer {
+    let config = keylab_peer::server_config(hierarchy(rsa), ClientAuth::Required);
+    LoopbackServer::start("127.0.0.1:0", Arc::new(config), seed).expect("server")
 }
 
 /// One connection through a proxy doing `op`; returns the client's outcome with the
 /// server's attached, and how long it took.
 fn through(rsa: bool, op: Operation) -> (Outcome, Duration) {
-    let server = server(rsa);
+    let server = server(rsa, Some(5));
     let proxy = Proxy::start("127.0.0.1:0", server.addr(), op, Some(1)).expect("proxy");
     let start = Instant::now();
+    let client = keylab_peer::client_config(hierarchy(rsa), true);
     let mut outcome = runner::run_client(
         proxy.addr(),
-        &client(rsa),
+        &ClientSpec::new(client, b"through the proxy".to_vec()),
         harness::seed::connection_rng(Some(3), "client", 0),
         LIMIT,
     );
@@ -59,22 +47,34 @@ fn through(rsa: bool, op: Operation) -> (Outcome, Duration) {
     (outcome, start.elapsed())
 }
 
-fn assert_fails(rsa: bool, op: Operation) {
+/// A connection through a proxy doing `op` fails in time, the client and the server with
+/// the errors `expected` names, in that order.
+fn assert_fails_with(rsa: bool, op: Operation, expected: (&str, &str)) {
     let what = format!("rsa={rsa} {op:?}");
     let (o, took) = through(rsa, op);
-    assert!(
-        o.client.is_err() || o.reply != b"through the proxy",
-        "{what}: the client succeeded"
-    );
-    let server = o.server.as_ref().map(|s| s.result.clone());
-    assert!(
-        matches!(server, Some(Err(_))),
-        "{what}: the server must fail, got {server:?}"
+    let client = o.client.as_ref().err().map(String::as_str);
+    let server = o
+        .server
+        .as_ref()
+        .map(|s| s.result.as_ref().err().map(String::as_str));
+    assert_eq!(
+        (client, server),
+        (Some(expected.0), Some(Some(expected.1))),
+        "{what}: the client's and the server's errors"
     );
     assert!(
         took < LIMIT + runner::DEFAULT_TIMEOUT + Duration::from_secs(3),
         "{what}: took {took:?}"
     );
+}
+
+/// What the client and the server report when a protected record sent in `dir` is damaged:
+/// its receiver cannot decrypt it and alerts the sender.
+fn receiver_fails(dir: Dir) -> (&'static str, &'static str) {
+    match dir {
+        Dir::C2S => (ALERTED, UNDECRYPTABLE),
+        Dir::S2C => (UNDECRYPTABLE, ALERTED),
+    }
 }
 
 #[test]
@@ -97,30 +97,27 @@ fn flipped_bytes_through_the_proxy() {
     // (The client's flight starts after its 149-byte ClientHello record; the server's
     // flight is over 1,100 bytes with either key type.)
     for rsa in [false, true] {
-        for op in [
-            Operation::Flip(Dir::C2S, 20),
-            Operation::Flip(Dir::C2S, 400),
-            Operation::Flip(Dir::C2S, 700),
-            Operation::Flip(Dir::S2C, 80),
-            Operation::Flip(Dir::S2C, 400),
-            Operation::Flip(Dir::S2C, 1000),
-        ] {
-            assert_fails(rsa, op);
+        for (dir, in_hello, protected) in [(Dir::C2S, 20, [400, 700]), (Dir::S2C, 80, [400, 1000])]
+        {
+            // A changed hello: the two key schedules part, and neither side can decrypt.
+            let both = (UNDECRYPTABLE, UNDECRYPTABLE);
+            assert_fails_with(rsa, Operation::Flip(dir, in_hello), both);
+            for offset in protected {
+                assert_fails_with(rsa, Operation::Flip(dir, offset), receiver_fails(dir));
+            }
         }
     }
 }
 
 #[test]
 fn truncated_dropped_and_reordered_records() {
-    for op in [
-        Operation::Truncate(Dir::C2S, 100),
-        Operation::Truncate(Dir::S2C, 300),
-        Operation::DropRecord(Dir::S2C, 1),
-        Operation::DropRecord(Dir::C2S, 1),
-        Operation::Reorder(Dir::S2C, 1),
-        Operation::Reorder(Dir::C2S, 1),
-    ] {
-        assert_fails(false, op);
+    let cut = (TRUNCATED, TRUNCATED);
+    assert_fails_with(false, Operation::Truncate(Dir::C2S, 100), cut);
+    assert_fails_with(false, Operation::Truncate(Dir::S2C, 300), cut);
+    for op in [Operation::DropRecord, Operation::Reorder] {
+        for dir in [Dir::S2C, Dir::C2S] {
+            assert_fails_with(false, op(dir, 1), receiver_fails(dir));
+        }
     }
 }
 
@@ -137,16 +134,7 @@ fn a_replayed_client_transcript_is_refused() {
     // The same client bytes against a fresh server with fresh randomness (new random and
     // key share): refused. (A server seeded like the first would answer identically —
     // which is why seeds are for tests only.)
-    let h = fixtures::ED25519;
-    let config = handshake::ServerConfig::new(
-        handshake::Identity::from_pem(h.server_chain, h.server_key).expect("id"),
-    )
-    .with_client_auth(
-        ClientAuth::Required,
-        pki::Certificate::from_pem_bundle(h.root).expect("root"),
-    )
-    .expect("policy");
-    let server = LoopbackServer::start("127.0.0.1:0", Arc::new(config), None).expect("server");
+    let server = server(false, None);
     let proxy = Proxy::start(
         "127.0.0.1:0",
         server.addr(),
@@ -167,90 +155,37 @@ fn a_replayed_client_transcript_is_refused() {
 
 #[test]
 fn keylab_mitm_command() {
-    let h = |f: &str| fixture(&format!("ed25519/{f}"));
-    let (_server, upstream, _log) =
-        keylab_server(&["--cert", &h("server.pem"), "--key", &h("server.key")]);
-    let mut mitm = keylab()
-        .args([
-            "mitm",
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            &upstream,
-            "--flip",
-            "s2c:100",
-            "--max-connections",
-            "1",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn keylab mitm");
-    let (addr, _) = wait_for_line(mitm.stdout.take().expect("stdout"), |l| {
-        l.strip_prefix("listening on ").map(str::to_owned)
-    });
-    let _guard = support::Running {
-        child: mitm,
-        stderr: None,
-        stdout: None,
+    let (_server, upstream, _log) = ed25519_server(&[]);
+    // `keylab mitm` in front of the server, doing `op`.
+    let mitm = |op: &[&str]| {
+        let mut cmd = keylab();
+        cmd.args(["mitm", "--listen", "127.0.0.1:0", "--upstream", &upstream])
+            .args(op);
+        cmd
     };
-    let addr = addr.expect("keylab mitm printed its address");
-    let mut cmd = keylab();
-    cmd.args([
-        "client",
-        "--connect",
-        &addr,
-        "--server-name",
-        "localhost",
-        "--ca",
-        &h("root.pem"),
-        "--timeout",
-        "5",
-    ]);
+    let (_mitm, addr) = start_listening(mitm(&["--flip", "s2c:100", "--max-connections", "1"]));
+    let mut cmd = keylab_client(&addr);
+    cmd.args(["--ca", &ed25519("root.pem"), "--timeout", "5"]);
     let out = run_with_timeout(cmd, None, Duration::from_secs(20));
+    // The flipped byte breaks the connection; how the client learns of it depends on timing.
     assert_eq!(
         out.status.code(),
         Some(1),
         "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
+        stdout(&out),
+        stderr(&out)
     );
-    assert!(
-        text(&out.stderr).starts_with("error: "),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
 
-    let bad = keylab()
-        .args([
-            "mitm",
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            &upstream,
-            "--flip",
-            "up:3",
-        ])
+    let bad = mitm(&["--flip", "up:3"]).output().expect("run");
+    assert_fails(&bad, 2, "neither c2s nor s2c");
+    let two = mitm(&["--flip", "c2s:1", "--truncate", "c2s:5"])
         .output()
         .expect("run");
-    assert_eq!(bad.status.code(), Some(2));
-    assert!(
-        text(&bad.stderr).contains("neither c2s nor s2c"),
-        "{}",
-        text(&bad.stderr)
+    // One operation at a time.
+    assert_fails(
+        &two,
+        2,
+        "'--flip <DIR:OFFSET>' cannot be used with '--truncate <DIR:N>'",
     );
-    let two = keylab()
-        .args([
-            "mitm",
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            &upstream,
-            "--flip",
-            "c2s:1",
-            "--truncate",
-            "c2s:5",
-        ])
-        .output()
-        .expect("run");
-    assert_eq!(two.status.code(), Some(2), "one operation at a time");
 }

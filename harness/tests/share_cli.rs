@@ -3,58 +3,38 @@
 
 mod support;
 
-use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use sharing::client::{self, Client};
 use sharing::server::ShareServer;
-use support::{Running, fixture, keylab_server, text, wait_for_line};
+use support::{
+    Running, assert_fails, ed25519, keylab_client, keylab_server, run_with_input, start_listening,
+    text,
+};
 
 const LIMIT: Duration = Duration::from_secs(30);
 const KEY: &str = fixtures::ED25519.server_key;
 
 /// Runs keylab with `stdin` (closed at once, so `split` sees EOF), within [`LIMIT`].
 fn keylab(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = support::keylab()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn keylab");
-    if let Some(mut pipe) = child.stdin.take() {
-        // A command that does not read its input may close the pipe first: fine.
-        let _ = pipe.write_all(stdin.unwrap_or_default());
-    }
-    let start = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if start.elapsed() > LIMIT {
-            let _ = child.kill();
-            panic!("keylab {args:?} timed out");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().expect("output")
+    let mut cmd = support::keylab();
+    cmd.args(args);
+    run_with_input(cmd, stdin.unwrap_or_default(), LIMIT)
+}
+
+/// `keylab share split -m 2 --servers URLS ARGS...` of [`KEY`].
+fn split_to_servers(urls: &str, args: &[&str]) -> Output {
+    let split = ["share", "split", "-m", "2", "--servers", urls];
+    keylab(&[&split[..], args].concat(), Some(KEY.as_bytes()))
 }
 
 fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
-}
-
-#[track_caller]
-fn assert_fails(o: &Output, code: i32, message: &str) {
-    assert_eq!(o.status.code(), Some(code), "stderr: {}", text(&o.stderr));
-    assert!(
-        text(&o.stderr).contains(message),
-        "stderr: {}",
-        text(&o.stderr)
-    );
-    assert!(o.stdout.is_empty(), "stdout: {}", text(&o.stdout));
 }
 
 #[test]
@@ -206,16 +186,9 @@ fn usage_errors_exit_2() {
         None,
     );
     assert_fails(&o, 2, "split id");
-    let o = keylab(
-        &[
-            "share",
-            "split",
-            "-m",
-            "2",
-            "--servers",
-            "http://127.0.0.1:1,http://127.0.0.1:2,http://127.0.0.1:1/",
-        ],
-        Some(KEY.as_bytes()),
+    let o = split_to_servers(
+        "http://127.0.0.1:1,http://127.0.0.1:2,http://127.0.0.1:1/",
+        &[],
     );
     assert_fails(&o, 2, "is given twice");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -239,22 +212,8 @@ fn share_serve(dir: &Path, token_file: Option<&Path>) -> (Running, String) {
     if let Some(f) = token_file {
         cmd.args(["--token-file", path(f)]);
     }
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn keylab share serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let running = Running {
-        child,
-        stderr: None,
-        stdout: None,
-    };
-    let (addr, _) = wait_for_line(stdout, |l| {
-        l.strip_prefix("listening on ").map(str::to_owned)
-    });
-    let addr = addr.expect("keylab share serve printed its address");
+    cmd.stdin(Stdio::null()).stderr(Stdio::null());
+    let (running, addr) = start_listening(cmd);
     (running, format!("http://{addr}"))
 }
 
@@ -276,19 +235,7 @@ fn share_servers_split_and_combine_with_a_token() {
         .collect::<Vec<_>>()
         .join(",");
 
-    let o = keylab(
-        &[
-            "share",
-            "split",
-            "-m",
-            "2",
-            "--servers",
-            &urls,
-            "--token-file",
-            path(&token),
-        ],
-        Some(KEY.as_bytes()),
-    );
+    let o = split_to_servers(&urls, &["--token-file", path(&token)]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let stdout = text(&o.stdout);
     assert_eq!(stdout.matches("stored share x = ").count(), 3, "{stdout}");
@@ -350,7 +297,7 @@ fn tls_server_rebuilds_its_key_from_share_servers() {
         .collect::<Vec<_>>()
         .join(",");
     let id = shares[0].split_id().to_string();
-    let cert = fixture("ed25519/server.pem");
+    let cert = ed25519("server.pem");
 
     let (_server, addr, _log) = keylab_server(&[
         "--cert",
@@ -362,20 +309,9 @@ fn tls_server_rebuilds_its_key_from_share_servers() {
         "--max-connections",
         "1",
     ]);
-    let o = keylab(
-        &[
-            "client",
-            "--connect",
-            &addr,
-            "--server-name",
-            "localhost",
-            "--ca",
-            &fixture("ed25519/root.pem"),
-            "--send",
-            "key from shares",
-        ],
-        None,
-    );
+    let mut client = keylab_client(&addr);
+    client.args(["--ca", &ed25519("root.pem"), "--send", "key from shares"]);
+    let o = run_with_input(client, b"", LIMIT);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let out = text(&o.stdout);
     assert!(
@@ -384,48 +320,20 @@ fn tls_server_rebuilds_its_key_from_share_servers() {
     );
     assert!(out.contains("key from shares"), "{out}");
 
+    let server = |args: &[&str]| {
+        let listen = ["server", "--listen", "127.0.0.1:0", "--cert", &cert];
+        keylab(&[&listen[..], args].concat(), None)
+    };
     // An unknown split: the server does not start, and says why.
-    let o = keylab(
-        &[
-            "server",
-            "--listen",
-            "127.0.0.1:0",
-            "--cert",
-            &cert,
-            "--key-shares",
-            &urls,
-            "--key-split-id",
-            "0000000000000000",
-        ],
-        None,
-    );
+    let o = server(&["--key-shares", &urls, "--key-split-id", "0000000000000000"]);
     assert_fails(&o, 1, "reached 3 of 3 share servers, holding 0 share(s)");
     // --key and --key-shares exclude each other; one of them is required.
-    let o = keylab(
-        &["server", "--listen", "127.0.0.1:0", "--cert", &cert],
-        None,
+    let o = server(&[]);
+    assert_fails(
+        &o,
+        2,
+        "--cert needs its private key: --key FILE or --key-shares",
     );
-    assert_eq!(o.status.code(), Some(2));
-    let o = keylab(
-        &[
-            "server",
-            "--listen",
-            "127.0.0.1:0",
-            "--cert",
-            &cert,
-            "--key",
-            &cert,
-            "--key-shares",
-            &urls,
-            "--key-split-id",
-            &id,
-        ],
-        None,
-    );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
-    assert!(
-        text(&o.stderr).contains("cannot be used with"),
-        "{}",
-        text(&o.stderr)
-    );
+    let o = server(&["--key", &cert, "--key-shares", &urls, "--key-split-id", &id]);
+    assert_fails(&o, 2, "cannot be used with");
 }

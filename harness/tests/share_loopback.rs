@@ -36,11 +36,9 @@ fn three_of_five_share_servers_rebuild_a_working_tls_key() {
     let id = shares[0].split_id();
     client::store(&clients, &shares).expect("store one share per server");
 
-    for i in [0, 2] {
-        if let Some(s) = servers[i].take() {
-            s.stop();
-        }
-    }
+    let mut stop = |i: usize| servers[i].take().expect("a running server").stop();
+    stop(0);
+    stop(2);
     let rebuilt = client::recover(&clients, id).expect("three servers are enough");
     let rebuilt = std::str::from_utf8(&rebuilt).expect("PEM text");
     assert_eq!(rebuilt, key);
@@ -72,9 +70,7 @@ fn three_of_five_share_servers_rebuild_a_working_tls_key() {
     let summary = outcome.client_summary().expect("summary").one_line();
     assert!(summary.contains("server_sig=ed25519"), "{summary}");
 
-    if let Some(s) = servers[4].take() {
-        s.stop();
-    }
+    stop(4);
     match client::recover(&clients, id) {
         Err(e @ RecoverError::NotEnough { .. }) => assert!(
             e.to_string().starts_with(&format!(

@@ -2,32 +2,29 @@
 //!
 //! The binary is a debug build here, so deployments stay small (at most 1,000 nodes).
 
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use predist::analysis::ln_choose;
 use serde_json::Value;
-
-fn keylab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_keylab"))
-        .args(args)
-        .output()
-        .expect("run keylab")
-}
+use support::{assert_mentions, run_keylab, stderr, stdout};
 
 /// `keylab wsn` with a whitespace-separated command line.
 fn wsn(line: &str) -> Output {
     let mut all = vec!["wsn"];
     all.extend(line.split_whitespace());
-    keylab(&all)
+    run_keylab(&all)
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+/// `keylab wsn LINE` is refused: exit 2, `message` on stderr, nothing on stdout.
+#[track_caller]
+fn assert_refused(line: &str, message: &str) {
+    let o = wsn(line);
+    assert_eq!(o.status.code(), Some(2), "{line}: {}", stderr(&o));
+    assert!(stderr(&o).contains(message), "{line}: {}", stderr(&o));
+    assert!(stdout(&o).is_empty(), "{line}");
 }
 
 fn json(o: &Output) -> Value {
@@ -123,18 +120,19 @@ fn text_output_puts_measured_beside_analytic() {
     let o = wsn(line);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    for needle in [
-        "Eschenauer–Gligor (pool 1000, ring 30)",
-        "measured",
-        "analytic",
-        "local connectivity",
-        "largest secure component",
-        "compromised fraction (x = 10)",
-        "seed       9",
-        &format!("{:.4}", eg_p(1000, 30)),
-    ] {
-        assert!(out.contains(needle), "missing {needle:?} in\n{out}");
-    }
+    assert_mentions(
+        &out,
+        &[
+            "Eschenauer–Gligor (pool 1000, ring 30)",
+            "measured",
+            "analytic",
+            "local connectivity",
+            "largest secure component",
+            "compromised fraction (x = 10)",
+            "seed       9",
+            &format!("{:.4}", eg_p(1000, 30)),
+        ],
+    );
     // Seeded runs repeat exactly.
     assert_eq!(stdout(&wsn(line)), out);
     // Without --seed a random one is chosen and printed.
@@ -188,10 +186,7 @@ fn flags_that_do_not_apply_are_usage_errors() {
         ),
     ];
     for (line, message) in cases {
-        let o = wsn(line);
-        assert_eq!(o.status.code(), Some(2), "{line}: {}", stderr(&o));
-        assert!(stderr(&o).contains(message), "{line}: {}", stderr(&o));
-        assert!(stdout(&o).is_empty(), "{line}");
+        assert_refused(line, message);
     }
 }
 
@@ -227,9 +222,7 @@ fn bad_values_are_input_errors() {
         ("simulate --scheme eg", "--nodes"),
     ];
     for (line, message) in cases {
-        let o = wsn(line);
-        assert_eq!(o.status.code(), Some(2), "{line}: {}", stderr(&o));
-        assert!(stderr(&o).contains(message), "{line}: {}", stderr(&o));
+        assert_refused(line, message);
     }
 }
 
@@ -242,7 +235,7 @@ fn sweep_prints_a_table_writes_a_plot_and_keeps_existing_files() {
         .split_whitespace()
         .collect();
     args.push(p(&svg));
-    let o = keylab(&args);
+    let o = run_keylab(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(
@@ -254,11 +247,11 @@ fn sweep_prints_a_table_writes_a_plot_and_keeps_existing_files() {
     assert!(plot.starts_with("<svg") && plot.contains("</svg>"));
     assert_eq!(plot.matches("<circle").count(), 6, "3 points × 2 schemes");
 
-    let o = keylab(&args);
+    let o = run_keylab(&args);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("pass --force"), "{}", stderr(&o));
     args.push("--force");
-    assert!(keylab(&args).status.success());
+    assert!(run_keylab(&args).status.success());
 }
 
 #[test]
@@ -292,14 +285,7 @@ fn a_scheme_given_twice_is_a_usage_error() {
         "sweep --scheme eg --scheme blundo --scheme eg --nodes 10 --vary capture --from 0 --to 5",
         "sweep --scheme eg,eg --nodes 10 --vary ring --from 1 --to 5",
     ] {
-        let o = wsn(line);
-        assert_eq!(o.status.code(), Some(2), "{line}: {}", stderr(&o));
-        assert!(
-            stderr(&o).contains("--scheme eg is given more than once"),
-            "{line}: {}",
-            stderr(&o)
-        );
-        assert!(stdout(&o).is_empty(), "{line}");
+        assert_refused(line, "--scheme eg is given more than once");
     }
 }
 
@@ -328,10 +314,7 @@ fn absurd_sizes_are_refused_up_front() {
         ),
     ];
     for (line, message) in cases {
-        let o = wsn(line);
-        assert_eq!(o.status.code(), Some(2), "{line}: {}", stderr(&o));
-        assert!(stderr(&o).contains(message), "{line}: {}", stderr(&o));
-        assert!(stdout(&o).is_empty(), "{line}");
+        assert_refused(line, message);
     }
 }
 
@@ -392,9 +375,7 @@ fn handshake_usage_errors_and_impossible_links() {
             "need 1 <= q",
         ),
     ] {
-        let o = wsn(line);
-        assert_eq!(o.status.code(), Some(2), "{line}: {}", stderr(&o));
-        assert!(stderr(&o).contains(needle), "{line}: {}", stderr(&o));
+        assert_refused(line, needle);
     }
     // Two keys out of 100,000 with q = 2: no pair links; the command says so.
     let o = wsn("handshake --scheme qcomposite --pool 100000 --ring 2 --q 2 --seed 1");

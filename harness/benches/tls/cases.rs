@@ -1,7 +1,7 @@
 //! What is measured: the two handshake paths with each certificate key, and the timing
 //! split of one handshake between its two sides.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The server name every client connects to; the fixture leaves carry it.
 pub const SERVER_NAME: &str = "localhost";
@@ -68,6 +68,43 @@ pub struct SideTimes {
     pub client: Duration,
     /// The server's calls.
     pub server: Duration,
+}
+
+/// Marks the time between a side's calls, to charge each stretch to the side that spent it.
+pub struct Laps(Instant);
+
+impl Laps {
+    /// Starts timing now.
+    pub fn start() -> Self {
+        Self(Instant::now())
+    }
+
+    /// Adds the time since the last mark (or the start) to `side` and marks now.
+    pub fn charge(&mut self, side: &mut Duration) {
+        let now = Instant::now();
+        *side += now - self.0;
+        self.0 = now;
+    }
+}
+
+/// Both ends of an established connection.
+pub struct Established<C, S> {
+    /// The client.
+    pub client: C,
+    /// The server.
+    pub server: S,
+}
+
+impl<C, S> Established<C, S> {
+    /// Drops both ends, client first, adding each drop to its side's time.
+    pub fn close(self, times: &mut SideTimes) {
+        let Self { client, server } = self;
+        let mut laps = Laps::start();
+        drop(client);
+        laps.charge(&mut times.client);
+        drop(server);
+        laps.charge(&mut times.server);
+    }
 }
 
 /// Which figure a handshake benchmark reports.

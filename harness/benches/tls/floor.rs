@@ -63,27 +63,19 @@ impl Floor {
     pub fn new(case: Case) -> Self {
         let h = case.hierarchy();
         let mut rng = ChaCha20Rng::seed_from_u64(7);
-        let server_key = SecretKey::from_pem(h.server_key, case.rsa);
-        let server_auth = PeerAuth::new(
-            h.server_chain,
-            h.root,
-            &server_key,
-            b"TLS 1.3, server CertificateVerify",
-            case.rsa,
-            &mut rng,
-        );
-        let client = case.mutual.then(|| {
-            let key = SecretKey::from_pem(h.client_key, case.rsa);
-            let auth = PeerAuth::new(
-                h.client_chain,
-                h.root,
-                &key,
-                b"TLS 1.3, client CertificateVerify",
-                case.rsa,
-                &mut rng,
-            );
+        // One side's key, and what its peer checks of that side.
+        let side = |key: &str, chain: &str, context: &[u8], rng: &mut ChaCha20Rng| {
+            let key = SecretKey::from_pem(key, case.rsa);
+            let auth = PeerAuth::new(chain, h.root, &key, context, case.rsa, rng);
             (key, auth)
-        });
+        };
+        let server_context = b"TLS 1.3, server CertificateVerify";
+        let (server_key, server_auth) =
+            side(h.server_key, h.server_chain, server_context, &mut rng);
+        let client_context = b"TLS 1.3, client CertificateVerify";
+        let client = case
+            .mutual
+            .then(|| side(h.client_key, h.client_chain, client_context, &mut rng));
         let peer_share = X25519Public::from(&StaticSecret::from(random32(&mut rng)));
         Self {
             server_key,
@@ -202,39 +194,35 @@ impl PublicKey {
 
     /// A certificate signature: Ed25519 or sha256WithRSAEncryption.
     fn verify_certificate(&self, tbs: &[u8], sig: &[u8]) {
-        match self {
-            Self::Ed25519(key) => key
-                .verify_strict(
-                    tbs,
-                    &ed25519_dalek::Signature::from_slice(sig).expect("sig"),
-                )
-                .expect("certificate signature"),
-            Self::Rsa(key) => key
-                .verify(
-                    rsa::Pkcs1v15Sign::new::<Sha256>(),
-                    &Sha256::digest(tbs),
-                    sig,
-                )
-                .expect("certificate signature"),
-        }
+        let pkcs1 = rsa::Pkcs1v15Sign::new::<Sha256>;
+        self.verify(tbs, sig, pkcs1, "certificate signature");
     }
 
     /// A CertificateVerify signature: Ed25519 or RSASSA-PSS-SHA256.
     fn verify_cv(&self, msg: &[u8], sig: &[u8]) {
+        let pss = || rsa::Pss::<Sha256>::new_with_salt(32);
+        self.verify(msg, sig, pss, "CertificateVerify signature");
+    }
+
+    /// Ed25519, or RSA with SHA-256 and the scheme `rsa_scheme` makes (only for an RSA
+    /// key, so an Ed25519 check costs nothing more); panics with `what` on failure.
+    fn verify<S: rsa::traits::SignatureScheme>(
+        &self,
+        msg: &[u8],
+        sig: &[u8],
+        rsa_scheme: impl FnOnce() -> S,
+        what: &str,
+    ) {
         match self {
             Self::Ed25519(key) => key
                 .verify_strict(
                     msg,
                     &ed25519_dalek::Signature::from_slice(sig).expect("sig"),
                 )
-                .expect("CertificateVerify signature"),
+                .expect(what),
             Self::Rsa(key) => key
-                .verify(
-                    rsa::Pss::<Sha256>::new_with_salt(32),
-                    &Sha256::digest(msg),
-                    sig,
-                )
-                .expect("CertificateVerify signature"),
+                .verify(rsa_scheme(), &Sha256::digest(msg), sig)
+                .expect(what),
         }
     }
 }

@@ -26,6 +26,8 @@ mod floor;
 mod memory;
 mod ours;
 mod record;
+#[path = "../../tests/support/rustls_peer.rs"]
+mod rustls_peer;
 mod theirs;
 
 use std::time::{Duration, Instant};
@@ -34,7 +36,7 @@ use criterion::{Criterion, criterion_group};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
-use cases::{Case, Measure, SideTimes};
+use cases::{Case, Laps, Measure, SideTimes};
 use floor::Floor;
 use ours::Keylab;
 use theirs::Rustls;
@@ -105,37 +107,34 @@ fn handshakes(c: &mut Criterion) {
 
 #[inline(never)]
 fn run_keylab(keylab: &Keylab, iters: u64) -> (Duration, SideTimes) {
-    let mut sides = SideTimes::default();
-    let start = Instant::now();
-    for _ in 0..iters {
-        keylab.handshake(&mut sides).close(&mut sides);
-    }
-    (start.elapsed(), sides)
+    repeat(iters, |sides| keylab.handshake(sides).close(sides))
 }
 
 #[inline(never)]
 fn run_rustls(rustls: &Rustls, iters: u64) -> (Duration, SideTimes) {
-    let mut sides = SideTimes::default();
-    let start = Instant::now();
-    for _ in 0..iters {
-        rustls.handshake(&mut sides).close(&mut sides);
-    }
-    (start.elapsed(), sides)
+    repeat(iters, |sides| rustls.handshake(sides).close(sides))
 }
 
 #[inline(never)]
 fn run_floor(floor: &Floor, iters: u64) -> (Duration, SideTimes) {
     let mut rng = ChaCha20Rng::seed_from_u64(iters);
     let mut scratch = Vec::new();
+    repeat(iters, |sides| {
+        let mut laps = Laps::start();
+        floor.client(&mut rng, &mut scratch);
+        laps.charge(&mut sides.client);
+        floor.server(&mut rng, &mut scratch);
+        laps.charge(&mut sides.server);
+    })
+}
+
+/// Runs `handshake` `iters` times; returns the wall time of all of them and the time
+/// each side's calls took.
+fn repeat(iters: u64, mut handshake: impl FnMut(&mut SideTimes)) -> (Duration, SideTimes) {
     let mut sides = SideTimes::default();
     let start = Instant::now();
     for _ in 0..iters {
-        let t0 = Instant::now();
-        floor.client(&mut rng, &mut scratch);
-        let t1 = Instant::now();
-        floor.server(&mut rng, &mut scratch);
-        sides.client += t1 - t0;
-        sides.server += t1.elapsed();
+        handshake(&mut sides);
     }
     (start.elapsed(), sides)
 }

@@ -11,7 +11,7 @@
 use std::io::Write as _;
 
 use crate::alloc;
-use crate::cases::{Case, SideTimes};
+use crate::cases::{Case, Established, SideTimes};
 use crate::ours::Keylab;
 use crate::theirs::Rustls;
 
@@ -31,32 +31,42 @@ impl Usage {
     fn per_conn(self) -> isize {
         (self.client + self.server) / 2
     }
+
+    /// The table's columns: client, server, peak, allocations, each 8 wide.
+    fn cells(self) -> String {
+        [self.client, self.server, self.peak, self.allocations]
+            .map(|v| format!("{v:>8}"))
+            .join(" ")
+    }
+
+    /// The JSON fields of one implementation, `NAME_client_bytes` and so on.
+    fn json_fields(self, name: &str) -> String {
+        format!(
+            "\"{name}_client_bytes\": {}, \"{name}_server_bytes\": {}, \"{name}_peak_handshake_bytes\": {}, \"{name}_allocations\": {}",
+            self.client, self.server, self.peak, self.allocations
+        )
+    }
 }
 
 fn keylab(case: Case) -> Usage {
     let lib = Keylab::new(case);
-    lib.handshake(&mut SideTimes::default());
-    alloc::open();
-    let done = lib.handshake(&mut SideTimes::default());
-    let peak = alloc::peak() + (size_of_val(&done.client) + size_of_val(&done.server)) as isize;
-    let allocations = alloc::count();
-    let (client, server) = (Box::new(done.client), Box::new(done.server));
-    usage(client, server, peak, allocations)
+    usage(|| lib.handshake(&mut SideTimes::default()))
 }
 
 fn rustls(case: Case) -> Usage {
     let lib = Rustls::new(case);
-    lib.handshake(&mut SideTimes::default());
+    usage(|| lib.handshake(&mut SideTimes::default()))
+}
+
+/// Runs one `handshake` uncounted, then counts one: its peak, its allocations, and what
+/// dropping each side frees.
+fn usage<C, S>(handshake: impl Fn() -> Established<C, S>) -> Usage {
+    handshake();
     alloc::open();
-    let done = lib.handshake(&mut SideTimes::default());
+    let done = handshake();
     let peak = alloc::peak() + (size_of_val(&done.client) + size_of_val(&done.server)) as isize;
     let allocations = alloc::count();
     let (client, server) = (Box::new(done.client), Box::new(done.server));
-    usage(client, server, peak, allocations)
-}
-
-/// Measures what dropping each side frees, then closes the counting window.
-fn usage<C, S>(client: Box<C>, server: Box<S>, peak: isize, allocations: isize) -> Usage {
     let held = alloc::live();
     drop(client);
     let after_client = alloc::live();
@@ -80,37 +90,21 @@ pub fn report() {
         "heap per established idle connection (bytes); peak heap and allocations during one \
          in-memory handshake (both sides)"
     );
-    let columns = ["client", "server", "peak", "allocs"];
+    let columns = ["client", "server", "peak", "allocs"]
+        .map(|c| format!("{c:>8}"))
+        .join(" ");
     println!("{:<22} {:>35}  {:>35}", "", "keylab", "rustls");
-    println!(
-        "{:<13} {:<8} {:>8} {:>8} {:>8} {:>8}  {:>8} {:>8} {:>8} {:>8}",
-        "path",
-        "key",
-        columns[0],
-        columns[1],
-        columns[2],
-        columns[3],
-        columns[0],
-        columns[1],
-        columns[2],
-        columns[3]
-    );
+    println!("{:<13} {:<8} {columns}  {columns}", "path", "key");
     let mut cases = Vec::new();
     let mut summary = String::new();
     for case in Case::ALL {
         let (ours, theirs) = (keylab(case), rustls(case));
         println!(
-            "{:<13} {:<8} {:>8} {:>8} {:>8} {:>8}  {:>8} {:>8} {:>8} {:>8}",
+            "{:<13} {:<8} {}  {}",
             case.path(),
             case.key(),
-            ours.client,
-            ours.server,
-            ours.peak,
-            ours.allocations,
-            theirs.client,
-            theirs.server,
-            theirs.peak,
-            theirs.allocations
+            ours.cells(),
+            theirs.cells()
         );
         if ours.leftover != 0 || theirs.leftover != 0 {
             println!(
@@ -119,17 +113,11 @@ pub fn report() {
             );
         }
         cases.push(format!(
-            "{{\"path\": \"{}\", \"key\": \"{}\", \"keylab_client_bytes\": {}, \"keylab_server_bytes\": {}, \"keylab_peak_handshake_bytes\": {}, \"keylab_allocations\": {}, \"rustls_client_bytes\": {}, \"rustls_server_bytes\": {}, \"rustls_peak_handshake_bytes\": {}, \"rustls_allocations\": {}}}",
+            "{{\"path\": \"{}\", \"key\": \"{}\", {}, {}}}",
             case.path(),
             case.key(),
-            ours.client,
-            ours.server,
-            ours.peak,
-            ours.allocations,
-            theirs.client,
-            theirs.server,
-            theirs.peak,
-            theirs.allocations
+            ours.json_fields("keylab"),
+            theirs.json_fields("rustls")
         ));
         if case.mutual && !case.rsa {
             summary = format!(

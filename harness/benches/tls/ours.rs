@@ -2,39 +2,18 @@
 //! with each side's calls timed separately.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use handshake::{ClientAuth, ClientConfig, Connection, Event, Identity, Path, ServerConfig};
 use pki::Certificate;
 use time::OffsetDateTime;
 
-use crate::cases::{Case, SERVER_NAME, SideTimes};
+use crate::cases::{Case, Established, Laps, SERVER_NAME, SideTimes};
 
 /// Both configurations of one case, built once.
 pub struct Keylab {
     case: Case,
     client: Arc<ClientConfig>,
     server: Arc<ServerConfig>,
-}
-
-/// Both ends of an established connection.
-pub struct Established {
-    /// The client.
-    pub client: Connection,
-    /// The server.
-    pub server: Connection,
-}
-
-impl Established {
-    /// Drops both ends, adding each drop to its side's time.
-    pub fn close(self, times: &mut SideTimes) {
-        let t0 = Instant::now();
-        drop(self.client);
-        let t1 = Instant::now();
-        drop(self.server);
-        times.client += t1 - t0;
-        times.server += t1.elapsed();
-    }
 }
 
 impl Keylab {
@@ -77,41 +56,27 @@ impl Keylab {
 
     /// Runs one complete handshake, adding the time spent in each side's calls to `times`.
     /// Each connection draws a fresh OS-seeded RNG, as `keylab server` does.
-    pub fn handshake(&self, times: &mut SideTimes) -> Established {
+    pub fn handshake(&self, times: &mut SideTimes) -> Established<Connection, Connection> {
         let mut c2s = Vec::new();
         let mut s2c = Vec::new();
-        let t0 = Instant::now();
+        let mut laps = Laps::start();
         let mut client =
             Connection::client(self.client.clone(), SERVER_NAME, harness::seed::os_rng())
                 .expect("client");
         client
             .start(OffsetDateTime::now_utc(), &mut c2s)
             .expect("ClientHello");
-        let t1 = Instant::now();
+        laps.charge(&mut times.client);
         let mut server = Connection::server(self.server.clone(), harness::seed::os_rng());
-        let mut last = Instant::now();
-        times.client += t1 - t0;
-        times.server += last - t1;
+        laps.charge(&mut times.server);
         while !c2s.is_empty() {
-            server
-                .process(&c2s, OffsetDateTime::now_utc(), &mut s2c)
-                .expect("server");
-            c2s.clear();
-            drain(&mut server);
-            let now = Instant::now();
-            times.server += now - last;
-            last = now;
+            receive(&mut server, &mut c2s, &mut s2c);
+            laps.charge(&mut times.server);
             if s2c.is_empty() {
                 break;
             }
-            client
-                .process(&s2c, OffsetDateTime::now_utc(), &mut c2s)
-                .expect("client");
-            s2c.clear();
-            drain(&mut client);
-            let now = Instant::now();
-            times.client += now - last;
-            last = now;
+            receive(&mut client, &mut s2c, &mut c2s);
+            laps.charge(&mut times.client);
         }
         debug_assert!(!client.is_handshaking() && !server.is_handshaking());
         Established { client, server }
@@ -132,8 +97,12 @@ impl Keylab {
     }
 }
 
-/// Takes every queued event (HandshakeComplete), as a caller would.
-fn drain(conn: &mut Connection) {
+/// Feeds all of `input` to `conn`, appending its answer to `output`, and takes every queued
+/// event (HandshakeComplete) as a caller would; empties `input`.
+fn receive(conn: &mut Connection, input: &mut Vec<u8>, output: &mut Vec<u8>) {
+    conn.process(input, OffsetDateTime::now_utc(), output)
+        .expect("handshake");
+    input.clear();
     while let Some(event) = conn.next_event() {
         debug_assert!(matches!(event, Event::HandshakeComplete), "{event:?}");
     }

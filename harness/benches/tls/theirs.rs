@@ -1,17 +1,17 @@
 //! rustls 0.23 in the same configuration: ring provider, TLS 1.3 only,
-//! TLS_CHACHA20_POLY1305_SHA256, x25519 only, the same fixture chains, client
-//! authentication required on the certificate path, no tickets and no resumption.
+//! TLS_CHACHA20_POLY1305_SHA256, x25519 only, the same fixture chains (as the interop
+//! tests configure it, `tests/support/rustls_peer.rs`), client authentication required on
+//! the certificate path, no tickets and no resumption.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use rustls::client::Resumption;
-use rustls::crypto::ring as provider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
-use rustls::server::{NoServerSessionStorage, WebPkiClientVerifier};
-use rustls::{ClientConnection, ConnectionCommon, RootCertStore, ServerConnection};
+use rustls::pki_types::ServerName;
+use rustls::server::NoServerSessionStorage;
+use rustls::{ClientConnection, ConnectionCommon, ServerConnection};
 
-use crate::cases::{Case, SERVER_NAME, SideTimes};
+use crate::cases::{Case, Established, Laps, SERVER_NAME, SideTimes};
+use crate::rustls_peer::{self, ClientCerts};
 
 /// Both configurations of one case, built once.
 pub struct Rustls {
@@ -20,85 +20,18 @@ pub struct Rustls {
     name: ServerName<'static>,
 }
 
-/// Both ends of an established connection.
-pub struct Established {
-    /// The client.
-    pub client: ClientConnection,
-    /// The server.
-    pub server: ServerConnection,
-}
-
-impl Established {
-    /// Drops both ends, adding each drop to its side's time.
-    pub fn close(self, times: &mut SideTimes) {
-        let t0 = Instant::now();
-        drop(self.client);
-        let t1 = Instant::now();
-        drop(self.server);
-        times.client += t1 - t0;
-        times.server += t1.elapsed();
-    }
-}
-
-fn ders(pem: &str) -> Vec<CertificateDer<'static>> {
-    pki::Certificate::from_pem_bundle(pem)
-        .expect("fixture certificates")
-        .iter()
-        .map(|c| CertificateDer::from(c.der().to_vec()))
-        .collect()
-}
-
-fn key_der(pem: &str) -> PrivateKeyDer<'static> {
-    let key = pki::PrivateKey::from_pem(pem).expect("fixture key");
-    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        key.to_pkcs8_der().expect("PKCS#8").to_vec(),
-    ))
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    let mut p = provider::default_provider();
-    p.cipher_suites = vec![provider::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256];
-    p.kx_groups = vec![provider::kx_group::X25519];
-    Arc::new(p)
-}
-
 impl Rustls {
     /// The configurations for `case`.
     pub fn new(case: Case) -> Self {
         let h = case.hierarchy();
-        let mut roots = RootCertStore::empty();
-        for c in ders(h.root) {
-            roots.add(c).expect("root");
-        }
-        let roots = Arc::new(roots);
-
-        let client = rustls::ClientConfig::builder_with_provider(provider())
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .expect("TLS 1.3")
-            .with_root_certificates(roots.clone());
-        let mut client = if case.mutual {
-            client
-                .with_client_auth_cert(ders(h.client_chain), key_der(h.client_key))
-                .expect("client certificate")
-        } else {
-            client.with_no_client_auth()
-        };
+        let mut client = rustls_peer::client_config(h, case.mutual);
         client.resumption = Resumption::disabled();
-
-        let server = rustls::ServerConfig::builder_with_provider(provider())
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .expect("TLS 1.3");
-        let server = if case.mutual {
-            let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider())
-                .build()
-                .expect("client verifier");
-            server.with_client_cert_verifier(verifier)
+        let client_certs = if case.mutual {
+            ClientCerts::Required
         } else {
-            server.with_no_client_auth()
+            ClientCerts::NotAsked
         };
-        let mut server = server
-            .with_single_cert(ders(h.server_chain), key_der(h.server_key))
-            .expect("server certificate");
+        let mut server = rustls_peer::server_config(h, client_certs);
         server.send_tls13_tickets = 0;
         server.session_storage = Arc::new(NoServerSessionStorage {});
 
@@ -110,32 +43,27 @@ impl Rustls {
     }
 
     /// Runs one complete handshake, adding the time spent in each side's calls to `times`.
-    pub fn handshake(&self, times: &mut SideTimes) -> Established {
+    pub fn handshake(
+        &self,
+        times: &mut SideTimes,
+    ) -> Established<ClientConnection, ServerConnection> {
         let mut wire = Vec::new();
-        let t0 = Instant::now();
+        let mut laps = Laps::start();
         let mut client =
             ClientConnection::new(self.client.clone(), self.name.clone()).expect("client");
-        let t1 = Instant::now();
+        laps.charge(&mut times.client);
         let mut server = ServerConnection::new(self.server.clone()).expect("server");
-        let mut last = Instant::now();
-        times.client += t1 - t0;
-        times.server += last - t1;
+        laps.charge(&mut times.server);
         loop {
             write_out(&mut client, &mut wire);
-            let now = Instant::now();
-            times.client += now - last;
-            last = now;
+            laps.charge(&mut times.client);
             let c2s = wire.len();
             read_in(&mut server, &mut wire);
             write_out(&mut server, &mut wire);
-            let now = Instant::now();
-            times.server += now - last;
-            last = now;
+            laps.charge(&mut times.server);
             let s2c = wire.len();
             read_in(&mut client, &mut wire);
-            let now = Instant::now();
-            times.client += now - last;
-            last = now;
+            laps.charge(&mut times.client);
             if c2s + s2c == 0 {
                 break;
             }

@@ -1,20 +1,52 @@
 //! Shared helpers for the harness's process-level tests: running `keylab` and `openssl`,
-//! reading the address a server prints, and stopping child processes.
+//! starting servers and reading the address they print, checking exit codes and messages,
+//! and stopping child processes.
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, ChildStderr, ChildStdout, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+pub mod keylab_peer;
+pub mod rustls_peer;
 
+use std::io::{BufRead, BufReader, Write as _};
+use std::path::PathBuf;
+use std::process::{Child, ChildStderr, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The `keylab` binary under test, for arguments to follow.
 pub fn keylab() -> Command {
     Command::new(env!("CARGO_BIN_EXE_keylab"))
 }
 
+/// Runs `keylab ARGS` to the end, stdin closed.
+pub fn run_keylab(args: &[&str]) -> Output {
+    keylab().args(args).output().expect("run keylab")
+}
+
+/// `keylab client --connect ADDR --server-name localhost`, for more arguments to follow.
+pub fn keylab_client(addr: &str) -> Command {
+    let mut cmd = keylab();
+    cmd.args(["client", "--connect", addr, "--server-name", "localhost"]);
+    cmd
+}
+
+/// The path of a file under `fixtures/data` (`rsa/root.pem`).
 pub fn fixture(rel: &str) -> String {
     let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/data")).join(rel);
     p.to_str().expect("utf-8 path").to_owned()
+}
+
+/// A file of the Ed25519 fixture hierarchy (`root.pem`, `server.key`, ...).
+pub fn ed25519(file: &str) -> String {
+    fixture(&format!("ed25519/{file}"))
+}
+
+/// The RSA or the Ed25519 fixture hierarchy.
+pub fn hierarchy(rsa: bool) -> fixtures::Hierarchy {
+    if rsa {
+        fixtures::RSA
+    } else {
+        fixtures::ED25519
+    }
 }
 
 /// True when `openssl` runs; under `CI=true` its absence fails the test instead.
@@ -36,8 +68,8 @@ pub fn have_openssl() -> bool {
 /// A child process killed (by its own pid) when dropped.
 pub struct Running {
     pub child: Child,
+    /// Held open so that the child can write to it.
     pub stderr: Option<ChildStderr>,
-    pub stdout: Option<ChildStdout>,
 }
 
 impl Drop for Running {
@@ -45,6 +77,31 @@ impl Drop for Running {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Spawns `cmd` with stdout piped and waits (at most 10 seconds) for a line of it that
+/// `pick` accepts; returns the child, the picked value and the lines after it. A child
+/// that prints no such line is killed and the test fails.
+pub fn start<T: Send + 'static>(
+    mut cmd: Command,
+    pick: impl Fn(&str) -> Option<T> + Send + 'static,
+) -> (Running, T, mpsc::Receiver<String>) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take();
+    let running = Running { child, stderr };
+    let (picked, rest) = wait_for_line(stdout, pick);
+    let picked = picked.unwrap_or_else(|| panic!("{cmd:?} did not print what it listens on"));
+    (running, picked, rest)
+}
+
+/// Starts a keylab command that prints `listening on ADDR`; returns it with ADDR.
+pub fn start_listening(cmd: Command) -> (Running, String) {
+    let (running, addr, _) = start(cmd, |l| l.strip_prefix("listening on ").map(str::to_owned));
+    (running, addr)
 }
 
 /// Reads lines from `pipe` until `pick` returns a value, for at most 10 seconds.
@@ -81,98 +138,133 @@ pub fn lines<R: std::io::Read + Send + 'static>(pipe: R) -> mpsc::Receiver<Strin
     rx
 }
 
-/// Starts `keylab server ARGS --listen 127.0.0.1:0` and returns it with its address.
+/// Starts `keylab server --listen 127.0.0.1:0 ARGS` and returns it with its address and
+/// the lines of its log (stderr).
 pub fn keylab_server(args: &[&str]) -> (Running, String, mpsc::Receiver<String>) {
-    let mut child = keylab()
-        .args(["server", "--listen", "127.0.0.1:0"])
+    let mut cmd = keylab();
+    cmd.args(["server", "--listen", "127.0.0.1:0"])
         .args(args)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn keylab server");
-    let stdout = child.stdout.take().expect("stdout");
-    let stderr = child.stderr.take();
-    let (addr, _) = wait_for_line(stdout, |l| {
-        l.strip_prefix("listening on ").map(str::to_owned)
-    });
-    let mut running = Running {
-        child,
-        stderr: None,
-        stdout: None,
-    };
-    let addr = addr.unwrap_or_else(|| {
-        let _ = running.child.kill();
-        panic!("keylab server did not print its address");
-    });
-    (running, addr, lines(stderr.expect("stderr")))
+        .stderr(Stdio::piped());
+    let (mut running, addr) = start_listening(cmd);
+    let log = lines(running.stderr.take().expect("stderr"));
+    (running, addr, log)
+}
+
+/// [`keylab_server`] with the Ed25519 fixture server's certificate and key, then `ARGS`.
+pub fn ed25519_server(args: &[&str]) -> (Running, String, mpsc::Receiver<String>) {
+    let (cert, key) = (ed25519("server.pem"), ed25519("server.key"));
+    keylab_server(&[&["--cert", &cert, "--key", &key][..], args].concat())
 }
 
 /// Starts `openssl s_server -accept 127.0.0.1:0 ARGS` and returns it with its port.
 pub fn openssl_server(args: &[&str]) -> (Running, u16, mpsc::Receiver<String>) {
-    let mut child = Command::new("openssl")
-        .args(["s_server", "-accept", "127.0.0.1:0", "-tls1_3"])
+    let mut cmd = Command::new("openssl");
+    cmd.args(["s_server", "-accept", "127.0.0.1:0", "-tls1_3"])
         .args(args)
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn openssl s_server");
-    let stdout = child.stdout.take().expect("stdout");
-    let (port, out) = wait_for_line(stdout, |l| {
+        .stderr(Stdio::piped());
+    start(cmd, |l| {
         l.strip_prefix("ACCEPT 127.0.0.1:")
             .and_then(|p| p.trim().parse().ok())
-    });
-    let stderr = child.stderr.take();
-    let running = Running {
-        child,
-        stderr,
-        stdout: None,
-    };
-    (
-        running,
-        port.expect("openssl s_server did not print its port"),
-        out,
-    )
+    })
 }
 
-/// Runs a command with a time limit; returns its output.
+/// Runs a command with a time limit; returns its output. `input` is written to its stdin,
+/// which then stays open a moment (s_client quits at EOF on stdin).
 pub fn run_with_timeout(mut cmd: Command, input: Option<&[u8]>, limit: Duration) -> Output {
     cmd.stdin(if input.is_some() {
         Stdio::piped()
     } else {
         Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
+    });
+    let mut child = spawn_with_output(cmd);
     if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
-        use std::io::Write;
         let bytes = bytes.to_vec();
         std::thread::spawn(move || {
             let _ = stdin.write_all(&bytes);
-            // Keep stdin open a moment: s_client quits at EOF on stdin.
             std::thread::sleep(Duration::from_millis(1500));
         });
     }
-    let start = std::time::Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
+    wait_within(child, limit)
+}
+
+/// Runs a command with a time limit, `input` written to its stdin and stdin closed at once.
+pub fn run_with_input(mut cmd: Command, input: &[u8], limit: Duration) -> Output {
+    cmd.stdin(Stdio::piped());
+    let mut child = spawn_with_output(cmd);
+    if let Some(mut stdin) = child.stdin.take() {
+        // A command that does not read its input may close the pipe first: fine.
+        let _ = stdin.write_all(input);
+    }
+    wait_within(child, limit)
+}
+
+fn spawn_with_output(mut cmd: Command) -> Child {
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"))
+}
+
+/// Waits for `child` to exit; kills it and fails the test after `limit`.
+fn wait_within(mut child: Child, limit: Duration) -> Output {
+    let start = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
         if start.elapsed() > limit {
             let _ = child.kill();
             let out = child.wait_with_output().expect("output");
             panic!(
                 "command timed out after {limit:?}\nstdout: {}\nstderr: {}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
+                text(&out.stdout),
+                text(&out.stderr)
             );
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(10));
     }
+    child.wait_with_output().expect("output")
 }
 
+/// Output bytes as text (lossy).
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// What a command printed on stdout.
+pub fn stdout(o: &Output) -> String {
+    text(&o.stdout)
+}
+
+/// What a command printed on stderr.
+pub fn stderr(o: &Output) -> String {
+    text(&o.stderr)
+}
+
+/// The command succeeded; returns its stdout.
+#[track_caller]
+pub fn assert_ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "{}\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    );
+    stdout(o)
+}
+
+/// The command exited with `code`, said `message` on stderr and printed nothing on stdout.
+#[track_caller]
+pub fn assert_fails(o: &Output, code: i32, message: &str) {
+    assert_eq!(o.status.code(), Some(code), "stderr: {}", stderr(o));
+    assert!(stderr(o).contains(message), "stderr: {}", stderr(o));
+    assert!(o.stdout.is_empty(), "stdout: {}", stdout(o));
+}
+
+/// `text` holds every one of `needles`.
+#[track_caller]
+pub fn assert_mentions(text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
 }
