@@ -10,7 +10,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{Running, fixture, keylab, keylab_server, run_with_timeout, text, wait_for_line};
+use support::{
+    Running, fixture, keylab_client, keylab_server, run_with_timeout, text, wait_for_line,
+};
 
 const PSK_HEX: &str = "00112233445566778899aabbccddeeff102132435465768798a9bacbdcedfe0f";
 const PSK_PRIORITY: &str = "NORMAL:+ECDHE-PSK:+PSK";
@@ -68,7 +70,6 @@ fn gnutls_server(args: &[&str]) -> (Running, u16) {
         let running = Running {
             child,
             stderr: None,
-            stdout: None,
         };
         if ready.is_some() {
             return (running, port);
@@ -78,18 +79,9 @@ fn gnutls_server(args: &[&str]) -> (Running, u16) {
 }
 
 /// Runs `keylab client --connect 127.0.0.1:PORT --server-name localhost ARGS`.
-fn keylab_client(port: u16, args: &[&str]) -> (Option<i32>, String) {
-    let mut cmd = keylab();
-    cmd.args([
-        "client",
-        "--connect",
-        &format!("127.0.0.1:{port}"),
-        "--server-name",
-        "localhost",
-        "--timeout",
-        "10",
-    ])
-    .args(args);
+fn client(port: u16, args: &[&str]) -> (Option<i32>, String) {
+    let mut cmd = keylab_client(&format!("127.0.0.1:{port}"));
+    cmd.args(["--timeout", "10"]).args(args);
     let out = run_with_timeout(cmd, None, Duration::from_secs(20));
     (
         out.status.code(),
@@ -221,7 +213,7 @@ fn keylab_client_against_gnutls_serv() {
             "server_sig=ed25519"
         };
         let (_plain, port) = gnutls_server(&["--x509certfile", &cert, "--x509keyfile", &priv_key]);
-        let (code, out) = keylab_client(port, &["--ca", &root, "--send", "hello gnutls"]);
+        let (code, out) = client(port, &["--ca", &root, "--send", "hello gnutls"]);
         assert_eq!(code, Some(0), "{key}: {out}");
         assert!(out.starts_with("path=ephemeral-dh"), "{key}: {out}");
         assert!(out.contains(sig), "{key}: {out}");
@@ -246,7 +238,7 @@ fn keylab_client_against_gnutls_serv() {
             "--send",
             "mtls",
         ];
-        let (code, out) = keylab_client(port, &alice);
+        let (code, out) = client(port, &alice);
         assert_eq!(code, Some(0), "{key}: {out}");
         assert!(out.starts_with("path=certificate"), "{key}: {out}");
         assert!(out.contains("client=\"CN=alice\""), "{key}: {out}");
@@ -271,18 +263,18 @@ fn keylab_client_psk_and_resumption_against_gnutls_serv() {
         "--priority",
         PSK_PRIORITY,
     ]);
-    let (code, out) = keylab_client(port, &["--psk-file", &keys, "--send", "psk"]);
+    let (code, out) = client(port, &["--psk-file", &keys, "--send", "psk"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.starts_with("path=psk+dhe"), "{out}");
 
     let session = dir.path().join("session.txt");
     let session = session.to_str().expect("utf-8");
     let first = ["--ca", &root, "--send", "one", "--session-out", session];
-    let (code, out) = keylab_client(port, &first);
+    let (code, out) = client(port, &first);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.starts_with("path=ephemeral-dh"), "{out}");
     let second = ["--ca", &root, "--send", "two", "--session-in", session];
-    let (code, out) = keylab_client(port, &second);
+    let (code, out) = client(port, &second);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.starts_with("path=resumption+dhe"), "{out}");
     assert!(out.contains("\ntwo\n"), "the echo: {out}");
