@@ -95,6 +95,12 @@ fn psk_file(dir: &Path) -> String {
     path.to_str().expect("utf-8").to_owned()
 }
 
+/// The server chain, its key and the root of the `key` fixture set.
+fn server_files(key: &str) -> (String, String, String) {
+    let file = |name: &str| fixture(&format!("{key}/{name}"));
+    (file("server.pem"), file("server.key"), file("root.pem"))
+}
+
 /// The next log line of `keylab server` that reports a connection.
 fn next_log(log: &std::sync::mpsc::Receiver<String>) -> String {
     log.recv_timeout(Duration::from_secs(10))
@@ -107,11 +113,7 @@ fn gnutls_cli_against_keylab_server() {
         return;
     }
     for key in ["ed25519", "rsa"] {
-        let (cert, priv_key, root) = (
-            fixture(&format!("{key}/server.pem")),
-            fixture(&format!("{key}/server.key")),
-            fixture(&format!("{key}/root.pem")),
-        );
+        let (cert, priv_key, root) = server_files(key);
         let (_server, addr, log) = keylab_server(&[
             "--cert",
             &cert,
@@ -143,10 +145,14 @@ fn gnutls_cli_against_keylab_server() {
         ];
         let (code, out) = gnutls_cli(port, &[&trust[..], &client[..]].concat(), "mtls\n");
         assert_eq!(code, Some(0), "{key}: {out}");
-        let line = next_log(&log);
-        assert!(line.contains("path=certificate"), "{key}: {line}");
-        assert!(line.contains("client=\"CN=alice\""), "{key}: {line}");
+        assert_alice(key, &next_log(&log));
     }
+}
+
+/// A summary or log line of the certificate path with alice's certificate.
+fn assert_alice(key: &str, line: &str) {
+    assert!(line.contains("path=certificate"), "{key}: {line}");
+    assert!(line.contains("client=\"CN=alice\""), "{key}: {line}");
 }
 
 #[test]
@@ -202,11 +208,7 @@ fn keylab_client_against_gnutls_serv() {
         return;
     }
     for key in ["ed25519", "rsa"] {
-        let (cert, priv_key, root) = (
-            fixture(&format!("{key}/server.pem")),
-            fixture(&format!("{key}/server.key")),
-            fixture(&format!("{key}/root.pem")),
-        );
+        let (cert, priv_key, root) = server_files(key);
         let sig = if key == "rsa" {
             "server_sig=rsa_pss_rsae_sha256"
         } else {
@@ -241,7 +243,7 @@ fn keylab_client_against_gnutls_serv() {
         let (code, out) = client(port, &alice);
         assert_eq!(code, Some(0), "{key}: {out}");
         assert!(out.starts_with("path=certificate"), "{key}: {out}");
-        assert!(out.contains("client=\"CN=alice\""), "{key}: {out}");
+        assert_alice(key, &out);
     }
 }
 

@@ -13,7 +13,7 @@ use std::path::Path;
 use pki::{KeyError, KeyType, PrivateKey, PublicKey, Purpose, SignatureAlgorithm, ValidationError};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use support::{check, have_openssl, openssl, openssl_hierarchy, openssl_ok};
+use support::{check, have_openssl, openssl, openssl_hierarchy, openssl_ok, openssl_workdir};
 use time::{Duration, OffsetDateTime};
 
 const ALG: SignatureAlgorithm = SignatureAlgorithm::EcdsaP256Sha256;
@@ -30,10 +30,9 @@ fn pem_der(d: &Path, file: &str) -> Vec<u8> {
 
 #[test]
 fn openssl_and_keylab_verify_each_others_ecdsa_signatures() {
-    if !have_openssl() {
+    let Some(dir) = openssl_workdir() else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("tmp");
+    };
     let d = dir.path();
     let mut rng = ChaCha20Rng::seed_from_u64(21);
     fs::write(d.join("msg"), MSG).expect("write");
@@ -145,10 +144,9 @@ fn openssl_and_keylab_verify_each_others_ecdsa_signatures() {
 
 #[test]
 fn p256_keys_cross_openssl_byte_for_byte() {
-    if !have_openssl() {
+    let Some(dir) = openssl_workdir() else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("tmp");
+    };
     let d = dir.path();
     // OpenSSL's PKCS#8 comes back out of keylab unchanged.
     openssl_ok(

@@ -8,6 +8,15 @@ pub fn parse_timeout(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The first address `addr` (`HOST:PORT`) resolves to.
+pub fn resolve(addr: &str) -> Result<std::net::SocketAddr, crate::failure::Failure> {
+    use crate::failure::Failure;
+    std::net::ToSocketAddrs::to_socket_addrs(addr)
+        .map_err(|e| Failure::input(format!("cannot resolve {addr}: {e}")))?
+        .next()
+        .ok_or_else(|| Failure::input(format!("{addr} resolves to no address")))
+}
+
 /// An RFC 3339 time (`--not-before 2026-01-01T00:00:00Z`).
 pub fn parse_time(s: &str) -> Result<time::OffsetDateTime, String> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)

@@ -26,6 +26,12 @@ pub fn have_openssl() -> bool {
     found
 }
 
+/// A scratch directory for an OpenSSL cross-check, or `None` (the test is skipped) when
+/// there is no `openssl` binary outside CI.
+pub fn openssl_workdir() -> Option<tempfile::TempDir> {
+    have_openssl().then(|| tempfile::tempdir().expect("tmp"))
+}
+
 /// Runs openssl in `dir`; returns (success, stdout + stderr).
 pub fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
     let out = Command::new("openssl")

@@ -1,7 +1,7 @@
 //! `keylab client`: connect, complete the handshake, send a line, print the reply.
 
 use std::io::{self, BufRead as _, Read as _, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -10,6 +10,7 @@ use handshake::{ClientConfig, Connection, Stream};
 use time::OffsetDateTime;
 
 use super::{ClientArgs, psk};
+use crate::cmd::args::resolve;
 use crate::cmd::load::{read_certs, read_identity};
 use crate::failure::Failure;
 use crate::observe::observe;
@@ -49,12 +50,7 @@ pub fn run(args: &ClientArgs, out: &mut dyn Write) -> Result<(), Failure> {
         .server_name
         .clone()
         .unwrap_or_else(|| host_of(&args.connect).to_owned());
-    let addr = args
-        .connect
-        .to_socket_addrs()
-        .map_err(|e| Failure::input(format!("cannot resolve {}: {e}", args.connect)))?
-        .next()
-        .ok_or_else(|| Failure::input(format!("{} resolves to no address", args.connect)))?;
+    let addr = resolve(&args.connect)?;
     let conn = Connection::client(Arc::new(config), &name, os_rng())
         .map_err(|e| Failure::input(e.to_string()))?;
     let deadline = Instant::now() + Duration::from_secs_f64(args.timeout);

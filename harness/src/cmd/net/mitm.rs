@@ -1,9 +1,9 @@
 //! `keylab mitm`: the tampering proxy of [`crate::mitm`] on the command line.
 
 use std::io::Write;
-use std::net::ToSocketAddrs;
 
 use super::MitmArgs;
+use crate::cmd::args::resolve;
 use crate::failure::Failure;
 use crate::mitm::{Operation, Proxy};
 
@@ -30,12 +30,7 @@ pub fn run(args: &MitmArgs, out: &mut dyn Write) -> Result<(), Failure> {
     } else {
         Operation::Pass
     };
-    let upstream = args
-        .upstream
-        .to_socket_addrs()
-        .map_err(|e| Failure::input(format!("cannot resolve {}: {e}", args.upstream)))?
-        .next()
-        .ok_or_else(|| Failure::input(format!("{} resolves to no address", args.upstream)))?;
+    let upstream = resolve(&args.upstream)?;
     let proxy = Proxy::start(&args.listen, upstream, op, args.max_connections)
         .map_err(|e| Failure::input(format!("cannot listen on {}: {e}", args.listen)))?;
     writeln!(out, "listening on {}", proxy.addr())
