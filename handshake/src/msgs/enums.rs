@@ -115,6 +115,25 @@ pub enum HandshakeType {
 }
 
 impl HandshakeType {
+    /// The name RFC 8446 gives a message of this type (`ServerHello` also for a
+    /// HelloRetryRequest, which shares its type).
+    pub const fn message_name(self) -> &'static str {
+        match self {
+            Self::ClientHello => "ClientHello",
+            Self::ServerHello => "ServerHello",
+            Self::NewSessionTicket => "NewSessionTicket",
+            Self::EndOfEarlyData => "EndOfEarlyData",
+            Self::EncryptedExtensions => "EncryptedExtensions",
+            Self::Certificate => "Certificate",
+            Self::CertificateRequest => "CertificateRequest",
+            Self::CertificateVerify => "CertificateVerify",
+            Self::Finished => "Finished",
+            Self::KeyUpdate => "KeyUpdate",
+            Self::MessageHash => "message_hash",
+            Self::Unknown(_) => "unknown handshake message",
+        }
+    }
+
     /// The wire value.
     pub const fn to_u8(self) -> u8 {
         match self {

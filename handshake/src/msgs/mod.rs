@@ -106,19 +106,8 @@ impl HandshakeMessage {
     /// The message's name as RFC 8446 writes it, for errors and traces.
     pub fn name(&self) -> &'static str {
         match self {
-            Self::ClientHello(_) => "ClientHello",
-            Self::ServerHello(_) => "ServerHello",
             Self::HelloRetryRequest(_) => "HelloRetryRequest",
-            Self::NewSessionTicket(_) => "NewSessionTicket",
-            Self::EndOfEarlyData => "EndOfEarlyData",
-            Self::EncryptedExtensions(_) => "EncryptedExtensions",
-            Self::Certificate(_) => "Certificate",
-            Self::CertificateRequest(_) => "CertificateRequest",
-            Self::CertificateVerify(_) => "CertificateVerify",
-            Self::Finished(_) => "Finished",
-            Self::KeyUpdate(_) => "KeyUpdate",
-            Self::MessageHash(_) => "message_hash",
-            Self::Unknown { .. } => "unknown handshake message",
+            other => other.handshake_type().message_name(),
         }
     }
 

@@ -138,22 +138,12 @@ fn hex_lines(hex: &str) -> Vec<String> {
     vec![head, format!("… {tail} ({} bytes)", bytes.len())]
 }
 
-/// The kinds of message told apart, with the HelloRetryRequest split from ServerHello.
+/// The message a header announces: its HandshakeType, with a HelloRetryRequest told
+/// apart from a ServerHello by its random (RFC 8446 §4.1.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    ClientHello,
-    ServerHello,
-    HelloRetryRequest,
-    NewSessionTicket,
-    EndOfEarlyData,
-    EncryptedExtensions,
-    Certificate,
-    CertificateRequest,
-    CertificateVerify,
-    Finished,
-    KeyUpdate,
-    MessageHash,
-    Unknown,
+struct Kind {
+    typ: HandshakeType,
+    retry: bool,
 }
 
 impl Kind {
@@ -161,80 +151,57 @@ impl Kind {
         let typ = bytes
             .first()
             .map_or(HandshakeType::Unknown(0), |t| HandshakeType::from_u8(*t));
-        match typ {
-            HandshakeType::ClientHello => Self::ClientHello,
-            // RFC 8446 §4.1.3: the random, after header (4) and legacy_version (2), tells.
-            HandshakeType::ServerHello
-                if bytes.get(6..38) == Some(&HELLO_RETRY_REQUEST_RANDOM[..]) =>
-            {
-                Self::HelloRetryRequest
-            }
-            HandshakeType::ServerHello => Self::ServerHello,
-            HandshakeType::NewSessionTicket => Self::NewSessionTicket,
-            HandshakeType::EndOfEarlyData => Self::EndOfEarlyData,
-            HandshakeType::EncryptedExtensions => Self::EncryptedExtensions,
-            HandshakeType::Certificate => Self::Certificate,
-            HandshakeType::CertificateRequest => Self::CertificateRequest,
-            HandshakeType::CertificateVerify => Self::CertificateVerify,
-            HandshakeType::Finished => Self::Finished,
-            HandshakeType::KeyUpdate => Self::KeyUpdate,
-            HandshakeType::MessageHash => Self::MessageHash,
-            HandshakeType::Unknown(_) => Self::Unknown,
-        }
+        // The random follows the header (4) and legacy_version (2).
+        let retry = typ == HandshakeType::ServerHello
+            && bytes.get(6..38) == Some(&HELLO_RETRY_REQUEST_RANDOM[..]);
+        Self { typ, retry }
     }
 
     fn name(self) -> &'static str {
-        match self {
-            Self::ClientHello => "ClientHello",
-            Self::ServerHello => "ServerHello",
-            Self::HelloRetryRequest => "HelloRetryRequest",
-            Self::NewSessionTicket => "NewSessionTicket",
-            Self::EndOfEarlyData => "EndOfEarlyData",
-            Self::EncryptedExtensions => "EncryptedExtensions",
-            Self::Certificate => "Certificate",
-            Self::CertificateRequest => "CertificateRequest",
-            Self::CertificateVerify => "CertificateVerify",
-            Self::Finished => "Finished",
-            Self::KeyUpdate => "KeyUpdate",
-            Self::MessageHash => "message_hash",
-            Self::Unknown => "unknown handshake message",
+        if self.retry {
+            "HelloRetryRequest"
+        } else {
+            self.typ.message_name()
         }
     }
 
     /// What the message is for, in one line.
     fn summary(self, sender: Option<Side>) -> String {
-        match self {
-            Self::ClientHello => "the client opens the handshake: versions, cipher suites, \
+        use HandshakeType as T;
+        match (self.typ, self.retry) {
+            (T::ClientHello, _) => "the client opens the handshake: versions, cipher suites, \
                 groups, signature schemes and its key shares (RFC 8446 §4.1.2)"
                 .into(),
-            Self::ServerHello => "the server's choices: version, cipher suite and its own key \
+            (T::ServerHello, false) => {
+                "the server's choices: version, cipher suite and its own key \
                 share; from here on both sides can compute the handshake keys and everything \
                 else is encrypted (§4.1.3)"
-                .into(),
-            Self::HelloRetryRequest => "a ServerHello carrying the special HelloRetryRequest \
+                    .into()
+            }
+            (T::ServerHello, true) => "a ServerHello carrying the special HelloRetryRequest \
                 random: the server asks for a second ClientHello, e.g. with a key share for \
                 another group (§4.1.3, §4.1.4)"
                 .into(),
-            Self::NewSessionTicket => "after the handshake, a ticket the client can present \
+            (T::NewSessionTicket, _) => "after the handshake, a ticket the client can present \
                 later to resume with a PSK (§4.6.1)"
                 .into(),
-            Self::EndOfEarlyData => "the client's last 0-RTT message: early data ends here \
+            (T::EndOfEarlyData, _) => "the client's last 0-RTT message: early data ends here \
                 (§4.5)"
                 .into(),
-            Self::EncryptedExtensions => "the server's answers to extensions that do not shape \
+            (T::EncryptedExtensions, _) => "the server's answers to extensions that do not shape \
                 the keys; the first encrypted message (§4.3.1)"
                 .into(),
-            Self::Certificate => cert::certificate_summary(sender),
-            Self::CertificateRequest => cert::CERTIFICATE_REQUEST_SUMMARY.into(),
-            Self::CertificateVerify => cert::certificate_verify_summary(sender),
-            Self::Finished => post::finished_summary(sender),
-            Self::KeyUpdate => "the sender switches to the next generation of its traffic \
+            (T::Certificate, _) => cert::certificate_summary(sender),
+            (T::CertificateRequest, _) => cert::CERTIFICATE_REQUEST_SUMMARY.into(),
+            (T::CertificateVerify, _) => cert::certificate_verify_summary(sender),
+            (T::Finished, _) => post::finished_summary(sender),
+            (T::KeyUpdate, _) => "the sender switches to the next generation of its traffic \
                 keys (§4.6.3)"
                 .into(),
-            Self::MessageHash => "synthetic message that replaces ClientHello1 in the \
+            (T::MessageHash, _) => "synthetic message that replaces ClientHello1 in the \
                 transcript after a HelloRetryRequest; never sent (§4.4.1)"
                 .into(),
-            Self::Unknown => "a handshake type TLS 1.3 does not define; a receiver aborts \
+            (T::Unknown(_), _) => "a handshake type TLS 1.3 does not define; a receiver aborts \
                 with unexpected_message (§4)"
                 .into(),
         }
@@ -242,20 +209,21 @@ impl Kind {
 
     /// Explains the body (the bytes after the header).
     fn body(self, c: &mut Cursor<'_>, sender: Option<Side>) -> Option<()> {
-        match self {
-            Self::ClientHello => hello::client_hello(c),
-            Self::ServerHello => hello::server_hello(c, false),
-            Self::HelloRetryRequest => hello::server_hello(c, true),
-            Self::NewSessionTicket => post::new_session_ticket(c),
-            Self::EndOfEarlyData => post::end_of_early_data(c),
-            Self::EncryptedExtensions => hello::encrypted_extensions(c),
-            Self::Certificate => cert::certificate(c, sender),
-            Self::CertificateRequest => cert::certificate_request(c),
-            Self::CertificateVerify => cert::certificate_verify(c, sender),
-            Self::Finished => post::finished(c, sender),
-            Self::KeyUpdate => post::key_update(c),
-            Self::MessageHash => post::message_hash(c),
-            Self::Unknown => {
+        use HandshakeType as T;
+        match (self.typ, self.retry) {
+            (T::ClientHello, _) => hello::client_hello(c),
+            (T::ServerHello, false) => hello::server_hello(c, false),
+            (T::ServerHello, true) => hello::server_hello(c, true),
+            (T::NewSessionTicket, _) => post::new_session_ticket(c),
+            (T::EndOfEarlyData, _) => post::end_of_early_data(c),
+            (T::EncryptedExtensions, _) => hello::encrypted_extensions(c),
+            (T::Certificate, _) => cert::certificate(c, sender),
+            (T::CertificateRequest, _) => cert::certificate_request(c),
+            (T::CertificateVerify, _) => cert::certificate_verify(c, sender),
+            (T::Finished, _) => post::finished(c, sender),
+            (T::KeyUpdate, _) => post::key_update(c),
+            (T::MessageHash, _) => post::message_hash(c),
+            (T::Unknown(_), _) => {
                 c.rest("body", |_| "not decoded: unknown handshake type".into());
                 Some(())
             }
