@@ -54,12 +54,22 @@ pub fn observe(conn: &mut Connection, client_side: bool) -> Arc<Mutex<Observed>>
                 message,
                 bytes,
                 encrypted,
-            } => o.messages.push(MessageRecord {
-                from_client: (*direction == Direction::Sent) == client_side,
-                name: message.name().to_owned(),
-                bytes: bytes.to_vec(),
-                encrypted: *encrypted,
-            }),
+            } => {
+                tracing::debug!(
+                    side,
+                    ?direction,
+                    message = message.name(),
+                    len = bytes.len(),
+                    encrypted,
+                    "handshake message"
+                );
+                o.messages.push(MessageRecord {
+                    from_client: (*direction == Direction::Sent) == client_side,
+                    name: message.name().to_owned(),
+                    bytes: bytes.to_vec(),
+                    encrypted: *encrypted,
+                });
+            }
             TraceEvent::Secret {
                 label,
                 derivation,
@@ -78,24 +88,11 @@ pub fn observe(conn: &mut Connection, client_side: bool) -> Arc<Mutex<Observed>>
     sink
 }
 
-/// Forwards a trace event to `tracing` (shown with `keylab -v`).
+/// Forwards a trace event to `tracing` (shown with `keylab -v`); handshake messages are
+/// logged where they are recorded.
 fn log_event(side: &str, event: &TraceEvent<'_>) {
     match event {
-        TraceEvent::Message {
-            direction,
-            message,
-            bytes,
-            encrypted,
-        } => {
-            tracing::debug!(
-                side,
-                ?direction,
-                message = message.name(),
-                len = bytes.len(),
-                encrypted,
-                "handshake message"
-            );
-        }
+        TraceEvent::Message { .. } => {}
         TraceEvent::Transition { from, to } => {
             tracing::debug!(side, from = from.name(), to = to.name(), "state")
         }
