@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use crate::auth::{CERTIFICATE_SCHEMES, HANDSHAKE_SCHEMES};
+use crate::conn::check_legacy_version;
 use crate::conn::client::Common;
 use crate::conn::psk;
 use crate::error::{Error, Invalid};
@@ -64,6 +65,7 @@ pub(super) fn check_server_hello_common(
         message: sh.name(),
         reason,
     };
+    check_legacy_version(sh.legacy_version, sh.name())?;
     match sh.extensions.selected_version() {
         Some(ProtocolVersion::Tls13) => {}
         // §4.2.1: a server selecting another version with supported_versions is an error.
