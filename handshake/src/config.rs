@@ -168,6 +168,10 @@ pub struct ClientConfig {
     /// secrecy: whoever later learns the PSK can decrypt recorded traffic. Used only when
     /// the server allows it too.
     pub allow_psk_ke: bool,
+    /// Offers psk_ke alone, without psk_dhe_ke (with `allow_psk_ke`). A server prefers
+    /// psk_dhe_ke whenever it is offered (RFC 8446 §4.2.9 leaves the choice to it), so
+    /// this is how a client asks for the psk_ke path.
+    pub psk_ke_only: bool,
     /// Sends an empty key_share so that the server must answer with HelloRetryRequest.
     /// For tests of the HRR path only.
     pub empty_key_share_for_testing_only: bool,
@@ -182,6 +186,7 @@ impl fmt::Debug for ClientConfig {
             .field("psk", &self.psk)
             .field("session_cache", &self.session_cache.is_some())
             .field("allow_psk_ke", &self.allow_psk_ke)
+            .field("psk_ke_only", &self.psk_ke_only)
             .finish_non_exhaustive()
     }
 }
