@@ -66,13 +66,11 @@ fn plaintext_alerts_are_refused_once_protected_records_arrived() {
     p.transfer(Dir::C2S);
     let flight = split_records(&std::mem::take(&mut p.server_out));
     let mut out = Vec::new();
-    // ServerHello and EncryptedExtensions (the first protected record) are processed.
+    // ServerHello, the compatibility change_cipher_spec and EncryptedExtensions (the first
+    // protected record) are processed.
+    assert_eq!(flight[1], [0x14, 0x03, 0x03, 0x00, 0x01, 0x01]);
     p.client
-        .process(
-            &[flight[0].clone(), flight[1].clone()].concat(),
-            common::NOW,
-            &mut out,
-        )
+        .process(&flight[..3].concat(), common::NOW, &mut out)
         .expect("SH, EE");
     let injected = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28];
     let err = p
@@ -152,6 +150,9 @@ fn edited_second_hello(edit: impl FnOnce(&mut ClientHello)) -> Error {
     p.transfer(Dir::C2S);
     p.transfer(Dir::S2C);
     let second = std::mem::take(&mut p.client_out);
+    // RFC 8446 Appendix D.4: the client's change_cipher_spec goes before the second hello.
+    let (ccs, second) = second.split_at(6);
+    assert_eq!(ccs, [0x14, 0x03, 0x03, 0x00, 0x01, 0x01]);
     let Ok(HandshakeMessage::ClientHello(mut ch)) = HandshakeMessage::decode(&second[5..]) else {
         panic!("expected the second ClientHello");
     };
@@ -174,7 +175,7 @@ fn edited_second_hello(edit: impl FnOnce(&mut ClientHello)) -> Error {
 
 #[test]
 fn the_second_client_hello_may_only_change_what_rfc_8446_allows() {
-    let err = edited_second_hello(|ch| ch.legacy_session_id = vec![1; 32]);
+    let err = edited_second_hello(|ch| ch.legacy_session_id = vec![1; 31]);
     assert_eq!(
         err.to_string(),
         "invalid ClientHello: the second ClientHello changed legacy_session_id (RFC 8446 §4.1.2)"

@@ -157,10 +157,12 @@ fn logged_secrets_decrypt_the_recorded_connection() {
     // The client random sits at bytes 11..43 of the first record (5 + 4 + 2 header bytes).
     let random: String = c2s[11..43].iter().map(|b| format!("{b:02x}")).collect();
 
-    // Server handshake records (after the plaintext ServerHello): EncryptedExtensions first.
+    // Server handshake records (after the plaintext ServerHello and the change_cipher_spec
+    // of middlebox compatibility mode, RFC 8446 Appendix D.4): EncryptedExtensions first.
+    assert_eq!(s2c[5 + s2c[4] as usize..][..6], [0x14, 3, 3, 0, 1, 1]);
     let hs = decrypt_records(
         &s2c,
-        1,
+        2,
         &logged(&text, "SERVER_HANDSHAKE_TRAFFIC_SECRET", &random),
     );
     assert!(
@@ -176,7 +178,7 @@ fn logged_secrets_decrypt_the_recorded_connection() {
     // Then the application records: the echo comes back under SERVER_TRAFFIC_SECRET_0.
     let app = decrypt_records(
         &s2c,
-        1 + hs.len(),
+        2 + hs.len(),
         &logged(&text, "SERVER_TRAFFIC_SECRET_0", &random),
     );
     assert!(
@@ -185,10 +187,11 @@ fn logged_secrets_decrypt_the_recorded_connection() {
         "{app:?}"
     );
 
-    // The client's flight: Certificate, CertificateVerify, Finished, then its message.
+    // The client's flight: change_cipher_spec, Certificate, CertificateVerify, Finished,
+    // then its message.
     let client_hs = decrypt_records(
         &c2s,
-        1,
+        2,
         &logged(&text, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", &random),
     );
     assert_eq!(
@@ -198,7 +201,7 @@ fn logged_secrets_decrypt_the_recorded_connection() {
     );
     let client_app = decrypt_records(
         &c2s,
-        1 + client_hs.len(),
+        2 + client_hs.len(),
         &logged(&text, "CLIENT_TRAFFIC_SECRET_0", &random),
     );
     assert_eq!(

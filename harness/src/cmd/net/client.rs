@@ -47,6 +47,7 @@ pub fn run(args: &ClientArgs, out: &mut dyn Write) -> Result<(), Failure> {
         allow_psk_ke: args.psk.psk_ke,
         psk_ke_only: args.psk.psk_ke,
         empty_key_share_for_testing_only: args.empty_key_share_for_testing_only,
+        middlebox_compat: !args.no_middlebox_compat,
     };
     let name = args
         .server_name
