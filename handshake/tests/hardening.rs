@@ -213,6 +213,8 @@ struct Scripted {
     input: io::Cursor<Vec<u8>>,
     written: Vec<u8>,
     fail_after: Option<usize>,
+    /// Every write fails with this, as on a socket the peer has reset.
+    refuse: Option<io::ErrorKind>,
 }
 
 impl Read for Scripted {
@@ -223,6 +225,9 @@ impl Read for Scripted {
 
 impl Write for Scripted {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(kind) = self.refuse {
+            return Err(io::Error::new(kind, "scripted reset"));
+        }
         match self.fail_after.take() {
             Some(0) => Err(io::Error::new(io::ErrorKind::TimedOut, "scripted timeout")),
             Some(n) => {
@@ -264,8 +269,52 @@ fn client_stream(
         input: io::Cursor::new(bytes),
         written: Vec::new(),
         fail_after: None,
+        refuse: None,
     };
     (Stream::new(client, transport, clock), server)
+}
+
+/// The server refused the client's (empty) certificate with an alert and closed; the
+/// client's next write fails as on a reset socket. The alert waiting to be read is what
+/// gets reported, whichever call notices (RFC 8446 §6.2: the peer's reason).
+#[test]
+fn a_write_refused_by_a_gone_peer_reports_the_alert_it_left() {
+    for kind in [
+        io::ErrorKind::BrokenPipe,
+        io::ErrorKind::ConnectionReset,
+        io::ErrorKind::ConnectionAborted,
+    ] {
+        let mut p = Pair::new(
+            client_config(false, false),
+            server_config(false, ClientAuth::Required),
+        );
+        p.transfer(Dir::C2S);
+        p.transfer(Dir::S2C);
+        p.transfer(Dir::C2S);
+        assert_eq!(
+            p.server_error.as_ref().and_then(Error::alert),
+            Some(A::CertificateRequired)
+        );
+        let transport = Scripted {
+            input: io::Cursor::new(std::mem::take(&mut p.server_out)),
+            written: Vec::new(),
+            fail_after: None,
+            refuse: Some(kind),
+        };
+        let mut stream = Stream::new(p.client, transport, clock);
+        // The data was encrypted and counts as written; the failure comes next.
+        assert_eq!(stream.write(b"hello").expect("accepted"), 5);
+        let err = stream.read(&mut [0u8; 16]).expect_err("refused");
+        assert_eq!(
+            Stream::<Scripted>::protocol_error(&err),
+            Some(&Error::PeerAlert(A::CertificateRequired)),
+            "{kind:?}: {err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "peer sent fatal alert certificate_required"
+        );
+    }
 }
 
 #[test]
