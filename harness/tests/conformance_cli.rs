@@ -1,10 +1,10 @@
-//! A peer that refuses the client after the handshake (a required certificate missing)
-//! sends an alert and closes; the client's next write may then fail with EPIPE or
-//! ECONNRESET. `keylab client` must report the peer's alert, as `openssl s_client` does,
-//! on every run, never "Broken pipe".
+//! Conformance fixes seen from the command line: the peer's alert reported after a failed
+//! write, and the handshake-message cap named in the server's log.
 
 mod support;
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use support::{
@@ -68,4 +68,36 @@ fn keylab_client_reports_certificate_required_from_openssl_s_server() {
         "1",
     ]);
     assert_reports_certificate_required(&format!("127.0.0.1:{port}"));
+}
+
+/// RFC 8446 allows a ClientHello over 64 KiB; keylab accepts handshake messages up to its
+/// cap (128 KiB) and refuses larger ones with handshake_failure, logging the cap.
+#[test]
+fn keylab_server_logs_the_handshake_message_cap() {
+    let (_server, addr, log) = keylab_server(&[
+        "--cert",
+        &fixture("ed25519/server.pem"),
+        "--key",
+        &fixture("ed25519/server.key"),
+    ]);
+    let mut tcp = TcpStream::connect(&addr).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    // A ClientHello header announcing 128 KiB + 1 bytes, in one plaintext record.
+    let len: u32 = 128 * 1024 + 1;
+    let mut record = vec![0x16, 0x03, 0x01, 0x00, 0x04, 0x01];
+    record.extend_from_slice(&len.to_be_bytes()[1..]);
+    tcp.write_all(&record).expect("write");
+    let mut reply = Vec::new();
+    let _ = tcp.read_to_end(&mut reply);
+    // alert(21), fatal(2), handshake_failure(40)
+    assert_eq!(reply, [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
+    let line = log
+        .iter()
+        .find(|l| l.contains("error"))
+        .expect("a log line");
+    assert!(
+        line.contains("exceeds this implementation's cap of 131072 bytes"),
+        "{line}"
+    );
 }
