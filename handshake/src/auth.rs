@@ -5,7 +5,9 @@ use pki::{Certificate, PathRequest, PublicKey, Purpose, SignatureAlgorithm, Vali
 use rand_core::CryptoRng;
 use time::OffsetDateTime;
 
-use crate::error::{CertificateError, Error, HandshakeFailure, Invalid, Verification};
+use crate::error::{
+    CertificateError, DecodeError, DecodeReason, Error, HandshakeFailure, Invalid, Verification,
+};
 use crate::key_schedule::HASH_LEN;
 use crate::msgs::enums::SignatureScheme;
 
@@ -69,6 +71,9 @@ pub fn choose_scheme(key: &PublicKey, offered: &[SignatureScheme]) -> Option<Sig
     offered.contains(&ours).then_some(ours)
 }
 
+/// The length of an Ed25519 signature (RFC 8032 §5.1.6).
+const ED25519_SIGNATURE_LEN: usize = 64;
+
 /// Signs a CertificateVerify for `side`.
 pub fn sign_certificate_verify<R: CryptoRng + ?Sized>(
     key: &pki::PrivateKey,
@@ -110,6 +115,16 @@ pub fn verify_certificate_verify(
                 key: key.algorithm_name(),
             },
         });
+    }
+    // RFC 8032 §5.1.6: an Ed25519 signature is 64 bytes; another length is a malformed
+    // message (decode_error, RFC 8446 §6.2), told apart from a signature that fails.
+    if alg == SignatureAlgorithm::Ed25519 && signature.len() != ED25519_SIGNATURE_LEN {
+        let reason = DecodeReason::LengthOutOfRange {
+            len: signature.len(),
+            min: ED25519_SIGNATURE_LEN,
+            max: ED25519_SIGNATURE_LEN,
+        };
+        return Err(DecodeError::new("CertificateVerify.signature", reason).into());
     }
     key.verify(
         alg,
@@ -159,5 +174,32 @@ mod tests {
         assert_eq!(msg[97], 0);
         assert_eq!(&msg[98..], &hash);
         assert_ne!(msg, certificate_verify_message(Side::Client, &hash));
+    }
+
+    // RFC 8446 §6.2: a signature whose length cannot be an Ed25519 signature is a
+    // malformed message (decode_error); one of the right length that fails is
+    // decrypt_error.
+    #[test]
+    fn an_ed25519_signature_of_the_wrong_length_is_decode_error() {
+        use crate::msgs::alert::AlertDescription as A;
+        let leaf = Certificate::from_pem_bundle(fixtures::ED25519.server_chain)
+            .expect("fixture")
+            .remove(0);
+        let hash = [7u8; HASH_LEN];
+        let check = |signature: &[u8]| {
+            verify_certificate_verify(
+                &leaf,
+                SignatureScheme::Ed25519,
+                signature,
+                Side::Server,
+                &hash,
+            )
+            .expect_err("refused")
+            .alert()
+        };
+        for len in [0, 63, 65, 128] {
+            assert_eq!(check(&vec![1; len]), Some(A::DecodeError), "{len} bytes");
+        }
+        assert_eq!(check(&[1; 64]), Some(A::DecryptError));
     }
 }

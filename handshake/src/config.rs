@@ -149,7 +149,7 @@ pub fn keylog_line(label: &str, client_random: &[u8; 32], secret: &[u8]) -> Stri
 }
 
 /// Client configuration.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ClientConfig {
     /// Trust anchors for the server's certificate.
     pub trust_anchors: Vec<Certificate>,
@@ -168,9 +168,35 @@ pub struct ClientConfig {
     /// secrecy: whoever later learns the PSK can decrypt recorded traffic. Used only when
     /// the server allows it too.
     pub allow_psk_ke: bool,
+    /// Offers psk_ke alone, without psk_dhe_ke (with `allow_psk_ke`). A server prefers
+    /// psk_dhe_ke whenever it is offered (RFC 8446 §4.2.9 leaves the choice to it), so
+    /// this is how a client asks for the psk_ke path.
+    pub psk_ke_only: bool,
     /// Sends an empty key_share so that the server must answer with HelloRetryRequest.
     /// For tests of the HRR path only.
     pub empty_key_share_for_testing_only: bool,
+    /// Middlebox compatibility mode (RFC 8446 Appendix D.4), on by default: a random
+    /// 32-byte legacy_session_id, and one change_cipher_spec record before the second
+    /// flight (or before the second ClientHello after a HelloRetryRequest), so that the
+    /// handshake looks like a TLS 1.2 resumption to middleboxes. Off: an empty session id
+    /// and no change_cipher_spec.
+    pub middlebox_compat: bool,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            trust_anchors: Vec::new(),
+            identity: None,
+            key_log: None,
+            psk: None,
+            session_cache: None,
+            allow_psk_ke: false,
+            psk_ke_only: false,
+            empty_key_share_for_testing_only: false,
+            middlebox_compat: true,
+        }
+    }
 }
 
 impl fmt::Debug for ClientConfig {
@@ -182,6 +208,8 @@ impl fmt::Debug for ClientConfig {
             .field("psk", &self.psk)
             .field("session_cache", &self.session_cache.is_some())
             .field("allow_psk_ke", &self.allow_psk_ke)
+            .field("psk_ke_only", &self.psk_ke_only)
+            .field("middlebox_compat", &self.middlebox_compat)
             .finish_non_exhaustive()
     }
 }

@@ -351,8 +351,10 @@ pub enum RecordError {
         /// Bytes of handshake data still buffered.
         pending: usize,
     },
-    /// A handshake message larger than this implementation accepts.
-    #[error("handshake message of {len} bytes exceeds the limit of {max}")]
+    /// A handshake message larger than this implementation accepts (the cap is
+    /// [`DEFAULT_MAX_HANDSHAKE_LEN`](crate::record::DEFAULT_MAX_HANDSHAKE_LEN) unless set
+    /// otherwise). It may be well-formed, so it is handshake_failure, not decode_error.
+    #[error("handshake message of {len} bytes exceeds this implementation's cap of {max} bytes")]
     HandshakeMessageTooLarge {
         /// The announced length.
         len: usize,
@@ -365,7 +367,7 @@ impl RecordError {
     fn alert(&self) -> AlertDescription {
         match self {
             RecordError::BadAlertLength(_) => AlertDescription::DecodeError,
-            RecordError::HandshakeMessageTooLarge { .. } => AlertDescription::DecodeError,
+            RecordError::HandshakeMessageTooLarge { .. } => AlertDescription::HandshakeFailure,
             // RFC 8446 §5: unexpected record types, invalid or protected change_cipher_spec;
             // §5.1: interleaving and key changes; §5.4: empty or all-zero inner plaintexts.
             RecordError::UnknownContentType(_)

@@ -82,8 +82,33 @@ impl<T: Read + Write> Stream<T> {
         }
         let flushed = self.flush_out();
         result.map_err(io::Error::other)?;
-        flushed?;
+        flushed.map_err(|e| self.peer_reason(e))?;
         Ok(true)
+    }
+
+    /// A write the transport refused because the peer is gone (EPIPE, ECONNRESET) often
+    /// follows the peer's fatal alert, which is still waiting to be read: read and process
+    /// what the peer sent and report its alert instead (as `openssl s_client` does). Other
+    /// errors, and a peer that left no reason, keep the transport error.
+    fn peer_reason(&mut self, write_error: io::Error) -> io::Error {
+        use io::ErrorKind as K;
+        if !matches!(
+            write_error.kind(),
+            K::BrokenPipe | K::ConnectionReset | K::ConnectionAborted
+        ) {
+            return write_error;
+        }
+        // Nothing more can be sent; dropping it also keeps the reads below from writing.
+        self.out.clear();
+        while !self.conn.is_closed() {
+            match self.read_more() {
+                Ok(true) => {}
+                Err(e) if Self::protocol_error(&e).is_some() => return e,
+                // End of file or a reset: the peer left nothing (more) to read.
+                Ok(false) | Err(_) => break,
+            }
+        }
+        write_error
     }
 
     fn eof_error(&mut self) -> io::Error {
@@ -217,13 +242,13 @@ impl<T: Read + Write> Write for Stream<T> {
             .send(buf, &mut self.out)
             .map_err(io::Error::other)?;
         if let Err(e) = self.flush_out() {
-            self.deferred = Some(e);
+            self.deferred = Some(self.peer_reason(e));
         }
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
         self.take_deferred()?;
-        self.flush_out()
+        self.flush_out().map_err(|e| self.peer_reason(e))
     }
 }

@@ -159,7 +159,8 @@ fn records(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
 
 /// Flipping a byte in any handshake message of either flight makes the handshake fail on
 /// both sides, except in legacy_record_version of an unprotected record (RFC 8446 §5.1:
-/// ignored), which still succeeds.
+/// ignored; the change_cipher_spec records of middlebox compatibility mode too), which
+/// still succeeds.
 #[test]
 fn flipped_bytes_in_every_handshake_record() {
     for rsa in [false, true] {
@@ -175,7 +176,7 @@ fn flipped_bytes_in_every_handshake_record() {
                 probe.s2c_log.clone()
             };
             for (i, record) in records(&log).into_iter().enumerate() {
-                let plaintext = log[record.start] == 0x16;
+                let plaintext = [0x16, 0x14].contains(&log[record.start]);
                 for (offset, must_fail) in [
                     (record.start + 2, !plaintext),
                     (record.start + 5 + (record.len() - 5) / 2, true),
@@ -429,32 +430,102 @@ fn hostile_client_hellos() {
     expect_alert(&mut p, Dir::S2C, A::IllegalParameter);
 }
 
+const CCS: [u8; 6] = [0x14, 0x03, 0x03, 0x00, 0x01, 0x01];
+
+/// A pair after ClientHello and the server's flight, with the client's second flight
+/// (which starts with its change_cipher_spec in compatibility mode) ready.
+fn before_second_flight(compat: bool) -> Pair {
+    let client = ClientConfig {
+        middlebox_compat: compat,
+        ..client_config(false, false)
+    };
+    let mut p = Pair::new(client, server_config(false, ClientAuth::Off));
+    p.transfer(Dir::C2S);
+    p.transfer(Dir::S2C);
+    p
+}
+
+/// RFC 8446 §5: one change_cipher_spec may arrive between the first ClientHello and the
+/// peer's Finished and is dropped; a second, or one anywhere else, is unexpected_message.
 #[test]
 fn one_change_cipher_spec_is_tolerated_two_are_not() {
-    const CCS: [u8; 6] = [0x14, 0x03, 0x03, 0x00, 0x01, 0x01];
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
-    p.transfer(Dir::C2S);
-    p.transfer(Dir::S2C);
-    let flight = std::mem::take(&mut p.client_out);
-    p.client_out = [&CCS[..], &flight].concat();
+    // Without compatibility mode the client sends none; one injected is dropped.
+    let mut p = before_second_flight(false);
+    assert_ne!(p.client_out[..6], CCS);
+    p.client_out = [&CCS[..], &p.client_out].concat();
     p.handshake();
 
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
-    p.transfer(Dir::C2S);
-    p.transfer(Dir::S2C);
-    let flight = std::mem::take(&mut p.client_out);
-    p.client_out = [&CCS[..], &CCS[..], &flight].concat();
+    // In compatibility mode the client's own comes first; one more is refused.
+    let mut p = before_second_flight(true);
+    assert_eq!(p.client_out[..6], CCS);
+    p.client_out = [&CCS[..], &p.client_out].concat();
     let e = expect_alert(&mut p, Dir::S2C, A::UnexpectedMessage);
     assert_eq!(
         e.to_string(),
         "unexpected message: expected a handshake message, got change_cipher_spec"
     );
+
+    // Before the first ClientHello.
+    let mut p = Pair::new(
+        client_config(false, false),
+        server_config(false, ClientAuth::Off),
+    );
+    p.client_out = [&CCS[..], &p.client_out].concat();
+    expect_alert(&mut p, Dir::S2C, A::UnexpectedMessage);
+
+    // After the handshake (the peer's Finished has been received).
+    let mut p = before_second_flight(false);
+    p.handshake();
+    let e = p
+        .server
+        .process(&CCS, common::NOW, &mut Vec::new())
+        .expect_err("refused");
+    assert_eq!(e.alert(), Some(A::UnexpectedMessage), "{e}");
+}
+
+/// RFC 8446 Appendix D.4 after a HelloRetryRequest: the server's change_cipher_spec comes
+/// right after the HelloRetryRequest and not again after the ServerHello; the client's
+/// comes before its second ClientHello and not again before its Finished.
+#[test]
+fn change_cipher_spec_after_hello_retry_request_once_each_way() {
+    let client = ClientConfig {
+        empty_key_share_for_testing_only: true,
+        ..client_config(false, false)
+    };
+    let mut p = Pair::new(client, server_config(false, ClientAuth::Off));
+    p.handshake();
+    let count = |log: &[u8]| {
+        records(log)
+            .into_iter()
+            .filter(|r| log[r.start] == 0x14)
+            .map(|r| log[r].to_vec())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(count(&p.s2c_log), [CCS.to_vec()]);
+    assert_eq!(count(&p.c2s_log), [CCS.to_vec()]);
+    let hrr_len = 5 + usize::from(u16::from_be_bytes([p.s2c_log[3], p.s2c_log[4]]));
+    assert_eq!(p.s2c_log[hrr_len..hrr_len + 6], CCS, "right after the HRR");
+    let ch1_len = 5 + usize::from(u16::from_be_bytes([p.c2s_log[3], p.c2s_log[4]]));
+    assert_eq!(
+        p.c2s_log[ch1_len..ch1_len + 6],
+        CCS,
+        "before the second ClientHello"
+    );
+}
+
+/// Without a session id from the client the server sends no change_cipher_spec, and the
+/// client with compatibility mode off sends an empty id and none either.
+#[test]
+fn compatibility_mode_off_sends_no_change_cipher_spec() {
+    let mut p = before_second_flight(false);
+    p.handshake();
+    for log in [&p.c2s_log, &p.s2c_log] {
+        assert!(records(log).into_iter().all(|r| log[r.start] != 0x14));
+    }
+    // ClientHello: type, length, version, random, then the session id's length.
+    assert_eq!(p.c2s_log[5 + 4 + 2 + 32], 0);
+    let p = before_second_flight(true);
+    assert_eq!(p.c2s_log[5 + 4 + 2 + 32], 32);
 }
 
 #[test]

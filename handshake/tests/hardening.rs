@@ -66,13 +66,11 @@ fn plaintext_alerts_are_refused_once_protected_records_arrived() {
     p.transfer(Dir::C2S);
     let flight = split_records(&std::mem::take(&mut p.server_out));
     let mut out = Vec::new();
-    // ServerHello and EncryptedExtensions (the first protected record) are processed.
+    // ServerHello, the compatibility change_cipher_spec and EncryptedExtensions (the first
+    // protected record) are processed.
+    assert_eq!(flight[1], [0x14, 0x03, 0x03, 0x00, 0x01, 0x01]);
     p.client
-        .process(
-            &[flight[0].clone(), flight[1].clone()].concat(),
-            common::NOW,
-            &mut out,
-        )
+        .process(&flight[..3].concat(), common::NOW, &mut out)
         .expect("SH, EE");
     let injected = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28];
     let err = p
@@ -152,6 +150,9 @@ fn edited_second_hello(edit: impl FnOnce(&mut ClientHello)) -> Error {
     p.transfer(Dir::C2S);
     p.transfer(Dir::S2C);
     let second = std::mem::take(&mut p.client_out);
+    // RFC 8446 Appendix D.4: the client's change_cipher_spec goes before the second hello.
+    let (ccs, second) = second.split_at(6);
+    assert_eq!(ccs, [0x14, 0x03, 0x03, 0x00, 0x01, 0x01]);
     let Ok(HandshakeMessage::ClientHello(mut ch)) = HandshakeMessage::decode(&second[5..]) else {
         panic!("expected the second ClientHello");
     };
@@ -174,7 +175,7 @@ fn edited_second_hello(edit: impl FnOnce(&mut ClientHello)) -> Error {
 
 #[test]
 fn the_second_client_hello_may_only_change_what_rfc_8446_allows() {
-    let err = edited_second_hello(|ch| ch.legacy_session_id = vec![1; 32]);
+    let err = edited_second_hello(|ch| ch.legacy_session_id = vec![1; 31]);
     assert_eq!(
         err.to_string(),
         "invalid ClientHello: the second ClientHello changed legacy_session_id (RFC 8446 §4.1.2)"
@@ -212,6 +213,8 @@ struct Scripted {
     input: io::Cursor<Vec<u8>>,
     written: Vec<u8>,
     fail_after: Option<usize>,
+    /// Every write fails with this, as on a socket the peer has reset.
+    refuse: Option<io::ErrorKind>,
 }
 
 impl Read for Scripted {
@@ -222,6 +225,9 @@ impl Read for Scripted {
 
 impl Write for Scripted {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(kind) = self.refuse {
+            return Err(io::Error::new(kind, "scripted reset"));
+        }
         match self.fail_after.take() {
             Some(0) => Err(io::Error::new(io::ErrorKind::TimedOut, "scripted timeout")),
             Some(n) => {
@@ -263,8 +269,52 @@ fn client_stream(
         input: io::Cursor::new(bytes),
         written: Vec::new(),
         fail_after: None,
+        refuse: None,
     };
     (Stream::new(client, transport, clock), server)
+}
+
+/// The server refused the client's (empty) certificate with an alert and closed; the
+/// client's next write fails as on a reset socket. The alert waiting to be read is what
+/// gets reported, whichever call notices (RFC 8446 §6.2: the peer's reason).
+#[test]
+fn a_write_refused_by_a_gone_peer_reports_the_alert_it_left() {
+    for kind in [
+        io::ErrorKind::BrokenPipe,
+        io::ErrorKind::ConnectionReset,
+        io::ErrorKind::ConnectionAborted,
+    ] {
+        let mut p = Pair::new(
+            client_config(false, false),
+            server_config(false, ClientAuth::Required),
+        );
+        p.transfer(Dir::C2S);
+        p.transfer(Dir::S2C);
+        p.transfer(Dir::C2S);
+        assert_eq!(
+            p.server_error.as_ref().and_then(Error::alert),
+            Some(A::CertificateRequired)
+        );
+        let transport = Scripted {
+            input: io::Cursor::new(std::mem::take(&mut p.server_out)),
+            written: Vec::new(),
+            fail_after: None,
+            refuse: Some(kind),
+        };
+        let mut stream = Stream::new(p.client, transport, clock);
+        // The data was encrypted and counts as written; the failure comes next.
+        assert_eq!(stream.write(b"hello").expect("accepted"), 5);
+        let err = stream.read(&mut [0u8; 16]).expect_err("refused");
+        assert_eq!(
+            Stream::<Scripted>::protocol_error(&err),
+            Some(&Error::PeerAlert(A::CertificateRequired)),
+            "{kind:?}: {err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "peer sent fatal alert certificate_required"
+        );
+    }
 }
 
 #[test]

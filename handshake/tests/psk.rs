@@ -67,22 +67,29 @@ fn external_psk_with_dhe_by_default() {
     assert!(s.reason.contains("psk_dhe_ke"), "{}", s.reason);
 }
 
+/// RFC 8446 §4.2.9: the server prefers psk_dhe_ke (forward secrecy) whenever the client
+/// offers it; psk_ke is used only when it is all the client offers and the server allows
+/// it.
 #[test]
-fn psk_ke_only_when_both_sides_opt_in() {
-    for (client_ke, server_ke, expected) in [
-        (true, true, Path::Psk),
-        (true, false, Path::PskDhe),
-        (false, true, Path::PskDhe),
+fn psk_ke_only_when_both_sides_opt_in_and_the_client_offers_nothing_else() {
+    for (client_ke, client_ke_only, server_ke, expected) in [
+        (true, true, true, Path::Psk),
+        (true, false, true, Path::PskDhe),
+        (true, false, false, Path::PskDhe),
+        (false, false, true, Path::PskDhe),
+        (true, true, false, Path::EphemeralDh),
     ] {
         let mut server = server_config(false, ClientAuth::Off).with_psks(vec![alice()]);
         server.allow_psk_ke = server_ke;
         let client = ClientConfig {
             allow_psk_ke: client_ke,
+            psk_ke_only: client_ke_only,
             ..psk_client(alice())
         };
         let (c, s) = connect(client, server, 2);
-        assert_eq!(s.path, expected, "client {client_ke} server {server_ke}");
-        assert_eq!(c.group.is_some(), expected == Path::PskDhe);
+        let what = format!("client {client_ke}/{client_ke_only} server {server_ke}");
+        assert_eq!(s.path, expected, "{what}");
+        assert_eq!(c.group.is_some(), expected != Path::Psk, "{what}");
     }
 }
 
@@ -218,6 +225,7 @@ fn fixtures_subject() -> String {
 fn resumption_psk_ke_when_both_allow() {
     let (mut client, mut server, _) = ticketed(tickets(), ClientAuth::Off, false);
     client.allow_psk_ke = true;
+    client.psk_ke_only = true;
     server.allow_psk_ke = true;
     let (c, s) = connect(client, server, 8);
     assert_eq!(s.path, Path::Resumption);

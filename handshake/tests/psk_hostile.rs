@@ -111,6 +111,7 @@ fn replayed_psk_ke_ticket_without_share_falls_back_through_hello_retry() {
     let client = ClientConfig {
         session_cache: Some(cache.clone()),
         allow_psk_ke: true,
+        psk_ke_only: true,
         ..client_config(false, false)
     };
     let mut pair = Pair::new(client.clone(), server.clone());

@@ -100,6 +100,12 @@ fn log_event(side: &str, event: &TraceEvent<'_>) {
             tracing::debug!(side, ?direction, %alert, "alert")
         }
         TraceEvent::Secret { label, .. } => tracing::trace!(side, label, "secret derived"),
-        TraceEvent::ChangeCipherSpec => tracing::debug!(side, "change_cipher_spec dropped"),
+        TraceEvent::ChangeCipherSpec { direction } => {
+            tracing::debug!(
+                side,
+                ?direction,
+                "change_cipher_spec (middlebox compatibility)"
+            )
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Flipping any single bit of the handshake never lets it complete — except in
-//! legacy_record_version of an unprotected record, which RFC 8446 §5.1 says to ignore —
+//! legacy_record_version of an unprotected record (change_cipher_spec included), which
+//! RFC 8446 §5.1 says to ignore —
 //! and the alert sent is one RFC 8446 allows for the field that was hit.
 //!
 //! Every offset of every flight, both directions, both paths, with Ed25519 certificates; a
@@ -65,8 +66,12 @@ fn expectation(field: &str, message: &str, encrypted: bool) -> Option<Expect> {
             &[A::BadRecordMac, A::DecryptError, A::IllegalParameter],
             false,
         ),
-        "legacy_version" if from_server => e(&[A::IllegalParameter], false),
-        "legacy_version" => e(TRANSCRIPT, false),
+        // RFC 8446 Appendix D.5: 0x0300 or lower is protocol_version, from either side.
+        "legacy_version" if from_server => e(&[A::IllegalParameter, A::ProtocolVersion], false),
+        "legacy_version" => e(
+            &[A::ProtocolVersion, A::BadRecordMac, A::DecryptError],
+            false,
+        ),
         "cipher_suite" if from_server => e(&[A::IllegalParameter], false),
         "cipher_suite" | "signature_scheme" => e(
             &[A::HandshakeFailure, A::BadRecordMac, A::DecryptError],
@@ -76,6 +81,10 @@ fn expectation(field: &str, message: &str, encrypted: bool) -> Option<Expect> {
             e(&[A::IllegalParameter, A::DecodeError], false)
         }
         "legacy_session_id_echo" => e(&[A::IllegalParameter, A::DecodeError], false),
+        // The server echoes the changed id; the client refuses the echo (§4.1.3).
+        "legacy_session_id" => e(&[A::IllegalParameter], false),
+        // RFC 8446 §5: a change_cipher_spec record must hold exactly 0x01.
+        "change_cipher_spec" => e(&[A::UnexpectedMessage], false),
         "named_group" | "group" => e(
             &[
                 A::HandshakeFailure,
@@ -129,6 +138,9 @@ fn field_at(stream: &[u8], offset: usize, sender: Side) -> (String, String, bool
             }
             if encrypted {
                 return ("encrypted record".into(), String::new(), true);
+            }
+            if stream[at] == 0x14 {
+                return ("change_cipher_spec".into(), String::new(), false);
             }
             let payload = &stream[at + 5..end];
             let fields = explain_message_from(payload, sender);

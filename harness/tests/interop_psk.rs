@@ -243,3 +243,37 @@ fn rustls_client_resumes_with_a_keylab_ticket() {
         assert_eq!(outcome.result.expect("server side").path, path);
     }
 }
+
+/// RFC 8446 §4.2.9: a server allowing psk_ke still prefers psk_dhe_ke whenever the client
+/// offers it (OpenSSL's `-allow_no_dhe_kex` offers both); `keylab client --psk-ke` offers
+/// psk_ke alone, so the psk path stays reachable.
+#[test]
+fn psk_dhe_ke_is_preferred_and_psk_ke_is_offered_alone() {
+    let (_dir, file) = psk_file();
+    let (_server, addr, log) =
+        keylab_server(&["--psk-file", &file, "--psk-ke", "--max-connections", "3"]);
+    let client = |extra: &[&str]| {
+        let mut cmd = keylab();
+        cmd.args(["client", "--connect", &addr, "--psk-file", &file])
+            .args(["--psk-identity", IDENTITY, "--send", "x"])
+            .args(extra);
+        let out = run_with_timeout(cmd, None, Duration::from_secs(20));
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert!(client(&["--psk-ke"]).starts_with("path=psk "));
+    assert!(line_with(&log, " ok ").contains("path=psk "));
+    assert!(client(&[]).starts_with("path=psk+dhe "));
+    assert!(line_with(&log, " ok ").contains("path=psk+dhe "));
+    if !have_openssl() {
+        return;
+    }
+    let (code, out) = s_client(
+        &addr,
+        &["-psk", HEX, "-psk_identity", IDENTITY, "-allow_no_dhe_kex"],
+        b"both modes\n",
+    );
+    assert_eq!(code, Some(0), "{out}");
+    let line = line_with(&log, " ok ");
+    assert!(line.contains("path=psk+dhe "), "{line}");
+}

@@ -162,8 +162,10 @@ fn logged_secrets_decrypt_the_recorded_connection() {
         decrypt_records(stream, first, &logged(&text, label, &random))
     };
 
-    // Server handshake records (after the plaintext ServerHello): EncryptedExtensions first.
-    let hs = decrypt(&s2c, 1, "SERVER_HANDSHAKE_TRAFFIC_SECRET");
+    // Server handshake records (after the plaintext ServerHello and the change_cipher_spec
+    // of middlebox compatibility mode, RFC 8446 Appendix D.4): EncryptedExtensions first.
+    assert_eq!(s2c[5 + s2c[4] as usize..][..6], [0x14, 3, 3, 0, 1, 1]);
+    let hs = decrypt(&s2c, 2, "SERVER_HANDSHAKE_TRAFFIC_SECRET");
     assert!(
         hs.len() >= 4,
         "decrypted {} server handshake records",
@@ -175,21 +177,22 @@ fn logged_secrets_decrypt_the_recorded_connection() {
         "handshake record holding EncryptedExtensions"
     );
     // Then the application records: the echo comes back under SERVER_TRAFFIC_SECRET_0.
-    let app = decrypt(&s2c, 1 + hs.len(), "SERVER_TRAFFIC_SECRET_0");
+    let app = decrypt(&s2c, 2 + hs.len(), "SERVER_TRAFFIC_SECRET_0");
     assert!(
         app.iter()
             .any(|(t, d)| *t == 0x17 && d == b"secret message for wireshark"),
         "{app:?}"
     );
 
-    // The client's flight: Certificate, CertificateVerify, Finished, then its message.
-    let client_hs = decrypt(&c2s, 1, "CLIENT_HANDSHAKE_TRAFFIC_SECRET");
+    // The client's flight: change_cipher_spec, Certificate, CertificateVerify, Finished,
+    // then its message.
+    let client_hs = decrypt(&c2s, 2, "CLIENT_HANDSHAKE_TRAFFIC_SECRET");
     assert_eq!(
         client_hs.iter().map(|(_, d)| d[0]).collect::<Vec<_>>(),
         [0x0b, 0x0f, 0x14],
         "Certificate, CertificateVerify, Finished"
     );
-    let client_app = decrypt(&c2s, 1 + client_hs.len(), "CLIENT_TRAFFIC_SECRET_0");
+    let client_app = decrypt(&c2s, 2 + client_hs.len(), "CLIENT_TRAFFIC_SECRET_0");
     assert_eq!(
         client_app[0],
         (0x17, b"secret message for wireshark".to_vec())

@@ -327,6 +327,11 @@ impl WaitFinished {
         out: &mut Vec<u8>,
     ) -> Result<ClientAuthOutcome, Error> {
         let p = &self.params;
+        // RFC 8446 Appendix D.4: "immediately before its second flight", unless it went
+        // before a second ClientHello.
+        if p.common.config.middlebox_compat {
+            core.send_change_cipher_spec(out)?;
+        }
         let outcome = match &p.request {
             Some(request) => {
                 answer_request(core, p.common.config.identity.as_deref(), request, out)?

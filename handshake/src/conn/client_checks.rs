@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use crate::auth::{CERTIFICATE_SCHEMES, HANDSHAKE_SCHEMES};
+use crate::conn::check_legacy_version;
 use crate::conn::client::Common;
 use crate::conn::psk;
 use crate::error::{Error, Invalid};
@@ -12,8 +13,11 @@ use crate::msgs::enums::{CipherSuite, ExtensionType, NamedGroup, ProtocolVersion
 use crate::msgs::extensions::{Extension, Extensions, KeyShareEntry, ServerName};
 use crate::msgs::server_hello::ServerHello;
 
+/// The ClientHello; `session_id` is empty, or 32 random bytes in middlebox compatibility
+/// mode (RFC 8446 Appendix D.4), the same in both ClientHellos (§4.1.2).
 pub(super) fn client_hello(
     random: [u8; 32],
+    session_id: Vec<u8>,
     common: &Common,
     share: Option<Vec<u8>>,
 ) -> ClientHello {
@@ -48,7 +52,7 @@ pub(super) fn client_hello(
     ClientHello {
         legacy_version: ProtocolVersion::Tls12,
         random,
-        legacy_session_id: Vec::new(),
+        legacy_session_id: session_id,
         cipher_suites: vec![CipherSuite::TlsChacha20Poly1305Sha256],
         legacy_compression_methods: vec![0],
         extensions: Extensions(ext),
@@ -64,6 +68,7 @@ pub(super) fn check_server_hello_common(
         message: sh.name(),
         reason,
     };
+    check_legacy_version(sh.legacy_version, sh.name())?;
     match sh.extensions.selected_version() {
         Some(ProtocolVersion::Tls13) => {}
         // §4.2.1: a server selecting another version with supported_versions is an error.

@@ -64,12 +64,18 @@ impl Start {
         };
         let random = core.random::<32>();
         core.set_client_random(random);
+        // RFC 8446 Appendix D.4: "the client MUST send a non-empty session ID".
+        let session_id = if common.config.middlebox_compat {
+            core.random::<32>().to_vec()
+        } else {
+            Vec::new()
+        };
         let share = if common.config.empty_key_share_for_testing_only {
             None
         } else {
             Some(X25519Public::from(&key).to_bytes().to_vec())
         };
-        let mut hello = client_hello(random, &common, share);
+        let mut hello = client_hello(random, session_id, &common, share);
         psk::attach_binders(core, &mut hello, &common.offers)?;
         core.send_handshake(&HandshakeMessage::ClientHello(hello.clone()), out)?;
         core.transition(ClientState::Start, ClientState::WaitSh);
@@ -94,8 +100,14 @@ impl WaitSh {
         }
         check_hello_retry(hrr, &self.hello)?;
         self.common.hello_retry = true;
+        // RFC 8446 Appendix D.4: the change_cipher_spec may go before the second
+        // ClientHello; it is sent only once.
+        if self.common.config.middlebox_compat {
+            core.send_change_cipher_spec(out)?;
+        }
         let mut hello = client_hello(
             core.client_random(),
+            std::mem::take(&mut self.hello.legacy_session_id),
             &self.common,
             Some(X25519Public::from(&self.key).to_bytes().to_vec()),
         );

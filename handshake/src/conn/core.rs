@@ -55,6 +55,8 @@ pub(crate) struct Core {
     recv_secret: Option<Secret>,
     /// A change_cipher_spec record was already dropped (RFC 8446 §D.4 allows one).
     ccs_seen: bool,
+    /// Our one change_cipher_spec record was sent (RFC 8446 §D.4).
+    ccs_sent: bool,
     /// True once the handshake is complete on this side.
     connected: bool,
     /// True once a protected record from the peer decrypted: from then on a plaintext
@@ -86,6 +88,7 @@ impl Core {
             send_secret: None,
             recv_secret: None,
             ccs_seen: false,
+            ccs_sent: false,
             connected: false,
             decrypted_any: false,
             early_data_budget: None,
@@ -152,7 +155,28 @@ impl Core {
             });
         }
         self.ccs_seen = true;
-        self.trace(&TraceEvent::ChangeCipherSpec);
+        self.trace(&TraceEvent::ChangeCipherSpec {
+            direction: Direction::Received,
+        });
+        Ok(())
+    }
+
+    /// Sends the one change_cipher_spec record of middlebox compatibility mode (RFC 8446
+    /// Appendix D.4), unprotected even under handshake keys (§5); later calls do nothing.
+    pub fn send_change_cipher_spec(&mut self, out: &mut Vec<u8>) -> Result<(), Error> {
+        if self.ccs_sent {
+            return Ok(());
+        }
+        write_plaintext(
+            ContentType::ChangeCipherSpec,
+            ProtocolVersion::Tls12,
+            &[1],
+            out,
+        )?;
+        self.ccs_sent = true;
+        self.trace(&TraceEvent::ChangeCipherSpec {
+            direction: Direction::Sent,
+        });
         Ok(())
     }
 

@@ -28,7 +28,7 @@ use crate::error::{Error, Invalid};
 use crate::key_schedule::{ExporterMasterSecret, HASH_LEN, ResumptionMasterSecret};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::alert::{Alert, AlertDescription};
-use crate::msgs::enums::ContentType;
+use crate::msgs::enums::{ContentType, ProtocolVersion};
 use crate::msgs::post_handshake::{KeyUpdate, KeyUpdateRequest, NewSessionTicket};
 use crate::record::{Inbound, RawHandshake};
 use crate::session::{Session, SessionCache};
@@ -522,4 +522,17 @@ pub(crate) struct Established {
     pub summary: Summary,
     pub exporter: ExporterMasterSecret,
     pub resumption: Option<ClientResumption>,
+}
+
+/// RFC 8446 Appendix D.5: "Any endpoint receiving a Hello message with
+/// ClientHello.legacy_version or ServerHello.legacy_version set to 0x0300 MUST abort the
+/// handshake with a "protocol_version" alert" (and SSL 2.0's lower values with it).
+pub(crate) fn check_legacy_version(version: ProtocolVersion, message: &str) -> Result<(), Error> {
+    if version.to_u16() <= 0x0300 {
+        return Err(Error::ProtocolVersion(format!(
+            "the {message}'s legacy_version is {version}: 0x0300 or lower (SSL 3.0 or older) \
+             is refused (RFC 8446 Appendix D.5)"
+        )));
+    }
+    Ok(())
 }

@@ -69,10 +69,10 @@ pub(crate) fn client_offers(config: &ClientConfig, server_name: &str, now_ms: u6
 
 /// The psk_key_exchange_modes a client sends (RFC 8446 §4.2.9), most preferred first.
 pub(crate) fn client_modes(config: &ClientConfig) -> Vec<PskKeyExchangeMode> {
-    if config.allow_psk_ke {
-        vec![PskKeyExchangeMode::PskKe, PskKeyExchangeMode::PskDheKe]
-    } else {
-        vec![PskKeyExchangeMode::PskDheKe]
+    match (config.allow_psk_ke, config.psk_ke_only) {
+        (true, true) => vec![PskKeyExchangeMode::PskKe],
+        (true, false) => vec![PskKeyExchangeMode::PskDheKe, PskKeyExchangeMode::PskKe],
+        (false, _) => vec![PskKeyExchangeMode::PskDheKe],
     }
 }
 
@@ -211,8 +211,9 @@ impl Selection {
     }
 }
 
-/// psk_dhe_ke (`true`) or psk_ke, whichever the client offers and the server prefers;
-/// `None` when there is none in common (RFC 8446 §4.2.9).
+/// psk_dhe_ke (`true`) whenever the client offers it, for its forward secrecy; psk_ke
+/// only when it is all the client offers and the server allows it; `None` when there is
+/// no mode in common (RFC 8446 §4.2.9).
 fn key_exchange_mode(config: &ServerConfig, ch: &ClientHello) -> Result<Option<bool>, Error> {
     // §4.2.9: "If clients offer "pre_shared_key" without a "psk_key_exchange_modes"
     // extension, servers MUST abort the handshake."
@@ -223,15 +224,13 @@ fn key_exchange_mode(config: &ServerConfig, ch: &ClientHello) -> Result<Option<b
             message: "ClientHello",
             extension: ExtensionType::PskKeyExchangeModes,
         })?;
-    Ok(
-        if config.allow_psk_ke && modes.contains(&PskKeyExchangeMode::PskKe) {
-            Some(false)
-        } else if modes.contains(&PskKeyExchangeMode::PskDheKe) {
-            Some(true)
-        } else {
-            None
-        },
-    )
+    Ok(if modes.contains(&PskKeyExchangeMode::PskDheKe) {
+        Some(true)
+    } else if config.allow_psk_ke && modes.contains(&PskKeyExchangeMode::PskKe) {
+        Some(false)
+    } else {
+        None
+    })
 }
 
 /// The key behind offered identity number `index`, or why the server passes it over.

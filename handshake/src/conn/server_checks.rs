@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 use crate::auth;
 use crate::config::ServerConfig;
 use crate::conn::core::Core;
-use crate::conn::{psk, resumption_secret};
+use crate::conn::{check_legacy_version, psk, resumption_secret};
 use crate::error::{Error, HandshakeFailure, HelloField, Invalid};
 use crate::key_schedule::MasterSecret;
 use crate::msgs::HandshakeMessage;
@@ -169,8 +169,11 @@ pub(super) fn check_client_hello(ch: &ClientHello) -> Result<Offer, Error> {
     })
 }
 
-/// RFC 8446 §4.2.1: the client must offer TLS 1.3 in supported_versions.
+/// RFC 8446 §4.2.1: the client must offer TLS 1.3 in supported_versions; Appendix D.5:
+/// a legacy_version of 0x0300 or lower is refused whatever the extension says. (With
+/// supported_versions, §4.2.1 has the server ignore legacy_version otherwise.)
 fn check_version(ch: &ClientHello) -> Result<(), Error> {
+    check_legacy_version(ch.legacy_version, "ClientHello")?;
     let Some(versions) = ch.extensions.client_versions() else {
         return Err(Error::ProtocolVersion(format!(
             "the client offers {} without supported_versions; keylab speaks only TLS 1.3",

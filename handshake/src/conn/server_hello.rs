@@ -247,6 +247,7 @@ impl RecvdCh {
             ]),
         );
         core.send_handshake(&HandshakeMessage::HelloRetryRequest(hrr), out)?;
+        compat_change_cipher_spec(core, &self.hello.legacy_session_id, out)?;
         core.transition(ServerState::RecvdCh, ServerState::Start);
         Ok(Start {
             config: self.config,
@@ -331,6 +332,7 @@ impl Negotiated {
             extensions: Extensions(extensions),
         };
         core.send_handshake(&HandshakeMessage::ServerHello(sh), out)?;
+        compat_change_cipher_spec(core, &self.legacy_session_id, out)?;
         let hash = core.transcript_hash();
         let keys = handshake_secrets(
             core,
@@ -354,4 +356,18 @@ fn send_certificate_request(core: &mut Core, out: &mut Vec<u8>) -> Result<(), Er
         ]),
     };
     core.send_handshake(&HandshakeMessage::CertificateRequest(cr), out)
+}
+
+/// RFC 8446 Appendix D.4: a client that sends a non-empty legacy_session_id asks for
+/// middlebox compatibility mode, and the server then sends one change_cipher_spec
+/// "immediately after its first handshake message" (ServerHello or HelloRetryRequest).
+fn compat_change_cipher_spec(
+    core: &mut Core,
+    session_id: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    if session_id.is_empty() {
+        return Ok(());
+    }
+    core.send_change_cipher_spec(out)
 }

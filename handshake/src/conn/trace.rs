@@ -51,8 +51,13 @@ pub enum TraceEvent<'a> {
         /// The alert.
         alert: Alert,
     },
-    /// A change_cipher_spec record received and dropped (RFC 8446 §D.4).
-    ChangeCipherSpec,
+    /// A change_cipher_spec record: sent for middlebox compatibility, or received and
+    /// dropped (RFC 8446 §5, Appendix D.4). A record, not a handshake message: it is not
+    /// in the transcript.
+    ChangeCipherSpec {
+        /// Sent or received.
+        direction: Direction,
+    },
 }
 
 /// A callback that receives [`TraceEvent`]s.

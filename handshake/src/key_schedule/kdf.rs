@@ -9,7 +9,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::error::{Error, InternalError, Verification};
+use crate::error::{DecodeError, DecodeReason, Error, InternalError, Verification};
 
 /// Hash.length for SHA-256.
 pub const HASH_LEN: usize = 32;
@@ -250,13 +250,27 @@ pub fn verify_data(base_key: &Secret, transcript_hash: &[u8; HASH_LEN]) -> [u8; 
 ///
 /// RFC 8446 §4.4.4: "Recipients of Finished messages MUST verify that the contents are
 /// correct and if incorrect MUST terminate the connection with a "decrypt_error" alert."
-/// A length mismatch fails the same way.
+/// The length is structure, checked first: verify_data is `opaque verify_data[Hash.length]`
+/// (§4.4.4), a binder is HMAC output of the PSK's hash (§4.2.11.2), so another length is
+/// decode_error (§6.2), and only the right length with the wrong value is decrypt_error.
 pub fn check_verify_data(
     base_key: &Secret,
     transcript_hash: &[u8; HASH_LEN],
     received: &[u8],
     what: Verification,
 ) -> Result<(), Error> {
+    if received.len() != HASH_LEN {
+        let field = match what {
+            Verification::PskBinder => "PskBinderEntry",
+            _ => "Finished.verify_data",
+        };
+        let reason = DecodeReason::LengthOutOfRange {
+            len: received.len(),
+            min: HASH_LEN,
+            max: HASH_LEN,
+        };
+        return Err(DecodeError::new(field, reason).into());
+    }
     let expected = Zeroizing::new(verify_data(base_key, transcript_hash));
     if bool::from(expected.as_slice().ct_eq(received)) {
         Ok(())
@@ -339,7 +353,14 @@ mod tests {
         );
         assert_eq!(
             check_verify_data(&key, &hash, &good[..31], Verification::PskBinder),
-            Err(Error::VerifyFailed(Verification::PskBinder))
+            Err(Error::Decode(DecodeError::new(
+                "PskBinderEntry",
+                DecodeReason::LengthOutOfRange {
+                    len: 31,
+                    min: 32,
+                    max: 32
+                }
+            )))
         );
     }
 }

@@ -9,9 +9,16 @@ use crate::error::{Error, RecordError};
 use crate::msgs::enums::HandshakeType;
 use crate::msgs::{Alert, HANDSHAKE_HEADER_LEN, HandshakeMessage, enums::ContentType};
 
-/// The default limit on one handshake message's body: 64 KiB, far above any certificate
-/// chain this crate sends or expects, and a bound on what a peer can make us buffer.
-pub const DEFAULT_MAX_HANDSHAKE_LEN: usize = 0x1_0000;
+/// The cap on one handshake message's body: 128 KiB, a bound on what a peer can make us
+/// buffer.
+///
+/// RFC 8446 lets a ClientHello grow past 64 KiB (cipher_suites alone is `<2..2^16-2>`, and
+/// so is each extension, e.g. signature_algorithms with 32,767 schemes), and a
+/// Certificate up to 2^24-1 bytes; this cap accepts every ClientHello a real client sends,
+/// with room to spare, and any certificate chain of sensible size. A message over it is
+/// refused with handshake_failure: it may be well-formed, but this implementation will not
+/// process it.
+pub const DEFAULT_MAX_HANDSHAKE_LEN: usize = 128 * 1024;
 
 /// One item for the state machine.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,7 +97,7 @@ impl HandshakeJoiner {
     /// handshake message is split over two or more records, there MUST NOT be any other
     /// records between them"); an alert record that is not exactly 2 bytes (decode_error,
     /// §5.1); a change_cipher_spec record other than 0x01 (§5); an unknown content type; a
-    /// handshake message over the size limit (decode_error).
+    /// handshake message over the size cap (handshake_failure).
     pub fn push(&mut self, msg: PlainMessage) -> Result<(), Error> {
         let typ = msg.typ;
         if typ == ContentType::Handshake {

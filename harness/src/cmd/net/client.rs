@@ -43,8 +43,12 @@ pub fn run(args: &ClientArgs, out: &mut dyn Write) -> Result<(), Failure> {
             .map_err(|e| Failure::input(e.to_string()))?,
         psk: psk::client_psk(&args.psk)?,
         session_cache: cache.clone(),
+        // A server prefers psk_dhe_ke whenever it is offered, so --psk-ke offers psk_ke
+        // alone: the psk and resumption paths stay reachable.
         allow_psk_ke: args.psk.psk_ke,
+        psk_ke_only: args.psk.psk_ke,
         empty_key_share_for_testing_only: args.empty_key_share_for_testing_only,
+        middlebox_compat: !args.no_middlebox_compat,
     };
     let name = args
         .server_name

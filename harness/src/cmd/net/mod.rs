@@ -133,6 +133,10 @@ pub struct ClientArgs {
     /// Send an empty key_share so the server must answer with HelloRetryRequest (tests).
     #[arg(long, hide = true)]
     pub empty_key_share_for_testing_only: bool,
+    /// Turn off middlebox compatibility mode (RFC 8446 Appendix D.4): an empty
+    /// legacy_session_id and no change_cipher_spec record.
+    #[arg(long)]
+    pub no_middlebox_compat: bool,
     /// Pre-shared keys and resumption.
     #[command(flatten)]
     pub psk: ClientPskArgs,

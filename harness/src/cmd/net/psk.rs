@@ -19,7 +19,8 @@ pub struct ServerPskArgs {
     /// Without --cert the server takes only these keys.
     #[arg(long, value_name = "FILE")]
     pub psk_file: Option<PathBuf>,
-    /// Accept psk_ke (a PSK without X25519) when the client offers it: no forward secrecy.
+    /// Accept psk_ke (a PSK without X25519) when the client offers only that: no forward
+    /// secrecy. psk_dhe_ke is preferred whenever offered.
     #[arg(long)]
     pub psk_ke: bool,
     /// Let an external PSK satisfy --client-auth required.
@@ -47,7 +48,8 @@ pub struct ClientPskArgs {
     /// Which key of --psk-file to offer.
     #[arg(long, value_name = "ID", requires = "psk_file")]
     pub psk_identity: Option<String>,
-    /// Also offer psk_ke (a PSK without X25519): no forward secrecy.
+    /// Offer psk_ke only (a PSK without X25519): no forward secrecy. Without it, psk_dhe_ke
+    /// only.
     #[arg(long)]
     pub psk_ke: bool,
     /// Resume with the session (ticket) in FILE.
