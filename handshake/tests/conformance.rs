@@ -12,6 +12,7 @@ use handshake::msgs::alert::AlertDescription as A;
 use handshake::msgs::client_hello::ClientHello;
 use handshake::msgs::enums::{ContentType, ProtocolVersion, SignatureScheme};
 use handshake::msgs::extensions::Extension;
+use handshake::psk::ExternalPsk;
 use handshake::record::{DEFAULT_MAX_HANDSHAKE_LEN, RecordEncrypter, write_plaintext};
 use handshake::{ClientAuth, ClientConfig, Error};
 
@@ -182,4 +183,38 @@ fn a_handshake_message_over_the_cap_gets_handshake_failure() {
             "record layer: handshake message of {len} bytes exceeds this implementation's cap of {DEFAULT_MAX_HANDSHAKE_LEN} bytes"
         )
     );
+}
+
+// RFC 8446 §4.2.11.2: a binder is an HMAC of the PSK's hash, so for SHA-256 32 bytes; any
+// other length (the vector allows 32..255) does not fit and is decode_error, before any
+// HMAC is computed. The right length with a wrong value is decrypt_error.
+#[test]
+fn a_psk_binder_of_the_wrong_length_is_decode_error() {
+    let psk = || ExternalPsk::new("alice", &[0x42; 32]).expect("psk");
+    for (len, alert) in [
+        (48, A::DecodeError),
+        (33, A::DecodeError),
+        (32, A::DecryptError),
+    ] {
+        let client = ClientConfig {
+            psk: Some(psk()),
+            ..client_config(false, false)
+        };
+        let server = server_config(false, ClientAuth::Off).with_psks(vec![psk()]);
+        let mut p = Pair::new(client, server);
+        let bytes = std::mem::take(&mut p.client_out);
+        let Ok(HandshakeMessage::ClientHello(mut ch)) = HandshakeMessage::decode(&bytes[5..])
+        else {
+            panic!("not a ClientHello");
+        };
+        if let Some(Extension::PreSharedKeyClientHello(offered)) = ch.extensions.0.last_mut() {
+            offered.binders[0] = vec![7; len];
+        }
+        let msg = HandshakeMessage::ClientHello(ch)
+            .to_bytes()
+            .expect("encode");
+        p.client_out = plaintext_records(ContentType::Handshake, &msg);
+        let e = server_refuses(&mut p);
+        assert_eq!(e.alert(), Some(alert), "{len} bytes: {e}");
+    }
 }
