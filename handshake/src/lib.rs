@@ -59,6 +59,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod algorithms;
 pub mod auth;
 pub mod codec;
 mod config;
@@ -76,6 +77,7 @@ mod stream;
 mod summary;
 pub mod tickets;
 
+pub use algorithms::{SupportedGroup, SupportedSuite};
 pub use auth::Side;
 pub use config::{
     ClientAuth, ClientConfig, ConfigError, Identity, KeyLog, ServerConfig, keylog_line,

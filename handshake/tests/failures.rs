@@ -335,7 +335,10 @@ fn inner_plaintext_of_all_zeros() {
         .expect("logged")
         .try_into()
         .expect("32 bytes");
-    let mut enc = RecordEncrypter::new(&TrafficKeys::derive(&Secret::from_bytes(secret)));
+    let mut enc = RecordEncrypter::new(&TrafficKeys::derive(
+        handshake::SupportedSuite::Chacha20Poly1305Sha256,
+        &Secret::from_bytes(secret),
+    ));
     let mut record = Vec::new();
     enc.encrypt(ContentType::from_u8(0), &[0, 0, 0], 0, &mut record)
         .expect("encrypt");
@@ -387,11 +390,11 @@ fn hostile_client_hellos() {
         "{e}"
     );
 
-    let mut p = edited_hello(|ch| ch.cipher_suites = vec![CipherSuite::TlsAes128GcmSha256]);
+    let mut p = edited_hello(|ch| ch.cipher_suites = vec![CipherSuite::TlsAes256GcmSha384]);
     let e = expect_alert(&mut p, Dir::S2C, A::HandshakeFailure);
     assert_eq!(
         e.to_string(),
-        "handshake failure: no common cipher suite: the client offers [TLS_AES_128_GCM_SHA256], keylab supports TLS_CHACHA20_POLY1305_SHA256"
+        "handshake failure: no common cipher suite: the client offers [TLS_AES_256_GCM_SHA384], this server accepts [TLS_CHACHA20_POLY1305_SHA256, TLS_AES_128_GCM_SHA256]"
     );
 
     let mut p = edited_hello(|ch| {
@@ -412,7 +415,7 @@ fn hostile_client_hellos() {
     let mut p = edited_hello(|ch| {
         for ext in &mut ch.extensions.0 {
             if let Extension::SupportedGroups(g) = ext {
-                *g = vec![NamedGroup::Secp256r1];
+                *g = vec![NamedGroup::Secp384r1];
             }
             if let Extension::KeyShareClientHello(s) = ext {
                 s.clear();
@@ -422,7 +425,7 @@ fn hostile_client_hellos() {
     let e = expect_alert(&mut p, Dir::S2C, A::HandshakeFailure);
     assert_eq!(
         e.to_string(),
-        "handshake failure: no common group: the client supports [secp256r1], keylab supports x25519"
+        "handshake failure: no common group: the client supports [secp384r1], this server accepts [x25519, secp256r1]"
     );
 
     let mut p = edited_hello(|ch| ch.legacy_compression_methods = vec![1, 0]);

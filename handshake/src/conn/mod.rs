@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 pub use self::core::TlsRng;
 use self::core::{Core, unexpected};
 pub(crate) use self::secrets::{
-    HandshakeSecrets, derive_app_secrets, handshake_secrets, key_exchange, resumption_secret,
+    EphemeralKey, HandshakeSecrets, derive_app_secrets, handshake_secrets, resumption_secret,
 };
 use self::trace::{Direction, Observer, TraceEvent};
 use crate::auth::Side;
