@@ -488,3 +488,35 @@ fn the_server_hello_keeps_the_hello_retry_requests_suite() {
     );
     assert_eq!(e.alert(), Some(A::IllegalParameter));
 }
+
+#[test]
+fn the_trace_names_the_negotiated_suite_and_group() {
+    use std::sync::Mutex;
+
+    let h = &fixtures::ED25519;
+    let mut p = Pair::new(
+        client(h, &SupportedSuite::ALL, &SupportedGroup::ALL),
+        server(h, &[Aes128GcmSha256], &[Secp256r1]),
+    );
+    /// (client side, suite, group) as each side traced them.
+    type Seen = Vec<(bool, SupportedSuite, Option<SupportedGroup>)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    for (is_client, conn) in [(true, &mut p.client), (false, &mut p.server)] {
+        let sink = seen.clone();
+        conn.set_observer(Box::new(move |e| {
+            if let handshake::TraceEvent::Negotiated { suite, group } = e {
+                sink.lock().expect("lock").push((is_client, *suite, *group));
+            }
+        }));
+    }
+    p.handshake();
+    let mut seen = seen.lock().expect("lock").clone();
+    seen.sort_by_key(|(is_client, ..)| *is_client);
+    assert_eq!(
+        seen,
+        [
+            (false, Aes128GcmSha256, Some(Secp256r1)),
+            (true, Aes128GcmSha256, Some(Secp256r1))
+        ]
+    );
+}

@@ -104,5 +104,9 @@ fn log_event(side: &str, event: &TraceEvent<'_>) {
         }
         TraceEvent::Secret { label, .. } => tracing::trace!(side, label, "secret derived"),
         TraceEvent::ChangeCipherSpec => tracing::debug!(side, "change_cipher_spec dropped"),
+        TraceEvent::Negotiated { suite, group } => {
+            let group = group.map_or("none (psk_ke)", |g| g.name());
+            tracing::debug!(side, %suite, group, "negotiated")
+        }
     }
 }

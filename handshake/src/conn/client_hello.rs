@@ -15,6 +15,7 @@ use crate::conn::client::{Common, Handshake, ServerParams};
 use crate::conn::client_checks::{check_hello_retry, check_server_hello_common, client_hello};
 use crate::conn::core::Core;
 use crate::conn::psk;
+use crate::conn::trace::TraceEvent;
 use crate::conn::{EphemeralKey, handshake_secrets};
 use crate::error::{Error, Invalid};
 use crate::msgs::HandshakeMessage;
@@ -155,12 +156,16 @@ impl WaitSh {
                 });
             }
         };
+        self.common.group = shared.is_some().then(|| self.key.group());
+        core.trace(&TraceEvent::Negotiated {
+            suite,
+            group: self.common.group,
+        });
         // The transcript holds ClientHello..ServerHello (§7.1).
         let hash = core.transcript_hash();
         let psk_secret = selected.map(|i| &self.common.offers[i].secret[..]);
         let ecdhe = shared.as_ref().map(|s| (&self.key, &s[..]));
         let secrets = handshake_secrets(core, psk_secret, ecdhe, &hash);
-        self.common.group = shared.is_some().then(|| self.key.group());
         core.set_read_secret(&secrets.server)?;
         core.set_write_secret(&secrets.client);
         Ok(Handshake::WaitEe(ServerParams {

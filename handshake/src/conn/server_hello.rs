@@ -25,6 +25,7 @@ use crate::conn::server::{FirstFlight, Handshake};
 use crate::conn::server_checks::{
     Offer, check_client_hello, check_second_hello, choose_our_scheme,
 };
+use crate::conn::trace::TraceEvent;
 use crate::conn::{EphemeralKey, HandshakeSecrets, derive_app_secrets, handshake_secrets};
 use crate::error::{Error, HandshakeFailure, Invalid};
 use crate::key_schedule::verify_data;
@@ -341,6 +342,10 @@ impl Negotiated {
         };
         core.send_handshake(&HandshakeMessage::ServerHello(sh), out)?;
         core.set_suite(self.suite);
+        core.trace(&TraceEvent::Negotiated {
+            suite: self.suite,
+            group: ecdhe.as_ref().map(|(key, _)| key.group()),
+        });
         let hash = core.transcript_hash();
         let keys = handshake_secrets(
             core,

@@ -1,6 +1,7 @@
 //! The trace hook: every handshake message, derived secret and state transition, for the
 //! teaching output and for tests that check the state machine against its tables.
 
+use crate::algorithms::{SupportedGroup, SupportedSuite};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::alert::Alert;
 use crate::states::StateName;
@@ -53,6 +54,14 @@ pub enum TraceEvent<'a> {
     },
     /// A change_cipher_spec record received and dropped (RFC 8446 §D.4).
     ChangeCipherSpec,
+    /// The parameters the ServerHello fixed (RFC 8446 §4.1.3), before the handshake keys
+    /// are derived from them.
+    Negotiated {
+        /// The cipher suite whose AEAD protects the records from here on.
+        suite: SupportedSuite,
+        /// The (EC)DHE group; `None` for psk_ke.
+        group: Option<SupportedGroup>,
+    },
 }
 
 /// A callback that receives [`TraceEvent`]s.
