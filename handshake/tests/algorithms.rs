@@ -520,3 +520,24 @@ fn the_trace_names_the_negotiated_suite_and_group() {
         ]
     );
 }
+
+#[test]
+fn a_client_with_nothing_to_offer_is_refused_before_it_starts() {
+    let h = &fixtures::ED25519;
+    for config in [
+        client(h, &[], &SupportedGroup::ALL),
+        client(h, &SupportedSuite::ALL, &[]),
+    ] {
+        let result = handshake::Connection::client(
+            Arc::new(config),
+            "localhost",
+            <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1),
+        );
+        assert_eq!(
+            result.err(),
+            Some(Error::Usage(
+                "the client configuration lists no cipher suite or no group to offer"
+            ))
+        );
+    }
+}

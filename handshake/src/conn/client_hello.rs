@@ -16,7 +16,7 @@ use crate::conn::client_checks::{check_hello_retry, check_server_hello_common, c
 use crate::conn::core::Core;
 use crate::conn::psk;
 use crate::conn::trace::TraceEvent;
-use crate::conn::{EphemeralKey, handshake_secrets};
+use crate::conn::{EphemeralKey, NOTHING_TO_OFFER, handshake_secrets};
 use crate::error::{Error, Invalid};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::client_hello::ClientHello;
@@ -56,13 +56,9 @@ impl Start {
         now: OffsetDateTime,
         out: &mut Vec<u8>,
     ) -> Result<Handshake, Error> {
-        let (Some(&group), Some(_)) = (
-            self.config.groups.first(),
-            self.config.cipher_suites.first(),
-        ) else {
-            return Err(Error::Usage(
-                "the client configuration lists no cipher suite or no group",
-            ));
+        // `Connection::client` refuses empty lists.
+        let Some(&group) = self.config.groups.first() else {
+            return Err(Error::Usage(NOTHING_TO_OFFER));
         };
         // RFC 8446 §4.2.8: one share, for the most preferred group.
         let key = EphemeralKey::generate(group, core);
