@@ -415,8 +415,10 @@ fn ecdsa_p256_certificates_on_both_sides() {
     }
 }
 
-#[test]
-fn a_bad_p256_certificate_verify_signature_is_decrypt_error() {
+/// Runs a P-256 pair whose server CertificateVerify body (scheme, then the signature
+/// vector) `edit` changes on the way: the protected flight is taken apart with the
+/// server's handshake key and sealed again. Returns (client error, server error).
+fn with_edited_certificate_verify(edit: impl FnOnce(&mut [u8])) -> (Option<Error>, Option<Error>) {
     let (mut p, log) = p256_pair(Aes128GcmSha256);
     p.transfer(Dir::C2S);
     let secret: [u8; 32] = log
@@ -425,8 +427,6 @@ fn a_bad_p256_certificate_verify_signature_is_decrypt_error() {
         .try_into()
         .expect("32 bytes");
     let keys = TrafficKeys::derive(Aes128GcmSha256, &Secret::from_bytes(secret));
-    // Take the server's protected flight apart, change the last byte of the signature
-    // (inside the DER INTEGER s, so the encoding stays valid) and seal it again.
     let mut deframer = RecordDeframer::new();
     deframer.push(&std::mem::take(&mut p.server_out));
     let server_hello = deframer.pop().expect("valid").expect("ServerHello");
@@ -439,7 +439,7 @@ fn a_bad_p256_certificate_verify_signature_is_decrypt_error() {
     loop {
         let len = usize::from(flight[at + 2]) << 8 | usize::from(flight[at + 3]);
         if flight[at] == 15 {
-            flight[at + 4 + len - 1] ^= 0x01;
+            edit(&mut flight[at + 4..at + 4 + len]);
             break;
         }
         at += 4 + len;
@@ -450,11 +450,43 @@ fn a_bad_p256_certificate_verify_signature_is_decrypt_error() {
         .encrypt_all(ContentType::Handshake, &flight, &mut wire)
         .expect("encrypts");
     p.server_out = wire;
-    let (client_error, server_error) = p.drive_until_error();
+    p.drive_until_error()
+}
+
+#[test]
+fn a_bad_p256_certificate_verify_signature_is_decrypt_error() {
+    // The last byte of the signature lies inside the DER INTEGER s: the encoding stays
+    // valid, the signature does not.
+    let (client_error, server_error) = with_edited_certificate_verify(|cv| {
+        let last = cv.len() - 1;
+        cv[last] ^= 0x01;
+    });
     let e = client_error.expect("the client refuses the signature");
     assert_eq!(e, Error::VerifyFailed(Verification::Signature));
     assert_eq!(e.alert(), Some(A::DecryptError));
     assert_eq!(server_error, Some(Error::PeerAlert(A::DecryptError)));
+}
+
+#[test]
+fn a_p256_leaf_cannot_sign_with_another_scheme() {
+    for (scheme, code) in [
+        (SignatureScheme::Ed25519, [0x08, 0x07]),
+        (SignatureScheme::RsaPssRsaeSha256, [0x08, 0x04]),
+    ] {
+        let (client_error, _) = with_edited_certificate_verify(|cv| cv[..2].copy_from_slice(&code));
+        let e = client_error.expect("the client refuses the scheme");
+        assert_eq!(
+            e,
+            Error::InvalidMessage {
+                message: "CertificateVerify",
+                reason: Invalid::SchemeDoesNotFitKey {
+                    scheme,
+                    key: "p256".into()
+                }
+            }
+        );
+        assert_eq!(e.alert(), Some(A::IllegalParameter));
+    }
 }
 
 #[test]
