@@ -1,10 +1,10 @@
 //! Record protection with the AEAD of the negotiated suite (RFC 8446 §5.2–§5.4):
 //! ChaCha20-Poly1305 (RFC 8439) or AES-128-GCM (NIST SP 800-38D).
 //!
-//! RFC 8446 §5.5: at most 2^24.5 full-size records may be protected under one AES-GCM key;
-//! ChaCha20-Poly1305 has no limit below the 2^64 sequence numbers. keylab does not rekey
-//! on its own: a connection carrying more than about 24 million full records under
-//! AES-128-GCM must call `Connection::update_keys` before it gets there.
+//! RFC 8446 §5.5: at most 2^24.5 full-size records (about 24 million, some 360 GiB) may be
+//! protected under one AES-GCM key; ChaCha20-Poly1305 has no limit below the 2^64 sequence
+//! numbers. keylab does not rekey on its own: a connection that may carry that much under
+//! TLS_AES_128_GCM_SHA256 calls `Connection::key_update` (§4.6.3) before it gets there.
 
 use aes_gcm::Aes128Gcm;
 use chacha20poly1305::aead::AeadInOut;
