@@ -12,13 +12,18 @@ use crate::key_schedule::HASH_LEN;
 use crate::msgs::enums::SignatureScheme;
 
 /// Schemes keylab signs and verifies handshake messages with (signature_algorithms).
-pub const HANDSHAKE_SCHEMES: [SignatureScheme; 2] =
-    [SignatureScheme::Ed25519, SignatureScheme::RsaPssRsaeSha256];
+/// ecdsa_secp256r1_sha256 is mandatory to implement (RFC 8446 §9.1).
+pub const HANDSHAKE_SCHEMES: [SignatureScheme; 3] = [
+    SignatureScheme::Ed25519,
+    SignatureScheme::EcdsaSecp256r1Sha256,
+    SignatureScheme::RsaPssRsaeSha256,
+];
 
 /// Schemes keylab accepts in certificates (signature_algorithms_cert, RFC 8446 §4.2.3):
 /// PKCS#1 v1.5 is allowed here, never for handshake signatures.
-pub const CERTIFICATE_SCHEMES: [SignatureScheme; 3] = [
+pub const CERTIFICATE_SCHEMES: [SignatureScheme; 4] = [
     SignatureScheme::Ed25519,
+    SignatureScheme::EcdsaSecp256r1Sha256,
     SignatureScheme::RsaPssRsaeSha256,
     SignatureScheme::RsaPkcs1Sha256,
 ];
@@ -55,19 +60,29 @@ pub fn certificate_verify_message(side: Side, transcript_hash: &[u8; HASH_LEN]) 
 pub fn handshake_algorithm(scheme: SignatureScheme) -> Option<SignatureAlgorithm> {
     match scheme {
         SignatureScheme::Ed25519 => Some(SignatureAlgorithm::Ed25519),
+        // RFC 8446 §4.2.3: ECDSA on P-256 with SHA-256, a DER-encoded ECDSA-Sig-Value.
+        SignatureScheme::EcdsaSecp256r1Sha256 => Some(SignatureAlgorithm::EcdsaP256Sha256),
         // RFC 8446 §4.2.3: rsa_pss_rsae_* uses a salt as long as the hash.
         SignatureScheme::RsaPssRsaeSha256 => Some(SignatureAlgorithm::RSA_PSS_SHA256),
         _ => None,
     }
 }
 
-/// The scheme we sign with for `key`, if the peer offered it.
-pub fn choose_scheme(key: &PublicKey, offered: &[SignatureScheme]) -> Option<SignatureScheme> {
-    let ours = if key.is_ed25519() {
+/// The one handshake scheme keylab signs with for `key`: Ed25519, ecdsa_secp256r1_sha256
+/// for P-256 keys, rsa_pss_rsae_sha256 for RSA keys.
+pub fn scheme_for_key(key: &PublicKey) -> SignatureScheme {
+    if key.is_ed25519() {
         SignatureScheme::Ed25519
+    } else if key.is_p256() {
+        SignatureScheme::EcdsaSecp256r1Sha256
     } else {
         SignatureScheme::RsaPssRsaeSha256
-    };
+    }
+}
+
+/// The scheme we sign with for `key`, if the peer offered it.
+pub fn choose_scheme(key: &PublicKey, offered: &[SignatureScheme]) -> Option<SignatureScheme> {
+    let ours = scheme_for_key(key);
     offered.contains(&ours).then_some(ours)
 }
 
@@ -107,7 +122,7 @@ pub fn verify_certificate_verify(
     let key = leaf.public_key().map_err(|reason| {
         Error::Certificate(CertificateError::UnsupportedKey(reason.to_owned()))
     })?;
-    if key.is_ed25519() != (alg == SignatureAlgorithm::Ed25519) {
+    if scheme_for_key(key) != scheme {
         return Err(Error::InvalidMessage {
             message: "CertificateVerify",
             reason: Invalid::SchemeDoesNotFitKey {

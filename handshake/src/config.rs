@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use pki::{Certificate, PrivateKey};
 
+use crate::algorithms::{SupportedGroup, SupportedSuite};
 use crate::psk::ExternalPsk;
 use crate::session::SessionCache;
 use crate::tickets::Tickets;
@@ -151,6 +152,14 @@ pub fn keylog_line(label: &str, client_random: &[u8; 32], secret: &[u8]) -> Stri
 /// Client configuration.
 #[derive(Clone)]
 pub struct ClientConfig {
+    /// The cipher suites to offer, most preferred first (default: [`SupportedSuite::ALL`],
+    /// whose order is explained there). Must not be empty.
+    pub cipher_suites: Vec<SupportedSuite>,
+    /// The groups to offer in supported_groups, most preferred first (default:
+    /// [`SupportedGroup::ALL`]). The ClientHello carries a key share for the first only;
+    /// a server preferring another asks for it with a HelloRetryRequest (RFC 8446
+    /// §4.2.8). Must not be empty.
+    pub groups: Vec<SupportedGroup>,
     /// Trust anchors for the server's certificate.
     pub trust_anchors: Vec<Certificate>,
     /// The client's certificate and key; `None` keeps the client anonymous (the
@@ -186,6 +195,8 @@ pub struct ClientConfig {
 impl Default for ClientConfig {
     fn default() -> Self {
         Self {
+            cipher_suites: SupportedSuite::ALL.to_vec(),
+            groups: SupportedGroup::ALL.to_vec(),
             trust_anchors: Vec::new(),
             identity: None,
             key_log: None,
@@ -202,6 +213,8 @@ impl Default for ClientConfig {
 impl fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientConfig")
+            .field("cipher_suites", &self.cipher_suites)
+            .field("groups", &self.groups)
             .field("trust_anchors", &self.trust_anchors.len())
             .field("identity", &self.identity)
             .field("key_log", &self.key_log.is_some())
@@ -217,6 +230,15 @@ impl fmt::Debug for ClientConfig {
 /// Server configuration.
 #[derive(Clone)]
 pub struct ServerConfig {
+    /// The cipher suites to accept, most preferred first: the server picks the first of
+    /// these that the client offers, whatever the client's order (RFC 8446 §4.1.1).
+    /// Default: [`SupportedSuite::ALL`].
+    pub cipher_suites: Vec<SupportedSuite>,
+    /// The groups to accept, most preferred first: the server picks the first the client
+    /// lists in supported_groups, and asks for its share with a HelloRetryRequest when the
+    /// ClientHello has none for it (RFC 8446 §4.1.1, §4.2.8). Default:
+    /// [`SupportedGroup::ALL`].
+    pub groups: Vec<SupportedGroup>,
     /// The server's certificate chain and key; `None` for a PSK-only server, which refuses
     /// clients without an acceptable PSK with handshake_failure.
     pub identity: Option<Arc<Identity>>,
@@ -241,6 +263,8 @@ pub struct ServerConfig {
 impl fmt::Debug for ServerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerConfig")
+            .field("cipher_suites", &self.cipher_suites)
+            .field("groups", &self.groups)
             .field("identity", &self.identity)
             .field("client_auth", &self.client_auth)
             .field("client_trust_anchors", &self.client_trust_anchors.len())
@@ -264,6 +288,8 @@ impl ServerConfig {
     /// A server without a certificate: only clients with one of `psks` get in.
     pub fn psk_only(psks: Vec<ExternalPsk>) -> Self {
         Self {
+            cipher_suites: SupportedSuite::ALL.to_vec(),
+            groups: SupportedGroup::ALL.to_vec(),
             identity: None,
             client_auth: ClientAuth::Off,
             client_trust_anchors: Vec::new(),

@@ -1,14 +1,20 @@
 //! A sans-IO TLS 1.3 (RFC 8446) handshake and record layer, with two ways for a client to
-//! take part: anonymously, with ephemeral X25519 Diffie–Hellman only (the
+//! take part: anonymously, with ephemeral (EC)DHE only (the
 //! **ephemeral-DH path**), or with a certificate whose key it proves it holds (the
 //! **certificate path**, mutual TLS). The server authenticates with its certificate; its
 //! [`ClientAuth`] policy decides whether it asks the client for one.
 //!
 //! Both sides may instead already share a key (RFC 8446 §2.2): an [`ExternalPsk`] given out
-//! of band (paths `psk+dhe`, and `psk` without X25519 when both opt in), or a ticket from
+//! of band (paths `psk+dhe`, and `psk` without (EC)DHE when both opt in), or a ticket from
 //! an earlier connection ([`Tickets`] on the server, a [`SessionCache`] on the client; paths
 //! `resumption+dhe` and `resumption`). On those paths no certificate is sent: the key
 //! authenticates both sides. 0-RTT data is not supported.
+//!
+//! Algorithms (RFC 8446 §9.1's mandatory ones among them): the cipher suites
+//! TLS_CHACHA20_POLY1305_SHA256 and TLS_AES_128_GCM_SHA256 ([`SupportedSuite`]), the
+//! groups x25519 and secp256r1 ([`SupportedGroup`]), and the signature schemes ed25519,
+//! ecdsa_secp256r1_sha256 and rsa_pss_rsae_sha256. Each configuration orders suites and
+//! groups by preference; the server's order decides (§4.1.1).
 //!
 //! # Calling contract
 //!
@@ -59,6 +65,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod algorithms;
 pub mod auth;
 pub mod codec;
 mod config;
@@ -76,6 +83,7 @@ mod stream;
 mod summary;
 pub mod tickets;
 
+pub use algorithms::{SupportedGroup, SupportedSuite};
 pub use auth::Side;
 pub use config::{
     ClientAuth, ClientConfig, ConfigError, Identity, KeyLog, ServerConfig, keylog_line,

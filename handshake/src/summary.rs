@@ -8,9 +8,10 @@ use crate::msgs::enums::{CipherSuite, NamedGroup, SignatureScheme};
 
 /// Where the shared key came from and how the peers were authenticated.
 ///
-/// On the certificate paths key agreement is ephemeral X25519 and the server proves its
-/// certificate; on the PSK paths both sides prove possession of a key they already share
-/// (RFC 8446 §2.2), with an X25519 exchange on top for the `+dhe` variants.
+/// On the certificate paths key agreement is ephemeral (EC)DHE (x25519 or secp256r1) and
+/// the server proves its certificate; on the PSK paths both sides prove possession of a
+/// key they already share (RFC 8446 §2.2), with an (EC)DHE exchange on top for the `+dhe`
+/// variants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Path {
     /// The client stayed anonymous: ephemeral Diffie–Hellman only.
@@ -19,11 +20,11 @@ pub enum Path {
     Certificate,
     /// An external PSK alone (psk_ke): no (EC)DHE, so no forward secrecy.
     Psk,
-    /// An external PSK with ephemeral X25519 (psk_dhe_ke).
+    /// An external PSK with ephemeral (EC)DHE (psk_dhe_ke).
     PskDhe,
     /// A resumption ticket alone (psk_ke).
     Resumption,
-    /// A resumption ticket with ephemeral X25519 (psk_dhe_ke).
+    /// A resumption ticket with ephemeral (EC)DHE (psk_dhe_ke).
     ResumptionDhe,
 }
 
@@ -51,7 +52,7 @@ impl Path {
     }
 
     /// The PSK path for a key of `kind`, with (`dhe`, psk_dhe_ke) or without (psk_ke) an
-    /// X25519 exchange (RFC 8446 §4.2.9).
+    /// (EC)DHE exchange (RFC 8446 §4.2.9).
     pub fn from_psk(kind: PskKind, dhe: bool) -> Self {
         match (kind, dhe) {
             (PskKind::External, false) => Path::Psk,
@@ -66,7 +67,7 @@ impl Path {
         !matches!(self, Path::EphemeralDh | Path::Certificate)
     }
 
-    /// Whether an ephemeral X25519 exchange contributed (forward secrecy).
+    /// Whether an ephemeral (EC)DHE exchange contributed (forward secrecy).
     pub fn uses_dhe(self) -> bool {
         !matches!(self, Path::Psk | Path::Resumption)
     }

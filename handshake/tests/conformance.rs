@@ -3,17 +3,14 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use common::{Dir, MemoryKeyLog, Pair, client_config, server_config};
-use handshake::key_schedule::{Secret, TrafficKeys};
+use common::{Dir, Pair, client_config, client_second_flight, server_config};
 use handshake::msgs::HandshakeMessage;
 use handshake::msgs::alert::AlertDescription as A;
 use handshake::msgs::client_hello::ClientHello;
 use handshake::msgs::enums::{ContentType, ProtocolVersion, SignatureScheme};
 use handshake::msgs::extensions::Extension;
 use handshake::psk::ExternalPsk;
-use handshake::record::{DEFAULT_MAX_HANDSHAKE_LEN, RecordEncrypter, write_plaintext};
+use handshake::record::{DEFAULT_MAX_HANDSHAKE_LEN, write_plaintext};
 use handshake::{ClientAuth, ClientConfig, Error};
 
 fn plaintext_records(typ: ContentType, bytes: &[u8]) -> Vec<u8> {
@@ -102,26 +99,9 @@ fn a_server_hello_of_ssl_3_gets_protocol_version() {
 /// The client's second flight (no client certificate: one Finished) replaced by a
 /// Finished of `verify_data`, protected under the client's handshake key.
 fn client_finished(verify_data: &[u8]) -> Error {
-    let log = Arc::new(MemoryKeyLog::default());
-    let cfg = ClientConfig {
-        key_log: Some(log.clone()),
-        ..client_config(false, false)
-    };
-    let mut p = Pair::new(cfg, server_config(false, ClientAuth::Off));
-    p.transfer(Dir::C2S);
-    p.transfer(Dir::S2C);
-    let secret: [u8; 32] = log
-        .get("CLIENT_HANDSHAKE_TRAFFIC_SECRET")
-        .expect("logged")
-        .try_into()
-        .expect("32 bytes");
-    let mut enc = RecordEncrypter::new(&TrafficKeys::derive(&Secret::from_bytes(secret)));
     let len = u8::try_from(verify_data.len()).expect("short");
     let msg = [&[20, 0, 0, len][..], verify_data].concat();
-    let mut record = Vec::new();
-    enc.encrypt(ContentType::Handshake, &msg, 0, &mut record)
-        .expect("encrypt");
-    p.client_out = record;
+    let mut p = client_second_flight(ContentType::Handshake, &msg);
     server_refuses(&mut p)
 }
 

@@ -5,9 +5,8 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{Dir, MemoryKeyLog, Pair, certs, client_config, server_config};
+use common::{Dir, Pair, certs, client_config, client_second_flight, server_config};
 use handshake::error::CertificateError;
-use handshake::key_schedule::{Secret, TrafficKeys};
 use handshake::msgs::HandshakeMessage;
 use handshake::msgs::alert::AlertDescription as A;
 use handshake::msgs::client_hello::ClientHello;
@@ -16,7 +15,7 @@ use handshake::msgs::enums::{
 };
 use handshake::msgs::extensions::{Extension, KeyShareEntry};
 use handshake::msgs::finished::Finished;
-use handshake::record::{RecordEncrypter, write_plaintext};
+use handshake::record::write_plaintext;
 use handshake::states::StateName;
 use handshake::{ClientAuth, ClientConfig, Error, Event, Identity};
 use pki::ValidationError;
@@ -321,26 +320,9 @@ fn truncated_and_oversized_records() {
 
 #[test]
 fn inner_plaintext_of_all_zeros() {
-    let log = Arc::new(MemoryKeyLog::default());
-    let cfg = ClientConfig {
-        key_log: Some(log.clone()),
-        ..client_config(false, false)
-    };
-    let mut p = Pair::new(cfg, server_config(false, ClientAuth::Off));
-    p.transfer(Dir::C2S);
-    p.transfer(Dir::S2C);
-    // Replace the client's second flight with one protected record whose
-    // TLSInnerPlaintext is all zeros (RFC 8446 §5.4: unexpected_message).
-    let secret: [u8; 32] = log
-        .get("CLIENT_HANDSHAKE_TRAFFIC_SECRET")
-        .expect("logged")
-        .try_into()
-        .expect("32 bytes");
-    let mut enc = RecordEncrypter::new(&TrafficKeys::derive(&Secret::from_bytes(secret)));
-    let mut record = Vec::new();
-    enc.encrypt(ContentType::from_u8(0), &[0, 0, 0], 0, &mut record)
-        .expect("encrypt");
-    p.client_out = record;
+    // The client's second flight replaced by one protected record whose TLSInnerPlaintext
+    // is all zeros (RFC 8446 §5.4: unexpected_message).
+    let mut p = client_second_flight(ContentType::from_u8(0), &[0, 0, 0]);
     p.client_error = None;
     let e = expect_alert(&mut p, Dir::S2C, A::UnexpectedMessage);
     assert!(e.to_string().contains("content type"), "{e}");
@@ -388,11 +370,11 @@ fn hostile_client_hellos() {
         "{e}"
     );
 
-    let mut p = edited_hello(|ch| ch.cipher_suites = vec![CipherSuite::TlsAes128GcmSha256]);
+    let mut p = edited_hello(|ch| ch.cipher_suites = vec![CipherSuite::TlsAes256GcmSha384]);
     let e = expect_alert(&mut p, Dir::S2C, A::HandshakeFailure);
     assert_eq!(
         e.to_string(),
-        "handshake failure: no common cipher suite: the client offers [TLS_AES_128_GCM_SHA256], keylab supports TLS_CHACHA20_POLY1305_SHA256"
+        "handshake failure: no common cipher suite: the client offers [TLS_AES_256_GCM_SHA384], this server accepts [TLS_CHACHA20_POLY1305_SHA256, TLS_AES_128_GCM_SHA256]"
     );
 
     let mut p = edited_hello(|ch| {
@@ -413,7 +395,7 @@ fn hostile_client_hellos() {
     let mut p = edited_hello(|ch| {
         for ext in &mut ch.extensions.0 {
             if let Extension::SupportedGroups(g) = ext {
-                *g = vec![NamedGroup::Secp256r1];
+                *g = vec![NamedGroup::Secp384r1];
             }
             if let Extension::KeyShareClientHello(s) = ext {
                 s.clear();
@@ -423,7 +405,7 @@ fn hostile_client_hellos() {
     let e = expect_alert(&mut p, Dir::S2C, A::HandshakeFailure);
     assert_eq!(
         e.to_string(),
-        "handshake failure: no common group: the client supports [secp256r1], keylab supports x25519"
+        "handshake failure: no common group: the client supports [secp384r1], this server accepts [x25519, secp256r1]"
     );
 
     let mut p = edited_hello(|ch| ch.legacy_compression_methods = vec![1, 0]);

@@ -370,7 +370,10 @@ fn session_tickets_are_accepted_by_clients_and_refused_by_servers() {
             .expect("logged")
             .try_into()
             .expect("32 bytes");
-        TrafficKeys::derive(&Secret::from_bytes(s))
+        TrafficKeys::derive(
+            handshake::SupportedSuite::Chacha20Poly1305Sha256,
+            &Secret::from_bytes(s),
+        )
     };
     let mut record = Vec::new();
     RecordEncrypter::new(&key("SERVER_TRAFFIC_SECRET_0"))
@@ -414,14 +417,17 @@ fn session_tickets_are_accepted_by_clients_and_refused_by_servers() {
         .try_into()
         .expect("32 bytes");
     let mut record = Vec::new();
-    RecordEncrypter::new(&TrafficKeys::derive(&Secret::from_bytes(s)))
-        .encrypt(
-            ContentType::Handshake,
-            &nst.to_bytes().expect("encode"),
-            0,
-            &mut record,
-        )
-        .expect("encrypt");
+    RecordEncrypter::new(&TrafficKeys::derive(
+        handshake::SupportedSuite::Chacha20Poly1305Sha256,
+        &Secret::from_bytes(s),
+    ))
+    .encrypt(
+        ContentType::Handshake,
+        &nst.to_bytes().expect("encode"),
+        0,
+        &mut record,
+    )
+    .expect("encrypt");
     let err = q
         .server
         .process(&record, common::NOW, &mut Vec::new())

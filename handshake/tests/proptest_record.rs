@@ -51,8 +51,17 @@ fn cut<'a>(bytes: &'a [u8], cuts: &[prop::sample::Index]) -> Vec<&'a [u8]> {
     chunks
 }
 
+/// Keys of either suite: ChaCha20-Poly1305 or AES-128-GCM.
 fn keys() -> impl Strategy<Value = TrafficKeys> {
-    any::<([u8; 32], [u8; 12])>().prop_map(|(key, iv)| TrafficKeys::from_parts(key, iv))
+    any::<(bool, [u8; 32], [u8; 12])>().prop_map(|(aes, key, iv)| {
+        if aes {
+            let mut short = [0u8; 16];
+            short.copy_from_slice(&key[..16]);
+            TrafficKeys::aes_128_gcm_from_parts(short, iv)
+        } else {
+            TrafficKeys::from_parts(key, iv)
+        }
+    })
 }
 
 /// A record's content for `typ`: non-empty for handshake and alert (RFC 8446 §5.4).

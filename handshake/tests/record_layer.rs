@@ -16,7 +16,10 @@ use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 
 fn keys() -> TrafficKeys {
-    TrafficKeys::derive(&Secret::from_bytes([0x42; 32]))
+    TrafficKeys::derive(
+        handshake::SupportedSuite::Chacha20Poly1305Sha256,
+        &Secret::from_bytes([0x42; 32]),
+    )
 }
 
 fn one_record(bytes: &[u8]) -> OpaqueRecord {
@@ -35,7 +38,7 @@ fn raw_protected(keys: &TrafficKeys, seq: u64, inner: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&(len as u16).to_be_bytes());
     let aad: [u8; HEADER_LEN] = out[..].try_into().expect("5 bytes");
     let mut body = inner.to_vec();
-    let aead = ChaCha20Poly1305::new(&(*keys.key()).into());
+    let aead = ChaCha20Poly1305::new_from_slice(keys.key()).expect("32-byte key");
     let nonce = Nonce::from(nonce_for(keys.iv(), seq));
     let tag = aead
         .encrypt_inout_detached(&nonce, &aad, body.as_mut_slice().into())

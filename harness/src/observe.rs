@@ -107,5 +107,9 @@ fn log_event(side: &str, event: &TraceEvent<'_>) {
                 "change_cipher_spec (middlebox compatibility)"
             )
         }
+        TraceEvent::Negotiated { suite, group } => {
+            let group = group.map_or("none (psk_ke)", |g| g.name());
+            tracing::debug!(side, %suite, group, "negotiated")
+        }
     }
 }

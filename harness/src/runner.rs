@@ -436,9 +436,55 @@ pub fn demo_psk() -> handshake::ExternalPsk {
     handshake::ExternalPsk::new("keylab-demo", &key).expect("valid demo PSK")
 }
 
+/// Which embedded fixture set the demo configurations use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoKey {
+    /// `fixtures::ED25519`: Ed25519 certificates and keys (the default).
+    #[default]
+    Ed25519,
+    /// `fixtures::RSA`: RSA-2048 certificates, rsa_pss_rsae_sha256 signatures.
+    Rsa,
+    /// `fixtures::P256`: ECDSA P-256 certificates, ecdsa_secp256r1_sha256 signatures.
+    P256,
+}
+
+impl DemoKey {
+    /// The fixture set.
+    pub fn hierarchy(self) -> fixtures::Hierarchy {
+        match self {
+            Self::Ed25519 => fixtures::ED25519,
+            Self::Rsa => fixtures::RSA,
+            Self::P256 => fixtures::P256,
+        }
+    }
+
+    /// How the demo names the key type: `Ed25519`, `RSA-2048` or `ECDSA P-256`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Ed25519 => "Ed25519",
+            Self::Rsa => "RSA-2048",
+            Self::P256 => "ECDSA P-256",
+        }
+    }
+}
+
 /// The embedded Ed25519 server identity with the given client-auth policy.
 pub fn demo_server_config(policy: ClientAuth) -> Result<ServerConfig, handshake::ConfigError> {
-    let h = fixtures::ED25519;
+    demo_server_config_for(DemoKey::Ed25519, policy)
+}
+
+/// A client trusting the embedded Ed25519 root, with the embedded `alice` identity when
+/// `with_cert` is set.
+pub fn demo_client_config(with_cert: bool) -> Result<ClientConfig, handshake::ConfigError> {
+    demo_client_config_for(DemoKey::Ed25519, with_cert)
+}
+
+/// The embedded server identity of `key`'s fixture set with the given client-auth policy.
+pub fn demo_server_config_for(
+    key: DemoKey,
+    policy: ClientAuth,
+) -> Result<ServerConfig, handshake::ConfigError> {
+    let h = key.hierarchy();
     let config = ServerConfig::new(Identity::from_pem(h.server_chain, h.server_key)?);
     if policy == ClientAuth::Off {
         return Ok(config);
@@ -448,10 +494,13 @@ pub fn demo_server_config(policy: ClientAuth) -> Result<ServerConfig, handshake:
     config.with_client_auth(policy, anchors)
 }
 
-/// A client trusting the embedded Ed25519 root, with the embedded `alice` identity when
+/// A client trusting the root of `key`'s fixture set, with its `alice` identity when
 /// `with_cert` is set.
-pub fn demo_client_config(with_cert: bool) -> Result<ClientConfig, handshake::ConfigError> {
-    let h = fixtures::ED25519;
+pub fn demo_client_config_for(
+    key: DemoKey,
+    with_cert: bool,
+) -> Result<ClientConfig, handshake::ConfigError> {
+    let h = key.hierarchy();
     let anchors = pki::Certificate::from_pem_bundle(h.root)
         .map_err(|e| handshake::ConfigError::Pem(e.to_string()))?;
     let identity = if with_cert {

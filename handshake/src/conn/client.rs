@@ -20,6 +20,7 @@ use std::sync::Arc;
 use pki::Purpose;
 use time::OffsetDateTime;
 
+use crate::algorithms::{SupportedGroup, SupportedSuite};
 use crate::auth::{self, Side};
 use crate::config::{ClientConfig, Identity};
 use crate::conn::client_checks::check_encrypted_extensions;
@@ -36,7 +37,7 @@ use crate::key_schedule::{HASH_LEN, MasterSecret, Transcript, check_verify_data,
 use crate::msgs::HandshakeMessage;
 use crate::msgs::certificate::{Certificate, CertificateRequest, CertificateVerify};
 use crate::msgs::encrypted_extensions::EncryptedExtensions;
-use crate::msgs::enums::{CipherSuite, ExtensionType, NamedGroup, SignatureScheme};
+use crate::msgs::enums::{CipherSuite, ExtensionType, SignatureScheme};
 use crate::msgs::finished::Finished;
 use crate::record::RawHandshake;
 use crate::states::ClientState;
@@ -48,6 +49,11 @@ pub(crate) struct Common {
     /// The name the server's certificate must match (DNS name or IP address).
     pub(super) server_name: String,
     pub(super) hello_retry: bool,
+    /// The cipher suite the server chose: in a HelloRetryRequest, which the ServerHello
+    /// must repeat (RFC 8446 §4.1.4), or in the ServerHello.
+    pub(super) suite: Option<SupportedSuite>,
+    /// The group of the (EC)DHE exchange, once the ServerHello chose one.
+    pub(super) group: Option<SupportedGroup>,
     /// The keys offered in pre_shared_key, in order.
     pub(super) offers: Vec<Offer>,
 }
@@ -446,8 +452,11 @@ fn summary(
         side: Side::Client,
         path,
         reason: client.reason,
-        cipher_suite: CipherSuite::TlsChacha20Poly1305Sha256,
-        group: psk.is_none_or(|(_, dhe)| dhe).then_some(NamedGroup::X25519),
+        cipher_suite: common.suite.map_or(
+            CipherSuite::TlsChacha20Poly1305Sha256,
+            SupportedSuite::suite,
+        ),
+        group: common.group.map(SupportedGroup::group),
         server_signature: server.1,
         client_signature: client.signature,
         hello_retry: common.hello_retry,

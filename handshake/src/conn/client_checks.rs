@@ -3,36 +3,31 @@
 
 use std::net::IpAddr;
 
+use crate::algorithms::{SupportedGroup, SupportedSuite};
 use crate::auth::{CERTIFICATE_SCHEMES, HANDSHAKE_SCHEMES};
 use crate::conn::check_legacy_version;
 use crate::conn::client::Common;
 use crate::conn::psk;
 use crate::error::{Error, Invalid};
 use crate::msgs::client_hello::ClientHello;
-use crate::msgs::enums::{CipherSuite, ExtensionType, NamedGroup, ProtocolVersion};
+use crate::msgs::enums::{ExtensionType, ProtocolVersion};
 use crate::msgs::extensions::{Extension, Extensions, KeyShareEntry, ServerName};
 use crate::msgs::server_hello::ServerHello;
 
-/// The ClientHello; `session_id` is empty, or 32 random bytes in middlebox compatibility
-/// mode (RFC 8446 Appendix D.4), the same in both ClientHellos (§4.1.2).
+/// The ClientHello: our suites and groups in the configured order, and `share` (at most
+/// one, RFC 8446 §4.2.8); `session_id` is empty, or 32 random bytes in middlebox
+/// compatibility mode (RFC 8446 Appendix D.4), the same in both ClientHellos (§4.1.2).
 pub(super) fn client_hello(
     random: [u8; 32],
     session_id: Vec<u8>,
     common: &Common,
-    share: Option<Vec<u8>>,
+    share: Option<KeyShareEntry>,
 ) -> ClientHello {
+    let config = &common.config;
     let mut ext = vec![
         Extension::SupportedVersionsClientHello(vec![ProtocolVersion::Tls13]),
-        Extension::SupportedGroups(vec![NamedGroup::X25519]),
-        Extension::KeyShareClientHello(
-            share
-                .into_iter()
-                .map(|key_exchange| KeyShareEntry {
-                    group: NamedGroup::X25519,
-                    key_exchange,
-                })
-                .collect(),
-        ),
+        Extension::SupportedGroups(config.groups.iter().map(|g| g.group()).collect()),
+        Extension::KeyShareClientHello(share.into_iter().collect()),
         Extension::SignatureAlgorithms(HANDSHAKE_SCHEMES.to_vec()),
         Extension::SignatureAlgorithmsCert(CERTIFICATE_SCHEMES.to_vec()),
     ];
@@ -53,17 +48,18 @@ pub(super) fn client_hello(
         legacy_version: ProtocolVersion::Tls12,
         random,
         legacy_session_id: session_id,
-        cipher_suites: vec![CipherSuite::TlsChacha20Poly1305Sha256],
+        cipher_suites: config.cipher_suites.iter().map(|s| s.suite()).collect(),
         legacy_compression_methods: vec![0],
         extensions: Extensions(ext),
     }
 }
 
-/// Checks what every ServerHello and HelloRetryRequest must say (RFC 8446 §4.1.3, §4.1.4).
+/// Checks what every ServerHello and HelloRetryRequest must say (RFC 8446 §4.1.3, §4.1.4);
+/// returns the suite it chose.
 pub(super) fn check_server_hello_common(
     sh: &ServerHello,
     hello: &ClientHello,
-) -> Result<(), Error> {
+) -> Result<SupportedSuite, Error> {
     let invalid = |reason: Invalid| Error::InvalidMessage {
         message: sh.name(),
         reason,
@@ -90,9 +86,9 @@ pub(super) fn check_server_hello_common(
     if sh.legacy_session_id_echo != hello.legacy_session_id {
         return Err(invalid(Invalid::SessionIdEcho));
     }
-    if sh.cipher_suite != CipherSuite::TlsChacha20Poly1305Sha256 {
-        return Err(invalid(Invalid::CipherSuiteNotOffered(sh.cipher_suite)));
-    }
+    let suite = SupportedSuite::from_suite(sh.cipher_suite)
+        .filter(|_| hello.cipher_suites.contains(&sh.cipher_suite))
+        .ok_or_else(|| invalid(Invalid::CipherSuiteNotOffered(sh.cipher_suite)))?;
     if sh.legacy_compression_method != 0 {
         return Err(invalid(Invalid::CompressionMethod(
             sh.legacy_compression_method,
@@ -113,40 +109,42 @@ pub(super) fn check_server_hello_common(
             });
         }
     }
-    Ok(())
+    Ok(suite)
 }
 
 /// What a HelloRetryRequest must say on top of what every ServerHello says (RFC 8446
 /// §4.1.4, §4.2.8).
-pub(super) fn check_hello_retry(hrr: &ServerHello, hello: &ClientHello) -> Result<(), Error> {
-    check_server_hello_common(hrr, hello)?;
+/// Returns the suite chosen and the group asked for, if any.
+pub(super) fn check_hello_retry(
+    hrr: &ServerHello,
+    hello: &ClientHello,
+) -> Result<(SupportedSuite, Option<SupportedGroup>), Error> {
+    let suite = check_server_hello_common(hrr, hello)?;
     let invalid = |reason: Invalid| Error::InvalidMessage {
         message: "HelloRetryRequest",
         reason,
     };
-    let group = hrr.extensions.hello_retry_group();
-    match group {
-        Some(NamedGroup::X25519) => {}
-        Some(other) => {
-            return Err(invalid(Invalid::RetryGroupNotOffered(other)));
-        }
+    let offered = hello.extensions.supported_groups().unwrap_or_default();
+    let group = match hrr.extensions.hello_retry_group() {
+        // §4.2.8: "the selected_group field corresponds to a group which was provided in
+        // the supported_groups extension in the original ClientHello".
+        Some(group) => Some(
+            SupportedGroup::from_group(group)
+                .filter(|_| offered.contains(&group))
+                .ok_or_else(|| invalid(Invalid::RetryGroupNotOffered(group)))?,
+        ),
+        // §4.1.4: an HRR that would not change the ClientHello is illegal.
         None if hrr.extensions.cookie().is_none() => {
-            // §4.1.4: an HRR that would not change the ClientHello is illegal.
             return Err(invalid(Invalid::RetryChangesNothing));
         }
-        None => {}
-    }
-    let offered_x25519 = hello
-        .extensions
-        .client_key_shares()
-        .is_some_and(|s| !s.is_empty());
-    if group == Some(NamedGroup::X25519) && offered_x25519 {
+        None => None,
+    };
+    let shares = hello.extensions.client_key_shares().unwrap_or_default();
+    if let Some(shared) = group.filter(|g| shares.iter().any(|s| s.group == g.group())) {
         // §4.2.8: the group must not be one the client already sent a share for.
-        return Err(invalid(Invalid::RetryGroupAlreadyShared(
-            NamedGroup::X25519,
-        )));
+        return Err(invalid(Invalid::RetryGroupAlreadyShared(shared.group())));
     }
-    Ok(())
+    Ok((suite, group))
 }
 
 /// RFC 8446 §4.3.1 / §4.2: only extensions the client offered may come back — the

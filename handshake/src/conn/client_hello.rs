@@ -9,18 +9,18 @@
 use std::sync::Arc;
 
 use time::OffsetDateTime;
-use x25519_dalek::{PublicKey as X25519Public, StaticSecret};
 
 use crate::config::ClientConfig;
 use crate::conn::client::{Common, Handshake, ServerParams};
 use crate::conn::client_checks::{check_hello_retry, check_server_hello_common, client_hello};
 use crate::conn::core::Core;
 use crate::conn::psk;
-use crate::conn::{handshake_secrets, key_exchange};
+use crate::conn::trace::TraceEvent;
+use crate::conn::{EphemeralKey, NOTHING_TO_OFFER, handshake_secrets};
 use crate::error::{Error, Invalid};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::client_hello::ClientHello;
-use crate::msgs::enums::{ExtensionType, NamedGroup};
+use crate::msgs::enums::ExtensionType;
 use crate::msgs::extensions::Extension;
 use crate::msgs::server_hello::ServerHello;
 use crate::states::ClientState;
@@ -34,7 +34,9 @@ pub(crate) struct Start {
 /// WAIT_SH: the ClientHello sent, and the key behind its share.
 pub(crate) struct WaitSh {
     common: Common,
-    key: StaticSecret,
+    /// The key for the share of the ClientHello (not yet sent when the share was left out
+    /// for testing).
+    key: EphemeralKey,
     hello: ClientHello,
 }
 
@@ -54,12 +56,19 @@ impl Start {
         now: OffsetDateTime,
         out: &mut Vec<u8>,
     ) -> Result<Handshake, Error> {
-        let key = StaticSecret::from(core.random::<32>());
+        // `Connection::client` refuses empty lists.
+        let Some(&group) = self.config.groups.first() else {
+            return Err(Error::Usage(NOTHING_TO_OFFER));
+        };
+        // RFC 8446 §4.2.8: one share, for the most preferred group.
+        let key = EphemeralKey::generate(group, core);
         let offers = psk::client_offers(&self.config, &self.server_name, psk::unix_ms(now));
         let common = Common {
             config: self.config,
             server_name: self.server_name,
             hello_retry: false,
+            suite: None,
+            group: None,
             offers,
         };
         let random = core.random::<32>();
@@ -70,11 +79,7 @@ impl Start {
         } else {
             Vec::new()
         };
-        let share = if common.config.empty_key_share_for_testing_only {
-            None
-        } else {
-            Some(X25519Public::from(&key).to_bytes().to_vec())
-        };
+        let share = (!common.config.empty_key_share_for_testing_only).then(|| key.share());
         let mut hello = client_hello(random, session_id, &common, share);
         psk::attach_binders(core, &mut hello, &common.offers)?;
         core.send_handshake(&HandshakeMessage::ClientHello(hello.clone()), out)?;
@@ -98,8 +103,15 @@ impl WaitSh {
                 got: "a second HelloRetryRequest".into(),
             });
         }
-        check_hello_retry(hrr, &self.hello)?;
+        let (suite, group) = check_hello_retry(hrr, &self.hello)?;
         self.common.hello_retry = true;
+        self.common.suite = Some(suite);
+        core.set_suite(suite);
+        // A key for the group asked for; the one made for the first ClientHello serves
+        // when its share was never sent.
+        if let Some(group) = group.filter(|g| *g != self.key.group()) {
+            self.key = EphemeralKey::generate(group, core);
+        }
         // RFC 8446 Appendix D.4: the change_cipher_spec may go before the second
         // ClientHello; it is sent only once.
         if self.common.config.middlebox_compat {
@@ -109,7 +121,7 @@ impl WaitSh {
             core.client_random(),
             std::mem::take(&mut self.hello.legacy_session_id),
             &self.common,
-            Some(X25519Public::from(&self.key).to_bytes().to_vec()),
+            Some(self.key.share()),
         );
         if let Some(cookie) = hrr.extensions.cookie() {
             hello.extensions.0.push(Extension::Cookie(cookie.to_vec()));
@@ -122,17 +134,30 @@ impl WaitSh {
     }
 
     /// WAIT_SH --ServerHello--> WAIT_EE: key agreement and handshake keys (§4.1.3, §7.1).
-    pub fn server_hello(self, core: &mut Core, sh: &ServerHello) -> Result<Handshake, Error> {
-        check_server_hello_common(sh, &self.hello)?;
+    pub fn server_hello(mut self, core: &mut Core, sh: &ServerHello) -> Result<Handshake, Error> {
+        let suite = check_server_hello_common(sh, &self.hello)?;
+        // §4.1.4: the ServerHello repeats the HelloRetryRequest's suite.
+        if let Some(retry) = self.common.suite.filter(|s| *s != suite) {
+            return Err(Error::InvalidMessage {
+                message: "ServerHello",
+                reason: Invalid::SuiteDiffersFromRetry {
+                    retry: retry.suite(),
+                    server_hello: sh.cipher_suite,
+                },
+            });
+        }
+        self.common.suite = Some(suite);
+        core.set_suite(suite);
         let selected = self.selected_psk(sh)?;
         let shared = match sh.extensions.server_key_share() {
-            Some(share) if share.group != NamedGroup::X25519 => {
+            // §4.2.8: the server's share must be for the group of the share we sent.
+            Some(share) if share.group != self.key.group().group() || !self.sent_share() => {
                 return Err(Error::InvalidMessage {
                     message: "ServerHello",
                     reason: Invalid::KeyShareGroupNotOffered(share.group),
                 });
             }
-            Some(share) => Some(key_exchange(&self.key, &share.key_exchange, "ServerHello")?),
+            Some(share) => Some(self.key.agree(&share.key_exchange, "ServerHello")?),
             // §4.2.9: without a key_share the server chose psk_ke, which must have been
             // offered.
             None if selected.is_some() && self.common.config.allow_psk_ke => None,
@@ -143,10 +168,16 @@ impl WaitSh {
                 });
             }
         };
+        self.common.group = shared.is_some().then(|| self.key.group());
+        core.trace(&TraceEvent::Negotiated {
+            suite,
+            group: self.common.group,
+        });
         // The transcript holds ClientHello..ServerHello (§7.1).
         let hash = core.transcript_hash();
         let psk_secret = selected.map(|i| &self.common.offers[i].secret[..]);
-        let secrets = handshake_secrets(core, psk_secret, shared.as_ref().map(|s| &s[..]), &hash);
+        let ecdhe = shared.as_ref().map(|s| (&self.key, &s[..]));
+        let secrets = handshake_secrets(core, psk_secret, ecdhe, &hash);
         core.set_read_secret(&secrets.server)?;
         core.set_write_secret(&secrets.client);
         Ok(Handshake::WaitEe(ServerParams {
@@ -155,6 +186,14 @@ impl WaitSh {
             request: None,
             psk: selected.map(|i| (i, shared.is_some())),
         }))
+    }
+
+    /// Whether the last ClientHello carried our share.
+    fn sent_share(&self) -> bool {
+        self.hello
+            .extensions
+            .client_key_shares()
+            .is_some_and(|s| !s.is_empty())
     }
 
     /// §4.2.11: the identity the server selected, which must be one we offered.

@@ -13,6 +13,7 @@ use pki::Purpose;
 use rand_core::CryptoRng;
 use time::OffsetDateTime;
 
+use crate::algorithms::SupportedSuite;
 use crate::auth::{self, Side};
 use crate::config::{Identity, KeyLog};
 use crate::conn::Event;
@@ -44,6 +45,8 @@ pub(crate) struct Core {
     joiner: HandshakeJoiner,
     decrypter: Option<RecordDecrypter>,
     encrypter: Option<RecordEncrypter>,
+    /// The negotiated cipher suite, whose AEAD protects records (RFC 8446 §5.2).
+    suite: SupportedSuite,
     transcript: Transcript,
     key_log: Option<Arc<dyn KeyLog>>,
     /// ClientHello.random: names the connection in the key log.
@@ -80,6 +83,7 @@ impl Core {
             joiner: HandshakeJoiner::new(),
             decrypter: None,
             encrypter: None,
+            suite: SupportedSuite::ALL[0],
             transcript: Transcript::new(),
             key_log,
             client_random: [0; 32],
@@ -297,16 +301,26 @@ impl Core {
         self.joiner.check_key_change()
     }
 
+    /// The suite the next traffic keys are for: set once it is negotiated, before the
+    /// first key change.
+    pub fn set_suite(&mut self, suite: SupportedSuite) {
+        self.suite = suite;
+    }
+
     /// Switches the receiving keys; a handshake message may not span the change (§5.1).
     pub fn set_read_secret(&mut self, secret: &Secret) -> Result<(), Error> {
         self.joiner.check_key_change()?;
-        self.decrypter = Some(RecordDecrypter::new(&TrafficKeys::derive(secret)));
+        self.decrypter = Some(RecordDecrypter::new(&TrafficKeys::derive(
+            self.suite, secret,
+        )));
         Ok(())
     }
 
     /// Switches the sending keys.
     pub fn set_write_secret(&mut self, secret: &Secret) {
-        self.encrypter = Some(RecordEncrypter::new(&TrafficKeys::derive(secret)));
+        self.encrypter = Some(RecordEncrypter::new(&TrafficKeys::derive(
+            self.suite, secret,
+        )));
     }
 
     /// Switches the receiving keys to an application traffic secret, kept for KeyUpdate.

@@ -18,8 +18,12 @@ use zeroize::Zeroizing;
 
 pub use self::core::TlsRng;
 use self::core::{Core, unexpected};
+/// Why a client configuration without suites or groups cannot connect.
+pub(crate) const NOTHING_TO_OFFER: &str =
+    "the client configuration lists no cipher suite or no group to offer";
+
 pub(crate) use self::secrets::{
-    HandshakeSecrets, derive_app_secrets, handshake_secrets, key_exchange, resumption_secret,
+    EphemeralKey, HandshakeSecrets, derive_app_secrets, handshake_secrets, resumption_secret,
 };
 use self::trace::{Direction, Observer, TraceEvent};
 use crate::auth::Side;
@@ -112,6 +116,9 @@ impl Connection {
             return Err(Error::Usage(
                 "server name must be 1 to 253 ASCII characters",
             ));
+        }
+        if config.cipher_suites.is_empty() || config.groups.is_empty() {
+            return Err(Error::Usage(NOTHING_TO_OFFER));
         }
         let key_log = config.key_log.clone();
         Ok(Self::new(

@@ -1,8 +1,14 @@
-//! The key schedule as the connection drives it (RFC 8446 §7.1): X25519, the handshake
-//! and application secrets, each reported to the trace and key log.
+//! The key schedule as the connection drives it (RFC 8446 §7.1): the (EC)DHE exchange
+//! (x25519 or secp256r1), the handshake and application secrets, each reported to the
+//! trace and key log.
 
+use p256::elliptic_curve::sec1::ToSec1Point;
 use x25519_dalek::{PublicKey as X25519Public, StaticSecret};
 use zeroize::Zeroizing;
+
+use crate::algorithms::SupportedGroup;
+use crate::msgs::enums::NamedGroup;
+use crate::msgs::extensions::KeyShareEntry;
 
 use crate::conn::core::Core;
 use crate::error::{Error, Invalid};
@@ -30,25 +36,109 @@ pub(crate) struct HandshakeSecrets {
     pub server: Secret,
 }
 
-/// X25519 with the peer's share; refuses malformed shares and the all-zero result of a
-/// low-order point (RFC 8446 §7.4.2, RFC 7748 §6.1), both illegal_parameter.
-pub(crate) fn key_exchange(
-    secret: &StaticSecret,
-    peer: &[u8],
-    message: &'static str,
-) -> Result<Zeroizing<[u8; 32]>, Error> {
-    let bytes: [u8; 32] = peer.try_into().map_err(|_| Error::InvalidMessage {
-        message,
-        reason: Invalid::KeyShareLength(peer.len()),
-    })?;
-    let shared = secret.diffie_hellman(&X25519Public::from(bytes));
-    if !shared.was_contributory() {
-        return Err(Error::InvalidMessage {
-            message,
-            reason: Invalid::LowOrderKeyShare,
-        });
+/// An ephemeral (EC)DHE private key of one group (RFC 8446 §4.2.8), drawn from the
+/// connection's RNG so that seeded runs repeat.
+pub(crate) enum EphemeralKey {
+    X25519(StaticSecret),
+    Secp256r1(p256::SecretKey),
+}
+
+impl EphemeralKey {
+    /// A fresh key for `group`.
+    pub fn generate(group: SupportedGroup, core: &mut Core) -> Self {
+        match group {
+            SupportedGroup::X25519 => Self::X25519(StaticSecret::from(core.random::<32>())),
+            // A scalar in [1, n-1]: 32 random bytes, drawn again in the (about 2^-32)
+            // case that they are zero or not below the group order n.
+            SupportedGroup::Secp256r1 => loop {
+                let bytes = Zeroizing::new(core.random::<32>());
+                if let Ok(key) = p256::SecretKey::from_slice(&bytes[..]) {
+                    break Self::Secp256r1(key);
+                }
+            },
+        }
     }
-    Ok(Zeroizing::new(shared.to_bytes()))
+
+    /// The group of this key.
+    pub fn group(&self) -> SupportedGroup {
+        match self {
+            Self::X25519(_) => SupportedGroup::X25519,
+            Self::Secp256r1(_) => SupportedGroup::Secp256r1,
+        }
+    }
+
+    /// The key_exchange of our KeyShareEntry: the 32-byte u-coordinate for x25519, the
+    /// 65-byte uncompressed point for secp256r1 (RFC 8446 §4.2.8.2).
+    pub fn share(&self) -> KeyShareEntry {
+        let key_exchange = match self {
+            Self::X25519(key) => X25519Public::from(key).to_bytes().to_vec(),
+            Self::Secp256r1(key) => key.public_key().to_sec1_point(false).as_bytes().to_vec(),
+        };
+        KeyShareEntry {
+            group: self.group().group(),
+            key_exchange,
+        }
+    }
+
+    /// The shared secret with the peer's share (RFC 8446 §7.4), after the checks of
+    /// §4.2.8.2 and §7.4.2; a malformed share is illegal_parameter.
+    pub fn agree(&self, peer: &[u8], message: &'static str) -> Result<Zeroizing<[u8; 32]>, Error> {
+        let invalid = |reason| Error::InvalidMessage { message, reason };
+        match self {
+            Self::X25519(key) => {
+                let bytes: [u8; 32] = peer
+                    .try_into()
+                    .map_err(|_| invalid(share_length(NamedGroup::X25519, peer, 32)))?;
+                let shared = key.diffie_hellman(&X25519Public::from(bytes));
+                // §7.4.2, RFC 7748 §6.1: the all-zero result of a low-order point.
+                if !shared.was_contributory() {
+                    return Err(invalid(Invalid::LowOrderKeyShare));
+                }
+                Ok(Zeroizing::new(shared.to_bytes()))
+            }
+            Self::Secp256r1(key) => {
+                let point = p256_point(peer).map_err(invalid)?;
+                // §7.4.1: the shared secret is the x-coordinate, 32 bytes.
+                let shared = key.diffie_hellman(&point);
+                let mut out = Zeroizing::new([0u8; 32]);
+                out.copy_from_slice(shared.raw_secret_bytes());
+                Ok(out)
+            }
+        }
+    }
+
+    /// How the shared secret is computed, for the trace.
+    fn derivation(&self) -> &'static str {
+        match self {
+            Self::X25519(_) => "X25519(own ephemeral private key, peer key_share)",
+            Self::Secp256r1(_) => "ECDH-P256(own ephemeral private key, peer key_share).x",
+        }
+    }
+}
+
+/// RFC 8446 §4.2.8.2: a secp256r1 share is `04 || X || Y` (65 bytes) and "peers MUST
+/// validate each other's public value Q by ensuring that the point is a valid point on
+/// the elliptic curve"; the identity has no place there either.
+fn p256_point(peer: &[u8]) -> Result<p256::PublicKey, Invalid> {
+    if peer.len() != 65 {
+        return Err(share_length(NamedGroup::Secp256r1, peer, 65));
+    }
+    if peer[0] != 0x04 {
+        return Err(Invalid::PointNotUncompressed(peer[0]));
+    }
+    // (0, 0), the affine stand-in some encoders use for the point at infinity.
+    if peer[1..].iter().all(|b| *b == 0) {
+        return Err(Invalid::PointAtInfinity);
+    }
+    p256::PublicKey::from_sec1_bytes(peer).map_err(|_| Invalid::PointNotOnCurve)
+}
+
+fn share_length(group: NamedGroup, peer: &[u8], expected: usize) -> Invalid {
+    Invalid::KeyShareLength {
+        group,
+        len: peer.len(),
+        expected,
+    }
 }
 
 /// Derives the handshake secrets from the PSK (if any), the ECDHE result (if any) and the
@@ -56,16 +146,12 @@ pub(crate) fn key_exchange(
 pub(crate) fn handshake_secrets(
     core: &mut Core,
     psk: Option<&[u8]>,
-    shared: Option<&[u8]>,
+    ecdhe: Option<(&EphemeralKey, &[u8])>,
     hash: &[u8; HASH_LEN],
 ) -> HandshakeSecrets {
-    if let Some(shared) = shared {
-        core.secret(
-            "ecdhe_shared_secret",
-            "X25519(own ephemeral private key, peer key_share)",
-            None,
-            shared,
-        );
+    let shared = ecdhe.map(|(_, shared)| shared);
+    if let Some((key, shared)) = ecdhe {
+        core.secret("ecdhe_shared_secret", key.derivation(), None, shared);
     }
     let early = EarlySecret::new(psk);
     core.secret(

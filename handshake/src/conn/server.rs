@@ -26,6 +26,7 @@ use std::sync::Arc;
 use pki::Purpose;
 use time::OffsetDateTime;
 
+use crate::algorithms::{SupportedGroup, SupportedSuite};
 use crate::auth::Side;
 use crate::config::{ClientAuth, ServerConfig};
 use crate::conn::Established;
@@ -39,7 +40,7 @@ use crate::key_schedule::{
 };
 use crate::msgs::HandshakeMessage;
 use crate::msgs::certificate::{Certificate, CertificateVerify};
-use crate::msgs::enums::{CipherSuite, NamedGroup, SignatureScheme};
+use crate::msgs::enums::SignatureScheme;
 use crate::msgs::finished::Finished;
 use crate::record::RawHandshake;
 use crate::states::ServerState;
@@ -60,6 +61,10 @@ pub(crate) enum Handshake {
 /// after, and what the summary reports.
 pub(crate) struct FirstFlight {
     pub(super) config: Arc<ServerConfig>,
+    /// The negotiated cipher suite.
+    pub(super) suite: SupportedSuite,
+    /// The group of the (EC)DHE exchange; `None` for psk_ke.
+    pub(super) group: Option<SupportedGroup>,
     pub(super) hello_retry: bool,
     pub(super) server_name: Option<String>,
     pub(super) server_signature: Option<SignatureScheme>,
@@ -341,8 +346,8 @@ impl WaitFinished {
             side: Side::Server,
             path,
             reason,
-            cipher_suite: CipherSuite::TlsChacha20Poly1305Sha256,
-            group: path.uses_dhe().then_some(NamedGroup::X25519),
+            cipher_suite: f.suite.suite(),
+            group: f.group.map(SupportedGroup::group),
             server_signature: f.server_signature,
             client_signature: client.as_ref().map(|c| c.signature),
             hello_retry: f.hello_retry,

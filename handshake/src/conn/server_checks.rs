@@ -4,6 +4,7 @@
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+use crate::algorithms::{SupportedGroup, SupportedSuite, first_common};
 use crate::auth;
 use crate::config::ServerConfig;
 use crate::conn::core::Core;
@@ -13,7 +14,7 @@ use crate::key_schedule::MasterSecret;
 use crate::msgs::HandshakeMessage;
 use crate::msgs::client_hello::ClientHello;
 use crate::msgs::enums::{
-    CipherSuite, ExtensionType, NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme,
+    ExtensionType, NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme,
 };
 use crate::msgs::extensions::{Extension, Extensions, KeyShareEntry};
 use crate::msgs::post_handshake::NewSessionTicket;
@@ -22,7 +23,13 @@ use crate::tickets::TicketState;
 /// RFC 8446 §4.1.2: after a HelloRetryRequest the client sends the same ClientHello except
 /// that key_share holds one share for the group asked for (§4.2.8), and cookie,
 /// early_data, pre_shared_key and padding may change.
-pub(super) fn check_second_hello(first: &ClientHello, second: &ClientHello) -> Result<(), Error> {
+///
+/// `group` is the group the HelloRetryRequest asked for, if it asked for one.
+pub(super) fn check_second_hello(
+    first: &ClientHello,
+    second: &ClientHello,
+    group: Option<SupportedGroup>,
+) -> Result<(), Error> {
     let invalid = |reason: Invalid| Error::InvalidMessage {
         message: "ClientHello",
         reason,
@@ -59,18 +66,25 @@ pub(super) fn check_second_hello(first: &ClientHello, second: &ClientHello) -> R
     if fixed(first) != fixed(second) {
         return Err(changed(HelloField::Extension));
     }
+    let Some(group) = group else {
+        // A HelloRetryRequest with only a cookie: the shares stay as they were.
+        return Ok(());
+    };
     match second.extensions.client_key_shares() {
-        Some([share]) if share.group == NamedGroup::X25519 => Ok(()),
-        _ => Err(invalid(Invalid::SecondHelloKeyShare)),
+        Some([share]) if share.group == group.group() => Ok(()),
+        _ => Err(invalid(Invalid::SecondHelloKeyShare(group.group()))),
     }
 }
 
 /// What the server takes from an acceptable ClientHello.
 pub(super) struct Offer {
-    /// The client's x25519 public key, or `None` when it must be asked for (HRR).
-    pub x25519_share: Option<Vec<u8>>,
-    /// Whether supported_groups lists x25519 (so a HelloRetryRequest can ask for it).
-    pub x25519_supported: bool,
+    /// The cipher suite: the first of the server's that the client offers (§4.1.1).
+    pub suite: SupportedSuite,
+    /// The group for (EC)DHE: the first of the server's that supported_groups lists
+    /// (§4.1.1); `None` when there is none in common.
+    pub group: Option<SupportedGroup>,
+    /// The client's share for `group`, or `None` when it must be asked for (HRR).
+    pub share: Option<Vec<u8>>,
     /// The client's supported_groups, for the error when none is common.
     pub groups: Vec<NamedGroup>,
     /// Whether the client offers 0-RTT data (§4.2.10), which keylab never accepts.
@@ -81,10 +95,11 @@ pub(super) struct Offer {
 }
 
 impl Offer {
-    /// The error when an (EC)DHE exchange is needed and the client has no x25519 to give.
-    pub fn no_common_group(&self) -> Error {
+    /// The error when an (EC)DHE exchange is needed and no group is in common.
+    pub fn no_common_group(&self, config: &ServerConfig) -> Error {
         Error::HandshakeFailure(HandshakeFailure::NoCommonGroup {
             offered: self.groups.clone(),
+            accepted: config.groups.iter().map(|g| g.group()).collect(),
         })
     }
 
@@ -114,17 +129,14 @@ pub(super) fn choose_our_scheme(
         Error::HandshakeFailure(HandshakeFailure::NoCommonSignatureScheme {
             offered: schemes.to_vec(),
             key: our_key.algorithm_name(),
-            needs: if our_key.is_ed25519() {
-                SignatureScheme::Ed25519
-            } else {
-                SignatureScheme::RsaPssRsaeSha256
-            },
+            needs: auth::scheme_for_key(our_key),
         })
     })
 }
 
-/// RFC 8446 §4.1.2, §4.2, §9.2: what a TLS 1.3 ClientHello must hold for keylab.
-pub(super) fn check_client_hello(ch: &ClientHello) -> Result<Offer, Error> {
+/// RFC 8446 §4.1.2, §4.2, §9.2: what a TLS 1.3 ClientHello must hold for keylab; picks
+/// the suite and group by the server's preference (§4.1.1).
+pub(super) fn check_client_hello(ch: &ClientHello, config: &ServerConfig) -> Result<Offer, Error> {
     let ext = &ch.extensions;
     check_version(ch)?;
     if ch.legacy_compression_methods != [0] {
@@ -133,16 +145,17 @@ pub(super) fn check_client_hello(ch: &ClientHello) -> Result<Offer, Error> {
             reason: Invalid::CompressionMethods,
         });
     }
-    if !ch
-        .cipher_suites
-        .contains(&CipherSuite::TlsChacha20Poly1305Sha256)
-    {
-        return Err(Error::HandshakeFailure(
-            HandshakeFailure::NoCommonCipherSuite {
-                offered: ch.cipher_suites.clone(),
-            },
-        ));
-    }
+    let suite = first_common(
+        &config.cipher_suites,
+        &ch.cipher_suites,
+        SupportedSuite::suite,
+    )
+    .ok_or_else(|| {
+        Error::HandshakeFailure(HandshakeFailure::NoCommonCipherSuite {
+            offered: ch.cipher_suites.clone(),
+            accepted: config.cipher_suites.iter().map(|s| s.suite()).collect(),
+        })
+    })?;
     // §9.2: a ClientHello without pre_shared_key must carry signature_algorithms.
     if ext.offered_psks().is_none() && ext.signature_algorithms().is_none() {
         return Err(Error::MissingExtension {
@@ -151,17 +164,21 @@ pub(super) fn check_client_hello(ch: &ClientHello) -> Result<Offer, Error> {
         });
     }
     let (groups, shares) = groups_and_shares(ext)?;
-    let x25519_share = shares
-        .iter()
-        .find(|s| s.group == NamedGroup::X25519)
-        .map(|share| share.key_exchange.clone());
+    let group = first_common(&config.groups, groups, SupportedGroup::group);
+    let share = group.and_then(|g| {
+        shares
+            .iter()
+            .find(|s| s.group == g.group())
+            .map(|share| share.key_exchange.clone())
+    });
     let server_name = ext
         .server_names()
         .and_then(|names| names.iter().find_map(|n| n.as_host_name()))
         .map(str::to_owned);
     Ok(Offer {
-        x25519_share,
-        x25519_supported: groups.contains(&NamedGroup::X25519),
+        suite,
+        group,
+        share,
         groups: groups.to_vec(),
         server_name,
         psk_modes: ext.psk_key_exchange_modes().map(<[_]>::to_vec),

@@ -15,8 +15,8 @@
 use std::sync::Arc;
 
 use time::OffsetDateTime;
-use x25519_dalek::{PublicKey as X25519Public, StaticSecret};
 
+use crate::algorithms::{SupportedGroup, SupportedSuite};
 use crate::auth::{CERTIFICATE_SCHEMES, HANDSHAKE_SCHEMES, Side};
 use crate::config::{ClientAuth, ServerConfig};
 use crate::conn::core::{Core, send_certificate};
@@ -25,15 +25,16 @@ use crate::conn::server::{FirstFlight, Handshake};
 use crate::conn::server_checks::{
     Offer, check_client_hello, check_second_hello, choose_our_scheme,
 };
-use crate::conn::{HandshakeSecrets, derive_app_secrets, handshake_secrets, key_exchange};
+use crate::conn::trace::TraceEvent;
+use crate::conn::{EphemeralKey, HandshakeSecrets, derive_app_secrets, handshake_secrets};
 use crate::error::{Error, HandshakeFailure, Invalid};
 use crate::key_schedule::verify_data;
 use crate::msgs::HandshakeMessage;
 use crate::msgs::certificate::CertificateRequest;
 use crate::msgs::client_hello::ClientHello;
 use crate::msgs::encrypted_extensions::EncryptedExtensions;
-use crate::msgs::enums::{CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme};
-use crate::msgs::extensions::{Extension, Extensions, KeyShareEntry};
+use crate::msgs::enums::{ProtocolVersion, SignatureScheme};
+use crate::msgs::extensions::{Extension, Extensions};
 use crate::msgs::finished::Finished;
 use crate::msgs::server_hello::ServerHello;
 use crate::states::ServerState;
@@ -42,7 +43,7 @@ use crate::states::ServerState;
 pub(crate) struct Start {
     config: Arc<ServerConfig>,
     /// After a HelloRetryRequest, the first ClientHello: the second must match it except
-    /// where RFC 8446 §4.1.2 allows changes, and bring an x25519 share.
+    /// where RFC 8446 §4.1.2 allows changes, and bring a share for the group asked for.
     first: Option<Box<ClientHello>>,
 }
 
@@ -65,8 +66,9 @@ struct Negotiated {
     hello_retry: bool,
     server_name: Option<String>,
     legacy_session_id: Vec<u8>,
-    /// The client's x25519 share; `None` for psk_ke.
-    client_share: Option<Vec<u8>>,
+    suite: SupportedSuite,
+    /// The group and the client's share for it; `None` for psk_ke.
+    client_share: Option<(SupportedGroup, Vec<u8>)>,
     /// The scheme of our CertificateVerify; `None` on the PSK paths.
     scheme: Option<SignatureScheme>,
     psk: Option<Accepted>,
@@ -121,9 +123,11 @@ impl Start {
         binder_input: &BinderInput<'_>,
         now: OffsetDateTime,
     ) -> Result<RecvdCh, Error> {
-        let offer = check_client_hello(&hello)?;
+        let offer = check_client_hello(&hello, &self.config)?;
         if let Some(first) = &self.first {
-            check_second_hello(first, &hello)?;
+            // supported_groups cannot change (checked first), so the group chosen now is
+            // the one the HelloRetryRequest asked for.
+            check_second_hello(first, &hello, offer.group)?;
         }
         let now_ms = psk::unix_ms(now);
         let selection = psk::select(core, &self.config, &hello, binder_input, now_ms)?;
@@ -146,16 +150,16 @@ impl RecvdCh {
         if self.accepted.is_none() && self.config.identity.is_none() {
             return Err(self.psk_only_refusal());
         }
-        // Everything but psk_ke needs the client's x25519 share.
+        // Everything but psk_ke needs the client's share for the group chosen.
         let needs_share = self.accepted.as_ref().is_none_or(|a| a.dhe);
-        if needs_share && self.offer.x25519_share.is_none() {
+        if needs_share && self.offer.share.is_none() {
             return Ok(Selected::Retry(self));
         }
         if !self.spend_ticket() {
             if self.config.identity.is_none() {
                 return Err(self.psk_only_refusal());
             }
-            if self.offer.x25519_share.is_none() {
+            if self.offer.share.is_none() {
                 return Ok(Selected::Retry(self));
             }
         }
@@ -170,10 +174,10 @@ impl RecvdCh {
         };
         let issue_tickets =
             self.config.tickets.is_some() && self.offer.ticket_modes_ok(&self.config);
-        let client_share = match (&self.accepted, self.offer.x25519_share) {
-            (Some(a), _) if !a.dhe => None,
-            (_, Some(share)) => Some(share),
-            (_, None) => {
+        let client_share = match (&self.accepted, self.offer.group, self.offer.share) {
+            (Some(a), _, _) if !a.dhe => None,
+            (_, Some(group), Some(share)) => Some((group, share)),
+            (_, _, _) => {
                 return Err(Error::HandshakeFailure(
                     HandshakeFailure::PskRefusedWithoutShare,
                 ));
@@ -186,6 +190,7 @@ impl RecvdCh {
             config: self.config,
             server_name: self.offer.server_name,
             legacy_session_id: self.hello.legacy_session_id,
+            suite: self.offer.suite,
             client_share,
             scheme,
             psk: self.accepted,
@@ -217,33 +222,39 @@ impl RecvdCh {
         })
     }
 
-    /// A share is needed and missing: a HelloRetryRequest asking for x25519 after the first
-    /// ClientHello, an error after the second or when the client has no x25519 at all.
+    /// A share is needed and missing: a HelloRetryRequest asking for the group chosen
+    /// after the first ClientHello, an error after the second or when no group is common.
     fn ask_for_share(self, core: &mut Core, out: &mut Vec<u8>) -> Result<Start, Error> {
-        if !self.offer.x25519_supported {
-            return Err(self.offer.no_common_group());
-        }
+        let Some(group) = self.offer.group else {
+            return Err(self.offer.no_common_group(&self.config));
+        };
         if self.first.is_some() {
             return Err(Error::InvalidMessage {
                 message: "ClientHello",
-                reason: Invalid::SecondHelloWithoutShare,
+                reason: Invalid::SecondHelloWithoutShare(group.group()),
             });
         }
         // §4.2.10: early data after the first ClientHello is skipped until the second.
         core.skip_early_data(self.offer.early_data);
-        self.hello_retry(core, out)
+        self.hello_retry(group, core, out)
     }
 
-    /// RECVD_CH --send HelloRetryRequest--> START: asks for an x25519 share (§4.1.4);
-    /// sending it turns ClientHello1 into message_hash in the transcript (§4.4.1).
-    fn hello_retry(self, core: &mut Core, out: &mut Vec<u8>) -> Result<Start, Error> {
+    /// RECVD_CH --send HelloRetryRequest--> START: asks for a share of `group` with the
+    /// suite chosen (§4.1.4); sending it turns ClientHello1 into message_hash in the
+    /// transcript (§4.4.1).
+    fn hello_retry(
+        self,
+        group: SupportedGroup,
+        core: &mut Core,
+        out: &mut Vec<u8>,
+    ) -> Result<Start, Error> {
         core.set_client_random(self.hello.random);
         let hrr = ServerHello::new_hello_retry_request(
             self.hello.legacy_session_id.clone(),
-            CipherSuite::TlsChacha20Poly1305Sha256,
+            self.offer.suite.suite(),
             Extensions(vec![
                 Extension::SupportedVersionsServerHello(ProtocolVersion::Tls13),
-                Extension::KeyShareHelloRetryRequest(NamedGroup::X25519),
+                Extension::KeyShareHelloRetryRequest(group.group()),
             ]),
         );
         core.send_handshake(&HandshakeMessage::HelloRetryRequest(hrr), out)?;
@@ -285,6 +296,8 @@ impl Negotiated {
         let app = derive_app_secrets(core, keys.secret, &hash);
         core.set_app_write_secret(app.server);
         Ok(FirstFlight {
+            suite: self.suite,
+            group: self.client_share.map(|(group, _)| group),
             hello_retry: self.hello_retry,
             server_name: self.server_name,
             server_signature: self.scheme,
@@ -308,15 +321,12 @@ impl Negotiated {
         let mut extensions = vec![Extension::SupportedVersionsServerHello(
             ProtocolVersion::Tls13,
         )];
-        let shared = match &self.client_share {
-            Some(client_share) => {
-                let server_key = StaticSecret::from(core.random::<32>());
-                let shared = key_exchange(&server_key, client_share, "ClientHello")?;
-                extensions.push(Extension::KeyShareServerHello(KeyShareEntry {
-                    group: NamedGroup::X25519,
-                    key_exchange: X25519Public::from(&server_key).to_bytes().to_vec(),
-                }));
-                Some(shared)
+        let ecdhe = match &self.client_share {
+            Some((group, client_share)) => {
+                let key = EphemeralKey::generate(*group, core);
+                let shared = key.agree(client_share, "ClientHello")?;
+                extensions.push(Extension::KeyShareServerHello(key.share()));
+                Some((key, shared))
             }
             None => None,
         };
@@ -327,17 +337,22 @@ impl Negotiated {
             legacy_version: ProtocolVersion::Tls12,
             random: core.random::<32>(),
             legacy_session_id_echo: self.legacy_session_id.clone(),
-            cipher_suite: CipherSuite::TlsChacha20Poly1305Sha256,
+            cipher_suite: self.suite.suite(),
             legacy_compression_method: 0,
             extensions: Extensions(extensions),
         };
         core.send_handshake(&HandshakeMessage::ServerHello(sh), out)?;
         compat_change_cipher_spec(core, &self.legacy_session_id, out)?;
+        core.set_suite(self.suite);
+        core.trace(&TraceEvent::Negotiated {
+            suite: self.suite,
+            group: ecdhe.as_ref().map(|(key, _)| key.group()),
+        });
         let hash = core.transcript_hash();
         let keys = handshake_secrets(
             core,
             self.psk.as_ref().map(|a| &a.secret[..]),
-            shared.as_ref().map(|s| &s[..]),
+            ecdhe.as_ref().map(|(key, shared)| (key, &shared[..])),
             &hash,
         );
         core.set_write_secret(&keys.server);

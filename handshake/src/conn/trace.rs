@@ -1,6 +1,7 @@
 //! The trace hook: every handshake message, derived secret and state transition, for the
 //! teaching output and for tests that check the state machine against its tables.
 
+use crate::algorithms::{SupportedGroup, SupportedSuite};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::alert::Alert;
 use crate::states::StateName;
@@ -57,6 +58,14 @@ pub enum TraceEvent<'a> {
     ChangeCipherSpec {
         /// Sent or received.
         direction: Direction,
+    },
+    /// The parameters the ServerHello fixed (RFC 8446 §4.1.3), before the handshake keys
+    /// are derived from them.
+    Negotiated {
+        /// The cipher suite whose AEAD protects the records from here on.
+        suite: SupportedSuite,
+        /// The (EC)DHE group; `None` for psk_ke.
+        group: Option<SupportedGroup>,
     },
 }
 

@@ -26,6 +26,15 @@ pub enum Invalid {
     /// RFC 8446 §4.1.3: a cipher suite the client did not offer.
     #[error("cipher suite {0} was not offered")]
     CipherSuiteNotOffered(CipherSuite),
+    /// RFC 8446 §4.1.4: the ServerHello's cipher suite differs from the
+    /// HelloRetryRequest's.
+    #[error("cipher suite {server_hello} differs from the HelloRetryRequest's {retry}")]
+    SuiteDiffersFromRetry {
+        /// The HelloRetryRequest's suite.
+        retry: CipherSuite,
+        /// The ServerHello's suite.
+        server_hello: CipherSuite,
+    },
     /// RFC 8446 §4.1.3: legacy_compression_method must be 0.
     #[error("legacy_compression_method is {0}, not 0")]
     CompressionMethod(u8),
@@ -56,9 +65,26 @@ pub enum Invalid {
     /// RFC 8446 §4.2.8: each client share must be for a group in supported_groups.
     #[error("key_share for {0} which supported_groups does not list")]
     KeyShareGroupNotSupported(NamedGroup),
-    /// RFC 7748 §6.1: an X25519 public key is 32 bytes.
-    #[error("x25519 key_share of {0} bytes, expected 32")]
-    KeyShareLength(usize),
+    /// RFC 7748 §6.1, RFC 8446 §4.2.8.2: a share of the wrong length for its group (32
+    /// bytes for x25519, 65 for secp256r1).
+    #[error("{group} key_share of {len} bytes, expected {expected}")]
+    KeyShareLength {
+        /// The share's group.
+        group: NamedGroup,
+        /// Its length.
+        len: usize,
+        /// The length the group's shares have.
+        expected: usize,
+    },
+    /// RFC 8446 §4.2.8.2: secp256r1 shares are uncompressed points, starting with 0x04.
+    #[error("secp256r1 key_share starts with 0x{0:02x}, not 0x04 (uncompressed point)")]
+    PointNotUncompressed(u8),
+    /// RFC 8446 §4.2.8.2: the point is not on the curve.
+    #[error("secp256r1 key_share is not a point on the curve")]
+    PointNotOnCurve,
+    /// RFC 8446 §4.2.8.2: the share is the point at infinity (all-zero coordinates).
+    #[error("secp256r1 key_share is the point at infinity")]
+    PointAtInfinity,
     /// RFC 8446 §7.4.2: the shared secret of a low-order point is all zeros.
     #[error("x25519 shared secret is all zeros (low-order public key)")]
     LowOrderKeyShare,
@@ -89,13 +115,11 @@ pub enum Invalid {
     #[error("the second ClientHello changed {0} (RFC 8446 §4.1.2)")]
     SecondHelloChanged(HelloField),
     /// RFC 8446 §4.2.8: after a HelloRetryRequest, one share for the group asked for.
-    #[error(
-        "after HelloRetryRequest key_share must hold exactly one x25519 share (RFC 8446 §4.2.8)"
-    )]
-    SecondHelloKeyShare,
+    #[error("after HelloRetryRequest key_share must hold exactly one {0} share (RFC 8446 §4.2.8)")]
+    SecondHelloKeyShare(NamedGroup),
     /// The second ClientHello still has no share the server can use.
-    #[error("the second ClientHello still has no x25519 key_share")]
-    SecondHelloWithoutShare,
+    #[error("the second ClientHello still has no key_share for {0}")]
+    SecondHelloWithoutShare(NamedGroup),
     /// RFC 8446 §4.6.1: "Servers MUST NOT use any value greater than 604800 seconds".
     #[error("ticket_lifetime {0} exceeds 604800 seconds")]
     TicketLifetime(u32),
@@ -142,27 +166,33 @@ pub enum HandshakeFailure {
         /// Why the offered keys were not used, if any were offered.
         declined: Option<String>,
     },
-    /// A PSK was refused, and without it an x25519 share is needed that the client did not
+    /// A PSK was refused, and without it an (EC)DHE share is needed that the client did not
     /// send.
-    #[error("the offered PSK was refused and the ClientHello has no x25519 key_share")]
+    #[error("the offered PSK was refused and the ClientHello has no key_share keylab can use")]
     PskRefusedWithoutShare,
     /// No group in common.
     #[error(
-        "no common group: the client supports [{}], keylab supports x25519",
-        short_list(.offered)
+        "no common group: the client supports [{}], this server accepts [{}]",
+        short_list(.offered),
+        short_list(.accepted)
     )]
     NoCommonGroup {
         /// The client's supported_groups.
         offered: Vec<NamedGroup>,
+        /// The server's configured groups.
+        accepted: Vec<NamedGroup>,
     },
     /// No cipher suite in common.
     #[error(
-        "no common cipher suite: the client offers [{}], keylab supports TLS_CHACHA20_POLY1305_SHA256",
-        short_list(.offered)
+        "no common cipher suite: the client offers [{}], this server accepts [{}]",
+        short_list(.offered),
+        short_list(.accepted)
     )]
     NoCommonCipherSuite {
         /// The client's cipher_suites.
         offered: Vec<CipherSuite>,
+        /// The server's configured suites.
+        accepted: Vec<CipherSuite>,
     },
     /// The client offers no signature scheme the server's key can sign with.
     #[error(

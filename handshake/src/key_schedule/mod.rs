@@ -39,6 +39,7 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use crate::algorithms::SupportedSuite;
 use crate::error::Error;
 use kdf::{Prk, derive_secret_fixed, expand_label_fixed, expand_label_to_secret};
 use subtle::ConstantTimeEq;
@@ -269,34 +270,66 @@ pub fn next_traffic_secret(current: &Secret) -> Secret {
     Secret::from_bytes(expand_label_fixed(current, b"traffic upd", &[]))
 }
 
-/// Key and IV of one direction for TLS_CHACHA20_POLY1305_SHA256 (RFC 8446 §7.3), wiped when
+/// Key and IV of one direction under one cipher suite (RFC 8446 §7.3), wiped when
 /// dropped.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct TrafficKeys {
+    #[zeroize(skip)]
+    suite: SupportedSuite,
+    /// The first `suite.key_len()` bytes are the key; the rest stays zero.
     key: [u8; 32],
     iv: [u8; 12],
 }
 
 impl TrafficKeys {
     /// RFC 8446 §7.3: write_key = HKDF-Expand-Label(Secret, "key", "", key_length) and
-    /// write_iv = HKDF-Expand-Label(Secret, "iv", "", iv_length), with the 32-byte key and
-    /// 12-byte IV of ChaCha20-Poly1305 (RFC 8439).
-    pub fn derive(traffic_secret: &Secret) -> Self {
+    /// write_iv = HKDF-Expand-Label(Secret, "iv", "", iv_length): a 32-byte key for
+    /// ChaCha20-Poly1305, 16 bytes for AES-128-GCM, and a 12-byte IV for both.
+    pub fn derive(suite: SupportedSuite, traffic_secret: &Secret) -> Self {
         let prk = Prk::new(traffic_secret);
+        let mut key = [0u8; 32];
+        match suite {
+            SupportedSuite::Chacha20Poly1305Sha256 => key = prk.expand_label_fixed(b"key", &[]),
+            SupportedSuite::Aes128GcmSha256 => {
+                let short: [u8; 16] = prk.expand_label_fixed(b"key", &[]);
+                key[..16].copy_from_slice(&short);
+            }
+        }
         Self {
-            key: prk.expand_label_fixed(b"key", &[]),
+            suite,
+            key,
             iv: prk.expand_label_fixed(b"iv", &[]),
         }
     }
 
-    /// Keys given directly, for test vectors.
+    /// ChaCha20-Poly1305 keys given directly, for test vectors.
     pub fn from_parts(key: [u8; 32], iv: [u8; 12]) -> Self {
-        Self { key, iv }
+        Self {
+            suite: SupportedSuite::Chacha20Poly1305Sha256,
+            key,
+            iv,
+        }
     }
 
-    /// The AEAD key.
-    pub fn key(&self) -> &[u8; 32] {
-        &self.key
+    /// AES-128-GCM keys given directly, for test vectors.
+    pub fn aes_128_gcm_from_parts(key: [u8; 16], iv: [u8; 12]) -> Self {
+        let mut full = [0u8; 32];
+        full[..16].copy_from_slice(&key);
+        Self {
+            suite: SupportedSuite::Aes128GcmSha256,
+            key: full,
+            iv,
+        }
+    }
+
+    /// The suite these keys are for.
+    pub fn suite(&self) -> SupportedSuite {
+        self.suite
+    }
+
+    /// The AEAD key, `suite().key_len()` bytes.
+    pub fn key(&self) -> &[u8] {
+        &self.key[..self.suite.key_len()]
     }
 
     /// The static IV, XORed with the sequence number to form each nonce (§5.3).
@@ -372,16 +405,26 @@ mod tests {
     #[test]
     fn traffic_keys_are_expand_label_of_key_and_iv() {
         let secret = Secret::from_bytes([4; 32]);
-        let keys = TrafficKeys::derive(&secret);
+        let keys = TrafficKeys::derive(SupportedSuite::Chacha20Poly1305Sha256, &secret);
         let key = hkdf_expand_label(&secret, b"key", &[], 32).expect("valid label");
         let iv = hkdf_expand_label(&secret, b"iv", &[], 12).expect("valid label");
         assert_eq!(keys.key(), &key[..]);
         assert_eq!(keys.iv(), &iv[..]);
+        // §7.3: key_length is the suite's; HKDF-Expand-Label's length is in its info, so
+        // the 16-byte key is not a prefix of the 32-byte one.
+        let aes = TrafficKeys::derive(SupportedSuite::Aes128GcmSha256, &secret);
+        let key16 = hkdf_expand_label(&secret, b"key", &[], 16).expect("valid label");
+        assert_eq!(aes.key(), &key16[..]);
+        assert_ne!(aes.key(), &key[..16]);
+        assert_eq!(aes.iv(), keys.iv());
     }
 
     #[test]
     fn secrets_do_not_print() {
-        let keys = TrafficKeys::derive(&Secret::from_bytes([1; 32]));
+        let keys = TrafficKeys::derive(
+            SupportedSuite::Aes128GcmSha256,
+            &Secret::from_bytes([1; 32]),
+        );
         assert_eq!(format!("{keys:?}"), "TrafficKeys(..)");
         assert_eq!(
             format!("{:?}", EarlySecret::new(None)),

@@ -1,5 +1,12 @@
-//! Record protection with ChaCha20-Poly1305 (RFC 8446 §5.2–§5.4, RFC 8439).
+//! Record protection with the AEAD of the negotiated suite (RFC 8446 §5.2–§5.4):
+//! ChaCha20-Poly1305 (RFC 8439) or AES-128-GCM (NIST SP 800-38D).
+//!
+//! RFC 8446 §5.5: at most 2^24.5 full-size records (about 24 million, some 360 GiB) may be
+//! protected under one AES-GCM key; ChaCha20-Poly1305 has no limit below the 2^64 sequence
+//! numbers. keylab does not rekey on its own: a connection that may carry that much under
+//! TLS_AES_128_GCM_SHA256 calls `Connection::key_update` (§4.6.3) before it gets there.
 
+use aes_gcm::Aes128Gcm;
 use chacha20poly1305::aead::AeadInOut;
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce, Tag};
 
@@ -7,11 +14,13 @@ use super::{
     HEADER_LEN, MAX_CIPHERTEXT_LEN, MAX_INNER_PLAINTEXT_LEN, MAX_PLAINTEXT_LEN, OpaqueRecord,
     PlainMessage, extend_in_pieces, put_header,
 };
+use crate::algorithms::SupportedSuite;
 use crate::error::{Error, InternalError, RecordError};
 use crate::key_schedule::TrafficKeys;
 use crate::msgs::enums::{ContentType, ProtocolVersion};
 
-/// Size of the Poly1305 tag, the whole AEAD expansion of ChaCha20-Poly1305.
+/// Size of the tag, the whole AEAD expansion of both suites (Poly1305 and GHASH tags are
+/// 16 bytes).
 pub const TAG_LEN: usize = 16;
 
 /// RFC 8446 §5.3: the per-record nonce. "The 64-bit record sequence number is encoded in
@@ -25,9 +34,52 @@ pub fn nonce_for(iv: &[u8; 12], sequence_number: u64) -> [u8; 12] {
     nonce
 }
 
+/// The AEAD of one suite, keyed. Both take a 12-byte nonce and give a 16-byte tag, so the
+/// nonce and sequence logic around them is shared. The AES key schedule is large, so it
+/// sits behind one allocation per key (never one per record).
+enum Aead {
+    Chacha20Poly1305(ChaCha20Poly1305),
+    Aes128Gcm(Box<Aes128Gcm>),
+}
+
+impl Aead {
+    fn new(keys: &TrafficKeys) -> Self {
+        let key = keys.key();
+        match keys.suite() {
+            SupportedSuite::Chacha20Poly1305Sha256 => Self::Chacha20Poly1305(
+                ChaCha20Poly1305::new_from_slice(key).unwrap_or_else(|_| unreachable_len(key)),
+            ),
+            SupportedSuite::Aes128GcmSha256 => Self::Aes128Gcm(Box::new(
+                Aes128Gcm::new_from_slice(key).unwrap_or_else(|_| unreachable_len(key)),
+            )),
+        }
+    }
+
+    fn encrypt(&self, nonce: &Nonce, aad: &[u8], buf: &mut [u8]) -> Result<Tag, ()> {
+        match self {
+            Self::Chacha20Poly1305(a) => a.encrypt_inout_detached(nonce, aad, buf.into()),
+            Self::Aes128Gcm(a) => a.encrypt_inout_detached(nonce, aad, buf.into()),
+        }
+        .map_err(|_| ())
+    }
+
+    fn decrypt(&self, nonce: &Nonce, aad: &[u8], buf: &mut [u8], tag: &Tag) -> Result<(), ()> {
+        match self {
+            Self::Chacha20Poly1305(a) => a.decrypt_inout_detached(nonce, aad, buf.into(), tag),
+            Self::Aes128Gcm(a) => a.decrypt_inout_detached(nonce, aad, buf.into(), tag),
+        }
+        .map_err(|_| ())
+    }
+}
+
+/// `TrafficKeys` always holds `suite().key_len()` bytes.
+fn unreachable_len(key: &[u8]) -> ! {
+    unreachable!("TrafficKeys gave a {}-byte key", key.len())
+}
+
 /// The AEAD, IV and sequence number of one direction under one key.
 struct RecordCipher {
-    aead: ChaCha20Poly1305,
+    aead: Aead,
     iv: [u8; 12],
     /// The next sequence number; `None` once 2^64 - 1 has been used.
     next_seq: Option<u64>,
@@ -36,7 +88,7 @@ struct RecordCipher {
 impl RecordCipher {
     fn new(keys: &TrafficKeys) -> Self {
         Self {
-            aead: ChaCha20Poly1305::new(&(*keys.key()).into()),
+            aead: Aead::new(keys),
             iv: *keys.iv(),
             // §5.3: "reset to zero whenever the key is changed"; a new cipher per key.
             next_seq: Some(0),
@@ -59,15 +111,13 @@ impl RecordCipher {
     fn seal(&mut self, aad: &[u8], buf: &mut [u8]) -> Result<Tag, Error> {
         let nonce = self.next_nonce()?;
         let len = buf.len();
-        self.aead
-            .encrypt_inout_detached(&nonce, aad, buf.into())
-            .map_err(|_| {
-                InternalError::RecordTooLarge {
-                    len,
-                    max: MAX_INNER_PLAINTEXT_LEN,
-                }
-                .into()
-            })
+        self.aead.encrypt(&nonce, aad, buf).map_err(|_| {
+            InternalError::RecordTooLarge {
+                len,
+                max: MAX_INNER_PLAINTEXT_LEN,
+            }
+            .into()
+        })
     }
 
     /// Decrypts `buf` (ciphertext then tag) in place under `aad`, returning the plaintext
@@ -78,7 +128,7 @@ impl RecordCipher {
         let (ciphertext, tag) = buf.split_at_mut(plaintext_len);
         let tag = Tag::try_from(&*tag).map_err(|_| Error::DecryptFailed)?;
         self.aead
-            .decrypt_inout_detached(&nonce, aad, ciphertext.into(), &tag)
+            .decrypt(&nonce, aad, ciphertext, &tag)
             .map_err(|_| Error::DecryptFailed)?;
         Ok(plaintext_len)
     }
@@ -288,6 +338,42 @@ mod tests {
         sealed.extend(hex(TAG));
         let len = cipher.open(&hex(AAD), &mut sealed).expect("opens");
         assert_eq!(&sealed[..len], PLAINTEXT);
+    }
+
+    #[test]
+    fn aes_128_gcm_vector_through_the_record_nonce_path() {
+        // The GCM specification's test case 2 (McGrew and Viega): zero key, zero IV, one
+        // zero block, no AAD.
+        let keys = TrafficKeys::aes_128_gcm_from_parts([0; 16], [0; 12]);
+        let mut cipher = RecordCipher::new(&keys);
+        let mut buf = [0u8; 16];
+        let tag = cipher.seal(&[], &mut buf).expect("seals");
+        assert_eq!(buf.as_slice(), hex("0388dace60b6a392f328c2b971b2fe78"));
+        assert_eq!(tag.as_slice(), hex("ab6e47d42cec13bdf53a67b21257bddf"));
+        let mut cipher = RecordCipher::new(&keys);
+        let mut sealed = buf.to_vec();
+        sealed.extend_from_slice(&tag);
+        assert_eq!(cipher.open(&[], &mut sealed), Ok(16));
+        assert_eq!(&sealed[..16], &[0; 16]);
+    }
+
+    #[test]
+    fn a_record_sealed_under_one_suite_does_not_open_under_the_other() {
+        let secret = crate::key_schedule::Secret::from_bytes([9; 32]);
+        let [chacha, aes] = SupportedSuite::ALL.map(|s| TrafficKeys::derive(s, &secret));
+        let mut out = Vec::new();
+        RecordEncrypter::new(&aes)
+            .encrypt(ContentType::ApplicationData, b"hello", 0, &mut out)
+            .expect("encrypts");
+        let mut d = super::super::RecordDeframer::new();
+        d.push(&out);
+        let record = d.pop().expect("valid").expect("complete");
+        assert_eq!(
+            RecordDecrypter::new(&chacha).decrypt(record.clone()),
+            Err(Error::DecryptFailed)
+        );
+        let plain = RecordDecrypter::new(&aes).decrypt(record).expect("opens");
+        assert_eq!(plain.payload, b"hello");
     }
 
     #[test]

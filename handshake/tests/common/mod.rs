@@ -8,9 +8,13 @@
 
 use std::sync::{Arc, Mutex};
 
+use handshake::key_schedule::{Secret, TrafficKeys};
+use handshake::msgs::enums::ContentType;
+use handshake::record::RecordEncrypter;
 use handshake::states::{self, StateName};
 use handshake::{
-    ClientAuth, ClientConfig, Connection, Error, Event, Identity, KeyLog, ServerConfig, TraceEvent,
+    ClientAuth, ClientConfig, Connection, Error, Event, Identity, KeyLog, ServerConfig,
+    SupportedSuite, TraceEvent,
 };
 use pki::Certificate;
 use rand_chacha::ChaCha20Rng;
@@ -252,4 +256,31 @@ impl MemoryKeyLog {
             .find(|(l, _, _)| l == label)
             .map(|(_, _, s)| s.clone())
     }
+}
+
+/// A pair (no client certificate) after both first flights, with the client's second
+/// flight replaced by one protected record carrying `content` of type `typ` under the
+/// client's handshake traffic key, as a peer that holds the keys would send it.
+pub fn client_second_flight(typ: ContentType, content: &[u8]) -> Pair {
+    let log = Arc::new(MemoryKeyLog::default());
+    let cfg = ClientConfig {
+        key_log: Some(log.clone()),
+        ..client_config(false, false)
+    };
+    let mut p = Pair::new(cfg, server_config(false, ClientAuth::Off));
+    p.transfer(Dir::C2S);
+    p.transfer(Dir::S2C);
+    let secret: [u8; 32] = log
+        .get("CLIENT_HANDSHAKE_TRAFFIC_SECRET")
+        .expect("logged")
+        .try_into()
+        .expect("32 bytes");
+    let mut enc = RecordEncrypter::new(&TrafficKeys::derive(
+        SupportedSuite::Chacha20Poly1305Sha256,
+        &Secret::from_bytes(secret),
+    ));
+    let mut record = Vec::new();
+    enc.encrypt(typ, content, 0, &mut record).expect("encrypt");
+    p.client_out = record;
+    p
 }

@@ -178,12 +178,31 @@ fn chacha20_key_expansions_of_the_simple_1rtt_secrets() {
         ("server_ap_traffic", "server_ap_key32", "server_ap_iv12"),
         ("client_ap_traffic", "client_ap_key32", "client_ap_iv12"),
     ] {
-        let keys = TrafficKeys::derive(&Secret::from_bytes(v.get32(secret)));
+        let keys = TrafficKeys::derive(
+            handshake::SupportedSuite::Chacha20Poly1305Sha256,
+            &Secret::from_bytes(v.get32(secret)),
+        );
         assert_eq!(keys.key(), &v.get32(key), "{key}");
         assert_eq!(keys.iv().as_slice(), v.get(iv), "{iv}");
         // The 12-byte IV is the same whatever the key length (§7.3).
         let aes_iv = secret.replace("_traffic", "_iv");
         assert_eq!(keys.iv().as_slice(), v.get(&aes_iv));
+    }
+}
+
+#[test]
+fn aes_128_gcm_keys_of_the_simple_1rtt_secrets() {
+    // RFC 8448 itself uses TLS_AES_128_GCM_SHA256: its 16-byte keys are the vectors.
+    let v = Vectors::load("rfc8448_simple_1rtt.txt");
+    for side in ["server_hs", "client_hs", "server_ap", "client_ap"] {
+        let secret = Secret::from_bytes(v.get32(&format!("{side}_traffic")));
+        let keys = TrafficKeys::derive(handshake::SupportedSuite::Aes128GcmSha256, &secret);
+        assert_eq!(keys.key(), v.get(&format!("{side}_key")), "{side}_key");
+        assert_eq!(
+            keys.iv().as_slice(),
+            v.get(&format!("{side}_iv")),
+            "{side}_iv"
+        );
     }
 }
 

@@ -76,8 +76,8 @@ fn data(c: &mut Cursor<'_>, typ: ExtensionType, context: ExtensionContext) -> Op
         (T::SupportedGroups, _) => u16_list(c, "named_group_list", "named_group", |v| {
             let group = NamedGroup::from_u16(v);
             let named = code_point(group.name(), v, 4);
-            if group == NamedGroup::X25519 {
-                format!("{named}, the group keylab implements")
+            if handshake::SupportedGroup::from_group(group).is_some() {
+                format!("{named}, a group keylab implements")
             } else {
                 named
             }

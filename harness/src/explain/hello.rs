@@ -132,12 +132,12 @@ fn server_random(random: &[u8]) -> String {
     }
 }
 
-/// A cipher suite's name and value, with a word on which one keylab implements.
+/// A cipher suite's name and value, with a word on whether keylab implements it.
 pub(super) fn cipher_suite(value: u16) -> String {
     let suite = CipherSuite::from_u16(value);
     let named = code_point(suite.name(), value, 4);
-    if suite == CipherSuite::TlsChacha20Poly1305Sha256 {
-        format!("{named}, the suite keylab implements")
+    if handshake::SupportedSuite::from_suite(suite).is_some() {
+        format!("{named}, a suite keylab implements")
     } else {
         named
     }

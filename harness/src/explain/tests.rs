@@ -143,8 +143,8 @@ fn client_hello_names_suites_groups_and_extensions() {
     let fields = explain_message(&fixture(SIMPLE_1RTT, "client_hello"));
     let suites = meanings(&fields, "cipher_suite");
     for suite in [
-        "TLS_AES_128_GCM_SHA256 (0x1301)",
-        "TLS_CHACHA20_POLY1305_SHA256 (0x1303), the suite keylab implements",
+        "TLS_CHACHA20_POLY1305_SHA256 (0x1303), a suite keylab implements",
+        "TLS_AES_128_GCM_SHA256 (0x1301), a suite keylab implements",
         "TLS_AES_256_GCM_SHA384 (0x1302)",
     ] {
         assert!(suites.contains(suite), "{suites}");
@@ -152,7 +152,12 @@ fn client_hello_names_suites_groups_and_extensions() {
     assert!(meanings(&fields, "host_name").contains("\"server\""));
     assert!(meanings(&fields, "version").contains("TLS 1.3 (0x0304)"));
     assert!(meanings(&fields, "key_exchange").contains("X25519 public key"));
-    assert!(meanings(&fields, "named_group").contains("x25519 (0x001d)"));
+    assert!(
+        meanings(&fields, "named_group").contains("x25519 (0x001d), a group keylab implements")
+    );
+    assert!(
+        meanings(&fields, "named_group").contains("secp256r1 (0x0017), a group keylab implements")
+    );
     assert!(meanings(&fields, "signature_scheme").contains("rsa_pss_rsae_sha256 (0x0804)"));
     assert!(meanings(&fields, "legacy_version").contains("supported_versions"));
     for ext in [

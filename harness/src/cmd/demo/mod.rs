@@ -10,7 +10,7 @@ use handshake::{ClientAuth, Path, SessionCache, Summary, Tickets};
 use rand_core::Rng;
 
 use crate::failure::Failure;
-use crate::runner::{self, ClientSpec, Outcome};
+use crate::runner::{self, ClientSpec, DemoKey, Outcome};
 use crate::seed::connection_rng;
 
 mod json;
@@ -50,6 +50,9 @@ pub struct DemoArgs {
     /// Show every handshake message field by field and the key schedule.
     #[arg(long)]
     pub explain: bool,
+    /// The embedded certificates and keys both sides use.
+    #[arg(long, value_enum, default_value = "ed25519")]
+    pub key: DemoKey,
 }
 
 /// What the client of a run holds.
@@ -124,14 +127,14 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
         .map_err(|e| Failure::input(e.to_string()))?;
     let mut ticket_key = zeroize::Zeroizing::new([0u8; 32]);
     connection_rng(args.seed, "ticket key", 0).fill_bytes(&mut ticket_key[..]);
-    let server = runner::demo_server_config(ClientAuth::Optional)
+    let server = runner::demo_server_config_for(args.key, ClientAuth::Optional)
         .map_err(|e| Failure::input(e.to_string()))?
         .with_psks(vec![runner::demo_psk()])
         .with_tickets(Arc::new(Tickets::new(&ticket_key)));
     let cache = Arc::new(SessionCache::default());
     let mut specs = Vec::new();
     for plan in &plans {
-        let mut config = runner::demo_client_config(plan.holds == Holds::Certificate)
+        let mut config = runner::demo_client_config_for(args.key, plan.holds == Holds::Certificate)
             .map_err(|e| Failure::input(e.to_string()))?;
         match plan.holds {
             Holds::Nothing | Holds::Ticket => config.session_cache = Some(cache.clone()),
@@ -230,7 +233,8 @@ fn text_report(
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "keylab demo: TLS 1.3 over loopback; server CN=localhost (Ed25519), client authentication\noptional, external PSK \"keylab-demo\" accepted, session tickets issued\n"
+        "keylab demo: TLS 1.3 over loopback; server CN=localhost ({}), client authentication\noptional, external PSK \"keylab-demo\" accepted, session tickets issued\n",
+        args.key.label()
     );
     for (i, (plan, o)) in plans.iter().zip(outcomes).enumerate() {
         let _ = writeln!(s, "run {}: {} ({})", i + 1, plan.path, plan.client);

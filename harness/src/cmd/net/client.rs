@@ -37,6 +37,8 @@ pub fn run(args: &ClientArgs, out: &mut dyn Write) -> Result<(), Failure> {
     };
     let cache = psk::client_cache(&args.psk)?;
     let config = ClientConfig {
+        cipher_suites: args.algorithms.suites(),
+        groups: args.algorithms.groups(),
         trust_anchors: args.ca.as_deref().map_or(Ok(Vec::new()), read_certs)?,
         identity,
         key_log: crate::keylog::from_option(args.keylog.as_ref())

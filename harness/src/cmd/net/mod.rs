@@ -1,6 +1,7 @@
 //! `keylab server`, `keylab client`, `keylab mitm` and `keylab states`: keylab's TLS on
 //! real sockets, the tampering proxy, and the state machines.
 
+pub mod algorithms;
 pub mod client;
 pub mod mitm;
 pub mod psk;
@@ -14,6 +15,7 @@ use clap::{Args, ValueEnum};
 use crate::cmd::args::parse_timeout;
 use crate::cmd::key_source::KeySharesArgs;
 use crate::mitm as mitm_ops;
+pub use algorithms::AlgorithmArgs;
 pub use psk::{ClientPskArgs, ServerPskArgs};
 
 /// Client-authentication policy on the command line.
@@ -66,6 +68,9 @@ pub struct ServerArgs {
     /// Pre-shared keys and session tickets.
     #[command(flatten)]
     pub psk: ServerPskArgs,
+    /// Cipher suites and groups, in the server's order of preference.
+    #[command(flatten)]
+    pub algorithms: AlgorithmArgs,
 }
 
 /// `keylab mitm`
@@ -140,6 +145,9 @@ pub struct ClientArgs {
     /// Pre-shared keys and resumption.
     #[command(flatten)]
     pub psk: ClientPskArgs,
+    /// Cipher suites and groups to offer, in order; a key share goes with the first group.
+    #[command(flatten)]
+    pub algorithms: AlgorithmArgs,
 }
 
 /// Output formats of `keylab states`.

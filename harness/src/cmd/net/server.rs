@@ -53,6 +53,8 @@ pub fn run(args: &ServerArgs, out: &mut dyn Write) -> Result<(), Failure> {
         Some(identity) => ServerConfig::new(identity).with_psks(psks),
         None => ServerConfig::psk_only(psks),
     };
+    config.cipher_suites = args.algorithms.suites();
+    config.groups = args.algorithms.groups();
     config.allow_psk_ke = args.psk.psk_ke;
     config.psk_satisfies_client_auth = args.psk.psk_satisfies_client_auth;
     config.tickets = psk::server_tickets(&args.psk, &mut os_rng())?;
