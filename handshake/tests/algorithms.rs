@@ -34,6 +34,9 @@ fn server(
     config
 }
 
+/// A client offering `suites` and `groups` in that order. These tests take flights apart
+/// record by record, so the client runs without middlebox compatibility mode (no session
+/// id, hence no change_cipher_spec records from either side; `conformance.rs` tests those).
 fn client(
     h: &fixtures::Hierarchy,
     suites: &[SupportedSuite],
@@ -43,6 +46,7 @@ fn client(
         cipher_suites: suites.to_vec(),
         groups: groups.to_vec(),
         trust_anchors: certs(h.root),
+        middlebox_compat: false,
         ..ClientConfig::default()
     }
 }

@@ -92,12 +92,13 @@ fn an_untouched_relay_works() {
 
 #[test]
 fn flipped_bytes_through_the_proxy() {
-    // A sample across both flights: ClientHello random, ServerHello key share, the server's
-    // protected Certificate and Finished, the client's protected Certificate and Finished.
-    // (The client's flight starts after its 149-byte ClientHello record; the server's
-    // flight is over 1,100 bytes with either key type.)
+    // A sample across both flights: ClientHello random, ServerHello key share (bytes 95..127
+    // of the first record, after the 32-byte session id echo), the server's protected
+    // Certificate and Finished, the client's protected Certificate and Finished. (The
+    // client's flight starts after its ClientHello record of about 200 bytes and the
+    // change_cipher_spec; the server's flight is over 1,100 bytes with either key type.)
     for rsa in [false, true] {
-        for (dir, in_hello, protected) in [(Dir::C2S, 20, [400, 700]), (Dir::S2C, 80, [400, 1000])]
+        for (dir, in_hello, protected) in [(Dir::C2S, 20, [400, 700]), (Dir::S2C, 110, [400, 1000])]
         {
             // A changed hello: the two key schedules part, and neither side can decrypt.
             let both = (UNDECRYPTABLE, UNDECRYPTABLE);
