@@ -7,8 +7,8 @@
 # implementations rotates from run to run), takes each figure as the median of the runs,
 # prints the tables with ratios and spreads, and writes target/bench-summary.json
 # (details of every run in target/bench-details.json). --quick uses short criterion
-# measurements (about 3 minutes on 2 cores after the build); without it the five runs take
-# about 15 minutes. scripts/bench-loopback.sh adds the loopback server figures.
+# measurements (about 5 minutes on 2 cores after the build); without it the five runs take
+# about 25 minutes. scripts/bench-loopback.sh adds the loopback server figures.
 set -euo pipefail
 
 usage() {

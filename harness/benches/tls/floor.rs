@@ -1,7 +1,7 @@
 //! The crypto floor: the cryptographic operations each side of a handshake cannot avoid,
 //! done directly with the crates keylab uses (x25519-dalek, p256, ed25519-dalek, rsa,
-//! sha2, hkdf, chacha20poly1305, aes-gcm) and nothing else — no parsing, no encoding, no allocation
-//! beyond what those crates do.
+//! sha2, hkdf, chacha20poly1305, aes-gcm) and nothing else — no parsing, no encoding, no
+//! allocation beyond what those crates do.
 //!
 //! Per side, on both paths:
 //! - X25519 or secp256r1 (the case's group): a key pair (a base-point multiplication) and
@@ -9,15 +9,17 @@
 //!   its on-curve check (RFC 8446 §4.2.8.2).
 //! - The key schedule of RFC 8446 §7.1 without PSK: HKDF-Extract of the handshake and
 //!   master secrets, Derive-Secret of the four traffic secrets and of "derived", key and
-//!   IV of those four secrets (§7.3, the key as long as the suite's), both finished_keys and both Finished HMACs (§4.4.4).
+//!   IV of those four secrets (§7.3, the key as long as the suite's), both finished_keys
+//!   and both Finished HMACs (§4.4.4).
 //!   The early secret and the first "derived" salt are constants and are precomputed.
 //!   HKDF-Extract is one HMAC; each secret is keyed into HMAC once for all the
 //!   HKDF-Expand-Label calls made under it.
 //! - SHA-256 over the real transcript of a keylab handshake, finalised where a hash is
 //!   needed (after ServerHello, before each CertificateVerify and Finished, after the
 //!   server's Finished).
-//! - The case's AEAD (ChaCha20-Poly1305 or AES-128-GCM) sealing its own encrypted flight and opening the peer's, each flight
-//!   as one record (keylab's real flights, so the byte counts match).
+//! - The case's AEAD (ChaCha20-Poly1305 or AES-128-GCM) sealing its own encrypted flight
+//!   and opening the peer's, each flight as one record (keylab's real flights, so the byte
+//!   counts match).
 //!
 //! Authentication:
 //! - Server: signs its CertificateVerify (Ed25519, RSASSA-PSS-SHA256 or ECDSA P-256;
