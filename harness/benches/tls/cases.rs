@@ -3,38 +3,69 @@
 
 use std::time::{Duration, Instant};
 
+use handshake::{SupportedGroup, SupportedSuite};
+
 /// The server name every client connects to; the fixture leaves carry it.
 pub const SERVER_NAME: &str = "localhost";
 
-/// One handshake configuration.
+/// The certificate key (and so the fixture hierarchy) of a case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    /// Ed25519 certificates and CertificateVerify.
+    Ed25519,
+    /// RSA-2048: sha256WithRSAEncryption certificates, RSASSA-PSS CertificateVerify.
+    Rsa2048,
+    /// ECDSA P-256 with SHA-256 in certificates and CertificateVerify.
+    P256,
+}
+
+/// One handshake configuration. Both sides of every implementation are configured with
+/// exactly one cipher suite and one group, so no side negotiates anything else.
 #[derive(Clone, Copy, Debug)]
 pub struct Case {
     /// The certificate path (mutual TLS) instead of the ephemeral-DH path.
     pub mutual: bool,
-    /// RSA-2048 certificates instead of Ed25519 ones.
-    pub rsa: bool,
+    /// The certificate key.
+    pub key: Key,
+    /// The one cipher suite both sides offer.
+    pub suite: SupportedSuite,
+    /// The one key exchange group both sides offer.
+    pub group: SupportedGroup,
 }
 
 impl Case {
-    /// Every path × key combination, in report order.
-    pub const ALL: [Case; 4] = [
-        Case {
-            mutual: false,
-            rsa: false,
-        },
-        Case {
-            mutual: true,
-            rsa: false,
-        },
-        Case {
-            mutual: false,
-            rsa: true,
-        },
-        Case {
-            mutual: true,
-            rsa: true,
-        },
+    /// Every path × key combination, in report order. Ed25519 and RSA-2048 run
+    /// TLS_CHACHA20_POLY1305_SHA256 over x25519; P-256 runs what RFC 8446 §9.1 makes
+    /// mandatory to implement: TLS_AES_128_GCM_SHA256 over secp256r1 with
+    /// ecdsa_secp256r1_sha256.
+    pub const ALL: [Case; 6] = [
+        Case::chacha(false, Key::Ed25519),
+        Case::chacha(true, Key::Ed25519),
+        Case::chacha(false, Key::Rsa2048),
+        Case::chacha(true, Key::Rsa2048),
+        Case::mandatory(false),
+        Case::mandatory(true),
     ];
+
+    /// ChaCha20-Poly1305 over x25519 with `key` certificates.
+    pub const fn chacha(mutual: bool, key: Key) -> Self {
+        Self {
+            mutual,
+            key,
+            suite: SupportedSuite::Chacha20Poly1305Sha256,
+            group: SupportedGroup::X25519,
+        }
+    }
+
+    /// AES-128-GCM over secp256r1 with P-256 certificates.
+    pub const fn mandatory(mutual: bool) -> Self {
+        Self {
+            mutual,
+            key: Key::P256,
+            suite: SupportedSuite::Aes128GcmSha256,
+            group: SupportedGroup::Secp256r1,
+        }
+    }
 
     /// `ephemeral-dh` (the server asks for no certificate, the client has none) or
     /// `certificate` (the server requires one and the client presents it).
@@ -46,17 +77,17 @@ impl Case {
         }
     }
 
-    /// `ed25519` or `rsa2048`.
+    /// `ed25519`, `rsa2048` or `p256`.
     pub fn key(self) -> &'static str {
         self.hierarchy().key_type
     }
 
     /// The checked-in certificate hierarchy for this key.
     pub fn hierarchy(self) -> fixtures::Hierarchy {
-        if self.rsa {
-            fixtures::RSA
-        } else {
-            fixtures::ED25519
+        match self.key {
+            Key::Ed25519 => fixtures::ED25519,
+            Key::Rsa2048 => fixtures::RSA,
+            Key::P256 => fixtures::P256,
         }
     }
 }

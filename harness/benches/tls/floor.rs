@@ -1,24 +1,29 @@
 //! The crypto floor: the cryptographic operations each side of a handshake cannot avoid,
-//! done directly with the crates keylab uses (x25519-dalek, ed25519-dalek, rsa, sha2,
-//! hkdf, chacha20poly1305) and nothing else — no parsing, no encoding, no allocation
-//! beyond what those crates do.
+//! done directly with the crates keylab uses (x25519-dalek, p256, ed25519-dalek, rsa,
+//! sha2, hkdf, chacha20poly1305, aes-gcm) and nothing else — no parsing, no encoding, no
+//! allocation beyond what those crates do.
 //!
 //! Per side, on both paths:
-//! - X25519: a key pair (a base-point multiplication) and the agreement.
+//! - X25519 or secp256r1 (the case's group): a key pair (a base-point multiplication) and
+//!   the agreement; for secp256r1 also the decoding of the peer's uncompressed point with
+//!   its on-curve check (RFC 8446 §4.2.8.2).
 //! - The key schedule of RFC 8446 §7.1 without PSK: HKDF-Extract of the handshake and
 //!   master secrets, Derive-Secret of the four traffic secrets and of "derived", key and
-//!   IV of those four secrets (§7.3), both finished_keys and both Finished HMACs (§4.4.4).
+//!   IV of those four secrets (§7.3, the key as long as the suite's), both finished_keys
+//!   and both Finished HMACs (§4.4.4).
 //!   The early secret and the first "derived" salt are constants and are precomputed.
 //!   HKDF-Extract is one HMAC; each secret is keyed into HMAC once for all the
 //!   HKDF-Expand-Label calls made under it.
 //! - SHA-256 over the real transcript of a keylab handshake, finalised where a hash is
 //!   needed (after ServerHello, before each CertificateVerify and Finished, after the
 //!   server's Finished).
-//! - ChaCha20-Poly1305 sealing its own encrypted flight and opening the peer's, each flight
-//!   as one record (keylab's real flights, so the byte counts match).
+//! - The case's AEAD (ChaCha20-Poly1305 or AES-128-GCM) sealing its own encrypted flight
+//!   and opening the peer's, each flight as one record (keylab's real flights, so the byte
+//!   counts match).
 //!
 //! Authentication:
-//! - Server: signs its CertificateVerify (Ed25519, or RSASSA-PSS-SHA256).
+//! - Server: signs its CertificateVerify (Ed25519, RSASSA-PSS-SHA256 or ECDSA P-256;
+//!   `auth.rs`).
 //! - Client: decodes the keys of the server's leaf and intermediate, verifies the
 //!   intermediate's signature with the root's key (a trust anchor, decoded ahead), the
 //!   leaf's with the intermediate's, and the CertificateVerify with the leaf's.
@@ -28,20 +33,20 @@
 use std::hint::black_box;
 use std::sync::{Arc, Mutex};
 
-use chacha20poly1305::aead::AeadInOut;
-use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce, Tag};
-use ed25519_dalek::Signer as _;
-use ed25519_dalek::pkcs8::DecodePrivateKey as _;
-use handshake::{Connection, Direction, TraceEvent};
+use aes_gcm::Aes128Gcm;
+use chacha20poly1305::aead::{self, AeadInOut};
+use chacha20poly1305::{ChaCha20Poly1305, KeyInit};
+use handshake::{Connection, Direction, SupportedGroup, SupportedSuite, TraceEvent};
 use hkdf::Hkdf;
 use hkdf::hmac::{Hmac, Mac};
+use p256::elliptic_curve::sec1::ToSec1Point as _;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
-use rsa::pkcs1::DecodeRsaPublicKey as _;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use x25519_dalek::{PublicKey as X25519Public, StaticSecret};
 
+use crate::auth::{PeerAuth, SecretKey};
 use crate::cases::{Case, SERVER_NAME};
 use crate::ours::Keylab;
 
@@ -55,7 +60,14 @@ pub struct Floor {
     client: Option<(SecretKey, PeerAuth)>,
     schedule: Schedule,
     /// A peer key share to agree with.
-    peer_share: X25519Public,
+    peer_share: PeerShare,
+}
+
+/// A peer's key share, of the case's group.
+enum PeerShare {
+    X25519(X25519Public),
+    /// The 65-byte uncompressed point, as it arrives.
+    Secp256r1(Vec<u8>),
 }
 
 impl Floor {
@@ -65,8 +77,8 @@ impl Floor {
         let mut rng = ChaCha20Rng::seed_from_u64(7);
         // One side's key, and what its peer checks of that side.
         let side = |key: &str, chain: &str, context: &[u8], rng: &mut ChaCha20Rng| {
-            let key = SecretKey::from_pem(key, case.rsa);
-            let auth = PeerAuth::new(chain, h.root, &key, context, case.rsa, rng);
+            let key = SecretKey::from_pem(key, case.key);
+            let auth = PeerAuth::new(chain, h.root, &key, context, case.key, rng);
             (key, auth)
         };
         let server_context = b"TLS 1.3, server CertificateVerify";
@@ -76,22 +88,30 @@ impl Floor {
         let client = case
             .mutual
             .then(|| side(h.client_key, h.client_chain, client_context, &mut rng));
-        let peer_share = X25519Public::from(&StaticSecret::from(random32(&mut rng)));
+        let peer_share = match case.group {
+            SupportedGroup::X25519 => {
+                PeerShare::X25519(X25519Public::from(&StaticSecret::from(random32(&mut rng))))
+            }
+            SupportedGroup::Secp256r1 => {
+                let key = p256_key(&mut rng).public_key();
+                PeerShare::Secp256r1(key.to_sec1_point(false).as_bytes().to_vec())
+            }
+        };
         Self {
             server_key,
             server_auth,
             client,
-            schedule: Schedule::new(&Keylab::new(case)),
+            schedule: Schedule::new(&Keylab::new(case), case.suite),
             peer_share,
         }
     }
 
     /// The client's share of the floor.
     pub fn client(&self, rng: &mut ChaCha20Rng, scratch: &mut Vec<u8>) {
-        let shared = self.x25519(rng);
+        let shared = self.agree(rng);
         self.server_auth.verify();
         if let Some((key, _)) = &self.client {
-            black_box(key.sign_cv(&cv_message(b"TLS 1.3, client CertificateVerify"), rng));
+            key.sign_and_drop(b"TLS 1.3, client CertificateVerify", rng);
         }
         self.schedule.run(&shared);
         self.schedule.seal(false, scratch);
@@ -100,11 +120,9 @@ impl Floor {
 
     /// The server's share of the floor.
     pub fn server(&self, rng: &mut ChaCha20Rng, scratch: &mut Vec<u8>) {
-        let shared = self.x25519(rng);
-        black_box(
-            self.server_key
-                .sign_cv(&cv_message(b"TLS 1.3, server CertificateVerify"), rng),
-        );
+        let shared = self.agree(rng);
+        self.server_key
+            .sign_and_drop(b"TLS 1.3, server CertificateVerify", rng);
         if let Some((_, auth)) = &self.client {
             auth.verify();
         }
@@ -113,11 +131,31 @@ impl Floor {
         self.schedule.open(false, scratch);
     }
 
-    /// A fresh X25519 key pair and the agreement with the peer's share.
-    fn x25519(&self, rng: &mut ChaCha20Rng) -> [u8; 32] {
-        let secret = StaticSecret::from(random32(rng));
-        black_box(X25519Public::from(&secret));
-        secret.diffie_hellman(&self.peer_share).to_bytes()
+    /// A fresh key pair of the case's group and the agreement with the peer's share.
+    fn agree(&self, rng: &mut ChaCha20Rng) -> [u8; 32] {
+        match &self.peer_share {
+            PeerShare::X25519(peer) => {
+                let secret = StaticSecret::from(random32(rng));
+                black_box(X25519Public::from(&secret));
+                secret.diffie_hellman(peer).to_bytes()
+            }
+            PeerShare::Secp256r1(point) => {
+                let secret = p256_key(rng);
+                black_box(secret.public_key());
+                let peer = p256::PublicKey::from_sec1_bytes(point).expect("peer point");
+                // RFC 8446 §7.4.1: the x-coordinate.
+                (*secret.diffie_hellman(&peer).raw_secret_bytes()).into()
+            }
+        }
+    }
+}
+
+/// A secp256r1 private key from 32 random bytes, drawn again if they are out of range.
+fn p256_key(rng: &mut ChaCha20Rng) -> p256::SecretKey {
+    loop {
+        if let Ok(key) = p256::SecretKey::from_slice(&random32(rng)) {
+            return key;
+        }
     }
 }
 
@@ -125,162 +163,6 @@ fn random32(rng: &mut ChaCha20Rng) -> [u8; 32] {
     let mut bytes = [0u8; 32];
     rng.fill_bytes(&mut bytes);
     bytes
-}
-
-/// RFC 8446 §4.4.3: 64 spaces, the context string, a zero byte, a transcript hash.
-fn cv_message(context: &[u8]) -> Vec<u8> {
-    let mut msg = vec![0x20; 64];
-    msg.extend_from_slice(context);
-    msg.push(0);
-    msg.extend_from_slice(&[0x5a; 32]);
-    msg
-}
-
-/// A CertificateVerify signing key.
-enum SecretKey {
-    Ed25519(Box<ed25519_dalek::SigningKey>),
-    Rsa(Box<rsa::PrivateKey>),
-}
-
-impl SecretKey {
-    fn from_pem(pem: &str, rsa: bool) -> Self {
-        let der = pki::PrivateKey::from_pem(pem)
-            .expect("fixture key")
-            .to_pkcs8_der()
-            .expect("PKCS#8");
-        if rsa {
-            Self::Rsa(Box::new(
-                rsa::PrivateKey::from_pkcs8_der(&der).expect("RSA key"),
-            ))
-        } else {
-            Self::Ed25519(Box::new(
-                ed25519_dalek::SigningKey::from_pkcs8_der(&der).expect("Ed25519 key"),
-            ))
-        }
-    }
-
-    /// Ed25519, or RSASSA-PSS-SHA256 with a 32-byte salt (rsa_pss_rsae_sha256).
-    fn sign_cv(&self, msg: &[u8], rng: &mut ChaCha20Rng) -> Vec<u8> {
-        match self {
-            Self::Ed25519(key) => key.sign(msg).to_bytes().to_vec(),
-            Self::Rsa(key) => key
-                .sign_with_rng(
-                    rng,
-                    rsa::Pss::<Sha256>::new_with_salt(32),
-                    &Sha256::digest(msg),
-                )
-                .expect("RSA-PSS signature"),
-        }
-    }
-}
-
-/// A public key decoded from the subjectPublicKey bits of a certificate.
-enum PublicKey {
-    Ed25519(ed25519_dalek::VerifyingKey),
-    Rsa(Box<rsa::PublicKey>),
-}
-
-impl PublicKey {
-    fn decode(raw: &[u8], rsa: bool) -> Self {
-        if rsa {
-            Self::Rsa(Box::new(
-                rsa::PublicKey::from_pkcs1_der(raw).expect("RSA public key"),
-            ))
-        } else {
-            let bytes: &[u8; 32] = raw.try_into().expect("32-byte Ed25519 key");
-            Self::Ed25519(ed25519_dalek::VerifyingKey::from_bytes(bytes).expect("Ed25519 key"))
-        }
-    }
-
-    /// A certificate signature: Ed25519 or sha256WithRSAEncryption.
-    fn verify_certificate(&self, tbs: &[u8], sig: &[u8]) {
-        let pkcs1 = rsa::Pkcs1v15Sign::new::<Sha256>;
-        self.verify(tbs, sig, pkcs1, "certificate signature");
-    }
-
-    /// A CertificateVerify signature: Ed25519 or RSASSA-PSS-SHA256.
-    fn verify_cv(&self, msg: &[u8], sig: &[u8]) {
-        let pss = || rsa::Pss::<Sha256>::new_with_salt(32);
-        self.verify(msg, sig, pss, "CertificateVerify signature");
-    }
-
-    /// Ed25519, or RSA with SHA-256 and the scheme `rsa_scheme` makes (only for an RSA
-    /// key, so an Ed25519 check costs nothing more); panics with `what` on failure.
-    fn verify<S: rsa::traits::SignatureScheme>(
-        &self,
-        msg: &[u8],
-        sig: &[u8],
-        rsa_scheme: impl FnOnce() -> S,
-        what: &str,
-    ) {
-        match self {
-            Self::Ed25519(key) => key
-                .verify_strict(
-                    msg,
-                    &ed25519_dalek::Signature::from_slice(sig).expect("sig"),
-                )
-                .expect(what),
-            Self::Rsa(key) => key
-                .verify(rsa_scheme(), &Sha256::digest(msg), sig)
-                .expect(what),
-        }
-    }
-}
-
-/// The checks one side makes of the other's authentication.
-struct PeerAuth {
-    rsa: bool,
-    /// The trust anchor's key, decoded ahead like a configured root.
-    root: PublicKey,
-    leaf_key: Vec<u8>,
-    leaf_tbs: Vec<u8>,
-    leaf_sig: Vec<u8>,
-    intermediate_key: Vec<u8>,
-    intermediate_tbs: Vec<u8>,
-    intermediate_sig: Vec<u8>,
-    cv_message: Vec<u8>,
-    cv_signature: Vec<u8>,
-}
-
-impl PeerAuth {
-    fn new(
-        chain_pem: &str,
-        root_pem: &str,
-        key: &SecretKey,
-        context: &[u8],
-        rsa: bool,
-        rng: &mut ChaCha20Rng,
-    ) -> Self {
-        let chain = pki::Certificate::from_pem_bundle(chain_pem).expect("fixture chain");
-        let [leaf, intermediate] = &chain[..] else {
-            panic!("fixture chains are leaf and intermediate");
-        };
-        let root = pki::Certificate::from_pem_bundle(root_pem).expect("fixture root");
-        let raw = |c: &pki::Certificate| c.public_key().expect("key").raw().to_vec();
-        let cv_message = cv_message(context);
-        let cv_signature = key.sign_cv(&cv_message, rng);
-        Self {
-            rsa,
-            root: PublicKey::decode(&raw(&root[0]), rsa),
-            leaf_key: raw(leaf),
-            leaf_tbs: leaf.tbs_der().to_vec(),
-            leaf_sig: leaf.signature().to_vec(),
-            intermediate_key: raw(intermediate),
-            intermediate_tbs: intermediate.tbs_der().to_vec(),
-            intermediate_sig: intermediate.signature().to_vec(),
-            cv_message,
-            cv_signature,
-        }
-    }
-
-    fn verify(&self) {
-        let intermediate = PublicKey::decode(&self.intermediate_key, self.rsa);
-        self.root
-            .verify_certificate(&self.intermediate_tbs, &self.intermediate_sig);
-        let leaf = PublicKey::decode(&self.leaf_key, self.rsa);
-        intermediate.verify_certificate(&self.leaf_tbs, &self.leaf_sig);
-        leaf.verify_cv(&self.cv_message, &self.cv_signature);
-    }
 }
 
 /// The key schedule, transcript hash and record protection of one handshake.
@@ -298,7 +180,9 @@ struct Schedule {
     /// The encrypted part of each flight, plaintext.
     s2c: Vec<u8>,
     c2s: Vec<u8>,
-    aead: ChaCha20Poly1305,
+    aead: FlightAead,
+    /// The suite's AEAD key length.
+    key_len: usize,
     /// Each flight sealed under `aead` with the zero nonce, tag appended.
     sealed_s2c: Vec<u8>,
     sealed_c2s: Vec<u8>,
@@ -313,7 +197,7 @@ struct Seen {
 }
 
 impl Schedule {
-    fn new(keylab: &Keylab) -> Self {
+    fn new(keylab: &Keylab, suite: SupportedSuite) -> Self {
         let seen = record_transcript(keylab);
         let mut hashes = 0;
         let mut messages = Vec::new();
@@ -349,12 +233,10 @@ impl Schedule {
                 .collect()
         };
         let (s2c, c2s) = (flight(true), flight(false));
-        let aead = ChaCha20Poly1305::new(&[0x42; 32].into());
+        let aead = FlightAead::new(suite);
         let seal = |plain: &[u8]| {
             let mut buf = plain.to_vec();
-            let tag = aead
-                .encrypt_inout_detached(&Nonce::default(), &[], buf.as_mut_slice().into())
-                .expect("seal");
+            let tag = aead.seal(&mut buf);
             buf.extend_from_slice(&tag);
             buf
         };
@@ -372,6 +254,7 @@ impl Schedule {
             s2c,
             c2s,
             aead,
+            key_len: suite.key_len(),
             sealed_s2c,
             sealed_c2s,
         }
@@ -406,7 +289,7 @@ impl Schedule {
             let secret = prk(secret);
             let mut key = [0; 32];
             let mut iv = [0; 12];
-            expand_label(&secret, b"key", &[], &mut key);
+            expand_label(&secret, b"key", &[], &mut key[..self.key_len]);
             expand_label(&secret, b"iv", &[], &mut iv);
             black_box((key, iv));
             if let Some(hash) = finished {
@@ -422,11 +305,7 @@ impl Schedule {
         let plain = if server_flight { &self.s2c } else { &self.c2s };
         scratch.clear();
         scratch.extend_from_slice(plain);
-        let tag = self
-            .aead
-            .encrypt_inout_detached(&Nonce::default(), &[], scratch.as_mut_slice().into())
-            .expect("seal");
-        black_box(tag);
+        black_box(self.aead.seal(scratch));
     }
 
     /// Opens the server's or the client's flight, sealed as one record.
@@ -439,11 +318,57 @@ impl Schedule {
         let (body, tag) = sealed.split_at(sealed.len() - 16);
         scratch.clear();
         scratch.extend_from_slice(body);
-        let tag = Tag::try_from(tag).expect("tag");
-        self.aead
-            .decrypt_inout_detached(&Nonce::default(), &[], scratch.as_mut_slice().into(), &tag)
-            .expect("open");
+        self.aead.open(scratch, tag);
     }
+}
+
+/// The AEAD of a case's suite under a constant key (the AES key schedule boxed, it is
+/// much the larger).
+enum FlightAead {
+    Chacha20Poly1305(ChaCha20Poly1305),
+    Aes128Gcm(Box<Aes128Gcm>),
+}
+
+impl FlightAead {
+    fn new(suite: SupportedSuite) -> Self {
+        match suite {
+            SupportedSuite::Chacha20Poly1305Sha256 => {
+                Self::Chacha20Poly1305(ChaCha20Poly1305::new(&[0x42; 32].into()))
+            }
+            SupportedSuite::Aes128GcmSha256 => {
+                Self::Aes128Gcm(Box::new(Aes128Gcm::new(&[0x42; 16].into())))
+            }
+        }
+    }
+
+    /// Encrypts `buf` in place under the zero nonce; returns the tag.
+    fn seal(&self, buf: &mut [u8]) -> [u8; 16] {
+        match self {
+            Self::Chacha20Poly1305(aead) => seal_with(aead, buf),
+            Self::Aes128Gcm(aead) => seal_with(aead.as_ref(), buf),
+        }
+    }
+
+    /// Decrypts `buf` in place under the zero nonce, checking `tag`.
+    fn open(&self, buf: &mut [u8], tag: &[u8]) {
+        match self {
+            Self::Chacha20Poly1305(aead) => open_with(aead, buf, tag),
+            Self::Aes128Gcm(aead) => open_with(aead.as_ref(), buf, tag),
+        }
+    }
+}
+
+fn seal_with<A: AeadInOut>(aead: &A, buf: &mut [u8]) -> [u8; 16] {
+    let tag = aead
+        .encrypt_inout_detached(&aead::Nonce::<A>::default(), &[], buf.into())
+        .expect("seal");
+    tag.as_slice().try_into().expect("16-byte tag")
+}
+
+fn open_with<A: AeadInOut>(aead: &A, buf: &mut [u8], tag: &[u8]) {
+    let tag = aead::Tag::<A>::try_from(tag).expect("tag");
+    aead.decrypt_inout_detached(&aead::Nonce::<A>::default(), &[], buf.into(), &tag)
+        .expect("open");
 }
 
 /// SHA-256 of the empty string.

@@ -1,8 +1,10 @@
 //! keylab beside rustls and beside the crypto floor, in one run.
 //!
 //! - `hs/<path>/<key>/<impl>-<figure>`: complete in-memory handshakes, both sides in one
-//!   thread, for the ephemeral-DH and certificate paths with Ed25519 and RSA-2048
-//!   certificates. `<impl>` is `keylab`, `rustls` (see `theirs.rs` for its configuration)
+//!   thread, for the ephemeral-DH and certificate paths with Ed25519, RSA-2048 and P-256
+//!   certificates (`<key>` is `ed25519`, `rsa2048` or `p256`; the first two over x25519
+//!   with TLS_CHACHA20_POLY1305_SHA256, `p256` over secp256r1 with TLS_AES_128_GCM_SHA256,
+//!   see `cases.rs`). `<impl>` is `keylab`, `rustls` (see `theirs.rs` for its configuration)
 //!   or `floor` (the cryptography alone, see `floor.rs`). `pair` is the CPU time of this
 //!   thread for whole handshakes (`clock.rs`; on an idle machine the same as wall time,
 //!   on a busy one it leaves out the time other processes held the core); `client` and
@@ -10,8 +12,9 @@
 //!   (each call is bracketed with `Instant::now()` and the intervals summed, through
 //!   `iter_custom`), since with fresh randomness neither side's input can be recorded
 //!   ahead.
-//! - `record/<size>/<impl>`: one application-data record per iteration, sealed and
-//!   opened (`record.rs`), also in CPU time.
+//! - `record/<size>/<suite>/<impl>`: one application-data record per iteration, sealed
+//!   and opened (`record.rs`), also in CPU time; `<suite>` is `chacha20-poly1305` or
+//!   `aes-128-gcm`, `<impl>` `keylab`, `rustls` or `raw-aead`.
 //! - Before the timings: heap per idle connection and the peak during a handshake
 //!   (`memory.rs`), printed and, with `KEYLAB_BENCH_MEMORY_JSON=FILE`, written as JSON.
 //!
@@ -20,14 +23,13 @@
 //! implementations within each group, so repeated runs alternate which goes first.
 
 mod alloc;
+mod auth;
 mod cases;
 mod clock;
 mod floor;
 mod memory;
 mod ours;
 mod record;
-#[path = "../../tests/support/rustls_peer.rs"]
-mod rustls_peer;
 mod theirs;
 
 use std::time::{Duration, Instant};
@@ -166,22 +168,27 @@ fn main() {
 }
 
 /// `KEYLAB_BENCH_PROFILE=IMPL/PATH/KEY/N` (e.g. `keylab/certificate/ed25519/50`, IMPL one
-/// of keylab, rustls, floor, or `record/SIZE/N` for keylab records): runs just that, N
-/// times, for a profiler such as `valgrind --tool=callgrind`, and exits.
+/// of keylab, rustls, floor, or `record/SIZE/SUITE/N` for keylab records, SUITE
+/// `chacha20-poly1305` or `aes-128-gcm`): runs just that, N times, for a profiler such as
+/// `valgrind --tool=callgrind`, and exits.
 fn profile(spec: &str) {
     let parts: Vec<&str> = spec.split('/').collect();
     let count = |s: &str| s.parse::<u64>().expect("a count");
-    if let ["record", size, n] = parts[..] {
-        record::profile(count(size) as usize, count(n));
+    if let ["record", size, suite, n] = parts[..] {
+        let (suite, _) = record::SUITES
+            .into_iter()
+            .find(|(_, name)| *name == suite)
+            .expect("a suite (chacha20-poly1305, aes-128-gcm)");
+        record::profile(suite, count(size) as usize, count(n));
         return;
     }
     let [which, path, key, n] = parts[..] else {
-        panic!("KEYLAB_BENCH_PROFILE is IMPL/PATH/KEY/N or record/SIZE/N");
+        panic!("KEYLAB_BENCH_PROFILE is IMPL/PATH/KEY/N or record/SIZE/SUITE/N");
     };
     let case = Case::ALL
         .into_iter()
         .find(|c| c.path() == path && c.key() == key)
-        .expect("a path (ephemeral-dh, certificate) and key (ed25519, rsa2048)");
+        .expect("a path (ephemeral-dh, certificate) and key (ed25519, rsa2048, p256)");
     let (wall, sides) = match which {
         "keylab" => run_keylab(&Keylab::new(case), count(n)),
         "rustls" => run_rustls(&Rustls::new(case), count(n)),

@@ -11,7 +11,7 @@
 use std::io::Write as _;
 
 use crate::alloc;
-use crate::cases::{Case, Established, SideTimes};
+use crate::cases::{Case, Established, Key, SideTimes};
 use crate::ours::Keylab;
 use crate::theirs::Rustls;
 
@@ -119,7 +119,7 @@ pub fn report() {
             ours.json_fields("keylab"),
             theirs.json_fields("rustls")
         ));
-        if case.mutual && !case.rsa {
+        if case.mutual && case.key == Key::Ed25519 {
             summary = format!(
                 "{{\"keylab_bytes_per_conn\": {}, \"rustls_bytes_per_conn\": {}, \"keylab_peak_handshake_bytes\": {}, \"rustls_peak_handshake_bytes\": {}}}",
                 ours.per_conn(),

@@ -19,18 +19,23 @@ pub struct Keylab {
 impl Keylab {
     /// The configurations for `case`: ephemeral-DH is a server with client authentication
     /// off and a client without a certificate; the certificate path is a server that
-    /// requires a client certificate and a client that has one.
+    /// requires a client certificate and a client that has one. Both sides take only the
+    /// case's suite and group.
     pub fn new(case: Case) -> Self {
         let h = case.hierarchy();
         let anchors = Certificate::from_pem_bundle(h.root).expect("fixture root");
         let identity = Identity::from_pem(h.server_chain, h.server_key).expect("server identity");
         let mut server = ServerConfig::new(identity);
+        server.cipher_suites = vec![case.suite];
+        server.groups = vec![case.group];
         if case.mutual {
             server = server
                 .with_client_auth(ClientAuth::Required, anchors.clone())
                 .expect("client auth");
         }
         let client = ClientConfig {
+            cipher_suites: vec![case.suite],
+            groups: vec![case.group],
             trust_anchors: anchors,
             identity: case.mutual.then(|| {
                 Arc::new(Identity::from_pem(h.client_chain, h.client_key).expect("client identity"))

@@ -1,19 +1,21 @@
 //! Application-data throughput: one record of 1 KiB or 16 KiB sealed by the client and
-//! opened by the server, through keylab's `Connection::send` / `process` / `next_event`,
-//! through rustls' writer / `write_tls` / `read_tls` / `process_new_packets` / reader, and
-//! as a bare ChaCha20-Poly1305 seal and open of a buffer of the same size. Times are the
-//! thread's CPU time (`clock.rs`).
+//! opened by the server, under TLS_CHACHA20_POLY1305_SHA256 and TLS_AES_128_GCM_SHA256,
+//! through keylab's `Connection::send` / `process` / `next_event`, through rustls' writer /
+//! `write_tls` / `read_tls` / `process_new_packets` / reader, and as a bare seal and open
+//! of a buffer of the same size with the suite's AEAD (`chacha20poly1305`, `aes-gcm`: the
+//! crates keylab uses). Times are the thread's CPU time (`clock.rs`).
 
 use std::hint::black_box;
 use std::io::{Read, Write};
 
-use chacha20poly1305::aead::AeadInOut;
-use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce};
+use aes_gcm::Aes128Gcm;
+use chacha20poly1305::aead::{self, AeadInOut};
+use chacha20poly1305::{ChaCha20Poly1305, KeyInit};
 use criterion::{BenchmarkGroup, Criterion, Throughput, measurement::WallTime};
-use handshake::Event;
+use handshake::{Event, SupportedSuite};
 use time::OffsetDateTime;
 
-use crate::cases::{Case, SideTimes};
+use crate::cases::{Case, Key, SideTimes};
 use crate::clock;
 use crate::ours::Keylab;
 use crate::theirs::{self, Rustls};
@@ -21,33 +23,49 @@ use crate::theirs::{self, Rustls};
 /// Record sizes measured, in bytes of application data.
 pub const SIZES: [usize; 2] = [1024, 16 * 1024];
 
-/// The connections use the ephemeral-DH path with Ed25519 certificates; the record layer
-/// is the same on every path.
-const CASE: Case = Case {
-    mutual: false,
-    rsa: false,
-};
+/// Suites measured, with the name each takes in a row's id.
+pub const SUITES: [(SupportedSuite, &str); 2] = [
+    (SupportedSuite::Chacha20Poly1305Sha256, "chacha20-poly1305"),
+    (SupportedSuite::Aes128GcmSha256, "aes-128-gcm"),
+];
 
-/// The record benchmarks, implementations in the order `rotate` gives.
-pub fn bench(c: &mut Criterion, rotate: usize) {
-    for size in SIZES {
-        let mut group = c.benchmark_group(format!("record/{size}"));
-        group.throughput(Throughput::Bytes(size as u64));
-        let data = vec![0x61u8; size];
-        for which in 0..3 {
-            match (which + rotate) % 3 {
-                0 => keylab(&mut group, &data),
-                1 => raw(&mut group, &data),
-                _ => rustls(&mut group, &data),
-            }
-        }
-        group.finish();
+/// The connections use the ephemeral-DH path with Ed25519 certificates over x25519 (the
+/// record layer is the same on every path), with `suite`.
+fn case(suite: SupportedSuite) -> Case {
+    Case {
+        suite,
+        ..Case::chacha(false, Key::Ed25519)
     }
 }
 
-/// Sends `n` records of `size` bytes through keylab, for a profiler.
-pub fn profile(size: usize, n: u64) {
-    let mut conns = Keylab::new(CASE).handshake(&mut SideTimes::default());
+/// The record benchmarks, `record/<size>/<suite>/<impl>`, implementations in the order
+/// `rotate` gives.
+pub fn bench(c: &mut Criterion, rotate: usize) {
+    for size in SIZES {
+        for (suite, suite_name) in SUITES {
+            let mut group = c.benchmark_group(format!("record/{size}/{suite_name}"));
+            group.throughput(Throughput::Bytes(size as u64));
+            let data = vec![0x61u8; size];
+            for which in 0..3 {
+                match ((which + rotate) % 3, suite) {
+                    (0, _) => keylab(&mut group, suite, &data),
+                    (1, SupportedSuite::Chacha20Poly1305Sha256) => {
+                        raw(&mut group, ChaCha20Poly1305::new(&[0x42; 32].into()), &data)
+                    }
+                    (1, SupportedSuite::Aes128GcmSha256) => {
+                        raw(&mut group, Aes128Gcm::new(&[0x42; 16].into()), &data)
+                    }
+                    _ => rustls(&mut group, suite, &data),
+                }
+            }
+            group.finish();
+        }
+    }
+}
+
+/// Sends `n` records of `size` bytes through keylab under `suite`, for a profiler.
+pub fn profile(suite: SupportedSuite, size: usize, n: u64) {
+    let mut conns = Keylab::new(case(suite)).handshake(&mut SideTimes::default());
     let (data, mut wire, mut replies) = (vec![0x61u8; size], Vec::new(), Vec::new());
     let now = OffsetDateTime::now_utc();
     for _ in 0..n {
@@ -61,8 +79,8 @@ pub fn profile(size: usize, n: u64) {
     }
 }
 
-fn keylab(group: &mut BenchmarkGroup<'_, WallTime>, data: &[u8]) {
-    let mut conns = Keylab::new(CASE).handshake(&mut SideTimes::default());
+fn keylab(group: &mut BenchmarkGroup<'_, WallTime>, suite: SupportedSuite, data: &[u8]) {
+    let mut conns = Keylab::new(case(suite)).handshake(&mut SideTimes::default());
     let mut wire = Vec::new();
     let mut replies = Vec::new();
     let now = OffsetDateTime::now_utc();
@@ -84,8 +102,7 @@ fn keylab(group: &mut BenchmarkGroup<'_, WallTime>, data: &[u8]) {
     });
 }
 
-fn raw(group: &mut BenchmarkGroup<'_, WallTime>, data: &[u8]) {
-    let aead = ChaCha20Poly1305::new(&[0x42; 32].into());
+fn raw<A: AeadInOut>(group: &mut BenchmarkGroup<'_, WallTime>, aead: A, data: &[u8]) {
     let aad = [23, 3, 3, 0, 0];
     let mut buf = data.to_vec();
     let mut seq = 0u64;
@@ -93,9 +110,8 @@ fn raw(group: &mut BenchmarkGroup<'_, WallTime>, data: &[u8]) {
         b.iter_custom(|iters| {
             cpu_time(iters, || {
                 seq += 1;
-                let mut nonce = [0u8; 12];
+                let mut nonce = aead::Nonce::<A>::default();
                 nonce[4..].copy_from_slice(&seq.to_be_bytes());
-                let nonce = Nonce::from(nonce);
                 let tag = aead
                     .encrypt_inout_detached(&nonce, &aad, buf.as_mut_slice().into())
                     .expect("seal");
@@ -107,8 +123,8 @@ fn raw(group: &mut BenchmarkGroup<'_, WallTime>, data: &[u8]) {
     });
 }
 
-fn rustls(group: &mut BenchmarkGroup<'_, WallTime>, data: &[u8]) {
-    let mut conns = Rustls::new(CASE).handshake(&mut SideTimes::default());
+fn rustls(group: &mut BenchmarkGroup<'_, WallTime>, suite: SupportedSuite, data: &[u8]) {
+    let mut conns = Rustls::new(case(suite)).handshake(&mut SideTimes::default());
     let mut wire = Vec::new();
     let mut received = vec![0u8; data.len()];
     group.bench_function("rustls", |b| {

@@ -1,17 +1,18 @@
-//! rustls 0.23 in the same configuration: ring provider, TLS 1.3 only,
-//! TLS_CHACHA20_POLY1305_SHA256, x25519 only, the same fixture chains (as the interop
-//! tests configure it, `tests/support/rustls_peer.rs`), client authentication required on
-//! the certificate path, no tickets and no resumption.
+//! rustls 0.23 in the same configuration as keylab: ring provider, TLS 1.3 only, the
+//! case's one cipher suite (TLS_CHACHA20_POLY1305_SHA256 or TLS13_AES_128_GCM_SHA256) and
+//! one group (x25519 or secp256r1), the same fixture chains, client authentication
+//! required on the certificate path, no tickets and no resumption.
 
 use std::sync::Arc;
 
+use handshake::{SupportedGroup, SupportedSuite};
 use rustls::client::Resumption;
-use rustls::pki_types::ServerName;
-use rustls::server::NoServerSessionStorage;
-use rustls::{ClientConnection, ConnectionCommon, ServerConnection};
+use rustls::crypto::{CryptoProvider, ring};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::server::{NoServerSessionStorage, WebPkiClientVerifier};
+use rustls::{ClientConnection, ConnectionCommon, RootCertStore, ServerConnection};
 
 use crate::cases::{Case, Established, Laps, SERVER_NAME, SideTimes};
-use crate::rustls_peer::{self, ClientCerts};
 
 /// Both configurations of one case, built once.
 pub struct Rustls {
@@ -24,17 +25,36 @@ impl Rustls {
     /// The configurations for `case`.
     pub fn new(case: Case) -> Self {
         let h = case.hierarchy();
-        let mut client = rustls_peer::client_config(h, case.mutual);
-        client.resumption = Resumption::disabled();
-        let client_certs = if case.mutual {
-            ClientCerts::Required
+        let provider = provider(case);
+        let roots = roots(h.root);
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .expect("TLS 1.3")
+            .with_root_certificates(roots.clone());
+        let mut client = if case.mutual {
+            builder
+                .with_client_auth_cert(ders(h.client_chain), key_der(h.client_key))
+                .expect("client certificate")
         } else {
-            ClientCerts::NotAsked
+            builder.with_no_client_auth()
         };
-        let mut server = rustls_peer::server_config(h, client_certs);
+        client.resumption = Resumption::disabled();
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .expect("TLS 1.3");
+        let builder = if case.mutual {
+            let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider)
+                .build()
+                .expect("client verifier");
+            builder.with_client_cert_verifier(verifier)
+        } else {
+            builder.with_no_client_auth()
+        };
+        let mut server = builder
+            .with_single_cert(ders(h.server_chain), key_der(h.server_key))
+            .expect("server certificate");
         server.send_tls13_tickets = 0;
         server.session_storage = Arc::new(NoServerSessionStorage {});
-
         Self {
             client: Arc::new(client),
             server: Arc::new(server),
@@ -88,4 +108,43 @@ pub fn read_in<D>(conn: &mut ConnectionCommon<D>, wire: &mut Vec<u8>) {
         conn.process_new_packets().expect("process_new_packets");
     }
     wire.clear();
+}
+
+/// The ring provider with only the case's suite and group.
+fn provider(case: Case) -> Arc<CryptoProvider> {
+    let mut p = ring::default_provider();
+    p.cipher_suites = vec![match case.suite {
+        SupportedSuite::Chacha20Poly1305Sha256 => {
+            ring::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256
+        }
+        SupportedSuite::Aes128GcmSha256 => ring::cipher_suite::TLS13_AES_128_GCM_SHA256,
+    }];
+    p.kx_groups = vec![match case.group {
+        SupportedGroup::X25519 => ring::kx_group::X25519,
+        SupportedGroup::Secp256r1 => ring::kx_group::SECP256R1,
+    }];
+    Arc::new(p)
+}
+
+fn roots(pem: &str) -> Arc<RootCertStore> {
+    let mut roots = RootCertStore::empty();
+    for c in ders(pem) {
+        roots.add(c).expect("root");
+    }
+    Arc::new(roots)
+}
+
+fn ders(pem: &str) -> Vec<CertificateDer<'static>> {
+    pki::Certificate::from_pem_bundle(pem)
+        .expect("fixture certificates")
+        .iter()
+        .map(|c| CertificateDer::from(c.der().to_vec()))
+        .collect()
+}
+
+fn key_der(pem: &str) -> PrivateKeyDer<'static> {
+    let key = pki::PrivateKey::from_pem(pem).expect("fixture key");
+    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        key.to_pkcs8_der().expect("PKCS#8").to_vec(),
+    ))
 }
