@@ -28,6 +28,9 @@
 //! 1 optional, 2 required, and 3 off but accepting the external PSK [`PSK_IDENTITY`] and
 //! issuing (and accepting) tickets under the fixed key [`TICKET_KEY`].
 
+pub mod message_seeds;
+pub mod messages;
+mod peer;
 pub mod record;
 pub mod seeds;
 
@@ -40,6 +43,8 @@ use rand_core::SeedableRng;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
+pub use self::messages::{Item, Items, client_messages, server_messages};
+pub use self::peer::{PEER_X25519_KEY, peer_x25519_public};
 pub use self::record::{
     RECORD_IV, RECORD_KEY, RecordOutcome, codec, expected_encoding, record, record_keys,
 };
@@ -270,53 +275,91 @@ impl Outcome {
 ///
 /// # Panics
 ///
-/// When the calling contract is broken: a connection that returned an error is not
-/// closed, or HandshakeComplete and the summary disagree.
-fn run(mut conn: Connection, chunks: Chunks<'_>) -> Outcome {
-    let mut out = Vec::new();
-    let mut outcome = Outcome::empty(conn.state());
-    if let Err(e) = conn.start(NOW, &mut out) {
-        outcome.error = Some(e);
-    }
+/// When the calling contract is broken (see [`Run::finish`]).
+fn run(conn: Connection, chunks: Chunks<'_>) -> Outcome {
+    let mut run = Run::start(conn);
     for chunk in chunks {
-        if outcome.error.is_some() {
+        if !run.deliver(chunk) {
             break;
         }
-        let result = conn.process(chunk, NOW, &mut out);
-        while let Some(event) = conn.next_event() {
+    }
+    run.finish()
+}
+
+/// One connection under test, driven chunk by chunk.
+struct Run {
+    conn: Connection,
+    /// Everything the connection wrote.
+    out: Vec<u8>,
+    outcome: Outcome,
+}
+
+impl Run {
+    /// Starts `conn` at [`NOW`].
+    fn start(mut conn: Connection) -> Self {
+        let mut out = Vec::new();
+        let mut outcome = Outcome::empty(conn.state());
+        if let Err(e) = conn.start(NOW, &mut out) {
+            outcome.error = Some(e);
+        }
+        Self { conn, out, outcome }
+    }
+
+    /// Processes one chunk and takes the events; false once the connection has failed.
+    fn deliver(&mut self, chunk: &[u8]) -> bool {
+        if self.outcome.error.is_some() {
+            return false;
+        }
+        let result = self.conn.process(chunk, NOW, &mut self.out);
+        while let Some(event) = self.conn.next_event() {
             match event {
-                Event::HandshakeComplete => outcome.handshake_complete = true,
-                Event::ApplicationData(data) => outcome.application_data += data.len(),
-                Event::PeerClosed => outcome.peer_closed = true,
+                Event::HandshakeComplete => self.outcome.handshake_complete = true,
+                Event::ApplicationData(data) => self.outcome.application_data += data.len(),
+                Event::PeerClosed => self.outcome.peer_closed = true,
                 Event::SessionTicket { .. } | Event::KeyUpdated { .. } => {}
             }
         }
-        outcome.error = result.err();
+        self.outcome.error = result.err();
+        true
     }
-    outcome.state = conn.state();
-    // The calling contract, checked on every input.
-    assert!(
-        outcome.error.is_none() || (conn.is_closed() && !conn.is_handshaking()),
-        "a connection that returned an error must be closed"
-    );
-    assert_eq!(
-        outcome.handshake_complete,
-        conn.summary().is_some(),
-        "HandshakeComplete is reported exactly when a summary exists"
-    );
-    if let Some(summary) = conn.summary() {
-        outcome.path = Some(summary.path);
-        outcome.hello_retry = summary.hello_retry;
-        let _ = black_box(conn.export_keying_material(b"EXPORTER-keylab-fuzz", b"", 32));
+
+    /// Checks the calling contract, then does what a caller does at the end of a
+    /// connection.
+    ///
+    /// # Panics
+    ///
+    /// When a connection that returned an error is not closed, or HandshakeComplete and
+    /// the summary disagree.
+    fn finish(self) -> Outcome {
+        let Self {
+            mut conn,
+            mut out,
+            mut outcome,
+        } = self;
+        outcome.state = conn.state();
+        assert!(
+            outcome.error.is_none() || (conn.is_closed() && !conn.is_handshaking()),
+            "a connection that returned an error must be closed"
+        );
+        assert_eq!(
+            outcome.handshake_complete,
+            conn.summary().is_some(),
+            "HandshakeComplete is reported exactly when a summary exists"
+        );
+        if let Some(summary) = conn.summary() {
+            outcome.path = Some(summary.path);
+            outcome.hello_retry = summary.hello_retry;
+            let _ = black_box(conn.export_keying_material(b"EXPORTER-keylab-fuzz", b"", 32));
+        }
+        // Results are ignored: on a failed or closed connection these are refused, which
+        // is what is being exercised.
+        let _ = conn.send(b"end of input", &mut out);
+        let _ = conn.key_update(true, &mut out);
+        conn.close(&mut out);
+        let _ = conn.peer_eof();
+        outcome.written = out.len();
+        outcome
     }
-    // Results are ignored: on a failed or closed connection these are refused, which is
-    // what is being exercised.
-    let _ = conn.send(b"end of input", &mut out);
-    let _ = conn.key_update(true, &mut out);
-    conn.close(&mut out);
-    let _ = conn.peer_eof();
-    outcome.written = out.len();
-    outcome
 }
 
 /// Splits an input into length-prefixed chunks (see the module docs).

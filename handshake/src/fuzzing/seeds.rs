@@ -52,6 +52,10 @@ pub struct Transcript {
     pub server_to_client: Vec<Vec<u8>>,
     /// Every handshake message either side sent, with its header.
     pub messages: Vec<Vec<u8>>,
+    /// The handshake messages the client sent, in order.
+    pub client_messages: Vec<Vec<u8>>,
+    /// The handshake messages the server sent, in order.
+    pub server_messages: Vec<Vec<u8>>,
 }
 
 /// The seeds of the `client`, `server` and `codec` targets: every client variant against
@@ -175,7 +179,7 @@ pub fn record_resumption(setup: &Setup, h: u8) -> Result<Transcript, Error> {
 
 fn record_pair(mut client: Connection, mut server: Connection) -> Result<Transcript, Error> {
     let messages = Arc::new(Mutex::new(Vec::new()));
-    for conn in [&mut client, &mut server] {
+    for (side, conn) in [(0, &mut client), (1, &mut server)] {
         let sink = messages.clone();
         conn.set_observer(Box::new(move |event| {
             if let TraceEvent::Message {
@@ -185,7 +189,7 @@ fn record_pair(mut client: Connection, mut server: Connection) -> Result<Transcr
             } = event
                 && let Ok(mut list) = sink.lock()
             {
-                list.push(bytes.to_vec());
+                list.push((side, bytes.to_vec()));
             }
         }));
     }
@@ -239,10 +243,19 @@ fn record_pair(mut client: Connection, mut server: Connection) -> Result<Transcr
         &mut client,
         &mut to_server,
     )?;
-    t.messages = match messages.lock() {
+    let sent: Vec<(u8, Vec<u8>)> = match messages.lock() {
         Ok(list) => list.clone(),
         Err(_) => return Err(Error::Usage("the message log was poisoned")),
     };
+    for (side, bytes) in sent {
+        let list = if side == 0 {
+            &mut t.client_messages
+        } else {
+            &mut t.server_messages
+        };
+        list.push(bytes.clone());
+        t.messages.push(bytes);
+    }
     Ok(t)
 }
 
