@@ -27,6 +27,12 @@
 //! certificate and an empty key_share. Server variants: the client-auth policy, 0 off,
 //! 1 optional, 2 required, and 3 off but accepting the external PSK [`PSK_IDENTITY`] and
 //! issuing (and accepting) tickets under the fixed key [`TICKET_KEY`].
+//!
+//! # [`client_messages`] and [`server_messages`]
+//!
+//! The same connections, but the input is the peer's *plaintext* handshake messages and
+//! record boundaries, which a peer following the key schedule frames and encrypts under
+//! the connection's real keys; the format is in the docs of [`messages`].
 
 pub mod message_seeds;
 pub mod messages;
