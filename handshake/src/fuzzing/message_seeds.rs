@@ -34,7 +34,7 @@ const CLOSE_NOTIFY: [u8; 2] = [1, 0];
 
 /// Every `client_messages` and `server_messages` seed: each client variant against each
 /// server policy (both certificate paths, with and without HelloRetryRequest), the
-/// external PSK with and without HelloRetryRequest, and for the server a resumption;
+/// external PSK with and without HelloRetryRequest, and a resumption;
 /// named as the `client` and `server` seeds are.
 pub fn message_seeds(setup: &Setup) -> Result<Vec<Seed>, Error> {
     let mut seeds = Vec::new();
@@ -64,8 +64,11 @@ pub fn message_seeds(setup: &Setup) -> Result<Vec<Seed>, Error> {
             let name = format!("h{hierarchy}-{name}-auth-off");
             push_pair(&mut seeds, &name, h | 8 | variant, h | 3, &t)?;
         }
-        let t = record_resumption(setup, h)?;
         let name = format!("h{hierarchy}-resumption-auth-off");
+        // Option bit 4: the client offers the session it earned from server variant 3.
+        let t = record(setup, h | 16, h | 3)?;
+        seeds.push(client_seed(&name, h | 16, &t)?);
+        let t = record_resumption(setup, h)?;
         seeds.push(server_seed(&name, h | 3, &t)?);
     }
     Ok(seeds)

@@ -16,7 +16,9 @@
 //! input   = options chunk*
 //! options = one byte: bits 0-1 the variant, bit 2 the certificate hierarchy
 //!           (index into Setup's list, modulo its length), bit 3 (client only) also
-//!           offer the external PSK [`PSK_IDENTITY`]; other bits are ignored
+//!           offer the external PSK [`PSK_IDENTITY`], bit 4 (client only) also
+//!           offer a session an anonymous client earned from server variant 3 in a
+//!           recorded connection (resumption); other bits are ignored
 //! chunk   = length (u16, big-endian) || that many bytes
 //!           (a final chunk may be shorter than its length says; see Chunks)
 //! ```
@@ -58,6 +60,7 @@ use crate::config::{ClientAuth, ClientConfig, ConfigError, Identity, ServerConfi
 use crate::conn::{Connection, Event};
 use crate::error::Error;
 use crate::psk::ExternalPsk;
+use crate::session::{Session, SessionCache};
 use crate::states::{ClientState, ServerState, StateName};
 use crate::summary::Path;
 use crate::tickets::Tickets;
@@ -101,6 +104,9 @@ pub struct Credentials<'a> {
 /// The configurations the entry points choose from; build it once per process.
 pub struct Setup {
     hierarchies: Vec<Configs>,
+    /// Per hierarchy, the session an anonymous client earns from server variant 3: what a
+    /// client offers with option bit 4.
+    sessions: Vec<Option<Session>>,
 }
 
 /// Every variant's configuration for one hierarchy.
@@ -123,7 +129,16 @@ impl Setup {
             .iter()
             .map(Configs::new)
             .collect::<Result<_, _>>()?;
-        Ok(Self { hierarchies })
+        let mut setup = Self {
+            hierarchies,
+            sessions: Vec::new(),
+        };
+        // Deterministic: a recorded connection with the fixed seeds, once per process. A
+        // failure leaves no session, and the resumption seeds' replay tests fail.
+        setup.sessions = (0..setup.hierarchies.len())
+            .map(|i| seeds::earn_session(&setup, (i as u8) << 2).ok().flatten())
+            .collect();
+        Ok(setup)
     }
 
     /// How many hierarchies there are.
@@ -203,7 +218,22 @@ pub fn client_config(setup: &Setup, options: u8) -> Arc<ClientConfig> {
     } else {
         &configs.clients
     };
-    list[usize::from(options & 3)].clone()
+    let config = list[usize::from(options & 3)].clone();
+    let session = setup
+        .sessions
+        .get(usize::from((options >> 2) & 1) % setup.hierarchies.len());
+    match session {
+        Some(Some(session)) if options & 16 != 0 => {
+            // A fresh cache each time: offering a session takes it from the cache.
+            let cache = SessionCache::default();
+            cache.insert(session.clone());
+            Arc::new(ClientConfig {
+                session_cache: Some(Arc::new(cache)),
+                ..(*config).clone()
+            })
+        }
+        _ => config,
+    }
 }
 
 /// A client connection for `options` (see the module docs), with the fixed seed.

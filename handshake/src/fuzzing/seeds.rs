@@ -17,8 +17,8 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
 use super::{
-    CLIENT_SEED, NOW, SERVER_NAME, Setup, client_config, client_connection, frame, record_keys,
-    server_connection,
+    CLIENT_SEED, NOW, SERVER_NAME, SERVER_SEED, Setup, TICKET_KEY, client_config,
+    client_connection, frame, record_keys, server_connection,
 };
 use crate::config::ClientConfig;
 use crate::conn::Connection;
@@ -29,7 +29,8 @@ use crate::msgs::enums::{ContentType, ProtocolVersion};
 use crate::msgs::finished::Finished;
 use crate::msgs::post_handshake::{KeyUpdate, KeyUpdateRequest};
 use crate::record::{RecordEncrypter, write_plaintext};
-use crate::session::SessionCache;
+use crate::session::{Session, SessionCache};
+use crate::tickets::Tickets;
 
 /// One seed file: `fuzz/seeds/<target>/<name>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -175,6 +176,29 @@ pub fn record_resumption(setup: &Setup, h: u8) -> Result<Transcript, Error> {
     };
     record_pair(client(CLIENT_SEED)?, server_connection(setup, h | 3))?;
     record_pair(client(CLIENT_SEED + 1)?, server_connection(setup, h | 3))
+}
+
+/// The session an anonymous client (with hierarchy bit `h`) earns from server variant 3
+/// in a recorded connection with the fixed seeds. The server seals the ticket with a
+/// [`Tickets`] of its own under [`TICKET_KEY`]: sealing counts, and the shared one must
+/// seal the same tickets in every recording.
+pub(super) fn earn_session(setup: &Setup, h: u8) -> Result<Option<Session>, Error> {
+    let cache = Arc::new(SessionCache::default());
+    let config = Arc::new(ClientConfig {
+        session_cache: Some(cache.clone()),
+        ..(*client_config(setup, h)).clone()
+    });
+    let client = Connection::client(config, SERVER_NAME, ChaCha20Rng::seed_from_u64(CLIENT_SEED))?;
+    let server_config = setup.configs(h).servers[3]
+        .as_ref()
+        .clone()
+        .with_tickets(Arc::new(Tickets::new(&TICKET_KEY)));
+    let server = Connection::server(
+        Arc::new(server_config),
+        ChaCha20Rng::seed_from_u64(SERVER_SEED),
+    );
+    record_pair(client, server)?;
+    Ok(cache.newest(SERVER_NAME))
 }
 
 fn record_pair(mut client: Connection, mut server: Connection) -> Result<Transcript, Error> {
