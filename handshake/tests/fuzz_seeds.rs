@@ -189,6 +189,31 @@ fn message_seeds_fail_without_computed_fields() {
     );
 }
 
+/// A message split over two records joins the peer's transcript once complete: the
+/// Certificate in two fragments still leads to CONNECTED (the CertificateVerify and
+/// Finished computed after it are right).
+#[test]
+fn a_message_split_over_records_still_connects() {
+    let setup = setup();
+    let input = seed_files("client_messages")
+        .remove("h0-certificate-auth-required")
+        .expect("the certificate seed");
+    let mut split = vec![input[0]];
+    for item in fuzzing::Items::new(&input[1..]) {
+        match item {
+            fuzzing::Item::Handshake(body) if body[0] == 11 => {
+                fuzzing::Item::Handshake(&body[..2]).encode(&mut split);
+                fuzzing::Item::Handshake(&body[2..]).encode(&mut split);
+            }
+            other => other.encode(&mut split),
+        }
+    }
+    assert!(split.len() > input.len(), "no Certificate item");
+    let outcome = fuzzing::client_messages(&setup, &split);
+    assert_eq!(outcome.error, None);
+    assert_eq!(outcome.state, ClientState::Connected.into());
+}
+
 #[test]
 fn message_seeds_cover_every_path() {
     for target in ["client_messages", "server_messages"] {

@@ -69,6 +69,8 @@ pub(super) struct Peer {
     deframer: RecordDeframer,
     joiner: HandshakeJoiner,
     read_failed: bool,
+    /// The start of a handshake message the peer sent without its end yet.
+    pending: Vec<u8>,
     tickets: Tickets,
     identity: Option<std::sync::Arc<Identity>>,
     rng: ChaCha20Rng,
@@ -105,19 +107,21 @@ impl Peer {
             deframer: RecordDeframer::new(),
             joiner: HandshakeJoiner::new(),
             read_failed: false,
+            pending: Vec::new(),
             tickets: Tickets::new(&TICKET_KEY),
             identity,
             rng: ChaCha20Rng::seed_from_u64(super::SERVER_SEED ^ super::CLIENT_SEED),
         }
     }
 
-    /// Frames `body` (handshake bytes: whole messages, or fragments when `fix` is false)
-    /// as the peer's next handshake record(s); with `fix`, each whole message first gets
-    /// its computed fields (see [`Peer::fix`]).
+    /// Frames `body` (handshake bytes: whole messages, or fragments) as the peer's next
+    /// handshake record(s); with `fix`, each whole message in `body` first gets its
+    /// computed fields (see [`Peer::fix`]). A message split over records joins the
+    /// transcript once its last fragment is sent.
     pub(super) fn handshake(&mut self, body: &[u8], fix: bool, out: &mut Vec<u8>) {
         self.promote();
         let mut sent = Vec::with_capacity(body.len());
-        let mut rest = body;
+        let mut rest = self.complete_pending(body, &mut sent);
         while let Some(len) = whole_message_len(rest) {
             let (message, tail) = rest.split_at(len);
             let message = if fix {
@@ -129,9 +133,29 @@ impl Peer {
             sent.extend_from_slice(&message);
             rest = tail;
         }
-        // A trailing fragment goes out as it is; the transcript ignores it.
+        self.pending.extend_from_slice(rest);
         sent.extend_from_slice(rest);
         self.seal(ContentType::Handshake, &sent, out);
+    }
+
+    /// Feeds the start of `body` to the message an earlier record left incomplete, as it
+    /// is; returns the rest.
+    fn complete_pending<'b>(&mut self, mut body: &'b [u8], sent: &mut Vec<u8>) -> &'b [u8] {
+        while !self.pending.is_empty() && !body.is_empty() {
+            let wanted = whole_message_len(&self.pending)
+                .or_else(|| declared_len(&self.pending))
+                .unwrap_or(4);
+            let n = wanted.saturating_sub(self.pending.len()).min(body.len());
+            let (head, tail) = body.split_at(n);
+            self.pending.extend_from_slice(head);
+            sent.extend_from_slice(head);
+            body = tail;
+            if whole_message_len(&self.pending) == Some(self.pending.len()) {
+                let message = std::mem::take(&mut self.pending);
+                self.on_message(&message, self.role);
+            }
+        }
+        body
     }
 
     /// Frames `body` as one record of `typ`: protected once the peer has write keys.
@@ -375,12 +399,16 @@ fn now_ms() -> u64 {
     u64::try_from(NOW.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
+/// The length, header included, that the handshake header at the start of `bytes`
+/// declares (RFC 8446 §4: a 3-byte length after the type).
+fn declared_len(bytes: &[u8]) -> Option<usize> {
+    let header = bytes.get(..4)?;
+    Some(4 + (usize::from(header[1]) << 16 | usize::from(header[2]) << 8 | usize::from(header[3])))
+}
+
 /// The length of the whole handshake message at the start of `bytes`, if it is all there.
 fn whole_message_len(bytes: &[u8]) -> Option<usize> {
-    let header = bytes.get(..4)?;
-    let len = 4 + usize::from(header[1]) * 65_536 + usize::from(header[2]) * 256;
-    let len = len + usize::from(header[3]);
-    (bytes.len() >= len).then_some(len)
+    declared_len(bytes).filter(|len| bytes.len() >= *len)
 }
 
 /// Unprotected records of `typ` holding `body`; an empty body still makes one record, so
