@@ -1,9 +1,10 @@
 //! Replays the committed fuzz corpora on stable through the same entry points the
 //! cargo-fuzz targets call (`handshake::fuzzing`), so CI exercises them on every run:
 //!
-//! - `fuzz/seeds/{client,server,codec,record}/`: recorded from real transcripts; the tests
-//!   assert they go deep (client and server seeds reach CONNECTED and a clean close).
-//! - `fuzz/regressions/{client,server,codec,record}/`: inputs the fuzzer once found; they
+//! - `fuzz/seeds/<target>/` for `client`, `server`, `client_messages`, `server_messages`,
+//!   `codec` and `record`: recorded from real transcripts; the tests assert they go deep
+//!   (the connection targets' seeds reach CONNECTED and a clean close).
+//! - `fuzz/regressions/<target>/`: inputs the fuzzer once found; they
 //!   must run without a panic. A folder may be empty (a `.gitkeep` holds it in git), but
 //!   it must exist.
 //!
@@ -23,7 +24,14 @@ use handshake::Path as HandshakePath;
 use handshake::fuzzing::{self, Credentials, Setup, seeds};
 use handshake::states::ClientState;
 
-const TARGETS: [&str; 4] = ["client", "server", "codec", "record"];
+const TARGETS: [&str; 6] = [
+    "client",
+    "server",
+    "client_messages",
+    "server_messages",
+    "codec",
+    "record",
+];
 
 fn credentials(h: fixtures::Hierarchy) -> Credentials<'static> {
     Credentials {
@@ -119,6 +127,115 @@ fn check_path(name: &str, path: Option<HandshakePath>, hello_retry: bool) {
     };
     assert_eq!(path, Some(expected), "{name}");
     assert_eq!(hello_retry, name.contains("-hrr-"), "{name}");
+}
+
+#[test]
+fn client_messages_seeds_reach_connected_and_a_clean_close() {
+    let setup = setup();
+    for (name, input) in seed_files("client_messages") {
+        let outcome = fuzzing::client_messages(&setup, &input);
+        assert_eq!(outcome.error, None, "{name}");
+        assert!(outcome.handshake_complete, "{name}: {outcome:?}");
+        assert_eq!(outcome.state, ClientState::Connected.into(), "{name}");
+        assert!(outcome.peer_closed, "{name}: close_notify not reached");
+        assert_eq!(
+            outcome.application_data,
+            "hello from the server".len() + "after the key update".len(),
+            "{name}: the data around the KeyUpdate"
+        );
+        check_path(&name, outcome.path, outcome.hello_retry);
+    }
+}
+
+#[test]
+fn server_messages_seeds_reach_connected_and_a_clean_close() {
+    let setup = setup();
+    for (name, input) in seed_files("server_messages") {
+        let outcome = fuzzing::server_messages(&setup, &input);
+        assert_eq!(outcome.error, None, "{name}");
+        assert!(outcome.handshake_complete, "{name}: {outcome:?}");
+        assert!(outcome.peer_closed, "{name}: close_notify not reached");
+        assert_eq!(outcome.application_data, "hello from the client".len());
+        check_path(&name, outcome.path, outcome.hello_retry);
+    }
+}
+
+/// Without the computed fields the same messages stop where the cryptography is checked:
+/// the replays above pass because the peer's keys, binders, signatures and verify_data
+/// are right, not because nothing is checked.
+#[test]
+fn message_seeds_fail_without_computed_fields() {
+    let setup = setup();
+    let (name, input) = seed_files("client_messages")
+        .into_iter()
+        .find(|(name, _)| name == "h0-certificate-auth-required")
+        .expect("the certificate seed");
+    let plain: Vec<u8> = std::iter::once(input[0])
+        .chain(fuzzing::Items::new(&input[1..]).flat_map(|item| {
+            let item = match item {
+                fuzzing::Item::Computed(body) => fuzzing::Item::Handshake(body),
+                other => other,
+            };
+            let mut bytes = Vec::new();
+            item.encode(&mut bytes);
+            bytes
+        }))
+        .collect();
+    let outcome = fuzzing::client_messages(&setup, &plain);
+    assert_eq!(
+        outcome.error.and_then(|e| e.alert()),
+        Some(handshake::msgs::enums::AlertDescription::DecryptError),
+        "{name}: the recorded signature does not match the peer's transcript"
+    );
+}
+
+/// A message split over two records joins the peer's transcript once complete: the
+/// Certificate in two fragments still leads to CONNECTED (the CertificateVerify and
+/// Finished computed after it are right).
+#[test]
+fn a_message_split_over_records_still_connects() {
+    let setup = setup();
+    let input = seed_files("client_messages")
+        .remove("h0-certificate-auth-required")
+        .expect("the certificate seed");
+    let mut split = vec![input[0]];
+    for item in fuzzing::Items::new(&input[1..]) {
+        match item {
+            fuzzing::Item::Handshake(body) if body[0] == 11 => {
+                fuzzing::Item::Handshake(&body[..2]).encode(&mut split);
+                fuzzing::Item::Handshake(&body[2..]).encode(&mut split);
+            }
+            other => other.encode(&mut split),
+        }
+    }
+    assert!(split.len() > input.len(), "no Certificate item");
+    let outcome = fuzzing::client_messages(&setup, &split);
+    assert_eq!(outcome.error, None);
+    assert_eq!(outcome.state, ClientState::Connected.into());
+}
+
+#[test]
+fn message_seeds_cover_every_path() {
+    for target in ["client_messages", "server_messages"] {
+        let names: Vec<String> = seed_files(target).into_keys().collect();
+        for part in [
+            "-anonymous-",
+            "-certificate-",
+            "-hrr-",
+            "-psk-",
+            "auth-required",
+        ] {
+            assert!(
+                names.iter().any(|n| n.contains(part)),
+                "{target}: no seed with {part}"
+            );
+        }
+    }
+    let names: Vec<String> = seed_files("server_messages").into_keys().collect();
+    assert!(
+        names.iter().any(|n| n.contains("-resumption-")),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -239,6 +356,8 @@ fn regression_inputs_run_without_panic() {
             match target {
                 "client" => _ = black_box(fuzzing::client(&setup, &input)),
                 "server" => _ = black_box(fuzzing::server(&setup, &input)),
+                "client_messages" => _ = black_box(fuzzing::client_messages(&setup, &input)),
+                "server_messages" => _ = black_box(fuzzing::server_messages(&setup, &input)),
                 "codec" => _ = black_box(fuzzing::codec(&input)),
                 _ => _ = black_box(fuzzing::record(&input)),
             }
@@ -273,7 +392,9 @@ fn every_fuzz_target_is_replayed() {
 
 /// Every seed, freshly recorded.
 fn generate() -> Vec<seeds::Seed> {
-    let mut all = seeds::handshake_seeds(&setup()).expect("recording");
+    let setup = setup();
+    let mut all = seeds::handshake_seeds(&setup).expect("recording");
+    all.extend(handshake::fuzzing::message_seeds::message_seeds(&setup).expect("recording"));
     all.extend(seeds::record_seeds().expect("record seeds"));
     all.extend(rfc8448_messages());
     all
@@ -331,7 +452,7 @@ fn committed_seeds_match_a_fresh_recording() {
     }
 }
 
-/// Writes `fuzz/seeds/{client,server,codec,record}/`, replacing what is there.
+/// Writes `fuzz/seeds/<target>/` for every target above, replacing what is there.
 #[test]
 #[ignore = "writes fuzz/seeds; run on purpose after a change to the wire format"]
 fn regenerate_seeds() {

@@ -16,7 +16,9 @@
 //! input   = options chunk*
 //! options = one byte: bits 0-1 the variant, bit 2 the certificate hierarchy
 //!           (index into Setup's list, modulo its length), bit 3 (client only) also
-//!           offer the external PSK [`PSK_IDENTITY`]; other bits are ignored
+//!           offer the external PSK [`PSK_IDENTITY`], bit 4 (client only) also
+//!           offer a session an anonymous client earned from server variant 3 in a
+//!           recorded connection (resumption); other bits are ignored
 //! chunk   = length (u16, big-endian) || that many bytes
 //!           (a final chunk may be shorter than its length says; see Chunks)
 //! ```
@@ -27,7 +29,16 @@
 //! certificate and an empty key_share. Server variants: the client-auth policy, 0 off,
 //! 1 optional, 2 required, and 3 off but accepting the external PSK [`PSK_IDENTITY`] and
 //! issuing (and accepting) tickets under the fixed key [`TICKET_KEY`].
+//!
+//! # [`client_messages`] and [`server_messages`]
+//!
+//! The same connections, but the input is the peer's *plaintext* handshake messages and
+//! record boundaries, which a peer following the key schedule frames and encrypts under
+//! the connection's real keys; the format is in the docs of [`messages`].
 
+pub mod message_seeds;
+pub mod messages;
+mod peer;
 pub mod record;
 pub mod seeds;
 
@@ -40,6 +51,8 @@ use rand_core::SeedableRng;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
+pub use self::messages::{Item, Items, client_messages, server_messages};
+pub use self::peer::{PEER_X25519_KEY, peer_x25519_public};
 pub use self::record::{
     RECORD_IV, RECORD_KEY, RecordOutcome, codec, expected_encoding, record, record_keys,
 };
@@ -47,6 +60,7 @@ use crate::config::{ClientAuth, ClientConfig, ConfigError, Identity, ServerConfi
 use crate::conn::{Connection, Event};
 use crate::error::Error;
 use crate::psk::ExternalPsk;
+use crate::session::{Session, SessionCache};
 use crate::states::{ClientState, ServerState, StateName};
 use crate::summary::Path;
 use crate::tickets::Tickets;
@@ -90,6 +104,9 @@ pub struct Credentials<'a> {
 /// The configurations the entry points choose from; build it once per process.
 pub struct Setup {
     hierarchies: Vec<Configs>,
+    /// Per hierarchy, the session an anonymous client earns from server variant 3: what a
+    /// client offers with option bit 4.
+    sessions: Vec<Option<Session>>,
 }
 
 /// Every variant's configuration for one hierarchy.
@@ -112,7 +129,16 @@ impl Setup {
             .iter()
             .map(Configs::new)
             .collect::<Result<_, _>>()?;
-        Ok(Self { hierarchies })
+        let mut setup = Self {
+            hierarchies,
+            sessions: Vec::new(),
+        };
+        // Deterministic: a recorded connection with the fixed seeds, once per process. A
+        // failure leaves no session, and the resumption seeds' replay tests fail.
+        setup.sessions = (0..setup.hierarchies.len())
+            .map(|i| seeds::earn_session(&setup, (i as u8) << 2).ok().flatten())
+            .collect();
+        Ok(setup)
     }
 
     /// How many hierarchies there are.
@@ -192,7 +218,22 @@ pub fn client_config(setup: &Setup, options: u8) -> Arc<ClientConfig> {
     } else {
         &configs.clients
     };
-    list[usize::from(options & 3)].clone()
+    let config = list[usize::from(options & 3)].clone();
+    let session = setup
+        .sessions
+        .get(usize::from((options >> 2) & 1) % setup.hierarchies.len());
+    match session {
+        Some(Some(session)) if options & 16 != 0 => {
+            // A fresh cache each time: offering a session takes it from the cache.
+            let cache = SessionCache::default();
+            cache.insert(session.clone());
+            Arc::new(ClientConfig {
+                session_cache: Some(Arc::new(cache)),
+                ..(*config).clone()
+            })
+        }
+        _ => config,
+    }
 }
 
 /// A client connection for `options` (see the module docs), with the fixed seed.
@@ -270,53 +311,91 @@ impl Outcome {
 ///
 /// # Panics
 ///
-/// When the calling contract is broken: a connection that returned an error is not
-/// closed, or HandshakeComplete and the summary disagree.
-fn run(mut conn: Connection, chunks: Chunks<'_>) -> Outcome {
-    let mut out = Vec::new();
-    let mut outcome = Outcome::empty(conn.state());
-    if let Err(e) = conn.start(NOW, &mut out) {
-        outcome.error = Some(e);
-    }
+/// When the calling contract is broken (see [`Run::finish`]).
+fn run(conn: Connection, chunks: Chunks<'_>) -> Outcome {
+    let mut run = Run::start(conn);
     for chunk in chunks {
-        if outcome.error.is_some() {
+        if !run.deliver(chunk) {
             break;
         }
-        let result = conn.process(chunk, NOW, &mut out);
-        while let Some(event) = conn.next_event() {
+    }
+    run.finish()
+}
+
+/// One connection under test, driven chunk by chunk.
+struct Run {
+    conn: Connection,
+    /// Everything the connection wrote.
+    out: Vec<u8>,
+    outcome: Outcome,
+}
+
+impl Run {
+    /// Starts `conn` at [`NOW`].
+    fn start(mut conn: Connection) -> Self {
+        let mut out = Vec::new();
+        let mut outcome = Outcome::empty(conn.state());
+        if let Err(e) = conn.start(NOW, &mut out) {
+            outcome.error = Some(e);
+        }
+        Self { conn, out, outcome }
+    }
+
+    /// Processes one chunk and takes the events; false once the connection has failed.
+    fn deliver(&mut self, chunk: &[u8]) -> bool {
+        if self.outcome.error.is_some() {
+            return false;
+        }
+        let result = self.conn.process(chunk, NOW, &mut self.out);
+        while let Some(event) = self.conn.next_event() {
             match event {
-                Event::HandshakeComplete => outcome.handshake_complete = true,
-                Event::ApplicationData(data) => outcome.application_data += data.len(),
-                Event::PeerClosed => outcome.peer_closed = true,
+                Event::HandshakeComplete => self.outcome.handshake_complete = true,
+                Event::ApplicationData(data) => self.outcome.application_data += data.len(),
+                Event::PeerClosed => self.outcome.peer_closed = true,
                 Event::SessionTicket { .. } | Event::KeyUpdated { .. } => {}
             }
         }
-        outcome.error = result.err();
+        self.outcome.error = result.err();
+        true
     }
-    outcome.state = conn.state();
-    // The calling contract, checked on every input.
-    assert!(
-        outcome.error.is_none() || (conn.is_closed() && !conn.is_handshaking()),
-        "a connection that returned an error must be closed"
-    );
-    assert_eq!(
-        outcome.handshake_complete,
-        conn.summary().is_some(),
-        "HandshakeComplete is reported exactly when a summary exists"
-    );
-    if let Some(summary) = conn.summary() {
-        outcome.path = Some(summary.path);
-        outcome.hello_retry = summary.hello_retry;
-        let _ = black_box(conn.export_keying_material(b"EXPORTER-keylab-fuzz", b"", 32));
+
+    /// Checks the calling contract, then does what a caller does at the end of a
+    /// connection.
+    ///
+    /// # Panics
+    ///
+    /// When a connection that returned an error is not closed, or HandshakeComplete and
+    /// the summary disagree.
+    fn finish(self) -> Outcome {
+        let Self {
+            mut conn,
+            mut out,
+            mut outcome,
+        } = self;
+        outcome.state = conn.state();
+        assert!(
+            outcome.error.is_none() || (conn.is_closed() && !conn.is_handshaking()),
+            "a connection that returned an error must be closed"
+        );
+        assert_eq!(
+            outcome.handshake_complete,
+            conn.summary().is_some(),
+            "HandshakeComplete is reported exactly when a summary exists"
+        );
+        if let Some(summary) = conn.summary() {
+            outcome.path = Some(summary.path);
+            outcome.hello_retry = summary.hello_retry;
+            let _ = black_box(conn.export_keying_material(b"EXPORTER-keylab-fuzz", b"", 32));
+        }
+        // Results are ignored: on a failed or closed connection these are refused, which
+        // is what is being exercised.
+        let _ = conn.send(b"end of input", &mut out);
+        let _ = conn.key_update(true, &mut out);
+        conn.close(&mut out);
+        let _ = conn.peer_eof();
+        outcome.written = out.len();
+        outcome
     }
-    // Results are ignored: on a failed or closed connection these are refused, which is
-    // what is being exercised.
-    let _ = conn.send(b"end of input", &mut out);
-    let _ = conn.key_update(true, &mut out);
-    conn.close(&mut out);
-    let _ = conn.peer_eof();
-    outcome.written = out.len();
-    outcome
 }
 
 /// Splits an input into length-prefixed chunks (see the module docs).

@@ -17,8 +17,8 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
 use super::{
-    CLIENT_SEED, NOW, SERVER_NAME, Setup, client_config, client_connection, frame, record_keys,
-    server_connection,
+    CLIENT_SEED, NOW, SERVER_NAME, SERVER_SEED, Setup, TICKET_KEY, client_config,
+    client_connection, frame, record_keys, server_connection,
 };
 use crate::config::ClientConfig;
 use crate::conn::Connection;
@@ -29,7 +29,8 @@ use crate::msgs::enums::{ContentType, ProtocolVersion};
 use crate::msgs::finished::Finished;
 use crate::msgs::post_handshake::{KeyUpdate, KeyUpdateRequest};
 use crate::record::{RecordEncrypter, write_plaintext};
-use crate::session::SessionCache;
+use crate::session::{Session, SessionCache};
+use crate::tickets::Tickets;
 
 /// One seed file: `fuzz/seeds/<target>/<name>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,6 +53,10 @@ pub struct Transcript {
     pub server_to_client: Vec<Vec<u8>>,
     /// Every handshake message either side sent, with its header.
     pub messages: Vec<Vec<u8>>,
+    /// The handshake messages the client sent, in order.
+    pub client_messages: Vec<Vec<u8>>,
+    /// The handshake messages the server sent, in order.
+    pub server_messages: Vec<Vec<u8>>,
 }
 
 /// The seeds of the `client`, `server` and `codec` targets: every client variant against
@@ -173,9 +178,32 @@ pub fn record_resumption(setup: &Setup, h: u8) -> Result<Transcript, Error> {
     record_pair(client(CLIENT_SEED + 1)?, server_connection(setup, h | 3))
 }
 
+/// The session an anonymous client (with hierarchy bit `h`) earns from server variant 3
+/// in a recorded connection with the fixed seeds. The server seals the ticket with a
+/// [`Tickets`] of its own under [`TICKET_KEY`]: sealing counts, and the shared one must
+/// seal the same tickets in every recording.
+pub(super) fn earn_session(setup: &Setup, h: u8) -> Result<Option<Session>, Error> {
+    let cache = Arc::new(SessionCache::default());
+    let config = Arc::new(ClientConfig {
+        session_cache: Some(cache.clone()),
+        ..(*client_config(setup, h)).clone()
+    });
+    let client = Connection::client(config, SERVER_NAME, ChaCha20Rng::seed_from_u64(CLIENT_SEED))?;
+    let server_config = setup.configs(h).servers[3]
+        .as_ref()
+        .clone()
+        .with_tickets(Arc::new(Tickets::new(&TICKET_KEY)));
+    let server = Connection::server(
+        Arc::new(server_config),
+        ChaCha20Rng::seed_from_u64(SERVER_SEED),
+    );
+    record_pair(client, server)?;
+    Ok(cache.newest(SERVER_NAME))
+}
+
 fn record_pair(mut client: Connection, mut server: Connection) -> Result<Transcript, Error> {
     let messages = Arc::new(Mutex::new(Vec::new()));
-    for conn in [&mut client, &mut server] {
+    for (side, conn) in [(0, &mut client), (1, &mut server)] {
         let sink = messages.clone();
         conn.set_observer(Box::new(move |event| {
             if let TraceEvent::Message {
@@ -185,7 +213,7 @@ fn record_pair(mut client: Connection, mut server: Connection) -> Result<Transcr
             } = event
                 && let Ok(mut list) = sink.lock()
             {
-                list.push(bytes.to_vec());
+                list.push((side, bytes.to_vec()));
             }
         }));
     }
@@ -239,10 +267,19 @@ fn record_pair(mut client: Connection, mut server: Connection) -> Result<Transcr
         &mut client,
         &mut to_server,
     )?;
-    t.messages = match messages.lock() {
+    let sent: Vec<(u8, Vec<u8>)> = match messages.lock() {
         Ok(list) => list.clone(),
         Err(_) => return Err(Error::Usage("the message log was poisoned")),
     };
+    for (side, bytes) in sent {
+        let list = if side == 0 {
+            &mut t.client_messages
+        } else {
+            &mut t.server_messages
+        };
+        list.push(bytes.clone());
+        t.messages.push(bytes);
+    }
     Ok(t)
 }
 
