@@ -17,6 +17,7 @@ use rand_core::SeedableRng;
 use x25519_dalek::{PublicKey as X25519Public, StaticSecret};
 
 use super::{NOW, PSK_IDENTITY, PSK_KEY, TICKET_KEY};
+use crate::SupportedSuite;
 use crate::auth::{Side, sign_certificate_verify};
 use crate::config::Identity;
 use crate::key_schedule::{
@@ -371,7 +372,9 @@ impl Peer {
     }
 
     fn set_secret(&mut self, side: Side, secret: Secret) {
-        let keys = TrafficKeys::derive(&secret);
+        // The fuzzing connections negotiate TLS_CHACHA20_POLY1305_SHA256 (their first
+        // preference, and what the seeds' ServerHellos choose).
+        let keys = TrafficKeys::derive(SupportedSuite::Chacha20Poly1305Sha256, &secret);
         if side == self.role {
             self.next_write = Some(RecordEncrypter::new(&keys));
         } else {
