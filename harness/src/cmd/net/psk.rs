@@ -19,7 +19,7 @@ pub struct ServerPskArgs {
     /// Without --cert the server takes only these keys.
     #[arg(long, value_name = "FILE")]
     pub psk_file: Option<PathBuf>,
-    /// Accept psk_ke (a PSK without X25519) when the client offers only that: no forward
+    /// Accept psk_ke (a PSK without (EC)DHE) when the client offers only that: no forward
     /// secrecy. psk_dhe_ke is preferred whenever offered.
     #[arg(long)]
     pub psk_ke: bool,
@@ -48,7 +48,7 @@ pub struct ClientPskArgs {
     /// Which key of --psk-file to offer.
     #[arg(long, value_name = "ID", requires = "psk_file")]
     pub psk_identity: Option<String>,
-    /// Offer psk_ke only (a PSK without X25519): no forward secrecy. Without it, psk_dhe_ke
+    /// Offer psk_ke only (a PSK without (EC)DHE): no forward secrecy. Without it, psk_dhe_ke
     /// only.
     #[arg(long)]
     pub psk_ke: bool,
