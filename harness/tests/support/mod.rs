@@ -4,6 +4,7 @@
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
 pub mod keylab_peer;
+pub mod rustls_echo;
 pub mod rustls_peer;
 
 use std::io::{BufRead, BufReader, Write as _};
