@@ -5,30 +5,33 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{Dir, MemoryKeyLog, Pair, client_config, server_config};
+use common::{Dir, MemoryKeyLog, Pair, client_config, edited_hello, server_config};
 use handshake::msgs::alert::AlertDescription;
 use handshake::msgs::enums::SignatureScheme;
 use handshake::states::{ClientState, ServerState};
 use handshake::{ClientAuth, Error, Event, Path};
 
 fn exchange_data(p: &mut Pair) {
-    p.client
-        .send(b"ping", &mut p.client_out)
-        .expect("client send");
-    p.transfer(Dir::C2S);
-    let got = Pair::events(&mut p.server);
+    send_and_check(p, Dir::C2S, b"ping");
+    send_and_check(p, Dir::S2C, b"pong");
+}
+
+/// Sends `data` the way `dir` goes and checks the other side reports it.
+fn send_and_check(p: &mut Pair, dir: Dir, data: &[u8]) {
+    let (sender, out) = match dir {
+        Dir::C2S => (&mut p.client, &mut p.client_out),
+        Dir::S2C => (&mut p.server, &mut p.server_out),
+    };
+    sender.send(data, out).expect("send");
+    p.transfer(dir);
+    let receiver = match dir {
+        Dir::C2S => &mut p.server,
+        Dir::S2C => &mut p.client,
+    };
+    let got = Pair::events(receiver);
     assert!(
-        got.contains(&Event::ApplicationData(b"ping".to_vec())),
-        "{got:?}"
-    );
-    p.server
-        .send(b"pong", &mut p.server_out)
-        .expect("server send");
-    p.transfer(Dir::S2C);
-    let got = Pair::events(&mut p.client);
-    assert!(
-        got.contains(&Event::ApplicationData(b"pong".to_vec())),
-        "{got:?}"
+        got.contains(&Event::ApplicationData(data.to_vec())),
+        "{dir:?}: {got:?}"
     );
 }
 
@@ -174,10 +177,7 @@ fn hello_retry_request_when_the_client_sends_no_share() {
 
 #[test]
 fn key_update_both_ways() {
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut p = Pair::basic();
     p.handshake();
     Pair::events(&mut p.server);
     p.client
@@ -199,10 +199,7 @@ fn key_update_both_ways() {
 
 #[test]
 fn close_notify_and_truncation() {
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut p = Pair::basic();
     p.handshake();
     p.client
         .send(b"last words", &mut p.client_out)
@@ -229,10 +226,7 @@ fn close_notify_and_truncation() {
     );
 
     // EOF without close_notify is truncation.
-    let mut q = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut q = Pair::basic();
     q.handshake();
     assert_eq!(q.client.peer_eof(), Err(Error::Truncated));
 }
@@ -304,10 +298,7 @@ fn ip_server_names_are_checked_against_ip_sans_and_not_sent() {
 
 #[test]
 fn application_data_before_the_handshake_is_refused() {
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut p = Pair::basic();
     let err = p
         .client
         .send(b"early", &mut Vec::new())
@@ -321,10 +312,7 @@ fn application_data_before_the_handshake_is_refused() {
 
 #[test]
 fn large_application_data_is_split_into_records() {
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut p = Pair::basic();
     p.handshake();
     Pair::events(&mut p.server);
     let big: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
@@ -441,25 +429,8 @@ fn session_tickets_are_accepted_by_clients_and_refused_by_servers() {
 #[test]
 fn the_server_echoes_the_legacy_session_id() {
     use handshake::msgs::HandshakeMessage;
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
-    let hello = std::mem::take(&mut p.client_out);
-    let Ok(HandshakeMessage::ClientHello(mut ch)) = HandshakeMessage::decode(&hello[5..]) else {
-        panic!("not a ClientHello");
-    };
-    ch.legacy_session_id = vec![7; 32];
-    let mut record = Vec::new();
-    handshake::record::write_plaintext(
-        handshake::msgs::enums::ContentType::Handshake,
-        handshake::msgs::enums::ProtocolVersion::Tls12,
-        &HandshakeMessage::ClientHello(ch)
-            .to_bytes()
-            .expect("encode"),
-        &mut record,
-    )
-    .expect("record");
+    let mut p = edited_hello(|ch| ch.legacy_session_id = vec![7; 32]);
+    let record = std::mem::take(&mut p.client_out);
     let mut out = Vec::new();
     p.server
         .process(&record, common::NOW, &mut out)

@@ -9,8 +9,10 @@
 use std::sync::{Arc, Mutex};
 
 use handshake::key_schedule::{Secret, TrafficKeys};
-use handshake::msgs::enums::ContentType;
-use handshake::record::RecordEncrypter;
+use handshake::msgs::HandshakeMessage;
+use handshake::msgs::client_hello::ClientHello;
+use handshake::msgs::enums::{ContentType, ProtocolVersion};
+use handshake::record::{RecordEncrypter, write_plaintext};
 use handshake::states::{self, StateName};
 use handshake::{
     ClientAuth, ClientConfig, Connection, Error, Event, Identity, KeyLog, ServerConfig,
@@ -102,6 +104,15 @@ fn record_transitions(conn: &mut Connection) -> Transitions {
 }
 
 impl Pair {
+    /// The plainest pair: Ed25519 certificates, and a server that asks for no client
+    /// certificate.
+    pub fn basic() -> Self {
+        Self::new(
+            client_config(false, false),
+            server_config(false, ClientAuth::Off),
+        )
+    }
+
     pub fn new(client: ClientConfig, server: ServerConfig) -> Self {
         Self::with_seed(client, server, "localhost", 1)
     }
@@ -283,4 +294,40 @@ pub fn client_second_flight(typ: ContentType, content: &[u8]) -> Pair {
     enc.encrypt(typ, content, 0, &mut record).expect("encrypt");
     p.client_out = record;
     p
+}
+
+/// `bytes` as plaintext records of type `typ` (legacy_record_version 0x0303, RFC 8446 §5.1).
+pub fn plaintext_records(typ: ContentType, bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_plaintext(typ, ProtocolVersion::Tls12, bytes, &mut out).expect("records");
+    out
+}
+
+/// `msg` encoded and framed as plaintext handshake records.
+pub fn plaintext_record(msg: &HandshakeMessage) -> Vec<u8> {
+    plaintext_records(ContentType::Handshake, &msg.to_bytes().expect("encode"))
+}
+
+/// A basic pair whose first ClientHello was changed by `edit` before the server sees it.
+pub fn edited_hello(edit: impl FnOnce(&mut ClientHello)) -> Pair {
+    let mut p = Pair::basic();
+    let bytes = std::mem::take(&mut p.client_out);
+    let Ok(HandshakeMessage::ClientHello(mut ch)) = HandshakeMessage::decode(&bytes[5..]) else {
+        panic!("not a ClientHello");
+    };
+    edit(&mut ch);
+    p.client_out = plaintext_record(&HandshakeMessage::ClientHello(ch));
+    p
+}
+
+/// The records of a byte stream, each as its own byte vector.
+pub fn split_records(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 5 <= bytes.len() {
+        let len = 5 + usize::from(u16::from_be_bytes([bytes[at + 3], bytes[at + 4]]));
+        out.push(bytes[at..at + len].to_vec());
+        at += len;
+    }
+    out
 }
