@@ -171,6 +171,20 @@ pub fn openssl_server(args: &[&str]) -> (Running, u16, mpsc::Receiver<String>) {
     })
 }
 
+/// [`openssl_server`] with the Ed25519 fixture server's certificate, key and
+/// intermediate, then `ARGS`.
+pub fn ed25519_openssl_server(args: &[&str]) -> (Running, u16, mpsc::Receiver<String>) {
+    let (cert, key) = (ed25519("server.pem"), ed25519("server.key"));
+    let chain = ed25519("intermediate.pem");
+    openssl_server(
+        &[
+            &["-cert", &cert, "-key", &key, "-cert_chain", &chain][..],
+            args,
+        ]
+        .concat(),
+    )
+}
+
 /// Runs a command with a time limit; returns its output. `input` is written to its stdin,
 /// which then stays open a moment (s_client quits at EOF on stdin).
 pub fn run_with_timeout(mut cmd: Command, input: Option<&[u8]>, limit: Duration) -> Output {
