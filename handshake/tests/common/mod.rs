@@ -203,15 +203,20 @@ impl Pair {
         panic!("the pair did not settle within 20 rounds");
     }
 
-    /// Drives until both are connected; panics with both errors otherwise.
-    pub fn handshake(&mut self) {
+    /// Drives until both settle; panics with both errors if either side failed.
+    pub fn drive_without_errors(&mut self) {
         self.drive();
         assert!(
             self.client_error.is_none() && self.server_error.is_none(),
-            "handshake failed: client {:?}, server {:?}",
+            "failed: client {:?}, server {:?}",
             self.client_error,
             self.server_error
         );
+    }
+
+    /// Drives until both are connected; panics with both errors otherwise.
+    pub fn handshake(&mut self) {
+        self.drive_without_errors();
         assert!(
             !self.client.is_handshaking() && !self.server.is_handshaking(),
             "handshake stalled"
