@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use common::{Dir, MemoryKeyLog, Pair, certs, plaintext_record};
 use handshake::error::{HandshakeFailure, Invalid, Verification};
-use handshake::key_schedule::{Secret, TrafficKeys};
+use handshake::key_schedule::TrafficKeys;
 use handshake::msgs::HandshakeMessage;
 use handshake::msgs::alert::AlertDescription as A;
 use handshake::msgs::enums::{ContentType, NamedGroup, SignatureScheme};
@@ -413,12 +413,10 @@ fn ecdsa_p256_certificates_on_both_sides() {
 fn with_edited_certificate_verify(edit: impl FnOnce(&mut [u8])) -> (Option<Error>, Option<Error>) {
     let (mut p, log) = p256_pair(Aes128GcmSha256);
     p.transfer(Dir::C2S);
-    let secret: [u8; 32] = log
-        .get("SERVER_HANDSHAKE_TRAFFIC_SECRET")
-        .expect("logged")
-        .try_into()
-        .expect("32 bytes");
-    let keys = TrafficKeys::derive(Aes128GcmSha256, &Secret::from_bytes(secret));
+    let keys = TrafficKeys::derive(
+        Aes128GcmSha256,
+        &log.secret("SERVER_HANDSHAKE_TRAFFIC_SECRET"),
+    );
     let mut deframer = RecordDeframer::new();
     deframer.push(&std::mem::take(&mut p.server_out));
     let server_hello = deframer.pop().expect("valid").expect("ServerHello");

@@ -3,9 +3,7 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use common::{Dir, MemoryKeyLog, Pair, client_config, edited_hello, server_config};
+use common::{Dir, Pair, client_config, edited_hello, server_config};
 use handshake::msgs::alert::AlertDescription;
 use handshake::msgs::enums::SignatureScheme;
 use handshake::states::{ClientState, ServerState};
@@ -251,10 +249,7 @@ fn seeded_runs_are_byte_identical_and_seeds_matter() {
 
 #[test]
 fn key_log_has_the_nss_labels_with_the_client_random() {
-    let log = Arc::new(MemoryKeyLog::default());
-    let mut cfg = client_config(false, false);
-    cfg.key_log = Some(log.clone());
-    let mut p = Pair::new(cfg, server_config(false, ClientAuth::Off));
+    let (mut p, log) = Pair::basic_with_key_log();
     p.handshake();
     let lines = log.0.lock().expect("lock").clone();
     let labels: Vec<&str> = lines.iter().map(|(l, _, _)| l.as_str()).collect();
@@ -330,17 +325,14 @@ fn large_application_data_is_split_into_records() {
 
 #[test]
 fn session_tickets_are_accepted_by_clients_and_refused_by_servers() {
-    use handshake::key_schedule::{Secret, TrafficKeys};
+    use handshake::key_schedule::TrafficKeys;
     use handshake::msgs::HandshakeMessage;
     use handshake::msgs::enums::ContentType;
     use handshake::msgs::extensions::Extensions;
     use handshake::msgs::post_handshake::NewSessionTicket;
     use handshake::record::RecordEncrypter;
 
-    let log = Arc::new(MemoryKeyLog::default());
-    let mut cfg = client_config(false, false);
-    cfg.key_log = Some(log.clone());
-    let mut p = Pair::new(cfg, server_config(false, ClientAuth::Off));
+    let (mut p, log) = Pair::basic_with_key_log();
     p.handshake();
     Pair::events(&mut p.client);
     // What OpenSSL and rustls send after the handshake: a NewSessionTicket, protected
@@ -353,14 +345,9 @@ fn session_tickets_are_accepted_by_clients_and_refused_by_servers() {
         extensions: Extensions::default(),
     });
     let key = |label| -> TrafficKeys {
-        let s: [u8; 32] = log
-            .get(label)
-            .expect("logged")
-            .try_into()
-            .expect("32 bytes");
         TrafficKeys::derive(
             handshake::SupportedSuite::Chacha20Poly1305Sha256,
-            &Secret::from_bytes(s),
+            &log.secret(label),
         )
     };
     let mut record = Vec::new();
@@ -390,24 +377,12 @@ fn session_tickets_are_accepted_by_clients_and_refused_by_servers() {
     );
 
     // A server receiving one: unexpected_message.
-    let log2 = Arc::new(MemoryKeyLog::default());
-    let mut q = Pair::new(
-        handshake::ClientConfig {
-            key_log: Some(log2.clone()),
-            ..client_config(false, false)
-        },
-        server_config(false, ClientAuth::Off),
-    );
+    let (mut q, log2) = Pair::basic_with_key_log();
     q.handshake();
-    let s: [u8; 32] = log2
-        .get("CLIENT_TRAFFIC_SECRET_0")
-        .expect("logged")
-        .try_into()
-        .expect("32 bytes");
     let mut record = Vec::new();
     RecordEncrypter::new(&TrafficKeys::derive(
         handshake::SupportedSuite::Chacha20Poly1305Sha256,
-        &Secret::from_bytes(s),
+        &log2.secret("CLIENT_TRAFFIC_SECRET_0"),
     ))
     .encrypt(
         ContentType::Handshake,

@@ -113,6 +113,17 @@ impl Pair {
         )
     }
 
+    /// [`Pair::basic`] with the client's secrets logged.
+    pub fn basic_with_key_log() -> (Self, Arc<MemoryKeyLog>) {
+        let log = Arc::new(MemoryKeyLog::default());
+        let client = ClientConfig {
+            key_log: Some(log.clone()),
+            ..client_config(false, false)
+        };
+        let pair = Self::new(client, server_config(false, ClientAuth::Off));
+        (pair, log)
+    }
+
     pub fn new(client: ClientConfig, server: ServerConfig) -> Self {
         Self::with_seed(client, server, "localhost", 1)
     }
@@ -272,28 +283,28 @@ impl MemoryKeyLog {
             .find(|(l, _, _)| l == label)
             .map(|(_, _, s)| s.clone())
     }
+
+    /// The 32-byte secret logged under `label`, as a [`Secret`]; panics when there is none.
+    pub fn secret(&self, label: &str) -> Secret {
+        let bytes: [u8; 32] = self
+            .get(label)
+            .expect("logged")
+            .try_into()
+            .expect("32 bytes");
+        Secret::from_bytes(bytes)
+    }
 }
 
 /// A pair (no client certificate) after both first flights, with the client's second
 /// flight replaced by one protected record carrying `content` of type `typ` under the
 /// client's handshake traffic key, as a peer that holds the keys would send it.
 pub fn client_second_flight(typ: ContentType, content: &[u8]) -> Pair {
-    let log = Arc::new(MemoryKeyLog::default());
-    let cfg = ClientConfig {
-        key_log: Some(log.clone()),
-        ..client_config(false, false)
-    };
-    let mut p = Pair::new(cfg, server_config(false, ClientAuth::Off));
+    let (mut p, log) = Pair::basic_with_key_log();
     p.transfer(Dir::C2S);
     p.transfer(Dir::S2C);
-    let secret: [u8; 32] = log
-        .get("CLIENT_HANDSHAKE_TRAFFIC_SECRET")
-        .expect("logged")
-        .try_into()
-        .expect("32 bytes");
     let mut enc = RecordEncrypter::new(&TrafficKeys::derive(
         SupportedSuite::Chacha20Poly1305Sha256,
-        &Secret::from_bytes(secret),
+        &log.secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET"),
     ));
     let mut record = Vec::new();
     enc.encrypt(typ, content, 0, &mut record).expect("encrypt");
