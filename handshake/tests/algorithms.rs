@@ -7,14 +7,14 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{Dir, MemoryKeyLog, Pair, certs};
+use common::{Dir, MemoryKeyLog, Pair, certs, plaintext_record};
 use handshake::error::{HandshakeFailure, Invalid, Verification};
-use handshake::key_schedule::{Secret, TrafficKeys};
+use handshake::key_schedule::TrafficKeys;
 use handshake::msgs::HandshakeMessage;
 use handshake::msgs::alert::AlertDescription as A;
-use handshake::msgs::enums::{ContentType, NamedGroup, ProtocolVersion, SignatureScheme};
+use handshake::msgs::enums::{ContentType, NamedGroup, SignatureScheme};
 use handshake::msgs::extensions::{Extension, KeyShareEntry};
-use handshake::record::{RecordDecrypter, RecordDeframer, RecordEncrypter, write_plaintext};
+use handshake::record::{RecordDecrypter, RecordDeframer, RecordEncrypter};
 use handshake::{
     ClientAuth, ClientConfig, Error, Event, Identity, ServerConfig, SupportedGroup, SupportedSuite,
 };
@@ -152,18 +152,6 @@ fn no_common_group_or_suite_is_handshake_failure() {
          [TLS_CHACHA20_POLY1305_SHA256], this server accepts [TLS_AES_128_GCM_SHA256]"
     );
     assert_eq!(client_error, Some(Error::PeerAlert(A::HandshakeFailure)));
-}
-
-fn plaintext_record(msg: &HandshakeMessage) -> Vec<u8> {
-    let mut out = Vec::new();
-    write_plaintext(
-        ContentType::Handshake,
-        ProtocolVersion::Tls12,
-        &msg.to_bytes().expect("encode"),
-        &mut out,
-    )
-    .expect("record");
-    out
 }
 
 /// A pair whose client offers secp256r1 only, with its share replaced by `share`.
@@ -425,12 +413,10 @@ fn ecdsa_p256_certificates_on_both_sides() {
 fn with_edited_certificate_verify(edit: impl FnOnce(&mut [u8])) -> (Option<Error>, Option<Error>) {
     let (mut p, log) = p256_pair(Aes128GcmSha256);
     p.transfer(Dir::C2S);
-    let secret: [u8; 32] = log
-        .get("SERVER_HANDSHAKE_TRAFFIC_SECRET")
-        .expect("logged")
-        .try_into()
-        .expect("32 bytes");
-    let keys = TrafficKeys::derive(Aes128GcmSha256, &Secret::from_bytes(secret));
+    let keys = TrafficKeys::derive(
+        Aes128GcmSha256,
+        &log.secret("SERVER_HANDSHAKE_TRAFFIC_SECRET"),
+    );
     let mut deframer = RecordDeframer::new();
     deframer.push(&std::mem::take(&mut p.server_out));
     let server_hello = deframer.pop().expect("valid").expect("ServerHello");

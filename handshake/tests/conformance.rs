@@ -3,39 +3,16 @@
 
 mod common;
 
-use common::{Dir, Pair, client_config, client_second_flight, server_config};
+use common::{
+    Dir, Pair, client_config, client_second_flight, edited_hello, plaintext_records, server_config,
+};
 use handshake::msgs::HandshakeMessage;
 use handshake::msgs::alert::AlertDescription as A;
-use handshake::msgs::client_hello::ClientHello;
 use handshake::msgs::enums::{ContentType, ProtocolVersion, SignatureScheme};
 use handshake::msgs::extensions::Extension;
 use handshake::psk::ExternalPsk;
-use handshake::record::{DEFAULT_MAX_HANDSHAKE_LEN, write_plaintext};
+use handshake::record::DEFAULT_MAX_HANDSHAKE_LEN;
 use handshake::{ClientAuth, ClientConfig, Error};
-
-fn plaintext_records(typ: ContentType, bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    write_plaintext(typ, ProtocolVersion::Tls12, bytes, &mut out).expect("records");
-    out
-}
-
-/// A pair whose first ClientHello was changed by `edit` before the server sees it.
-fn edited_hello(edit: impl FnOnce(&mut ClientHello)) -> Pair {
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
-    let bytes = std::mem::take(&mut p.client_out);
-    let Ok(HandshakeMessage::ClientHello(mut ch)) = HandshakeMessage::decode(&bytes[5..]) else {
-        panic!("not a ClientHello");
-    };
-    edit(&mut ch);
-    let msg = HandshakeMessage::ClientHello(ch)
-        .to_bytes()
-        .expect("encode");
-    p.client_out = plaintext_records(ContentType::Handshake, &msg);
-    p
-}
 
 /// The server's error and the client's, after one exchange.
 fn server_refuses(p: &mut Pair) -> Error {
@@ -70,10 +47,7 @@ fn a_client_hello_of_ssl_3_or_older_gets_protocol_version() {
 
 #[test]
 fn a_server_hello_of_ssl_3_gets_protocol_version() {
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut p = Pair::basic();
     p.transfer(Dir::C2S);
     let flight = std::mem::take(&mut p.server_out);
     let len = usize::from(u16::from_be_bytes([flight[3], flight[4]]));
@@ -153,10 +127,7 @@ fn a_client_hello_over_64_kib_is_accepted() {
 fn a_handshake_message_over_the_cap_gets_handshake_failure() {
     const { assert!(DEFAULT_MAX_HANDSHAKE_LEN >= 128 * 1024) };
     let len = DEFAULT_MAX_HANDSHAKE_LEN + 1;
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut p = Pair::basic();
     let mut header = vec![1u8];
     header.extend_from_slice(&u32::try_from(len).expect("fits").to_be_bytes()[1..]);
     p.client_out = plaintext_records(ContentType::Handshake, &[&header[..], &[0; 64]].concat());

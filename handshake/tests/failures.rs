@@ -5,17 +5,17 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{Dir, Pair, certs, client_config, client_second_flight, server_config};
+use common::{
+    Dir, Pair, certs, client_config, client_second_flight, edited_hello, plaintext_record,
+    server_config,
+};
 use handshake::error::CertificateError;
 use handshake::msgs::HandshakeMessage;
 use handshake::msgs::alert::AlertDescription as A;
 use handshake::msgs::client_hello::ClientHello;
-use handshake::msgs::enums::{
-    CipherSuite, ContentType, ExtensionType, NamedGroup, ProtocolVersion,
-};
+use handshake::msgs::enums::{CipherSuite, ContentType, ExtensionType, NamedGroup};
 use handshake::msgs::extensions::{Extension, KeyShareEntry};
 use handshake::msgs::finished::Finished;
-use handshake::record::write_plaintext;
 use handshake::states::StateName;
 use handshake::{ClientAuth, ClientConfig, Error, Event, Identity};
 use pki::ValidationError;
@@ -255,24 +255,9 @@ fn flipped_bytes_in_every_handshake_record() {
     }
 }
 
-fn plaintext_record(msg: &HandshakeMessage) -> Vec<u8> {
-    let mut out = Vec::new();
-    write_plaintext(
-        ContentType::Handshake,
-        ProtocolVersion::Tls12,
-        &msg.to_bytes().expect("encode"),
-        &mut out,
-    )
-    .expect("record");
-    out
-}
-
 #[test]
 fn messages_out_of_order() {
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut p = Pair::basic();
     p.client_out = plaintext_record(&HandshakeMessage::Finished(Finished {
         verify_data: vec![0; 32],
     }));
@@ -282,10 +267,7 @@ fn messages_out_of_order() {
         "unexpected message: expected ClientHello, got Finished"
     );
 
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut p = Pair::basic();
     p.transfer(Dir::C2S);
     p.server_out = plaintext_record(&HandshakeMessage::EncryptedExtensions(Default::default()));
     let e = expect_alert(&mut p, Dir::C2S, A::UnexpectedMessage);
@@ -297,10 +279,7 @@ fn messages_out_of_order() {
 
 #[test]
 fn truncated_and_oversized_records() {
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut p = Pair::basic();
     let hello = std::mem::take(&mut p.client_out);
     let mut out = Vec::new();
     p.server
@@ -309,10 +288,7 @@ fn truncated_and_oversized_records() {
     assert!(out.is_empty() && p.server.is_handshaking());
     assert_eq!(p.server.peer_eof(), Err(Error::Truncated));
 
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut p = Pair::basic();
     p.client_out = vec![0x16, 0x03, 0x03, 0x40, 0x01];
     p.client_out.resize(5 + 0x4001, 0);
     expect_alert(&mut p, Dir::S2C, A::RecordOverflow);
@@ -326,21 +302,6 @@ fn inner_plaintext_of_all_zeros() {
     p.client_error = None;
     let e = expect_alert(&mut p, Dir::S2C, A::UnexpectedMessage);
     assert!(e.to_string().contains("content type"), "{e}");
-}
-
-/// Sends the client's ClientHello to the server after `edit` changed it.
-fn edited_hello(edit: impl FnOnce(&mut ClientHello)) -> Pair {
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
-    let bytes = std::mem::take(&mut p.client_out);
-    let Ok(HandshakeMessage::ClientHello(mut ch)) = HandshakeMessage::decode(&bytes[5..]) else {
-        panic!("not a ClientHello");
-    };
-    edit(&mut ch);
-    p.client_out = plaintext_record(&HandshakeMessage::ClientHello(ch));
-    p
 }
 
 fn set_share(ch: &mut ClientHello, key_exchange: Vec<u8>) {
@@ -448,10 +409,7 @@ fn one_change_cipher_spec_is_tolerated_two_are_not() {
     );
 
     // Before the first ClientHello.
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut p = Pair::basic();
     p.client_out = [&CCS[..], &p.client_out].concat();
     expect_alert(&mut p, Dir::S2C, A::UnexpectedMessage);
 
@@ -512,10 +470,7 @@ fn compatibility_mode_off_sends_no_change_cipher_spec() {
 
 #[test]
 fn a_failed_connection_stays_failed() {
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut p = Pair::basic();
     p.client_out = b"GET / HTTP/1.1\r\n\r\n".to_vec();
     let (_, server) = p.drive_until_error();
     assert!(server.is_some());

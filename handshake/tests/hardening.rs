@@ -6,7 +6,7 @@ mod common;
 
 use std::io::{self, Read, Write};
 
-use common::{Dir, Pair, client_config, server_config};
+use common::{Dir, Pair, client_config, server_config, split_records};
 use handshake::msgs::HandshakeMessage;
 use handshake::msgs::alert::AlertDescription as A;
 use handshake::msgs::client_hello::ClientHello;
@@ -15,26 +15,18 @@ use handshake::msgs::extensions::{Extension, KeyShareEntry};
 use handshake::record::write_plaintext;
 use handshake::{ClientAuth, Error, Event, Stream};
 
-/// The records of a byte stream, each as its own byte vector.
-fn split_records(bytes: &[u8]) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at + 5 <= bytes.len() {
-        let len = 5 + usize::from(u16::from_be_bytes([bytes[at + 3], bytes[at + 4]]));
-        out.push(bytes[at..at + len].to_vec());
-        at += len;
-    }
-    out
+/// A basic pair whose server answered the ClientHello, and that answer, not yet
+/// delivered, split into records.
+fn server_first_flight() -> (Pair, Vec<Vec<u8>>) {
+    let mut p = Pair::basic();
+    p.transfer(Dir::C2S);
+    let flight = split_records(&std::mem::take(&mut p.server_out));
+    (p, flight)
 }
 
 #[test]
 fn closing_during_the_handshake_abandons_it() {
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
-    p.transfer(Dir::C2S);
-    let flight = split_records(&std::mem::take(&mut p.server_out));
+    let (mut p, flight) = server_first_flight();
     let mut out = Vec::new();
     p.client
         .process(&flight[0], common::NOW, &mut out)
@@ -59,12 +51,7 @@ fn closing_during_the_handshake_abandons_it() {
 
 #[test]
 fn plaintext_alerts_are_refused_once_protected_records_arrived() {
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
-    p.transfer(Dir::C2S);
-    let flight = split_records(&std::mem::take(&mut p.server_out));
+    let (mut p, flight) = server_first_flight();
     let mut out = Vec::new();
     // ServerHello, the compatibility change_cipher_spec and EncryptedExtensions (the first
     // protected record) are processed.
@@ -85,10 +72,7 @@ fn plaintext_alerts_are_refused_once_protected_records_arrived() {
     assert_eq!(err.alert(), Some(A::UnexpectedMessage), "{err}");
 
     // Before any protected record, a plaintext alert is how a failing peer reports.
-    let mut q = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut q = Pair::basic();
     q.transfer(Dir::C2S);
     let flight = split_records(&std::mem::take(&mut q.server_out));
     q.client
@@ -102,10 +86,7 @@ fn plaintext_alerts_are_refused_once_protected_records_arrived() {
 
 #[test]
 fn a_key_update_flood_is_cut_off() {
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut p = Pair::basic();
     p.handshake();
     Pair::events(&mut p.server);
     for _ in 0..40 {
@@ -122,10 +103,7 @@ fn a_key_update_flood_is_cut_off() {
     );
 
     // Application data in between resets the count: 40 updates spread out are fine.
-    let mut q = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut q = Pair::basic();
     q.handshake();
     for i in 0..40 {
         q.client
@@ -133,13 +111,7 @@ fn a_key_update_flood_is_cut_off() {
             .expect("update");
         q.client.send(b"tick", &mut q.client_out).expect("send");
     }
-    q.drive();
-    assert!(
-        q.server_error.is_none() && q.client_error.is_none(),
-        "{:?} {:?}",
-        q.server_error,
-        q.client_error
-    );
+    q.drive_without_errors();
 }
 
 /// Runs the HRR exchange and lets `edit` change the second ClientHello.
@@ -257,10 +229,7 @@ fn clock() -> time::OffsetDateTime {
 fn client_stream(
     input: impl FnOnce(&mut Pair) -> Vec<u8>,
 ) -> (Stream<Scripted>, handshake::Connection) {
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut p = Pair::basic();
     p.handshake();
     Pair::events(&mut p.client);
     let bytes = input(&mut p);

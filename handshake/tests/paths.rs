@@ -3,32 +3,33 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use common::{Dir, MemoryKeyLog, Pair, client_config, server_config};
+use common::{Dir, Pair, client_config, edited_hello, server_config};
 use handshake::msgs::alert::AlertDescription;
 use handshake::msgs::enums::SignatureScheme;
 use handshake::states::{ClientState, ServerState};
 use handshake::{ClientAuth, Error, Event, Path};
 
 fn exchange_data(p: &mut Pair) {
-    p.client
-        .send(b"ping", &mut p.client_out)
-        .expect("client send");
-    p.transfer(Dir::C2S);
-    let got = Pair::events(&mut p.server);
+    send_and_check(p, Dir::C2S, b"ping");
+    send_and_check(p, Dir::S2C, b"pong");
+}
+
+/// Sends `data` the way `dir` goes and checks the other side reports it.
+fn send_and_check(p: &mut Pair, dir: Dir, data: &[u8]) {
+    let (sender, out) = match dir {
+        Dir::C2S => (&mut p.client, &mut p.client_out),
+        Dir::S2C => (&mut p.server, &mut p.server_out),
+    };
+    sender.send(data, out).expect("send");
+    p.transfer(dir);
+    let receiver = match dir {
+        Dir::C2S => &mut p.server,
+        Dir::S2C => &mut p.client,
+    };
+    let got = Pair::events(receiver);
     assert!(
-        got.contains(&Event::ApplicationData(b"ping".to_vec())),
-        "{got:?}"
-    );
-    p.server
-        .send(b"pong", &mut p.server_out)
-        .expect("server send");
-    p.transfer(Dir::S2C);
-    let got = Pair::events(&mut p.client);
-    assert!(
-        got.contains(&Event::ApplicationData(b"pong".to_vec())),
-        "{got:?}"
+        got.contains(&Event::ApplicationData(data.to_vec())),
+        "{dir:?}: {got:?}"
     );
 }
 
@@ -174,10 +175,7 @@ fn hello_retry_request_when_the_client_sends_no_share() {
 
 #[test]
 fn key_update_both_ways() {
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut p = Pair::basic();
     p.handshake();
     Pair::events(&mut p.server);
     p.client
@@ -199,10 +197,7 @@ fn key_update_both_ways() {
 
 #[test]
 fn close_notify_and_truncation() {
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut p = Pair::basic();
     p.handshake();
     p.client
         .send(b"last words", &mut p.client_out)
@@ -229,10 +224,7 @@ fn close_notify_and_truncation() {
     );
 
     // EOF without close_notify is truncation.
-    let mut q = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut q = Pair::basic();
     q.handshake();
     assert_eq!(q.client.peer_eof(), Err(Error::Truncated));
 }
@@ -257,10 +249,7 @@ fn seeded_runs_are_byte_identical_and_seeds_matter() {
 
 #[test]
 fn key_log_has_the_nss_labels_with_the_client_random() {
-    let log = Arc::new(MemoryKeyLog::default());
-    let mut cfg = client_config(false, false);
-    cfg.key_log = Some(log.clone());
-    let mut p = Pair::new(cfg, server_config(false, ClientAuth::Off));
+    let (mut p, log) = Pair::basic_with_key_log();
     p.handshake();
     let lines = log.0.lock().expect("lock").clone();
     let labels: Vec<&str> = lines.iter().map(|(l, _, _)| l.as_str()).collect();
@@ -304,10 +293,7 @@ fn ip_server_names_are_checked_against_ip_sans_and_not_sent() {
 
 #[test]
 fn application_data_before_the_handshake_is_refused() {
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut p = Pair::basic();
     let err = p
         .client
         .send(b"early", &mut Vec::new())
@@ -321,10 +307,7 @@ fn application_data_before_the_handshake_is_refused() {
 
 #[test]
 fn large_application_data_is_split_into_records() {
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
+    let mut p = Pair::basic();
     p.handshake();
     Pair::events(&mut p.server);
     let big: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
@@ -342,17 +325,14 @@ fn large_application_data_is_split_into_records() {
 
 #[test]
 fn session_tickets_are_accepted_by_clients_and_refused_by_servers() {
-    use handshake::key_schedule::{Secret, TrafficKeys};
+    use handshake::key_schedule::TrafficKeys;
     use handshake::msgs::HandshakeMessage;
     use handshake::msgs::enums::ContentType;
     use handshake::msgs::extensions::Extensions;
     use handshake::msgs::post_handshake::NewSessionTicket;
     use handshake::record::RecordEncrypter;
 
-    let log = Arc::new(MemoryKeyLog::default());
-    let mut cfg = client_config(false, false);
-    cfg.key_log = Some(log.clone());
-    let mut p = Pair::new(cfg, server_config(false, ClientAuth::Off));
+    let (mut p, log) = Pair::basic_with_key_log();
     p.handshake();
     Pair::events(&mut p.client);
     // What OpenSSL and rustls send after the handshake: a NewSessionTicket, protected
@@ -365,14 +345,9 @@ fn session_tickets_are_accepted_by_clients_and_refused_by_servers() {
         extensions: Extensions::default(),
     });
     let key = |label| -> TrafficKeys {
-        let s: [u8; 32] = log
-            .get(label)
-            .expect("logged")
-            .try_into()
-            .expect("32 bytes");
         TrafficKeys::derive(
             handshake::SupportedSuite::Chacha20Poly1305Sha256,
-            &Secret::from_bytes(s),
+            &log.secret(label),
         )
     };
     let mut record = Vec::new();
@@ -402,24 +377,12 @@ fn session_tickets_are_accepted_by_clients_and_refused_by_servers() {
     );
 
     // A server receiving one: unexpected_message.
-    let log2 = Arc::new(MemoryKeyLog::default());
-    let mut q = Pair::new(
-        handshake::ClientConfig {
-            key_log: Some(log2.clone()),
-            ..client_config(false, false)
-        },
-        server_config(false, ClientAuth::Off),
-    );
+    let (mut q, log2) = Pair::basic_with_key_log();
     q.handshake();
-    let s: [u8; 32] = log2
-        .get("CLIENT_TRAFFIC_SECRET_0")
-        .expect("logged")
-        .try_into()
-        .expect("32 bytes");
     let mut record = Vec::new();
     RecordEncrypter::new(&TrafficKeys::derive(
         handshake::SupportedSuite::Chacha20Poly1305Sha256,
-        &Secret::from_bytes(s),
+        &log2.secret("CLIENT_TRAFFIC_SECRET_0"),
     ))
     .encrypt(
         ContentType::Handshake,
@@ -441,25 +404,8 @@ fn session_tickets_are_accepted_by_clients_and_refused_by_servers() {
 #[test]
 fn the_server_echoes_the_legacy_session_id() {
     use handshake::msgs::HandshakeMessage;
-    let mut p = Pair::new(
-        client_config(false, false),
-        server_config(false, ClientAuth::Off),
-    );
-    let hello = std::mem::take(&mut p.client_out);
-    let Ok(HandshakeMessage::ClientHello(mut ch)) = HandshakeMessage::decode(&hello[5..]) else {
-        panic!("not a ClientHello");
-    };
-    ch.legacy_session_id = vec![7; 32];
-    let mut record = Vec::new();
-    handshake::record::write_plaintext(
-        handshake::msgs::enums::ContentType::Handshake,
-        handshake::msgs::enums::ProtocolVersion::Tls12,
-        &HandshakeMessage::ClientHello(ch)
-            .to_bytes()
-            .expect("encode"),
-        &mut record,
-    )
-    .expect("record");
+    let mut p = edited_hello(|ch| ch.legacy_session_id = vec![7; 32]);
+    let record = std::mem::take(&mut p.client_out);
     let mut out = Vec::new();
     p.server
         .process(&record, common::NOW, &mut out)

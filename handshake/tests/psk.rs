@@ -13,7 +13,7 @@ use handshake::{
     ClientAuth, ClientConfig, Error, Event, ExternalPsk, Path, ServerConfig, Session, SessionCache,
     Summary, Tickets,
 };
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 fn alice() -> ExternalPsk {
     ExternalPsk::new("alice", &[0x42; 32]).expect("valid PSK")
@@ -152,8 +152,7 @@ fn wrong_key_or_tampered_binder_is_decrypt_error() {
 fn unknown_psk_falls_back_to_a_full_handshake() {
     let server = server_config(false, ClientAuth::Off);
     let (c, s) = connect(psk_client(alice()), server, 4);
-    assert_eq!(s.path, Path::EphemeralDh);
-    assert!(s.reason.contains("unknown PSK identity"), "{}", s.reason);
+    assert_full_handshake(&s, "unknown PSK identity");
     assert!(c.reason.contains("did not accept"), "{}", c.reason);
     assert!(c.server_signature.is_some());
 }
@@ -233,27 +232,33 @@ fn resumption_psk_ke_when_both_allow() {
     assert_eq!(s.client_identity, None);
 }
 
+/// Checks that the server fell back to a full handshake, saying `why`.
+fn assert_full_handshake(s: &Summary, why: &str) {
+    assert_eq!(s.path, Path::EphemeralDh, "{}", s.reason);
+    assert!(s.reason.contains(why), "{}", s.reason);
+}
+
+/// The server's summary when the client offers a fresh ticket one second after `NOW`
+/// and the server's clock reads `server_now`.
+fn server_view_of_resumption_at(server_now: OffsetDateTime) -> Summary {
+    let (client, server, _) = ticketed(tickets(), ClientAuth::Off, false);
+    let mut pair = Pair::at(client, server, "localhost", 9, NOW + Duration::seconds(1));
+    pair.now = server_now;
+    pair.handshake();
+    summaries(&pair).1
+}
+
 #[test]
 fn expired_ticket_gets_a_full_handshake() {
-    let (client, server, _) = ticketed(tickets(), ClientAuth::Off, false);
     // The client believes the ticket is fresh; the server's clock is past its lifetime.
-    let mut pair = Pair::at(client, server, "localhost", 9, NOW + Duration::seconds(1));
-    pair.now = NOW + Duration::seconds(7300);
-    pair.handshake();
-    let (_, s) = summaries(&pair);
-    assert_eq!(s.path, Path::EphemeralDh);
-    assert!(s.reason.contains("expired"), "{}", s.reason);
+    let s = server_view_of_resumption_at(NOW + Duration::seconds(7300));
+    assert_full_handshake(&s, "expired");
 }
 
 #[test]
 fn ticket_age_outside_the_window_gets_a_full_handshake() {
-    let (client, server, _) = ticketed(tickets(), ClientAuth::Off, false);
-    let mut pair = Pair::at(client, server, "localhost", 9, NOW + Duration::seconds(1));
-    pair.now = NOW + Duration::seconds(60);
-    pair.handshake();
-    let (_, s) = summaries(&pair);
-    assert_eq!(s.path, Path::EphemeralDh);
-    assert!(s.reason.contains("outside the window"), "{}", s.reason);
+    let s = server_view_of_resumption_at(NOW + Duration::seconds(60));
+    assert_full_handshake(&s, "outside the window");
 }
 
 #[test]
@@ -267,8 +272,7 @@ fn rotated_away_ticket_key_gets_a_full_handshake() {
     tickets.rotate(&[11; 32]);
     tickets.rotate(&[12; 32]);
     let (_, s) = connect(client, server, 11);
-    assert_eq!(s.path, Path::EphemeralDh);
-    assert!(s.reason.contains("rotated away"), "{}", s.reason);
+    assert_full_handshake(&s, "rotated away");
 }
 
 #[test]
@@ -281,8 +285,7 @@ fn single_use_ticket_replay_gets_a_full_handshake() {
     // Offer the same ticket again (as an attacker replaying it would).
     cache.insert(saved);
     let (_, s) = connect(client, server, 13);
-    assert_eq!(s.path, Path::EphemeralDh);
-    assert!(s.reason.contains("already used"), "{}", s.reason);
+    assert_full_handshake(&s, "already used");
 }
 
 #[test]

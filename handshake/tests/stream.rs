@@ -40,25 +40,38 @@ fn serve(
     })
 }
 
+/// A server thread as [`serve`] starts it on a loopback port, and a client `Stream`
+/// connected to it (with a client certificate when `with_cert`); reads give up after 10
+/// seconds.
+fn serve_and_connect(
+    policy: ClientAuth,
+    with_cert: bool,
+) -> (
+    std::thread::JoinHandle<Result<Vec<u8>, std::io::Error>>,
+    Stream<TcpStream>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = serve(listener, policy);
+    let tcp = TcpStream::connect(addr).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let conn = Connection::client(
+        Arc::new(client_config(false, with_cert)),
+        "localhost",
+        ChaCha20Rng::seed_from_u64(8),
+    )
+    .expect("client");
+    (server, Stream::new(conn, tcp, clock))
+}
+
 #[test]
 fn echo_over_loopback_on_both_paths() {
     for (policy, with_cert, path) in [
         (ClientAuth::Off, false, Path::EphemeralDh),
         (ClientAuth::Required, true, Path::Certificate),
     ] {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let server = serve(listener, policy);
-        let tcp = TcpStream::connect(addr).expect("connect");
-        tcp.set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        let conn = Connection::client(
-            Arc::new(client_config(false, with_cert)),
-            "localhost",
-            ChaCha20Rng::seed_from_u64(8),
-        )
-        .expect("client");
-        let mut s = Stream::new(conn, tcp, clock);
+        let (server, mut s) = serve_and_connect(policy, with_cert);
         assert_eq!(s.handshake().expect("handshake").path, path);
         s.write_all(b"hello over tcp").expect("write");
         let mut reply = Vec::new();
@@ -73,19 +86,7 @@ fn echo_over_loopback_on_both_paths() {
 
 #[test]
 fn the_client_learns_why_the_server_refused_it() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let server = serve(listener, ClientAuth::Required);
-    let tcp = TcpStream::connect(addr).expect("connect");
-    tcp.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let conn = Connection::client(
-        Arc::new(client_config(false, false)),
-        "localhost",
-        ChaCha20Rng::seed_from_u64(8),
-    )
-    .expect("client");
-    let mut s = Stream::new(conn, tcp, clock);
+    let (server, mut s) = serve_and_connect(ClientAuth::Required, false);
     s.handshake()
         .expect("the client's side of the handshake completes");
     s.write_all(b"hi").expect("write");

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use support::{
-    fixture, have_openssl, keylab, keylab_server, openssl_server, run_with_timeout, text,
+    ed25519_openssl_server, fixture, have_openssl, keylab, keylab_server, run_with_timeout, text,
 };
 
 /// The record headers `openssl -msg` printed for records read from the peer (`<<<`), as
@@ -78,16 +78,7 @@ fn keylab_server_answers_a_session_id_with_one_change_cipher_spec() {
 /// `keylab client EXTRA` against a fresh `openssl s_server -msg`; returns the client's
 /// exit code and stdout, and what s_server printed.
 fn keylab_client_against_s_server(extra: &[&str]) -> (Option<i32>, String, String) {
-    let (server, port, lines) = openssl_server(&[
-        "-cert",
-        &fixture("ed25519/server.pem"),
-        "-key",
-        &fixture("ed25519/server.key"),
-        "-cert_chain",
-        &fixture("ed25519/intermediate.pem"),
-        "-msg",
-        "-rev",
-    ]);
+    let (server, port, lines) = ed25519_openssl_server(&["-msg", "-rev"]);
     let mut cmd = keylab();
     cmd.args(["client", "--connect", &format!("127.0.0.1:{port}")])
         .args(["--server-name", "localhost", "--send", "hello openssl"])

@@ -5,16 +5,15 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
 use fixtures::Hierarchy;
 use handshake::{ClientAuth, Path};
-use harness::runner::{self, ClientSpec, LoopbackServer};
-use support::keylab_peer;
+use harness::runner::LoopbackServer;
 use support::rustls_peer::{self, ClientCerts};
+use support::{keylab_peer, rustls_echo};
 
 /// keylab's client-auth policy, whether the rustls client has a certificate, and the path
 /// the handshake takes.
@@ -72,31 +71,10 @@ fn keylab_client_against_rustls_server() {
     for (h, (client_certs, with_cert, path)) in with_each_key(RUSTLS_SERVER_CASES) {
         let key = h.key_type;
         let config = rustls_peer::server_config(h, client_certs);
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let config = Arc::new(config);
-        let server = std::thread::spawn(move || {
-            let (tcp, _) = listener.accept().expect("accept");
-            tcp.set_read_timeout(Some(Duration::from_secs(10)))
-                .expect("timeout");
-            let conn = rustls::ServerConnection::new(config).expect("conn");
-            let mut tls = rustls::StreamOwned::new(conn, tcp);
-            let mut line = String::new();
-            BufReader::new(&mut tls).read_line(&mut line).expect("read");
-            tls.write_all(line.as_bytes()).expect("echo");
-            tls.conn.send_close_notify();
-            let _ = tls.flush();
-            let certs = tls.conn.peer_certificates().map_or(0, <[_]>::len);
-            (line, certs)
+        let (addr, server) = rustls_echo::serve_one_line(config, |conn| {
+            conn.peer_certificates().map_or(0, <[_]>::len)
         });
-        let config = keylab_peer::client_config(h, with_cert);
-        let spec = ClientSpec::new(config, b"hello rustls\n".to_vec());
-        let outcome = runner::run_client(
-            addr,
-            &spec,
-            harness::seed::connection_rng(Some(1), "client", 0),
-            Duration::from_secs(10),
-        );
+        let outcome = keylab_peer::say_hello_rustls(addr, keylab_peer::client_config(h, with_cert));
         let summary = outcome
             .client
             .clone()

@@ -4,31 +4,31 @@
 //! configured for AES-128-GCM and secp256r1 only, which rustls reaches through a
 //! HelloRetryRequest. Both sides' view of the negotiated suite and group is checked.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+mod support;
+
+use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
 use handshake::{ClientAuth, Path, SupportedGroup, SupportedSuite};
-use harness::runner::{self, ClientSpec, DemoKey, LoopbackServer};
+use harness::runner::{self, DemoKey, LoopbackServer};
 use rustls::RootCertStore;
 use rustls::crypto::ring::default_provider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
+use support::{keylab_peer, rustls_echo, rustls_peer};
 
+/// The certificates of a PEM bundle (the fixtures' PEM is their DER, base64-encoded).
 fn ders(pem: &str) -> Vec<CertificateDer<'static>> {
-    pki::Certificate::from_pem_bundle(pem)
-        .expect("fixture")
-        .iter()
-        .map(|c| CertificateDer::from(c.der().to_vec()))
-        .collect()
+    CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .expect("fixture certificates")
 }
 
+/// A fixture's PKCS#8 private key.
 fn key_der(pem: &str) -> PrivateKeyDer<'static> {
-    let key = pki::PrivateKey::from_pem(pem).expect("fixture key");
-    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        key.to_pkcs8_der().expect("der").to_vec(),
-    ))
+    PrivateKeyDer::from_pem_slice(pem.as_bytes()).expect("fixture key")
 }
 
 fn roots(h: &fixtures::Hierarchy) -> Arc<RootCertStore> {
@@ -67,12 +67,7 @@ fn rustls_client(
         .with_root_certificates(roots(&h))
         .with_client_auth_cert(ders(h.client_chain), key_der(h.client_key))
         .expect("client cert");
-    let name = ServerName::try_from("localhost").expect("name");
-    let conn = rustls::ClientConnection::new(Arc::new(client_config), name).expect("client");
-    let tcp = TcpStream::connect(server.addr()).expect("connect");
-    tcp.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    let mut tls = rustls_peer::connect(Arc::new(client_config), server.addr());
     tls.write_all(b"hello from rustls").expect("write");
     let mut reply = [0u8; 17];
     tls.read_exact(&mut reply).expect("echo");
@@ -142,33 +137,9 @@ fn keylab_client_against_rustls_server_with_default_settings() {
             .with_client_cert_verifier(verifier)
             .with_single_cert(ders(h.server_chain), key_der(h.server_key))
             .expect("server cert");
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let config = Arc::new(config);
-        let server = std::thread::spawn(move || {
-            let (tcp, _) = listener.accept().expect("accept");
-            tcp.set_read_timeout(Some(Duration::from_secs(10)))
-                .expect("timeout");
-            let conn = rustls::ServerConnection::new(config).expect("conn");
-            let mut tls = rustls::StreamOwned::new(conn, tcp);
-            let mut line = String::new();
-            BufReader::new(&mut tls).read_line(&mut line).expect("read");
-            tls.write_all(line.as_bytes()).expect("echo");
-            let view = rustls_view(&tls.conn);
-            tls.conn.send_close_notify();
-            let _ = tls.flush();
-            view
-        });
-        let spec = ClientSpec::new(
-            runner::demo_client_config_for(key, true).expect("config"),
-            b"hello rustls\n".to_vec(),
-        );
-        let outcome = runner::run_client(
-            addr,
-            &spec,
-            harness::seed::connection_rng(Some(1), "client", 0),
-            Duration::from_secs(10),
-        );
+        let (addr, server) = rustls_echo::serve_one_line(config, |conn| rustls_view(conn));
+        let config = runner::demo_client_config_for(key, true).expect("config");
+        let outcome = keylab_peer::say_hello_rustls(addr, config);
         let summary = outcome
             .client
             .clone()
@@ -183,7 +154,8 @@ fn keylab_client_against_rustls_server_with_default_settings() {
             summary.one_line()
         );
         assert_eq!(outcome.reply, b"hello rustls\n");
-        let view = server.join().expect("server thread");
+        let (line, view) = server.join().expect("server thread");
+        assert_eq!(line, "hello rustls\n");
         assert_eq!(
             view,
             ("TLS13_CHACHA20_POLY1305_SHA256".into(), "x25519".into())

@@ -76,6 +76,13 @@ fn refused<T: std::fmt::Debug>(what: &str, f: impl FnOnce() -> Result<T, Error>)
     err
 }
 
+/// [`refused`] for deploying `scheme` on `topology` (seed 2).
+fn deploy_refused(what: &str, topology: &Topology, scheme: Scheme) -> Error {
+    refused(what, || {
+        Network::deploy(topology, scheme, &mut ChaCha20Rng::seed_from_u64(2))
+    })
+}
+
 fn name_of(err: &Error) -> &'static str {
     match err {
         Error::Parameter { name, .. } => name,
@@ -95,9 +102,7 @@ fn eg_discovery_over_budget_is_refused() {
         pool: 2000,
         ring: 2000,
     };
-    let err = refused("eg", || {
-        Network::deploy(&topology, scheme, &mut ChaCha20Rng::seed_from_u64(2))
-    });
+    let err = deploy_refused("eg", &topology, scheme);
     assert_eq!(name_of(&err), "neighbour pairs × --ring");
     let text = err.to_string();
     assert!(text.contains(&MAX_DISCOVERY_WORK.to_string()), "{text}");
@@ -124,9 +129,7 @@ fn qcomposite_shared_ids_over_budget_are_refused() {
         ring: 100,
         q: 2,
     };
-    let err = refused("qcomposite", || {
-        Network::deploy(&topology, scheme, &mut ChaCha20Rng::seed_from_u64(2))
-    });
+    let err = deploy_refused("qcomposite", &topology, scheme);
     let text = err.to_string();
     assert!(
         text.contains("qcomposite") && text.contains(&MAX_SHARED_IDS.to_string()),
@@ -138,13 +141,7 @@ fn qcomposite_shared_ids_over_budget_are_refused() {
 fn blundo_over_budget_is_refused() {
     // Degree 4096 on 3,000 nodes: 5 × 10^10 multiplications for the shares alone.
     let topology = complete(3000);
-    let err = refused("blundo work", || {
-        Network::deploy(
-            &topology,
-            Scheme::Blundo { degree: 4096 },
-            &mut ChaCha20Rng::seed_from_u64(2),
-        )
-    });
+    let err = deploy_refused("blundo work", &topology, Scheme::Blundo { degree: 4096 });
     let text = err.to_string();
     assert!(
         text.contains("field multiplications")
@@ -154,13 +151,7 @@ fn blundo_over_budget_is_refused() {
     // 30,000 nodes × 1,001 elements: 30,030,000 field elements (480 MB of shares).
     let topology =
         Topology::random(30_000, Some(0.01), &mut ChaCha20Rng::seed_from_u64(4)).expect("topology");
-    let err = refused("blundo storage", || {
-        Network::deploy(
-            &topology,
-            Scheme::Blundo { degree: 1000 },
-            &mut ChaCha20Rng::seed_from_u64(2),
-        )
-    });
+    let err = deploy_refused("blundo storage", &topology, Scheme::Blundo { degree: 1000 });
     assert_eq!(name_of(&err), "--nodes × (--degree + 1)");
     assert!(
         err.to_string().contains(&MAX_SHARE_ELEMENTS.to_string()),

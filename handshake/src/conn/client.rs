@@ -20,6 +20,7 @@ use std::sync::Arc;
 use pki::Purpose;
 use time::OffsetDateTime;
 
+use super::missing;
 use crate::algorithms::{SupportedGroup, SupportedSuite};
 use crate::auth::{self, Side};
 use crate::config::{ClientConfig, Identity};
@@ -211,13 +212,10 @@ impl ServerParams {
     /// WAIT_CERT_CR --CertificateRequest--> WAIT_CERT (§4.3.2).
     fn certificate_request(mut self, cr: &CertificateRequest) -> Result<Handshake, Error> {
         // §4.3.2: signature_algorithms MUST be present.
-        let schemes = cr
-            .extensions
-            .signature_algorithms()
-            .ok_or(Error::MissingExtension {
-                message: "CertificateRequest",
-                extension: ExtensionType::SignatureAlgorithms,
-            })?;
+        let schemes = cr.extensions.signature_algorithms().ok_or(missing(
+            "CertificateRequest",
+            ExtensionType::SignatureAlgorithms,
+        ))?;
         // §4.3.2: the context is empty for a request made during the handshake.
         if !cr.certificate_request_context.is_empty() {
             return Err(Error::InvalidMessage {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+use super::missing;
 use crate::config::ClientConfig;
 use crate::conn::client::{Common, Handshake, ServerParams};
 use crate::conn::client_checks::{check_hello_retry, check_server_hello_common, client_hello};
@@ -162,10 +163,7 @@ impl WaitSh {
             // offered.
             None if selected.is_some() && self.common.config.allow_psk_ke => None,
             None => {
-                return Err(Error::MissingExtension {
-                    message: "ServerHello",
-                    extension: ExtensionType::KeyShare,
-                });
+                return Err(missing("ServerHello", ExtensionType::KeyShare));
             }
         };
         self.common.group = shared.is_some().then(|| self.key.group());

@@ -32,7 +32,7 @@ use crate::error::{Error, Invalid};
 use crate::key_schedule::{ExporterMasterSecret, HASH_LEN, ResumptionMasterSecret};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::alert::{Alert, AlertDescription};
-use crate::msgs::enums::{ContentType, ProtocolVersion};
+use crate::msgs::enums::{ContentType, ExtensionType, ProtocolVersion};
 use crate::msgs::post_handshake::{KeyUpdate, KeyUpdateRequest, NewSessionTicket};
 use crate::record::{Inbound, RawHandshake};
 use crate::session::{Session, SessionCache};
@@ -529,6 +529,12 @@ pub(crate) struct Established {
     pub summary: Summary,
     pub exporter: ExporterMasterSecret,
     pub resumption: Option<ClientResumption>,
+}
+
+/// The error for a `message` that lacks a mandatory `extension` (RFC 8446 §9.2:
+/// missing_extension).
+fn missing(message: &'static str, extension: ExtensionType) -> Error {
+    Error::MissingExtension { message, extension }
 }
 
 /// RFC 8446 Appendix D.5: "Any endpoint receiving a Hello message with

@@ -3,6 +3,7 @@
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+use super::missing;
 use crate::config::{ClientAuth, ClientConfig, ServerConfig};
 use crate::conn::core::Core;
 use crate::error::{Error, Invalid, Verification};
@@ -220,10 +221,7 @@ fn key_exchange_mode(config: &ServerConfig, ch: &ClientHello) -> Result<Option<b
     let modes = ch
         .extensions
         .psk_key_exchange_modes()
-        .ok_or(Error::MissingExtension {
-            message: "ClientHello",
-            extension: ExtensionType::PskKeyExchangeModes,
-        })?;
+        .ok_or(missing("ClientHello", ExtensionType::PskKeyExchangeModes))?;
     Ok(if modes.contains(&PskKeyExchangeMode::PskDheKe) {
         Some(true)
     } else if config.allow_psk_ke && modes.contains(&PskKeyExchangeMode::PskKe) {

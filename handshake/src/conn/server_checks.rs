@@ -4,6 +4,7 @@
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+use super::missing;
 use crate::algorithms::{SupportedGroup, SupportedSuite, first_common};
 use crate::auth;
 use crate::config::ServerConfig;
@@ -121,10 +122,7 @@ pub(super) fn choose_our_scheme(
     let schemes = ch
         .extensions
         .signature_algorithms()
-        .ok_or(Error::MissingExtension {
-            message: "ClientHello",
-            extension: ExtensionType::SignatureAlgorithms,
-        })?;
+        .ok_or(missing("ClientHello", ExtensionType::SignatureAlgorithms))?;
     auth::choose_scheme(our_key, schemes).ok_or_else(|| {
         Error::HandshakeFailure(HandshakeFailure::NoCommonSignatureScheme {
             offered: schemes.to_vec(),
@@ -158,10 +156,7 @@ pub(super) fn check_client_hello(ch: &ClientHello, config: &ServerConfig) -> Res
     })?;
     // §9.2: a ClientHello without pre_shared_key must carry signature_algorithms.
     if ext.offered_psks().is_none() && ext.signature_algorithms().is_none() {
-        return Err(Error::MissingExtension {
-            message: "ClientHello",
-            extension: ExtensionType::SignatureAlgorithms,
-        });
+        return Err(missing("ClientHello", ExtensionType::SignatureAlgorithms));
     }
     let (groups, shares) = groups_and_shares(ext)?;
     let group = first_common(&config.groups, groups, SupportedGroup::group);

@@ -139,14 +139,9 @@ impl Prk {
         label: &'static [u8],
         context: &[u8],
     ) -> [u8; N] {
-        const { assert!(N <= HASH_LEN) };
-        debug_assert!(context.len() <= HASH_LEN);
-        let mut out = [0u8; N];
-        if let Err(e) = expand_label_with(self, label, context, &mut out) {
-            // As in `expand_label_fixed`: a bug in this crate, never a peer's doing.
-            unreachable!("crate-internal HKDF-Expand-Label {label:?} failed: {e}");
-        }
-        out
+        fixed_output(label, context, |out| {
+            expand_label_with(self, label, context, out)
+        })
     }
 }
 
@@ -201,10 +196,22 @@ pub(crate) fn expand_label_fixed<const N: usize>(
     label: &'static [u8],
     context: &[u8],
 ) -> [u8; N] {
+    fixed_output(label, context, |out| {
+        hkdf_expand_label_into(secret, label, context, out)
+    })
+}
+
+/// Runs `expand` (an HKDF-Expand-Label with one of this crate's labels) into an `N`-byte
+/// array.
+fn fixed_output<const N: usize>(
+    label: &'static [u8],
+    context: &[u8],
+    expand: impl FnOnce(&mut [u8]) -> Result<(), Error>,
+) -> [u8; N] {
     const { assert!(N <= HASH_LEN) };
     debug_assert!(context.len() <= HASH_LEN);
     let mut out = [0u8; N];
-    if let Err(e) = hkdf_expand_label_into(secret, label, context, &mut out) {
+    if let Err(e) = expand(&mut out) {
         // Crate labels are 1..=249 bytes, contexts at most 32 bytes and N at most 32, so
         // this is a bug in this crate, never something a peer can cause.
         unreachable!("crate-internal HKDF-Expand-Label {label:?} failed: {e}");

@@ -38,13 +38,26 @@ pub struct ClientHello {
     pub extensions: Extensions,
 }
 
+/// What both Hello messages start with (RFC 8446 §4.1.2, §4.1.3): legacy_version, random,
+/// and the legacy session id (or its echo), which `session_id_field` names in errors.
+pub(super) fn encode_hello_start(
+    out: &mut Vec<u8>,
+    legacy_version: ProtocolVersion,
+    random: &[u8; 32],
+    session_id_field: &'static str,
+    session_id: &[u8],
+) -> Result<(), EncodeError> {
+    legacy_version.encode(out)?;
+    out.extend_from_slice(random);
+    put_opaque(out, LengthPrefix::U8, session_id_field, session_id)
+}
+
 impl Codec for ClientHello {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        self.legacy_version.encode(out)?;
-        out.extend_from_slice(&self.random);
-        put_opaque(
+        encode_hello_start(
             out,
-            LengthPrefix::U8,
+            self.legacy_version,
+            &self.random,
             "ClientHello.legacy_session_id",
             &self.legacy_session_id,
         )?;

@@ -1,7 +1,8 @@
 //! ServerHello and HelloRetryRequest (RFC 8446 §4.1.3, §4.1.4).
 
-use crate::codec::{Codec, LengthPrefix, Reader, put_opaque, put_u8};
+use crate::codec::{Codec, Reader, put_u8};
 use crate::error::{DecodeError, EncodeError};
+use crate::msgs::client_hello::encode_hello_start;
 use crate::msgs::enums::{CipherSuite, ExtensionContext, ProtocolVersion};
 use crate::msgs::extensions::Extensions;
 
@@ -92,11 +93,10 @@ impl ServerHello {
 
 impl Codec for ServerHello {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        self.legacy_version.encode(out)?;
-        out.extend_from_slice(&self.random);
-        put_opaque(
+        encode_hello_start(
             out,
-            LengthPrefix::U8,
+            self.legacy_version,
+            &self.random,
             "ServerHello.legacy_session_id_echo",
             &self.legacy_session_id_echo,
         )?;

@@ -9,8 +9,10 @@
 use std::sync::{Arc, Mutex};
 
 use handshake::key_schedule::{Secret, TrafficKeys};
-use handshake::msgs::enums::ContentType;
-use handshake::record::RecordEncrypter;
+use handshake::msgs::HandshakeMessage;
+use handshake::msgs::client_hello::ClientHello;
+use handshake::msgs::enums::{ContentType, ProtocolVersion};
+use handshake::record::{RecordEncrypter, write_plaintext};
 use handshake::states::{self, StateName};
 use handshake::{
     ClientAuth, ClientConfig, Connection, Error, Event, Identity, KeyLog, ServerConfig,
@@ -102,6 +104,26 @@ fn record_transitions(conn: &mut Connection) -> Transitions {
 }
 
 impl Pair {
+    /// The plainest pair: Ed25519 certificates, and a server that asks for no client
+    /// certificate.
+    pub fn basic() -> Self {
+        Self::new(
+            client_config(false, false),
+            server_config(false, ClientAuth::Off),
+        )
+    }
+
+    /// [`Pair::basic`] with the client's secrets logged.
+    pub fn basic_with_key_log() -> (Self, Arc<MemoryKeyLog>) {
+        let log = Arc::new(MemoryKeyLog::default());
+        let client = ClientConfig {
+            key_log: Some(log.clone()),
+            ..client_config(false, false)
+        };
+        let pair = Self::new(client, server_config(false, ClientAuth::Off));
+        (pair, log)
+    }
+
     pub fn new(client: ClientConfig, server: ServerConfig) -> Self {
         Self::with_seed(client, server, "localhost", 1)
     }
@@ -192,15 +214,20 @@ impl Pair {
         panic!("the pair did not settle within 20 rounds");
     }
 
-    /// Drives until both are connected; panics with both errors otherwise.
-    pub fn handshake(&mut self) {
+    /// Drives until both settle; panics with both errors if either side failed.
+    pub fn drive_without_errors(&mut self) {
         self.drive();
         assert!(
             self.client_error.is_none() && self.server_error.is_none(),
-            "handshake failed: client {:?}, server {:?}",
+            "failed: client {:?}, server {:?}",
             self.client_error,
             self.server_error
         );
+    }
+
+    /// Drives until both are connected; panics with both errors otherwise.
+    pub fn handshake(&mut self) {
+        self.drive_without_errors();
         assert!(
             !self.client.is_handshaking() && !self.server.is_handshaking(),
             "handshake stalled"
@@ -256,31 +283,67 @@ impl MemoryKeyLog {
             .find(|(l, _, _)| l == label)
             .map(|(_, _, s)| s.clone())
     }
+
+    /// The 32-byte secret logged under `label`, as a [`Secret`]; panics when there is none.
+    pub fn secret(&self, label: &str) -> Secret {
+        let bytes: [u8; 32] = self
+            .get(label)
+            .expect("logged")
+            .try_into()
+            .expect("32 bytes");
+        Secret::from_bytes(bytes)
+    }
 }
 
 /// A pair (no client certificate) after both first flights, with the client's second
 /// flight replaced by one protected record carrying `content` of type `typ` under the
 /// client's handshake traffic key, as a peer that holds the keys would send it.
 pub fn client_second_flight(typ: ContentType, content: &[u8]) -> Pair {
-    let log = Arc::new(MemoryKeyLog::default());
-    let cfg = ClientConfig {
-        key_log: Some(log.clone()),
-        ..client_config(false, false)
-    };
-    let mut p = Pair::new(cfg, server_config(false, ClientAuth::Off));
+    let (mut p, log) = Pair::basic_with_key_log();
     p.transfer(Dir::C2S);
     p.transfer(Dir::S2C);
-    let secret: [u8; 32] = log
-        .get("CLIENT_HANDSHAKE_TRAFFIC_SECRET")
-        .expect("logged")
-        .try_into()
-        .expect("32 bytes");
     let mut enc = RecordEncrypter::new(&TrafficKeys::derive(
         SupportedSuite::Chacha20Poly1305Sha256,
-        &Secret::from_bytes(secret),
+        &log.secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET"),
     ));
     let mut record = Vec::new();
     enc.encrypt(typ, content, 0, &mut record).expect("encrypt");
     p.client_out = record;
     p
+}
+
+/// `bytes` as plaintext records of type `typ` (legacy_record_version 0x0303, RFC 8446 §5.1).
+pub fn plaintext_records(typ: ContentType, bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_plaintext(typ, ProtocolVersion::Tls12, bytes, &mut out).expect("records");
+    out
+}
+
+/// `msg` encoded and framed as plaintext handshake records.
+pub fn plaintext_record(msg: &HandshakeMessage) -> Vec<u8> {
+    plaintext_records(ContentType::Handshake, &msg.to_bytes().expect("encode"))
+}
+
+/// A basic pair whose first ClientHello was changed by `edit` before the server sees it.
+pub fn edited_hello(edit: impl FnOnce(&mut ClientHello)) -> Pair {
+    let mut p = Pair::basic();
+    let bytes = std::mem::take(&mut p.client_out);
+    let Ok(HandshakeMessage::ClientHello(mut ch)) = HandshakeMessage::decode(&bytes[5..]) else {
+        panic!("not a ClientHello");
+    };
+    edit(&mut ch);
+    p.client_out = plaintext_record(&HandshakeMessage::ClientHello(ch));
+    p
+}
+
+/// The records of a byte stream, each as its own byte vector.
+pub fn split_records(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 5 <= bytes.len() {
+        let len = 5 + usize::from(u16::from_be_bytes([bytes[at + 3], bytes[at + 4]]));
+        out.push(bytes[at..at + len].to_vec());
+        at += len;
+    }
+    out
 }

@@ -10,7 +10,7 @@ use handshake::key_schedule::{
 use handshake::msgs::{HandshakeMessage, binder_prefix};
 use x25519_dalek::{PublicKey, StaticSecret};
 
-use super::vectors::Vectors;
+use super::vectors::{CLIENT_AUTH_FLIGHT, SIMPLE_1RTT_FLIGHT, Vectors};
 
 /// A transcript over the named messages of `v`.
 fn transcript(v: &Vectors, labels: &[&str]) -> Transcript {
@@ -111,15 +111,6 @@ fn x25519_agrees(v: &Vectors, client: (&str, &str), server: (&str, &str)) {
     );
 }
 
-const SIMPLE_SERVER_FLIGHT: [&str; 6] = [
-    "client_hello",
-    "server_hello",
-    "encrypted_extensions",
-    "certificate",
-    "certificate_verify",
-    "server_finished",
-];
-
 #[test]
 fn simple_1rtt_key_schedule() {
     let v = Vectors::load("rfc8448_simple_1rtt.txt");
@@ -129,15 +120,15 @@ fn simple_1rtt_key_schedule() {
         ("server_priv", "server_pub"),
     );
 
-    let hash_ch_sh = transcript(&v, &SIMPLE_SERVER_FLIGHT[..2]).current_hash();
+    let hash_ch_sh = transcript(&v, &SIMPLE_1RTT_FLIGHT[..2]).current_hash();
     assert_eq!(hash_ch_sh, v.get32("hash_ch_sh"));
     let hs = handshake_secret(&v, None);
     let (c_hs, s_hs, master) = master_secret(&v, hs, &hash_ch_sh);
 
-    let hash_ch_scv = transcript(&v, &SIMPLE_SERVER_FLIGHT[..5]).current_hash();
+    let hash_ch_scv = transcript(&v, &SIMPLE_1RTT_FLIGHT[..5]).current_hash();
     check_finished(&v, &s_hs, &hash_ch_scv, "server", "server_finished");
 
-    let hash_ch_sfin = transcript(&v, &SIMPLE_SERVER_FLIGHT).current_hash();
+    let hash_ch_sfin = transcript(&v, &SIMPLE_1RTT_FLIGHT).current_hash();
     assert_eq!(hash_ch_sfin, v.get32("hash_ch_sfin"));
     application_secrets(&v, &master, &hash_ch_sfin);
 
@@ -149,7 +140,7 @@ fn simple_1rtt_key_schedule() {
 
     // The resumption master secret of section 3, printed in the section 4 file.
     let r = Vectors::load("rfc8448_resumed_0rtt_psk.txt");
-    let mut t = transcript(&v, &SIMPLE_SERVER_FLIGHT);
+    let mut t = transcript(&v, &SIMPLE_1RTT_FLIGHT);
     t.add(cf.get("client_finished"));
     assert_eq!(t.current_hash(), r.get32("s3_hash_ch_cfin"));
     let resumption = master.resumption_master_secret(&t.current_hash());
@@ -214,19 +205,7 @@ fn client_auth_key_schedule() {
         ("client_priv", "client_pub"),
         ("server_priv", "server_pub"),
     );
-    let flight = [
-        "client_hello",
-        "server_hello",
-        "encrypted_extensions",
-        "certificate_request",
-        "server_certificate",
-        "server_certificate_verify",
-        "server_finished",
-        "client_certificate",
-        "client_certificate_verify",
-        "client_finished",
-    ];
-    let hash_after = |n: usize| transcript(&v, &flight[..n]).current_hash();
+    let hash_after = |n: usize| transcript(&v, &CLIENT_AUTH_FLIGHT[..n]).current_hash();
     assert_eq!(hash_after(2), v.get32("hash_ch_sh"));
     assert_eq!(hash_after(5), v.get32("x_hash_ch_scert"));
     assert_eq!(hash_after(6), v.get32("x_hash_ch_scv"));

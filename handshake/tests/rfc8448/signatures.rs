@@ -8,7 +8,7 @@ use handshake::error::Verification;
 use handshake::key_schedule::Transcript;
 use handshake::msgs::HandshakeMessage;
 
-use crate::vectors::Vectors;
+use crate::vectors::{CLIENT_AUTH_FLIGHT, SIMPLE_1RTT_FLIGHT, Vectors};
 
 fn leaf(v: &Vectors, label: &str) -> pki::Certificate {
     let Ok(HandshakeMessage::Certificate(cert)) = HandshakeMessage::decode(v.get(label)) else {
@@ -59,12 +59,7 @@ fn simple_1rtt_server_certificate_verify() {
         "certificate",
         "certificate_verify",
         Side::Server,
-        &[
-            "client_hello",
-            "server_hello",
-            "encrypted_extensions",
-            "certificate",
-        ],
+        &SIMPLE_1RTT_FLIGHT[..4],
     );
 }
 
@@ -76,15 +71,6 @@ fn client_auth_client_certificate_verify() {
         "client_certificate",
         "client_certificate_verify",
         Side::Client,
-        &[
-            "client_hello",
-            "server_hello",
-            "encrypted_extensions",
-            "certificate_request",
-            "server_certificate",
-            "server_certificate_verify",
-            "server_finished",
-            "client_certificate",
-        ],
+        &CLIENT_AUTH_FLIGHT[..8],
     );
 }

@@ -6,6 +6,31 @@
 
 use std::collections::BTreeMap;
 
+/// The labels of rfc8448_simple_1rtt.txt's handshake messages through the server's
+/// Finished, in transcript order (RFC 8448 §3).
+pub const SIMPLE_1RTT_FLIGHT: [&str; 6] = [
+    "client_hello",
+    "server_hello",
+    "encrypted_extensions",
+    "certificate",
+    "certificate_verify",
+    "server_finished",
+];
+
+/// The labels of rfc8448_client_auth.txt's handshake messages, in transcript order.
+pub const CLIENT_AUTH_FLIGHT: [&str; 10] = [
+    "client_hello",
+    "server_hello",
+    "encrypted_extensions",
+    "certificate_request",
+    "server_certificate",
+    "server_certificate_verify",
+    "server_finished",
+    "client_certificate",
+    "client_certificate_verify",
+    "client_finished",
+];
+
 /// The values of one vector file, by label.
 pub struct Vectors {
     file: &'static str,

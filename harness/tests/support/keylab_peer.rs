@@ -1,10 +1,13 @@
 //! keylab's own configurations holding a fixture hierarchy's certificates, for tests that
 //! run keylab in-process (the loopback runner) in either role.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use fixtures::Hierarchy;
 use handshake::{ClientAuth, ClientConfig, Identity, ServerConfig};
+use harness::runner::{self, ClientSpec, Outcome};
 
 /// A client that trusts `h`'s root and, `with_cert`, presents `h`'s client chain.
 pub fn client_config(h: Hierarchy, with_cert: bool) -> ClientConfig {
@@ -28,4 +31,16 @@ pub fn server_config(h: Hierarchy, policy: ClientAuth) -> ServerConfig {
     }
     let anchors = pki::Certificate::from_pem_bundle(h.root).expect("root");
     config.with_client_auth(policy, anchors).expect("policy")
+}
+
+/// Runs keylab's client with `config` once against `addr`, sending `hello rustls\n` with
+/// the RNG seeded 1, and giving up after 10 seconds.
+pub fn say_hello_rustls(addr: SocketAddr, config: ClientConfig) -> Outcome {
+    let spec = ClientSpec::new(config, b"hello rustls\n".to_vec());
+    runner::run_client(
+        addr,
+        &spec,
+        harness::seed::connection_rng(Some(1), "client", 0),
+        Duration::from_secs(10),
+    )
 }

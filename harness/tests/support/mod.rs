@@ -4,6 +4,7 @@
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
 pub mod keylab_peer;
+pub mod rustls_echo;
 pub mod rustls_peer;
 
 use std::io::{BufRead, BufReader, Write as _};
@@ -168,6 +169,20 @@ pub fn openssl_server(args: &[&str]) -> (Running, u16, mpsc::Receiver<String>) {
         l.strip_prefix("ACCEPT 127.0.0.1:")
             .and_then(|p| p.trim().parse().ok())
     })
+}
+
+/// [`openssl_server`] with the Ed25519 fixture server's certificate, key and
+/// intermediate, then `ARGS`.
+pub fn ed25519_openssl_server(args: &[&str]) -> (Running, u16, mpsc::Receiver<String>) {
+    let (cert, key) = (ed25519("server.pem"), ed25519("server.key"));
+    let chain = ed25519("intermediate.pem");
+    openssl_server(
+        &[
+            &["-cert", &cert, "-key", &key, "-cert_chain", &chain][..],
+            args,
+        ]
+        .concat(),
+    )
 }
 
 /// Runs a command with a time limit; returns its output. `input` is written to its stdin,
