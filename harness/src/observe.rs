@@ -38,6 +38,18 @@ pub struct Observed {
     pub secrets: Vec<SecretRecord>,
     /// State transitions taken.
     pub transitions: Vec<(String, String)>,
+    /// change_cipher_spec records sent or received (middlebox compatibility mode, RFC 8446
+    /// Appendix D.4): records, not handshake messages, so kept apart from `messages`.
+    pub change_cipher_specs: Vec<ChangeCipherSpecRecord>,
+}
+
+/// A change_cipher_spec record as one side saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChangeCipherSpecRecord {
+    /// True when the client sent it.
+    pub from_client: bool,
+    /// How many handshake messages this side had seen before it.
+    pub after_messages: usize,
 }
 
 /// Installs an observer on `conn` that fills `sink`; `client_side` says which side `conn` is.
@@ -79,6 +91,13 @@ pub fn observe(conn: &mut Connection, client_side: bool) -> Arc<Mutex<Observed>>
                 derivation: (*derivation).to_owned(),
                 value: value.to_vec(),
             }),
+            TraceEvent::ChangeCipherSpec { direction } => {
+                let record = ChangeCipherSpecRecord {
+                    from_client: (*direction == Direction::Sent) == client_side,
+                    after_messages: o.messages.len(),
+                };
+                o.change_cipher_specs.push(record);
+            }
             TraceEvent::Transition { from, to } => o
                 .transitions
                 .push((from.name().to_owned(), to.name().to_owned())),

@@ -145,6 +145,19 @@ fn demo_explain_covers_every_message_and_the_key_schedule() {
             "exporter_master_secret",
         ],
     );
+    // Middlebox compatibility mode: each side's change_cipher_spec record is shown where it
+    // went, the server's right after its ServerHello, the client's before its flight.
+    let at = |needle: &str| {
+        out.find(needle)
+            .unwrap_or_else(|| panic!("{needle}: {out}"))
+    };
+    let server_ccs = at("\n  change_cipher_spec (server -> client, one record of 6 bytes");
+    let client_ccs = at("\n  change_cipher_spec (client -> server, one record of 6 bytes");
+    assert!(at("\n  ServerHello (server -> client") < server_ccs);
+    assert!(server_ccs < at("\n  EncryptedExtensions (server -> client"));
+    assert!(at("\n  Finished (server -> client") < client_ccs);
+    assert!(client_ccs < at("\n  Certificate (client -> server"));
+    assert_eq!(out.matches("14 03 03 00 01 01: content type 20").count(), 2);
 }
 
 #[test]

@@ -346,9 +346,36 @@ fn describe(s: &mut String, c: &Summary, sv: &Summary, o: &Outcome, plan: &Plan,
     }
 }
 
+/// A change_cipher_spec record of middlebox compatibility mode, where it went.
+fn explain_change_cipher_spec(s: &mut String, from_client: bool) {
+    let dir = if from_client {
+        "client -> server"
+    } else {
+        "server -> client"
+    };
+    let _ = writeln!(
+        s,
+        "\n  change_cipher_spec ({dir}, one record of 6 bytes, never encrypted)\n    \
+         14 03 03 00 01 01: content type 20 change_cipher_spec, legacy_record_version 0x0303,\n    \
+         length 1, the single byte 0x01. Middlebox compatibility mode (RFC 8446 Appendix D.4):\n    \
+         with the client's 32-byte legacy_session_id it makes the handshake look like a TLS 1.2\n    \
+         resumption to middleboxes. TLS 1.3 peers drop it (RFC 8446 §5); it is a record, not a\n    \
+         handshake message, and not part of the transcript."
+    );
+}
+
 fn explain(s: &mut String, o: &Outcome) {
     let _ = writeln!(s, "\n  every message, field by field:");
-    for m in &o.observed.messages {
+    let ccs_after = |n: usize| {
+        o.observed
+            .change_cipher_specs
+            .iter()
+            .filter(move |c| c.after_messages == n)
+    };
+    for (i, m) in o.observed.messages.iter().enumerate() {
+        for ccs in ccs_after(i) {
+            explain_change_cipher_spec(s, ccs.from_client);
+        }
         let dir = if m.from_client {
             "client -> server"
         } else {
@@ -371,6 +398,9 @@ fn explain(s: &mut String, o: &Outcome) {
         {
             let _ = writeln!(s, "    {line}");
         }
+    }
+    for ccs in ccs_after(o.observed.messages.len()) {
+        explain_change_cipher_spec(s, ccs.from_client);
     }
     if o.observed
         .secrets
