@@ -85,9 +85,20 @@ fn seed_files(target: &str) -> BTreeMap<String, Vec<u8>> {
 
 #[test]
 fn client_seeds_reach_connected_and_a_clean_close() {
+    client_target_seeds_connect("client", fuzzing::client);
+}
+
+#[test]
+fn server_seeds_reach_connected_and_a_clean_close() {
+    server_target_seeds_connect("server", fuzzing::server);
+}
+
+/// Every seed of a client-side `target` takes the connection to CONNECTED, through the
+/// data around a KeyUpdate, to the server's close_notify, on the path its name says.
+fn client_target_seeds_connect(target: &str, run: fn(&Setup, &[u8]) -> fuzzing::Outcome) {
     let setup = setup();
-    for (name, input) in seed_files("client") {
-        let outcome = fuzzing::client(&setup, &input);
+    for (name, input) in seed_files(target) {
+        let outcome = run(&setup, &input);
         assert_eq!(outcome.error, None, "{name}");
         assert!(outcome.handshake_complete, "{name}: {outcome:?}");
         assert_eq!(outcome.state, ClientState::Connected.into(), "{name}");
@@ -101,11 +112,12 @@ fn client_seeds_reach_connected_and_a_clean_close() {
     }
 }
 
-#[test]
-fn server_seeds_reach_connected_and_a_clean_close() {
+/// Every seed of a server-side `target` completes the handshake, delivers the client's
+/// data and reaches its close_notify, on the path its name says.
+fn server_target_seeds_connect(target: &str, run: fn(&Setup, &[u8]) -> fuzzing::Outcome) {
     let setup = setup();
-    for (name, input) in seed_files("server") {
-        let outcome = fuzzing::server(&setup, &input);
+    for (name, input) in seed_files(target) {
+        let outcome = run(&setup, &input);
         assert_eq!(outcome.error, None, "{name}");
         assert!(outcome.handshake_complete, "{name}: {outcome:?}");
         assert!(outcome.peer_closed, "{name}: close_notify not reached");
@@ -131,33 +143,12 @@ fn check_path(name: &str, path: Option<HandshakePath>, hello_retry: bool) {
 
 #[test]
 fn client_messages_seeds_reach_connected_and_a_clean_close() {
-    let setup = setup();
-    for (name, input) in seed_files("client_messages") {
-        let outcome = fuzzing::client_messages(&setup, &input);
-        assert_eq!(outcome.error, None, "{name}");
-        assert!(outcome.handshake_complete, "{name}: {outcome:?}");
-        assert_eq!(outcome.state, ClientState::Connected.into(), "{name}");
-        assert!(outcome.peer_closed, "{name}: close_notify not reached");
-        assert_eq!(
-            outcome.application_data,
-            "hello from the server".len() + "after the key update".len(),
-            "{name}: the data around the KeyUpdate"
-        );
-        check_path(&name, outcome.path, outcome.hello_retry);
-    }
+    client_target_seeds_connect("client_messages", fuzzing::client_messages);
 }
 
 #[test]
 fn server_messages_seeds_reach_connected_and_a_clean_close() {
-    let setup = setup();
-    for (name, input) in seed_files("server_messages") {
-        let outcome = fuzzing::server_messages(&setup, &input);
-        assert_eq!(outcome.error, None, "{name}");
-        assert!(outcome.handshake_complete, "{name}: {outcome:?}");
-        assert!(outcome.peer_closed, "{name}: close_notify not reached");
-        assert_eq!(outcome.application_data, "hello from the client".len());
-        check_path(&name, outcome.path, outcome.hello_retry);
-    }
+    server_target_seeds_connect("server_messages", fuzzing::server_messages);
 }
 
 /// Without the computed fields the same messages stop where the cryptography is checked:

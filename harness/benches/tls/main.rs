@@ -30,6 +30,8 @@ mod floor;
 mod memory;
 mod ours;
 mod record;
+#[path = "../../tests/support/rustls_peer.rs"]
+mod rustls_peer;
 mod theirs;
 
 use std::time::{Duration, Instant};

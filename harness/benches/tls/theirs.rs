@@ -8,11 +8,12 @@ use std::sync::Arc;
 use handshake::{SupportedGroup, SupportedSuite};
 use rustls::client::Resumption;
 use rustls::crypto::{CryptoProvider, ring};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::pki_types::ServerName;
 use rustls::server::{NoServerSessionStorage, WebPkiClientVerifier};
-use rustls::{ClientConnection, ConnectionCommon, RootCertStore, ServerConnection};
+use rustls::{ClientConnection, ConnectionCommon, ServerConnection};
 
 use crate::cases::{Case, Established, Laps, SERVER_NAME, SideTimes};
+use crate::rustls_peer::{ders, key_der, roots_from};
 
 /// Both configurations of one case, built once.
 pub struct Rustls {
@@ -26,7 +27,7 @@ impl Rustls {
     pub fn new(case: Case) -> Self {
         let h = case.hierarchy();
         let provider = provider(case);
-        let roots = roots(h.root);
+        let roots = roots_from(h.root);
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&[&rustls::version::TLS13])
             .expect("TLS 1.3")
@@ -124,27 +125,4 @@ fn provider(case: Case) -> Arc<CryptoProvider> {
         SupportedGroup::Secp256r1 => ring::kx_group::SECP256R1,
     }];
     Arc::new(p)
-}
-
-fn roots(pem: &str) -> Arc<RootCertStore> {
-    let mut roots = RootCertStore::empty();
-    for c in ders(pem) {
-        roots.add(c).expect("root");
-    }
-    Arc::new(roots)
-}
-
-fn ders(pem: &str) -> Vec<CertificateDer<'static>> {
-    pki::Certificate::from_pem_bundle(pem)
-        .expect("fixture certificates")
-        .iter()
-        .map(|c| CertificateDer::from(c.der().to_vec()))
-        .collect()
-}
-
-fn key_der(pem: &str) -> PrivateKeyDer<'static> {
-    let key = pki::PrivateKey::from_pem(pem).expect("fixture key");
-    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        key.to_pkcs8_der().expect("PKCS#8").to_vec(),
-    ))
 }

@@ -1,6 +1,6 @@
-//! rustls restricted to what keylab speaks — TLS 1.3, TLS_CHACHA20_POLY1305_SHA256 and
-//! x25519, with the ring provider — and holding the fixture hierarchies' certificates.
-//! The interop tests and the benchmarks build their rustls peers here.
+//! rustls restricted to TLS 1.3, TLS_CHACHA20_POLY1305_SHA256 and x25519 with the ring
+//! provider, holding the fixture hierarchies' certificates, for the interop tests; and the
+//! fixture conversions (certificates, keys, roots) the benchmarks' rustls peers use too.
 #![allow(dead_code, reason = "the tests and the benchmarks each use a part")]
 
 use std::net::{SocketAddr, TcpStream};
@@ -78,14 +78,20 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 fn roots(h: Hierarchy) -> Arc<RootCertStore> {
+    roots_from(h.root)
+}
+
+/// A root store holding every certificate of a PEM bundle.
+pub fn roots_from(pem: &str) -> Arc<RootCertStore> {
     let mut roots = RootCertStore::empty();
-    for c in ders(h.root) {
+    for c in ders(pem) {
         roots.add(c).expect("root");
     }
     Arc::new(roots)
 }
 
-fn ders(pem: &str) -> Vec<CertificateDer<'static>> {
+/// The DER certificates of a PEM bundle.
+pub fn ders(pem: &str) -> Vec<CertificateDer<'static>> {
     pki::Certificate::from_pem_bundle(pem)
         .expect("fixture certificates")
         .iter()
@@ -93,7 +99,8 @@ fn ders(pem: &str) -> Vec<CertificateDer<'static>> {
         .collect()
 }
 
-fn key_der(pem: &str) -> PrivateKeyDer<'static> {
+/// A PEM private key as rustls takes it (PKCS#8).
+pub fn key_der(pem: &str) -> PrivateKeyDer<'static> {
     let key = pki::PrivateKey::from_pem(pem).expect("fixture key");
     PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
         key.to_pkcs8_der().expect("PKCS#8").to_vec(),
