@@ -13,7 +13,7 @@
 use super::Setup;
 use super::messages::Item;
 use super::peer_x25519_public;
-use super::seeds::{Seed, Transcript, record, record_resumption};
+use super::seeds::{Seed, Transcript, record, record_resumption, seed_name};
 use crate::error::Error;
 use crate::msgs::enums::NamedGroup;
 use crate::msgs::{Extension, HandshakeMessage};
@@ -46,16 +46,7 @@ pub fn message_seeds(setup: &Setup) -> Result<Vec<Seed>, Error> {
                     continue;
                 }
                 let t = record(setup, h | client_variant, h | policy)?;
-                let name = format!(
-                    "h{hierarchy}-{}-{}",
-                    [
-                        "anonymous",
-                        "certificate",
-                        "anonymous-hrr",
-                        "certificate-hrr"
-                    ][usize::from(client_variant)],
-                    ["auth-off", "auth-optional", "auth-required"][usize::from(policy)],
-                );
+                let name = seed_name(hierarchy, client_variant, policy);
                 push_pair(&mut seeds, &name, h | client_variant, h | policy, &t)?;
             }
         }

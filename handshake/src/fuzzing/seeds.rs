@@ -59,6 +59,23 @@ pub struct Transcript {
     pub server_messages: Vec<Vec<u8>>,
 }
 
+/// A certificate-path seed's name: the hierarchy, the client variant (with or without a
+/// certificate, with or without HelloRetryRequest) and the server's client-auth policy.
+pub(super) fn seed_name(hierarchy: usize, client_variant: u8, policy: u8) -> String {
+    let client = [
+        "anonymous",
+        "certificate",
+        "anonymous-hrr",
+        "certificate-hrr",
+    ];
+    let policy_name = ["auth-off", "auth-optional", "auth-required"];
+    format!(
+        "h{hierarchy}-{}-{}",
+        client[usize::from(client_variant)],
+        policy_name[usize::from(policy)]
+    )
+}
+
 /// The seeds of the `client`, `server` and `codec` targets: every client variant against
 /// every server variant (0 to 2) in every hierarchy of `setup` (at most two), except an
 /// anonymous client against required client auth, which cannot reach CONNECTED; then the
@@ -77,16 +94,7 @@ pub fn handshake_seeds(setup: &Setup) -> Result<Vec<Seed>, Error> {
                 }
                 let h = (hierarchy as u8) << 2;
                 let t = record(setup, h | client_variant, h | policy)?;
-                let name = format!(
-                    "h{hierarchy}-{}-{}",
-                    [
-                        "anonymous",
-                        "certificate",
-                        "anonymous-hrr",
-                        "certificate-hrr"
-                    ][usize::from(client_variant)],
-                    ["auth-off", "auth-optional", "auth-required"][usize::from(policy)],
-                );
+                let name = seed_name(hierarchy, client_variant, policy);
                 seeds.push(seed(
                     "client",
                     &name,
