@@ -40,6 +40,7 @@ pub mod mitm;
 pub mod observe;
 pub mod runner;
 pub mod seed;
+pub mod teach;
 
 pub mod cli;
 pub mod cmd;
