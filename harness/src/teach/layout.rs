@@ -105,32 +105,46 @@ impl Painter {
 }
 
 /// Wraps `text` at spaces to lines of at most `width` characters, the first prefixed with
-/// `first` and the rest with `rest` (a hanging indent). A word longer than the room is
-/// split only if it is not a single token of hex or a command; otherwise it overhangs.
+/// `first` and the rest with `rest` (a hanging indent). A word longer than a whole line's
+/// room is split across lines.
 pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> Vec<String> {
+    let room = width.saturating_sub(chars(rest)).max(8);
     let mut lines = Vec::new();
     let mut line = first.to_owned();
     let mut empty = true;
-    for word in text.split_whitespace() {
-        let len = chars(&line) + usize::from(!empty) + chars(word);
-        if !empty && len > width {
+    let words = text.split_whitespace().flat_map(|w| {
+        if chars(w) > room {
+            chunks(w, room)
+        } else {
+            vec![w.to_owned()]
+        }
+    });
+    for word in words {
+        let len = chars(&line) + usize::from(!empty) + chars(&word);
+        if len > width && (!empty || chars(&line) > chars(rest)) {
             lines.push(std::mem::replace(&mut line, rest.to_owned()));
             empty = true;
         }
         if !empty {
             line.push(' ');
         }
-        line.push_str(word);
+        line.push_str(&word);
         empty = false;
     }
     lines.push(line);
     lines
 }
 
+/// How many bytes of hex (`xx ` each, the last without its space) fit in `room` columns:
+/// [`HEX_ROW`] at most, 4 at least.
+pub fn bytes_per_row(room: usize) -> usize {
+    (room.saturating_add(1) / 3).clamp(4, HEX_ROW)
+}
+
 /// Hex rows of up to [`HEX_ROW`] bytes (`0a 1b 2c ...`), fewer when `room` columns cannot
 /// hold a full row; at least 4 bytes a row.
 pub fn hex_rows(bytes: &[u8], room: usize) -> Vec<String> {
-    let per_row = (room.saturating_add(1) / 3).clamp(4, HEX_ROW);
+    let per_row = bytes_per_row(room);
     if bytes.is_empty() {
         return vec!["(empty)".to_owned()];
     }
@@ -185,9 +199,12 @@ mod tests {
     }
 
     #[test]
-    fn a_word_longer_than_the_width_overhangs_rather_than_being_cut() {
+    fn a_word_longer_than_a_line_is_split() {
         let lines = wrap("short 0123456789abcdef0123456789abcdef tail", 20, "", "");
-        assert_eq!(lines, ["short", "0123456789abcdef0123456789abcdef", "tail"]);
+        assert_eq!(
+            lines,
+            ["short", "0123456789abcdef0123", "456789abcdef tail"]
+        );
     }
 
     #[test]

@@ -2,6 +2,10 @@
 //!
 //! - [`layout`]: width, wrapping, hex rows and colour for the terminal.
 //! - [`check`]: one shell command per computed value that recomputes it.
+//! - [`model`]: the explanation of a run as data.
+//! - [`terminal`]: the model as wrapped, optionally coloured text.
 
 pub mod check;
 pub mod layout;
+pub mod model;
+pub mod terminal;
