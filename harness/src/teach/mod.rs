@@ -1,10 +1,12 @@
 //! Teaching output: the explanation model of a demo run and its renderers.
 //!
+//! - [`build`]: the model of a run from what its two sides observed.
 //! - [`layout`]: width, wrapping, hex rows and colour for the terminal.
 //! - [`check`]: one shell command per computed value that recomputes it.
 //! - [`model`]: the explanation of a run as data.
 //! - [`terminal`]: the model as wrapped, optionally coloured text.
 
+pub mod build;
 pub mod check;
 pub mod layout;
 pub mod model;

@@ -12,6 +12,8 @@ use serde::Serialize;
 pub struct Explanation {
     /// The seed every connection's randomness came from (drawn and printed when not given).
     pub seed: u64,
+    /// The command that repeats this explanation byte for byte.
+    pub repeat: String,
     /// One entry per connection.
     pub runs: Vec<RunExplanation>,
 }

@@ -22,7 +22,7 @@ pub fn render(explanation: &Explanation, width: usize, painter: Painter) -> Stri
         width: width.max(layout::MIN_WIDTH),
         painter,
     };
-    out.legend(explanation.seed);
+    out.legend(explanation.seed, &explanation.repeat);
     for run in &explanation.runs {
         out.run(run);
     }
@@ -60,7 +60,7 @@ impl Out {
         }
     }
 
-    fn legend(&mut self, seed: u64) {
+    fn legend(&mut self, seed: u64, repeat: &str) {
         self.prose(
             0,
             "",
@@ -73,8 +73,8 @@ impl Out {
                  bytes is shown in part and says how much is left out (`--json` has every \
                  byte). Lines after \"check:\" are a command that recomputes the value above \
                  it (python3; some need the `cryptography` package); a line ending in \\ \
-                 continues on the next. Seed {seed}: `keylab demo --seed {seed}` repeats this \
-                 run byte for byte."
+                 continues on the next. Seed {seed}: `{repeat}` repeats this run byte for \
+                 byte."
             ),
             Kind::Note,
         );

@@ -12,6 +12,8 @@ use rand_core::Rng;
 use crate::failure::Failure;
 use crate::runner::{self, ClientSpec, DemoKey, Outcome};
 use crate::seed::connection_rng;
+use crate::teach::model::Explanation;
+use crate::teach::{build, layout, terminal};
 
 mod json;
 
@@ -126,7 +128,12 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let key_log = crate::keylog::from_option(args.keylog.as_ref())
         .map_err(|e| Failure::input(e.to_string()))?;
     let mut ticket_key = zeroize::Zeroizing::new([0u8; 32]);
-    connection_rng(args.seed, "ticket key", 0).fill_bytes(&mut ticket_key[..]);
+    // The explanation prints the demo's ephemeral private keys, so every explained run can
+    // be repeated: without --seed, one is drawn (and printed).
+    let seed = args
+        .seed
+        .or_else(|| args.explain.then(|| crate::seed::os_rng().next_u64()));
+    connection_rng(seed, "ticket key", 0).fill_bytes(&mut ticket_key[..]);
     let server = runner::demo_server_config_for(args.key, ClientAuth::Optional)
         .map_err(|e| Failure::input(e.to_string()))?
         .with_psks(vec![runner::demo_psk()])
@@ -145,7 +152,7 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
         config.key_log = key_log.clone();
         specs.push(ClientSpec::new(config, plan.message.to_vec()));
     }
-    let outcomes = runner::run("127.0.0.1:0", Arc::new(server), specs, args.seed)
+    let outcomes = runner::run("127.0.0.1:0", Arc::new(server), specs, seed)
         .map_err(|e| Failure::input(format!("cannot start the loopback server: {e}")))?;
 
     let failures: Vec<String> = plans
@@ -154,13 +161,14 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
         .enumerate()
         .filter_map(|(i, (plan, o))| check(plan, o).err().map(|e| format!("run {}: {e}", i + 1)))
         .collect();
-    let report = if args.json {
+    let report = if args.explain {
+        explanation_report(&plans, &outcomes, args, seed.unwrap_or_default(), &failures)
+    } else if args.json {
         json::report(&plans, &outcomes, args)
     } else {
         let text = text_report(&plans, &outcomes, args, &failures);
         // Colour only for a person at a terminal (and never with NO_COLOR set).
-        let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
-        if terminal && std::env::var_os("NO_COLOR").is_none() {
+        if layout::colour_wanted() {
             colourise(&text)
         } else {
             text
@@ -277,21 +285,9 @@ fn text_report(
                 let _ = writeln!(s, "  server: {sv}");
             }
         }
-        if args.explain {
-            explain(&mut s, o);
-        }
         s.push('\n');
     }
-    if failures.is_empty() {
-        let _ = writeln!(
-            s,
-            "ok: {} of {} runs succeeded",
-            outcomes.len(),
-            outcomes.len()
-        );
-    } else {
-        let _ = writeln!(s, "failed: {}", failures.join("; "));
-    }
+    s.push_str(&verdict(outcomes.len(), failures));
     s
 }
 
@@ -346,84 +342,58 @@ fn describe(s: &mut String, c: &Summary, sv: &Summary, o: &Outcome, plan: &Plan,
     }
 }
 
-/// A change_cipher_spec record of middlebox compatibility mode, where it went.
-fn explain_change_cipher_spec(s: &mut String, from_client: bool) {
-    let dir = if from_client {
-        "client -> server"
-    } else {
-        "server -> client"
+/// `--explain`: the explanation model of every run, as text wrapped to the terminal or
+/// (with `--json`) as one JSON document.
+fn explanation_report(
+    plans: &[&Plan],
+    outcomes: &[Outcome],
+    args: &DemoArgs,
+    seed: u64,
+    failures: &[String],
+) -> String {
+    let runs = plans
+        .iter()
+        .zip(outcomes)
+        .enumerate()
+        .map(|(i, (plan, o))| {
+            let info = build::RunInfo {
+                number: i + 1,
+                client: plan.client,
+            };
+            build::run(info, o)
+        })
+        .collect();
+    let name = |v: Option<clap::builder::PossibleValue>| {
+        v.map(|v| v.get_name().to_owned()).unwrap_or_default()
     };
-    let _ = writeln!(
-        s,
-        "\n  change_cipher_spec ({dir}, one record of 6 bytes, never encrypted)\n    \
-         14 03 03 00 01 01: content type 20 change_cipher_spec, legacy_record_version 0x0303,\n    \
-         length 1, the single byte 0x01. Middlebox compatibility mode (RFC 8446 Appendix D.4):\n    \
-         with the client's 32-byte legacy_session_id it makes the handshake look like a TLS 1.2\n    \
-         resumption to middleboxes. TLS 1.3 peers drop it (RFC 8446 §5); it is a record, not a\n    \
-         handshake message, and not part of the transcript."
-    );
+    let explanation = Explanation {
+        seed,
+        repeat: format!(
+            "keylab demo --path {} --key {} --seed {seed} --explain",
+            name(args.path.to_possible_value()),
+            name(args.key.to_possible_value())
+        ),
+        runs,
+    };
+    if args.json {
+        let mut text = serde_json::to_string_pretty(&explanation).unwrap_or_default();
+        text.push('\n');
+        return text;
+    }
+    let painter = layout::Painter {
+        enabled: layout::colour_wanted(),
+    };
+    let mut text = terminal::render(&explanation, layout::detect_width(), painter);
+    text.push_str(&verdict(outcomes.len(), failures));
+    text
 }
 
-fn explain(s: &mut String, o: &Outcome) {
-    let _ = writeln!(s, "\n  every message, field by field:");
-    let ccs_after = |n: usize| {
-        o.observed
-            .change_cipher_specs
-            .iter()
-            .filter(move |c| c.after_messages == n)
-    };
-    for (i, m) in o.observed.messages.iter().enumerate() {
-        for ccs in ccs_after(i) {
-            explain_change_cipher_spec(s, ccs.from_client);
-        }
-        let dir = if m.from_client {
-            "client -> server"
-        } else {
-            "server -> client"
-        };
-        let _ = writeln!(
-            s,
-            "\n  {} ({dir}, {} bytes{})",
-            m.name,
-            m.bytes.len(),
-            if m.encrypted { ", sent encrypted" } else { "" }
-        );
-        let sender = if m.from_client {
-            handshake::Side::Client
-        } else {
-            handshake::Side::Server
-        };
-        for line in
-            crate::explain::render(&crate::explain::explain_message_from(&m.bytes, sender)).lines()
-        {
-            let _ = writeln!(s, "    {line}");
-        }
-    }
-    for ccs in ccs_after(o.observed.messages.len()) {
-        explain_change_cipher_spec(s, ccs.from_client);
-    }
-    if o.observed
-        .secrets
-        .iter()
-        .any(|x| x.label.starts_with("binder_key"))
-    {
-        let _ = writeln!(
-            s,
-            "\n  the PSK binder (RFC 8446 §4.2.11.2): the ClientHello ends with\n    \
-             HMAC(finished_key(binder_key), Transcript-Hash(ClientHello up to the binders)).\n    \
-             Only a holder of the PSK can compute it, and it binds the key to this very\n    \
-             ClientHello; the server checks it before it answers (a wrong one: decrypt_error).\n    \
-             The PSK then enters the key schedule as the input of the Early Secret, and X25519\n    \
-             (psk_dhe_ke) as the input of the Handshake Secret."
-        );
-    }
-    let _ = writeln!(
-        s,
-        "\n  key schedule (RFC 8446 §7.1), as the client derived it:"
-    );
-    for secret in &o.observed.secrets {
-        let _ = writeln!(s, "    {:<36} {}", secret.label, hex::encode(&secret.value));
-        let _ = writeln!(s, "    {:<36} = {}", "", secret.derivation);
+/// The last line: all runs succeeded, or which failed.
+fn verdict(runs: usize, failures: &[String]) -> String {
+    if failures.is_empty() {
+        format!("ok: {runs} of {runs} runs succeeded\n")
+    } else {
+        format!("failed: {}\n", failures.join("; "))
     }
 }
 
