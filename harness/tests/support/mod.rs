@@ -222,22 +222,42 @@ fn spawn_with_output(mut cmd: Command) -> Child {
         .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"))
 }
 
-/// Waits for `child` to exit; kills it and fails the test after `limit`.
+/// Waits for `child` to exit; kills it and fails the test after `limit`. Its stdout and
+/// stderr are drained meanwhile, so a command that prints more than a pipe holds does not
+/// block.
 fn wait_within(mut child: Child, limit: Duration) -> Output {
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<_>));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<_>));
     let start = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
         if start.elapsed() > limit {
             let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
+            let _ = child.wait();
             panic!(
                 "command timed out after {limit:?}\nstdout: {}\nstderr: {}",
-                text(&out.stdout),
-                text(&out.stderr)
+                text(&stdout.join().unwrap_or_default()),
+                text(&stderr.join().unwrap_or_default())
             );
         }
         std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
     }
-    child.wait_with_output().expect("output")
 }
 
 /// Output bytes as text (lossy).
