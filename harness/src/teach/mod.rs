@@ -5,9 +5,11 @@
 //! - [`check`]: one shell command per computed value that recomputes it.
 //! - [`model`]: the explanation of a run as data.
 //! - [`terminal`]: the model as wrapped, optionally coloured text.
+//! - [`html`]: the model as one self-contained HTML page.
 
 pub mod build;
 pub mod check;
+pub mod html;
 pub mod layout;
 pub mod model;
 pub mod terminal;
