@@ -1,9 +1,10 @@
 //! Builds the explanation model of one run from what its two sides observed.
 
-use handshake::Side;
+use handshake::{Side, Summary};
 
 use super::model::{MessageStep, NoteStep, RunExplanation, Step, ValueStep};
 use crate::explain::explain_message_from;
+use crate::observe::Observed;
 use crate::runner::Outcome;
 
 /// What the demo knows about a run besides its outcome.
@@ -34,7 +35,7 @@ pub fn run(info: RunInfo<'_>, o: &Outcome) -> RunExplanation {
         reasons,
         cipher_suite: client.map_or_else(String::new, |c| c.cipher_suite.to_string()),
         group: client.and_then(|c| c.group.map(|g| g.to_string())),
-        steps: steps(o),
+        steps: steps(&o.observed),
         client_transitions: o.observed.transitions.clone(),
         server_transitions: o
             .server
@@ -44,8 +45,34 @@ pub fn run(info: RunInfo<'_>, o: &Outcome) -> RunExplanation {
     }
 }
 
-fn steps(o: &Outcome) -> Vec<Step> {
-    let observed = &o.observed;
+/// Bytes as they crossed the wire, in order: (sent by the client, the bytes).
+pub type Wire = [(bool, Vec<u8>)];
+
+/// The explanation of a connection a keylab server served (e.g. to a browser), from the
+/// server's view alone: what it observed, its summary, and the bytes on the wire.
+pub fn served(
+    info: RunInfo<'_>,
+    observed: &Observed,
+    summary: Option<&Summary>,
+    wire: &Wire,
+) -> RunExplanation {
+    let _ = wire;
+    RunExplanation {
+        number: info.number,
+        path: summary.map_or_else(|| "failed".to_owned(), |s| s.path.name().to_owned()),
+        client: info.client.to_owned(),
+        reasons: summary
+            .map(|s| vec![format!("server: {}", s.reason)])
+            .unwrap_or_default(),
+        cipher_suite: summary.map_or_else(String::new, |s| s.cipher_suite.to_string()),
+        group: summary.and_then(|s| s.group.map(|g| g.to_string())),
+        steps: steps(observed),
+        client_transitions: Vec::new(),
+        server_transitions: observed.transitions.clone(),
+    }
+}
+
+fn steps(observed: &Observed) -> Vec<Step> {
     let mut steps = Vec::new();
     for (i, m) in observed.messages.iter().enumerate() {
         for ccs in observed
