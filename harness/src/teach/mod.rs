@@ -4,6 +4,7 @@
 //! - [`layout`]: width, wrapping, hex rows and colour for the terminal.
 //! - [`check`]: one shell command per computed value that recomputes it.
 //! - [`model`]: the explanation of a run as data.
+//! - [`schedule`]: key schedule values with their inputs and checks.
 //! - [`terminal`]: the model as wrapped, optionally coloured text.
 //! - [`html`]: the model as one self-contained HTML page.
 
@@ -12,4 +13,5 @@ pub mod check;
 pub mod html;
 pub mod layout;
 pub mod model;
+pub mod schedule;
 pub mod terminal;
