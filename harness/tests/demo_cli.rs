@@ -136,6 +136,11 @@ fn finished_explanations_name_the_transcript_of_their_path() {
             "ClientHello..server Finished",
         ),
         (
+            "resumption",
+            "ClientHello..server EncryptedExtensions",
+            "ClientHello..server Finished",
+        ),
+        (
             "resumption+dhe",
             "ClientHello..server EncryptedExtensions",
             "ClientHello..server Finished",
