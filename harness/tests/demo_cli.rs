@@ -191,6 +191,8 @@ fn demo_hrr_path_sends_a_hello_retry_request() {
             "  path:        ephemeral-dh\n",
             "TLS_CHACHA20_POLY1305_SHA256, x25519,",
             "HelloRetryRequest (server -> client",
+            "the transcript after a HelloRetryRequest (RFC 8446 §4.4.1)",
+            "msg_type: message_hash (254)",
             "ok: 1 of 1 runs succeeded",
         ],
     );
@@ -205,6 +207,24 @@ fn demo_hrr_path_sends_a_hello_retry_request() {
         ],
     );
     assert!(!json.contains("\"hello_retry\": false"), "{json}");
+    // The message_hash shown is SHA-256 of the first ClientHello the JSON lists.
+    let client_hello1 = json
+        .split("\"hex\": \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("first message's hex");
+    let digest = sha2::Digest::finalize(sha2::Digest::chain_update(
+        <sha2::Sha256 as sha2::Digest>::new(),
+        hex::decode(client_hello1).expect("hex"),
+    ));
+    let first_row: Vec<String> = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    assert!(
+        out.contains(&format!(
+            "0004  {}    hash: 32 bytes: Hash(ClientHello1)",
+            first_row.join(" ")
+        )),
+        "{out}"
+    );
 }
 
 /// Every `--path` value is the run's JSON `path`, and `all` makes the six documented runs.

@@ -373,6 +373,25 @@ fn transcript_before(messages: &[crate::observe::MessageRecord], i: usize) -> St
     }
 }
 
+/// The transcript rule after a HelloRetryRequest (RFC 8446 §4.4.1), with the synthetic
+/// message computed from this run's first ClientHello.
+fn explain_message_hash(s: &mut String, client_hello1: &[u8]) {
+    use sha2::Digest as _;
+    // Every keylab suite hashes with SHA-256: the message_hash body is 32 bytes.
+    let mut synthetic = vec![254, 0, 0, 32];
+    synthetic.extend_from_slice(&sha2::Sha256::digest(client_hello1));
+    let _ = writeln!(
+        s,
+        "\n  the transcript after a HelloRetryRequest (RFC 8446 §4.4.1): both sides replace\n    \
+         ClientHello1 by this synthetic message_hash, so every transcript hash from here on\n    \
+         covers message_hash, HelloRetryRequest, ClientHello2, ... (never sent; its body is\n    \
+         SHA-256 of ClientHello1 as listed above, header included):"
+    );
+    for line in crate::explain::render(&crate::explain::explain_message(&synthetic)).lines() {
+        let _ = writeln!(s, "    {line}");
+    }
+}
+
 fn explain(s: &mut String, o: &Outcome) {
     let _ = writeln!(s, "\n  every message, field by field:");
     let ccs_after = |n: usize| {
@@ -409,6 +428,11 @@ fn explain(s: &mut String, o: &Outcome) {
         );
         for line in crate::explain::render(&fields).lines() {
             let _ = writeln!(s, "    {line}");
+        }
+        if m.name == "HelloRetryRequest"
+            && let Some(first) = o.observed.messages.first()
+        {
+            explain_message_hash(s, &first.bytes);
         }
     }
     for ccs in ccs_after(o.observed.messages.len()) {
