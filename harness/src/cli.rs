@@ -21,7 +21,7 @@ pub struct Cli {
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run both key-distribution paths over loopback with built-in certificates.
+    /// Run every TLS 1.3 path over loopback, with built-in certificates and keys.
     #[command(after_help = EXIT_CODES)]
     Demo(demo::DemoArgs),
     /// A TLS 1.3 echo server on a real socket.

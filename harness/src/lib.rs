@@ -22,6 +22,8 @@
 //! - [`mitm`]: a tampering proxy (flip, truncate, drop, reorder, record, replay).
 //! - [`keylog`]: NSS key log files for Wireshark (`--keylog`, `SSLKEYLOGFILE`).
 //! - [`explain`]: a handshake message explained field by field (offset, bytes, meaning).
+//! - [`states_diagram`]: both RFC 8446 Appendix A machines as one diagram (Graphviz),
+//!   optionally with one connection's states and transitions highlighted.
 //!
 //! # The command line
 //!
@@ -40,6 +42,7 @@ pub mod mitm;
 pub mod observe;
 pub mod runner;
 pub mod seed;
+pub mod states_diagram;
 pub mod teach;
 
 pub mod cli;

@@ -84,7 +84,7 @@ fn demo_runs_every_path_with_each_fixture_set() {
         let client_signature = signature.replace("server", "client");
         assert!(stdout.contains(&client_signature), "{key:?}: {stdout}");
         assert!(
-            stdout.contains("ok: 4 of 4 runs succeeded"),
+            stdout.contains("ok: 6 of 6 runs succeeded"),
             "{key:?}: {stdout}"
         );
     }

@@ -45,43 +45,234 @@ fn demo_runs_every_path_and_says_why() {
             "client is:   psk:keylab-demo",
             "run 4: resumption+dhe (the client of run 1, resuming with its ticket)",
             "server: client proved a ticket issued 0 s earlier to an anonymous client",
+            "run 5: psk (client holding the external PSK \"keylab-demo\", offering psk_ke only)",
+            "server: client proved external PSK \"keylab-demo\" (psk_ke)",
+            "TLS_CHACHA20_POLY1305_SHA256, no (EC)DHE",
+            "run 6: hrr (client guessing secp256r1 while the server prefers x25519)",
+            "server -> client  HelloRetryRequest",
         ],
     );
     assert!(out.contains("time:"), "timings are shown without --seed");
     assert!(
-        out.trim_end().ends_with("ok: 4 of 4 runs succeeded"),
+        out.trim_end().ends_with("ok: 6 of 6 runs succeeded"),
         "{out}"
     );
 }
 
 #[test]
 fn demo_psk_and_resumption_paths_alone() {
-    let out = demo_ok(&["--path", "psk", "--explain", "--seed", "5"]);
-    assert_mentions(
-        &out,
-        &[
-            "run 1: psk+dhe",
-            "the PSK binder (RFC 8446 §4.2.11.2)",
-            "binder_key (external)",
-            "= HKDF-Extract(salt 0, IKM PSK)",
-        ],
-    );
-    assert!(!out.contains("run 2"), "{out}");
-    assert!(
-        !out.contains("server -> client  Certificate"),
-        "no certificates on the PSK path: {out}"
-    );
+    // `psk` is psk_ke, as in the JSON; `psk+dhe` adds X25519.
+    for (path, mode, group) in [
+        ("psk", "psk_ke", "no (EC)DHE"),
+        ("psk+dhe", "psk_dhe_ke", "x25519"),
+    ] {
+        let out = demo_ok(&["--path", path, "--explain", "--seed", "5"]);
+        assert_mentions(
+            &out,
+            &[
+                &format!("run 1: {path} (client holding the external PSK"),
+                &format!("  path:        {path}\n"),
+                &format!("server: client proved external PSK \"keylab-demo\" ({mode})"),
+                &format!("TLS_CHACHA20_POLY1305_SHA256, {group}, server signature none"),
+                "the PSK binder (RFC 8446 §4.2.11.2)",
+                "binder_key (external)",
+                "= HKDF-Extract(salt 0, IKM PSK)",
+            ],
+        );
+        assert!(!out.contains("run 2"), "{out}");
+        assert!(
+            !out.contains("server -> client  Certificate"),
+            "no certificates on the PSK path: {out}"
+        );
+        assert_eq!(
+            out.contains("psk_ke nothing else does: no X25519"),
+            path == "psk",
+            "{out}"
+        );
+    }
 
     // Resumption needs the run that earns the ticket first.
-    let out = demo_ok(&["--path", "resumption", "--seed", "5"]);
+    for (path, group) in [("resumption", "no (EC)DHE"), ("resumption+dhe", "x25519")] {
+        let out = demo_ok(&["--path", path, "--seed", "5"]);
+        assert_mentions(
+            &out,
+            &[
+                "run 1: ephemeral-dh",
+                &format!("run 2: {path} (the client of run 1, resuming with its ticket"),
+                &format!("  path:        {path}\n"),
+                &format!("TLS_CHACHA20_POLY1305_SHA256, {group}, server signature none"),
+                "server -> client  NewSessionTicket",
+                "ok: 2 of 2 runs succeeded",
+            ],
+        );
+    }
+}
+
+/// The server's Finished covers the transcript up to the message before it: its
+/// CertificateVerify on the certificate paths, EncryptedExtensions on the PSK paths (which
+/// have no CertificateVerify); after a HelloRetryRequest it starts with message_hash.
+#[test]
+fn finished_explanations_name_the_transcript_of_their_path() {
+    let covers = |transcript: &str| format!("HMAC(finished_key, Transcript-Hash({transcript}))");
+    for (path, server, client) in [
+        (
+            "certificate",
+            "ClientHello..server CertificateVerify",
+            "ClientHello..client CertificateVerify",
+        ),
+        (
+            "ephemeral-dh",
+            "ClientHello..server CertificateVerify",
+            "ClientHello..client Certificate",
+        ),
+        (
+            "psk",
+            "ClientHello..server EncryptedExtensions",
+            "ClientHello..server Finished",
+        ),
+        (
+            "psk+dhe",
+            "ClientHello..server EncryptedExtensions",
+            "ClientHello..server Finished",
+        ),
+        (
+            "resumption",
+            "ClientHello..server EncryptedExtensions",
+            "ClientHello..server Finished",
+        ),
+        (
+            "resumption+dhe",
+            "ClientHello..server EncryptedExtensions",
+            "ClientHello..server Finished",
+        ),
+        (
+            "hrr",
+            "message_hash(ClientHello1), HelloRetryRequest, ClientHello2..server CertificateVerify",
+            "message_hash(ClientHello1), HelloRetryRequest, ClientHello2..client Certificate",
+        ),
+    ] {
+        let out = demo_ok(&["--path", path, "--explain", "--seed", "8"]);
+        assert_mentions(&out, &[&covers(server), &covers(client)]);
+        // The run of the path asked for (resumption+dhe first runs ephemeral-dh).
+        let last = out.rsplit("\nrun ").next().expect("a run");
+        if path.starts_with("psk") || path.starts_with("resumption") {
+            assert!(!last.contains("server CertificateVerify"), "{path}: {out}");
+        }
+    }
+}
+
+/// `--path hrr`: the client's key share is for a group the server does not prefer, so the
+/// server asks again; both sides report it and the run's check looks at the messages.
+#[test]
+fn demo_hrr_path_sends_a_hello_retry_request() {
+    let out = demo_ok(&["--path", "hrr", "--seed", "4", "--explain"]);
+    let table: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("run 1: hrr"))
+        .take_while(|l| !l.starts_with("  path:"))
+        .filter(|l| l.contains(" -> "))
+        .map(|l| l.split_whitespace().nth(4).expect("message name"))
+        .collect();
+    assert_eq!(
+        table.get(..4),
+        Some(
+            &[
+                "ClientHello",
+                "HelloRetryRequest",
+                "ClientHello",
+                "ServerHello"
+            ][..]
+        ),
+        "{out}"
+    );
     assert_mentions(
         &out,
         &[
-            "run 1: ephemeral-dh",
-            "run 2: resumption+dhe",
-            "server -> client  NewSessionTicket",
+            "  path:        ephemeral-dh\n",
+            "TLS_CHACHA20_POLY1305_SHA256, x25519,",
+            "HelloRetryRequest (server -> client",
+            "the transcript after a HelloRetryRequest (RFC 8446 §4.4.1)",
+            "msg_type: message_hash (254)",
+            "ok: 1 of 1 runs succeeded",
         ],
     );
+    let json = demo_ok(&["--path", "hrr", "--seed", "4", "--json"]);
+    assert_mentions(
+        &json,
+        &[
+            "\"path\": \"hrr\"",
+            "\"path\": \"ephemeral-dh\"",
+            "\"hello_retry\": true",
+            "\"name\": \"HelloRetryRequest\"",
+        ],
+    );
+    assert!(!json.contains("\"hello_retry\": false"), "{json}");
+    // The message_hash shown is SHA-256 of the first ClientHello the JSON lists.
+    let client_hello1 = json
+        .split("\"hex\": \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("first message's hex");
+    let digest = sha2::Digest::finalize(sha2::Digest::chain_update(
+        <sha2::Sha256 as sha2::Digest>::new(),
+        hex::decode(client_hello1).expect("hex"),
+    ));
+    let first_row: Vec<String> = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    assert!(
+        out.contains(&format!(
+            "0004  {}    hash: 32 bytes: Hash(ClientHello1)",
+            first_row.join(" ")
+        )),
+        "{out}"
+    );
+}
+
+/// Every `--path` value is the run's JSON `path`, and `all` makes the six documented runs.
+#[test]
+fn demo_path_names_are_the_json_path_values() {
+    let check = |args: &[&str], script: &str| {
+        let json = demo_ok(args);
+        let Ok(mut py) = std::process::Command::new("python3")
+            .args(["-c", script])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+        else {
+            eprintln!("skipping the JSON check: no python3");
+            return;
+        };
+        use std::io::Write;
+        py.stdin
+            .take()
+            .expect("stdin")
+            .write_all(json.as_bytes())
+            .expect("write");
+        assert!(py.wait().expect("python").success(), "{args:?}: {json}");
+    };
+    check(
+        &["--json", "--seed", "6"],
+        "import json,sys; d=json.load(sys.stdin); r=d['runs']; \
+         assert [x['path'] for x in r]==['ephemeral-dh','certificate','psk+dhe','resumption+dhe','psk','hrr'], r; \
+         assert all(x['ok'] for x in r); \
+         assert [x['client']['path'] for x in r]==['ephemeral-dh','certificate','psk+dhe','resumption+dhe','psk','ephemeral-dh']; \
+         assert [x['server']['hello_retry'] for x in r]==[False]*5+[True]",
+    );
+    for path in [
+        "ephemeral-dh",
+        "certificate",
+        "psk",
+        "psk+dhe",
+        "resumption",
+        "resumption+dhe",
+    ] {
+        check(
+            &["--json", "--seed", "6", "--path", path],
+            &format!(
+                "import json,sys; r=json.load(sys.stdin)['runs'][-1]; \
+                 assert r['ok'] and r['path']=='{path}' and r['client']['path']=='{path}' \
+                 and r['server']['path']=='{path}', r"
+            ),
+        );
+    }
 }
 
 #[test]
@@ -209,10 +400,150 @@ fn states_prints_the_handshake_crates_tables() {
         t.contains("WAIT_CERT      -> WAIT_CV        on recv Certificate   [certificate path]"),
         "{t}"
     );
-    let dot = text(&run_keylab(&["states", "--format", "dot"]).stdout);
+}
+
+/// `keylab states --format dot` is one digraph, the machines as clusters with a legend,
+/// and Graphviz renders it without a complaint.
+#[test]
+fn states_dot_is_one_digraph_that_renders() {
+    let out = run_keylab(&["states", "--format", "dot"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dot = text(&out.stdout);
+    assert!(dot.starts_with("digraph keylab_states {"), "{dot}");
+    assert_eq!(dot.matches("digraph").count(), 1, "{dot}");
+    assert_mentions(
+        &dot,
+        &[
+            "subgraph cluster_client {",
+            "subgraph cluster_server {",
+            "subgraph cluster_legend {",
+            "\"client_WAIT_CERT_CR\" -> \"client_WAIT_CERT\" [label=\"recv CertificateRequest\"",
+        ],
+    );
+    // Every colour an arrow uses has its entry in the legend.
+    for colour in dot
+        .lines()
+        .filter(|l| l.contains(" -> "))
+        .filter_map(|l| l.split(", color=").nth(1))
+        .filter_map(|rest| rest.split([',', ']']).next())
+    {
+        assert!(
+            dot.contains(&format!("<FONT COLOR=\"{colour}\">")),
+            "{colour} is not in the legend"
+        );
+    }
+    support::render_dot(&dot);
+}
+
+/// The (side, from, to) transitions `keylab -v` logs for a run (the trace hook's events).
+fn logged_transitions(log: &str) -> std::collections::BTreeSet<(String, String, String)> {
+    let field = |line: &str, name: &str| {
+        let start = line.find(&format!("{name}=\""))? + name.len() + 2;
+        let len = line.get(start..)?.find('"')?;
+        Some(line[start..start + len].to_owned())
+    };
+    log.lines()
+        .filter(|l| l.contains(" state "))
+        .filter_map(|l| Some((field(l, "side")?, field(l, "from")?, field(l, "to")?)))
+        .filter(|(_, _, to)| to != "CLOSED")
+        .collect()
+}
+
+/// The (side, from, to) arrows a `--states-dot` file draws thick.
+fn highlighted_arrows(dot: &str) -> Vec<(String, String, String)> {
+    dot.lines()
+        .filter(|l| l.contains(" -> ") && l.contains("penwidth=3"))
+        .map(|l| {
+            let ids: Vec<&str> = l.split('"').collect();
+            let (from, to) = (ids[1], ids[3]);
+            let (side, from) = from.split_once('_').expect("side prefix");
+            let to = to.split_once('_').expect("side prefix").1;
+            (side.to_owned(), from.to_owned(), to.to_owned())
+        })
+        .collect()
+}
+
+/// `keylab demo --states-dot FILE` highlights exactly the transitions the run took, and
+/// the file renders.
+#[test]
+fn demo_states_dot_highlights_the_run() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for path in ["hrr", "psk", "certificate"] {
+        let file = dir.path().join(format!("{path}.dot"));
+        let file_arg = file.to_str().expect("path");
+        let mut cmd = keylab();
+        cmd.args([
+            "-v",
+            "demo",
+            "--path",
+            path,
+            "--seed",
+            "9",
+            "--states-dot",
+            file_arg,
+        ])
+        .env_remove("SSLKEYLOGFILE")
+        .env("NO_COLOR", "1");
+        let out = run_with_timeout(cmd, None, Duration::from_secs(60));
+        assert_ok(&out);
+        let dot = std::fs::read_to_string(&file).expect("dot file");
+        assert_eq!(dot.matches("digraph").count(), 1, "{dot}");
+        assert!(dot.contains(&format!("run {path} highlighted")), "{dot}");
+        let taken = logged_transitions(&stderr(&out));
+        assert!(
+            taken.len() >= 8,
+            "{path}: too few transitions logged: {taken:?}"
+        );
+        let thick = highlighted_arrows(&dot);
+        let thick_set: std::collections::BTreeSet<_> = thick.iter().cloned().collect();
+        assert_eq!(
+            thick.len(),
+            thick_set.len(),
+            "{path}: one arrow per transition\n{dot}"
+        );
+        assert_eq!(thick_set, taken, "{path}\n{dot}");
+        if path == "hrr" {
+            assert_mentions(
+                &dot,
+                &[
+                    "\"client_WAIT_SH\" -> \"client_WAIT_SH\" [label=\"2: recv HelloRetryRequest",
+                    "\"server_RECVD_CH\" -> \"server_START\" [label=\"2: send HelloRetryRequest",
+                    "\"server_START\" -> \"server_RECVD_CH\" [label=\"1, 3: recv ClientHello",
+                ],
+            );
+        }
+        if path == "psk" {
+            assert!(
+                dot.contains("[label=\"3: send ServerHello (pre_shared_key)"),
+                "{dot}"
+            );
+        }
+        support::render_dot(&dot);
+    }
+
+    // Refused: overwriting without --force, several runs; allowed with --force.
+    let file = dir.path().join("hrr.dot");
+    let file_arg = file.to_str().expect("path");
+    let out = run_keylab(&["demo", "--path", "hrr", "--states-dot", file_arg]);
+    assert_fails(&out, 2, "exists; pass --force to overwrite");
+    let out = run_keylab(&["demo", "--states-dot", "x.dot"]);
+    assert_fails(&out, 2, "--states-dot highlights one run");
+    std::fs::write(&file, "old").expect("write");
+    let out = run_keylab(&[
+        "demo",
+        "--path",
+        "ephemeral-dh",
+        "--seed",
+        "1",
+        "--states-dot",
+        file_arg,
+        "--force",
+    ]);
+    assert_ok(&out);
     assert!(
-        dot.starts_with("digraph client {") && dot.contains("digraph server {"),
-        "{dot}"
+        std::fs::read_to_string(&file)
+            .expect("dot")
+            .contains("run ephemeral-dh highlighted")
     );
 }
 
@@ -303,4 +634,6 @@ fn usage_errors_exit_2_and_failures_exit_1() {
     assert_fails(&out, 2, no_key);
     let out = run_keylab(&["demo", "--path", "psk+ke"]);
     assert_fails(&out, 2, "invalid value 'psk+ke' for '--path <PATH>'");
+    let out = run_keylab(&["demo", "--force"]);
+    assert_fails(&out, 2, "--states-dot <FILE>");
 }

@@ -65,14 +65,23 @@ impl Field {
 /// malformed or unknown input yields fields that say so (e.g. a final "undecodable rest"
 /// field with the remaining hex).
 pub fn explain_message(bytes: &[u8]) -> Vec<Field> {
-    explain(bytes, None)
+    explain(bytes, None, None)
 }
 
 /// Like [`explain_message`], for a message known to come from `sender`: meanings then name
 /// the side (e.g. the "TLS 1.3, client CertificateVerify" context string, or an empty
 /// client Certificate meaning the client has no certificate).
 pub fn explain_message_from(bytes: &[u8], sender: Side) -> Vec<Field> {
-    explain(bytes, Some(sender))
+    explain(bytes, Some(sender), None)
+}
+
+/// Like [`explain_message_from`], for a message whose place in the connection is known:
+/// `transcript_before` names the messages the transcript holds before it, in words
+/// (`"ClientHello..server EncryptedExtensions"`). A Finished then says exactly what its
+/// MAC covers: on the PSK paths the server's runs to EncryptedExtensions, as there is no
+/// CertificateVerify there (RFC 8446 §4.4.1, §4.4.4).
+pub fn explain_message_in(bytes: &[u8], sender: Side, transcript_before: &str) -> Vec<Field> {
+    explain(bytes, Some(sender), Some(transcript_before))
 }
 
 /// Bytes shown in full on one hex line.
@@ -208,7 +217,12 @@ impl Kind {
     }
 
     /// Explains the body (the bytes after the header).
-    fn body(self, c: &mut Cursor<'_>, sender: Option<Side>) -> Option<()> {
+    fn body(
+        self,
+        c: &mut Cursor<'_>,
+        sender: Option<Side>,
+        transcript_before: Option<&str>,
+    ) -> Option<()> {
         use HandshakeType as T;
         match (self.typ, self.retry) {
             (T::ClientHello, _) => hello::client_hello(c),
@@ -220,7 +234,7 @@ impl Kind {
             (T::Certificate, _) => cert::certificate(c, sender),
             (T::CertificateRequest, _) => cert::certificate_request(c),
             (T::CertificateVerify, _) => cert::certificate_verify(c, sender),
-            (T::Finished, _) => post::finished(c, sender),
+            (T::Finished, _) => post::finished(c, sender, transcript_before),
             (T::KeyUpdate, _) => post::key_update(c),
             (T::MessageHash, _) => post::message_hash(c),
             (T::Unknown(_), _) => {
@@ -231,7 +245,7 @@ impl Kind {
     }
 }
 
-fn explain(bytes: &[u8], sender: Option<Side>) -> Vec<Field> {
+fn explain(bytes: &[u8], sender: Option<Side>, transcript_before: Option<&str>) -> Vec<Field> {
     let mut c = Cursor::new(bytes);
     if bytes.is_empty() {
         c.note(
@@ -251,7 +265,7 @@ fn explain(bytes: &[u8], sender: Option<Side>) -> Vec<Field> {
         let present = c.remaining().saturating_sub(3);
         let declared = c.uint(3, "length", |n| header_length_meaning(n, present))?;
         let declared = usize::try_from(declared).unwrap_or(usize::MAX);
-        c.region(declared, |c| kind.body(c, sender));
+        c.region(declared, |c| kind.body(c, sender, transcript_before));
         c.rest("trailing bytes", |rest| {
             format!(
                 "{} byte(s) after the declared length: not part of this message",

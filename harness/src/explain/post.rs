@@ -16,11 +16,17 @@ pub(super) fn finished_summary(sender: Option<Side>) -> String {
     )
 }
 
-pub(super) fn finished(c: &mut Cursor<'_>, sender: Option<Side>) -> Option<()> {
+pub(super) fn finished(
+    c: &mut Cursor<'_>,
+    sender: Option<Side>,
+    transcript_before: Option<&str>,
+) -> Option<()> {
     let (secret, transcript) = match sender {
+        // The PSK paths have no server CertificateVerify: there the MAC covers
+        // ClientHello..EncryptedExtensions.
         Some(Side::Server) => (
             "server_handshake_traffic_secret",
-            "ClientHello..server CertificateVerify",
+            "ClientHello..server CertificateVerify, or ..EncryptedExtensions on the PSK paths",
         ),
         Some(Side::Client) => (
             "client_handshake_traffic_secret",
@@ -39,6 +45,7 @@ pub(super) fn finished(c: &mut Cursor<'_>, sender: Option<Side>) -> Option<()> {
         );
         return Some(());
     }
+    let transcript = transcript_before.unwrap_or(transcript);
     c.rest("verify_data", |mac| {
         format!(
             "{} bytes: HMAC(finished_key, Transcript-Hash({transcript})), finished_key = \

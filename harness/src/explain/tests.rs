@@ -526,3 +526,26 @@ fn empty_client_certificate_means_no_certificate() {
     assert_every_byte_once(empty, &fields, "empty Certificate");
     assert!(meanings(&fields, "certificate_list").contains("the client has no certificate"));
 }
+
+/// A PSK handshake has no server CertificateVerify: the caller that knows the transcript
+/// says what the server's Finished covers, and the text without it is right on every path.
+#[test]
+fn finished_names_the_transcript_it_covers() {
+    let bytes = fixture(SIMPLE_1RTT, "server_finished");
+    let known = super::explain_message_in(
+        &bytes,
+        Side::Server,
+        "ClientHello..server EncryptedExtensions",
+    );
+    let verify = meanings(&known, "verify_data");
+    assert!(
+        verify.contains("Transcript-Hash(ClientHello..server EncryptedExtensions)")
+            && !verify.contains("CertificateVerify"),
+        "{verify}"
+    );
+    let unknown = meanings(&explain_message_from(&bytes, Side::Server), "verify_data");
+    assert!(
+        unknown.contains("..EncryptedExtensions on the PSK paths"),
+        "{unknown}"
+    );
+}

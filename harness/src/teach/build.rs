@@ -3,7 +3,8 @@
 use handshake::{Side, Summary};
 
 use super::model::{MessageStep, NoteStep, RunExplanation, Step, ValueStep};
-use crate::explain::explain_message_from;
+use crate::explain::{explain_message, explain_message_in};
+use crate::observe::MessageRecord;
 use crate::observe::Observed;
 use crate::runner::Outcome;
 
@@ -92,11 +93,17 @@ fn steps(observed: &Observed) -> Vec<Step> {
             from_client: m.from_client,
             name: m.name.clone(),
             encrypted: m.encrypted,
-            fields: explain_message_from(&m.bytes, sender)
+            fields: explain_message_in(&m.bytes, sender, &transcript_before(&observed.messages, i))
                 .iter()
                 .map(Into::into)
                 .collect(),
         }));
+        if m.name == "HelloRetryRequest"
+            && let Some(first) = observed.messages.first()
+        {
+            steps.push(Step::Note(super::schedule::message_hash_note()));
+            steps.push(Step::Message(message_hash(&first.bytes)));
+        }
     }
     for secret in &observed.secrets {
         steps.push(Step::Value(ValueStep {
@@ -109,6 +116,50 @@ fn steps(observed: &Observed) -> Vec<Step> {
         }));
     }
     steps
+}
+
+/// The messages a transcript holds before message `i` of `messages`, in words:
+/// `ClientHello..server EncryptedExtensions`, and after a HelloRetryRequest
+/// `message_hash(ClientHello1), HelloRetryRequest, ClientHello2..` (RFC 8446 §4.4.1).
+fn transcript_before(messages: &[MessageRecord], i: usize) -> String {
+    let Some(previous) = i.checked_sub(1).and_then(|p| messages.get(p)) else {
+        return "nothing: this is the first message".to_owned();
+    };
+    let who = if previous.from_client {
+        "client"
+    } else {
+        "server"
+    };
+    let retried = messages
+        .iter()
+        .take(i)
+        .any(|m| m.name == "HelloRetryRequest");
+    let start = if retried {
+        "message_hash(ClientHello1), HelloRetryRequest, ClientHello2"
+    } else {
+        "ClientHello"
+    };
+    if previous.name == "ClientHello" {
+        start.to_owned()
+    } else {
+        format!("{start}..{who} {}", previous.name)
+    }
+}
+
+/// The synthetic message_hash that replaces ClientHello1 in the transcript after a
+/// HelloRetryRequest (RFC 8446 §4.4.1): never sent, so it has no number.
+fn message_hash(client_hello1: &[u8]) -> MessageStep {
+    use sha2::Digest as _;
+    // Every keylab suite hashes with SHA-256: the message_hash body is 32 bytes.
+    let mut synthetic = vec![254, 0, 0, 32];
+    synthetic.extend_from_slice(&sha2::Sha256::digest(client_hello1));
+    MessageStep {
+        number: 0,
+        from_client: true,
+        name: "message_hash (synthetic, in the transcript only)".to_owned(),
+        encrypted: false,
+        fields: explain_message(&synthetic).iter().map(Into::into).collect(),
+    }
 }
 
 fn change_cipher_spec_note(from_client: bool) -> NoteStep {

@@ -154,13 +154,17 @@ impl Out {
     }
 
     fn message(&mut self, m: &MessageStep) {
-        let title = format!(
-            "message {} ({}): {}{}",
-            m.number,
-            direction(m.from_client),
-            m.name,
-            if m.encrypted { ", encrypted" } else { "" }
-        );
+        let title = if m.number == 0 {
+            m.name.clone()
+        } else {
+            format!(
+                "message {} ({}): {}{}",
+                m.number,
+                direction(m.from_client),
+                m.name,
+                if m.encrypted { ", encrypted" } else { "" }
+            )
+        };
         self.prose(2, "", &title, Kind::Heading);
         self.fields(4, &m.fields);
         self.push(String::new());

@@ -66,6 +66,43 @@ pub fn have_openssl() -> bool {
     ok
 }
 
+/// Renders a Graphviz document with `dot -Tsvg` and checks that it renders cleanly
+/// (success, nothing on stderr, one `<svg` element); returns the SVG. `None` (with a
+/// printed notice) when `dot` is not installed, except under `CI=true`, where that fails.
+pub fn render_dot(dot: &str) -> Option<String> {
+    let child = Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "dot (graphviz) is required under CI=true"
+            );
+            eprintln!("skipping the rendering: no `dot` binary on PATH (apt-get install graphviz)");
+            return None;
+        }
+        Err(e) => panic!("cannot start dot: {e}"),
+    };
+    let mut stdin = child.stdin.take().expect("dot stdin");
+    let input = dot.to_owned();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().expect("dot output");
+    writer.join().expect("writer thread").expect("write to dot");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.trim().is_empty(),
+        "dot: {stderr}\n{dot}"
+    );
+    let svg = String::from_utf8(out.stdout).expect("SVG is UTF-8");
+    assert_eq!(svg.matches("<svg").count(), 1, "one picture: {svg}");
+    Some(svg)
+}
+
 /// A child process killed (by its own pid) when dropped.
 pub struct Running {
     pub child: Child,

@@ -13,6 +13,8 @@ struct Report<'a> {
 
 #[derive(Serialize)]
 struct Run<'a> {
+    /// The `--path` name that makes this run: the path both sides report, or `hrr` for
+    /// the run whose sides report `ephemeral-dh` with `hello_retry`.
     path: &'static str,
     ok: bool,
     client: Side,
@@ -119,7 +121,7 @@ fn run<'a>(plan: &Plan, o: &'a Outcome, args: &DemoArgs) -> Run<'a> {
             .collect()
     });
     Run {
-        path: plan.path.name(),
+        path: plan.name,
         ok: check(plan, o).is_ok(),
         client: Side::of(o.client.as_ref()),
         server,

@@ -6,18 +6,23 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
-use handshake::{ClientAuth, Path, SessionCache, Summary, Tickets};
+use handshake::{ClientAuth, SessionCache, Summary, Tickets};
 use rand_core::Rng;
 
 use crate::failure::Failure;
 use crate::runner::{self, ClientSpec, DemoKey, Outcome};
 use crate::seed::connection_rng;
+use crate::states_diagram::Diagram;
 use crate::teach::model::Explanation;
 use crate::teach::{build, layout, terminal};
 
 mod json;
+mod plans;
 
-/// Which demo runs to make.
+use plans::{Holds, Plan, check, plans_for};
+
+/// Which demo runs to make: each handshake path by the name the JSON `path` fields use,
+/// `hrr`, or all of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PathArg {
     /// The client stays anonymous: ephemeral X25519 only.
@@ -25,11 +30,22 @@ pub enum PathArg {
     EphemeralDh,
     /// The client authenticates with its certificate (mutual TLS).
     Certificate,
-    /// Both sides hold an external pre-shared key (psk_dhe_ke).
+    /// Both sides hold an external pre-shared key, used alone (psk_ke: no X25519, no
+    /// forward secrecy).
     Psk,
-    /// A full handshake earns a ticket; the next connection resumes with it.
+    /// Both sides hold an external pre-shared key, with X25519 on top (psk_dhe_ke).
+    #[value(name = "psk+dhe")]
+    PskDhe,
+    /// A full handshake earns a ticket; the next connection resumes with it alone (psk_ke).
     Resumption,
-    /// Every path.
+    /// A full handshake earns a ticket; the next connection resumes with it and X25519
+    /// (psk_dhe_ke).
+    #[value(name = "resumption+dhe")]
+    ResumptionDhe,
+    /// The client guesses a key share for a group the server does not prefer; the server
+    /// asks again with a HelloRetryRequest (ephemeral-dh path).
+    Hrr,
+    /// ephemeral-dh, certificate, psk+dhe, resumption+dhe, psk and hrr.
     All,
 }
 
@@ -55,76 +71,23 @@ pub struct DemoArgs {
     /// The embedded certificates and keys both sides use.
     #[arg(long, value_enum, default_value = "ed25519")]
     pub key: DemoKey,
-}
-
-/// What the client of a run holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Holds {
-    /// Nothing but trust in the root; it keeps the tickets it is given.
-    Nothing,
-    /// A certificate and its key.
-    Certificate,
-    /// The demo's external PSK.
-    Psk,
-    /// A ticket from an earlier run.
-    Ticket,
-}
-
-/// One planned run: the path it should take, how to describe the client, what it holds.
-struct Plan {
-    path: Path,
-    client: &'static str,
-    message: &'static [u8],
-    holds: Holds,
-}
-
-const PLANS: [Plan; 4] = [
-    Plan {
-        path: Path::EphemeralDh,
-        client: "client without a certificate; it keeps the ticket it is given",
-        message: b"hello from an anonymous client",
-        holds: Holds::Nothing,
-    },
-    Plan {
-        path: Path::Certificate,
-        client: "client CN=alice with a certificate",
-        message: b"hello from alice",
-        holds: Holds::Certificate,
-    },
-    Plan {
-        path: Path::PskDhe,
-        client: "client holding the external PSK \"keylab-demo\"",
-        message: b"hello from a PSK holder",
-        holds: Holds::Psk,
-    },
-    Plan {
-        path: Path::ResumptionDhe,
-        client: "the client of run 1, resuming with its ticket",
-        message: b"hello again, resumed",
-        holds: Holds::Ticket,
-    },
-];
-
-/// The runs `--path` asks for (resumption needs the run that earns the ticket first).
-fn plans_for(path: PathArg) -> Vec<&'static Plan> {
-    let wanted: &[Path] = match path {
-        PathArg::All => &[
-            Path::EphemeralDh,
-            Path::Certificate,
-            Path::PskDhe,
-            Path::ResumptionDhe,
-        ],
-        PathArg::EphemeralDh => &[Path::EphemeralDh],
-        PathArg::Certificate => &[Path::Certificate],
-        PathArg::Psk => &[Path::PskDhe],
-        PathArg::Resumption => &[Path::EphemeralDh, Path::ResumptionDhe],
-    };
-    PLANS.iter().filter(|p| wanted.contains(&p.path)).collect()
+    /// Write the state machines as one Graphviz digraph (as `keylab states --format dot`)
+    /// with the states and transitions of the run highlighted. Needs a --path other than
+    /// `all`; for the resumption paths it shows the resuming run, not the one that earned
+    /// the ticket.
+    #[arg(long, value_name = "FILE")]
+    pub states_dot: Option<PathBuf>,
+    /// Overwrite the --states-dot file if it exists.
+    #[arg(long, requires = "states_dot")]
+    pub force: bool,
 }
 
 /// Runs the demo and writes its report to `out`.
 pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let plans = plans_for(args.path);
+    if let Some(file) = &args.states_dot {
+        check_states_dot(args.path, file, args.force)?;
+    }
     let key_log = crate::keylog::from_option(args.keylog.as_ref())
         .map_err(|e| Failure::input(e.to_string()))?;
     let mut ticket_key = zeroize::Zeroizing::new([0u8; 32]);
@@ -134,10 +97,12 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
         .seed
         .or_else(|| args.explain.then(|| crate::seed::os_rng().next_u64()));
     connection_rng(seed, "ticket key", 0).fill_bytes(&mut ticket_key[..]);
-    let server = runner::demo_server_config_for(args.key, ClientAuth::Optional)
+    let mut server = runner::demo_server_config_for(args.key, ClientAuth::Optional)
         .map_err(|e| Failure::input(e.to_string()))?
         .with_psks(vec![runner::demo_psk()])
         .with_tickets(Arc::new(Tickets::new(&ticket_key)));
+    // psk_ke for the `psk` and `resumption` runs: only a client offering it alone gets it.
+    server.allow_psk_ke = true;
     let cache = Arc::new(SessionCache::default());
     let mut specs = Vec::new();
     for plan in &plans {
@@ -146,7 +111,14 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
         match plan.holds {
             Holds::Nothing | Holds::Ticket => config.session_cache = Some(cache.clone()),
             Holds::Psk => config.psk = Some(runner::demo_psk()),
-            Holds::Certificate => {}
+            Holds::Certificate | Holds::NothingNoTickets => {}
+        }
+        if plan.psk_ke {
+            config.allow_psk_ke = true;
+            config.psk_ke_only = true;
+        }
+        if let Some(groups) = plan.groups {
+            config.groups = groups.to_vec();
         }
         // The client logs the secrets; the server would log the same lines again.
         config.key_log = key_log.clone();
@@ -176,11 +148,47 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
     };
     out.write_all(report.as_bytes())
         .map_err(|e| Failure::input(e.to_string()))?;
+    if let (Some(file), Some((plan, o))) = (&args.states_dot, plans.last().zip(outcomes.last())) {
+        write_states_dot(file, plan, o, args.force)?;
+    }
     if failures.is_empty() {
         Ok(())
     } else {
         Err(Failure::check(failures.join("; ")))
     }
+}
+
+/// `--states-dot` needs one path, and refuses to overwrite a file without `--force`
+/// (checked before any run, so a refused file costs nothing).
+fn check_states_dot(path: PathArg, file: &std::path::Path, force: bool) -> Result<(), Failure> {
+    if path == PathArg::All {
+        return Err(Failure::input(
+            "--states-dot highlights one run: pass --path with one path (ephemeral-dh, \
+             certificate, psk, psk+dhe, resumption, resumption+dhe or hrr), not all",
+        ));
+    }
+    if file.exists() && !force {
+        return Err(Failure::input(format!(
+            "{} exists; pass --force to overwrite",
+            file.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Writes the state diagram with the run asked for highlighted: the last one (the runs
+/// before it only earn its ticket).
+fn write_states_dot(
+    file: &std::path::Path,
+    plan: &Plan,
+    o: &Outcome,
+    force: bool,
+) -> Result<(), Failure> {
+    let path = o.client_summary().map_or(plan.path, |s| s.path);
+    let server: &[(String, String)] = o.server.as_ref().map_or(&[], |s| &s.observed.transitions);
+    let dot = Diagram::of_run(plan.name, &o.observed.transitions, server, path).to_dot();
+    pki::files::write_file(file, dot.as_bytes(), force, false)
+        .map_err(|e| Failure::input(format!("cannot write {}: {e}", file.display())))
 }
 
 /// ANSI colours for the text report: run headings bold, the path cyan, the verdict green
@@ -205,33 +213,6 @@ fn colourise(text: &str) -> String {
         .collect()
 }
 
-/// A run is good when both sides completed on the planned path and the echo came back.
-fn check(plan: &Plan, o: &Outcome) -> Result<(), String> {
-    let client = o
-        .client
-        .as_ref()
-        .map_err(|e| format!("client failed: {e}"))?;
-    let server = match &o.server {
-        Some(s) => s
-            .result
-            .as_ref()
-            .map_err(|e| format!("server failed: {e}"))?,
-        None => return Err("the server did not report".into()),
-    };
-    for (side, s) in [("client", client), ("server", server)] {
-        if s.path != plan.path {
-            return Err(format!(
-                "{side} took path {} instead of {}",
-                s.path, plan.path
-            ));
-        }
-    }
-    if o.reply != plan.message {
-        return Err("the echo did not match what was sent".into());
-    }
-    Ok(())
-}
-
 fn text_report(
     plans: &[&Plan],
     outcomes: &[Outcome],
@@ -245,7 +226,7 @@ fn text_report(
         args.key.label()
     );
     for (i, (plan, o)) in plans.iter().zip(outcomes).enumerate() {
-        let _ = writeln!(s, "run {}: {} ({})", i + 1, plan.path, plan.client);
+        let _ = writeln!(s, "run {}: {} ({})", i + 1, plan.name, plan.client);
         let _ = writeln!(
             s,
             "  {:<3} {:<17} {:<20} {:>6}",

@@ -155,7 +155,8 @@ pub struct ClientArgs {
 pub enum StatesFormat {
     /// A readable table.
     Text,
-    /// Graphviz dot.
+    /// Graphviz dot: one digraph, the client and server machines as clusters and a
+    /// legend for the colours (`keylab states --format dot | dot -Tsvg > states.svg`).
     Dot,
 }
 

@@ -7,17 +7,14 @@ use handshake::states::{self, Transition};
 
 use super::{StatesArgs, StatesFormat};
 use crate::failure::Failure;
+use crate::states_diagram::Diagram;
 
 /// `keylab states`: the RFC 8446 Appendix A machines from the handshake crate's data.
 pub fn run(args: &StatesArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let text = match args.format {
-        StatesFormat::Dot => {
-            format!(
-                "{}{}",
-                states::to_dot("client", &states::CLIENT_TRANSITIONS),
-                states::to_dot("server", &states::SERVER_TRANSITIONS)
-            )
-        }
+        // One digraph (client and server as clusters, with a legend), so that
+        // `keylab states --format dot | dot -Tsvg` makes one valid picture.
+        StatesFormat::Dot => Diagram::tables().to_dot(),
         StatesFormat::Text => {
             let mut s = String::new();
             table(
