@@ -14,7 +14,7 @@ use crate::runner::{self, ClientSpec, DemoKey, Outcome};
 use crate::seed::connection_rng;
 use crate::states_diagram::Diagram;
 use crate::teach::model::Explanation;
-use crate::teach::{build, layout, terminal};
+use crate::teach::{build, html, layout, terminal};
 
 mod json;
 mod plans;
@@ -77,8 +77,12 @@ pub struct DemoArgs {
     /// the ticket.
     #[arg(long, value_name = "FILE")]
     pub states_dot: Option<PathBuf>,
-    /// Overwrite the --states-dot file if it exists.
-    #[arg(long, requires = "states_dot")]
+    /// Write the explanation of every run as one self-contained HTML page (no network
+    /// requests; opens from file://).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Overwrite the --states-dot or --html file if it exists.
+    #[arg(long)]
     pub force: bool,
 }
 
@@ -88,14 +92,18 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
     if let Some(file) = &args.states_dot {
         check_states_dot(args.path, file, args.force)?;
     }
+    if let Some(file) = &args.html {
+        refuse_existing(file, args.force)?;
+    }
     let key_log = crate::keylog::from_option(args.keylog.as_ref())
         .map_err(|e| Failure::input(e.to_string()))?;
     let mut ticket_key = zeroize::Zeroizing::new([0u8; 32]);
     // The explanation prints the demo's ephemeral private keys, so every explained run can
     // be repeated: without --seed, one is drawn (and printed).
+    let explained = args.explain || args.html.is_some();
     let seed = args
         .seed
-        .or_else(|| args.explain.then(|| crate::seed::os_rng().next_u64()));
+        .or_else(|| explained.then(|| crate::seed::os_rng().next_u64()));
     connection_rng(seed, "ticket key", 0).fill_bytes(&mut ticket_key[..]);
     let mut server = runner::demo_server_config_for(args.key, ClientAuth::Optional)
         .map_err(|e| Failure::input(e.to_string()))?
@@ -148,6 +156,14 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
     };
     out.write_all(report.as_bytes())
         .map_err(|e| Failure::input(e.to_string()))?;
+    if let Some(file) = &args.html {
+        let page = html::render(
+            &explanation(&plans, &outcomes, args, seed.unwrap_or_default()),
+            "keylab demo: TLS 1.3 explained, record by record",
+        );
+        pki::files::write_file(file, page.as_bytes(), args.force, false)
+            .map_err(|e| Failure::input(format!("cannot write {}: {e}", file.display())))?;
+    }
     if let (Some(file), Some((plan, o))) = (&args.states_dot, plans.last().zip(outcomes.last())) {
         write_states_dot(file, plan, o, args.force)?;
     }
@@ -167,13 +183,7 @@ fn check_states_dot(path: PathArg, file: &std::path::Path, force: bool) -> Resul
              certificate, psk, psk+dhe, resumption, resumption+dhe or hrr), not all",
         ));
     }
-    if file.exists() && !force {
-        return Err(Failure::input(format!(
-            "{} exists; pass --force to overwrite",
-            file.display()
-        )));
-    }
-    Ok(())
+    refuse_existing(file, force)
 }
 
 /// Writes the state diagram with the run asked for highlighted: the last one (the runs
@@ -323,15 +333,20 @@ fn describe(s: &mut String, c: &Summary, sv: &Summary, o: &Outcome, plan: &Plan,
     }
 }
 
-/// `--explain`: the explanation model of every run, as text wrapped to the terminal or
-/// (with `--json`) as one JSON document.
-fn explanation_report(
-    plans: &[&Plan],
-    outcomes: &[Outcome],
-    args: &DemoArgs,
-    seed: u64,
-    failures: &[String],
-) -> String {
+/// An output file that exists is refused without `--force` (checked before any run, so a
+/// refused file costs nothing).
+fn refuse_existing(file: &std::path::Path, force: bool) -> Result<(), Failure> {
+    if file.exists() && !force {
+        return Err(Failure::input(format!(
+            "{} exists; pass --force to overwrite",
+            file.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The explanation model of every run.
+fn explanation(plans: &[&Plan], outcomes: &[Outcome], args: &DemoArgs, seed: u64) -> Explanation {
     let runs = plans
         .iter()
         .zip(outcomes)
@@ -347,7 +362,7 @@ fn explanation_report(
     let name = |v: Option<clap::builder::PossibleValue>| {
         v.map(|v| v.get_name().to_owned()).unwrap_or_default()
     };
-    let explanation = Explanation {
+    Explanation {
         seed,
         repeat: format!(
             "keylab demo --path {} --key {} --seed {seed} --explain",
@@ -355,7 +370,19 @@ fn explanation_report(
             name(args.key.to_possible_value())
         ),
         runs,
-    };
+    }
+}
+
+/// `--explain`: the explanation model of every run, as text wrapped to the terminal or
+/// (with `--json`) as one JSON document.
+fn explanation_report(
+    plans: &[&Plan],
+    outcomes: &[Outcome],
+    args: &DemoArgs,
+    seed: u64,
+    failures: &[String],
+) -> String {
+    let explanation = explanation(plans, outcomes, args, seed);
     if args.json {
         let mut text = serde_json::to_string_pretty(&explanation).unwrap_or_default();
         text.push('\n');
