@@ -13,7 +13,10 @@ use crate::failure::Failure;
 use crate::runner::{self, ClientSpec, DemoKey, Outcome};
 use crate::seed::connection_rng;
 
+mod forward_secrecy;
 mod json;
+
+pub use forward_secrecy::{Attempt, ForwardSecrecy, Leaked, Recovered, attack, demonstrate};
 
 /// Which demo runs to make.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -53,6 +56,10 @@ pub struct DemoArgs {
     /// The embedded certificates and keys both sides use.
     #[arg(long, value_enum, default_value = "ed25519")]
     pub key: DemoKey,
+    /// Record an ephemeral-dh, a psk+dhe and a psk_ke connection, leak the PSK and the
+    /// server's key, and show which recordings decrypt with them.
+    #[arg(long)]
+    pub forward_secrecy: bool,
 }
 
 /// What the client of a run holds.
@@ -122,6 +129,9 @@ fn plans_for(path: PathArg) -> Vec<&'static Plan> {
 
 /// Runs the demo and writes its report to `out`.
 pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    if args.forward_secrecy {
+        return forward_secrecy::run(args, out);
+    }
     let plans = plans_for(args.path);
     let key_log = crate::keylog::from_option(args.keylog.as_ref())
         .map_err(|e| Failure::input(e.to_string()))?;
@@ -143,7 +153,7 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
         }
         // The client logs the secrets; the server would log the same lines again.
         config.key_log = key_log.clone();
-        specs.push(ClientSpec::new(config, plan.message.to_vec()));
+        specs.push(ClientSpec::new(config, plan.message.to_vec()).with_demo_ending());
     }
     let outcomes = runner::run("127.0.0.1:0", Arc::new(server), specs, args.seed)
         .map_err(|e| Failure::input(format!("cannot start the loopback server: {e}")))?;
