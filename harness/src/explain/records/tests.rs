@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use handshake::{ClientAuth, Path};
+use handshake::{ClientAuth, Path, SessionCache, Tickets};
 
 use super::{Body, Content, Decryption, RecordLayer, record_layer};
 use crate::runner::{self, ClientSpec, Outcome, WireDirection};
@@ -12,7 +12,8 @@ use crate::runner::{self, ClientSpec, Outcome, WireDirection};
 fn seeded_runs() -> Vec<(Path, &'static [u8], Outcome)> {
     let server = runner::demo_server_config(ClientAuth::Optional)
         .expect("demo server")
-        .with_psks(vec![runner::demo_psk()]);
+        .with_psks(vec![runner::demo_psk()])
+        .with_tickets(Arc::new(Tickets::new(&[7; 32])));
     let mut psk = runner::demo_client_config(false).expect("demo client");
     psk.psk = Some(runner::demo_psk());
     let plans: [(Path, &'static [u8], handshake::ClientConfig); 3] = [
@@ -30,7 +31,12 @@ fn seeded_runs() -> Vec<(Path, &'static [u8], Outcome)> {
     ];
     let specs = plans
         .iter()
-        .map(|(_, m, c)| ClientSpec::new(c.clone(), m.to_vec()).with_demo_ending())
+        .map(|(_, m, c)| {
+            // Each client keeps its tickets, so the server sends it a NewSessionTicket.
+            let mut config = c.clone();
+            config.session_cache = Some(Arc::new(SessionCache::default()));
+            ClientSpec::new(config, m.to_vec()).with_demo_ending()
+        })
         .collect();
     let outcomes = runner::run("127.0.0.1:0", Arc::new(server), specs, Some(16)).expect("runs");
     plans
@@ -101,10 +107,12 @@ fn every_protected_record_decrypts_back_to_the_transcript_the_echo_and_close_not
             .map(|m| (m.from_client, m.bytes.clone()))
             .collect();
         assert_eq!(handshake, transcript, "{path}: handshake messages in order");
-        assert!(
-            o.observed.messages.iter().any(|m| m.name == "KeyUpdate"),
-            "{path}: the demo ending sends a KeyUpdate"
-        );
+        for name in ["KeyUpdate", "NewSessionTicket"] {
+            assert!(
+                o.observed.messages.iter().any(|m| m.name == name),
+                "{path}: no {name} in the transcript"
+            );
+        }
         let rest: Vec<_> = got
             .into_iter()
             .filter(|c| !matches!(c, Carried::Handshake(..)))
@@ -134,5 +142,64 @@ fn every_protected_record_decrypts_back_to_the_transcript_the_echo_and_close_not
             labels.contains(&"client_application_traffic_secret_1"),
             "{path}: {labels:?}"
         );
+    }
+}
+
+#[test]
+fn a_tampered_record_is_reported_as_failed_and_the_rest_goes_on() {
+    let (_, _, mut o) = seeded_runs().swap_remove(0);
+    let clean = record_layer(&o);
+    let target = clean
+        .records
+        .iter()
+        .find(|r| matches!(r.body, Body::Protected(_)) && !r.direction.from_client())
+        .expect("a protected server record");
+    // Flip the last byte of that record (its tag) in the captured wire.
+    let mut at = target.offset + 5 + usize::from(target.header.length) - 1;
+    for chunk in o
+        .wire
+        .chunks
+        .iter_mut()
+        .filter(|c| c.direction == target.direction)
+    {
+        if at < chunk.bytes.len() {
+            chunk.bytes[at] ^= 1;
+            break;
+        }
+        at -= chunk.bytes.len();
+    }
+    let tampered = record_layer(&o);
+    assert_eq!(tampered.records.len(), clean.records.len());
+    let Body::Protected(p) = &tampered.records[target.index].body else {
+        panic!("still protected");
+    };
+    let Decryption::Failed { reason } = &p.decryption else {
+        panic!("a flipped tag must not open");
+    };
+    assert!(reason.contains("tag check failed"), "{reason}");
+    // The client's records are untouched and still open.
+    let client_opened = tampered.records.iter().any(|r| {
+        r.direction.from_client()
+            && matches!(&r.body, Body::Protected(p) if matches!(p.decryption, Decryption::Opened(_)))
+    });
+    assert!(client_opened);
+}
+
+#[test]
+fn any_bytes_are_explained_without_panicking() {
+    let (_, _, o) = seeded_runs().swap_remove(2);
+    let mut wire = o.wire.clone();
+    // Truncate in the middle of a record, then add garbage that is no record at all.
+    let last = wire.chunks.len() - 1;
+    let keep = wire.chunks[last].bytes.len() / 2;
+    wire.chunks[last].bytes.truncate(keep);
+    let layer = super::explain_records(&wire, &o.observed.messages, &o.observed.secrets);
+    assert_eq!(layer.leftovers.len(), 1, "{:?}", layer.leftovers);
+    for garbage in [vec![0xff; 40], vec![0x17, 3, 3, 0, 2, 1, 2], vec![0x16]] {
+        let mut wire = o.wire.clone();
+        wire.record(WireDirection::ServerToClient, &garbage);
+        let layer = super::explain_records(&wire, &[], &o.observed.secrets);
+        assert!(!layer.records.is_empty());
+        let _ = serde_json::to_string(&layer).expect("serializes");
     }
 }
