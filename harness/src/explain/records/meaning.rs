@@ -3,7 +3,7 @@
 use handshake::msgs::enums::{ContentType, ProtocolVersion};
 use handshake::record::{MAX_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN, OpaqueRecord, TAG_LEN};
 
-use super::Header;
+use super::model::Header;
 
 /// The header of `record`, field by field; `protected` when it is a TLSCiphertext.
 pub(super) fn header(record: &OpaqueRecord, protected: bool) -> Header {
