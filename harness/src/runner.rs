@@ -640,3 +640,23 @@ pub fn demo_client_config_for(
         ..ClientConfig::default()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{WIRE_CAP, Wire, WireDirection};
+
+    #[test]
+    fn the_wire_keeps_the_first_wire_cap_bytes_and_counts_the_rest() {
+        let mut wire = Wire::default();
+        wire.record(WireDirection::ClientToServer, b"hello");
+        wire.record(WireDirection::ServerToClient, &vec![7; WIRE_CAP]);
+        wire.record(WireDirection::ClientToServer, b"more");
+        assert_eq!(wire.chunks.len(), 2, "nothing kept past the cap");
+        assert_eq!(wire.stream(WireDirection::ClientToServer), b"hello");
+        assert_eq!(
+            wire.stream(WireDirection::ServerToClient).len(),
+            WIRE_CAP - 5
+        );
+        assert_eq!(wire.omitted, 5 + 4);
+    }
+}

@@ -58,7 +58,7 @@ pub struct DemoArgs {
     pub key: DemoKey,
     /// Record an ephemeral-dh, a psk+dhe and a psk_ke connection, leak the PSK and the
     /// server's key, and show which recordings decrypt with them.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["explain", "keylog"])]
     pub forward_secrecy: bool,
 }
 
