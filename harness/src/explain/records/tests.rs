@@ -88,61 +88,88 @@ fn carried(layer: &RecordLayer) -> Vec<Carried> {
 #[test]
 fn every_protected_record_decrypts_back_to_the_transcript_the_echo_and_close_notify() {
     for (path, message, o) in seeded_runs() {
-        assert!(o.ok(message), "{path}: {:?}", o.client);
-        assert_eq!(o.client_summary().map(|s| s.path), Some(path));
-        let layer = record_layer(&o);
-        assert!(layer.leftovers.is_empty(), "{path}: {:?}", layer.leftovers);
-        let got = carried(&layer);
-        let handshake: Vec<_> = got
-            .iter()
-            .filter_map(|c| match c {
-                Carried::Handshake(from_client, bytes) => Some((*from_client, bytes.clone())),
-                _ => None,
-            })
-            .collect();
-        let transcript: Vec<_> = o
-            .observed
-            .messages
-            .iter()
-            .map(|m| (m.from_client, m.bytes.clone()))
-            .collect();
-        assert_eq!(handshake, transcript, "{path}: handshake messages in order");
-        for name in ["KeyUpdate", "NewSessionTicket"] {
-            assert!(
-                o.observed.messages.iter().any(|m| m.name == name),
-                "{path}: no {name} in the transcript"
-            );
-        }
-        let rest: Vec<_> = got
-            .into_iter()
-            .filter(|c| !matches!(c, Carried::Handshake(..)))
-            .collect();
-        let close = "close_notify (warning)".to_owned();
-        assert_eq!(
-            rest,
-            [
-                Carried::Data(WireDirection::ClientToServer, message.to_vec()),
-                Carried::Data(WireDirection::ServerToClient, message.to_vec()),
-                Carried::Alert(WireDirection::ClientToServer, close.clone()),
-                Carried::Alert(WireDirection::ServerToClient, close),
-            ],
-            "{path}"
-        );
-        // The record after the client's KeyUpdate uses the next generation, computed.
-        let labels: Vec<_> = layer
-            .records
-            .iter()
-            .filter_map(|r| match &r.body {
-                Body::Protected(p) => Some(p.secret_label.as_str()),
-                Body::Plaintext { .. } => None,
-            })
-            .collect();
-        assert_eq!(labels.last(), Some(&"server_application_traffic_secret_0"));
+        check_run(path, message, &o);
         assert!(
-            labels.contains(&"client_application_traffic_secret_1"),
-            "{path}: {labels:?}"
+            o.observed
+                .messages
+                .iter()
+                .any(|m| m.name == "NewSessionTicket"),
+            "{path}: no NewSessionTicket"
         );
     }
+}
+
+#[test]
+fn a_hello_retry_request_run_decrypts_too() {
+    let server = runner::demo_server_config(ClientAuth::Off).expect("demo server");
+    let mut config = runner::demo_client_config(false).expect("demo client");
+    config.empty_key_share_for_testing_only = true;
+    let message = b"after a retry";
+    let spec = ClientSpec::new(config, message.to_vec()).with_demo_ending();
+    let o = runner::run("127.0.0.1:0", Arc::new(server), vec![spec], Some(3))
+        .expect("runs")
+        .remove(0);
+    assert_eq!(o.client_summary().map(|s| s.hello_retry), Some(true));
+    check_run(Path::EphemeralDh, message, &o);
+    let layer = record_layer(&o);
+    assert_eq!(layer.messages[1].name, "HelloRetryRequest");
+    assert!(matches!(layer.records[1].body, Body::Plaintext { .. }));
+}
+
+/// Checks one run: its records give back the transcript, the echo and both close_notify.
+fn check_run(path: Path, message: &[u8], o: &Outcome) {
+    assert!(o.ok(message), "{path}: {:?}", o.client);
+    assert_eq!(o.client_summary().map(|s| s.path), Some(path));
+    let layer = record_layer(o);
+    assert!(layer.leftovers.is_empty(), "{path}: {:?}", layer.leftovers);
+    let got = carried(&layer);
+    let handshake: Vec<_> = got
+        .iter()
+        .filter_map(|c| match c {
+            Carried::Handshake(from_client, bytes) => Some((*from_client, bytes.clone())),
+            _ => None,
+        })
+        .collect();
+    let transcript: Vec<_> = o
+        .observed
+        .messages
+        .iter()
+        .map(|m| (m.from_client, m.bytes.clone()))
+        .collect();
+    assert_eq!(handshake, transcript, "{path}: handshake messages in order");
+    assert!(
+        o.observed.messages.iter().any(|m| m.name == "KeyUpdate"),
+        "{path}: the demo ending sends a KeyUpdate"
+    );
+    let rest: Vec<_> = got
+        .into_iter()
+        .filter(|c| !matches!(c, Carried::Handshake(..)))
+        .collect();
+    let close = "close_notify (warning)".to_owned();
+    assert_eq!(
+        rest,
+        [
+            Carried::Data(WireDirection::ClientToServer, message.to_vec()),
+            Carried::Data(WireDirection::ServerToClient, message.to_vec()),
+            Carried::Alert(WireDirection::ClientToServer, close.clone()),
+            Carried::Alert(WireDirection::ServerToClient, close),
+        ],
+        "{path}"
+    );
+    // The record after the client's KeyUpdate uses the next generation, computed.
+    let labels: Vec<_> = layer
+        .records
+        .iter()
+        .filter_map(|r| match &r.body {
+            Body::Protected(p) => Some(p.secret_label.as_str()),
+            Body::Plaintext { .. } => None,
+        })
+        .collect();
+    assert_eq!(labels.last(), Some(&"server_application_traffic_secret_0"));
+    assert!(
+        labels.contains(&"client_application_traffic_secret_1"),
+        "{path}: {labels:?}"
+    );
 }
 
 #[test]
