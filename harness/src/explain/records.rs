@@ -13,7 +13,7 @@
 //!                  keys, generation 0 --own KeyUpdate--> generation 1 (§7.2) --> ...
 //! ```
 //!
-//! Secrets come as [`SecretRecord`]s by label (`client_handshake_traffic_secret`,
+//! Secrets come as (label, value) pairs (`client_handshake_traffic_secret`,
 //! `server_application_traffic_secret_0`, ...); a generation after a KeyUpdate that is not
 //! among them is computed with "traffic upd" (RFC 8446 §7.2). A record that cannot be
 //! decrypted is reported as such; nothing here panics, whatever the bytes.
@@ -28,6 +28,9 @@ use handshake::record::{
 };
 
 use crate::observe::{MessageRecord, SecretRecord};
+
+/// A traffic secret by its label, e.g. (`server_handshake_traffic_secret`, 32 bytes).
+pub type KnownSecret = (String, Vec<u8>);
 use crate::runner::{Outcome, Wire, WireDirection};
 
 mod meaning;
@@ -44,8 +47,16 @@ pub fn record_layer(outcome: &Outcome) -> RecordLayer {
     explain_records(
         &outcome.wire,
         &outcome.observed.messages,
-        &outcome.observed.secrets,
+        &known_secrets(&outcome.observed.secrets),
     )
+}
+
+/// The (label, value) pairs of `secrets`, for [`explain_records`].
+pub fn known_secrets(secrets: &[SecretRecord]) -> Vec<KnownSecret> {
+    secrets
+        .iter()
+        .map(|s| (s.label.clone(), s.value.clone()))
+        .collect()
 }
 
 /// Splits `wire` into records, decrypts every protected one with the traffic secrets among
@@ -54,7 +65,7 @@ pub fn record_layer(outcome: &Outcome) -> RecordLayer {
 pub fn explain_records(
     wire: &Wire,
     messages: &[MessageRecord],
-    secrets: &[SecretRecord],
+    secrets: &[KnownSecret],
 ) -> RecordLayer {
     let (framed, leftovers) = frame(wire);
     let mut walk = Walk {
@@ -180,7 +191,7 @@ struct Dir {
 }
 
 struct Walk<'a> {
-    secrets: &'a [SecretRecord],
+    secrets: &'a [KnownSecret],
     observed: &'a [MessageRecord],
     suite: Option<SupportedSuite>,
     dirs: [Dir; 2],
@@ -264,8 +275,8 @@ impl Walk<'_> {
         let observed = self
             .secrets
             .iter()
-            .find(|s| s.label == label)
-            .map(|s| (s.value.clone(), "observed".to_owned()));
+            .find(|(l, _)| *l == label)
+            .map(|(_, value)| (value.clone(), "observed".to_owned()));
         let previous = self.dirs[side(direction)].epoch.take();
         let computed = || {
             let (prev_secret, prev_label) = match (&previous, stage) {

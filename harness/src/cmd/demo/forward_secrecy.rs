@@ -19,9 +19,10 @@ use handshake::{ClientAuth, ClientConfig, Path};
 use serde::Serialize;
 
 use super::DemoArgs;
-use crate::explain::records::{Body, Content, Decryption, RecordLayer, explain_records};
+use crate::explain::records::{
+    Body, Content, Decryption, KnownSecret, RecordLayer, explain_records,
+};
 use crate::failure::Failure;
-use crate::observe::SecretRecord;
 use crate::runner::{self, ClientSpec, DemoKey, Wire, WireDirection};
 
 /// The whole demonstration, as data.
@@ -311,12 +312,8 @@ fn score(attempt: &mut Attempt, layer: &RecordLayer) {
         attempt.protected_records > 0 && attempt.decrypted_records == attempt.protected_records;
 }
 
-fn secret(label: &str, value: &Secret) -> SecretRecord {
-    SecretRecord {
-        label: label.to_owned(),
-        derivation: "computed by the attacker".to_owned(),
-        value: value.as_bytes().to_vec(),
-    }
+fn secret(label: &str, value: &Secret) -> KnownSecret {
+    (label.to_owned(), value.as_bytes().to_vec())
 }
 
 /// The plain-text report, lines of at most 100 columns.
