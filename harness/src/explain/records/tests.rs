@@ -100,10 +100,11 @@ fn every_protected_record_decrypts_back_to_the_transcript_the_echo_and_close_not
 }
 
 #[test]
-fn a_hello_retry_request_run_decrypts_too() {
+fn a_hello_retry_request_run_under_aes_128_gcm_decrypts_too() {
     let server = runner::demo_server_config(ClientAuth::Off).expect("demo server");
     let mut config = runner::demo_client_config(false).expect("demo client");
     config.empty_key_share_for_testing_only = true;
+    config.cipher_suites = vec![handshake::SupportedSuite::Aes128GcmSha256];
     let message = b"after a retry";
     let spec = ClientSpec::new(config, message.to_vec()).with_demo_ending();
     let o = runner::run("127.0.0.1:0", Arc::new(server), vec![spec], Some(3))
@@ -112,6 +113,7 @@ fn a_hello_retry_request_run_decrypts_too() {
     assert_eq!(o.client_summary().map(|s| s.hello_retry), Some(true));
     check_run(Path::EphemeralDh, message, &o);
     let layer = record_layer(&o);
+    assert_eq!(layer.suite, Some("TLS_AES_128_GCM_SHA256"));
     assert_eq!(layer.messages[1].name, "HelloRetryRequest");
     assert!(matches!(layer.records[1].body, Body::Plaintext { .. }));
 }
