@@ -28,9 +28,6 @@ use handshake::record::{
 };
 
 use crate::observe::{MessageRecord, SecretRecord};
-
-/// A traffic secret by its label, e.g. (`server_handshake_traffic_secret`, 32 bytes).
-pub type KnownSecret = (String, Vec<u8>);
 use crate::runner::{Outcome, Wire, WireDirection};
 
 mod meaning;
@@ -40,6 +37,9 @@ pub use model::{
     Body, CarriedMessage, Content, Decryption, Header, InnerPlaintext, KeysInUse, Leftover,
     Protected, Record, RecordLayer, WireMessage,
 };
+
+/// A traffic secret by its label, e.g. (`server_handshake_traffic_secret`, 32 bytes).
+pub type KnownSecret = (String, Vec<u8>);
 
 /// The record layer of a run: its wire, the client's observations and the secrets it
 /// derived.
