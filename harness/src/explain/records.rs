@@ -30,6 +30,7 @@ use handshake::record::{
 use crate::observe::{MessageRecord, SecretRecord};
 use crate::runner::{Outcome, Wire, WireDirection};
 
+mod fields;
 mod meaning;
 mod model;
 

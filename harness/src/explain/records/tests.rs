@@ -233,3 +233,52 @@ fn any_bytes_are_explained_without_panicking() {
         let _ = serde_json::to_string(&layer).expect("serializes");
     }
 }
+
+#[test]
+fn record_fields_cover_every_byte_of_the_record_and_of_the_inner_plaintext() {
+    let (_, _, o) = seeded_runs().swap_remove(1);
+    let layer = record_layer(&o);
+    for r in &layer.records {
+        let leaves: String = r
+            .fields()
+            .iter()
+            .filter(|f| f.is_leaf())
+            .map(|f| f.hex.clone())
+            .collect();
+        let mut bytes = r.header.bytes.clone();
+        match &r.body {
+            Body::Plaintext { fragment, .. } => bytes.extend_from_slice(fragment),
+            Body::Protected(p) => {
+                bytes.extend_from_slice(&p.ciphertext);
+                bytes.extend_from_slice(&p.tag);
+                let Decryption::Opened(inner) = &p.decryption else {
+                    panic!("opens");
+                };
+                let inner_leaves: String = inner
+                    .fields()
+                    .iter()
+                    .filter(|f| f.is_leaf())
+                    .map(|f| f.hex.clone())
+                    .collect();
+                assert_eq!(
+                    inner_leaves,
+                    hex::encode(&inner.bytes),
+                    "record {}",
+                    r.index
+                );
+            }
+        }
+        assert_eq!(
+            leaves,
+            hex::encode(&bytes),
+            "record {}: {}",
+            r.index,
+            r.title()
+        );
+    }
+    assert_eq!(
+        layer.records[3].title(),
+        "protected record: handshake (EncryptedExtensions)"
+    );
+    assert_eq!(layer.records[0].carries(), ["ClientHello"]);
+}
