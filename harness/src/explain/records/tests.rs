@@ -282,3 +282,38 @@ fn record_fields_cover_every_byte_of_the_record_and_of_the_inner_plaintext() {
     );
     assert_eq!(layer.records[0].carries(), ["ClientHello"]);
 }
+
+#[test]
+fn a_message_split_over_two_records_and_two_messages_in_one_record_are_both_shown() {
+    let (_, _, o) = seeded_runs().swap_remove(0);
+    let hello = &o.observed.messages[0].bytes;
+    let (a, b) = hello.split_at(100);
+    let plain = |fragment: &[u8]| {
+        let mut r = vec![22, 3, 3];
+        r.extend_from_slice(&(fragment.len() as u16).to_be_bytes());
+        r.extend_from_slice(fragment);
+        r
+    };
+    let mut wire = crate::runner::Wire::default();
+    // ClientHello over two records; then one record with two (made-up) KeyUpdates.
+    wire.record(WireDirection::ClientToServer, &plain(a));
+    wire.record(WireDirection::ClientToServer, &plain(b));
+    wire.record(
+        WireDirection::ClientToServer,
+        &plain(&[24, 0, 0, 1, 0, 24, 0, 0, 1, 1]),
+    );
+    let layer = super::explain_records(&wire, &o.observed.messages, &[]);
+    assert_eq!(layer.records.len(), 3);
+    assert_eq!(layer.messages[0].records, [0, 1]);
+    assert_eq!(layer.messages[0].observed_message, Some(0));
+    let Some(Content::Handshake { messages }) = layer.records[1].content() else {
+        panic!("handshake");
+    };
+    assert_eq!(messages[0].message_range, [100, hello.len()]);
+    assert_eq!(messages[0].content_range, [0, hello.len() - 100]);
+    assert_eq!(layer.records[2].carries(), ["KeyUpdate", "KeyUpdate"]);
+    let Some(Content::Handshake { messages }) = layer.records[2].content() else {
+        panic!("handshake");
+    };
+    assert_eq!(messages[1].content_range, [5, 10]);
+}
