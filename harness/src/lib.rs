@@ -9,10 +9,12 @@
 //!                       |                            which flips, drops, records bytes)
 //!                       v
 //!   runner::Outcome: both summaries or errors, observe::Observed (messages, secrets,
-//!                    transitions from the handshake crate's trace hook), echo, timings
+//!                    transitions from the handshake crate's trace hook), echo, timings,
+//!                    runner::Wire (every byte the client's socket wrote and read)
 //!                       |
 //!                       v
 //!   explain: each message's bytes, field by field    keylog: NSS key log files
+//!   explain::records: every record split, decrypted and linked to the messages
 //! ```
 //!
 //! - [`runner`]: a keylab server on a loopback socket and clients against it, with an
@@ -21,7 +23,8 @@
 //! - [`seed`]: what `--seed` decides: every connection's RNG and the frozen clock.
 //! - [`mitm`]: a tampering proxy (flip, truncate, drop, reorder, record, replay).
 //! - [`keylog`]: NSS key log files for Wireshark (`--keylog`, `SSLKEYLOGFILE`).
-//! - [`explain`]: a handshake message explained field by field (offset, bytes, meaning).
+//! - [`explain`]: a handshake message explained field by field (offset, bytes, meaning);
+//!   [`explain::records`]: the record layer of a connection, every record decrypted.
 //! - [`states_diagram`]: both RFC 8446 Appendix A machines as one diagram (Graphviz),
 //!   optionally with one connection's states and transitions highlighted.
 //!

@@ -260,6 +260,13 @@ pub struct ClientSpec {
     pub message: Vec<u8>,
     /// Its clock ([`run`] sets [`clock_for`] the seed).
     pub clock: Clock,
+    /// After the echo, sends one KeyUpdate (update_not_requested, RFC 8446 §4.6.3) before
+    /// close_notify, so that the wire shows a traffic-key update. Off by default.
+    pub key_update_before_close: bool,
+    /// After its own close_notify, reads until the server's close_notify (or an error), so
+    /// that the captured [`Wire`] ends with both closures. Off by default: a peer that
+    /// never answers would cost the read timeout.
+    pub read_peer_close: bool,
 }
 
 impl ClientSpec {
@@ -270,7 +277,17 @@ impl ClientSpec {
             server_name: "localhost".to_owned(),
             message,
             clock: OffsetDateTime::now_utc,
+            key_update_before_close: false,
+            read_peer_close: false,
         }
+    }
+
+    /// The demo's ending: a KeyUpdate before close_notify, then the server's close_notify
+    /// read, so the record layer shows every record from ClientHello to both closures.
+    pub fn with_demo_ending(mut self) -> Self {
+        self.key_update_before_close = true;
+        self.read_peer_close = true;
+        self
     }
 }
 
@@ -293,6 +310,86 @@ pub struct Outcome {
     pub handshake_time: Duration,
     /// Time from connect to close.
     pub total_time: Duration,
+    /// Every byte the client wrote and read on the socket, in order (the first
+    /// [`WIRE_CAP`] bytes of the connection).
+    pub wire: Wire,
+}
+
+/// How many bytes of a connection [`Wire`] keeps: 1 MiB, far more than a demo connection
+/// (a few KiB) and a bound for long streams, whose later bytes are only counted.
+pub const WIRE_CAP: usize = 1 << 20;
+
+/// Which way bytes went between client and server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WireDirection {
+    /// Written by the client.
+    ClientToServer,
+    /// Read by the client.
+    ServerToClient,
+}
+
+impl WireDirection {
+    /// Both directions, client to server first.
+    pub const BOTH: [Self; 2] = [Self::ClientToServer, Self::ServerToClient];
+
+    /// `client -> server` or `server -> client`.
+    pub fn arrow(self) -> &'static str {
+        match self {
+            Self::ClientToServer => "client -> server",
+            Self::ServerToClient => "server -> client",
+        }
+    }
+
+    /// Whether the client sent these bytes.
+    pub fn from_client(self) -> bool {
+        self == Self::ClientToServer
+    }
+}
+
+/// One write to or read from the client's socket, as it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WireChunk {
+    /// Which way the bytes went.
+    pub direction: WireDirection,
+    /// The bytes of this one call.
+    pub bytes: Vec<u8>,
+}
+
+/// The bytes of one connection as the client's socket saw them: every write and read in
+/// order, up to [`WIRE_CAP`] bytes in all; what comes after is counted in `omitted`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Wire {
+    /// The writes and reads, in the order they happened.
+    pub chunks: Vec<WireChunk>,
+    /// Bytes past [`WIRE_CAP`], not kept.
+    pub omitted: u64,
+    /// Bytes kept in `chunks`.
+    kept: usize,
+}
+
+impl Wire {
+    /// Records one write or read, keeping at most [`WIRE_CAP`] bytes in all.
+    pub fn record(&mut self, direction: WireDirection, bytes: &[u8]) {
+        let take = WIRE_CAP.saturating_sub(self.kept).min(bytes.len());
+        if take > 0 {
+            self.chunks.push(WireChunk {
+                direction,
+                bytes: bytes[..take].to_vec(),
+            });
+            self.kept += take;
+        }
+        self.omitted += (bytes.len() - take) as u64;
+    }
+
+    /// Everything kept of one direction, concatenated: that side's record stream.
+    pub fn stream(&self, direction: WireDirection) -> Vec<u8> {
+        self.chunks
+            .iter()
+            .filter(|c| c.direction == direction)
+            .flat_map(|c| c.bytes.iter().copied())
+            .collect()
+    }
 }
 
 impl Outcome {
@@ -312,25 +409,28 @@ impl Outcome {
     }
 }
 
-/// Counts bytes through a TCP stream.
-struct Counting {
+/// Counts and captures bytes through a TCP stream.
+struct Counting<'w> {
     tcp: TcpStream,
     read: u64,
     written: u64,
+    wire: &'w mut Wire,
 }
 
-impl Read for Counting {
+impl Read for Counting<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.tcp.read(buf)?;
         self.read += n as u64;
+        self.wire.record(WireDirection::ServerToClient, &buf[..n]);
         Ok(n)
     }
 }
 
-impl Write for Counting {
+impl Write for Counting<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.tcp.write(buf)?;
         self.written += n as u64;
+        self.wire.record(WireDirection::ClientToServer, &buf[..n]);
         Ok(n)
     }
 
@@ -350,6 +450,7 @@ pub fn run_client(
     let mut handshake_time = Duration::ZERO;
     let mut reply = Vec::new();
     let mut counts = (0, 0);
+    let mut wire = Wire::default();
     let conn = Connection::client(spec.config.clone(), &spec.server_name, rng);
     let (client, observed) = match conn {
         Err(e) => (Err(e.to_string()), Observed::default()),
@@ -365,6 +466,7 @@ pub fn run_client(
                         tcp,
                         read: 0,
                         written: 0,
+                        wire: &mut wire,
                     },
                     spec.clock,
                 );
@@ -380,7 +482,13 @@ pub fn run_client(
                     }
                     reply.extend_from_slice(&buf[..n]);
                 }
+                if spec.key_update_before_close {
+                    send_key_update(&mut stream)?;
+                }
                 stream.close()?;
+                if spec.read_peer_close {
+                    read_until_peer_close(&mut stream);
+                }
                 counts = (stream.get_ref().written, stream.get_ref().read);
                 Ok::<_, io::Error>(summary)
             })();
@@ -397,6 +505,24 @@ pub fn run_client(
         bytes_received: counts.1,
         handshake_time,
         total_time: start.elapsed(),
+        wire,
+    }
+}
+
+/// The demo's one KeyUpdate: new sending keys, without asking the server to update its own
+/// (RFC 8446 §4.6.3, §7.2).
+fn send_key_update<T: Read + Write>(stream: &mut Stream<T>) -> io::Result<()> {
+    stream.key_update(false)
+}
+
+/// Reads (and drops) whatever still comes until the peer's close_notify, an error or the
+/// read timeout.
+fn read_until_peer_close<T: Read + Write>(stream: &mut Stream<T>) {
+    let mut buf = [0u8; 1024];
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
     }
 }
 
@@ -513,4 +639,24 @@ pub fn demo_client_config_for(
         identity,
         ..ClientConfig::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{WIRE_CAP, Wire, WireDirection};
+
+    #[test]
+    fn the_wire_keeps_the_first_wire_cap_bytes_and_counts_the_rest() {
+        let mut wire = Wire::default();
+        wire.record(WireDirection::ClientToServer, b"hello");
+        wire.record(WireDirection::ServerToClient, &vec![7; WIRE_CAP]);
+        wire.record(WireDirection::ClientToServer, b"more");
+        assert_eq!(wire.chunks.len(), 2, "nothing kept past the cap");
+        assert_eq!(wire.stream(WireDirection::ClientToServer), b"hello");
+        assert_eq!(
+            wire.stream(WireDirection::ServerToClient).len(),
+            WIRE_CAP - 5
+        );
+        assert_eq!(wire.omitted, 5 + 4);
+    }
 }

@@ -637,3 +637,44 @@ fn usage_errors_exit_2_and_failures_exit_1() {
     let out = run_keylab(&["demo", "--force"]);
     assert_fails(&out, 2, "--states-dot <FILE>");
 }
+
+#[test]
+fn demo_forward_secrecy_decrypts_only_the_psk_ke_recording() {
+    let out = demo_ok(&["--forward-secrecy", "--seed", "11"]);
+    assert_mentions(
+        &out,
+        &[
+            "run 1: ephemeral-dh",
+            "run 2: psk+dhe",
+            "run 3: psk",
+            "recovered: client -> server \"secret sent with psk_ke\"",
+            "result: DECRYPTED with the leaked PSK alone: psk_ke has no forward secrecy",
+            "the AEAD tag check failed",
+            "ephemeral private key, and both were erased",
+        ],
+    );
+    assert_eq!(out.matches("result: not decrypted").count(), 2, "{out}");
+    assert!(out.lines().all(|l| l.len() <= 100), "{out}");
+    assert_eq!(
+        out,
+        demo_ok(&["--forward-secrecy", "--seed", "11"]),
+        "byte-identical under a seed"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&demo_ok(&["--forward-secrecy", "--seed", "11", "--json"]))
+            .expect("JSON");
+    let decrypted: Vec<_> = json["attempts"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .map(|a| (a["path"].as_str(), a["decrypted"].as_bool()))
+        .collect();
+    assert_eq!(
+        decrypted,
+        [
+            (Some("ephemeral-dh"), Some(false)),
+            (Some("psk+dhe"), Some(false)),
+            (Some("psk"), Some(true)),
+        ]
+    );
+}

@@ -25,6 +25,7 @@ mod cursor;
 mod extensions;
 mod hello;
 mod post;
+pub mod records;
 #[cfg(test)]
 mod tests;
 

@@ -16,9 +16,11 @@ use crate::states_diagram::Diagram;
 use crate::teach::model::Explanation;
 use crate::teach::{build, html, layout, terminal};
 
+mod forward_secrecy;
 mod json;
 mod plans;
 
+pub use forward_secrecy::{Attempt, ForwardSecrecy, Leaked, Recovered, attack, demonstrate};
 use plans::{Holds, Plan, check, plans_for};
 
 /// Which demo runs to make: each handshake path by the name the JSON `path` fields use,
@@ -84,10 +86,17 @@ pub struct DemoArgs {
     /// Overwrite the --states-dot or --html file if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Record an ephemeral-dh, a psk+dhe and a psk_ke connection, leak the PSK and the
+    /// server's key, and show which recordings decrypt with them.
+    #[arg(long, conflicts_with_all = ["explain", "keylog"])]
+    pub forward_secrecy: bool,
 }
 
 /// Runs the demo and writes its report to `out`.
 pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    if args.forward_secrecy {
+        return forward_secrecy::run(args, out);
+    }
     let plans = plans_for(args.path);
     if let Some(file) = &args.states_dot {
         check_states_dot(args.path, file, args.force)?;
@@ -130,7 +139,7 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
         }
         // The client logs the secrets; the server would log the same lines again.
         config.key_log = key_log.clone();
-        specs.push(ClientSpec::new(config, plan.message.to_vec()));
+        specs.push(ClientSpec::new(config, plan.message.to_vec()).with_demo_ending());
     }
     let outcomes = runner::run("127.0.0.1:0", Arc::new(server), specs, seed)
         .map_err(|e| Failure::input(format!("cannot start the loopback server: {e}")))?;
