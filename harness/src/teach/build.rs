@@ -1,12 +1,18 @@
 //! Builds the explanation model of one run from what its two sides observed.
 
-use handshake::{Side, Summary};
+use handshake::{Side, Summary, SupportedSuite};
 
-use super::model::{MessageStep, NoteStep, RunExplanation, Step, ValueStep};
+use super::model::{
+    Check, MessageStep, NoteStep, ProtectionView, RecordStep, RunExplanation, Step, ValueStep,
+};
+use super::{check, schedule};
+use crate::explain::records::{
+    Body, Content, Decryption, Protected, Record, explain_records, known_secrets,
+};
 use crate::explain::{explain_message, explain_message_in};
 use crate::observe::MessageRecord;
 use crate::observe::Observed;
-use crate::runner::Outcome;
+use crate::runner::{self, Outcome, WireDirection};
 
 /// What the demo knows about a run besides its outcome.
 #[derive(Clone, Copy, Debug)]
@@ -36,7 +42,7 @@ pub fn run(info: RunInfo<'_>, o: &Outcome) -> RunExplanation {
         reasons,
         cipher_suite: client.map_or_else(String::new, |c| c.cipher_suite.to_string()),
         group: client.and_then(|c| c.group.map(|g| g.to_string())),
-        steps: steps(&o.observed),
+        steps: steps(&o.observed, &o.wire),
         client_transitions: o.observed.transitions.clone(),
         server_transitions: o
             .server
@@ -57,7 +63,15 @@ pub fn served(
     summary: Option<&Summary>,
     wire: &Wire,
 ) -> RunExplanation {
-    let _ = wire;
+    let mut captured = runner::Wire::default();
+    for (from_client, bytes) in wire {
+        let direction = if *from_client {
+            WireDirection::ClientToServer
+        } else {
+            WireDirection::ServerToClient
+        };
+        captured.record(direction, bytes);
+    }
     RunExplanation {
         number: info.number,
         path: summary.map_or_else(|| "failed".to_owned(), |s| s.path.name().to_owned()),
@@ -67,55 +81,178 @@ pub fn served(
             .unwrap_or_default(),
         cipher_suite: summary.map_or_else(String::new, |s| s.cipher_suite.to_string()),
         group: summary.and_then(|s| s.group.map(|g| g.to_string())),
-        steps: steps(observed),
+        steps: steps(observed, &captured),
         client_transitions: Vec::new(),
         server_transitions: observed.transitions.clone(),
     }
 }
 
-fn steps(observed: &Observed) -> Vec<Step> {
-    let mut steps = Vec::new();
-    for (i, m) in observed.messages.iter().enumerate() {
-        for ccs in observed
-            .change_cipher_specs
-            .iter()
-            .filter(|c| c.after_messages == i)
-        {
-            steps.push(Step::Note(change_cipher_spec_note(ccs.from_client)));
+/// The steps of a connection in wire order: each record, then the messages that end in
+/// it, each followed by the key schedule values it made possible. Messages the wire did
+/// not show (a capture cut short) and values not yet placed come at the end.
+fn steps(observed: &Observed, wire: &runner::Wire) -> Vec<Step> {
+    let layer = explain_records(wire, &observed.messages, &known_secrets(&observed.secrets));
+    let suite = layer
+        .suite
+        .and_then(|name| SupportedSuite::ALL.into_iter().find(|s| s.name() == name));
+    let mut out = Steps {
+        observed,
+        steps: Vec::new(),
+        shown: vec![false; observed.messages.len()],
+        keys_shown: Vec::new(),
+    };
+    for record in &layer.records {
+        out.record(record, suite);
+    }
+    for i in 0..observed.messages.len() {
+        if !out.shown[i] {
+            out.message(i);
         }
+    }
+    out.values_at_end();
+    out.steps
+}
+
+/// The steps built so far, and what has been shown.
+struct Steps<'a> {
+    observed: &'a Observed,
+    steps: Vec<Step>,
+    /// Which of the observed messages have been shown.
+    shown: Vec<bool>,
+    /// The traffic secrets whose key and IV have been shown.
+    keys_shown: Vec<String>,
+}
+
+impl Steps<'_> {
+    fn record(&mut self, record: &Record, suite: Option<SupportedSuite>) {
+        let protection = match &record.body {
+            Body::Protected(p) => {
+                self.traffic_keys(p, suite);
+                protection(p, suite)
+            }
+            Body::Plaintext { .. } => None,
+        };
+        self.steps.push(Step::Record(RecordStep {
+            number: record.index + 1,
+            from_client: record.direction.from_client(),
+            title: title(&record.title()),
+            fields: record.fields().iter().map(Into::into).collect(),
+            protection: protection.map(Box::new),
+            carries: record.carries(),
+        }));
+        match record.content() {
+            Some(Content::ChangeCipherSpec { .. }) => self.steps.push(Step::Note(
+                change_cipher_spec_note(record.direction.from_client()),
+            )),
+            Some(Content::Handshake { messages }) => {
+                // A message is explained once, after the record that completes it.
+                for carried in messages {
+                    if carried.message_range[1] == carried.message_len
+                        && let Some(i) = carried.observed_message
+                        && !self.shown.get(i).copied().unwrap_or(true)
+                    {
+                        self.message(i);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The write key and IV of a traffic secret, before the first record they protect.
+    fn traffic_keys(&mut self, p: &Protected, suite: Option<SupportedSuite>) {
+        let (Some(keys), Some(suite)) = (&p.keys, suite) else {
+            return;
+        };
+        if self.keys_shown.contains(&p.secret_label) {
+            return;
+        }
+        self.keys_shown.push(p.secret_label.clone());
+        let values =
+            schedule::traffic_keys(suite, &p.secret_label, &keys.secret, &keys.key, &keys.iv);
+        self.steps.extend(values.into_iter().map(Step::Value));
+    }
+
+    /// Message `i` of the transcript, and what follows from it.
+    fn message(&mut self, i: usize) {
+        let messages = &self.observed.messages;
+        let Some(m) = messages.get(i) else { return };
+        self.shown[i] = true;
         let sender = if m.from_client {
             Side::Client
         } else {
             Side::Server
         };
-        steps.push(Step::Message(MessageStep {
+        let fields = explain_message_in(&m.bytes, sender, &transcript_before(messages, i));
+        self.steps.push(Step::Message(MessageStep {
             number: i + 1,
             from_client: m.from_client,
             name: m.name.clone(),
             encrypted: m.encrypted,
-            fields: explain_message_in(&m.bytes, sender, &transcript_before(&observed.messages, i))
-                .iter()
-                .map(Into::into)
-                .collect(),
+            fields: fields.iter().map(Into::into).collect(),
         }));
         if m.name == "HelloRetryRequest"
-            && let Some(first) = observed.messages.first()
+            && let Some(first) = messages.first()
         {
-            steps.push(Step::Note(super::schedule::message_hash_note()));
-            steps.push(Step::Message(message_hash(&first.bytes)));
+            self.steps.push(Step::Note(schedule::message_hash_note()));
+            self.steps.push(Step::Message(message_hash(&first.bytes)));
         }
     }
-    for secret in &observed.secrets {
-        steps.push(Step::Value(ValueStep {
-            name: secret.label.clone(),
-            formula: secret.derivation.clone(),
-            inputs: Vec::new(),
-            value: hex::encode(&secret.value),
-            private: false,
-            check: None,
-        }));
+
+    /// Key schedule values not placed after a message.
+    fn values_at_end(&mut self) {
+        for secret in &self.observed.secrets {
+            self.steps.push(Step::Value(ValueStep {
+                name: secret.label.clone(),
+                formula: secret.derivation.clone(),
+                inputs: Vec::new(),
+                value: hex::encode(&secret.value),
+                private: false,
+                check: None,
+            }));
+        }
     }
-    steps
+}
+
+/// `record: handshake (ClientHello)` → `plaintext, handshake (ClientHello)`.
+fn title(title: &str) -> String {
+    if let Some(rest) = title.strip_prefix("record: ") {
+        format!("plaintext, {rest}")
+    } else if let Some(rest) = title.strip_prefix("protected record: ") {
+        format!("protected, {rest}")
+    } else {
+        title.to_owned()
+    }
+}
+
+/// How a protected record was opened, with the command that opens it.
+fn protection(p: &Protected, suite: Option<SupportedSuite>) -> Option<ProtectionView> {
+    let keys = p.keys.as_ref()?;
+    let (inner, check) = match &p.decryption {
+        Decryption::Opened(inner) => {
+            let mut sealed = p.ciphertext.clone();
+            sealed.extend_from_slice(&p.tag);
+            let check = suite.map(|suite| Check {
+                command: check::aead_open(suite, &keys.key, &keys.nonce, &p.aad, &sealed),
+                expected: hex::encode(&inner.bytes),
+            });
+            (inner.fields().iter().map(Into::into).collect(), check)
+        }
+        Decryption::Failed { .. } => (Vec::new(), None),
+    };
+    Some(ProtectionView {
+        secret_label: p.secret_label.clone(),
+        secret: hex::encode(&keys.secret),
+        key: hex::encode(&keys.key),
+        iv: hex::encode(&keys.iv),
+        sequence_number: p.sequence_number,
+        nonce: hex::encode(&keys.nonce),
+        aad: hex::encode(&p.aad),
+        ciphertext: hex::encode(&p.ciphertext),
+        tag: hex::encode(&p.tag),
+        inner,
+        check,
+    })
 }
 
 /// The messages a transcript holds before message `i` of `messages`, in words:

@@ -131,7 +131,8 @@ impl Out {
             "",
             &format!(
                 "opened with {} (write key and IV from it, §7.3); nonce = IV XOR sequence \
-                 number {} (§5.3); additional data = the record header (§5.2)",
+                 number {} (§5.3); additional data = the record header (§5.2); the AEAD \
+                 opens ciphertext || tag",
                 p.secret_label, p.sequence_number
             ),
             Kind::Note,
@@ -141,8 +142,6 @@ impl Out {
             ("iv", &p.iv, Kind::Secret),
             ("nonce", &p.nonce, Kind::Bytes),
             ("aad", &p.aad, Kind::Bytes),
-            ("ciphertext", &p.ciphertext, Kind::Bytes),
-            ("tag", &p.tag, Kind::Bytes),
         ] {
             self.hex_value(6, name, hex, kind);
         }
@@ -242,6 +241,8 @@ impl Out {
         for input in &v.inputs {
             if is_hex(&input.value) {
                 self.hex_value(6, &input.name, &input.value, Kind::Secret);
+            } else if input.value.is_empty() {
+                self.prose(6, &format!("{}: ", input.name), "(empty)", Kind::Note);
             } else {
                 self.prose(6, &format!("{}: ", input.name), &input.value, Kind::Note);
             }
