@@ -108,7 +108,8 @@ fn a_seed_repeats_the_explanation_byte_for_byte() {
         "{a}"
     );
     let unseeded = explain(&["--path", "psk"], 100);
-    let seed = unseeded
+    let words = unseeded.split_whitespace().collect::<Vec<_>>().join(" ");
+    let seed = words
         .split("--seed ")
         .nth(1)
         .and_then(|s| s.split_whitespace().next())
