@@ -1,6 +1,6 @@
 //! Builds the explanation model of one run from what its two sides observed.
 
-use handshake::{Side, Summary, SupportedSuite};
+use handshake::{Path, Side, Summary, SupportedSuite};
 
 use super::model::{
     Check, MessageStep, NoteStep, ProtectionView, RecordStep, RunExplanation, Step, ValueStep,
@@ -42,7 +42,7 @@ pub fn run(info: RunInfo<'_>, o: &Outcome) -> RunExplanation {
         reasons,
         cipher_suite: client.map_or_else(String::new, |c| c.cipher_suite.to_string()),
         group: client.and_then(|c| c.group.map(|g| g.to_string())),
-        steps: steps(&o.observed, &o.wire),
+        steps: steps(&o.observed, &o.wire, client.map(|c| c.path)),
         client_transitions: o.observed.transitions.clone(),
         server_transitions: o
             .server
@@ -81,7 +81,7 @@ pub fn served(
             .unwrap_or_default(),
         cipher_suite: summary.map_or_else(String::new, |s| s.cipher_suite.to_string()),
         group: summary.and_then(|s| s.group.map(|g| g.to_string())),
-        steps: steps(observed, &captured),
+        steps: steps(observed, &captured, summary.map(|s| s.path)),
         client_transitions: Vec::new(),
         server_transitions: observed.transitions.clone(),
     }
@@ -90,13 +90,14 @@ pub fn served(
 /// The steps of a connection in wire order: each record, then the messages that end in
 /// it, each followed by the key schedule values it made possible. Messages the wire did
 /// not show (a capture cut short) and values not yet placed come at the end.
-fn steps(observed: &Observed, wire: &runner::Wire) -> Vec<Step> {
+fn steps(observed: &Observed, wire: &runner::Wire, path: Option<Path>) -> Vec<Step> {
     let layer = explain_records(wire, &observed.messages, &known_secrets(&observed.secrets));
     let suite = layer
         .suite
         .and_then(|name| SupportedSuite::ALL.into_iter().find(|s| s.name() == name));
     let mut out = Steps {
         observed,
+        psk_ke: path.is_some_and(|p| !p.uses_dhe()),
         steps: Vec::new(),
         shown: vec![false; observed.messages.len()],
         keys_shown: Vec::new(),
@@ -116,6 +117,8 @@ fn steps(observed: &Observed, wire: &runner::Wire) -> Vec<Step> {
 /// The steps built so far, and what has been shown.
 struct Steps<'a> {
     observed: &'a Observed,
+    /// Whether the run took a PSK path without (EC)DHE.
+    psk_ke: bool,
     steps: Vec<Step>,
     /// Which of the observed messages have been shown.
     shown: Vec<bool>,
@@ -191,6 +194,16 @@ impl Steps<'_> {
             encrypted: m.encrypted,
             fields: fields.iter().map(Into::into).collect(),
         }));
+        let last_client_hello = messages[i + 1..].iter().all(|m| m.name != "ClientHello");
+        let binder = self
+            .observed
+            .secrets
+            .iter()
+            .any(|s| s.label.starts_with("binder_key"));
+        if m.name == "ClientHello" && last_client_hello && binder {
+            self.steps
+                .push(Step::Note(schedule::binder_note(self.psk_ke)));
+        }
         if m.name == "HelloRetryRequest"
             && let Some(first) = messages.first()
         {

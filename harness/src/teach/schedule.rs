@@ -196,15 +196,24 @@ pub fn message_hash_note() -> NoteStep {
     }
 }
 
-/// On PSK paths: what the binder proves (§4.2.11.2).
-pub fn binder_note() -> NoteStep {
+/// On PSK paths: what the binder proves (§4.2.11.2), and what psk_ke gives up.
+pub fn binder_note(psk_ke: bool) -> NoteStep {
+    let then = if psk_ke {
+        "With psk_ke nothing else does: no (EC)DHE, the Handshake Secret's input is zeros, so \
+         whoever learns the PSK later can decrypt a recording of this connection (see \
+         `keylab demo --forward-secrecy`)."
+    } else {
+        "With psk_dhe_ke the (EC)DHE shared secret is the input of the Handshake Secret, so \
+         the PSK alone does not open a recording."
+    };
     NoteStep {
         title: "The PSK binder (§4.2.11.2)".into(),
-        text: "The ClientHello ends with HMAC(finished_key(binder_key), Transcript-Hash of the \
-               ClientHello up to the binders). Only a holder of the PSK can compute it, and it \
-               binds the key to this very ClientHello; the server checks it before it answers \
-               (a wrong one: decrypt_error). The PSK then enters the key schedule as the input \
-               of the Early Secret."
-            .into(),
+        text: format!(
+            "The ClientHello ends with HMAC(finished_key(binder_key), Transcript-Hash of the \
+             ClientHello up to the binders). Only a holder of the PSK can compute it, and it \
+             binds the key to this very ClientHello; the server checks it before it answers \
+             (a wrong one: decrypt_error). The PSK then enters the key schedule as the input \
+             of the Early Secret. {then}"
+        ),
     }
 }
