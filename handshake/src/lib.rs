@@ -88,7 +88,10 @@ pub use auth::Side;
 pub use config::{
     ClientAuth, ClientConfig, ConfigError, Identity, KeyLog, ServerConfig, keylog_line,
 };
-pub use conn::trace::{Direction, Observer, TraceEvent};
+pub use conn::trace::{
+    Direction, HkdfContext, MESSAGE_HASH, NamedValue, Observer, PARTIAL_CLIENT_HELLO, SecretInputs,
+    TraceEvent, TranscriptHash,
+};
 pub use conn::{Connection, Event, TlsRng};
 pub use error::Error;
 pub use psk::ExternalPsk;
