@@ -29,6 +29,7 @@ use sha2::{Digest, Sha256};
 #[derive(Clone, Debug)]
 enum Ev {
     Message(Vec<u8>),
+    MessageHash(Vec<u8>),
     Secret {
         label: String,
         value: Vec<u8>,
@@ -155,6 +156,7 @@ fn owned(e: &TraceEvent<'_>) -> Option<Ev> {
             hash: transcript.hash.to_vec(),
             binder: binder.to_vec(),
         },
+        TraceEvent::MessageHash { message, .. } => Ev::MessageHash(message.to_vec()),
         _ => return None,
     })
 }
@@ -220,6 +222,7 @@ fn recompute_all(evs: &[Ev]) -> Vec<String> {
     for ev in evs {
         match ev {
             Ev::Message(m) => messages.push(m.clone()),
+            Ev::MessageHash(_) => {}
             Ev::Secret {
                 label,
                 value,
@@ -557,6 +560,28 @@ fn the_servers_group_preference_forces_a_hello_retry_request() {
                 ..
             }
         )));
+    }
+    // The rule itself is reported, right after the HelloRetryRequest.
+    for log in [&c, &s] {
+        let evs = events(log);
+        let rule = evs
+            .iter()
+            .position(|e| matches!(e, Ev::MessageHash(_)))
+            .expect("a message_hash event");
+        let Ev::MessageHash(message) = &evs[rule] else {
+            unreachable!()
+        };
+        let ch1 = evs.iter().find_map(|e| match e {
+            Ev::Message(m) => Some(m.clone()),
+            _ => None,
+        });
+        let ch1_hash: [u8; HASH_LEN] = Sha256::digest(ch1.expect("ClientHello1")).into();
+        assert_eq!(*message, message_hash(&ch1_hash).to_vec());
+        let before = evs[..rule]
+            .iter()
+            .filter(|e| matches!(e, Ev::Message(_)))
+            .count();
+        assert_eq!(before, 2, "right after the HelloRetryRequest");
     }
 }
 

@@ -202,6 +202,20 @@ pub struct Observed {
     pub finished: Vec<FinishedRecord>,
     /// PSK binders computed or checked, in order.
     pub binders: Vec<BinderRecord>,
+    /// The HelloRetryRequest's transcript rule (RFC 8446 §4.4.1), when there was one.
+    pub message_hash: Option<MessageHashRecord>,
+}
+
+/// ClientHello1 replaced by message_hash in the transcript (RFC 8446 §4.4.1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MessageHashRecord {
+    /// Hash(ClientHello1).
+    pub client_hello1_hash: Vec<u8>,
+    /// The synthetic message `fe 00 00 20 || Hash(ClientHello1)`.
+    pub message: Vec<u8>,
+    /// How many handshake messages this side had seen: 2 (ClientHello1 and the
+    /// HelloRetryRequest, which follows message_hash in the transcript).
+    pub after_messages: usize,
 }
 
 /// A change_cipher_spec record as one side saw it.
@@ -293,6 +307,16 @@ pub fn observe(conn: &mut Connection, client_side: bool) -> Arc<Mutex<Observed>>
                     after_messages: o.messages.len(),
                 };
                 o.finished.push(record);
+            }
+            TraceEvent::MessageHash {
+                client_hello1_hash,
+                message,
+            } => {
+                o.message_hash = Some(MessageHashRecord {
+                    client_hello1_hash: client_hello1_hash.to_vec(),
+                    message: message.to_vec(),
+                    after_messages: o.messages.len(),
+                });
             }
             TraceEvent::Binder {
                 direction,
@@ -409,6 +433,9 @@ fn log_event(side: &str, event: &TraceEvent<'_>) {
         TraceEvent::Binder {
             direction, index, ..
         } => tracing::trace!(side, ?direction, index, "PSK binder"),
+        TraceEvent::MessageHash { .. } => {
+            tracing::trace!(side, "ClientHello1 replaced by message_hash")
+        }
         TraceEvent::Negotiated { suite, group } => {
             let group = group.map_or("none (psk_ke)", |g| g.name());
             tracing::debug!(side, %suite, group, "negotiated")

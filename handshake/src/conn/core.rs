@@ -21,7 +21,9 @@ use crate::conn::trace::{
     Direction, HkdfContext, MESSAGE_HASH, NamedValue, Observer, SecretInputs, TraceEvent,
 };
 use crate::error::{CertificateError, Error};
-use crate::key_schedule::{HASH_LEN, Secret, TrafficKeys, Transcript, next_traffic_secret};
+use crate::key_schedule::{
+    HASH_LEN, Secret, TrafficKeys, Transcript, message_hash, next_traffic_secret,
+};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::alert::{Alert, AlertDescription};
 use crate::msgs::certificate::{Certificate, CertificateEntry, CertificateVerify};
@@ -424,8 +426,11 @@ impl Core {
     ) -> Result<(), Error> {
         let bytes = msg.to_bytes()?;
         let from_client = self.side == Side::Client;
+        // Traced first, as a received message is: a HelloRetryRequest's message_hash event
+        // then follows it on both sides.
+        let sent = self.send_encoded(msg, &bytes, out);
         self.add_to_transcript(msg, &bytes, from_client);
-        self.send_encoded(msg, &bytes, out)
+        sent
     }
 
     /// Encodes, traces and sends a post-handshake message (NewSessionTicket, KeyUpdate),
@@ -489,6 +494,13 @@ impl Core {
         // RFC 8446 §4.4.1: a HelloRetryRequest turns ClientHello1 into message_hash, on
         // both sides, before it is added itself.
         if let HandshakeMessage::HelloRetryRequest(_) = msg {
+            if self.tracing() {
+                let client_hello1_hash = self.transcript.current_hash();
+                self.trace(&TraceEvent::MessageHash {
+                    client_hello1_hash: &client_hello1_hash,
+                    message: &message_hash(&client_hello1_hash),
+                });
+            }
             self.transcript.replace_with_message_hash();
             self.transcript_names.clear();
             self.transcript_names.push(MESSAGE_HASH);

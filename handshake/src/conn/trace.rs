@@ -112,6 +112,17 @@ pub enum TraceEvent<'a> {
         /// HMAC-SHA256(finished_key, transcript hash).
         binder: &'a [u8],
     },
+    /// RFC 8446 §4.4.1: a HelloRetryRequest replaced ClientHello1 in the transcript by the
+    /// synthetic message_hash message. Reported right after the HelloRetryRequest's
+    /// [`TraceEvent::Message`] (on both sides), as the HelloRetryRequest enters the
+    /// transcript after it.
+    MessageHash {
+        /// Hash(ClientHello1): SHA-256 of the first ClientHello (4-byte header included).
+        client_hello1_hash: &'a [u8],
+        /// The synthetic message: `fe 00 00 20 || Hash(ClientHello1)`, the first
+        /// transcript entry from now on ([`MESSAGE_HASH`]).
+        message: &'a [u8],
+    },
     /// A state transition of RFC 8446 Appendix A.
     Transition {
         /// State left.
