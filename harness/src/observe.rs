@@ -3,7 +3,7 @@
 //!
 //! [`Observed`] holds private key material (ephemeral private keys, shared secrets, every
 //! secret of the key schedule): print it only in `keylab demo`, whose connections protect
-//! nothing. The `-v` log ([`log_event`]) never includes a private key, the shared secret
+//! nothing. The `-v` log (`log_event`) never includes a private key, the shared secret
 //! or a secret's value.
 
 use std::sync::{Arc, Mutex};
