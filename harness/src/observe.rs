@@ -442,3 +442,111 @@ fn log_event(side: &str, event: &TraceEvent<'_>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use handshake::{
+        Direction, HkdfContext, NamedValue, SecretInputs, SupportedGroup, TraceEvent,
+        TranscriptHash,
+    };
+
+    use super::log_event;
+
+    /// A `tracing` writer into a shared buffer.
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut b) = self.0.lock() {
+                b.extend_from_slice(buf);
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// `keylab -v` (and more) never shows a private key, a shared secret or a secret's
+    /// value: every byte value of these events is a marker that must not appear.
+    #[test]
+    fn the_log_names_secrets_but_never_shows_them() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let secret = [0xAB; 32];
+        let names = ["ClientHello", "ServerHello"];
+        let transcript = TranscriptHash {
+            messages: &names,
+            hash: &[0xAB; 32],
+        };
+        let events = [
+            TraceEvent::KeyExchange {
+                group: SupportedGroup::X25519,
+                private_key: &secret,
+                public_key: &secret,
+                peer_public_key: &secret,
+                shared_secret: &secret,
+            },
+            TraceEvent::Secret {
+                label: "handshake_secret",
+                derivation: "HKDF-Extract",
+                value: &secret,
+                inputs: SecretInputs::ExpandLabel {
+                    secret: NamedValue {
+                        name: "x",
+                        value: &secret,
+                    },
+                    label: "c hs traffic",
+                    context: HkdfContext::Transcript(transcript),
+                    length: 32,
+                },
+            },
+            TraceEvent::Finished {
+                direction: Direction::Sent,
+                from_client: true,
+                base_key: NamedValue {
+                    name: "client_handshake_traffic_secret",
+                    value: &secret,
+                },
+                finished_key: &secret,
+                transcript,
+                verify_data: &secret,
+            },
+            TraceEvent::Binder {
+                direction: Direction::Sent,
+                index: 0,
+                binder_key: NamedValue {
+                    name: "binder_key (external)",
+                    value: &secret,
+                },
+                finished_key: &secret,
+                transcript,
+                binder: &secret,
+            },
+            TraceEvent::MessageHash {
+                client_hello1_hash: &secret,
+                message: &secret,
+            },
+        ];
+        tracing::subscriber::with_default(subscriber, || {
+            for event in &events {
+                log_event("client", event);
+            }
+        });
+        let text = String::from_utf8(buffer.0.lock().map(|b| b.clone()).unwrap_or_default())
+            .expect("utf-8");
+        assert!(text.contains("key exchange") && text.contains("handshake_secret"));
+        for marker in ["abab", "ABAB", "171, 171", "171,171"] {
+            assert!(!text.contains(marker), "{marker} in {text}");
+        }
+    }
+}
