@@ -157,7 +157,9 @@ pub struct FinishedRecord {
     pub transcript: TranscriptRecord,
     /// HMAC-SHA256(finished_key, transcript hash).
     pub verify_data: Vec<u8>,
-    /// How many handshake messages this side had seen when it was computed.
+    /// How many handshake messages this side had seen when it was computed: for its own
+    /// Finished, the messages before it (it is computed just before it is sent); for the
+    /// peer's, the Finished included (it is checked once it arrived).
     pub after_messages: usize,
 }
 
