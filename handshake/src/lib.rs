@@ -49,6 +49,17 @@
 //!
 //! [`Stream`] wraps this loop around any `Read + Write` for blocking sockets.
 //!
+//! # Watching a connection
+//!
+//! [`Connection::set_observer`] receives every [`TraceEvent`] in order: each handshake
+//! message, state transition and alert, and everything needed to recompute the key
+//! schedule by hand — the (EC)DHE exchange ([`TraceEvent::KeyExchange`]), each secret with
+//! its HKDF inputs ([`SecretInputs`]; transcript hashes name the messages they cover,
+//! [`TranscriptHash`]), each Finished and PSK binder with its finished_key, the
+//! HelloRetryRequest's message_hash rule, and the traffic secrets after each KeyUpdate.
+//! These events carry private key material: print them only where a connection protects
+//! nothing (keylab's `demo`).
+//!
 //! # Modules, from the wire up
 //!
 //! - [`codec`]: the presentation language of RFC 8446 §3.
@@ -88,7 +99,10 @@ pub use auth::Side;
 pub use config::{
     ClientAuth, ClientConfig, ConfigError, Identity, KeyLog, ServerConfig, keylog_line,
 };
-pub use conn::trace::{Direction, Observer, TraceEvent};
+pub use conn::trace::{
+    Direction, HkdfContext, MESSAGE_HASH, NamedValue, Observer, PARTIAL_CLIENT_HELLO, SecretInputs,
+    TraceEvent, TranscriptHash,
+};
 pub use conn::{Connection, Event, TlsRng};
 pub use error::Error;
 pub use psk::ExternalPsk;

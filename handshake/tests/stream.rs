@@ -103,3 +103,25 @@ fn the_client_learns_why_the_server_refused_it() {
         Some("client certificate required, but the client sent none")
     );
 }
+
+/// `Stream::key_update` (RFC 8446 §4.6.3): the client updates its keys and asks the server
+/// to update its own; the echo comes back under the server's next keys.
+#[test]
+fn a_key_update_over_the_stream_keeps_the_echo_working() {
+    let (server, mut s) = serve_and_connect(ClientAuth::Off, false);
+    s.handshake().expect("handshake");
+    s.key_update(true).expect("key update");
+    s.write_all(b"after a key update").expect("write");
+    let mut reply = Vec::new();
+    s.read_to_end(&mut reply).expect("read until close_notify");
+    assert_eq!(reply, b"after a key update");
+    assert!(
+        s.take_events()
+            .contains(&handshake::Event::KeyUpdated { requested: false }),
+        "the server answered with its own KeyUpdate"
+    );
+    assert_eq!(
+        server.join().expect("thread").expect("server"),
+        b"after a key update"
+    );
+}

@@ -54,15 +54,45 @@ fn both_paths(bind: &str) {
             [
                 "ecdhe_shared_secret",
                 "early_secret",
+                "derived_from_early_secret",
                 "handshake_secret",
                 "client_handshake_traffic_secret",
                 "server_handshake_traffic_secret",
+                "derived_from_handshake_secret",
                 "master_secret",
                 "client_application_traffic_secret_0",
                 "server_application_traffic_secret_0",
                 "exporter_master_secret"
             ]
         );
+        // The key exchange, each secret and both Finished values are placed after the
+        // message that made them possible: the ServerHello (message 2), the server's
+        // Finished.
+        let kx = &o.observed.key_exchanges;
+        assert_eq!(kx.len(), 1);
+        assert_eq!(kx[0].after_messages, 2);
+        assert_eq!(kx[0].private_key.len(), 32);
+        let peer = &server.observed.key_exchanges[0];
+        assert_eq!(kx[0].shared_secret, peer.shared_secret);
+        assert_eq!(kx[0].peer_public_key, peer.public_key);
+        let hs = o
+            .observed
+            .secrets
+            .iter()
+            .find(|s| s.label == "handshake_secret");
+        assert_eq!(hs.map(|s| s.after_messages), Some(2));
+        let fins: Vec<(bool, bool)> = o
+            .observed
+            .finished
+            .iter()
+            .map(|f| (f.from_client, f.sent))
+            .collect();
+        assert_eq!(fins, [(false, false), (true, true)]);
+        assert_eq!(
+            o.observed.finished[0].transcript.covers.split("..").next(),
+            Some("ClientHello")
+        );
+        serde_json::to_string(&o.observed).expect("serializable");
     }
 }
 

@@ -31,10 +31,11 @@ use crate::conn::core::{
 };
 use crate::conn::psk::Offer;
 use crate::conn::{
-    ClientResumption, Established, HandshakeSecrets, derive_app_secrets, resumption_secret,
+    ClientResumption, Established, FinishedOf, HandshakeSecrets, check_peer_finished,
+    derive_app_secrets, our_verify_data, resumption_secret,
 };
-use crate::error::{CertificateError, Error, Invalid, Verification};
-use crate::key_schedule::{HASH_LEN, MasterSecret, Transcript, check_verify_data, verify_data};
+use crate::error::{CertificateError, Error, Invalid};
+use crate::key_schedule::{HASH_LEN, MasterSecret, Secret, Transcript};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::certificate::{Certificate, CertificateRequest, CertificateVerify};
 use crate::msgs::encrypted_extensions::EncryptedExtensions;
@@ -285,32 +286,44 @@ impl WaitFinished {
         // §5.1: the receiving keys change after this message; check before our flight is
         // written, not after.
         core.check_key_change()?;
-        let secrets = &self.params.secrets;
-        check_verify_data(
-            &secrets.server,
-            &before.current_hash(),
-            &fin.verify_data,
-            Verification::Finished,
-        )?;
-        // §7.1: the application secrets hash the transcript through the server's Finished.
+        let of = FinishedOf {
+            from_client: false,
+            base_key: &self.params.secrets.server,
+        };
+        check_peer_finished(core, of, &before.current_hash(), &fin.verify_data)?;
+        // §7.1: the application secrets hash the transcript through the server's Finished;
+        // they are derived now (and traced after the server's Finished) and used once our
+        // Finished is out.
         let server_finished_hash = core.transcript_hash();
-        let client = self.send_second_flight(core, out)?;
+        let messages = core.transcript_messages();
         let WaitFinished {
             params,
             server_chain,
             server_signature,
         } = self;
-        let app = derive_app_secrets(core, params.secrets.secret, &server_finished_hash);
+        let ServerParams {
+            common,
+            secrets,
+            request,
+            psk,
+        } = params;
+        let HandshakeSecrets {
+            secret,
+            client: client_hs,
+            ..
+        } = secrets;
+        let app = derive_app_secrets(core, secret, &server_finished_hash, &messages);
+        let client = send_second_flight(core, &common, request.as_ref(), psk, &client_hs, out)?;
         core.set_app_write_secret(app.client);
         core.set_app_read_secret(app.server)?;
-        let client_identity = match params.psk {
-            Some((i, _)) => params.common.offers[i].client_identity.clone(),
+        let client_identity = match psk {
+            Some((i, _)) => common.offers[i].client_identity.clone(),
             None => client.chain.first().cloned(),
         };
-        let resumption = resume_later(core, &params.common, &app.master, &client_identity);
+        let resumption = resume_later(core, &common, &app.master, &client_identity);
         let summary = summary(
-            params.common,
-            params.psk,
+            common,
+            psk,
             (server_chain, server_signature),
             client,
             client_identity,
@@ -322,35 +335,40 @@ impl WaitFinished {
             resumption,
         })
     }
+}
 
-    /// The client's second flight: Certificate (and CertificateVerify when it has a usable
-    /// key) if the server asked, then Finished (§4.4).
-    fn send_second_flight(
-        &self,
-        core: &mut Core,
-        out: &mut Vec<u8>,
-    ) -> Result<ClientAuthOutcome, Error> {
-        let p = &self.params;
-        // RFC 8446 Appendix D.4: "immediately before its second flight", unless it went
-        // before a second ClientHello.
-        if p.common.config.middlebox_compat {
-            core.send_change_cipher_spec(out)?;
-        }
-        let outcome = match &p.request {
-            Some(request) => {
-                answer_request(core, p.common.config.identity.as_deref(), request, out)?
-            }
-            None => ClientAuthOutcome::unasked(p),
-        };
-        let verify = verify_data(&p.secrets.client, &core.transcript_hash());
-        core.send_handshake(
-            &HandshakeMessage::Finished(Finished {
-                verify_data: verify.to_vec(),
-            }),
-            out,
-        )?;
-        Ok(outcome)
+/// The client's second flight: Certificate (and CertificateVerify when it has a usable key)
+/// if the server asked, then Finished (§4.4) under client_handshake_traffic_secret
+/// (`client_hs`).
+fn send_second_flight(
+    core: &mut Core,
+    common: &Common,
+    request: Option<&CertRequest>,
+    psk: Option<(usize, bool)>,
+    client_hs: &Secret,
+    out: &mut Vec<u8>,
+) -> Result<ClientAuthOutcome, Error> {
+    // RFC 8446 Appendix D.4: "immediately before its second flight", unless it went
+    // before a second ClientHello.
+    if common.config.middlebox_compat {
+        core.send_change_cipher_spec(out)?;
     }
+    let outcome = match request {
+        Some(request) => answer_request(core, common.config.identity.as_deref(), request, out)?,
+        None => ClientAuthOutcome::unasked(common, psk),
+    };
+    let of = FinishedOf {
+        from_client: true,
+        base_key: client_hs,
+    };
+    let verify = our_verify_data(core, of);
+    core.send_handshake(
+        &HandshakeMessage::Finished(Finished {
+            verify_data: verify.to_vec(),
+        }),
+        out,
+    )?;
+    Ok(outcome)
 }
 
 /// Certificate, and CertificateVerify with a key that fits one of the requested schemes;
@@ -401,11 +419,11 @@ impl ClientAuthOutcome {
     }
 
     /// No certificate was asked for: a PSK authenticated the client, or nothing did.
-    fn unasked(p: &ServerParams) -> Self {
-        let reason = if let Some((i, dhe)) = p.psk {
+    fn unasked(common: &Common, psk: Option<(usize, bool)>) -> Self {
+        let reason = if let Some((i, dhe)) = psk {
             let mode = if dhe { "psk_dhe_ke" } else { "psk_ke" };
-            format!("server accepted {} ({mode})", p.common.offers[i].describe)
-        } else if !p.common.offers.is_empty() {
+            format!("server accepted {} ({mode})", common.offers[i].describe)
+        } else if !common.offers.is_empty() {
             "server did not accept the offered PSK; full handshake, no client certificate requested"
                 .into()
         } else {

@@ -17,7 +17,7 @@ use crate::conn::client_checks::{check_hello_retry, check_server_hello_common, c
 use crate::conn::core::Core;
 use crate::conn::psk;
 use crate::conn::trace::TraceEvent;
-use crate::conn::{EphemeralKey, NOTHING_TO_OFFER, handshake_secrets};
+use crate::conn::{Ecdhe, EphemeralKey, NOTHING_TO_OFFER, handshake_secrets};
 use crate::error::{Error, Invalid};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::client_hello::ClientHello;
@@ -174,7 +174,14 @@ impl WaitSh {
         // The transcript holds ClientHello..ServerHello (§7.1).
         let hash = core.transcript_hash();
         let psk_secret = selected.map(|i| &self.common.offers[i].secret[..]);
-        let ecdhe = shared.as_ref().map(|s| (&self.key, &s[..]));
+        let ecdhe = match (&shared, sh.extensions.server_key_share()) {
+            (Some(shared), Some(share)) => Some(Ecdhe {
+                key: &self.key,
+                peer: &share.key_exchange,
+                shared: &shared[..],
+            }),
+            _ => None,
+        };
         let secrets = handshake_secrets(core, psk_secret, ecdhe, &hash);
         core.set_read_secret(&secrets.server)?;
         core.set_write_secret(&secrets.client);

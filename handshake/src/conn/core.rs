@@ -17,9 +17,13 @@ use crate::algorithms::SupportedSuite;
 use crate::auth::{self, Side};
 use crate::config::{Identity, KeyLog};
 use crate::conn::Event;
-use crate::conn::trace::{Direction, Observer, TraceEvent};
+use crate::conn::trace::{
+    Direction, HkdfContext, MESSAGE_HASH, NamedValue, Observer, SecretInputs, TraceEvent,
+};
 use crate::error::{CertificateError, Error};
-use crate::key_schedule::{HASH_LEN, Secret, TrafficKeys, Transcript, next_traffic_secret};
+use crate::key_schedule::{
+    HASH_LEN, Secret, TrafficKeys, Transcript, message_hash, next_traffic_secret,
+};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::alert::{Alert, AlertDescription};
 use crate::msgs::certificate::{Certificate, CertificateEntry, CertificateVerify};
@@ -48,6 +52,9 @@ pub(crate) struct Core {
     /// The negotiated cipher suite, whose AEAD protects records (RFC 8446 §5.2).
     suite: SupportedSuite,
     transcript: Transcript,
+    /// The names of the messages in the transcript, for the trace (see
+    /// [`crate::TranscriptHash::messages`]).
+    transcript_names: Vec<&'static str>,
     key_log: Option<Arc<dyn KeyLog>>,
     /// ClientHello.random: names the connection in the key log.
     client_random: [u8; 32],
@@ -56,6 +63,9 @@ pub(crate) struct Core {
     /// Current application traffic secrets, for KeyUpdate (RFC 8446 §7.2).
     send_secret: Option<Secret>,
     recv_secret: Option<Secret>,
+    /// N of the current application_traffic_secret_N each way (RFC 8446 §7.2).
+    send_generation: u64,
+    recv_generation: u64,
     /// A change_cipher_spec record was already dropped (RFC 8446 §D.4 allows one).
     ccs_seen: bool,
     /// Our one change_cipher_spec record was sent (RFC 8446 §D.4).
@@ -85,12 +95,15 @@ impl Core {
             encrypter: None,
             suite: SupportedSuite::ALL[0],
             transcript: Transcript::new(),
+            transcript_names: Vec::new(),
             key_log,
             client_random: [0; 32],
             observer: None,
             events: VecDeque::new(),
             send_secret: None,
             recv_secret: None,
+            send_generation: 0,
+            recv_generation: 0,
             ccs_seen: false,
             ccs_sent: false,
             connected: false,
@@ -188,6 +201,17 @@ impl Core {
         self.observer = Some(observer);
     }
 
+    /// Whether an observer is set: values that only the trace needs are computed only
+    /// then.
+    pub fn tracing(&self) -> bool {
+        self.observer.is_some()
+    }
+
+    /// The messages the transcript holds so far, by name (for the trace).
+    pub fn transcript_messages(&self) -> Vec<&'static str> {
+        self.transcript_names.clone()
+    }
+
     pub fn trace(&mut self, event: &TraceEvent<'_>) {
         if let Some(observer) = self.observer.as_mut() {
             observer(event);
@@ -205,15 +229,17 @@ impl Core {
     /// Reports a secret to the trace hook and, when it has an NSS label, the key log.
     pub fn secret(
         &mut self,
-        label: &'static str,
+        label: &str,
         derivation: &'static str,
         nss: Option<&str>,
         value: &[u8],
+        inputs: SecretInputs<'_>,
     ) {
         self.trace(&TraceEvent::Secret {
             label,
             derivation,
             value,
+            inputs,
         });
         if let (Some(nss), Some(log)) = (nss, self.key_log.as_ref()) {
             log.log(nss, &self.client_random, value);
@@ -339,14 +365,52 @@ impl Core {
     /// RFC 8446 §7.2: the next receiving application traffic secret, after a KeyUpdate.
     pub fn update_read_secret(&mut self) -> Result<(), Error> {
         let next = next_secret(self.recv_secret.as_ref())?;
+        self.recv_generation += 1;
+        let peer_is_client = self.side == Side::Server;
+        self.trace_next_secret(peer_is_client, self.recv_generation, &next);
         self.set_app_read_secret(next)
     }
 
     /// RFC 8446 §7.2: the next sending application traffic secret, after our KeyUpdate.
     pub fn update_write_secret(&mut self) -> Result<(), Error> {
         let next = next_secret(self.send_secret.as_ref())?;
+        self.send_generation += 1;
+        let we_are_client = self.side == Side::Client;
+        self.trace_next_secret(we_are_client, self.send_generation, &next);
         self.set_app_write_secret(next);
         Ok(())
+    }
+
+    /// Reports application_traffic_secret_N+1 = HKDF-Expand-Label(
+    /// application_traffic_secret_N, "traffic upd", "", 32) to the trace.
+    fn trace_next_secret(&mut self, client: bool, generation: u64, next: &Secret) {
+        let current = if client == (self.side == Side::Client) {
+            self.send_secret.as_ref()
+        } else {
+            self.recv_secret.as_ref()
+        };
+        let (Some(current), true) = (current.cloned(), self.tracing()) else {
+            return;
+        };
+        let who = if client { "client" } else { "server" };
+        let name = format!("{who}_application_traffic_secret_{generation}");
+        let input = format!("{who}_application_traffic_secret_{}", generation - 1);
+        self.secret(
+            &name,
+            "HKDF-Expand-Label(application_traffic_secret_N, \"traffic upd\", \"\", 32)",
+            // The NSS key log names only the _0 secrets; readers derive the rest.
+            None,
+            next.as_bytes(),
+            SecretInputs::ExpandLabel {
+                secret: NamedValue {
+                    name: &input,
+                    value: current.as_bytes(),
+                },
+                label: "traffic upd",
+                context: HkdfContext::Empty,
+                length: HASH_LEN,
+            },
+        );
     }
 
     /// Whether records are protected in the sending direction.
@@ -361,8 +425,12 @@ impl Core {
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         let bytes = msg.to_bytes()?;
-        self.add_to_transcript(msg, &bytes);
-        self.send_encoded(msg, &bytes, out)
+        let from_client = self.side == Side::Client;
+        // Traced first, as a received message is: a HelloRetryRequest's message_hash event
+        // then follows it on both sides.
+        let sent = self.send_encoded(msg, &bytes, out);
+        self.add_to_transcript(msg, &bytes, from_client);
+        sent
     }
 
     /// Encodes, traces and sends a post-handshake message (NewSessionTicket, KeyUpdate),
@@ -399,7 +467,8 @@ impl Core {
         // Copying the running hash is cheap; only the states that need the hash before
         // the message (Finished, CertificateVerify, PSK binders) finish it.
         let before = self.transcript.clone();
-        self.add_to_transcript(&msg, &raw.bytes);
+        let from_client = self.side == Side::Server;
+        self.add_to_transcript(&msg, &raw.bytes, from_client);
         Ok(Received { msg, before })
     }
 
@@ -421,13 +490,24 @@ impl Core {
     }
 
     /// The one place the transcript grows.
-    fn add_to_transcript(&mut self, msg: &HandshakeMessage, bytes: &[u8]) {
+    fn add_to_transcript(&mut self, msg: &HandshakeMessage, bytes: &[u8], from_client: bool) {
         // RFC 8446 §4.4.1: a HelloRetryRequest turns ClientHello1 into message_hash, on
         // both sides, before it is added itself.
         if let HandshakeMessage::HelloRetryRequest(_) = msg {
+            if self.tracing() {
+                let client_hello1_hash = self.transcript.current_hash();
+                self.trace(&TraceEvent::MessageHash {
+                    client_hello1_hash: &client_hello1_hash,
+                    message: &message_hash(&client_hello1_hash),
+                });
+            }
             self.transcript.replace_with_message_hash();
+            self.transcript_names.clear();
+            self.transcript_names.push(MESSAGE_HASH);
         }
         self.transcript.add(bytes);
+        self.transcript_names
+            .push(transcript_name(msg, from_client));
     }
 
     /// Transcript-Hash of the messages so far (RFC 8446 §4.4.1).
@@ -460,6 +540,20 @@ impl Core {
         });
         let bytes = [alert.level.to_u8(), alert.description.to_u8()];
         let _ = self.write(ContentType::Alert, &bytes, out);
+    }
+}
+
+/// A message's name in [`crate::TranscriptHash::messages`]: the messages both sides
+/// send carry their sender.
+fn transcript_name(msg: &HandshakeMessage, from_client: bool) -> &'static str {
+    match (msg, from_client) {
+        (HandshakeMessage::Certificate(_), true) => "client Certificate",
+        (HandshakeMessage::Certificate(_), false) => "server Certificate",
+        (HandshakeMessage::CertificateVerify(_), true) => "client CertificateVerify",
+        (HandshakeMessage::CertificateVerify(_), false) => "server CertificateVerify",
+        (HandshakeMessage::Finished(_), true) => "client Finished",
+        (HandshakeMessage::Finished(_), false) => "server Finished",
+        (other, _) => other.name(),
     }
 }
 

@@ -23,7 +23,8 @@ pub(crate) const NOTHING_TO_OFFER: &str =
     "the client configuration lists no cipher suite or no group to offer";
 
 pub(crate) use self::secrets::{
-    EphemeralKey, HandshakeSecrets, derive_app_secrets, handshake_secrets, resumption_secret,
+    Ecdhe, EphemeralKey, FinishedOf, HandshakeSecrets, check_peer_finished, derive_app_secrets,
+    handshake_secrets, our_verify_data, resumption_secret, trace_ticket_psk,
 };
 use self::trace::{Direction, Observer, TraceEvent};
 use crate::auth::Side;
@@ -307,12 +308,7 @@ impl Connection {
         // §4.6.1: a lifetime of zero means the ticket must not be used.
         if let Some(r) = self.resumption.as_ref().filter(|_| nst.ticket_lifetime > 0) {
             let psk = r.secret.ticket_psk(&nst.ticket_nonce)?;
-            self.core.secret(
-                "ticket PSK",
-                "HKDF-Expand-Label(resumption_master_secret, \"resumption\", ticket_nonce, 32)",
-                None,
-                psk.as_bytes(),
-            );
+            trace_ticket_psk(&mut self.core, &r.secret, &nst.ticket_nonce, &psk);
             r.cache.insert(Session {
                 server_name: r.server_name.clone(),
                 ticket: nst.ticket.clone(),

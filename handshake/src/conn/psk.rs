@@ -6,9 +6,14 @@ use zeroize::Zeroizing;
 use super::missing;
 use crate::config::{ClientAuth, ClientConfig, ServerConfig};
 use crate::conn::core::Core;
+use crate::conn::trace::{
+    Direction, HkdfContext, NamedValue, PARTIAL_CLIENT_HELLO, SecretInputs, TraceEvent,
+    TranscriptHash,
+};
 use crate::error::{Error, Invalid, Verification};
 use crate::key_schedule::{
-    EarlySecret, PskKind, Secret, Transcript, check_verify_data, verify_data,
+    EMPTY_HASH, EarlySecret, HASH_LEN, PskKind, Secret, Transcript, check_verify_data,
+    finished_key, verify_data,
 };
 use crate::msgs::HandshakeMessage;
 use crate::msgs::client_hello::ClientHello;
@@ -77,22 +82,69 @@ pub(crate) fn client_modes(config: &ClientConfig) -> Vec<PskKeyExchangeMode> {
     }
 }
 
-/// Derives the binder key of `offer`, reporting the early secrets to the trace.
-fn binder_key(core: &mut Core, kind: PskKind, secret: &[u8]) -> Secret {
+/// Derives the binder key of `offer`, reporting it to the trace; returns its trace name
+/// too.
+fn binder_key(core: &mut Core, kind: PskKind, secret: &[u8]) -> (&'static str, Secret) {
     let early = EarlySecret::new(Some(secret));
-    let (label, derivation) = match kind {
+    let (label, derivation, hkdf_label) = match kind {
         PskKind::External => (
             "binder_key (external)",
             "Derive-Secret(HKDF-Extract(0, PSK), \"ext binder\", \"\")",
+            "ext binder",
         ),
         PskKind::Resumption => (
             "binder_key (resumption)",
             "Derive-Secret(HKDF-Extract(0, PSK), \"res binder\", \"\")",
+            "res binder",
         ),
     };
     let key = early.binder_key(kind);
-    core.secret(label, derivation, None, key.as_bytes());
-    key
+    core.secret(
+        label,
+        derivation,
+        None,
+        key.as_bytes(),
+        SecretInputs::ExpandLabel {
+            // The Early Secret of this PSK: HKDF-Extract(zeros, PSK).
+            secret: NamedValue {
+                name: "early_secret",
+                value: early.secret().as_bytes(),
+            },
+            label: hkdf_label,
+            context: HkdfContext::Transcript(TranscriptHash {
+                messages: &[],
+                hash: &EMPTY_HASH,
+            }),
+            length: HASH_LEN,
+        },
+    );
+    (label, key)
+}
+
+/// Reports a binder to the trace (RFC 8446 §4.2.11.2).
+fn trace_binder(
+    core: &mut Core,
+    direction: Direction,
+    index: usize,
+    (name, key): (&'static str, &Secret),
+    transcript: TranscriptHash<'_>,
+    binder: &[u8],
+) {
+    if !core.tracing() {
+        return;
+    }
+    let finished = finished_key(key);
+    core.trace(&TraceEvent::Binder {
+        direction,
+        index,
+        binder_key: NamedValue {
+            name,
+            value: key.as_bytes(),
+        },
+        finished_key: finished.as_bytes(),
+        transcript,
+        binder,
+    });
 }
 
 /// Appends pre_shared_key (last, RFC 8446 §4.2.11) to `hello` with a binder per offer,
@@ -123,9 +175,23 @@ pub(crate) fn attach_binders(
     let bytes = HandshakeMessage::ClientHello(hello.clone()).to_bytes()?;
     let prefix = binder_prefix(&bytes, &offered).ok_or(Error::Usage("ClientHello too short"))?;
     let hash = core.transcript_hash_with(prefix);
-    for (binder, offer) in offered.binders.iter_mut().zip(offers) {
-        let key = binder_key(core, offer.kind, &offer.secret);
+    let mut messages = core.transcript_messages();
+    messages.push(PARTIAL_CLIENT_HELLO);
+    for (index, (binder, offer)) in offered.binders.iter_mut().zip(offers).enumerate() {
+        let (name, key) = binder_key(core, offer.kind, &offer.secret);
         *binder = verify_data(&key, &hash).to_vec();
+        let transcript = TranscriptHash {
+            messages: &messages,
+            hash: &hash,
+        };
+        trace_binder(
+            core,
+            Direction::Sent,
+            index,
+            (name, &key),
+            transcript,
+            binder,
+        );
     }
     if let Some(last) = hello.extensions.0.last_mut() {
         *last = Extension::PreSharedKeyClientHello(offered);
@@ -320,7 +386,27 @@ fn check_binder(
         reason: Invalid::BindersPastEnd,
     })?;
     let hash = binder_input.before.hash_with(prefix);
-    let key = binder_key(core, accepted.kind, &accepted.secret);
+    let (name, key) = binder_key(core, accepted.kind, &accepted.secret);
+    if core.tracing() {
+        let mut messages = core.transcript_messages();
+        // The ClientHello is in the transcript already; the binder covers part of it.
+        messages.pop();
+        messages.push(PARTIAL_CLIENT_HELLO);
+        let expected = verify_data(&key, &hash);
+        let transcript = TranscriptHash {
+            messages: &messages,
+            hash: &hash,
+        };
+        let index = usize::from(accepted.index);
+        trace_binder(
+            core,
+            Direction::Received,
+            index,
+            (name, &key),
+            transcript,
+            &expected,
+        );
+    }
     let binder = offer
         .binders
         .get(usize::from(accepted.index))

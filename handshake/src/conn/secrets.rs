@@ -11,11 +11,45 @@ use crate::msgs::enums::NamedGroup;
 use crate::msgs::extensions::KeyShareEntry;
 
 use crate::conn::core::Core;
-use crate::error::{Error, Invalid};
-use crate::key_schedule::{
-    EarlySecret, ExporterMasterSecret, HASH_LEN, HandshakeSecret, MasterSecret,
-    ResumptionMasterSecret, Secret,
+use crate::conn::trace::{
+    Direction, HkdfContext, NamedValue, SecretInputs, TraceEvent, TranscriptHash,
 };
+use crate::error::{Error, Invalid, Verification};
+use crate::key_schedule::{
+    EMPTY_HASH, EarlySecret, ExporterMasterSecret, HASH_LEN, HandshakeSecret, MasterSecret,
+    ResumptionMasterSecret, Secret, check_verify_data, derive_secret, finished_key, verify_data,
+};
+
+/// 32 zero bytes: the salt of the Early Secret and the IKM where there is no PSK, no
+/// (EC)DHE, or (Master Secret) nothing (RFC 8446 §7.1).
+const ZEROS: [u8; HASH_LEN] = [0; HASH_LEN];
+
+/// A named input for the trace.
+fn named<'a>(name: &'a str, value: &'a [u8]) -> NamedValue<'a> {
+    NamedValue { name, value }
+}
+
+/// A Derive-Secret's inputs: `secret`, `label` and the transcript hash of `messages`.
+fn derive<'a>(
+    secret: NamedValue<'a>,
+    label: &'static str,
+    messages: &'a [&'static str],
+    hash: &'a [u8],
+) -> SecretInputs<'a> {
+    SecretInputs::ExpandLabel {
+        secret,
+        label,
+        context: HkdfContext::Transcript(TranscriptHash { messages, hash }),
+        length: HASH_LEN,
+    }
+}
+
+/// The (EC)DHE exchange behind a handshake: our key, the peer's share and the result.
+pub(crate) struct Ecdhe<'a> {
+    pub key: &'a EphemeralKey,
+    pub peer: &'a [u8],
+    pub shared: &'a [u8],
+}
 
 /// The application traffic secrets and the exporter secret (RFC 8446 §7.1), and the
 /// master secret for the resumption secret to come.
@@ -107,6 +141,15 @@ impl EphemeralKey {
         }
     }
 
+    /// The private key's bytes, for the trace: the X25519 scalar as drawn, or the P-256
+    /// scalar big-endian.
+    fn private_bytes(&self) -> Zeroizing<Vec<u8>> {
+        match self {
+            Self::X25519(key) => Zeroizing::new(key.to_bytes().to_vec()),
+            Self::Secp256r1(key) => Zeroizing::new(key.to_bytes().to_vec()),
+        }
+    }
+
     /// How the shared secret is computed, for the trace.
     fn derivation(&self) -> &'static str {
         match self {
@@ -146,12 +189,30 @@ fn share_length(group: NamedGroup, peer: &[u8], expected: usize) -> Invalid {
 pub(crate) fn handshake_secrets(
     core: &mut Core,
     psk: Option<&[u8]>,
-    ecdhe: Option<(&EphemeralKey, &[u8])>,
+    ecdhe: Option<Ecdhe<'_>>,
     hash: &[u8; HASH_LEN],
 ) -> HandshakeSecrets {
-    let shared = ecdhe.map(|(_, shared)| shared);
-    if let Some((key, shared)) = ecdhe {
-        core.secret("ecdhe_shared_secret", key.derivation(), None, shared);
+    let shared = ecdhe.as_ref().map(|e| e.shared);
+    if let Some(e) = &ecdhe {
+        let group = e.key.group();
+        if core.tracing() {
+            let private_key = e.key.private_bytes();
+            let public_key = e.key.share().key_exchange;
+            core.trace(&TraceEvent::KeyExchange {
+                group,
+                private_key: &private_key,
+                public_key: &public_key,
+                peer_public_key: e.peer,
+                shared_secret: e.shared,
+            });
+        }
+        core.secret(
+            "ecdhe_shared_secret",
+            e.key.derivation(),
+            None,
+            e.shared,
+            SecretInputs::KeyExchange { group },
+        );
     }
     let early = EarlySecret::new(psk);
     core.secret(
@@ -163,6 +224,16 @@ pub(crate) fn handshake_secrets(
         },
         None,
         early.secret().as_bytes(),
+        SecretInputs::Extract {
+            salt: named("zeros", &ZEROS),
+            ikm: psk.map_or(named("zeros", &ZEROS), |p| named("PSK", p)),
+        },
+    );
+    let derived = trace_derived(
+        core,
+        early.secret(),
+        "early_secret",
+        "derived_from_early_secret",
     );
     let hs = early.into_handshake_secret(shared);
     core.secret(
@@ -174,20 +245,28 @@ pub(crate) fn handshake_secrets(
         },
         None,
         hs.secret().as_bytes(),
+        SecretInputs::Extract {
+            salt: named("derived_from_early_secret", &derived),
+            ikm: shared.map_or(named("zeros", &ZEROS), |s| named("ecdhe_shared_secret", s)),
+        },
     );
     let client = hs.client_handshake_traffic_secret(hash);
     let server = hs.server_handshake_traffic_secret(hash);
+    let messages = core.transcript_messages();
+    let input = named("handshake_secret", hs.secret().as_bytes());
     core.secret(
         "client_handshake_traffic_secret",
         "Derive-Secret(handshake_secret, \"c hs traffic\", CH..SH)",
         Some("CLIENT_HANDSHAKE_TRAFFIC_SECRET"),
         client.as_bytes(),
+        derive(input, "c hs traffic", &messages, hash),
     );
     core.secret(
         "server_handshake_traffic_secret",
         "Derive-Secret(handshake_secret, \"s hs traffic\", CH..SH)",
         Some("SERVER_HANDSHAKE_TRAFFIC_SECRET"),
         server.as_bytes(),
+        derive(input, "s hs traffic", &messages, hash),
     );
     HandshakeSecrets {
         secret: hs,
@@ -196,40 +275,75 @@ pub(crate) fn handshake_secrets(
     }
 }
 
+/// Derive-Secret(`secret`, "derived", ""), the salt of the next HKDF-Extract, reported to
+/// the trace as `label`. The key schedule computes it on its own; this copy exists only
+/// for the trace (empty when nobody observes).
+fn trace_derived(core: &mut Core, secret: &Secret, name: &str, label: &'static str) -> Vec<u8> {
+    if !core.tracing() {
+        return Vec::new();
+    }
+    let Ok(derived) = derive_secret(secret, b"derived", &EMPTY_HASH) else {
+        return Vec::new();
+    };
+    core.secret(
+        label,
+        "Derive-Secret(., \"derived\", \"\")",
+        None,
+        derived.as_bytes(),
+        derive(named(name, secret.as_bytes()), "derived", &[], &EMPTY_HASH),
+    );
+    derived.as_bytes().to_vec()
+}
+
 /// Derives the master secret and what comes from it, from the transcript through the
-/// server's Finished.
+/// server's Finished (`hash`, over `messages`).
 pub(crate) fn derive_app_secrets(
     core: &mut Core,
     hs: HandshakeSecret,
     hash: &[u8; HASH_LEN],
+    messages: &[&'static str],
 ) -> AppSecrets {
+    let derived = trace_derived(
+        core,
+        hs.secret(),
+        "handshake_secret",
+        "derived_from_handshake_secret",
+    );
     let master = hs.into_master_secret();
     core.secret(
         "master_secret",
         "HKDF-Extract(Derive-Secret(handshake_secret, \"derived\", \"\"), 0)",
         None,
         master.secret().as_bytes(),
+        SecretInputs::Extract {
+            salt: named("derived_from_handshake_secret", &derived),
+            ikm: named("zeros", &ZEROS),
+        },
     );
     let client = master.client_application_traffic_secret_0(hash);
     let server = master.server_application_traffic_secret_0(hash);
     let exporter = master.exporter_master_secret(hash);
+    let input = named("master_secret", master.secret().as_bytes());
     core.secret(
         "client_application_traffic_secret_0",
         "Derive-Secret(master_secret, \"c ap traffic\", CH..server Finished)",
         Some("CLIENT_TRAFFIC_SECRET_0"),
         client.as_bytes(),
+        derive(input, "c ap traffic", messages, hash),
     );
     core.secret(
         "server_application_traffic_secret_0",
         "Derive-Secret(master_secret, \"s ap traffic\", CH..server Finished)",
         Some("SERVER_TRAFFIC_SECRET_0"),
         server.as_bytes(),
+        derive(input, "s ap traffic", messages, hash),
     );
     core.secret(
         "exporter_master_secret",
         "Derive-Secret(master_secret, \"exp master\", CH..server Finished)",
         Some("EXPORTER_SECRET"),
         exporter.secret().as_bytes(),
+        derive(input, "exp master", messages, hash),
     );
     AppSecrets {
         client,
@@ -242,12 +356,109 @@ pub(crate) fn derive_app_secrets(
 /// resumption_master_secret, from the transcript through the client's Finished (RFC 8446
 /// §7.1), reported to the trace.
 pub(crate) fn resumption_secret(core: &mut Core, master: &MasterSecret) -> ResumptionMasterSecret {
-    let secret = master.resumption_master_secret(&core.transcript_hash());
+    let hash = core.transcript_hash();
+    let secret = master.resumption_master_secret(&hash);
+    let messages = core.transcript_messages();
     core.secret(
         "resumption_master_secret",
         "Derive-Secret(master_secret, \"res master\", CH..client Finished)",
         None,
         secret.secret().as_bytes(),
+        derive(
+            named("master_secret", master.secret().as_bytes()),
+            "res master",
+            &messages,
+            &hash,
+        ),
     );
     secret
+}
+
+/// A ticket's PSK (RFC 8446 §4.6.1), reported to the trace.
+pub(crate) fn trace_ticket_psk(
+    core: &mut Core,
+    resumption: &ResumptionMasterSecret,
+    nonce: &[u8],
+    psk: &Secret,
+) {
+    core.secret(
+        "ticket PSK",
+        "HKDF-Expand-Label(resumption_master_secret, \"resumption\", ticket_nonce, 32)",
+        None,
+        psk.as_bytes(),
+        SecretInputs::ExpandLabel {
+            secret: named("resumption_master_secret", resumption.secret().as_bytes()),
+            label: "resumption",
+            context: HkdfContext::TicketNonce(nonce),
+            length: HASH_LEN,
+        },
+    );
+}
+
+/// Who sent a Finished, and under which key.
+#[derive(Clone, Copy)]
+pub(crate) struct FinishedOf<'a> {
+    /// Whose Finished: the client's or the server's.
+    pub from_client: bool,
+    /// The sender's handshake traffic secret.
+    pub base_key: &'a Secret,
+}
+
+impl FinishedOf<'_> {
+    fn base_name(&self) -> &'static str {
+        if self.from_client {
+            "client_handshake_traffic_secret"
+        } else {
+            "server_handshake_traffic_secret"
+        }
+    }
+}
+
+/// The verify_data of our Finished over the transcript so far (RFC 8446 §4.4.4), reported
+/// to the trace.
+pub(crate) fn our_verify_data(core: &mut Core, of: FinishedOf<'_>) -> [u8; HASH_LEN] {
+    let hash = core.transcript_hash();
+    let verify = verify_data(of.base_key, &hash);
+    if core.tracing() {
+        let messages = core.transcript_messages();
+        trace_finished(core, Direction::Sent, of, &messages, &hash, &verify);
+    }
+    verify
+}
+
+/// Checks the peer's Finished against the transcript before it (`hash`), reporting the
+/// expected verify_data to the trace first (RFC 8446 §4.4.4).
+pub(crate) fn check_peer_finished(
+    core: &mut Core,
+    of: FinishedOf<'_>,
+    hash: &[u8; HASH_LEN],
+    received: &[u8],
+) -> Result<(), Error> {
+    if core.tracing() {
+        let mut messages = core.transcript_messages();
+        // The Finished itself is already in the transcript.
+        messages.pop();
+        let expected = verify_data(of.base_key, hash);
+        trace_finished(core, Direction::Received, of, &messages, hash, &expected);
+    }
+    check_verify_data(of.base_key, hash, received, Verification::Finished)
+}
+
+fn trace_finished(
+    core: &mut Core,
+    direction: Direction,
+    of: FinishedOf<'_>,
+    messages: &[&'static str],
+    hash: &[u8; HASH_LEN],
+    verify: &[u8],
+) {
+    let key = finished_key(of.base_key);
+    core.trace(&TraceEvent::Finished {
+        direction,
+        from_client: of.from_client,
+        base_key: named(of.base_name(), of.base_key.as_bytes()),
+        finished_key: key.as_bytes(),
+        transcript: TranscriptHash { messages, hash },
+        verify_data: verify,
+    });
 }

@@ -29,15 +29,13 @@ use time::OffsetDateTime;
 use crate::algorithms::{SupportedGroup, SupportedSuite};
 use crate::auth::Side;
 use crate::config::{ClientAuth, ServerConfig};
-use crate::conn::Established;
 use crate::conn::core::{Core, PeerChain, Received, unexpected, validate_certificate};
 use crate::conn::psk::{self, Accepted, BinderInput};
 use crate::conn::server_checks::{TicketIdentity, issue_tickets};
 pub(crate) use crate::conn::server_hello::Start;
-use crate::error::{CertificateError, Error, Invalid, Verification};
-use crate::key_schedule::{
-    ExporterMasterSecret, HASH_LEN, MasterSecret, Secret, Transcript, check_verify_data,
-};
+use crate::conn::{Established, FinishedOf, check_peer_finished};
+use crate::error::{CertificateError, Error, Invalid};
+use crate::key_schedule::{ExporterMasterSecret, HASH_LEN, MasterSecret, Secret, Transcript};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::certificate::{Certificate, CertificateVerify};
 use crate::msgs::enums::SignatureScheme;
@@ -264,12 +262,11 @@ impl WaitFinished {
         now: OffsetDateTime,
         out: &mut Vec<u8>,
     ) -> Result<Established, Error> {
-        check_verify_data(
-            &self.flight.client_hs,
-            &before.current_hash(),
-            &fin.verify_data,
-            Verification::Finished,
-        )?;
+        let of = FinishedOf {
+            from_client: true,
+            base_key: &self.flight.client_hs,
+        };
+        check_peer_finished(core, of, &before.current_hash(), &fin.verify_data)?;
         core.set_app_read_secret(self.flight.client_app.clone())?;
         let client_identity = match (&self.flight.psk, &self.client) {
             (Some(a), _) => a.client_identity.clone(),

@@ -277,6 +277,7 @@ pub(super) fn issue_tickets(
             extensions: Extensions::default(),
         });
         core.send_post_handshake(&msg, out)?;
+        super::trace_ticket_psk(core, &secret, &[i], &psk);
     }
     Ok(())
 }

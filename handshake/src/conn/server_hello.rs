@@ -26,9 +26,11 @@ use crate::conn::server_checks::{
     Offer, check_client_hello, check_second_hello, choose_our_scheme,
 };
 use crate::conn::trace::TraceEvent;
-use crate::conn::{EphemeralKey, HandshakeSecrets, derive_app_secrets, handshake_secrets};
+use crate::conn::{
+    Ecdhe, EphemeralKey, FinishedOf, HandshakeSecrets, derive_app_secrets, handshake_secrets,
+    our_verify_data,
+};
 use crate::error::{Error, HandshakeFailure, Invalid};
-use crate::key_schedule::verify_data;
 use crate::msgs::HandshakeMessage;
 use crate::msgs::certificate::CertificateRequest;
 use crate::msgs::client_hello::ClientHello;
@@ -284,7 +286,13 @@ impl Negotiated {
             }
             send_certificate(core, Some((identity, scheme)), Side::Server, &[], out)?;
         }
-        let verify = verify_data(&keys.server, &core.transcript_hash());
+        let verify = our_verify_data(
+            core,
+            FinishedOf {
+                from_client: false,
+                base_key: &keys.server,
+            },
+        );
         core.send_handshake(
             &HandshakeMessage::Finished(Finished {
                 verify_data: verify.to_vec(),
@@ -293,7 +301,8 @@ impl Negotiated {
         )?;
         // Application secrets come from the transcript through the server's Finished.
         let hash = core.transcript_hash();
-        let app = derive_app_secrets(core, keys.secret, &hash);
+        let messages = core.transcript_messages();
+        let app = derive_app_secrets(core, keys.secret, &hash, &messages);
         core.set_app_write_secret(app.server);
         Ok(FirstFlight {
             suite: self.suite,
@@ -352,7 +361,14 @@ impl Negotiated {
         let keys = handshake_secrets(
             core,
             self.psk.as_ref().map(|a| &a.secret[..]),
-            ecdhe.as_ref().map(|(key, shared)| (key, &shared[..])),
+            ecdhe
+                .as_ref()
+                .zip(self.client_share.as_ref())
+                .map(|((key, shared), (_, peer))| Ecdhe {
+                    key,
+                    peer,
+                    shared: &shared[..],
+                }),
             &hash,
         );
         core.set_write_secret(&keys.server);
