@@ -3,9 +3,9 @@
 use handshake::{Path, Side, Summary, SupportedSuite};
 
 use super::model::{
-    Check, MessageStep, NoteStep, ProtectionView, RecordStep, RunExplanation, Step, ValueStep,
+    Check, MessageStep, NoteStep, ProtectionView, RecordStep, RunExplanation, Step,
 };
-use super::{check, schedule};
+use super::{check, schedule, values};
 use crate::explain::records::{
     Body, Content, Decryption, Protected, Record, explain_records, known_secrets,
 };
@@ -42,7 +42,12 @@ pub fn run(info: RunInfo<'_>, o: &Outcome) -> RunExplanation {
         reasons,
         cipher_suite: client.map_or_else(String::new, |c| c.cipher_suite.to_string()),
         group: client.and_then(|c| c.group.map(|g| g.to_string())),
-        steps: steps(&o.observed, &o.wire, client.map(|c| c.path)),
+        steps: steps(
+            &o.observed,
+            o.server.as_ref().map(|s| &s.observed),
+            &o.wire,
+            client.map(|c| c.path),
+        ),
         client_transitions: o.observed.transitions.clone(),
         server_transitions: o
             .server
@@ -81,7 +86,7 @@ pub fn served(
             .unwrap_or_default(),
         cipher_suite: summary.map_or_else(String::new, |s| s.cipher_suite.to_string()),
         group: summary.and_then(|s| s.group.map(|g| g.to_string())),
-        steps: steps(observed, &captured, summary.map(|s| s.path)),
+        steps: steps(observed, None, &captured, summary.map(|s| s.path)),
         client_transitions: Vec::new(),
         server_transitions: observed.transitions.clone(),
     }
@@ -90,17 +95,25 @@ pub fn served(
 /// The steps of a connection in wire order: each record, then the messages that end in
 /// it, each followed by the key schedule values it made possible. Messages the wire did
 /// not show (a capture cut short) and values not yet placed come at the end.
-fn steps(observed: &Observed, wire: &runner::Wire, path: Option<Path>) -> Vec<Step> {
+fn steps(
+    observed: &Observed,
+    server: Option<&Observed>,
+    wire: &runner::Wire,
+    path: Option<Path>,
+) -> Vec<Step> {
     let layer = explain_records(wire, &observed.messages, &known_secrets(&observed.secrets));
     let suite = layer
         .suite
         .and_then(|name| SupportedSuite::ALL.into_iter().find(|s| s.name() == name));
     let mut out = Steps {
         observed,
+        server,
+        placed: vec![false; observed.messages.len() + 2],
         psk_ke: path.is_some_and(|p| !p.uses_dhe()),
         steps: Vec::new(),
         shown: vec![false; observed.messages.len()],
         keys_shown: Vec::new(),
+        hkdf_note_shown: false,
     };
     for record in &layer.records {
         out.record(record, suite);
@@ -117,6 +130,10 @@ fn steps(observed: &Observed, wire: &runner::Wire, path: Option<Path>) -> Vec<St
 /// The steps built so far, and what has been shown.
 struct Steps<'a> {
     observed: &'a Observed,
+    /// The server's view, for its ephemeral key (a demo shows both).
+    server: Option<&'a Observed>,
+    /// Which slots of values (by `after_messages`) have been placed.
+    placed: Vec<bool>,
     /// Whether the run took a PSK path without (EC)DHE.
     psk_ke: bool,
     steps: Vec<Step>,
@@ -124,6 +141,8 @@ struct Steps<'a> {
     shown: Vec<bool>,
     /// The traffic secrets whose key and IV have been shown.
     keys_shown: Vec<String>,
+    /// Whether the HkdfLabel note has been shown.
+    hkdf_note_shown: bool,
 }
 
 impl Steps<'_> {
@@ -210,19 +229,30 @@ impl Steps<'_> {
             self.steps.push(Step::Note(schedule::message_hash_note()));
             self.steps.push(Step::Message(message_hash(&first.bytes)));
         }
+        if i == 0 {
+            self.values_after(0, false);
+        }
+        self.values_after(i + 1, m.name == "ClientHello");
     }
 
-    /// Key schedule values not placed after a message.
+    /// The values computed after message number `n` (1-based), once.
+    fn values_after(&mut self, n: usize, is_client_hello: bool) {
+        if self.placed.get(n).copied().unwrap_or(true) {
+            return;
+        }
+        self.placed[n] = true;
+        let values = values::after(self.observed, self.server, n, is_client_hello);
+        if !values.is_empty() && !self.hkdf_note_shown {
+            self.hkdf_note_shown = true;
+            self.steps.push(Step::Note(schedule::hkdf_label_note()));
+        }
+        self.steps.extend(values);
+    }
+
+    /// Values not placed after a message (a capture cut short).
     fn values_at_end(&mut self) {
-        for secret in &self.observed.secrets {
-            self.steps.push(Step::Value(ValueStep {
-                name: secret.label.clone(),
-                formula: secret.derivation.clone(),
-                inputs: Vec::new(),
-                value: hex::encode(&secret.value),
-                private: false,
-                check: None,
-            }));
+        for n in 0..self.placed.len() {
+            self.values_after(n, false);
         }
     }
 }

@@ -62,6 +62,26 @@ pub fn x25519(private: &[u8], peer_public: &[u8]) -> String {
     ))
 }
 
+/// The X25519 public key of a private key: X25519(k, 9) (RFC 7748 §6.1).
+pub fn x25519_public(private: &[u8]) -> String {
+    python(&format!(
+        "from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey as K; \
+         print(K.from_private_bytes(bytes.fromhex('{}')).public_key().public_bytes_raw().hex())",
+        hex::encode(private)
+    ))
+}
+
+/// The uncompressed secp256r1 point of a private scalar (SEC 1 §2.3.3).
+pub fn p256_public(private: &[u8]) -> String {
+    python(&format!(
+        "from cryptography.hazmat.primitives.asymmetric import ec; \
+         from cryptography.hazmat.primitives.serialization import Encoding as E, PublicFormat as F; \
+         k=ec.derive_private_key(int('{}',16),ec.SECP256R1()); \
+         print(k.public_key().public_bytes(E.X962,F.UncompressedPoint).hex())",
+        hex::encode(private)
+    ))
+}
+
 /// The secp256r1 ECDH shared secret (the x-coordinate, RFC 8446 §7.4.2) of a private
 /// scalar and the peer's uncompressed point.
 pub fn p256_ecdh(private: &[u8], peer_public: &[u8]) -> String {

@@ -7,6 +7,7 @@
 //! - [`schedule`]: key schedule values with their inputs and checks.
 //! - [`terminal`]: the model as wrapped, optionally coloured text.
 //! - [`html`]: the model as one self-contained HTML page.
+//! - [`values`]: the key schedule values a side observed, placed after their message.
 
 pub mod build;
 pub mod check;
@@ -15,3 +16,4 @@ pub mod layout;
 pub mod model;
 pub mod schedule;
 pub mod terminal;
+pub mod values;

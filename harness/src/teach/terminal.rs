@@ -200,11 +200,16 @@ impl Out {
         }
     }
 
-    /// A named hex value: `name:` then its rows.
+    /// A named hex value: `name (N bytes):` (wrapped) then its rows.
     fn hex_value(&mut self, indent: usize, name: &str, hex: &str, kind: Kind) {
         let bytes = hex.len() / 2;
-        let label = format!("{}{name} ({bytes} bytes):", " ".repeat(indent));
-        self.push(self.painter.paint(Kind::Name, &label));
+        let pad = " ".repeat(indent);
+        let hang = " ".repeat(indent + 2);
+        let label = format!("{name} ({bytes} bytes):");
+        for line in layout::wrap(&label, self.width, &pad, &hang) {
+            let painted = self.painter.paint(Kind::Name, &line);
+            self.push(painted);
+        }
         self.hex_rows(indent + 2, hex, kind);
     }
 
