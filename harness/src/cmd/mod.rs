@@ -1,7 +1,7 @@
 //! The `keylab` commands, one module per family. Each owns its argument structs and
 //! returns a [`Failure`](crate::failure::Failure) that says what went wrong and which exit
 //! status to use. Commands never call each other: what two of them need lives in the
-//! helper modules below (`args`, `load`, `key_source`, `progress`).
+//! helper modules below (`accept`, `args`, `load`, `key_source`, `progress`).
 //!
 //! - [`demo`]: `keylab demo`, every path over loopback, explained.
 //! - [`net`]: `keylab server`, `client`, `mitm` and `states`.
@@ -17,6 +17,7 @@ pub mod pki;
 pub mod share;
 pub mod wsn;
 
+mod accept;
 mod args;
 mod key_source;
 mod load;
