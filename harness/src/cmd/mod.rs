@@ -8,6 +8,7 @@
 //! - [`pki`]: `keylab pki init | issue | verify | show`.
 //! - [`share`]: `keylab share split | combine | serve`.
 //! - [`keyserver`]: `keylab keyserver ...`, `keylab seal` and `keylab open`.
+//! - [`teach`]: `keylab teach`, an HTTPS page explaining its own delivery.
 //! - [`wsn`]: `keylab wsn simulate | sweep | handshake`.
 
 pub mod demo;
@@ -15,6 +16,7 @@ pub mod keyserver;
 pub mod net;
 pub mod pki;
 pub mod share;
+pub mod teach;
 pub mod wsn;
 
 mod accept;
