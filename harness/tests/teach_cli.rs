@@ -295,3 +295,37 @@ fn the_ca_is_made_once_with_private_keys_and_reused() {
     );
     assert_eq!(spki(&first_out), spki(&second_out), "the same leaf");
 }
+
+#[test]
+fn cert_and_key_override_the_teach_ca() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = (
+        support::fixture("p256/server.pem"),
+        support::fixture("p256/server.key"),
+    );
+    let (_teach, addr, out, _log) = teach(data.path(), &["--cert", &cert, "--key", &key]);
+    let out = collect(&out);
+    assert!(out.iter().any(|l| l.starts_with("spki: ")), "{out:?}");
+    assert!(
+        !out.iter().any(|l| l.contains("certutil")),
+        "no CA to import: {out:?}"
+    );
+    assert!(!data.path().join("keylab").exists(), "no CA is made");
+    let config = ClientConfig {
+        trust_anchors: pki::Certificate::from_pem_bundle(fixtures::P256.root).expect("root"),
+        ..ClientConfig::default()
+    };
+    let rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+    let conn = Connection::client(Arc::new(config), "localhost", rng).expect("client");
+    let tcp = TcpStream::connect(&addr).expect("connect");
+    let mut stream = Stream::new(conn, tcp, OffsetDateTime::now_utc);
+    let summary = stream
+        .handshake()
+        .expect("handshake with the given certificate")
+        .clone();
+    assert_eq!(
+        summary.server_chain.first().map(String::as_str),
+        Some("CN=localhost"),
+        "{summary:?}"
+    );
+}
