@@ -9,55 +9,11 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use support::browser::{chromium, driver, target_dir};
 use support::{keylab, lines, start};
-
-/// The Chromium binary: `$CHROMIUM`, else the first of the usual names that runs.
-pub fn chromium() -> Option<String> {
-    let candidates: Vec<String> = match std::env::var("CHROMIUM") {
-        Ok(c) => vec![c],
-        Err(_) => ["chromium", "chromium-browser", "google-chrome"]
-            .map(str::to_owned)
-            .to_vec(),
-    };
-    let found = candidates.into_iter().find(|c| {
-        Command::new(c)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    let python = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if found.is_none() || !python {
-        let what = if python { "chromium" } else { "python3" };
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{what} is required under CI=true (Debian: apt-get install chromium)"
-        );
-        eprintln!("skipping: no {what} (Debian: apt-get install chromium)");
-        return None;
-    }
-    found
-}
-
-/// `target/`, where screenshots go.
-fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("target/tmp has a parent")
-        .to_path_buf()
-}
-
-fn driver() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/cdp.py")
-}
 
 #[test]
 fn chromium_loads_the_teach_page_over_tls13_and_sees_its_own_client_random() {
