@@ -111,8 +111,14 @@ impl Shared {
         }
     }
 
+    /// Keeps (or replaces) connection `id`'s model, forgetting the oldest beyond
+    /// [`KEPT_MODELS`].
     fn keep(&self, id: u64, json: String) {
         if let Ok(mut models) = self.models.lock() {
+            if let Some(entry) = models.iter_mut().find(|(i, _)| *i == id) {
+                entry.1 = Arc::new(json);
+                return;
+            }
             if models.len() >= KEPT_MODELS {
                 models.pop_front();
             }
@@ -217,6 +223,18 @@ pub fn connection(shared: &Shared, tcp: TcpStream, peer: SocketAddr) {
             None => (None, None, None),
         },
     };
+    // Kept now, so that a link followed at once finds it; replaced below by the model
+    // with every record, the answer's included.
+    finish(
+        shared,
+        id,
+        peer,
+        &snapshot(),
+        Some(&summary),
+        stream.get_ref(),
+        line.as_deref(),
+        status,
+    );
     let mut sent = 0;
     if let Some(answer) = answer {
         let written = stream.write_all(&answer).and_then(|()| stream.close());
