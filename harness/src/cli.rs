@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::cmd::{demo, keyserver, net, pki, share, wsn};
+use crate::cmd::{demo, keyserver, net, pki, share, teach, wsn};
 use crate::failure::{EXIT_CODES, Failure};
 
 /// keylab: how two parties who have never met end up sharing a secret key.
@@ -30,6 +30,9 @@ pub enum Command {
     /// Connect to a TLS 1.3 server, send a line and print the reply.
     #[command(after_help = EXIT_CODES)]
     Client(net::ClientArgs),
+    /// An HTTPS server whose page explains the TLS connection that delivered it.
+    #[command(after_help = EXIT_CODES)]
+    Teach(teach::TeachArgs),
     /// Print the client and server state machines (RFC 8446 Appendix A).
     #[command(after_help = EXIT_CODES)]
     States(net::StatesArgs),
@@ -62,6 +65,7 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> {
         Command::Demo(args) => demo::run(&args, out),
         Command::Server(args) => net::server::run(&args, out),
         Command::Client(args) => net::client::run(&args, out),
+        Command::Teach(args) => teach::run(&args, out),
         Command::States(args) => net::states::run(&args, out),
         Command::Mitm(args) => net::mitm::run(&args, out),
         Command::Pki(command) => pki::run(&command, out),

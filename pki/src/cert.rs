@@ -9,6 +9,7 @@ use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::FromDer as _;
 use x509_parser::signature_algorithm::SignatureAlgorithm as X509SigAlg;
 
+use crate::constraints::{self, NameConstraints};
 use crate::error::ParseError;
 use crate::key::{PublicKey, SignatureAlgorithm};
 use crate::{oid, rfc3339};
@@ -171,6 +172,7 @@ pub struct Certificate {
     subject_alt_names: Vec<SubjectAltName>,
     subject_key_id: Option<Vec<u8>>,
     authority_key_id: Option<Vec<u8>>,
+    name_constraints: Option<NameConstraints>,
     unknown_critical_extensions: Vec<String>,
 }
 
@@ -201,6 +203,7 @@ impl Certificate {
             subject_alt_names: Vec::new(),
             subject_key_id: None,
             authority_key_id: None,
+            name_constraints: None,
             unknown_critical_extensions: Vec::new(),
         };
         for ext in tbs.extensions() {
@@ -254,6 +257,9 @@ impl Certificate {
                 }
                 ParsedExtension::AuthorityKeyIdentifier(aki) => {
                     cert.authority_key_id = aki.key_identifier.as_ref().map(|id| id.0.to_vec());
+                }
+                ParsedExtension::NameConstraints(nc) => {
+                    cert.name_constraints = Some(constraints::from_x509(nc));
                 }
                 ParsedExtension::ParseError { error } => {
                     return Err(ParseError::Malformed(format!("extension {oid}: {error}")));
@@ -373,6 +379,11 @@ impl Certificate {
         self.authority_key_id.as_deref()
     }
 
+    /// nameConstraints (RFC 5280 §4.2.1.10), if present.
+    pub fn name_constraints(&self) -> Option<&NameConstraints> {
+        self.name_constraints.as_ref()
+    }
+
     /// Critical extensions the validator does not implement, by OID.
     pub fn unknown_critical_extensions(&self) -> &[String] {
         &self.unknown_critical_extensions
@@ -421,6 +432,23 @@ impl Certificate {
         if let Some(eku) = &self.extended_key_usage {
             let list: Vec<String> = eku.iter().map(ToString::to_string).collect();
             out.push_str(&format!("  extKeyUsage: {}\n", list.join(", ")));
+        }
+        if let Some(nc) = &self.name_constraints {
+            let list = |trees: &[constraints::GeneralSubtree]| {
+                trees
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            out.push_str(&format!(
+                "  nameConstraints: permitted [{}]",
+                list(&nc.permitted)
+            ));
+            if !nc.excluded.is_empty() {
+                out.push_str(&format!(", excluded [{}]", list(&nc.excluded)));
+            }
+            out.push('\n');
         }
         out
     }

@@ -161,6 +161,25 @@ pub enum ValidationError {
         /// The DNS and IP subjectAltNames present.
         presented: Vec<String>,
     },
+    /// A name of a certificate below a name-constrained CA is outside its permitted
+    /// subtrees or inside an excluded one (RFC 5280 §4.2.1.10).
+    #[error("{subject} has the name {name}, outside the nameConstraints of {issuer}")]
+    NameNotPermitted {
+        /// The constrained CA.
+        issuer: String,
+        /// The certificate carrying the name.
+        subject: String,
+        /// The subjectAltName, e.g. `DNS:example.com`.
+        name: String,
+    },
+    /// A CA's nameConstraints use a name form keylab does not check.
+    #[error("nameConstraints of {issuer} constrain {form}, a form keylab does not check")]
+    UnsupportedNameConstraint {
+        /// The constrained CA.
+        issuer: String,
+        /// The subtree, described.
+        form: String,
+    },
     /// No trust anchor or intermediate has the issuer's name.
     #[error("unknown issuer: {issuer}")]
     UnknownIssuer {

@@ -14,14 +14,16 @@ use std::net::IpAddr;
 
 use rand_core::CryptoRng;
 use rcgen::{
-    BasicConstraints as RcBasicConstraints, CertificateParams, CustomExtension, DnType, DnValue,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyUsagePurpose, PublicKeyData, SanType,
+    BasicConstraints as RcBasicConstraints, CertificateParams, CidrSubnet, CustomExtension, DnType,
+    DnValue, ExtendedKeyUsagePurpose, GeneralSubtree as RcGeneralSubtree, IsCa, Issuer,
+    KeyIdMethod, KeyUsagePurpose, NameConstraints as RcNameConstraints, PublicKeyData, SanType,
     SerialNumber, SigningKey,
 };
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::cert::{Certificate, ExtendedKeyUsage};
+use crate::constraints::{GeneralSubtree, NameConstraints};
 use crate::error::IssueError;
 use crate::key::{PrivateKey, PublicKey};
 use crate::rfc3339;
@@ -81,6 +83,9 @@ pub struct CertificateRequest {
     pub extended_key_usage: Option<Vec<ExtendedKeyUsage>>,
     /// Extra extensions (test certificates only).
     pub extra_extensions: Vec<ExtraExtension>,
+    /// nameConstraints for a CA (RFC 5280 §4.2.1.10), written critical as §4.2.1.10
+    /// requires; dNSName and iPAddress subtrees only.
+    pub name_constraints: Option<NameConstraints>,
 }
 
 impl CertificateRequest {
@@ -99,6 +104,7 @@ impl CertificateRequest {
             serial: None,
             extended_key_usage: None,
             extra_extensions: Vec::new(),
+            name_constraints: None,
         }
     }
 }
@@ -284,6 +290,14 @@ fn params<R: CryptoRng + ?Sized>(
             }
         }
     }
+    if let Some(nc) = &request.name_constraints {
+        if !matches!(params.is_ca, IsCa::Ca(_)) {
+            return Err(IssueError::Rcgen(
+                "nameConstraints belong in a CA certificate (RFC 5280 §4.2.1.10)".into(),
+            ));
+        }
+        params.name_constraints = Some(rcgen_name_constraints(nc)?);
+    }
     if let Some(ekus) = &request.extended_key_usage {
         params.extended_key_usages = ekus.iter().map(eku).collect::<Result<_, _>>()?;
     }
@@ -354,6 +368,28 @@ fn eku(purpose: &ExtendedKeyUsage) -> Result<ExtendedKeyUsagePurpose, IssueError
                 .map_err(|_| IssueError::Rcgen(format!("bad OID {oid}")))?;
             ExtendedKeyUsagePurpose::Other(arcs)
         }
+    })
+}
+
+/// rcgen's form of our constraints; rcgen marks the extension critical.
+fn rcgen_name_constraints(nc: &NameConstraints) -> Result<RcNameConstraints, IssueError> {
+    let subtrees = |trees: &[GeneralSubtree]| {
+        trees
+            .iter()
+            .map(|t| match t {
+                GeneralSubtree::Dns(name) => Ok(RcGeneralSubtree::DnsName(name.clone())),
+                GeneralSubtree::Ip { address, prefix } => Ok(RcGeneralSubtree::IpAddress(
+                    CidrSubnet::from_addr_prefix(*address, *prefix),
+                )),
+                GeneralSubtree::Other(what) => Err(IssueError::Rcgen(format!(
+                    "nameConstraints: only DNS and IP subtrees can be issued, not {what}"
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    Ok(RcNameConstraints {
+        permitted_subtrees: subtrees(&nc.permitted)?,
+        excluded_subtrees: subtrees(&nc.excluded)?,
     })
 }
 

@@ -24,7 +24,8 @@
 //!   flushed directory.
 //! - [`verify_path`]: keylab's own path validation (chain building, signatures by
 //!   Ed25519, RSA and P-256 issuers, validity, basicConstraints and pathLen, keyUsage,
-//!   extendedKeyUsage, names, unknown critical extensions) whose every rejection is a
+//!   extendedKeyUsage, names, nameConstraints of the dNSName and iPAddress forms, unknown
+//!   critical extensions) whose every rejection is a
 //!   typed [`ValidationError`] that says what was expected and what was found.
 //!
 //! The crate never reads the clock: callers pass the time to validate at.
@@ -65,6 +66,7 @@
 #![warn(missing_docs)]
 
 mod cert;
+pub mod constraints;
 mod error;
 pub mod files;
 #[doc(hidden)]
@@ -78,6 +80,7 @@ pub use cert::{
     BasicConstraints, CertSignature, Certificate, ExtendedKeyUsage, KEY_USAGE_NAMES, KeyUsage,
     Name, SubjectAltName,
 };
+pub use constraints::{GeneralSubtree, NameConstraints};
 pub use error::{IssueError, KeyError, ParseError, Purpose, ValidationError};
 pub use issue::{CertificateRequest, ExtraExtension, Profile};
 pub use key::{KeyType, PrivateKey, PublicKey, SignatureAlgorithm, fingerprint};

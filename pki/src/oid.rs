@@ -32,6 +32,9 @@ pub const BASIC_CONSTRAINTS: &str = "2.5.29.19";
 pub const AUTHORITY_KEY_IDENTIFIER: &str = "2.5.29.35";
 /// extKeyUsage, RFC 5280 §4.2.1.12.
 pub const EXT_KEY_USAGE: &str = "2.5.29.37";
+/// nameConstraints, RFC 5280 §4.2.1.10 (dNSName and iPAddress forms are checked; a CA
+/// with any other form is refused).
+pub const NAME_CONSTRAINTS: &str = "2.5.29.30";
 
 /// id-kp-serverAuth, RFC 5280 §4.2.1.12.
 pub const KP_SERVER_AUTH: &str = "1.3.6.1.5.5.7.3.1";
@@ -48,4 +51,5 @@ pub const KNOWN_EXTENSIONS: &[&str] = &[
     BASIC_CONSTRAINTS,
     AUTHORITY_KEY_IDENTIFIER,
     EXT_KEY_USAGE,
+    NAME_CONSTRAINTS,
 ];

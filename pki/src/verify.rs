@@ -218,23 +218,25 @@ fn extend<'a>(
             });
         }
         *budget -= 1;
-        let result = check_issuer(child, candidate, path.len() - 1, request).and_then(|()| {
-            if is_anchor {
+        let result = check_issuer(child, candidate, path.len() - 1, request)
+            .and_then(|()| check_name_constraints(candidate, path))
+            .and_then(|()| {
+                if is_anchor {
+                    path.push(candidate);
+                    return Ok(());
+                }
+                if path.len() + 1 >= MAX_PATH_LEN {
+                    return Err(ValidationError::ChainTooLong {
+                        limit: MAX_PATH_LEN,
+                    });
+                }
                 path.push(candidate);
-                return Ok(());
-            }
-            if path.len() + 1 >= MAX_PATH_LEN {
-                return Err(ValidationError::ChainTooLong {
-                    limit: MAX_PATH_LEN,
-                });
-            }
-            path.push(candidate);
-            let deeper = extend(path, request, budget);
-            if deeper.is_err() {
-                path.pop();
-            }
-            deeper
-        });
+                let deeper = extend(path, request, budget);
+                if deeper.is_err() {
+                    path.pop();
+                }
+                deeper
+            });
         match result {
             Ok(()) => return Ok(()),
             Err(e) => {
@@ -295,6 +297,34 @@ fn check_issuer(
         });
     }
     check_eku(issuer, request.purpose)
+}
+
+/// RFC 5280 §6.1.3 (b), (c): the dNSName and iPAddress names of every certificate below a
+/// CA with nameConstraints must lie inside them; self-issued intermediates are exempt
+/// (§6.1.4 (b) applies constraints to what they issue, not to themselves).
+fn check_name_constraints(ca: &Certificate, below: &[&Certificate]) -> Result<(), ValidationError> {
+    let Some(nc) = ca.name_constraints() else {
+        return Ok(());
+    };
+    if let Some(form) = nc.unsupported() {
+        return Err(ValidationError::UnsupportedNameConstraint {
+            issuer: ca.subject().to_string(),
+            form: form.to_string(),
+        });
+    }
+    for (i, cert) in below.iter().enumerate() {
+        if i > 0 && cert.is_self_issued() {
+            continue;
+        }
+        if let Some(name) = cert.subject_alt_names().iter().find(|n| !nc.permits(n)) {
+            return Err(ValidationError::NameNotPermitted {
+                issuer: ca.subject().to_string(),
+                subject: cert.subject().to_string(),
+                name: name.to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn verify_signature(child: &Certificate, issuer: &Certificate) -> Result<(), ValidationError> {

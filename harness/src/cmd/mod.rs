@@ -1,13 +1,14 @@
 //! The `keylab` commands, one module per family. Each owns its argument structs and
 //! returns a [`Failure`](crate::failure::Failure) that says what went wrong and which exit
 //! status to use. Commands never call each other: what two of them need lives in the
-//! helper modules below (`args`, `load`, `key_source`, `progress`).
+//! helper modules below (`accept`, `args`, `load`, `key_source`, `progress`).
 //!
 //! - [`demo`]: `keylab demo`, every path over loopback, explained.
 //! - [`net`]: `keylab server`, `client`, `mitm` and `states`.
 //! - [`pki`]: `keylab pki init | issue | verify | show`.
 //! - [`share`]: `keylab share split | combine | serve`.
 //! - [`keyserver`]: `keylab keyserver ...`, `keylab seal` and `keylab open`.
+//! - [`teach`]: `keylab teach`, an HTTPS page explaining its own delivery.
 //! - [`wsn`]: `keylab wsn simulate | sweep | handshake`.
 
 pub mod demo;
@@ -15,8 +16,10 @@ pub mod keyserver;
 pub mod net;
 pub mod pki;
 pub mod share;
+pub mod teach;
 pub mod wsn;
 
+mod accept;
 mod args;
 mod key_source;
 mod load;

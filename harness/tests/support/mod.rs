@@ -3,6 +3,7 @@
 //! and stopping child processes.
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
+pub mod browser;
 pub mod keylab_peer;
 pub mod rustls_echo;
 pub mod rustls_peer;

@@ -1,15 +1,15 @@
 //! `keylab server`: a TLS 1.3 echo server on a real socket.
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use handshake::{ClientAuth, Identity, ServerConfig};
 use time::OffsetDateTime;
 
 use super::{AuthArg, ServerArgs, psk};
+use crate::cmd::accept;
 use crate::cmd::key_source::key_from_shares;
 use crate::cmd::load::{read_certs, read_identity, read_text};
 use crate::failure::Failure;
@@ -80,87 +80,32 @@ pub fn run(args: &ServerArgs, out: &mut dyn Write) -> Result<(), Failure> {
         .and_then(|()| out.flush())
         .map_err(|e| Failure::input(e.to_string()))?;
 
-    let active = Arc::new(AtomicUsize::new(0));
     let timeouts = runner::Timeouts {
         handshake: Duration::from_secs(args.handshake_timeout),
         idle: Duration::from_secs(args.idle_timeout),
     };
-    let mut workers = Vec::new();
-    let mut served = 0u64;
-    for conn in listener.incoming() {
-        let tcp = match conn {
-            Ok(tcp) => tcp,
-            Err(e) => {
-                eprintln!("accept failed: {e}");
-                std::thread::sleep(Duration::from_millis(50));
-                continue;
-            }
-        };
-        let peer = tcp
-            .peer_addr()
-            .map_or_else(|_| "unknown peer".to_owned(), |a| a.to_string());
-        if active.load(Ordering::Relaxed) as u64 >= args.max_concurrent {
-            eprintln!(
-                "{peer} refused: {} connections already open",
-                args.max_concurrent
-            );
-            continue;
+    let limits = accept::Limits {
+        max_concurrent: args.max_concurrent,
+        max_connections: args.max_connections,
+    };
+    accept::serve(&listener, limits, move |tcp, peer| {
+        let o = runner::serve_connection(
+            tcp,
+            peer,
+            config.clone(),
+            os_rng(),
+            timeouts,
+            OffsetDateTime::now_utc,
+        );
+        match &o.result {
+            Ok(s) => eprintln!(
+                "{peer} {} ok ({} bytes echoed); why: {}",
+                s.one_line(),
+                o.received_len,
+                s.reason
+            ),
+            Err(e) => eprintln!("{peer} error: {e}"),
         }
-        let slot = Slot::take(&active);
-        let config = config.clone();
-        let who = peer.clone();
-        let spawned = std::thread::Builder::new().spawn(move || {
-            // Frees the slot however the worker ends, a panic included.
-            let _slot = slot;
-            let addr = tcp
-                .peer_addr()
-                .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
-            let o = runner::serve_connection(
-                tcp,
-                addr,
-                config,
-                os_rng(),
-                timeouts,
-                OffsetDateTime::now_utc,
-            );
-            match &o.result {
-                Ok(s) => eprintln!(
-                    "{peer} {} ok ({} bytes echoed); why: {}",
-                    s.one_line(),
-                    o.received_len,
-                    s.reason
-                ),
-                Err(e) => eprintln!("{peer} error: {e}"),
-            }
-        });
-        match spawned {
-            Ok(worker) => workers.push(worker),
-            Err(e) => eprintln!("{who} refused: cannot start a thread ({e})"),
-        }
-        workers.retain(|w| !w.is_finished());
-        served += 1;
-        if args.max_connections.is_some_and(|max| served >= max) {
-            break;
-        }
-    }
-    for w in workers {
-        let _ = w.join();
-    }
+    });
     Ok(())
-}
-
-/// One of `--max-concurrent` places, given back when dropped.
-struct Slot(Arc<AtomicUsize>);
-
-impl Slot {
-    fn take(active: &Arc<AtomicUsize>) -> Self {
-        active.fetch_add(1, Ordering::Relaxed);
-        Self(active.clone())
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
 }
