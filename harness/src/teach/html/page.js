@@ -28,7 +28,7 @@
     detail.textContent = '';
     var name = document.createElement('strong');
     name.className = 'field-name';
-    name.textContent = cells[1].textContent;
+    name.textContent = cells[1].textContent.trim();
     detail.appendChild(name);
     detail.appendChild(document.createTextNode(' (bytes ' + off + '..' + (off + len) + '): ' + cells[3].textContent));
   }
