@@ -10,12 +10,21 @@ use serde::Serialize;
 /// Every run of one `keylab demo --explain`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Explanation {
-    /// The seed every connection's randomness came from (drawn and printed when not given).
-    pub seed: u64,
-    /// The command that repeats this explanation byte for byte.
-    pub repeat: String,
+    /// For a demo: the seed every connection's randomness came from (drawn and printed
+    /// when not given), and the command that repeats the explanation byte for byte. A
+    /// served connection (`keylab teach`) cannot be repeated: `None`.
+    pub repeat: Option<Repeat>,
     /// One entry per connection.
     pub runs: Vec<RunExplanation>,
+}
+
+/// How to repeat a demo explanation.
+#[derive(Clone, Debug, Serialize)]
+pub struct Repeat {
+    /// The seed.
+    pub seed: u64,
+    /// The command.
+    pub command: String,
 }
 
 /// One connection explained.

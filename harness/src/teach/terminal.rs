@@ -7,7 +7,7 @@
 use super::check::wrap_command;
 use super::layout::{self, Kind, Painter};
 use super::model::{
-    Check, Explanation, FieldView, MessageStep, NoteStep, ProtectionView, RecordStep,
+    Check, Explanation, FieldView, MessageStep, NoteStep, ProtectionView, RecordStep, Repeat,
     RunExplanation, Step, ValueStep,
 };
 
@@ -22,7 +22,7 @@ pub fn render(explanation: &Explanation, width: usize, painter: Painter) -> Stri
         width: width.max(layout::MIN_WIDTH),
         painter,
     };
-    out.legend(explanation.seed, &explanation.repeat);
+    out.legend(explanation.repeat.as_ref());
     for run in &explanation.runs {
         out.run(run);
     }
@@ -60,7 +60,7 @@ impl Out {
         }
     }
 
-    fn legend(&mut self, seed: u64, repeat: &str) {
+    fn legend(&mut self, repeat: Option<&Repeat>) {
         self.prose(
             0,
             "",
@@ -73,8 +73,11 @@ impl Out {
                  bytes is shown in part and says how much is left out (`--json` has every \
                  byte). Lines after \"check:\" are a command that recomputes the value above \
                  it (python3; some need the `cryptography` package); a line ending in \\ \
-                 continues on the next. Seed {seed}: `{repeat}` repeats this run byte for \
-                 byte."
+                 continues on the next.{}",
+                repeat.map_or_else(String::new, |r| format!(
+                    " Seed {}: `{}` repeats this run byte for byte.",
+                    r.seed, r.command
+                ))
             ),
             Kind::Note,
         );

@@ -13,7 +13,7 @@ use crate::failure::Failure;
 use crate::runner::{self, ClientSpec, DemoKey, Outcome};
 use crate::seed::connection_rng;
 use crate::states_diagram::Diagram;
-use crate::teach::model::Explanation;
+use crate::teach::model::{Explanation, Repeat};
 use crate::teach::{build, html, layout, terminal};
 
 mod forward_secrecy;
@@ -372,12 +372,14 @@ fn explanation(plans: &[&Plan], outcomes: &[Outcome], args: &DemoArgs, seed: u64
         v.map(|v| v.get_name().to_owned()).unwrap_or_default()
     };
     Explanation {
-        seed,
-        repeat: format!(
-            "keylab demo --path {} --key {} --seed {seed} --explain",
-            name(args.path.to_possible_value()),
-            name(args.key.to_possible_value())
-        ),
+        repeat: Some(Repeat {
+            seed,
+            command: format!(
+                "keylab demo --path {} --key {} --seed {seed} --explain",
+                name(args.path.to_possible_value()),
+                name(args.key.to_possible_value())
+            ),
+        }),
         runs,
     }
 }

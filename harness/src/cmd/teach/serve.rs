@@ -321,8 +321,7 @@ fn route(
     let run = model(id, peer, observed, Some(summary), capture.wire());
     let offered = offered::from_observed(observed, Some(summary));
     let explanation = Explanation {
-        seed: 0,
-        repeat: String::new(),
+        repeat: None,
         runs: vec![run],
     };
     let title = format!("keylab teach: connection {id} from {peer}, explained");

@@ -48,13 +48,16 @@ fn intro(h: &mut String, e: &Explanation) {
         "<p>Every record of each connection in the order it crossed the wire, the handshake \
          messages it carried field by field, and each key schedule step after the message \
          that makes it possible. Point at or focus a byte to see its field; § is a section \
-         of RFC 8446. Seed {}: <code>{}</code> repeats this page byte for byte.</p>\n\
+         of RFC 8446.{}</p>\n\
          <p class=\"legend\"><span><span class=\"sw\" style=\"background:var(--plain)\"></span>\
          plaintext</span><span><span class=\"sw\" style=\"background:var(--hs)\"></span>\
          handshake keys</span><span><span class=\"sw\" style=\"background:var(--app)\"></span>\
          application keys</span></p>\n<nav><ul>\n",
-        e.seed,
-        esc(&e.repeat.replace("--explain", "--html FILE"))
+        e.repeat.as_ref().map_or_else(String::new, |r| format!(
+            " Seed {}: <code>{}</code> repeats this page byte for byte.",
+            r.seed,
+            esc(&r.command.replace("--explain", "--html FILE"))
+        ))
     );
     for run in &e.runs {
         let _ = writeln!(
