@@ -202,29 +202,13 @@ pub(super) fn key_exchange(group: NamedGroup, key: &[u8], side: &str) -> String 
 /// (hash byte, signature byte; RFC 5246 §7.4.1.4.1) are spelled out.
 pub(super) fn signature_scheme(v: u16) -> String {
     let scheme = SignatureScheme::from_u16(v);
-    if scheme.name().is_some() {
-        return code_point(scheme.name(), v, 4);
+    match scheme.tls12_hash_and_signature() {
+        Some((hash, signature)) => format!(
+            "{signature} with {hash} (0x{v:04x}): a TLS 1.2 hash/signature pair (RFC 5246 \
+             §7.4.1.4.1) with no TLS 1.3 name; never used for a TLS 1.3 CertificateVerify"
+        ),
+        None => code_point(scheme.name(), v, 4),
     }
-    let [hash, signature] = v.to_be_bytes();
-    let hash = match hash {
-        1 => "md5",
-        2 => "sha1",
-        3 => "sha224",
-        4 => "sha256",
-        5 => "sha384",
-        6 => "sha512",
-        _ => return code_point(None, v, 4),
-    };
-    let signature = match signature {
-        1 => "rsa",
-        2 => "dsa",
-        3 => "ecdsa",
-        _ => return code_point(None, v, 4),
-    };
-    format!(
-        "{signature} with {hash} (0x{v:04x}): a TLS 1.2 hash/signature pair (RFC 5246 \
-         §7.4.1.4.1) with no TLS 1.3 name; never used for a TLS 1.3 CertificateVerify"
-    )
 }
 
 fn version(v: u16) -> String {

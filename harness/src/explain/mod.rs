@@ -39,7 +39,7 @@ use handshake::msgs::enums::{ExtensionContext, ExtensionType, HandshakeType, Nam
 use handshake::msgs::{HELLO_RETRY_REQUEST_RANDOM, HandshakeMessage};
 
 /// One line of an explanation: a field, its bytes and what they mean.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Field {
     /// Nesting level: 0 for the message, 1 for its header and top-level fields, ...
     pub depth: usize,
