@@ -41,23 +41,23 @@ pub(super) fn meaning(what: &str, bytes: &[u8]) -> Option<String> {
         }
         "SignatureScheme" => signature_scheme(v as u16),
         "KeyShareHelloRetryRequest.selected_group" => format!(
-            "{}: the client must send a key share for this group in its second ClientHello              (§4.2.8)",
+            "{}: the client must send a key share for this group in its second ClientHello (§4.2.8)",
             code_point(NamedGroup::from_u16(v as u16).name(), v as u16, 4)
         ),
         "ProtocolVersion" => version(v as u16),
         "SupportedVersions.selected_version" => {
             format!("{}: the version the server chose", version(v as u16))
         }
-        "cookie" => "state the server wants back in the next ClientHello, so it can stay             stateless across a HelloRetryRequest (§4.2.2)"
+        "cookie" => "state the server wants back in the next ClientHello, so it can stay stateless across a HelloRetryRequest (§4.2.2)"
             .into(),
         "PskKeyExchangeMode" => psk_mode(v as u8),
         "PskIdentity.identity" => {
             "a ticket from a NewSessionTicket, or an external PSK's name".into()
         }
         "PskIdentity.obfuscated_ticket_age" => format!(
-            "{v}: the ticket's age in ms plus its ticket_age_add, mod 2^32 (§4.2.11.1); 0 for              an external PSK"
+            "{v}: the ticket's age in ms plus its ticket_age_add, mod 2^32 (§4.2.11.1); 0 for an external PSK"
         ),
-        "PskBinderEntry" => "HMAC with a key derived from the PSK over the ClientHello up to             the binders: proves the client holds that PSK (§4.2.11.2)"
+        "PskBinderEntry" => "HMAC with a key derived from the PSK over the ClientHello up to the binders: proves the client holds that PSK (§4.2.11.2)"
             .into(),
         "PreSharedKeyExtension.selected_identity" => {
             format!("{v}: index of the client's PSK identity the server accepted (§4.2.11)")
@@ -92,13 +92,14 @@ pub(super) fn raw_data(typ: Option<ExtensionType>, bytes: &[u8]) -> String {
     match typ {
         Some(T::Padding) => format!("{} bytes that only lengthen the ClientHello", bytes.len()),
         Some(T::Unknown(v)) if super::is_grease(v) => format!(
-            "{} byte(s) of a GREASE extension (RFC 8701): meaningless, ignored",
+            "{} byte(s) of a GREASE extension (RFC 8701): meaningless; not decoded",
             bytes.len()
         ),
-        _ => format!(
-            "{} byte(s) not decoded by keylab's codec: raw bytes",
-            bytes.len()
+        Some(T::RecordSizeLimit) if bytes.len() == 2 => format!(
+            "{}: the largest record plaintext the sender will accept (RFC 8449)",
+            super::uint(bytes)
         ),
+        _ => "not decoded here: raw bytes".into(),
     }
 }
 

@@ -512,6 +512,11 @@ impl<'a> Explainer<'a> {
         let meaning = self.leaf_meaning(span.what, bytes);
         let name = match (span.what, self.extension) {
             ("Extension.extension_data", Some(ExtensionType::Padding)) => "padding".into(),
+            ("Extension.extension_data", Some(ExtensionType::RecordSizeLimit))
+                if bytes.len() == 2 =>
+            {
+                "record_size_limit".into()
+            }
             (what, _) => field_name(what),
         };
         self.push(depth, name, span.start, bytes, meaning);

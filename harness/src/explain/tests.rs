@@ -592,7 +592,7 @@ fn grease_and_unknown_extensions_are_explained() {
     );
     assert!(data.iter().any(|f| f.hex == "0003026832"));
     assert!(meanings(&fields, "extension_data").contains("GREASE extension"));
-    assert!(meanings(&fields, "extension_data").contains("not decoded by keylab's codec"));
+    assert!(meanings(&fields, "extension_data").contains("not decoded here: raw bytes"));
 }
 
 /// Every field name the codec records has a meaning here (no generic fallback text).
