@@ -328,6 +328,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next `n` bytes, unrecorded.
+    #[inline]
     fn take_raw(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
         let available = self.remaining();
         if n > available {
@@ -341,6 +342,17 @@ impl<'a> Reader<'a> {
         }
         let out = &self.buf[self.pos..self.pos + n];
         self.pos += n;
+        Ok(out)
+    }
+
+    /// The next `N` bytes as an array, unrecorded.
+    #[inline]
+    fn take_array_raw<const N: usize>(
+        &mut self,
+        what: &'static str,
+    ) -> Result<[u8; N], DecodeError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take_raw(N, what)?);
         Ok(out)
     }
 
@@ -368,6 +380,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next `n` bytes.
+    #[inline]
     pub fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
         let start = self.pos;
         let out = self.take_raw(n, what)?;
@@ -459,10 +472,17 @@ impl<'a> Reader<'a> {
         bounds: &RangeInclusive<usize>,
     ) -> Result<usize, DecodeError> {
         let start = self.pos;
-        let be = self.take_raw(prefix.size(), what)?;
-        let len = be
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        let len = match prefix {
+            LengthPrefix::U8 => usize::from(self.take_raw(1, what)?[0]),
+            LengthPrefix::U16 => {
+                let [a, b] = self.take_array_raw(what)?;
+                usize::from(u16::from_be_bytes([a, b]))
+            }
+            LengthPrefix::U24 => {
+                let [a, b, c] = self.take_array_raw(what)?;
+                u32::from_be_bytes([0, a, b, c]) as usize
+            }
+        };
         self.record(start, self.pos, what, SpanKind::Length);
         if !bounds.contains(&len) {
             return Err(DecodeError::new(
