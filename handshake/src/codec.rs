@@ -5,9 +5,16 @@
 //! not a multiple of the element size 2"). Vectors (`opaque x<min..max>`, RFC 8446 §3.4) carry
 //! a length prefix of 1, 2 or 3 bytes and bounds that are checked on decode.
 //!
+//! The same reader can record, for every read, which bytes it covered: [`record_spans`]
+//! returns a [`Span`] per field (absolute offsets, field name, length prefix / value /
+//! group), which is how `keylab demo --explain` shows a message byte by byte without a
+//! second description of the wire format. A reader made by [`Reader::new`] records nothing
+//! and allocates nothing for it.
+//!
 //! Encoding appends to a `Vec<u8>`. Length prefixes are written by [`put_prefixed`], which
 //! fails with an [`EncodeError`] rather than truncating when the body is too long.
 
+use std::cell::RefCell;
 use std::ops::RangeInclusive;
 
 use crate::error::{DecodeError, DecodeReason, EncodeError};
@@ -68,17 +75,197 @@ impl LengthPrefix {
     }
 }
 
+/// What a recorded [`Span`] covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpanKind {
+    /// The 1-, 2- or 3-byte length prefix of a vector (RFC 8446 §3.4).
+    Length,
+    /// A value read whole: an integer, a fixed-size array, an opaque vector's contents or
+    /// the remaining bytes of a structure. A leaf: nothing is recorded inside it.
+    Value,
+    /// A vector's contents read element by element (or a region handed to a sub-reader,
+    /// such as a handshake message's body or an extension's data): a group whose
+    /// children are the spans recorded inside its range.
+    Body,
+    /// A structure made of several fields (an `Extension`, a `KeyShareEntry`, a
+    /// `CertificateEntry`): a group whose range is what its fields used.
+    Struct,
+}
+
+impl SpanKind {
+    /// Whether spans of this kind contain other spans.
+    pub const fn is_group(self) -> bool {
+        matches!(self, Self::Body | Self::Struct)
+    }
+}
+
+/// One read of a recording [`Reader`]: which bytes, which field, what kind.
+///
+/// Spans are recorded in reading order, so a group comes before its children. `start` and
+/// `end` are absolute offsets in the outermost buffer (sub-readers keep them), and `depth`
+/// is the nesting level (0 for the outermost reader's own reads): the children of a group
+/// at depth `d` are the spans at depth `d + 1` that follow it before the next span at depth
+/// `d` or less, and they lie within its range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// Offset of the first byte.
+    pub start: usize,
+    /// Offset one past the last byte.
+    pub end: usize,
+    /// The field, as named by the read (`"ClientHello.cipher_suites"`, `"NamedGroup"`).
+    pub what: &'static str,
+    /// Length prefix, value or group.
+    pub kind: SpanKind,
+    /// Nesting level.
+    pub depth: usize,
+}
+
+impl Span {
+    /// The span's byte range.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.start..self.end
+    }
+
+    /// Number of bytes covered.
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Whether the span covers no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+}
+
+/// The spans a recording reader and its sub-readers push to.
+#[derive(Debug, Default)]
+struct SpanLog {
+    spans: RefCell<Vec<Span>>,
+    /// Lenient recording: a vector that claims more bytes than are left is clipped to
+    /// what is there instead of failing, and the first such error is kept here.
+    lenient: bool,
+    clipped: RefCell<Option<DecodeError>>,
+}
+
+impl SpanLog {
+    /// Appends a span and returns its index; never panics (a span that cannot be pushed
+    /// because the log is borrowed, which no code path does, is dropped).
+    fn push(&self, span: Span) -> usize {
+        match self.spans.try_borrow_mut() {
+            Ok(mut spans) => {
+                spans.push(span);
+                spans.len() - 1
+            }
+            Err(_) => usize::MAX,
+        }
+    }
+
+    fn set_end(&self, index: usize, end: usize) {
+        if let Ok(mut spans) = self.spans.try_borrow_mut()
+            && let Some(span) = spans.get_mut(index)
+        {
+            span.end = end;
+        }
+    }
+}
+
+/// Decodes `bytes` with `decode` while recording a [`Span`] for every read: the single
+/// place where the wire format is described also says which byte is which field.
+///
+/// The reader handed to `decode` behaves exactly like [`Reader::new`]'s: same results,
+/// same errors. The spans cover what was read before `decode` returned (on an error, up to
+/// the failing read), in reading order. Bytes nobody read (after an error, or trailing
+/// bytes `decode` did not look at) have no span.
+///
+/// ```
+/// use handshake::codec::{SpanKind, record_spans};
+/// use handshake::msgs::HandshakeMessage;
+///
+/// let finished = [20, 0, 0, 2, 0xaa, 0xbb];
+/// let (message, spans) = record_spans(&finished, HandshakeMessage::read);
+/// assert_eq!(message.map(|m| m.name()), Ok("Finished"));
+/// let names: Vec<_> = spans.iter().map(|s| (s.what, s.kind, s.range())).collect();
+/// assert_eq!(
+///     names,
+///     [
+///         ("Handshake.msg_type", SpanKind::Value, 0..1),
+///         ("Handshake.length", SpanKind::Value, 1..4),
+///         ("Handshake.body", SpanKind::Body, 4..6),
+///         ("Finished.verify_data", SpanKind::Value, 4..6),
+///     ]
+/// );
+/// ```
+pub fn record_spans<T>(
+    bytes: &[u8],
+    decode: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>,
+) -> (Result<T, DecodeError>, Vec<Span>) {
+    record(bytes, false, decode)
+}
+
+/// Like [`record_spans`], for explaining damaged input as far as it goes: a vector (or a
+/// sub-reader's region) whose declared length overruns the bytes left is clipped to them
+/// instead of failing, so whatever follows its length prefix is still decoded and
+/// recorded. The result is then the first such truncation error, whatever `decode`
+/// returned; well-formed input decodes exactly as with [`record_spans`].
+pub fn record_spans_lenient<T>(
+    bytes: &[u8],
+    decode: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>,
+) -> (Result<T, DecodeError>, Vec<Span>) {
+    record(bytes, true, decode)
+}
+
+fn record<T>(
+    bytes: &[u8],
+    lenient: bool,
+    decode: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>,
+) -> (Result<T, DecodeError>, Vec<Span>) {
+    let log = SpanLog {
+        lenient,
+        ..SpanLog::default()
+    };
+    let result = decode(&mut Reader {
+        buf: bytes,
+        pos: 0,
+        base: 0,
+        depth: 0,
+        log: Some(&log),
+    });
+    let result = match log.clipped.into_inner() {
+        Some(first) => Err(first),
+        None => result,
+    };
+    (result, log.spans.into_inner())
+}
+
 /// A cursor over bytes received from a peer.
+///
+/// A reader made by [`Reader::new`] records nothing: the only cost of span recording on
+/// this path is one predictable `Option` test per read, and nothing is allocated. Under
+/// [`record_spans`] every read also pushes a [`Span`]. Decoders derive readers for a
+/// vector's contents with [`Reader::vec_reader`] or [`Reader::sub`] (never
+/// `Reader::new` on a slice), so that spans keep absolute offsets and their nesting.
 #[derive(Clone, Debug)]
 pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// Offset of `buf` in the outermost buffer.
+    base: usize,
+    /// Nesting level of the spans this reader records.
+    depth: usize,
+    /// Where spans go when recording.
+    log: Option<&'a SpanLog>,
 }
 
 impl<'a> Reader<'a> {
-    /// A reader at the start of `buf`.
+    /// A reader at the start of `buf` that records nothing.
     pub fn new(buf: &'a [u8]) -> Self {
-        Self { buf, pos: 0 }
+        Self {
+            buf,
+            pos: 0,
+            base: 0,
+            depth: 0,
+            log: None,
+        }
     }
 
     /// Bytes not yet read.
@@ -96,6 +283,39 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
+    /// Whether this reader records spans.
+    pub fn is_recording(&self) -> bool {
+        self.log.is_some()
+    }
+
+    /// Records `[start, end)` (offsets in `buf`) when recording.
+    #[inline]
+    fn record(&self, start: usize, end: usize, what: &'static str, kind: SpanKind) -> usize {
+        match self.log {
+            None => usize::MAX,
+            Some(log) => self.push_span(log, start, end, what, kind),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_span(
+        &self,
+        log: &SpanLog,
+        start: usize,
+        end: usize,
+        what: &'static str,
+        kind: SpanKind,
+    ) -> usize {
+        log.push(Span {
+            start: self.base + start,
+            end: self.base + end,
+            what,
+            kind,
+            depth: self.depth,
+        })
+    }
+
     /// Fails unless everything has been read: structures must not carry trailing bytes.
     pub fn expect_empty(&self, what: &'static str) -> Result<(), DecodeError> {
         match self.remaining() {
@@ -107,8 +327,9 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The next `n` bytes.
-    pub fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
+    /// The next `n` bytes, unrecorded.
+    #[inline]
+    fn take_raw(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
         let available = self.remaining();
         if n > available {
             return Err(DecodeError::new(
@@ -124,10 +345,93 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    /// All remaining bytes.
-    pub fn rest(&mut self) -> &'a [u8] {
+    /// The next `N` bytes as an array, unrecorded.
+    #[inline]
+    fn take_array_raw<const N: usize>(
+        &mut self,
+        what: &'static str,
+    ) -> Result<[u8; N], DecodeError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take_raw(N, what)?);
+        Ok(out)
+    }
+
+    /// `n` bytes or, when recording leniently and fewer are left, what is left (the error
+    /// is kept for [`record_spans_lenient`] to return).
+    fn take_clipped(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
+        match self.take_raw(n, what) {
+            Err(e) => match self.log {
+                Some(log) if log.lenient => {
+                    if let Ok(mut first) = log.clipped.try_borrow_mut() {
+                        first.get_or_insert(e);
+                    }
+                    Ok(self.rest_raw())
+                }
+                _ => Err(e),
+            },
+            ok => ok,
+        }
+    }
+
+    fn rest_raw(&mut self) -> &'a [u8] {
         let out = &self.buf[self.pos..];
         self.pos = self.buf.len();
+        out
+    }
+
+    /// The next `n` bytes.
+    #[inline]
+    pub fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
+        let start = self.pos;
+        let out = self.take_raw(n, what)?;
+        self.record(start, self.pos, what, SpanKind::Value);
+        Ok(out)
+    }
+
+    /// All remaining bytes, as the field `what`.
+    pub fn rest(&mut self, what: &'static str) -> &'a [u8] {
+        let start = self.pos;
+        let out = self.rest_raw();
+        self.record(start, self.pos, what, SpanKind::Value);
+        out
+    }
+
+    /// A reader over the next `n` bytes (e.g. a handshake message's body), recorded as a
+    /// group named `what`: its reads keep absolute offsets and nest one level deeper.
+    pub fn sub(&mut self, n: usize, what: &'static str) -> Result<Reader<'a>, DecodeError> {
+        let start = self.pos;
+        let body = self.take_clipped(n, what)?;
+        self.record(start, self.pos, what, SpanKind::Body);
+        Ok(self.derive(start, body))
+    }
+
+    /// A reader over `body`, which starts at `start` in this reader's buffer.
+    fn derive(&self, start: usize, body: &'a [u8]) -> Reader<'a> {
+        Reader {
+            buf: body,
+            pos: 0,
+            base: self.base + start,
+            depth: self.depth + 1,
+            log: self.log,
+        }
+    }
+
+    /// Runs `fields` on this reader, recording what it reads as the structure `what` (a
+    /// [`SpanKind::Struct`] group). Without recording this is just `fields(self)`.
+    pub fn group<T>(
+        &mut self,
+        what: &'static str,
+        fields: impl FnOnce(&mut Self) -> Result<T, DecodeError>,
+    ) -> Result<T, DecodeError> {
+        let Some(log) = self.log else {
+            return fields(self);
+        };
+        let start = self.pos;
+        let index = self.push_span(log, start, start, what, SpanKind::Struct);
+        self.depth += 1;
+        let out = fields(self);
+        self.depth -= 1;
+        log.set_end(index, self.base + self.pos);
         out
     }
 
@@ -159,18 +463,27 @@ impl<'a> Reader<'a> {
         Ok(u32::from_be_bytes(self.array(what)?))
     }
 
-    /// A vector with a `prefix`-sized length whose length must lie in `bounds`.
-    pub fn vec(
+    /// A vector's length prefix, recorded as [`SpanKind::Length`], checked against
+    /// `bounds`.
+    fn vec_len(
         &mut self,
         prefix: LengthPrefix,
         what: &'static str,
-        bounds: RangeInclusive<usize>,
-    ) -> Result<&'a [u8], DecodeError> {
+        bounds: &RangeInclusive<usize>,
+    ) -> Result<usize, DecodeError> {
+        let start = self.pos;
         let len = match prefix {
-            LengthPrefix::U8 => usize::from(self.u8(what)?),
-            LengthPrefix::U16 => usize::from(self.u16(what)?),
-            LengthPrefix::U24 => self.u24(what)? as usize,
+            LengthPrefix::U8 => usize::from(self.take_raw(1, what)?[0]),
+            LengthPrefix::U16 => {
+                let [a, b] = self.take_array_raw(what)?;
+                usize::from(u16::from_be_bytes([a, b]))
+            }
+            LengthPrefix::U24 => {
+                let [a, b, c] = self.take_array_raw(what)?;
+                u32::from_be_bytes([0, a, b, c]) as usize
+            }
         };
+        self.record(start, self.pos, what, SpanKind::Length);
         if !bounds.contains(&len) {
             return Err(DecodeError::new(
                 what,
@@ -181,7 +494,34 @@ impl<'a> Reader<'a> {
                 },
             ));
         }
-        self.take(len, what)
+        Ok(len)
+    }
+
+    /// A vector with a `prefix`-sized length whose length must lie in `bounds`; its
+    /// contents are recorded as one [`SpanKind::Value`].
+    pub fn vec(
+        &mut self,
+        prefix: LengthPrefix,
+        what: &'static str,
+        bounds: RangeInclusive<usize>,
+    ) -> Result<&'a [u8], DecodeError> {
+        let len = self.vec_len(prefix, what, &bounds)?;
+        let start = self.pos;
+        let out = self.take_clipped(len, what)?;
+        self.record(start, self.pos, what, SpanKind::Value);
+        Ok(out)
+    }
+
+    /// A vector like [`Reader::vec`] whose contents are decoded by the returned reader
+    /// (recorded as a [`SpanKind::Body`] group named `what`).
+    pub fn vec_reader(
+        &mut self,
+        prefix: LengthPrefix,
+        what: &'static str,
+        bounds: RangeInclusive<usize>,
+    ) -> Result<Reader<'a>, DecodeError> {
+        let len = self.vec_len(prefix, what, &bounds)?;
+        self.sub(len, what)
     }
 
     /// `opaque x<min..max>` with a one-byte length.
@@ -222,7 +562,7 @@ impl<'a> Reader<'a> {
         bounds: RangeInclusive<usize>,
         mut element: impl FnMut(&mut Reader<'a>) -> Result<T, DecodeError>,
     ) -> Result<Vec<T>, DecodeError> {
-        let mut sub = Reader::new(self.vec(prefix, what, bounds)?);
+        let mut sub = self.vec_reader(prefix, what, bounds)?;
         let mut out = Vec::new();
         while !sub.is_empty() {
             out.push(element(&mut sub)?);
@@ -239,18 +579,18 @@ impl<'a> Reader<'a> {
         bounds: RangeInclusive<usize>,
         element_size: usize,
     ) -> Result<Vec<T>, DecodeError> {
-        let body = self.vec(prefix, what, bounds)?;
-        if body.len() % element_size != 0 {
+        let mut sub = self.vec_reader(prefix, what, bounds)?;
+        let len = sub.remaining();
+        if len % element_size != 0 {
             return Err(DecodeError::new(
                 what,
                 DecodeReason::RaggedList {
-                    len: body.len(),
+                    len,
                     element: element_size,
                 },
             ));
         }
-        let mut sub = Reader::new(body);
-        let mut out = Vec::with_capacity(body.len() / element_size);
+        let mut out = Vec::with_capacity(len / element_size);
         while !sub.is_empty() {
             out.push(T::decode(&mut sub)?);
         }
@@ -392,6 +732,86 @@ mod tests {
                 available: 2
             })
         ));
+    }
+
+    #[test]
+    fn a_plain_reader_records_nothing() {
+        // The off path: no log, so `record` returns before building a span; a sub-reader
+        // and a group inherit "no log" and `group` is a plain call.
+        let mut r = Reader::new(&[0, 2, 7, 8]);
+        assert!(!r.is_recording());
+        let mut sub = r.vec_reader(LengthPrefix::U16, "v", 0..=4).expect("vector");
+        assert!(!sub.is_recording());
+        assert_eq!(sub.group("g", |s| s.u16("x")), Ok(0x0708));
+    }
+
+    #[test]
+    fn spans_keep_absolute_offsets_and_nest() {
+        // u8, then a u16-prefixed list of (u8, opaque<u8>) structures, then the rest.
+        fn decode(r: &mut Reader<'_>) -> Result<Vec<Vec<u8>>, DecodeError> {
+            r.u8("first")?;
+            let items = r.list(LengthPrefix::U16, "items", 0..=10, |r| {
+                r.group("Item", |r| {
+                    r.u8("Item.tag")?;
+                    r.vec_u8("Item.data", 0..=4)
+                })
+                .map(<[u8]>::to_vec)
+            })?;
+            r.rest("tail");
+            Ok(items)
+        }
+        use SpanKind::{Body, Length, Struct, Value};
+        let summary = |spans: &[Span]| -> Vec<_> {
+            spans
+                .iter()
+                .map(|s| (s.what, s.kind, s.start, s.end, s.depth))
+                .collect()
+        };
+        let bytes = [9, 0, 4, 1, 2, 0xaa, 0xbb, 0xcc, 0xdd];
+        let (result, spans) = record_spans(&bytes, decode);
+        assert_eq!(result, Ok(vec![vec![0xaa, 0xbb]]));
+        assert_eq!(result, decode(&mut Reader::new(&bytes)), "same decode");
+        assert_eq!(
+            summary(&spans),
+            [
+                ("first", Value, 0, 1, 0),
+                ("items", Length, 1, 3, 0),
+                ("items", Body, 3, 7, 0),
+                ("Item", Struct, 3, 7, 1),
+                ("Item.tag", Value, 3, 4, 2),
+                ("Item.data", Length, 4, 5, 2),
+                ("Item.data", Value, 5, 7, 2),
+                ("tail", Value, 7, 9, 0),
+            ]
+        );
+
+        // A second Item cut after its tag: the spans stop at the failing read, and the
+        // structure's span ends where its reads did.
+        let bytes = [9, 0, 5, 1, 2, 0xaa, 0xbb, 3];
+        let (result, spans) = record_spans(&bytes, decode);
+        assert_eq!(result.map_err(|e| e.what), Err("Item.data"));
+        assert_eq!(
+            summary(spans.get(7..).unwrap_or_default()),
+            [("Item", Struct, 7, 8, 1), ("Item.tag", Value, 7, 8, 2)]
+        );
+    }
+
+    #[test]
+    fn lenient_recording_clips_an_overlong_vector() {
+        let bytes = [0, 9, 1, 2, 3];
+        let (strict, spans) = record_spans(&bytes, |r| r.vec_u16("v", 0..=9).map(<[u8]>::to_vec));
+        assert!(strict.is_err());
+        assert_eq!(spans.len(), 1, "only the length prefix was read");
+        let (lenient, spans) =
+            record_spans_lenient(&bytes, |r| r.vec_u16("v", 0..=9).map(<[u8]>::to_vec));
+        assert_eq!(
+            lenient.map_err(|e| e.reason),
+            Err(DecodeReason::Truncated {
+                needed: 9,
+                available: 3
+            })
+        );
+        assert_eq!(spans.last().map(Span::range), Some(2..5));
     }
 
     #[test]

@@ -87,16 +87,18 @@ impl Codec for CertificateEntry {
     }
 
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            cert_data: r
-                .vec_u24("CertificateEntry.cert_data", 1..=0xff_ffff)?
-                .to_vec(),
-            extensions: Extensions::decode(
-                r,
-                "CertificateEntry.extensions",
-                0..=0xffff,
-                ExtensionContext::Certificate,
-            )?,
+        r.group("CertificateEntry", |r| {
+            Ok(Self {
+                cert_data: r
+                    .vec_u24("CertificateEntry.cert_data", 1..=0xff_ffff)?
+                    .to_vec(),
+                extensions: Extensions::decode(
+                    r,
+                    "CertificateEntry.extensions",
+                    0..=0xffff,
+                    ExtensionContext::Certificate,
+                )?,
+            })
         })
     }
 }
@@ -175,7 +177,7 @@ impl Codec for CertificateVerify {
 
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
-            algorithm: SignatureScheme::decode(r)?,
+            algorithm: SignatureScheme::from_u16(r.u16("CertificateVerify.algorithm")?),
             signature: r
                 .vec_u16("CertificateVerify.signature", 0..=0xffff)?
                 .to_vec(),

@@ -83,7 +83,7 @@ impl Codec for ClientHello {
     // that the server can answer protocol_version rather than decode_error.
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
-            legacy_version: ProtocolVersion::decode(r)?,
+            legacy_version: ProtocolVersion::from_u16(r.u16("ClientHello.legacy_version")?),
             random: r.array("ClientHello.random")?,
             legacy_session_id: r.vec_u8("ClientHello.legacy_session_id", 0..=32)?.to_vec(),
             cipher_suites: r.fixed_list(

@@ -109,8 +109,12 @@ impl Extension {
     /// A recognized extension that §4.2's table does not allow in `context` is rejected
     /// ("MUST abort the handshake with an illegal_parameter alert").
     pub fn decode(r: &mut Reader<'_>, context: ExtensionContext) -> Result<Self, DecodeError> {
-        let typ = ExtensionType::decode(r)?;
-        let data = r.vec_u16("Extension.extension_data", 0..=0xffff)?;
+        r.group("Extension", |r| Self::decode_fields(r, context))
+    }
+
+    fn decode_fields(r: &mut Reader<'_>, context: ExtensionContext) -> Result<Self, DecodeError> {
+        let typ = ExtensionType::from_u16(r.u16("Extension.extension_type")?);
+        let mut d = r.vec_reader(LengthPrefix::U16, "Extension.extension_data", 0..=0xffff)?;
         if typ.permitted_in(context) == Some(false) {
             return Err(DecodeError::new(
                 "Extension",
@@ -120,7 +124,6 @@ impl Extension {
                 },
             ));
         }
-        let mut d = Reader::new(data);
         let ext = Self::decode_data(typ, &mut d, context)?;
         d.expect_empty(what_data(typ))?;
         Ok(ext)
@@ -185,16 +188,16 @@ impl Extension {
                 0..=0xffff,
                 KeyShareEntry::decode,
             )?),
-            (T::KeyShare, C::HelloRetryRequest) => {
-                Self::KeyShareHelloRetryRequest(NamedGroup::decode(d)?)
-            }
+            (T::KeyShare, C::HelloRetryRequest) => Self::KeyShareHelloRetryRequest(
+                NamedGroup::from_u16(d.u16("KeyShareHelloRetryRequest.selected_group")?),
+            ),
             (T::KeyShare, _) => Self::KeyShareServerHello(KeyShareEntry::decode(d)?),
             (T::SupportedVersions, C::ClientHello) => Self::SupportedVersionsClientHello(
-                d.fixed_list(U8, "supported_versions", 2..=254, 2)?,
+                d.fixed_list(U8, "SupportedVersions.versions", 2..=254, 2)?,
             ),
-            (T::SupportedVersions, _) => {
-                Self::SupportedVersionsServerHello(ProtocolVersion::decode(d)?)
-            }
+            (T::SupportedVersions, _) => Self::SupportedVersionsServerHello(
+                ProtocolVersion::from_u16(d.u16("SupportedVersions.selected_version")?),
+            ),
             (T::Cookie, _) => Self::Cookie(d.vec_u16("cookie", 1..=0xffff)?.to_vec()),
             (T::PskKeyExchangeModes, _) => {
                 Self::PskKeyExchangeModes(d.fixed_list(U8, "ke_modes", 1..=255, 1)?)
@@ -211,7 +214,7 @@ impl Extension {
             (T::EarlyData, _) => Self::EarlyData,
             _ => Self::Unknown {
                 typ,
-                bytes: d.rest().to_vec(),
+                bytes: d.rest("Extension.extension_data").to_vec(),
             },
         })
     }
@@ -302,11 +305,13 @@ impl Codec for KeyShareEntry {
     }
 
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            group: NamedGroup::decode(r)?,
-            key_exchange: r
-                .vec_u16("KeyShareEntry.key_exchange", 1..=0xffff)?
-                .to_vec(),
+        r.group("KeyShareEntry", |r| {
+            Ok(Self {
+                group: NamedGroup::from_u16(r.u16("KeyShareEntry.group")?),
+                key_exchange: r
+                    .vec_u16("KeyShareEntry.key_exchange", 1..=0xffff)?
+                    .to_vec(),
+            })
         })
     }
 }

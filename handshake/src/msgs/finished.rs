@@ -22,7 +22,7 @@ impl Codec for Finished {
 
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
-            verify_data: r.rest().to_vec(),
+            verify_data: r.rest("Finished.verify_data").to_vec(),
         })
     }
 }
@@ -44,7 +44,7 @@ impl Codec for MessageHash {
 
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
-            hash: r.rest().to_vec(),
+            hash: r.rest("MessageHash.hash").to_vec(),
         })
     }
 }

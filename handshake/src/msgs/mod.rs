@@ -129,11 +129,18 @@ impl HandshakeMessage {
     /// Decodes exactly one message, header included; trailing bytes are an error.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
-        let typ = HandshakeType::decode(&mut r)?;
-        let len = r.u24("Handshake.length")? as usize;
-        let body = r.take(len, "Handshake body")?;
+        let message = Self::read(&mut r)?;
         r.expect_empty("Handshake")?;
-        Self::decode_body(typ, body)
+        Ok(message)
+    }
+
+    /// Decodes one message, header included, from the front of `r` (which may hold more).
+    /// With [`crate::codec::record_spans`] this says which byte is which field.
+    pub fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let typ = HandshakeType::from_u8(r.u8("Handshake.msg_type")?);
+        let len = r.u24("Handshake.length")? as usize;
+        let mut body = r.sub(len, "Handshake.body")?;
+        Self::decode_body(typ, &mut body)
     }
 
     fn encode_body(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
@@ -156,38 +163,36 @@ impl HandshakeMessage {
         }
     }
 
-    fn decode_body(typ: HandshakeType, body: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body);
+    /// Decodes the body of a message of type `typ`: all of `r`.
+    fn decode_body(typ: HandshakeType, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let message = match typ {
-            HandshakeType::ClientHello => Self::ClientHello(ClientHello::decode(&mut r)?),
+            HandshakeType::ClientHello => Self::ClientHello(ClientHello::decode(r)?),
             HandshakeType::ServerHello => {
-                let sh = ServerHello::decode(&mut r)?;
+                let sh = ServerHello::decode(r)?;
                 if sh.is_hello_retry_request() {
                     Self::HelloRetryRequest(sh)
                 } else {
                     Self::ServerHello(sh)
                 }
             }
-            HandshakeType::NewSessionTicket => {
-                Self::NewSessionTicket(NewSessionTicket::decode(&mut r)?)
-            }
+            HandshakeType::NewSessionTicket => Self::NewSessionTicket(NewSessionTicket::decode(r)?),
             HandshakeType::EndOfEarlyData => Self::EndOfEarlyData,
             HandshakeType::EncryptedExtensions => {
-                Self::EncryptedExtensions(EncryptedExtensions::decode(&mut r)?)
+                Self::EncryptedExtensions(EncryptedExtensions::decode(r)?)
             }
-            HandshakeType::Certificate => Self::Certificate(Certificate::decode(&mut r)?),
+            HandshakeType::Certificate => Self::Certificate(Certificate::decode(r)?),
             HandshakeType::CertificateRequest => {
-                Self::CertificateRequest(CertificateRequest::decode(&mut r)?)
+                Self::CertificateRequest(CertificateRequest::decode(r)?)
             }
             HandshakeType::CertificateVerify => {
-                Self::CertificateVerify(CertificateVerify::decode(&mut r)?)
+                Self::CertificateVerify(CertificateVerify::decode(r)?)
             }
-            HandshakeType::Finished => Self::Finished(Finished::decode(&mut r)?),
-            HandshakeType::KeyUpdate => Self::KeyUpdate(KeyUpdate::decode(&mut r)?),
-            HandshakeType::MessageHash => Self::MessageHash(MessageHash::decode(&mut r)?),
+            HandshakeType::Finished => Self::Finished(Finished::decode(r)?),
+            HandshakeType::KeyUpdate => Self::KeyUpdate(KeyUpdate::decode(r)?),
+            HandshakeType::MessageHash => Self::MessageHash(MessageHash::decode(r)?),
             HandshakeType::Unknown(_) => Self::Unknown {
                 typ,
-                body: r.rest().to_vec(),
+                body: r.rest("Handshake.body").to_vec(),
             },
         };
         r.expect_empty(message.name())?;

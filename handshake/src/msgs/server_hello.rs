@@ -106,7 +106,7 @@ impl Codec for ServerHello {
     }
 
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let legacy_version = ProtocolVersion::decode(r)?;
+        let legacy_version = ProtocolVersion::from_u16(r.u16("ServerHello.legacy_version")?);
         let random = r.array("ServerHello.random")?;
         let context = if random == HELLO_RETRY_REQUEST_RANDOM {
             ExtensionContext::HelloRetryRequest
@@ -119,7 +119,7 @@ impl Codec for ServerHello {
             legacy_session_id_echo: r
                 .vec_u8("ServerHello.legacy_session_id_echo", 0..=32)?
                 .to_vec(),
-            cipher_suite: CipherSuite::decode(r)?,
+            cipher_suite: CipherSuite::from_u16(r.u16("ServerHello.cipher_suite")?),
             legacy_compression_method: r.u8("ServerHello.legacy_compression_method")?,
             // As for ClientHello, the RFC minimum (6) is left to the state machine, which
             // reports the missing supported_versions precisely.

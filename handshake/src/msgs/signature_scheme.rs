@@ -116,6 +116,34 @@ impl SignatureScheme {
     }
 }
 
+impl SignatureScheme {
+    /// For a value in the TLS 1.2 `SignatureAndHashAlgorithm` layout (RFC 5246
+    /// §7.4.1.4.1: hash byte, then signature byte) with no TLS 1.3 name, the names of its
+    /// hash and signature algorithms, e.g. `("sha224", "ecdsa")` for 0x0303.
+    pub const fn tls12_hash_and_signature(self) -> Option<(&'static str, &'static str)> {
+        if self.name().is_some() {
+            return None;
+        }
+        let [hash, signature] = self.to_u16().to_be_bytes();
+        let hash = match hash {
+            1 => "md5",
+            2 => "sha1",
+            3 => "sha224",
+            4 => "sha256",
+            5 => "sha384",
+            6 => "sha512",
+            _ => return None,
+        };
+        let signature = match signature {
+            1 => "rsa",
+            2 => "dsa",
+            3 => "ecdsa",
+            _ => return None,
+        };
+        Some((hash, signature))
+    }
+}
+
 impl fmt::Display for SignatureScheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt_code_point(f, self.name(), self.to_u16(), 4)
@@ -146,5 +174,10 @@ mod tests {
             "rsa_pss_rsae_sha256"
         );
         assert_eq!(SignatureScheme::from_u16(0x0807), SignatureScheme::Ed25519);
+        assert_eq!(
+            SignatureScheme::from_u16(0x0303).tls12_hash_and_signature(),
+            Some(("sha224", "ecdsa"))
+        );
+        assert_eq!(SignatureScheme::Ed25519.tls12_hash_and_signature(), None);
     }
 }

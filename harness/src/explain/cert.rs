@@ -2,12 +2,9 @@
 //! (§4.4.3): the messages of certificate authentication, for the server and, when the
 //! server asks, for the client.
 
+use super::extensions::signature_scheme;
+use super::{uint, who};
 use handshake::Side;
-use handshake::msgs::enums::ExtensionContext;
-
-use super::cursor::Cursor;
-use super::extensions::{extensions, signature_scheme};
-use super::who;
 
 /// What a CertificateRequest is for.
 pub(super) const CERTIFICATE_REQUEST_SUMMARY: &str = "the server asks the client to \
@@ -37,22 +34,19 @@ pub(super) fn certificate_verify_summary(sender: Option<Side>) -> String {
     )
 }
 
-pub(super) fn certificate_request(c: &mut Cursor<'_>) -> Option<()> {
-    c.opaque(1, "certificate_request_context", |context| {
-        if context.is_empty() {
-            "a request made during the handshake (§4.3.2)".into()
-        } else {
-            "a post-handshake request's unique value, echoed in the client's Certificate \
-             so the answer can be matched to it (§4.3.2, §4.6.2)"
-                .into()
+/// The meaning of a certificate-message field the codec read as `what`.
+pub(super) fn meaning(what: &str, bytes: &[u8], sender: Option<Side>) -> Option<String> {
+    Some(match what {
+        "CertificateRequest.certificate_request_context" => {
+            if bytes.is_empty() {
+                "a request made during the handshake (§4.3.2)".into()
+            } else {
+                "a post-handshake request's unique value, echoed in the client's Certificate \
+                 so the answer can be matched to it (§4.3.2, §4.6.2)"
+                    .into()
+            }
         }
-    })?;
-    extensions(c, ExtensionContext::CertificateRequest)
-}
-
-pub(super) fn certificate(c: &mut Cursor<'_>, sender: Option<Side>) -> Option<()> {
-    c.opaque(1, "certificate_request_context", |context| {
-        match (context.is_empty(), sender) {
+        "Certificate.certificate_request_context" => match (bytes.is_empty(), sender) {
             (true, Some(Side::Server)) => {
                 "a server's Certificate always has an empty context (§4.4.2)".into()
             }
@@ -63,21 +57,26 @@ pub(super) fn certificate(c: &mut Cursor<'_>, sender: Option<Side>) -> Option<()
             (false, _) => "echoes the context of the post-handshake CertificateRequest this \
                 answers (§4.4.2)"
                 .into(),
-        }
-    })?;
-    c.vector(
-        3,
-        "certificate_list",
-        |list| certificate_list_meaning(list.is_empty(), sender),
-        |c| {
-            let mut index = 0;
-            while !c.at_end() {
-                certificate_entry(c, index, sender)?;
-                index += 1;
-            }
-            Some(())
         },
-    )
+        "CertificateEntry.cert_data" => certificate_summary_of(bytes),
+        "CertificateVerify.algorithm" => format!(
+            "{}: chosen from the peer's signature_algorithms, matching the certificate's key \
+             (§4.4.3)",
+            signature_scheme(uint(bytes) as u16)
+        ),
+        "CertificateVerify.signature" => signature_meaning(sender),
+        _ => return None,
+    })
+}
+
+/// The meaning of a certificate-message vector the codec read as `what`.
+pub(super) fn group_meaning(what: &str, contents: &[u8], sender: Option<Side>) -> Option<String> {
+    match what {
+        "Certificate.certificate_list" => {
+            Some(certificate_list_meaning(contents.is_empty(), sender))
+        }
+        _ => None,
+    }
 }
 
 fn certificate_list_meaning(empty: bool, sender: Option<Side>) -> String {
@@ -96,27 +95,16 @@ fn certificate_list_meaning(empty: bool, sender: Option<Side>) -> String {
     }
 }
 
-/// One `CertificateEntry`: cert_data<1..2^24-1>, extensions.
-fn certificate_entry(c: &mut Cursor<'_>, index: usize, sender: Option<Side>) -> Option<()> {
-    let der_len = c.peek_uint(0, 3)? as usize;
-    let ext_len = c.peek_uint(3 + der_len, 2).map_or(0, |n| n as usize);
-    let role = if index == 0 {
+/// What the `index`th CertificateEntry of a chain is.
+pub(super) fn entry_role(index: usize, sender: Option<Side>) -> String {
+    if index == 0 {
         format!(
             "the end-entity certificate: the {}'s own, whose key signs the CertificateVerify",
             who(sender)
         )
     } else {
         "a CA certificate that helps the peer build a path to its trust anchor".into()
-    };
-    c.group(
-        3 + der_len + 2 + ext_len,
-        &format!("CertificateEntry #{index}"),
-        role,
-        |c| {
-            c.opaque(3, "cert_data", certificate_summary_of)?;
-            extensions(c, ExtensionContext::Certificate)
-        },
-    )
+    }
 }
 
 /// A short summary of a DER certificate, via the pki crate's parser.
@@ -142,18 +130,6 @@ fn certificate_summary_of(der: &[u8]) -> String {
         }
         Err(e) => format!("bytes that do not parse as an X.509 certificate: {e}"),
     }
-}
-
-pub(super) fn certificate_verify(c: &mut Cursor<'_>, sender: Option<Side>) -> Option<()> {
-    c.uint(2, "algorithm", |v| {
-        format!(
-            "{}: chosen from the peer's signature_algorithms, matching the certificate's key \
-             (§4.4.3)",
-            signature_scheme(v as u16)
-        )
-    })?;
-    c.opaque(2, "signature", |_| signature_meaning(sender))?;
-    Some(())
 }
 
 fn signature_meaning(sender: Option<Side>) -> String {

@@ -1,12 +1,8 @@
 //! Finished (RFC 8446 §4.4.4), the post-handshake messages NewSessionTicket (§4.6.1) and
 //! KeyUpdate (§4.6.3), EndOfEarlyData (§4.5) and the synthetic message_hash (§4.4.1).
 
+use super::{uint, who};
 use handshake::Side;
-use handshake::msgs::enums::ExtensionContext;
-
-use super::cursor::Cursor;
-use super::extensions::extensions;
-use super::who;
 
 pub(super) fn finished_summary(sender: Option<Side>) -> String {
     format!(
@@ -16,11 +12,52 @@ pub(super) fn finished_summary(sender: Option<Side>) -> String {
     )
 }
 
-pub(super) fn finished(
-    c: &mut Cursor<'_>,
+/// The meaning of a Finished, NewSessionTicket, KeyUpdate or message_hash field the codec
+/// read as `what`.
+pub(super) fn meaning(
+    what: &str,
+    bytes: &[u8],
     sender: Option<Side>,
     transcript_before: Option<&str>,
-) -> Option<()> {
+) -> Option<String> {
+    let v = uint(bytes);
+    Some(match what {
+        "Finished.verify_data" => verify_data(bytes, sender, transcript_before),
+        "NewSessionTicket.ticket_lifetime" => {
+            let limit = if v > 604_800 {
+                "more than the 604800 s (7 days) allowed: the client must not use it this long"
+            } else {
+                "at most 604800 s, 7 days"
+            };
+            format!("{v} seconds the ticket may be used ({limit}) (§4.6.1)")
+        }
+        "NewSessionTicket.ticket_age_add" => "random value the client adds to the ticket's age \
+            when it presents it, so an observer cannot link the connections (§4.6.1)"
+            .into(),
+        "NewSessionTicket.ticket_nonce" => "unique per ticket: PSK = \
+            HKDF-Expand-Label(resumption_master_secret, \"resumption\", ticket_nonce, \
+            Hash.length) (§4.6.1)"
+            .into(),
+        "NewSessionTicket.ticket" => {
+            "opaque to the client: the PSK identity it presents to resume (§4.6.1)".into()
+        }
+        "KeyUpdate.request_update" => match v {
+            0 => "update_not_requested (0): the peer need not update its own keys (§4.6.3)".into(),
+            1 => {
+                "update_requested (1): the peer must answer with its own KeyUpdate (§4.6.3)".into()
+            }
+            v => format!("{v}: not a defined value; the receiver aborts with illegal_parameter"),
+        },
+        "MessageHash.hash" => format!(
+            "{} bytes: Hash(ClientHello1), standing for the first ClientHello in the \
+             transcript after a HelloRetryRequest (§4.4.1)",
+            bytes.len()
+        ),
+        _ => return None,
+    })
+}
+
+fn verify_data(mac: &[u8], sender: Option<Side>, transcript_before: Option<&str>) -> String {
     let (secret, transcript) = match sender {
         // The PSK paths have no server CertificateVerify: there the MAC covers
         // ClientHello..EncryptedExtensions.
@@ -38,72 +75,13 @@ pub(super) fn finished(
             "ClientHello..the message before this one",
         ),
     };
-    if c.at_end() {
-        c.note(
-            "verify_data",
-            "missing: verify_data is Hash.length bytes (32 for SHA-256) (§4.4.4)".into(),
-        );
-        return Some(());
+    if mac.is_empty() {
+        return "missing: verify_data is Hash.length bytes (32 for SHA-256) (§4.4.4)".into();
     }
     let transcript = transcript_before.unwrap_or(transcript);
-    c.rest("verify_data", |mac| {
-        format!(
-            "{} bytes: HMAC(finished_key, Transcript-Hash({transcript})), finished_key = \
-             HKDF-Expand-Label({secret}, \"finished\", \"\", Hash.length) (§4.4.4)",
-            mac.len()
-        )
-    });
-    Some(())
-}
-
-pub(super) fn new_session_ticket(c: &mut Cursor<'_>) -> Option<()> {
-    c.uint(4, "ticket_lifetime", |s| {
-        let limit = if s > 604_800 {
-            "more than the 604800 s (7 days) allowed: the client must not use it this long"
-        } else {
-            "at most 604800 s, 7 days"
-        };
-        format!("{s} seconds the ticket may be used ({limit}) (§4.6.1)")
-    })?;
-    c.uint(4, "ticket_age_add", |_| {
-        "random value the client adds to the ticket's age when it presents it, so an observer \
-         cannot link the connections (§4.6.1)"
-            .into()
-    })?;
-    c.opaque(1, "ticket_nonce", |_| {
-        "unique per ticket: PSK = HKDF-Expand-Label(resumption_master_secret, \"resumption\", \
-         ticket_nonce, Hash.length) (§4.6.1)"
-            .into()
-    })?;
-    c.opaque(2, "ticket", |_| {
-        "opaque to the client: the PSK identity it presents to resume (§4.6.1)".into()
-    })?;
-    extensions(c, ExtensionContext::NewSessionTicket)
-}
-
-pub(super) fn key_update(c: &mut Cursor<'_>) -> Option<()> {
-    c.uint(1, "request_update", |v| match v {
-        0 => "update_not_requested (0): the peer need not update its own keys (§4.6.3)".into(),
-        1 => "update_requested (1): the peer must answer with its own KeyUpdate (§4.6.3)".into(),
-        v => format!("{v}: not a defined value; the receiver aborts with illegal_parameter"),
-    })?;
-    Some(())
-}
-
-pub(super) fn end_of_early_data(c: &mut Cursor<'_>) -> Option<()> {
-    if c.at_end() {
-        c.note("body", "empty, as it must be (§4.5)".into());
-    }
-    Some(())
-}
-
-pub(super) fn message_hash(c: &mut Cursor<'_>) -> Option<()> {
-    c.rest("hash", |hash| {
-        format!(
-            "{} bytes: Hash(ClientHello1), standing for the first ClientHello in the \
-             transcript after a HelloRetryRequest (§4.4.1)",
-            hash.len()
-        )
-    });
-    Some(())
+    format!(
+        "{} bytes: HMAC(finished_key, Transcript-Hash({transcript})), finished_key = \
+         HKDF-Expand-Label({secret}, \"finished\", \"\", Hash.length) (§4.4.4)",
+        mac.len()
+    )
 }

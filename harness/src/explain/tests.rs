@@ -549,3 +549,94 @@ fn finished_names_the_transcript_it_covers() {
         "{unknown}"
     );
 }
+
+/// A browser-like ClientHello with GREASE values (RFC 8701) everywhere a browser puts them
+/// and an extension nobody knows: all explained, byte for byte, and said to be GREASE.
+#[test]
+fn grease_and_unknown_extensions_are_explained() {
+    use handshake::msgs::enums::{CipherSuite, ExtensionType, NamedGroup, ProtocolVersion};
+    use handshake::msgs::{ClientHello, Extension, Extensions, KeyShareEntry};
+    let grease_ext = |v: u16, bytes: &[u8]| Extension::Unknown {
+        typ: ExtensionType::from_u16(v),
+        bytes: bytes.to_vec(),
+    };
+    let hello = HandshakeMessage::ClientHello(ClientHello {
+        legacy_version: ProtocolVersion::Tls12,
+        random: [1; 32],
+        legacy_session_id: vec![2; 32],
+        cipher_suites: vec![
+            CipherSuite::from_u16(0x2a2a),
+            CipherSuite::TlsAes128GcmSha256,
+        ],
+        legacy_compression_methods: vec![0],
+        extensions: Extensions(vec![
+            grease_ext(0x0a0a, &[]),
+            Extension::SupportedGroups(vec![NamedGroup::from_u16(0x3a3a), NamedGroup::X25519]),
+            Extension::KeyShareClientHello(vec![
+                KeyShareEntry {
+                    group: NamedGroup::from_u16(0x3a3a),
+                    key_exchange: vec![0],
+                },
+                KeyShareEntry {
+                    group: NamedGroup::X25519,
+                    key_exchange: vec![9; 32],
+                },
+            ]),
+            Extension::SupportedVersionsClientHello(vec![
+                ProtocolVersion::from_u16(0x5a5a),
+                ProtocolVersion::Tls13,
+            ]),
+            grease_ext(0x4469, &[0, 3, 2, b'h', b'2']),
+            grease_ext(0xfafa, &[0]),
+        ]),
+    });
+    let bytes = hello.to_bytes().expect("encodes");
+    let fields = explain_message_from(&bytes, Side::Client);
+    assert_every_byte_once(&bytes, &fields, "GREASE ClientHello");
+    assert_fully_decoded(&fields, "GREASE ClientHello");
+    assert!(meanings(&fields, "cipher_suite").contains("unknown (0x2a2a): a GREASE value"));
+    assert!(meanings(&fields, "named_group").contains("unknown (0x3a3a): a GREASE value"));
+    assert!(meanings(&fields, "group").contains("unknown (0x3a3a): a GREASE value"));
+    assert!(meanings(&fields, "version").contains("unknown (0x5a5a): a GREASE value"));
+    let types = meanings(&fields, "extension_type");
+    assert!(
+        types.contains("unknown (0x0a0a): a GREASE value"),
+        "{types}"
+    );
+    assert!(
+        types.contains("unknown (0x4469): not known here"),
+        "{types}"
+    );
+    let data = find(&fields, "extension_data");
+    assert_eq!(
+        data.len(),
+        2,
+        "the empty GREASE extension has only its length"
+    );
+    assert!(data.iter().any(|f| f.hex == "0003026832"));
+    assert!(meanings(&fields, "extension_data").contains("GREASE extension"));
+    assert!(meanings(&fields, "extension_data").contains("not decoded here: raw bytes"));
+}
+
+/// Every field name the codec records has a meaning here (no generic fallback text).
+#[test]
+fn every_recorded_field_has_a_meaning() {
+    let mut all: Vec<(Vec<u8>, Side)> = RFC8448_MESSAGES
+        .iter()
+        .map(|&(trace, label, sender)| (fixture(trace, label), sender))
+        .collect();
+    for (direction, _, bytes) in keylab_messages(ClientAuth::Required, true) {
+        all.push((bytes, sender(direction)));
+    }
+    for (bytes, sender) in all {
+        for f in explain_message_from(&bytes, sender) {
+            assert!(
+                f.meaning != "a field of this message" && !f.meaning.is_empty(),
+                "{} at {} has no meaning",
+                f.name,
+                f.offset
+            );
+            assert!(!f.group || !f.meaning.ends_with(" bytes"), "{}", f.name);
+        }
+    }
+}
