@@ -143,7 +143,7 @@ pub fn traffic_keys(
         value: secret,
     };
     let empty = Named {
-        name: "context (empty)",
+        name: "context",
         value: &[],
     };
     let part = |what: &str, bytes: &[u8]| {

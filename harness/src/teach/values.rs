@@ -176,7 +176,7 @@ fn secret(s: &SecretRecord) -> Option<ValueStep> {
                 ContextRecord::TranscriptHash(t) => {
                     format!("context: transcript hash of {}", t.covers)
                 }
-                ContextRecord::Empty => "context (empty)".to_owned(),
+                ContextRecord::Empty => "context".to_owned(),
                 ContextRecord::TicketNonce { .. } => "context: ticket_nonce".to_owned(),
             };
             (
@@ -254,7 +254,7 @@ fn mac_pair(
             secret: base,
             label: "finished",
             context: Named {
-                name: "context (empty)",
+                name: "context",
                 value: &[],
             },
             length: 32,
