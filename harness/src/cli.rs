@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every TLS 1.3 path over loopback, with built-in certificates and keys.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_CODES, after_long_help = demo::long_help())]
     Demo(demo::DemoArgs),
     /// A TLS 1.3 echo server on a real socket.
     #[command(after_help = EXIT_CODES)]

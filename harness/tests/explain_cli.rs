@@ -123,3 +123,17 @@ fn colour_only_on_request_of_a_terminal_and_never_with_no_color() {
     let text = explain(&["--seed", "1", "--path", "psk"], 100);
     assert!(!text.contains('\x1b'));
 }
+
+#[test]
+fn the_help_excerpt_is_real_output() {
+    let help = support::run_keylab(&["demo", "--help"]);
+    let help = assert_ok(&help);
+    let excerpt = harness::cmd::demo::HELP_EXCERPT;
+    assert!(help.contains(excerpt.trim_end()), "{help}");
+    assert!(help.contains("Exit status:"), "{help}");
+    let real = explain(&["--seed", "1", "--path", "psk+dhe"], 100);
+    assert!(
+        real.contains(excerpt),
+        "the excerpt is no longer printed:\n{excerpt}"
+    );
+}

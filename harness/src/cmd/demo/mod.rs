@@ -92,6 +92,24 @@ pub struct DemoArgs {
     pub forward_secrecy: bool,
 }
 
+/// The lines of a real `--explain` run that `keylab demo --help` shows (a test keeps them
+/// equal to the output).
+pub const HELP_EXCERPT: &str = include_str!("help_excerpt.txt");
+
+/// The end of `keylab demo --help`: an excerpt of the explanation, then the exit codes.
+pub fn long_help() -> String {
+    format!(
+        "--explain shows every record, message and key schedule step; each computed value \
+         comes with a command that recomputes it. Excerpt of `keylab demo --seed 1 --path \
+         psk+dhe --explain`, the server's Finished record opened:\n\n{HELP_EXCERPT}\n\
+         --html FILE writes the same explanation as one self-contained page; \
+         --forward-secrecy shows, by trying, that a leaked PSK opens a psk_ke recording but \
+         not a psk+dhe one; --states-dot FILE draws the state machines with the run's path \
+         highlighted.\n\n{}",
+        crate::failure::EXIT_CODES
+    )
+}
+
 /// Runs the demo and writes its report to `out`.
 pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
     if args.forward_secrecy {
