@@ -296,6 +296,12 @@ impl<'a> Explainer<'a> {
         });
     }
 
+    /// A length prefix as a leaf.
+    fn push_length(&mut self, depth: usize, name: String, length: &Span, meaning: String) {
+        let bytes = self.slice(length);
+        self.push(depth, name, length.start, bytes, meaning);
+    }
+
     fn push_group(
         &mut self,
         depth: usize,
@@ -398,13 +404,7 @@ impl<'a> Explainer<'a> {
             // Extension data is shown flat inside its extension's group.
             SpanKind::Body if body.what == "Extension.extension_data" => {
                 let meaning = length_meaning(declared, contents.len());
-                self.push(
-                    depth,
-                    format!("{name} length"),
-                    length.start,
-                    self.slice(length),
-                    meaning,
-                );
+                self.push_length(depth, format!("{name} length"), length, meaning);
                 self.sequence(children, body.start, body.end, depth);
             }
             SpanKind::Body => {
@@ -417,13 +417,7 @@ impl<'a> Explainer<'a> {
                     meaning,
                 );
                 let meaning = length_meaning(declared, contents.len());
-                self.push(
-                    depth + 1,
-                    "length".into(),
-                    length.start,
-                    self.slice(length),
-                    meaning,
-                );
+                self.push_length(depth + 1, "length".into(), length, meaning);
                 self.sequence(children, body.start, body.end, depth + 1);
             }
             // An opaque value: its length, then the value (only the length when empty).
@@ -431,23 +425,11 @@ impl<'a> Explainer<'a> {
                 let value = self.leaf_meaning(body.what, contents);
                 if contents.is_empty() && !truncated {
                     let meaning = format!("0: empty; {value}");
-                    self.push(
-                        depth,
-                        format!("{name} length"),
-                        length.start,
-                        self.slice(length),
-                        meaning,
-                    );
+                    self.push_length(depth, format!("{name} length"), length, meaning);
                     return;
                 }
                 let meaning = length_meaning(declared, contents.len());
-                self.push(
-                    depth,
-                    format!("{name} length"),
-                    length.start,
-                    self.slice(length),
-                    meaning,
-                );
+                self.push_length(depth, format!("{name} length"), length, meaning);
                 let value = if truncated {
                     format!(
                         "truncated: {} of {declared} bytes present; {value}",
