@@ -21,6 +21,9 @@ pub struct RunInfo<'a> {
     pub number: usize,
     /// Who the client is, in a few words.
     pub client: &'a str,
+    /// What to call the run's path when it is not simply the path taken (a demo's `hrr`
+    /// run takes ephemeral-dh); `None`: the path taken.
+    pub label: Option<&'a str>,
 }
 
 /// The explanation of one connection: every message, field by field, with the key
@@ -37,7 +40,11 @@ pub fn run(info: RunInfo<'_>, o: &Outcome) -> RunExplanation {
     }
     RunExplanation {
         number: info.number,
-        path: client.map_or_else(|| "failed".to_owned(), |c| c.path.name().to_owned()),
+        path: match (info.label, client) {
+            (Some(label), _) => label.to_owned(),
+            (None, Some(c)) => c.path.name().to_owned(),
+            (None, None) => "failed".to_owned(),
+        },
         client: info.client.to_owned(),
         reasons,
         cipher_suite: client.map_or_else(String::new, |c| c.cipher_suite.to_string()),
@@ -79,7 +86,11 @@ pub fn served(
     }
     RunExplanation {
         number: info.number,
-        path: summary.map_or_else(|| "failed".to_owned(), |s| s.path.name().to_owned()),
+        path: match (info.label, summary) {
+            (Some(label), _) => label.to_owned(),
+            (None, Some(s)) => s.path.name().to_owned(),
+            (None, None) => "failed".to_owned(),
+        },
         client: info.client.to_owned(),
         reasons: summary
             .map(|s| vec![format!("server: {}", s.reason)])

@@ -382,6 +382,7 @@ fn explanation(plans: &[&Plan], outcomes: &[Outcome], args: &DemoArgs, seed: u64
             let info = build::RunInfo {
                 number: i + 1,
                 client: plan.client,
+                label: Some(plan.name),
             };
             build::run(info, o)
         })

@@ -347,6 +347,7 @@ fn model(
     let info = RunInfo {
         number: usize::try_from(id).unwrap_or(usize::MAX),
         client: &client,
+        label: None,
     };
     build::served(info, observed, summary, wire)
 }
