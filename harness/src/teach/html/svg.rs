@@ -183,7 +183,7 @@ pub(super) fn key_schedule(h: &mut String, run: &RunExplanation) {
     if values.is_empty() {
         return;
     }
-    const NODE_W: usize = 250;
+    const NODE_W: usize = 300;
     const NODE_H: usize = 34;
     let mut column = Vec::with_capacity(values.len());
     for v in &values {
