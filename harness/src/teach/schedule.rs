@@ -75,18 +75,30 @@ impl Computation<'_> {
                 label,
                 context,
                 length,
-            } => vec![
-                named(secret),
-                Input {
-                    name: "label".into(),
-                    value: format!("\"tls13 {label}\""),
-                },
-                named(context),
-                Input {
-                    name: "length".into(),
-                    value: format!("{length} bytes"),
-                },
-            ],
+            } => {
+                let mut inputs = vec![
+                    named(secret),
+                    Input {
+                        name: "label".into(),
+                        value: format!("\"tls13 {label}\""),
+                    },
+                    named(context),
+                    Input {
+                        name: "length".into(),
+                        value: format!("{length} bytes"),
+                    },
+                ];
+                // The info of HKDF-Expand, from the key schedule's own encoder (§7.1).
+                if let Ok(info) =
+                    handshake::key_schedule::hkdf_label(label.as_bytes(), context.value, *length)
+                {
+                    inputs.push(Input {
+                        name: "HkdfLabel (length, \"tls13 \" + label, context)".into(),
+                        value: hex::encode(info),
+                    });
+                }
+                inputs
+            }
             Computation::Hmac { key, data } => vec![named(key), named(data)],
             Computation::X25519 { private, peer } | Computation::P256 { private, peer } => {
                 vec![named(private), named(peer)]
