@@ -122,3 +122,24 @@ fn record_decryption_matches_for_chacha20_poly1305() {
     let wrapped = check::wrap_command(&printed, 60, "    ").join("\n");
     assert_eq!(run(&wrapped), hex::encode(inner));
 }
+
+#[test]
+fn record_decryption_matches_for_aes_128_gcm() {
+    use aes_gcm::aead::{Aead as _, KeyInit as _};
+    let key = [4u8; 16];
+    let nonce = [5u8; 12];
+    let aad = [0x17, 0x03, 0x03, 0x00, 0x17];
+    let inner = b"finished\x16\x00";
+    let cipher = aes_gcm::Aes128Gcm::new(&key.into());
+    let sealed = cipher
+        .encrypt(
+            &nonce.into(),
+            aes_gcm::aead::Payload {
+                msg: inner,
+                aad: &aad,
+            },
+        )
+        .expect("seal");
+    let printed = check::aead_open(SupportedSuite::Aes128GcmSha256, &key, &nonce, &aad, &sealed);
+    assert_eq!(run(&printed), hex::encode(inner));
+}

@@ -9,9 +9,17 @@ use std::time::Duration;
 use serde_json::Value;
 use support::{assert_ok, keylab, run_with_timeout};
 
-/// The paths explained here, one run each (resumption runs include the run that earns
-/// their ticket).
-const PATHS: [&str; 4] = ["ephemeral-dh", "certificate", "psk", "resumption"];
+/// Every path `--path` names (resumption runs include the run that earns their ticket; hrr
+/// uses secp256r1, so P-256 is covered too).
+const PATHS: [&str; 7] = [
+    "ephemeral-dh",
+    "certificate",
+    "psk",
+    "psk+dhe",
+    "resumption",
+    "resumption+dhe",
+    "hrr",
+];
 
 /// `keylab demo --explain ARGS` at `columns`, not on a terminal; its stdout.
 fn explain(args: &[&str], columns: usize) -> String {
