@@ -1,5 +1,6 @@
 //! Builds the explanation model of one run from what its two sides observed.
 
+use handshake::msgs::HandshakeMessage;
 use handshake::{Path, Side, Summary, SupportedSuite};
 
 use super::model::{
@@ -38,6 +39,9 @@ pub fn run(info: RunInfo<'_>, o: &Outcome) -> RunExplanation {
     if let Some(s) = server {
         reasons.push(format!("server: {}", s.reason));
     }
+    if client.is_some_and(|c| c.hello_retry) {
+        reasons.push(hello_retry_reason(&o.observed));
+    }
     RunExplanation {
         number: info.number,
         path: match (info.label, client) {
@@ -52,6 +56,7 @@ pub fn run(info: RunInfo<'_>, o: &Outcome) -> RunExplanation {
         steps: steps(
             &o.observed,
             o.server.as_ref().map(|s| &s.observed),
+            false,
             &o.wire,
             client.map(|c| c.path),
         ),
@@ -61,6 +66,40 @@ pub fn run(info: RunInfo<'_>, o: &Outcome) -> RunExplanation {
             .as_ref()
             .map(|s| s.observed.transitions.clone())
             .unwrap_or_default(),
+    }
+}
+
+/// Why the server asked again: the group of the first ClientHello's key share and the one
+/// the HelloRetryRequest asked for (RFC 8446 §4.1.4, §4.2.8).
+fn hello_retry_reason(observed: &Observed) -> String {
+    let asked = observed
+        .messages
+        .iter()
+        .find(|m| m.name == "HelloRetryRequest")
+        .and_then(|m| HandshakeMessage::decode(&m.bytes).ok())
+        .and_then(|m| match m {
+            HandshakeMessage::HelloRetryRequest(hrr) => hrr.extensions.hello_retry_group(),
+            _ => None,
+        });
+    let guessed = observed
+        .messages
+        .first()
+        .and_then(|m| HandshakeMessage::decode(&m.bytes).ok())
+        .and_then(|m| match m {
+            HandshakeMessage::ClientHello(ch) => ch
+                .extensions
+                .client_key_shares()
+                .and_then(|s| s.first().map(|k| k.group.to_string())),
+            _ => None,
+        })
+        .unwrap_or_else(|| "another group".to_owned());
+    match asked {
+        Some(group) => format!(
+            "HelloRetryRequest: the client's first key share was for {guessed}, the server \
+             prefers {group} (it is also in the client's supported_groups), so it asked for a \
+             second ClientHello with a key share for {group} (§4.1.4, §4.2.8)"
+        ),
+        None => "HelloRetryRequest: the server asked for a second ClientHello (§4.1.4)".into(),
     }
 }
 
@@ -97,7 +136,7 @@ pub fn served(
             .unwrap_or_default(),
         cipher_suite: summary.map_or_else(String::new, |s| s.cipher_suite.to_string()),
         group: summary.and_then(|s| s.group.map(|g| g.to_string())),
-        steps: steps(observed, None, &captured, summary.map(|s| s.path)),
+        steps: steps(observed, None, true, &captured, summary.map(|s| s.path)),
         client_transitions: Vec::new(),
         server_transitions: observed.transitions.clone(),
     }
@@ -109,6 +148,7 @@ pub fn served(
 fn steps(
     observed: &Observed,
     server: Option<&Observed>,
+    served: bool,
     wire: &runner::Wire,
     path: Option<Path>,
 ) -> Vec<Step> {
@@ -119,6 +159,7 @@ fn steps(
     let mut out = Steps {
         observed,
         server,
+        served,
         placed: vec![false; observed.messages.len() + 2],
         psk_ke: path.is_some_and(|p| !p.uses_dhe()),
         steps: Vec::new(),
@@ -143,6 +184,8 @@ struct Steps<'a> {
     observed: &'a Observed,
     /// The server's view, for its ephemeral key (a demo shows both).
     server: Option<&'a Observed>,
+    /// Whether `observed` is a server's view of a connection it served.
+    served: bool,
     /// Which slots of values (by `after_messages`) have been placed.
     placed: Vec<bool>,
     /// Whether the run took a PSK path without (EC)DHE.
@@ -252,7 +295,14 @@ impl Steps<'_> {
             return;
         }
         self.placed[n] = true;
-        let values = values::after(self.observed, self.server, n, is_client_hello);
+        let who = if self.served {
+            values::View::Served
+        } else {
+            values::View::Demo {
+                server: self.server,
+            }
+        };
+        let values = values::after(self.observed, who, n, is_client_hello);
         if !values.is_empty() && !self.hkdf_note_shown {
             self.hkdf_note_shown = true;
             self.steps.push(Step::Note(schedule::hkdf_label_note()));

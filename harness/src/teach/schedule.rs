@@ -199,11 +199,13 @@ pub fn hkdf_label_note() -> NoteStep {
 pub fn message_hash_note() -> NoteStep {
     NoteStep {
         title: "The transcript after a HelloRetryRequest (§4.4.1)".into(),
-        text: "The server answered the first ClientHello with a HelloRetryRequest and kept no \
-               state. In the transcript, ClientHello1 is replaced by a synthetic message_hash \
-               message: handshake type 254, length 32, and SHA-256(ClientHello1). The \
-               transcript then continues with the HelloRetryRequest and the second \
-               ClientHello, so every later secret still covers the first ClientHello."
+        text: "The server answered the first ClientHello with a HelloRetryRequest. In the \
+               transcript, ClientHello1 is replaced by a synthetic message_hash message: \
+               handshake type 254, length 32, and SHA-256(ClientHello1). The transcript then \
+               continues with the HelloRetryRequest and the second ClientHello, so every later \
+               secret still covers the first ClientHello. The server keeps only that hash \
+               between the two hellos (a server could even send it to the client in a cookie \
+               and keep no state; keylab's HelloRetryRequest carries no cookie)."
             .into(),
     }
 }

@@ -71,7 +71,7 @@ impl Out {
                  message that makes it possible. § is a section of RFC 8446 unless another \
                  RFC is named. Hex is shown 16 bytes a row; a value longer than {SHOWN_WHOLE} \
                  bytes is shown in part and says how much is left out (`--json` has every \
-                 byte). Lines after \"check:\" are a command that recomputes the value above \
+                 byte). The lines after \"check\" are a command that recomputes the value above \
                  it (python3; some need the `cryptography` package); a line ending in \\ \
                  continues on the next.{}",
                 repeat.map_or_else(String::new, |r| format!(
@@ -82,11 +82,11 @@ impl Out {
             Kind::Note,
         );
         if self.painter.enabled {
-            let sample: Vec<String> = Kind::ALL
-                .iter()
-                .map(|k| self.painter.paint(*k, k.legend()))
-                .collect();
-            self.prose(0, "Colours: ", &sample.join(", "), Kind::Note);
+            self.push("Colours:".to_owned());
+            for kind in Kind::ALL {
+                let line = self.painter.paint(kind, kind.legend());
+                self.push(format!("  {line}"));
+            }
         }
         self.push(String::new());
     }
@@ -151,7 +151,10 @@ impl Out {
         self.prose(4, "", "TLSInnerPlaintext, decrypted (§5.2):", Kind::Note);
         self.fields(6, &p.inner);
         if let Some(check) = &p.check {
-            self.check(check);
+            self.check(
+                check,
+                "check (prints the whole TLSInnerPlaintext above, in one line):",
+            );
         }
     }
 
@@ -178,7 +181,8 @@ impl Out {
         for f in fields {
             let pad = indent + 6 + 2 * f.depth;
             let name = self.painter.paint(Kind::Name, &f.name);
-            let inline = !f.group && f.len <= 4;
+            let inline = !f.group && (1..=4).contains(&f.len);
+            let empty = !f.group && f.len == 0;
             let head = if f.group {
                 format!("{name} ({} bytes): ", f.len)
             } else if inline {
@@ -197,7 +201,7 @@ impl Out {
             for line in layout::wrap(&f.meaning, self.width, &first, &hang) {
                 self.push(line);
             }
-            if !f.group && !inline {
+            if !f.group && !inline && !empty {
                 self.hex_rows(pad + 2, &f.hex, Kind::Bytes);
             }
         }
@@ -257,13 +261,13 @@ impl Out {
         }
         self.hex_value(4, &v.name, &v.value, Kind::Secret);
         if let Some(check) = &v.check {
-            self.check(check);
+            self.check(check, "check:");
         }
         self.push(String::new());
     }
 
-    fn check(&mut self, check: &Check) {
-        self.push(self.painter.paint(Kind::Note, "    check:"));
+    fn check(&mut self, check: &Check, label: &str) {
+        self.push(self.painter.paint(Kind::Note, &format!("    {label}")));
         for line in wrap_command(&check.command, self.width, "    ") {
             let painted = self.painter.paint(Kind::Command, &line);
             self.push(painted);

@@ -10,46 +10,53 @@ use crate::observe::{
     SecretInputsRecord, SecretRecord,
 };
 
-/// The values `client` (and, for its ephemeral key, `server`) observed right after message
-/// number `n`, in the order they were computed. A binder the client computed goes with the
-/// ClientHello that carries it, `n` being that ClientHello.
-pub fn after(
-    client: &Observed,
-    server: Option<&Observed>,
-    n: usize,
-    is_client_hello: bool,
-) -> Vec<Step> {
+/// Whose observations are explained.
+#[derive(Clone, Copy, Debug)]
+pub enum View<'a> {
+    /// A demo: the client's view, with the server's ephemeral key beside it. Both private
+    /// keys are shown (a demo connection protects nothing).
+    Demo {
+        /// What the server observed, when it reported.
+        server: Option<&'a Observed>,
+    },
+    /// A connection a keylab server served (`keylab teach`): the server's view. Its
+    /// ephemeral private key is not shown.
+    Served,
+}
+
+/// The values observed right after message number `n`, in the order they were computed.
+/// A binder the client computed goes with the ClientHello that carries it, `n` being that
+/// ClientHello.
+pub fn after(view: &Observed, who: View<'_>, n: usize, is_client_hello: bool) -> Vec<Step> {
     let mut steps = Vec::new();
-    for kx in client
-        .key_exchanges
-        .iter()
-        .filter(|k| k.after_messages == n)
-    {
-        let peer = server.and_then(|s| s.key_exchanges.first());
-        steps.extend(key_exchange(kx, peer).into_iter().map(Step::Value));
+    for kx in view.key_exchanges.iter().filter(|k| k.after_messages == n) {
+        let values = match who {
+            View::Demo { server } => {
+                demo_key_exchange(kx, server.and_then(|s| s.key_exchanges.first()))
+            }
+            View::Served => vec![served_key_exchange(kx)],
+        };
+        steps.extend(values.into_iter().map(Step::Value));
     }
-    for f in client
+    for f in view
         .finished
         .iter()
         .filter(|f| !f.sent && f.after_messages == n)
     {
         steps.extend(finished(f).into_iter().map(Step::Value));
     }
-    if is_client_hello {
-        for b in client
-            .binders
-            .iter()
-            .filter(|b| b.sent && b.after_messages + 1 == n)
-        {
-            steps.extend(binder(b).into_iter().map(Step::Value));
-        }
+    for b in view.binders.iter().filter(|b| {
+        (b.sent && is_client_hello && b.after_messages + 1 == n)
+            || (!b.sent && b.after_messages == n)
+    }) {
+        steps.extend(binder(b).into_iter().map(Step::Value));
     }
-    for s in client.secrets.iter().filter(|s| s.after_messages == n) {
+    for s in view.secrets.iter().filter(|s| s.after_messages == n) {
         if let Some(v) = secret(s) {
             steps.push(Step::Value(v));
         }
     }
-    for f in client
+    for f in view
         .finished
         .iter()
         .filter(|f| f.sent && f.after_messages == n)
@@ -57,6 +64,36 @@ pub fn after(
         steps.extend(finished(f).into_iter().map(Step::Value));
     }
     steps
+}
+
+/// The server's shared secret on a served connection, without its private key.
+fn served_key_exchange(kx: &KeyExchangeRecord) -> ValueStep {
+    let mut v = schedule::value(
+        "ecdhe_shared_secret",
+        &format!(
+            "{}(server ephemeral private key, client public key) (§7.4.2): the server's \
+             private key is not shown; it was erased after use",
+            if kx.group == "x25519" {
+                "X25519"
+            } else {
+                "ECDH"
+            }
+        ),
+        Computation::Random,
+        &kx.shared_secret,
+    );
+    v.private = false;
+    v.inputs = vec![
+        Input {
+            name: "client public key (its key_share)".into(),
+            value: hex::encode(&kx.peer_public_key),
+        },
+        Input {
+            name: "server public key (its key_share)".into(),
+            value: hex::encode(&kx.public_key),
+        },
+    ];
+    v
 }
 
 fn named(n: &NamedBytes) -> Named<'_> {
@@ -68,7 +105,7 @@ fn named(n: &NamedBytes) -> Named<'_> {
 
 /// One side's ephemeral key pair and the shared secret (RFC 8446 §4.2.8, §7.4), and the
 /// peer's, which must give the same secret.
-fn key_exchange(kx: &KeyExchangeRecord, server: Option<&KeyExchangeRecord>) -> Vec<ValueStep> {
+fn demo_key_exchange(kx: &KeyExchangeRecord, server: Option<&KeyExchangeRecord>) -> Vec<ValueStep> {
     let x25519 = kx.group == "x25519";
     let mut out = vec![private_key("client", kx)];
     out.push(public_key("client", kx, x25519));
@@ -79,7 +116,7 @@ fn key_exchange(kx: &KeyExchangeRecord, server: Option<&KeyExchangeRecord>) -> V
     let formula = if x25519 {
         "X25519(client private key, server public key) (RFC 7748 §6.1; §7.4.2)"
     } else {
-        "ECDH(client private key, server public key): the x-coordinate (§7.4.1)"
+        "ECDH(client private key, server public key): the x-coordinate (§7.4.2)"
     };
     let private = Named {
         name: "client private key",

@@ -100,19 +100,27 @@ impl InnerPlaintext {
             self.content.len(),
             &hex::encode([self.content_type]),
             &format!(
-                "{} ({}): the real content type (RFC 8446 §5.4)",
+                "{} ({}): the real content type (RFC 8446 §5.2)",
                 self.content_type_name, self.content_type
             ),
         ));
-        if self.padding_len > 0 {
-            out.push(leaf(
-                0,
-                "zeros",
-                self.content.len() + 1,
-                &"00".repeat(self.padding_len),
-                &format!("{} bytes of padding (§5.4)", self.padding_len),
-            ));
-        }
+        let padding = if self.padding_len == 0 {
+            "none: zero bytes of padding after the type; a sender may add zeros to hide the \
+             true length (§5.4)"
+                .to_owned()
+        } else {
+            format!(
+                "{} zero bytes of padding, hiding the true length (§5.4)",
+                self.padding_len
+            )
+        };
+        out.push(leaf(
+            0,
+            "zeros",
+            self.content.len() + 1,
+            &"00".repeat(self.padding_len),
+            &padding,
+        ));
         out
     }
 }
@@ -147,13 +155,27 @@ fn content_fields(out: &mut Vec<Field>, depth: usize, base: usize, bytes: &[u8],
             description,
             name,
         } => {
-            out.push(leaf(depth, "level", base, &hex::encode([*level]), name));
+            let level_name = match level {
+                1 => "warning (1)".to_owned(),
+                2 => "fatal (2)".to_owned(),
+                other => format!("{other}: not a defined level"),
+            };
+            let level_meaning =
+                format!("{level_name}: TLS 1.3 ignores the level; the description decides (§6)");
+            out.push(leaf(
+                depth,
+                "level",
+                base,
+                &hex::encode([*level]),
+                &level_meaning,
+            ));
+            let what = name.split(" (").next().unwrap_or(name);
             out.push(leaf(
                 depth,
                 "description",
                 base + 1,
                 &hex::encode([*description]),
-                name,
+                &format!("{what} ({description}) (§6)"),
             ));
         }
         Content::ApplicationData { len } => out.push(leaf(

@@ -62,8 +62,8 @@ fn version_meaning(version: ProtocolVersion, protected: bool) -> String {
              what looks like TLS 1.2 application data; it is part of the additional data"
                 .to_owned()
         }
-        0x0303 => "0x0303 (TLS 1.2): what every record but an initial ClientHello carries; \
-                   receivers ignore it (§5.1)"
+        0x0303 => "0x0303 (TLS 1.2): required on every record except an initial ClientHello, \
+                   which may also say 0x0301; receivers ignore it (§5.1)"
             .to_owned(),
         other => format!("{other:#06x}: not what TLS 1.3 sends; receivers ignore it (§5.1)"),
     }

@@ -206,7 +206,7 @@ fn explorer(h: &mut String, id: &str, fields: &[FieldView]) {
     let _ = writeln!(
         h,
         "</div>\n<div class=\"detail\" id=\"d-{id}\" aria-live=\"polite\"></div>\n\
-         <details><summary>fields</summary>\n<table id=\"f-{id}\">\n\
+         <details open><summary>fields</summary>\n<table id=\"f-{id}\">\n\
          <tr><th>offset</th><th>field</th><th>bytes</th><th>meaning</th></tr>"
     );
     for f in fields {

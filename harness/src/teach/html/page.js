@@ -46,6 +46,11 @@
       if (next) { e.preventDefault(); next.focus(); }
     });
   });
+  // The field tables are open in the HTML (readable without a script); with the script
+  // they fold away behind the byte grids, and open again to print.
+  var folds = document.querySelectorAll('details');
+  folds.forEach(function (d) { d.open = false; });
+  window.addEventListener('beforeprint', function () { folds.forEach(function (d) { d.open = true; }); });
   // Copy buttons only where a script can copy; the commands are plain text without it.
   document.querySelectorAll('pre.cmd').forEach(function (pre) {
     var button = document.createElement('button');
