@@ -121,7 +121,9 @@ impl ArrowKind {
 
     fn meaning(self) -> &'static str {
         match self {
-            ArrowKind::Every => "transition on every path",
+            ArrowKind::Every => {
+                "transition not tied to one path (the HelloRetryRequest arrows only when the server asks again)"
+            }
             ArrowKind::EphemeralDh => "ephemeral-dh path only (anonymous client)",
             ArrowKind::Certificate => "certificate path only (client certificate)",
             ArrowKind::Psk => "PSK paths only (psk, psk+dhe, resumption, resumption+dhe)",

@@ -40,7 +40,7 @@ fn chromium_loads_the_teach_page_over_tls13_and_sees_its_own_client_random() {
     let page_js = "JSON.stringify({id: document.getElementById('connection-id').textContent, \
                    random: document.getElementById('client-random').textContent, \
                    text: document.body.innerText})";
-    let json_js = "fetch('/explain.json?c=' + document.getElementById('connection-id').textContent)\
+    let json_js = "fetch(document.querySelector('a[href^=\"/explain.json\"]').getAttribute('href'))\
                    .then(r => r.text())";
     let output = Command::new("python3")
         .arg(driver())

@@ -133,9 +133,19 @@ fn the_page_explains_its_own_connection_and_json_serves_the_whole_model() {
     let random = between(&page, "<code id=\"client-random\">", "</code>").to_owned();
     assert_eq!(random.len(), 64, "{random}");
     assert!(page.contains("GET /any/path?x=1"));
-    assert!(page.contains(&format!("href=\"/explain.json?c={id}\"")));
+    let link = between(&page, "<a href=\"/explain.json", "\"").replace("&amp;", "&");
+    let link = format!("/explain.json{link}");
+    assert!(
+        link.starts_with(&format!("/explain.json?c={id}&t=")),
+        "{link}"
+    );
+    // Without the token the page gave, or with another, the model stays private.
+    for stranger in [format!("/explain.json?c={id}"), format!("{link}0")] {
+        let (status, head, _) = exchange(&addr, data.path(), &get(&stranger));
+        assert_eq!(status, 404, "{stranger}: {head}");
+    }
 
-    let (status, head, body) = exchange(&addr, data.path(), &get(&format!("/explain.json?c={id}")));
+    let (status, head, body) = exchange(&addr, data.path(), &get(&link));
     assert_eq!(status, 200, "{head}");
     assert!(head.contains("Content-Type: application/json"));
     let json: serde_json::Value = serde_json::from_slice(&body).expect("JSON");

@@ -278,7 +278,7 @@ fn group_choice(ch: &ClientHello, summary: Option<&Summary>) -> String {
 }
 
 /// The offer as an HTML section placed before the explanation.
-pub fn html_section(o: &Offered, id: u64, request_line: &str) -> String {
+pub fn html_section(o: &Offered, id: u64, token: &str, request_line: &str) -> String {
     let esc = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")
@@ -306,7 +306,8 @@ pub fn html_section(o: &Offered, id: u64, request_line: &str) -> String {
          <p>This page explains connection <strong id=\"connection-id\">{id}</strong>, the one \
          that delivered it, up to the request <code id=\"request-line\">{}</code>. The whole \
          model, with the records that carried this page: \
-         <a href=\"/explain.json?c={id}\">/explain.json?c={id}</a>.</p>\n\
+         <a href=\"/explain.json?c={id}&amp;t={token}\">/explain.json?c={id}&amp;t={token}</a> \
+         (the token makes it yours alone: the model holds this connection's secrets).</p>\n\
          <p>Client random: <code id=\"client-random\">{}</code></p>\n",
         esc(request_line),
         esc(&o.client_random)

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use handshake::{Connection, ServerConfig, Stream, Summary};
+use rand_core::Rng as _;
 use serde::Serialize;
+use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 
 use super::http::{self, Request};
@@ -97,6 +99,8 @@ pub struct Shared {
     pub request_timeout: Duration,
     next_id: AtomicU64,
     models: Mutex<VecDeque<(u64, Arc<String>)>>,
+    /// Key of the per-connection tokens that `/explain.json` requires.
+    token_key: [u8; 32],
 }
 
 impl Shared {
@@ -108,7 +112,33 @@ impl Shared {
             request_timeout,
             next_id: AtomicU64::new(0),
             models: Mutex::new(VecDeque::new()),
+            token_key: {
+                let mut key = [0u8; 32];
+                os_rng().fill_bytes(&mut key);
+                key
+            },
         }
+    }
+
+    /// The token of connection `id`: only the page sent over that connection names it, so
+    /// only its viewer can fetch its model (which holds its secrets). SHA-256 of a key drawn
+    /// at start and the id, cut to 16 bytes.
+    pub fn token(&self, id: u64) -> String {
+        let mut h = Sha256::new();
+        h.update(self.token_key);
+        h.update(id.to_be_bytes());
+        hex::encode(&h.finalize()[..16])
+    }
+
+    /// Whether `token` is connection `id`'s, compared in constant time.
+    fn token_ok(&self, id: u64, token: &str) -> bool {
+        let want = self.token(id);
+        want.len() == token.len()
+            && want
+                .bytes()
+                .zip(token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
     }
 
     /// Keeps (or replaces) connection `id`'s model, forgetting the oldest beyond
@@ -308,13 +338,14 @@ fn route(
         let model = req
             .param("c")
             .and_then(|c| c.parse::<u64>().ok())
+            .filter(|c| req.param("t").is_some_and(|t| shared.token_ok(*c, t)))
             .and_then(|c| shared.model(c));
         return match model {
             Some(json) => ((200, "OK"), "application/json", json.as_bytes().to_vec()),
             None => (
                 (404, "Not Found"),
                 "application/json",
-                br#"{"error":"no such connection among the recent ones: ?c=ID, with the ID a page names"}"#.to_vec(),
+                br#"{"error":"no such connection among the recent ones: ?c=ID&t=TOKEN, as the page of that connection links it"}"#.to_vec(),
             ),
         };
     }
@@ -327,7 +358,7 @@ fn route(
     let title = format!("keylab teach: connection {id} from {peer}, explained");
     let mut page = html::render(&explanation, &title);
     if let Some(o) = &offered {
-        let section = offered::html_section(o, id, line);
+        let section = offered::html_section(o, id, &shared.token(id), line);
         let at = page
             .find("<main>\n")
             .map_or(page.len(), |i| i + "<main>\n".len());
