@@ -326,3 +326,24 @@ fn hello_retry_keeps_alpn() {
     assert_eq!(c.alpn.as_deref(), Some(&b"http/1.1"[..]));
     assert_eq!(s.alpn, c.alpn);
 }
+
+#[test]
+fn a_client_refuses_names_it_could_not_send() {
+    for bad in [Vec::new(), vec![b'x'; 256]] {
+        let config = ClientConfig {
+            alpn_protocols: vec![b"h2".to_vec(), bad],
+            ..client_config(false, false)
+        };
+        let err = handshake::Connection::client(
+            Arc::new(config),
+            "localhost",
+            <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1),
+        )
+        .err()
+        .expect("refused");
+        assert_eq!(
+            err,
+            Error::Usage("ALPN protocol names must be 1 to 255 bytes (RFC 7301 §3.1)")
+        );
+    }
+}
