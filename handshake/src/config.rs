@@ -190,6 +190,11 @@ pub struct ClientConfig {
     /// handshake looks like a TLS 1.2 resumption to middleboxes. Off: an empty session id
     /// and no change_cipher_spec.
     pub middlebox_compat: bool,
+    /// Application protocols to offer with ALPN (RFC 7301), most preferred first, e.g.
+    /// `b"http/1.1"`; each 1 to 255 bytes. Empty (the default): no ALPN extension is sent.
+    /// A server that answers must pick one of these, or the handshake fails with
+    /// illegal_parameter.
+    pub alpn_protocols: Vec<Vec<u8>>,
 }
 
 impl Default for ClientConfig {
@@ -206,6 +211,7 @@ impl Default for ClientConfig {
             psk_ke_only: false,
             empty_key_share_for_testing_only: false,
             middlebox_compat: true,
+            alpn_protocols: Vec::new(),
         }
     }
 }
@@ -223,6 +229,7 @@ impl fmt::Debug for ClientConfig {
             .field("allow_psk_ke", &self.allow_psk_ke)
             .field("psk_ke_only", &self.psk_ke_only)
             .field("middlebox_compat", &self.middlebox_compat)
+            .field("alpn_protocols", &self.alpn_protocols)
             .finish_non_exhaustive()
     }
 }
@@ -258,6 +265,12 @@ pub struct ServerConfig {
     pub allow_psk_ke: bool,
     /// Issues session tickets and accepts them for resumption; `None` disables both.
     pub tickets: Option<Arc<Tickets>>,
+    /// Application protocols this server speaks, most preferred first (RFC 7301 §3.2:
+    /// the server picks the first of these that the client offers, whatever the client's
+    /// order). A client offering ALPN with none of them in common is refused with
+    /// no_application_protocol. Empty (the default): the client's ALPN is ignored and none
+    /// is answered.
+    pub alpn_protocols: Vec<Vec<u8>>,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -272,6 +285,7 @@ impl fmt::Debug for ServerConfig {
             .field("psk_satisfies_client_auth", &self.psk_satisfies_client_auth)
             .field("allow_psk_ke", &self.allow_psk_ke)
             .field("tickets", &self.tickets)
+            .field("alpn_protocols", &self.alpn_protocols)
             .finish_non_exhaustive()
     }
 }
@@ -298,6 +312,7 @@ impl ServerConfig {
             psk_satisfies_client_auth: false,
             allow_psk_ke: false,
             tickets: None,
+            alpn_protocols: Vec::new(),
         }
     }
 

@@ -64,6 +64,20 @@ pub enum Error {
         extension: ExtensionType,
     },
 
+    /// RFC 7301 §3.2: the server supports none of the application protocols the client
+    /// offered ("the server SHALL respond with a fatal "no_application_protocol" alert").
+    #[error(
+        "no application protocol in common: the client offers [{}], this server speaks [{}]",
+        protocol_list(.offered),
+        protocol_list(.accepted)
+    )]
+    NoApplicationProtocol {
+        /// The client's ALPN names, in its order.
+        offered: Vec<Vec<u8>>,
+        /// The server's configured names, in its order of preference.
+        accepted: Vec<Vec<u8>>,
+    },
+
     /// No acceptable set of parameters could be negotiated.
     #[error("handshake failure: {0}")]
     HandshakeFailure(HandshakeFailure),
@@ -133,6 +147,7 @@ impl Error {
             Error::MissingExtension { .. } => A::MissingExtension,
             Error::UnsupportedExtension { .. } => A::UnsupportedExtension,
             Error::HandshakeFailure(_) => A::HandshakeFailure,
+            Error::NoApplicationProtocol { .. } => A::NoApplicationProtocol,
             Error::ProtocolVersion(_) => A::ProtocolVersion,
             Error::Record(e) => e.alert(),
             Error::RecordOverflow { .. } => A::RecordOverflow,
@@ -147,6 +162,23 @@ impl Error {
             Error::Usage(_) => return None,
         })
     }
+}
+
+/// ALPN protocol names for messages, each as [`alpn_text`] shows it, at most eight.
+fn protocol_list(names: &[Vec<u8>]) -> String {
+    let mut shown: Vec<String> = names.iter().take(8).map(|n| alpn_text(n)).collect();
+    if names.len() > 8 {
+        shown.push(format!("... {} in all", names.len()));
+    }
+    shown.join(", ")
+}
+
+/// An ALPN protocol name (RFC 7301 §3.1: opaque bytes, in practice ASCII such as
+/// `http/1.1` or `h2`) as a quoted string: printable ASCII as is, quotes, backslashes and
+/// every other byte escaped as [`u8::escape_ascii`] does (`\"`, `\\`, `\xNN`), so that
+/// distinct names stay distinct.
+pub fn alpn_text(name: &[u8]) -> String {
+    format!("\"{}\"", name.escape_ascii())
 }
 
 /// Why the peer's certificate was not accepted.
@@ -270,6 +302,13 @@ pub enum DecodeReason {
     /// RFC 8446 §4.2.11: pre_shared_key must be the last extension of a ClientHello.
     #[error("pre_shared_key is not the last extension")]
     PreSharedKeyNotLast,
+    /// RFC 7301 §3.1: a server's ProtocolNameList "MUST contain exactly one
+    /// "ProtocolName"".
+    #[error("{count} protocol names where the server must send exactly one (RFC 7301 §3.1)")]
+    ServerProtocolCount {
+        /// How many names the list held.
+        count: usize,
+    },
     /// RFC 8446 §4.2.11: one binder per identity, in the same order.
     #[error("{identities} PSK identities but {binders} binders")]
     BinderCountMismatch {
@@ -292,11 +331,13 @@ impl DecodeReason {
             // §4.6.3 (KeyUpdate), §4.2 (not allowed here: "MUST abort the handshake with an
             // illegal_parameter alert"), §4.2.11 (pre_shared_key last: "illegal_parameter").
             // §4.2 names no alert for duplicates; the block is well-formed but inconsistent,
-            // which §6.2 calls illegal_parameter.
+            // which §6.2 calls illegal_parameter. RFC 7301 §3.1's "exactly one" server
+            // protocol names no alert either: a well-formed list with the wrong count.
             DecodeReason::IllegalValue { .. }
             | DecodeReason::DuplicateExtension(_)
             | DecodeReason::ExtensionNotAllowed { .. }
             | DecodeReason::PreSharedKeyNotLast
+            | DecodeReason::ServerProtocolCount { .. }
             | DecodeReason::BinderCountMismatch { .. } => AlertDescription::IllegalParameter,
         }
     }

@@ -118,6 +118,10 @@ pub struct Summary {
     pub client_identity: Option<String>,
     /// The server name the client asked for (SNI), if any.
     pub server_name: Option<String>,
+    /// The application protocol agreed with ALPN (RFC 7301), as its bytes (e.g.
+    /// `b"http/1.1"`); `None` when the client offered none or the server answered none.
+    /// [`crate::error::alpn_text`] shows it as text.
+    pub alpn: Option<Vec<u8>>,
     /// Transcript hash through the client's Finished.
     pub transcript_hash: [u8; HASH_LEN],
 }
@@ -137,6 +141,9 @@ impl Summary {
         }
         if self.hello_retry {
             line.push_str(" hrr=yes");
+        }
+        if let Some(alpn) = &self.alpn {
+            line.push_str(&format!(" alpn={}", crate::error::alpn_text(alpn)));
         }
         if let Some(id) = &self.client_identity {
             line.push_str(&format!(" client=\"{id}\""));

@@ -109,6 +109,8 @@ fn extension(context: ExtensionContext) -> BoxedStrategy<Extension> {
                 .prop_map(Extension::PreSharedKeyClientHello)
                 .boxed());
             add(Just(Extension::EarlyData).boxed());
+            // RFC 7301 §3.1: one or more names of 1..255 bytes.
+            add(vec(bytes(1..=12), 1..4).prop_map(Extension::Alpn).boxed());
         }
         X::ServerHello => {
             add(key_share().prop_map(Extension::KeyShareServerHello).boxed());
@@ -131,6 +133,10 @@ fn extension(context: ExtensionContext) -> BoxedStrategy<Extension> {
         X::EncryptedExtensions => {
             add(Just(Extension::ServerNameAck).boxed());
             add(Just(Extension::EarlyData).boxed());
+            // RFC 7301 §3.1: the server's answer is exactly one name.
+            add(bytes(1..=12)
+                .prop_map(|name| Extension::Alpn(vec![name]))
+                .boxed());
         }
         X::NewSessionTicket => add(any::<u32>().prop_map(Extension::MaxEarlyDataSize).boxed()),
         _ => {}

@@ -1,7 +1,7 @@
 //! Headless Chromium against `keylab teach` (issue #17, test (b)): the page loads over
 //! TLS 1.3 with keylab's leaf trusted for the session (the SPKI flag), names the groups
-//! Chromium offered and the path taken, and shows the client random keylab received
-//! (compared with `/explain.json`). A screenshot goes to `target/teach-page.png`.
+//! Chromium offered, the path taken and the ALPN protocol chosen (http/1.1), and shows the
+//! client random keylab received (compared with `/explain.json`). A screenshot goes to `target/teach-page.png`.
 //!
 //! The driver is `tests/browser/cdp.py` (Python standard library, DevTools protocol over
 //! `--remote-debugging-pipe`). Without Chromium (or python3) the test is skipped with a
@@ -128,6 +128,28 @@ fn chromium_loads_the_teach_page_over_tls13_and_sees_its_own_client_random() {
         "{model:#}"
     );
     assert!(text.contains("GET /hello"));
+
+    // ALPN (RFC 7301): Chromium offers h2 and http/1.1; keylab speaks HTTP/1.1 only, so it
+    // chose http/1.1, and the page says so and why.
+    let offered_alpn = &model["offered"]["alpn"];
+    assert!(
+        offered_alpn
+            .as_array()
+            .is_some_and(|a| a.iter().any(|n| n == "http/1.1") && a.iter().any(|n| n == "h2")),
+        "{offered_alpn}"
+    );
+    assert_eq!(model["offered"]["alpn_chosen"], "http/1.1");
+    assert!(
+        text.contains("keylab chose \"http/1.1\"") && text.contains("does not implement HTTP/2"),
+        "the page does not name the chosen ALPN"
+    );
+    assert!(
+        model["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("alpn=\"http/1.1\"")),
+        "{}",
+        model["summary"]
+    );
 
     let png = std::fs::read(&screenshot).expect("the screenshot");
     assert!(

@@ -227,3 +227,68 @@ fn openssl_s_client_against_keylab_server() {
         );
     }
 }
+
+/// ALPN (RFC 7301) both ways with OpenSSL: the server's choice reaches both sides, and a
+/// keylab server that speaks none of the offered protocols sends no_application_protocol.
+#[test]
+fn alpn_with_openssl_both_ways() {
+    if !have_openssl() {
+        return;
+    }
+    let key = "ed25519";
+    let (server, port, _out) = openssl_server(
+        &[
+            &s_server_args(key, Auth::Off)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()[..],
+            &["-alpn", "http/1.1"],
+        ]
+        .concat(),
+    );
+    let mut cmd = keylab_client(&format!("127.0.0.1:{port}"));
+    cmd.args(["--ca", &file(key, "root.pem"), "--send", "hello openssl"])
+        .args(["--timeout", "10", "--alpn", "h2", "--alpn", "http/1.1"]);
+    let out = run_with_timeout(cmd, None, Duration::from_secs(20));
+    drop(server);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains(" alpn=\"http/1.1\""), "{stdout}");
+
+    let alpn_server = |client_alpn: &str| {
+        let args = [
+            "--cert",
+            &file(key, "server.pem"),
+            "--key",
+            &file(key, "server.key"),
+            "--alpn",
+            "http/1.1",
+            "--max-connections",
+            "1",
+        ];
+        let (server, addr, log) = keylab_server(&args);
+        let mut cmd = std::process::Command::new("openssl");
+        cmd.args(["s_client", "-connect", &addr, "-tls1_3", "-CAfile"])
+            .arg(file(key, "root.pem"))
+            .args(["-servername", "localhost", "-alpn", client_alpn]);
+        let out = run_with_timeout(cmd, Some(b"hello keylab\n"), Duration::from_secs(20));
+        let line = log
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_default();
+        drop(server);
+        (format!("{}{}", text(&out.stdout), text(&out.stderr)), line)
+    };
+    let (client, log) = alpn_server("h2,http/1.1");
+    assert!(client.contains("ALPN protocol: http/1.1"), "{client}");
+    assert!(client.contains("hello keylab"), "{client}");
+    assert!(log.contains(" alpn=\"http/1.1\""), "{log}");
+    let (client, log) = alpn_server("h2");
+    assert!(
+        client.to_lowercase().contains("no application protocol"),
+        "{client}"
+    );
+    assert!(
+        log.contains("no application protocol in common: the client offers [\"h2\"]"),
+        "{log}"
+    );
+}

@@ -52,11 +52,13 @@ fn collect(rx: &mpsc::Receiver<String>) -> Vec<String> {
     out
 }
 
-/// A TLS connection to `addr` trusting the teach CA under `data`.
+/// A TLS connection to `addr` trusting the teach CA under `data`, offering ALPN as a
+/// browser does (h2, then http/1.1); teach must choose http/1.1 (RFC 7301 §3.2).
 fn connect(addr: &str, data: &Path) -> Stream<TcpStream> {
     let ca = std::fs::read_to_string(data.join("keylab/teach/ca.pem")).expect("the teach CA");
     let config = ClientConfig {
         trust_anchors: pki::Certificate::from_pem_bundle(&ca).expect("CA"),
+        alpn_protocols: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
         ..ClientConfig::default()
     };
     let rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
@@ -65,9 +67,10 @@ fn connect(addr: &str, data: &Path) -> Stream<TcpStream> {
     tcp.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
     let mut stream = Stream::new(conn, tcp, OffsetDateTime::now_utc);
-    stream
+    let summary = stream
         .handshake()
         .expect("handshake with the teach CA trusted");
+    assert_eq!(summary.alpn.as_deref(), Some(&b"http/1.1"[..]));
     stream
 }
 
@@ -144,6 +147,15 @@ fn the_page_explains_its_own_connection_and_json_serves_the_whole_model() {
         let (status, head, _) = exchange(&addr, data.path(), &get(&stranger));
         assert_eq!(status, 404, "{stranger}: {head}");
     }
+    assert_eq!(
+        between(&page, "<code id=\"alpn-chosen\">", "</code>"),
+        "http/1.1"
+    );
+    let choice = between(&page, "<p id=\"alpn-choice\">", "</p>");
+    assert!(
+        choice.contains("keylab chose &quot;http/1.1&quot;") && choice.contains("HTTP/2"),
+        "{choice}"
+    );
 
     let (status, head, body) = exchange(&addr, data.path(), &get(&link));
     assert_eq!(status, 200, "{head}");
@@ -156,6 +168,11 @@ fn the_page_explains_its_own_connection_and_json_serves_the_whole_model() {
     assert_eq!(json["offered"]["client_random"], random.as_str());
     assert_eq!(json["status"], 200);
     assert_eq!(json["request"], "GET /any/path?x=1");
+    assert_eq!(
+        json["offered"]["alpn"],
+        serde_json::json!(["h2", "http/1.1"])
+    );
+    assert_eq!(json["offered"]["alpn_chosen"], "http/1.1");
     assert!(
         json["explanation"]["steps"]
             .as_array()
@@ -180,7 +197,7 @@ fn the_page_explains_its_own_connection_and_json_serves_the_whole_model() {
     let log = collect(&log);
     assert!(
         log.iter()
-            .any(|l| l.contains("handshake complete: path=") && l.contains("suite=")),
+            .any(|l| l.contains("handshake complete: path=") && l.contains("alpn=\"http/1.1\"")),
         "{log:?}"
     );
     assert!(

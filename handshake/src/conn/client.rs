@@ -81,9 +81,12 @@ pub(crate) enum Handshake {
 pub(crate) struct ServerParams {
     pub(super) common: Common,
     pub(super) secrets: HandshakeSecrets,
-    pub(super) request: Option<CertRequest>,
+    /// Boxed: rare, and it keeps the state small.
+    pub(super) request: Option<Box<CertRequest>>,
     /// The offer the server selected and whether (EC)DHE was used with it.
     pub(super) psk: Option<(usize, bool)>,
+    /// The application protocol the server chose in EncryptedExtensions (RFC 7301).
+    pub(super) alpn: Option<Vec<u8>>,
 }
 
 /// What a CertificateRequest asked for (RFC 8446 §4.3.2).
@@ -196,9 +199,13 @@ impl Handshake {
 impl ServerParams {
     /// WAIT_EE --EncryptedExtensions--> WAIT_CERT_CR, or WAIT_FINISHED with a PSK (§2.2:
     /// the key itself authenticates; no certificates follow).
-    fn encrypted_extensions(self, ee: &EncryptedExtensions) -> Result<Handshake, Error> {
+    fn encrypted_extensions(mut self, ee: &EncryptedExtensions) -> Result<Handshake, Error> {
         let sent_sni = self.common.server_name.parse::<IpAddr>().is_err();
-        check_encrypted_extensions(&ee.extensions, sent_sni)?;
+        self.alpn = check_encrypted_extensions(
+            &ee.extensions,
+            sent_sni,
+            &self.common.config.alpn_protocols,
+        )?;
         Ok(if self.psk.is_some() {
             Handshake::WaitFinished(WaitFinished {
                 params: self,
@@ -224,10 +231,10 @@ impl ServerParams {
                 reason: Invalid::RequestContextNotEmpty,
             });
         }
-        self.request = Some(CertRequest {
+        self.request = Some(Box::new(CertRequest {
             context: cr.certificate_request_context.clone(),
             schemes: schemes.to_vec(),
-        });
+        }));
         Ok(Handshake::WaitCert(self))
     }
 
@@ -306,6 +313,7 @@ impl WaitFinished {
             secrets,
             request,
             psk,
+            alpn,
         } = params;
         let HandshakeSecrets {
             secret,
@@ -313,7 +321,7 @@ impl WaitFinished {
             ..
         } = secrets;
         let app = derive_app_secrets(core, secret, &server_finished_hash, &messages);
-        let client = send_second_flight(core, &common, request.as_ref(), psk, &client_hs, out)?;
+        let client = send_second_flight(core, &common, request.as_deref(), psk, &client_hs, out)?;
         core.set_app_write_secret(app.client);
         core.set_app_read_secret(app.server)?;
         let client_identity = match psk {
@@ -323,7 +331,7 @@ impl WaitFinished {
         let resumption = resume_later(core, &common, &app.master, &client_identity);
         let summary = summary(
             common,
-            psk,
+            (psk, alpn),
             (server_chain, server_signature),
             client,
             client_identity,
@@ -453,7 +461,7 @@ fn resume_later(
 /// scheme of its CertificateVerify.
 fn summary(
     common: Common,
-    psk: Option<(usize, bool)>,
+    (psk, alpn): (Option<(usize, bool)>, Option<Vec<u8>>),
     server: (Vec<String>, Option<SignatureScheme>),
     client: ClientAuthOutcome,
     client_identity: Option<String>,
@@ -481,6 +489,7 @@ fn summary(
         client_names: client.names,
         client_identity,
         server_name: Some(common.server_name).filter(|s| s.parse::<IpAddr>().is_err()),
+        alpn,
         transcript_hash,
     }
 }

@@ -32,6 +32,10 @@ pub(super) fn client_hello(
         Extension::SignatureAlgorithmsCert(CERTIFICATE_SCHEMES.to_vec()),
     ];
     // RFC 8446 §4.2.9: required with pre_shared_key, and what tickets will be used for.
+    // RFC 7301 §3.1: the protocols to offer, most preferred first; none, no extension.
+    if !config.alpn_protocols.is_empty() {
+        ext.push(Extension::Alpn(config.alpn_protocols.clone()));
+    }
     if !common.offers.is_empty() || common.config.session_cache.is_some() {
         ext.push(Extension::PskKeyExchangeModes(psk::client_modes(
             &common.config,
@@ -148,11 +152,20 @@ pub(super) fn check_hello_retry(
 }
 
 /// RFC 8446 §4.3.1 / §4.2: only extensions the client offered may come back — the
-/// server_name acknowledgement only if SNI was sent.
-pub(super) fn check_encrypted_extensions(ext: &Extensions, sent_sni: bool) -> Result<(), Error> {
+/// server_name acknowledgement only if SNI was sent, ALPN only if protocols were
+/// offered (`offered_alpn`). Returns the application protocol the server chose, which
+/// must be one of those offered (RFC 7301 §3.1; decoding already made sure it is exactly
+/// one).
+pub(super) fn check_encrypted_extensions(
+    ext: &Extensions,
+    sent_sni: bool,
+    offered_alpn: &[Vec<u8>],
+) -> Result<Option<Vec<u8>>, Error> {
     for typ in ext.types() {
-        let allowed =
-            typ == ExtensionType::SupportedGroups || (typ == ExtensionType::ServerName && sent_sni);
+        let allowed = typ == ExtensionType::SupportedGroups
+            || (typ == ExtensionType::ServerName && sent_sni)
+            || (typ == ExtensionType::ApplicationLayerProtocolNegotiation
+                && !offered_alpn.is_empty());
         if !allowed {
             return Err(Error::UnsupportedExtension {
                 message: "EncryptedExtensions",
@@ -160,5 +173,12 @@ pub(super) fn check_encrypted_extensions(ext: &Extensions, sent_sni: bool) -> Re
             });
         }
     }
-    Ok(())
+    match ext.alpn() {
+        None => Ok(None),
+        Some([chosen]) if offered_alpn.contains(chosen) => Ok(Some(chosen.clone())),
+        Some(other) => Err(Error::InvalidMessage {
+            message: "EncryptedExtensions",
+            reason: Invalid::AlpnNotOffered(other.first().cloned().unwrap_or_default()),
+        }),
+    }
 }

@@ -189,6 +189,7 @@ impl WaitSh {
             common: self.common,
             secrets,
             request: None,
+            alpn: None,
             psk: selected.map(|i| (i, shared.is_some())),
         }))
     }

@@ -121,6 +121,16 @@ impl Connection {
         if config.cipher_suites.is_empty() || config.groups.is_empty() {
             return Err(Error::Usage(NOTHING_TO_OFFER));
         }
+        // RFC 7301 §3.1: `opaque ProtocolName<1..2^8-1>`.
+        if config
+            .alpn_protocols
+            .iter()
+            .any(|name| name.is_empty() || name.len() > 255)
+        {
+            return Err(Error::Usage(
+                "ALPN protocol names must be 1 to 255 bytes (RFC 7301 §3.1)",
+            ));
+        }
         let key_log = config.key_log.clone();
         Ok(Self::new(
             Core::new(Side::Client, Box::new(rng), key_log),

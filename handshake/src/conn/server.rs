@@ -65,6 +65,8 @@ pub(crate) struct FirstFlight {
     pub(super) group: Option<SupportedGroup>,
     pub(super) hello_retry: bool,
     pub(super) server_name: Option<String>,
+    /// The application protocol chosen with ALPN (RFC 7301 §3.2).
+    pub(super) alpn: Option<Vec<u8>>,
     pub(super) server_signature: Option<SignatureScheme>,
     pub(super) client_hs: Secret,
     pub(super) client_app: Secret,
@@ -353,6 +355,7 @@ impl WaitFinished {
             client_names: client.map(|c| c.names).unwrap_or_default(),
             client_identity,
             server_name: f.server_name,
+            alpn: f.alpn,
             transcript_hash,
         };
         Established {

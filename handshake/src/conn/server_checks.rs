@@ -91,6 +91,8 @@ pub(super) struct Offer {
     /// Whether the client offers 0-RTT data (§4.2.10), which keylab never accepts.
     pub early_data: bool,
     pub server_name: Option<String>,
+    /// The application protocol chosen with ALPN (RFC 7301 §3.2), if any.
+    pub alpn: Option<Vec<u8>>,
     /// psk_key_exchange_modes, when sent.
     psk_modes: Option<Vec<PskKeyExchangeMode>>,
 }
@@ -170,7 +172,9 @@ pub(super) fn check_client_hello(ch: &ClientHello, config: &ServerConfig) -> Res
         .server_names()
         .and_then(|names| names.iter().find_map(|n| n.as_host_name()))
         .map(str::to_owned);
+    let alpn = choose_alpn(ext, config)?;
     Ok(Offer {
+        alpn,
         suite,
         group,
         share,
@@ -179,6 +183,26 @@ pub(super) fn check_client_hello(ch: &ClientHello, config: &ServerConfig) -> Res
         psk_modes: ext.psk_key_exchange_modes().map(<[_]>::to_vec),
         early_data: ext.types().any(|t| t == ExtensionType::EarlyData),
     })
+}
+
+/// RFC 7301 §3.2: with protocols configured, the first of the server's that the client
+/// offers ("the server SHALL select the most highly preferred protocol that it supports
+/// and that is also advertised by the client"); none in common is no_application_protocol.
+/// A server without protocols ignores the extension, as it would an unknown one.
+fn choose_alpn(ext: &Extensions, config: &ServerConfig) -> Result<Option<Vec<u8>>, Error> {
+    let Some(offered) = ext.alpn() else {
+        return Ok(None);
+    };
+    if config.alpn_protocols.is_empty() {
+        return Ok(None);
+    }
+    match config.alpn_protocols.iter().find(|p| offered.contains(p)) {
+        Some(chosen) => Ok(Some(chosen.clone())),
+        None => Err(Error::NoApplicationProtocol {
+            offered: offered.to_vec(),
+            accepted: config.alpn_protocols.clone(),
+        }),
+    }
 }
 
 /// RFC 8446 §4.2.1: the client must offer TLS 1.3 in supported_versions; Appendix D.5:

@@ -67,6 +67,7 @@ struct Negotiated {
     config: Arc<ServerConfig>,
     hello_retry: bool,
     server_name: Option<String>,
+    alpn: Option<Vec<u8>>,
     legacy_session_id: Vec<u8>,
     suite: SupportedSuite,
     /// The group and the client's share for it; `None` for psk_ke.
@@ -191,6 +192,7 @@ impl RecvdCh {
             hello_retry: self.first.is_some(),
             config: self.config,
             server_name: self.offer.server_name,
+            alpn: self.offer.alpn,
             legacy_session_id: self.hello.legacy_session_id,
             suite: self.offer.suite,
             client_share,
@@ -276,10 +278,17 @@ impl Negotiated {
         let keys = self.send_server_hello(core, out)?;
         // §4.3.2: never a CertificateRequest on a PSK path.
         let cert_requested = self.psk.is_none() && self.config.client_auth != ClientAuth::Off;
-        core.send_handshake(
-            &HandshakeMessage::EncryptedExtensions(EncryptedExtensions::default()),
-            out,
-        )?;
+        // RFC 7301 §3.1: the server's answer is one ProtocolName, in EncryptedExtensions
+        // (RFC 8446 §4.3.1).
+        let ee = EncryptedExtensions {
+            extensions: Extensions(
+                self.alpn
+                    .iter()
+                    .map(|name| Extension::Alpn(vec![name.clone()]))
+                    .collect(),
+            ),
+        };
+        core.send_handshake(&HandshakeMessage::EncryptedExtensions(ee), out)?;
         if let (Some(scheme), Some(identity)) = (self.scheme, &self.config.identity) {
             if cert_requested {
                 send_certificate_request(core, out)?;
@@ -309,6 +318,7 @@ impl Negotiated {
             group: self.client_share.map(|(group, _)| group),
             hello_retry: self.hello_retry,
             server_name: self.server_name,
+            alpn: self.alpn,
             server_signature: self.scheme,
             client_hs: keys.client,
             client_app: app.client,

@@ -120,6 +120,10 @@ pub enum Invalid {
     /// The second ClientHello still has no share the server can use.
     #[error("the second ClientHello still has no key_share for {0}")]
     SecondHelloWithoutShare(NamedGroup),
+    /// RFC 7301 §3.1: the server's ALPN answer must be one of the protocols the client
+    /// offered.
+    #[error("ALPN selects {}, which the client did not offer", crate::error::alpn_text(.0))]
+    AlpnNotOffered(Vec<u8>),
     /// RFC 8446 §4.6.1: "Servers MUST NOT use any value greater than 604800 seconds".
     #[error("ticket_lifetime {0} exceeds 604800 seconds")]
     TicketLifetime(u32),

@@ -26,9 +26,11 @@
 //! Each chunk is one [`Connection::process`] call: one flight of the peer, as a transport
 //! would deliver it. Client variants: 0 anonymous (ephemeral-DH path), 1 with a
 //! certificate, 2 anonymous with an empty key_share (forces HelloRetryRequest), 3 with a
-//! certificate and an empty key_share. Server variants: the client-auth policy, 0 off,
-//! 1 optional, 2 required, and 3 off but accepting the external PSK [`PSK_IDENTITY`] and
-//! issuing (and accepting) tickets under the fixed key [`TICKET_KEY`].
+//! certificate and an empty key_share; the clients with a certificate also offer ALPN
+//! (RFC 7301) `h2`, `http/1.1`. Server variants: the client-auth policy, 0 off,
+//! 1 optional, 2 required (these two speak ALPN `http/1.1`), and 3 off but accepting the
+//! external PSK [`PSK_IDENTITY`] and issuing (and accepting) tickets under the fixed key
+//! [`TICKET_KEY`].
 //!
 //! # [`client_messages`] and [`server_messages`]
 //!
@@ -166,6 +168,13 @@ impl Configs {
                 key_log: None,
                 empty_key_share_for_testing_only: hello_retry,
                 psk,
+                // Clients with a certificate also offer ALPN, so that the seeds carry it
+                // in ClientHellos and EncryptedExtensions.
+                alpn_protocols: if identity {
+                    vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+                } else {
+                    Vec::new()
+                },
                 ..ClientConfig::default()
             })
         };
@@ -175,10 +184,9 @@ impl Configs {
         };
         let server = ServerConfig::new(Identity::from_pem(c.server_chain, c.server_key)?);
         let with_policy = |policy| {
-            server
-                .clone()
-                .with_client_auth(policy, anchors.clone())
-                .map(Arc::new)
+            let mut config = server.clone().with_client_auth(policy, anchors.clone())?;
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            Ok::<_, ConfigError>(Arc::new(config))
         };
         let off = Arc::new(server.clone());
         let with_psk = Arc::new(

@@ -57,6 +57,10 @@ pub enum Extension {
     EarlyData,
     /// early_data in a NewSessionTicket (§4.2.10): max_early_data_size.
     MaxEarlyDataSize(u32),
+    /// application_layer_protocol_negotiation (RFC 7301 §3.1): the protocol names as
+    /// sent. In a ClientHello one or more, most preferred first; in EncryptedExtensions
+    /// exactly one, the server's choice (decoding enforces both).
+    Alpn(Vec<Vec<u8>>),
     /// Any extension not parsed here, with its extension_data as received.
     Unknown {
         /// The extension type.
@@ -85,6 +89,7 @@ impl Extension {
             Self::PskKeyExchangeModes(_) => T::PskKeyExchangeModes,
             Self::PreSharedKeyClientHello(_) | Self::PreSharedKeyServerHello(_) => T::PreSharedKey,
             Self::EarlyData | Self::MaxEarlyDataSize(_) => T::EarlyData,
+            Self::Alpn(_) => T::ApplicationLayerProtocolNegotiation,
             Self::Unknown { typ, .. } => *typ,
         }
     }
@@ -156,6 +161,11 @@ impl Extension {
                 put_u32(out, *size);
                 Ok(())
             }
+            Self::Alpn(names) => put_prefixed(out, U16, "protocol_name_list", |out| {
+                names
+                    .iter()
+                    .try_for_each(|name| put_opaque(out, U8, "ProtocolName", name))
+            }),
             Self::Unknown { bytes, .. } => {
                 out.extend_from_slice(bytes);
                 Ok(())
@@ -212,6 +222,7 @@ impl Extension {
                 Self::MaxEarlyDataSize(d.u32("EarlyDataIndication.max_early_data_size")?)
             }
             (T::EarlyData, _) => Self::EarlyData,
+            (T::ApplicationLayerProtocolNegotiation, _) => Self::Alpn(protocol_names(d, context)?),
             _ => Self::Unknown {
                 typ,
                 bytes: d.rest("Extension.extension_data").to_vec(),
@@ -228,6 +239,30 @@ fn signature_schemes(d: &mut Reader<'_>) -> Result<Vec<SignatureScheme>, DecodeE
         2..=0xfffe,
         2,
     )
+}
+
+/// RFC 7301 §3.1: `ProtocolName protocol_name_list<2..2^16-1>` of
+/// `opaque ProtocolName<1..2^8-1>`: an empty list or an empty name is decode_error (the
+/// lengths are out of their bounds). In EncryptedExtensions "the "ProtocolNameList" MUST
+/// contain exactly one "ProtocolName"": a server list of two or more names is well-formed
+/// but wrong, illegal_parameter (RFC 8446 §6.2).
+fn protocol_names(
+    d: &mut Reader<'_>,
+    context: ExtensionContext,
+) -> Result<Vec<Vec<u8>>, DecodeError> {
+    let names = d.list(
+        LengthPrefix::U16,
+        "ProtocolNameList.protocol_name_list",
+        2..=0xffff,
+        |r| r.vec_u8("ProtocolName", 1..=0xff).map(<[u8]>::to_vec),
+    )?;
+    if context != ExtensionContext::ClientHello && names.len() != 1 {
+        return Err(DecodeError::new(
+            "ProtocolNameList.protocol_name_list",
+            DecodeReason::ServerProtocolCount { count: names.len() },
+        ));
+    }
+    Ok(names)
 }
 
 /// Names the extension_data being decoded, for error messages.
@@ -476,6 +511,15 @@ impl Extensions {
     pub fn selected_psk(&self) -> Option<u16> {
         self.0.iter().find_map(|e| match e {
             Extension::PreSharedKeyServerHello(index) => Some(*index),
+            _ => None,
+        })
+    }
+
+    /// application_layer_protocol_negotiation: the names offered (ClientHello) or the one
+    /// chosen (EncryptedExtensions).
+    pub fn alpn(&self) -> Option<&[Vec<u8>]> {
+        self.0.iter().find_map(|e| match e {
+            Extension::Alpn(names) => Some(names.as_slice()),
             _ => None,
         })
     }

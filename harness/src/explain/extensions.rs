@@ -160,7 +160,14 @@ pub(super) fn purpose(typ: ExtensionType, context: ExtensionContext) -> String {
         (T::EarlyData, _) => "this ticket allows 0-RTT data (§4.2.10)",
         (T::RecordSizeLimit, _) => "the largest record the sender will accept (RFC 8449)",
         (T::MaxFragmentLength, _) => "a smaller maximum record size (RFC 6066 §4)",
-        (T::ApplicationLayerProtocolNegotiation, _) => "ALPN (RFC 7301)",
+        (T::ApplicationLayerProtocolNegotiation, C::ClientHello) => {
+            "ALPN (RFC 7301 §3.1): the application protocols the client can speak over this \
+             connection, most preferred first (e.g. h2, http/1.1)"
+        }
+        (T::ApplicationLayerProtocolNegotiation, _) => {
+            "ALPN (RFC 7301 §3.2): the application protocol the server chose from the \
+             client's list; in TLS 1.3 the answer travels encrypted"
+        }
         (T::CertificateAuthorities, C::CertificateRequest) => {
             "the CAs the server trusts: the client should send a chain to one of them (§4.2.4)"
         }
@@ -182,6 +189,39 @@ pub(super) fn purpose(typ: ExtensionType, context: ExtensionContext) -> String {
         _ => "an extension TLS 1.3 lists but keylab does not use",
     };
     text.to_owned()
+}
+
+/// One ALPN `ProtocolName` (RFC 7301 §3.1), shown as text: offered by the client, or in
+/// EncryptedExtensions the server's choice.
+pub(super) fn protocol_name(bytes: &[u8], context: ExtensionContext) -> String {
+    let name = handshake::error::alpn_text(bytes);
+    let known = match bytes {
+        b"http/1.1" => " (HTTP/1.1, RFC 9112)",
+        b"http/1.0" => " (HTTP/1.0)",
+        b"h2" => " (HTTP/2 over TLS, RFC 9113)",
+        b"h3" => " (HTTP/3, RFC 9114; QUIC only)",
+        b"acme-tls/1" => " (ACME TLS-ALPN-01 validation, RFC 8737)",
+        _ => "",
+    };
+    if matches!(context, C::ClientHello) {
+        format!("{name}{known}: a protocol the client offers (RFC 7301 §3.1)")
+    } else {
+        format!(
+            "{name}{known}: the server's choice, one of the names the client offered \
+             (RFC 7301 §3.2)"
+        )
+    }
+}
+
+/// An ALPN `ProtocolNameList` (RFC 7301 §3.1) of `count` names.
+pub(super) fn protocol_name_list(count: usize, context: ExtensionContext) -> String {
+    if matches!(context, C::ClientHello) {
+        format!("{count} protocol name(s), most preferred first (RFC 7301 §3.1)")
+    } else {
+        format!(
+            "{count} protocol name(s); a server sends exactly one, its selection (RFC 7301 §3.1)"
+        )
+    }
 }
 
 pub(super) fn key_exchange(group: NamedGroup, key: &[u8], side: &str) -> String {

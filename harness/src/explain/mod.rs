@@ -544,6 +544,7 @@ impl<'a> Explainer<'a> {
                 code_point(ExtensionType::from_u16(v as u16).name(), v as u16, 4)
             }
             "Extension.extension_data" => extensions::raw_data(self.extension, bytes),
+            "ProtocolName" => extensions::protocol_name(bytes, context),
             _ => hello::meaning(self.kind, what, bytes)
                 .or_else(|| extensions::meaning(what, bytes))
                 .or_else(|| cert::meaning(what, bytes, self.sender))
@@ -566,6 +567,13 @@ impl<'a> Explainer<'a> {
                 n => format!("{n} extensions in this {context} (§4.2)"),
             };
         }
+        if what == "ProtocolNameList.protocol_name_list" {
+            let names = children
+                .iter()
+                .filter(|c| c.span.what == "ProtocolName" && c.span.kind == SpanKind::Value)
+                .count();
+            return extensions::protocol_name_list(names, context);
+        }
         hello::group_meaning(what, contents)
             .or_else(|| extensions::group_meaning(what, contents))
             .or_else(|| cert::group_meaning(what, contents, self.sender))
@@ -579,6 +587,7 @@ impl<'a> Explainer<'a> {
 fn field_name(what: &str) -> String {
     let name = match what {
         "HostName" => "host_name",
+        "ProtocolName" => "protocol_name",
         "CipherSuite" => "cipher_suite",
         "NamedGroup" => "named_group",
         "SignatureScheme" => "signature_scheme",

@@ -640,3 +640,60 @@ fn every_recorded_field_has_a_meaning() {
         }
     }
 }
+
+/// ALPN (RFC 7301): the client's names and the server's one answer shown as text, every
+/// byte explained, and the answer called the server's choice.
+#[test]
+fn alpn_names_are_shown_as_text() {
+    use handshake::msgs::enums::{CipherSuite, ProtocolVersion};
+    use handshake::msgs::{ClientHello, EncryptedExtensions, Extension, Extensions};
+    let hello = HandshakeMessage::ClientHello(ClientHello {
+        legacy_version: ProtocolVersion::Tls12,
+        random: [1; 32],
+        legacy_session_id: Vec::new(),
+        cipher_suites: vec![CipherSuite::TlsAes128GcmSha256],
+        legacy_compression_methods: vec![0],
+        extensions: Extensions(vec![
+            Extension::SupportedVersionsClientHello(vec![ProtocolVersion::Tls13]),
+            Extension::Alpn(vec![b"h2".to_vec(), b"http/1.1".to_vec()]),
+        ]),
+    });
+    let bytes = hello.to_bytes().expect("encodes");
+    let fields = explain_message_from(&bytes, Side::Client);
+    assert_every_byte_once(&bytes, &fields, "ClientHello with ALPN");
+    assert_fully_decoded(&fields, "ClientHello with ALPN");
+    let names = meanings(&fields, "protocol_name");
+    assert!(
+        names.contains(
+            "\"h2\" (HTTP/2 over TLS, RFC 9113): a protocol the client offers (RFC 7301 §3.1)"
+        ) && names.contains("\"http/1.1\""),
+        "{names}"
+    );
+    assert!(
+        meanings(&fields, "protocol_name_list")
+            .contains("2 protocol name(s), most preferred first"),
+        "{}",
+        meanings(&fields, "protocol_name_list")
+    );
+    assert!(meanings(&fields, "extension_type").contains("application_layer_protocol_negotiation"));
+    let ee = HandshakeMessage::EncryptedExtensions(EncryptedExtensions {
+        extensions: Extensions(vec![Extension::Alpn(vec![b"http/1.1".to_vec()])]),
+    });
+    let bytes = ee.to_bytes().expect("encodes");
+    let fields = explain_message_from(&bytes, Side::Server);
+    assert_every_byte_once(&bytes, &fields, "EncryptedExtensions with ALPN");
+    assert_fully_decoded(&fields, "EncryptedExtensions with ALPN");
+    let chosen = meanings(&fields, "protocol_name");
+    assert!(
+        chosen.contains("\"http/1.1\" (HTTP/1.1, RFC 9112): the server's choice"),
+        "{chosen}"
+    );
+    for f in &fields {
+        assert!(
+            f.meaning != "a field of this message",
+            "{} has no meaning",
+            f.name
+        );
+        assert!(!f.group || !f.meaning.ends_with(" bytes"), "{}", f.name);
+    }
+}

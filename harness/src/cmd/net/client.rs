@@ -51,6 +51,7 @@ pub fn run(args: &ClientArgs, out: &mut dyn Write) -> Result<(), Failure> {
         psk_ke_only: args.psk.psk_ke,
         empty_key_share_for_testing_only: args.empty_key_share_for_testing_only,
         middlebox_compat: !args.no_middlebox_compat,
+        alpn_protocols: args.alpn.clone(),
     };
     let name = args
         .server_name

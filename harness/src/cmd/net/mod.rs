@@ -71,6 +71,11 @@ pub struct ServerArgs {
     /// Cipher suites and groups, in the server's order of preference.
     #[command(flatten)]
     pub algorithms: AlgorithmArgs,
+    /// An application protocol to negotiate with ALPN (RFC 7301), e.g. http/1.1;
+    /// repeatable, most preferred first. A client offering only others is refused with
+    /// no_application_protocol; without --alpn the client's ALPN is ignored.
+    #[arg(long = "alpn", value_name = "NAME", value_parser = parse_alpn)]
+    pub alpn: Vec<Vec<u8>>,
 }
 
 /// `keylab mitm`
@@ -148,6 +153,20 @@ pub struct ClientArgs {
     /// Cipher suites and groups to offer, in order; a key share goes with the first group.
     #[command(flatten)]
     pub algorithms: AlgorithmArgs,
+    /// An application protocol to offer with ALPN (RFC 7301), e.g. http/1.1 or h2;
+    /// repeatable, most preferred first. The server's choice is printed as alpn="...".
+    #[arg(long = "alpn", value_name = "NAME", value_parser = parse_alpn)]
+    pub alpn: Vec<Vec<u8>>,
+}
+
+/// An ALPN protocol name: 1 to 255 bytes (RFC 7301 §3.1 `opaque ProtocolName<1..2^8-1>`).
+fn parse_alpn(name: &str) -> Result<Vec<u8>, String> {
+    match name.len() {
+        1..=255 => Ok(name.as_bytes().to_vec()),
+        len => Err(format!(
+            "an ALPN protocol name has 1 to 255 bytes (RFC 7301 §3.1), not {len}"
+        )),
+    }
 }
 
 /// Output formats of `keylab states`.

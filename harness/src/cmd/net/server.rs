@@ -55,6 +55,7 @@ pub fn run(args: &ServerArgs, out: &mut dyn Write) -> Result<(), Failure> {
     };
     config.cipher_suites = args.algorithms.suites();
     config.groups = args.algorithms.groups();
+    config.alpn_protocols = args.alpn.clone();
     config.allow_psk_ke = args.psk.psk_ke;
     config.psk_satisfies_client_auth = args.psk.psk_satisfies_client_auth;
     config.tickets = psk::server_tickets(&args.psk, &mut os_rng())?;

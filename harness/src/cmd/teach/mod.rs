@@ -79,7 +79,9 @@ pub fn run(args: &TeachArgs, out: &mut dyn Write) -> Result<(), Failure> {
     getrandom::fill(&mut ticket_key)
         .map_err(|e| Failure::input(format!("no randomness for the ticket key: {e}")))?;
     // Tickets let a reload resume (RFC 8446 §2.2), and the page then shows that path.
-    let config = ServerConfig::new(identity).with_tickets(Arc::new(Tickets::new(&ticket_key)));
+    let mut config = ServerConfig::new(identity).with_tickets(Arc::new(Tickets::new(&ticket_key)));
+    // RFC 7301: HTTP/1.1 is all teach speaks; a browser that offers ALPN gets it chosen.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let listener = TcpListener::bind(&args.listen)
         .map_err(|e| Failure::input(format!("cannot listen on {}: {e}", args.listen)))?;
     let local = listener

@@ -4,7 +4,6 @@
 
 use std::fmt::Write as _;
 
-use handshake::codec::Reader;
 use handshake::msgs::enums::{CipherSuite, NamedGroup};
 use handshake::msgs::extension_type::ExtensionType;
 use handshake::msgs::{ClientHello, Extension, HandshakeMessage};
@@ -40,8 +39,13 @@ pub struct Offered {
     /// Extensions keylab does not implement and ignores (RFC 8446 §4.2: a server
     /// ignores extensions it does not recognise).
     pub ignored_extensions: Vec<Item>,
-    /// The ALPN protocols offered, in order.
+    /// The ALPN protocols offered (RFC 7301 §3.1), in order, as text: printable ASCII as
+    /// is, any other byte as `\xNN` (so distinct names stay distinct).
     pub alpn: Vec<String>,
+    /// The protocol keylab chose (same form), if it answered ALPN.
+    pub alpn_chosen: Option<String>,
+    /// Why that protocol, in a sentence or two.
+    pub alpn_choice: String,
     /// The server name asked for (SNI).
     pub server_name: Option<String>,
     /// Why keylab chose its group, in a sentence.
@@ -103,16 +107,12 @@ fn offered(ch: &ClientHello, summary: Option<&Summary>) -> Offered {
         })
         .collect::<Vec<_>>();
     let mut ignored_extensions = Vec::new();
-    let mut alpn = Vec::new();
     for ext in &ch.extensions.0 {
         let typ = ext.ext_type();
         if note_grease("extension", typ.to_u16()) {
             continue;
         }
         if let Extension::Unknown { bytes, .. } = ext {
-            if typ == ExtensionType::ApplicationLayerProtocolNegotiation {
-                alpn = alpn_protocols(bytes);
-            }
             ignored_extensions.push(Item {
                 code: format!("0x{:04x}", typ.to_u16()),
                 name: extension_name(typ),
@@ -134,15 +134,18 @@ fn offered(ch: &ClientHello, summary: Option<&Summary>) -> Offered {
             .iter()
             .find_map(|n| n.as_host_name().map(str::to_owned))
     });
+    let offered_alpn = ch.extensions.alpn().unwrap_or_default();
     Offered {
         client_random: hex::encode(ch.random),
+        alpn: offered_alpn.iter().map(|n| alpn_name(n)).collect(),
+        alpn_chosen: summary.and_then(|s| s.alpn.as_deref()).map(alpn_name),
+        alpn_choice: alpn_choice(offered_alpn, summary),
         cipher_suites,
         group_choice: group_choice(ch, summary),
         groups,
         key_shares,
         grease,
         ignored_extensions,
-        alpn,
         server_name,
     }
 }
@@ -223,22 +226,42 @@ fn extension_name(t: ExtensionType) -> String {
     name.to_owned()
 }
 
-/// ProtocolNameList (RFC 7301 §3.1), read with the handshake crate's codec. ALPN is not
-/// negotiated yet; the offer is shown.
-fn alpn_protocols(bytes: &[u8]) -> Vec<String> {
-    let mut outer = Reader::new(bytes);
-    let Ok(list) = outer.vec_u16("ProtocolNameList", 2..=0xffff) else {
-        return Vec::new();
-    };
-    let mut r = Reader::new(list);
-    let mut out = Vec::new();
-    while !r.is_empty() {
-        match r.vec_u8("ProtocolName", 1..=255) {
-            Ok(name) => out.push(String::from_utf8_lossy(name).into_owned()),
-            Err(_) => break,
-        }
+/// An ALPN ProtocolName (RFC 7301 §3.1) as text: printable ASCII as is, other bytes
+/// escaped.
+fn alpn_name(name: &[u8]) -> String {
+    name.escape_ascii().to_string()
+}
+
+/// What keylab made of the browser's ALPN offer (RFC 7301 §3.2), given the names offered
+/// (as the handshake crate decoded them) and the completed handshake's summary.
+fn alpn_choice(offered: &[Vec<u8>], summary: Option<&Summary>) -> String {
+    if offered.is_empty() {
+        return "The browser offered no ALPN (RFC 7301), so keylab answered none; HTTP/1.1 \
+                is what a browser speaks then."
+            .into();
     }
-    out
+    let Some(s) = summary else {
+        return "the handshake did not complete".into();
+    };
+    let Some(chosen) = &s.alpn else {
+        return "keylab did not answer ALPN: without an answer the browser assumes HTTP/1.1."
+            .into();
+    };
+    let mut text = format!(
+        "keylab chose {}: RFC 7301 §3.2 has the server pick the protocol it prefers among \
+         those the client offered, and keylab teach speaks only HTTP/1.1; its answer went \
+         back in EncryptedExtensions, encrypted.",
+        handshake::error::alpn_text(chosen)
+    );
+    for name in offered.iter().filter(|n| *n != chosen) {
+        let why = match name.as_slice() {
+            b"h2" => " (HTTP/2, RFC 9113) was offered too, but keylab does not implement HTTP/2",
+            b"h3" => " (HTTP/3) runs over QUIC, not TLS over TCP",
+            _ => " was offered too; keylab does not speak it",
+        };
+        let _ = write!(text, " {}{why}.", handshake::error::alpn_text(name));
+    }
+    text
 }
 
 fn group_choice(ch: &ClientHello, summary: Option<&Summary>) -> String {
@@ -328,9 +351,9 @@ pub fn html_section(o: &Offered, id: u64, token: &str, request_line: &str) -> St
         h,
         "<h3>GREASE</h3>\n<p>Reserved values (RFC 8701) a browser sprinkles in so that servers \
          which choke on unknown values are found early; keylab ignores them: {}.</p>\n\
-         <h3>Extensions keylab ignores</h3>\n{}<h3>ALPN</h3>\n<p>Offered: {}. keylab does not \
-         negotiate ALPN (RFC 7301) yet; without an answer the browser assumes HTTP/1.1.</p>\n\
-         </section>\n",
+         <h3>Extensions keylab ignores</h3>\n{}<h3>ALPN</h3>\n<p>Offered (RFC 7301 §3.1, most \
+         preferred first): {}. Chosen: <code id=\"alpn-chosen\">{}</code>.</p>\n\
+         <p id=\"alpn-choice\">{}</p>\n</section>\n",
         if o.grease.is_empty() {
             "none".to_owned()
         } else {
@@ -341,7 +364,9 @@ pub fn html_section(o: &Offered, id: u64, token: &str, request_line: &str) -> St
             "nothing".to_owned()
         } else {
             esc(&o.alpn.join(", "))
-        }
+        },
+        esc(o.alpn_chosen.as_deref().unwrap_or("none")),
+        esc(&o.alpn_choice)
     );
     h
 }
@@ -357,12 +382,11 @@ mod tests {
     }
 
     #[test]
-    fn alpn_lists_are_read() {
-        let bytes = [
-            0, 12, 2, b'h', b'2', 8, b'h', b't', b't', b'p', b'/', b'1', b'.', b'1',
-        ];
-        assert_eq!(alpn_protocols(&bytes), ["h2", "http/1.1"]);
-        assert!(alpn_protocols(&[0, 5, 1]).is_empty());
+    fn the_alpn_choice_is_explained() {
+        let offered = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        assert!(alpn_choice(&[], None).contains("offered no ALPN"));
+        assert!(alpn_choice(&offered, None).contains("did not complete"));
+        assert_eq!(alpn_name(b"h\x00\"2"), "h\\x00\\\"2");
     }
 
     #[test]
