@@ -145,3 +145,26 @@ fn the_help_excerpt_is_real_output() {
         "the excerpt is no longer printed:\n{excerpt}"
     );
 }
+
+/// `keylab demo --explain | head -1`: the reader leaves early; keylab ends quietly.
+#[test]
+fn a_reader_that_leaves_early_ends_the_explanation_quietly() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+    let mut child = keylab()
+        .args(["demo", "--explain", "--path", "all", "--seed", "1"])
+        .env_remove("SSLKEYLOGFILE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn keylab");
+    let mut first = String::new();
+    {
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        out.read_line(&mut first).expect("one line");
+    } // the pipe closes here, with most of the explanation unread
+    let output = child.wait_with_output().expect("keylab ends");
+    assert!(first.starts_with("How to read this"), "{first}");
+    assert!(output.status.success(), "{:?}", output.status);
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
