@@ -30,7 +30,7 @@ use crate::runner::Timeouts;
 
 /// `keylab teach`
 #[derive(Debug, Args)]
-#[command(after_long_help = TRUST_HELP)]
+#[command(after_long_help = long_help())]
 pub struct TeachArgs {
     /// Address to listen on; port 0 picks a free port (printed).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
@@ -56,6 +56,11 @@ pub struct TeachArgs {
     /// Exit after this many connections (for scripts and tests).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: Option<u64>,
+}
+
+/// The end of `keylab teach --help`: how trust works, then the exit codes.
+fn long_help() -> String {
+    format!("{TRUST_HELP}\n\n{}", crate::failure::EXIT_CODES)
 }
 
 const TRUST_HELP: &str = "\
