@@ -362,6 +362,10 @@ pub enum RecordError {
     /// A record of a content type TLS 1.3 does not define (RFC 8446 §5).
     #[error("unknown content type {0}")]
     UnknownContentType(ContentType),
+    /// Where a record header should start, the peer sent text: it does not speak TLS (an
+    /// HTTP server answering `HTTP/1.1 400`, an SSH banner, ...). The first bytes, as text.
+    #[error("the peer does not speak TLS: it sent {0:?} where a record header belongs")]
+    NotTls(String),
     /// A record whose type must not appear where it did, e.g. an unprotected record where a
     /// protected one is required.
     #[error("{0} record not allowed here")]
@@ -412,6 +416,7 @@ impl RecordError {
             // RFC 8446 §5: unexpected record types, invalid or protected change_cipher_spec;
             // §5.1: interleaving and key changes; §5.4: empty or all-zero inner plaintexts.
             RecordError::UnknownContentType(_)
+            | RecordError::NotTls(_)
             | RecordError::UnexpectedContentType(_)
             | RecordError::EmptyFragment(_)
             | RecordError::NoContentType

@@ -659,7 +659,11 @@ fn usage_errors_exit_2_and_failures_exit_1() {
         "2",
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with(&format!("error: cannot connect to {free}: ")),
+        "the address that refused is named: {}",
+        stderr(&out)
+    );
 
     let out = run_keylab(&["client", "--connect", "x:1", "--ca", &root, "--cert", &cert]);
     let no_key = "required arguments were not provided:\n  --key <FILE>";
@@ -708,5 +712,37 @@ fn demo_forward_secrecy_decrypts_only_the_psk_ke_recording() {
             (Some("psk+dhe"), Some(false)),
             (Some("psk"), Some(true)),
         ]
+    );
+}
+
+/// A client pointed at a server of another protocol hears text where a record header
+/// belongs, and says so rather than naming a content type.
+#[test]
+fn a_client_talking_to_an_http_server_is_told_it_does_not_speak_tls() {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let server = std::thread::spawn(move || {
+        if let Ok((mut tcp, _)) = listener.accept() {
+            let mut hello = [0u8; 512];
+            let _ = tcp.read(&mut hello);
+            let _ = tcp.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let root = ed25519("root.pem");
+    let out = run_keylab(&[
+        "client",
+        "--connect",
+        &addr,
+        "--ca",
+        &root,
+        "--timeout",
+        "5",
+    ]);
+    let _ = server.join();
+    assert_fails(
+        &out,
+        1,
+        "the peer does not speak TLS: it sent \"HTTP/\" where a record header belongs",
     );
 }

@@ -88,6 +88,16 @@ impl RecordDeframer {
 }
 
 /// The record at the start of `pending` and the bytes it takes, `Ok(None)` if incomplete.
+/// The error for a header whose type TLS 1.3 does not define: when all five bytes are
+/// printable text, the peer most likely speaks another protocol, and the error says so.
+fn unknown_type(typ: ContentType, header: &[u8; HEADER_LEN]) -> Error {
+    if header.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+        let text = String::from_utf8_lossy(header).into_owned();
+        return RecordError::NotTls(text).into();
+    }
+    RecordError::UnknownContentType(typ).into()
+}
+
 fn parse(pending: &[u8]) -> Result<Option<(OpaqueRecord, usize)>, Error> {
     let Some(header) = pending.first_chunk::<HEADER_LEN>() else {
         return Ok(None);
@@ -101,7 +111,7 @@ fn parse(pending: &[u8]) -> Result<Option<(OpaqueRecord, usize)>, Error> {
         ContentType::Handshake | ContentType::Alert | ContentType::ChangeCipherSpec => {
             MAX_PLAINTEXT_LEN
         }
-        other => return Err(RecordError::UnknownContentType(other).into()),
+        other => return Err(unknown_type(other, header)),
     };
     if length > limit {
         return Err(Error::RecordOverflow { length, limit });
@@ -198,12 +208,19 @@ mod tests {
         assert_eq!(d.buffered_len(), bytes.len());
         assert_eq!(d.pop().expect("valid").expect("complete").payload, b"one");
         assert_eq!(d.pop().expect("valid").expect("complete").payload, b"two");
+        assert_eq!(
+            d.pop(),
+            Err(Error::Record(RecordError::NotTls("GET /".into()))),
+            "'G' is no content type, and the bytes are text"
+        );
+        let mut d = RecordDeframer::new();
+        d.push(&[0x63, 0x03, 0x03, 0x00, 0x01, 0x00]);
         assert!(
             matches!(
                 d.pop(),
                 Err(Error::Record(RecordError::UnknownContentType(_)))
             ),
-            "'G' is no content type"
+            "binary garbage is an unknown content type"
         );
     }
 

@@ -89,7 +89,8 @@ fn talk(
 ) -> io::Result<()> {
     let mut conn = conn;
     let _observed = observe(&mut conn, true);
-    let tcp = TcpStream::connect_timeout(&addr, remaining(deadline)?)?;
+    let tcp = TcpStream::connect_timeout(&addr, remaining(deadline)?)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot connect to {addr}: {e}")))?;
     tcp.set_read_timeout(Some(remaining(deadline)?))?;
     tcp.set_write_timeout(Some(remaining(deadline)?))?;
     // The deadline covers the whole exchange: a server that trickles bytes cannot keep
