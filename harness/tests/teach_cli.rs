@@ -292,6 +292,42 @@ fn the_ca_is_made_once_with_private_keys_and_reused() {
     .expect("CA");
     let nc = ca[0].name_constraints().expect("name constraints");
     assert_eq!(nc, &pki::NameConstraints::loopback_only());
+    // OpenSSL, which nobody here wrote, reads the same constraints and accepts the leaf
+    // under them.
+    if support::have_openssl() {
+        let openssl = |args: &[&str]| {
+            let out = std::process::Command::new("openssl")
+                .args(args)
+                .output()
+                .expect("openssl runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let ca_pem = dir.join("ca.pem");
+        let ca_pem = ca_pem.to_str().expect("utf-8 path");
+        let leaf_pem = dir.join("leaf.pem");
+        let verified = openssl(&[
+            "verify",
+            "-CAfile",
+            ca_pem,
+            "-purpose",
+            "sslserver",
+            leaf_pem.to_str().expect("utf-8 path"),
+        ]);
+        assert!(verified.trim_end().ends_with(": OK"), "{verified}");
+        let text = openssl(&["x509", "-in", ca_pem, "-noout", "-text"]);
+        for needle in [
+            "X509v3 Name Constraints: critical",
+            "DNS:localhost",
+            "IP:127.0.0.1/255.255.255.255",
+        ] {
+            assert!(text.contains(needle), "{needle}: {text}");
+        }
+    }
     let spki = |lines: &[String]| {
         lines
             .iter()

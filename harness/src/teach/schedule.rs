@@ -57,6 +57,16 @@ pub enum Computation<'a> {
         /// The peer's uncompressed point.
         peer: Named<'a>,
     },
+    /// The public key of an ephemeral private key: X25519(k, 9) or k·G on secp256r1.
+    PublicKey {
+        /// The private key.
+        private: Named<'a>,
+        /// Whether the group is x25519 (else secp256r1).
+        x25519: bool,
+    },
+    /// Computed from inputs that are shown but not all given (e.g. a served connection's
+    /// shared secret, whose private key is not shown): no command.
+    Shown(&'a [Named<'a>]),
     /// Drawn at random: nothing to recompute.
     Random,
 }
@@ -103,7 +113,8 @@ impl Computation<'_> {
             Computation::X25519 { private, peer } | Computation::P256 { private, peer } => {
                 vec![named(private), named(peer)]
             }
-            Computation::Random => Vec::new(),
+            Computation::PublicKey { .. } | Computation::Random => Vec::new(),
+            Computation::Shown(inputs) => inputs.iter().map(named).collect(),
         }
     }
 
@@ -119,7 +130,14 @@ impl Computation<'_> {
             } if *length <= 32 => {
                 check::hkdf_expand_label(secret.value, label, context.value, *length)
             }
-            Computation::ExpandLabel { .. } | Computation::Random => return None,
+            Computation::ExpandLabel { .. } | Computation::Shown(_) | Computation::Random => {
+                return None;
+            }
+            Computation::PublicKey {
+                private,
+                x25519: true,
+            } => check::x25519_public(private.value),
+            Computation::PublicKey { private, .. } => check::p256_public(private.value),
             Computation::Hmac { key, data } => check::hmac_sha256(key.value, data.value),
             Computation::X25519 { private, peer } => check::x25519(private.value, peer.value),
             Computation::P256 { private, peer } => check::p256_ecdh(private.value, peer.value),

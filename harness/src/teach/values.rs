@@ -2,7 +2,6 @@
 //! made each possible: the (EC)DHE exchange, every secret with its inputs, Finished and
 //! binder MACs.
 
-use super::check;
 use super::model::{Input, Step, ValueStep};
 use super::schedule::{self, Computation, Named};
 use crate::observe::{
@@ -68,32 +67,30 @@ pub fn after(view: &Observed, who: View<'_>, n: usize, is_client_hello: bool) ->
 
 /// The server's shared secret on a served connection, without its private key.
 fn served_key_exchange(kx: &KeyExchangeRecord) -> ValueStep {
-    let mut v = schedule::value(
-        "ecdhe_shared_secret",
-        &format!(
-            "{}(server ephemeral private key, client public key) (§7.4.2): the server's \
-             private key is not shown; it was erased after use",
-            if kx.group == "x25519" {
-                "X25519"
-            } else {
-                "ECDH"
-            }
-        ),
-        Computation::Random,
-        &kx.shared_secret,
-    );
-    v.private = false;
-    v.inputs = vec![
-        Input {
-            name: "client public key (its key_share)".into(),
-            value: hex::encode(&kx.peer_public_key),
+    let shares = [
+        Named {
+            name: "client public key (its key_share)",
+            value: &kx.peer_public_key,
         },
-        Input {
-            name: "server public key (its key_share)".into(),
-            value: hex::encode(&kx.public_key),
+        Named {
+            name: "server public key (its key_share)",
+            value: &kx.public_key,
         },
     ];
-    v
+    let function = if kx.group == "x25519" {
+        "X25519"
+    } else {
+        "ECDH"
+    };
+    schedule::value(
+        "ecdhe_shared_secret",
+        &format!(
+            "{function}(server ephemeral private key, client public key) (§7.4.2): the \
+             server's private key is not shown; it was erased after use"
+        ),
+        Computation::Shown(&shares),
+        &kx.shared_secret,
+    )
 }
 
 fn named(n: &NamedBytes) -> Named<'_> {
@@ -174,23 +171,18 @@ fn private_key(who: &str, kx: &KeyExchangeRecord) -> ValueStep {
 }
 
 fn public_key(who: &str, kx: &KeyExchangeRecord, x25519: bool) -> ValueStep {
-    let mut v = schedule::value(
+    schedule::value(
         &format!("{who} public key"),
         &format!("the key_exchange of the {who}'s KeyShareEntry (§4.2.8.2)"),
-        Computation::Random,
+        Computation::PublicKey {
+            private: Named {
+                name: "private key",
+                value: &kx.private_key,
+            },
+            x25519,
+        },
         &kx.public_key,
-    );
-    v.private = false;
-    let command = if x25519 {
-        check::x25519_public(&kx.private_key)
-    } else {
-        check::p256_public(&kx.private_key)
-    };
-    v.check = Some(super::model::Check {
-        command,
-        expected: hex::encode(&kx.public_key),
-    });
-    v
+    )
 }
 
 /// A secret with its inputs; the shared secret itself is shown with its key exchange.
