@@ -59,6 +59,19 @@ pub enum Command {
     Open(keyserver::OpenArgs),
 }
 
+impl Cli {
+    /// Whether the command prints JSON (`--json`), so that an error is printed on stdout
+    /// as `{"error": {"kind": ..., "message": ...}}` too.
+    pub fn json_output(&self) -> bool {
+        match &self.command {
+            Command::Demo(args) => args.json,
+            Command::Wsn(wsn::WsnCommand::Simulate(args)) => args.json,
+            Command::Wsn(wsn::WsnCommand::Sweep(args)) => args.json,
+            _ => false,
+        }
+    }
+}
+
 /// Runs a parsed command, writing its report to `out`.
 pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> {
     match cli.command {

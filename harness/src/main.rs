@@ -7,20 +7,8 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = harness::cli::Cli::parse();
-    if cli.verbose > 0 {
-        let level = if cli.verbose > 1 {
-            tracing::Level::TRACE
-        } else {
-            tracing::Level::DEBUG
-        };
-        // Colour only when stderr is a terminal and NO_COLOR is unset.
-        let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        tracing_subscriber::fmt()
-            .with_max_level(level)
-            .with_writer(std::io::stderr)
-            .with_ansi(colour)
-            .init();
-    }
+    init_logging(cli.verbose);
+    let json = cli.json_output();
     let mut stdout = PipeAware {
         inner: std::io::stdout().lock(),
         closed: false,
@@ -32,10 +20,47 @@ fn main() -> ExitCode {
         // nobody is left to tell. End quietly, as ripgrep and friends do.
         Err(_) if stdout.closed => ExitCode::SUCCESS,
         Err(failure) => {
+            if json {
+                // A script reading stdout gets the error in the shape it parses; a person
+                // watching stderr still sees it.
+                let _ = writeln!(stdout, "{}", failure.to_json());
+            }
             eprintln!("error: {}", failure.message);
             ExitCode::from(failure.code)
         }
     }
+}
+
+/// Logs to stderr: `-v` (debug) and `-vv` (trace) for keylab's events; without `-v`,
+/// `RUST_LOG` (`debug`, `handshake=trace,info`, ...) when it is set; otherwise nothing.
+/// Colour only when stderr is a terminal and `NO_COLOR` is unset.
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
+    let filter = match verbose {
+        0 => match std::env::var("RUST_LOG") {
+            Ok(spec) if !spec.trim().is_empty() => match spec.parse::<Targets>() {
+                Ok(targets) => targets,
+                Err(e) => {
+                    eprintln!("warning: RUST_LOG={spec:?} ignored: {e}");
+                    return;
+                }
+            },
+            _ => return,
+        },
+        1 => Targets::new().with_default(LevelFilter::DEBUG),
+        _ => Targets::new().with_default(LevelFilter::TRACE),
+    };
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(colour)
+        .with_max_level(LevelFilter::TRACE)
+        .finish()
+        .with(filter)
+        .init();
 }
 
 /// Standard output that remembers whether its reader closed the pipe.

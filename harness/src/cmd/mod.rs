@@ -1,7 +1,8 @@
 //! The `keylab` commands, one module per family. Each owns its argument structs and
 //! returns a [`Failure`](crate::failure::Failure) that says what went wrong and which exit
 //! status to use. Commands never call each other: what two of them need lives in the
-//! helper modules below (`accept`, `args`, `load`, `key_source`, `progress`).
+//! helper modules below (`accept`, `args`, `load`, `key_source`, `output`,
+//! `progress`).
 //!
 //! - [`demo`]: `keylab demo`, every path over loopback, explained.
 //! - [`net`]: `keylab server`, `client`, `mitm` and `states`.
@@ -23,4 +24,5 @@ mod accept;
 mod args;
 mod key_source;
 mod load;
+mod output;
 mod progress;

@@ -389,16 +389,9 @@ fn with_suffix(prefix: &Path, ext: &str) -> PathBuf {
 }
 
 fn refuse_overwrite(paths: &[&Path], force: bool) -> Result<(), Failure> {
-    if force {
-        return Ok(());
-    }
-    match paths.iter().find(|p| p.exists()) {
-        Some(p) => Err(Failure::input(format!(
-            "{} exists; pass --force to overwrite",
-            p.display()
-        ))),
-        None => Ok(()),
-    }
+    paths
+        .iter()
+        .try_for_each(|p| super::output::check_output(p, force))
 }
 
 fn write_pair(

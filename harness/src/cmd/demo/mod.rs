@@ -360,16 +360,10 @@ fn describe(s: &mut String, c: &Summary, sv: &Summary, o: &Outcome, plan: &Plan,
     }
 }
 
-/// An output file that exists is refused without `--force` (checked before any run, so a
-/// refused file costs nothing).
+/// An output file is checked before any run (its directory exists, it is not a directory,
+/// it exists only with `--force`), so a refused file costs nothing.
 fn refuse_existing(file: &std::path::Path, force: bool) -> Result<(), Failure> {
-    if file.exists() && !force {
-        return Err(Failure::input(format!(
-            "{} exists; pass --force to overwrite",
-            file.display()
-        )));
-    }
-    Ok(())
+    super::output::check_output(file, force)
 }
 
 /// The explanation model of every run.

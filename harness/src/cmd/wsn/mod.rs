@@ -195,14 +195,8 @@ pub fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<(), Failure> {
         }
         VaryArg::Capture => Vary::Capture,
     };
-    if let Some(path) = &args.plot
-        && path.exists()
-        && !args.force
-    {
-        return Err(Failure::input(format!(
-            "{} exists; pass --force to overwrite",
-            path.display()
-        )));
+    if let Some(path) = &args.plot {
+        super::output::check_output(path, args.force)?;
     }
     let config = SweepConfig {
         schemes: schemes
