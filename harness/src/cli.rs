@@ -3,14 +3,24 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::cmd::{demo, keyserver, net, pki, share, teach, wsn};
+use crate::cmd::{demo, keyserver, net, pki, share, shell, teach, wsn};
 use crate::failure::{EXIT_CODES, Failure};
 
-/// keylab: how two parties who have never met end up sharing a secret key.
+/// keylab: how two parties who have never met end up sharing a secret key, shown and tested.
+///
+/// A TLS 1.3 handshake (RFC 8446) run over loopback and explained byte by byte, a small
+/// PKI for test certificates, pre-shared keys and resumption, a public key server, Shamir
+/// sharing of keys across servers and key predistribution for sensor networks. For
+/// learners and teachers, engineers testing TLS clients and servers, and people fuzzing
+/// state machines. Not for protecting production traffic: its keys and certificates are
+/// for tests, and it has not been audited.
+///
+/// Start with `keylab demo --explain`.
 #[derive(Debug, Parser)]
-#[command(name = "keylab", version, about, after_help = EXIT_CODES)]
+#[command(name = "keylab", version, after_help = EXIT_CODES)]
 pub struct Cli {
-    /// Log protocol events to stderr (-v debug, -vv trace).
+    /// Log protocol events to stderr (-v debug, -vv trace); without -v, RUST_LOG
+    /// (`debug`, `handshake=trace`, ...) is honoured.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
     /// What to do.
@@ -57,6 +67,12 @@ pub enum Command {
     /// Decrypt a sealed message from stdin with the recipient's private key.
     #[command(after_help = EXIT_CODES)]
     Open(keyserver::OpenArgs),
+    /// Print a shell completion script (bash, zsh or fish) on stdout.
+    #[command(after_help = EXIT_CODES)]
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page (roff) on stdout, or write every page into a directory.
+    #[command(after_help = EXIT_CODES)]
+    Manpage(shell::ManpageArgs),
 }
 
 impl Cli {
@@ -87,5 +103,7 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> {
         Command::Keyserver(command) => keyserver::run(&command, out),
         Command::Seal(args) => keyserver::seal(&args, out),
         Command::Open(args) => keyserver::open(&args, out),
+        Command::Completions(args) => shell::completions(&args, out),
+        Command::Manpage(args) => shell::manpage(&args, out),
     }
 }

@@ -59,6 +59,31 @@ fn demo_runs_every_path_and_says_why() {
     );
 }
 
+/// The certificate run receives no ticket where the plain client does, and says why.
+#[test]
+fn demo_says_why_the_certificate_run_gets_no_ticket() {
+    let out = demo_ok(&["--seed", "1"]);
+    let run = |n: usize| {
+        let start = out.find(&format!("run {n}:")).expect("run");
+        let end = out[start..].find("\n\n").map_or(out.len(), |e| start + e);
+        flat(&out[start..end])
+    };
+    assert!(
+        run(1).contains("tickets: 1 received and kept in the client's session cache"),
+        "{}",
+        run(1)
+    );
+    assert!(
+        run(2).contains(
+            "tickets: 0 received: this client keeps no session cache, so its ClientHello \
+             lists no psk_key_exchange_modes, and the server issues tickets only for a mode \
+             the client lists (RFC 8446 §4.2.9)"
+        ),
+        "{}",
+        run(2)
+    );
+}
+
 /// `text` with every run of whitespace made one space: the explanation wraps to the
 /// terminal, so phrases are matched regardless of where lines break.
 fn flat(text: &str) -> String {

@@ -9,6 +9,7 @@
 //! - [`pki`]: `keylab pki init | issue | verify | show`.
 //! - [`share`]: `keylab share split | combine | serve`.
 //! - [`keyserver`]: `keylab keyserver ...`, `keylab seal` and `keylab open`.
+//! - [`shell`]: `keylab completions` and `keylab manpage`.
 //! - [`teach`]: `keylab teach`, an HTTPS page explaining its own delivery.
 //! - [`wsn`]: `keylab wsn simulate | sweep | handshake`.
 
@@ -17,6 +18,7 @@ pub mod keyserver;
 pub mod net;
 pub mod pki;
 pub mod share;
+pub mod shell;
 pub mod teach;
 pub mod wsn;
 

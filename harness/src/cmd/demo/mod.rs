@@ -348,6 +348,7 @@ fn describe(s: &mut String, c: &Summary, sv: &Summary, o: &Outcome, plan: &Plan,
         "  data:        {:?} sent, {echoed}",
         String::from_utf8_lossy(plan.message)
     );
+    let _ = writeln!(s, "  tickets:     {}", tickets(o, plan));
     let _ = writeln!(s, "  transcript:  {}", hex::encode(c.transcript_hash));
     if !seeded {
         let _ = writeln!(
@@ -357,6 +358,32 @@ fn describe(s: &mut String, c: &Summary, sv: &Summary, o: &Outcome, plan: &Plan,
             o.bytes_sent,
             o.bytes_received
         );
+    }
+}
+
+/// How many tickets the client received, and why (RFC 8446 §4.2.9, §4.6.1).
+fn tickets(o: &Outcome, plan: &Plan) -> String {
+    let received = o
+        .observed
+        .messages
+        .iter()
+        .filter(|m| m.name == "NewSessionTicket")
+        .count();
+    match plan.holds {
+        Holds::Certificate | Holds::NothingNoTickets => format!(
+            "{received} received: this client keeps no session cache, so its ClientHello lists\n\
+             {:15}no psk_key_exchange_modes, and the server issues tickets only for a mode the\n\
+             {:15}client lists (RFC 8446 §4.2.9)",
+            "", ""
+        ),
+        Holds::Nothing | Holds::Ticket => {
+            format!("{received} received and kept in the client's session cache")
+        }
+        Holds::Psk => format!(
+            "{received} received (the client lists psk_key_exchange_modes for its PSK; it keeps\n\
+             {:15}no session cache, so the ticket goes unused)",
+            ""
+        ),
     }
 }
 
