@@ -17,7 +17,7 @@ use crate::failure::{EXIT_CODES, Failure};
 ///
 /// Start with `keylab demo --explain`.
 #[derive(Debug, Parser)]
-#[command(name = "keylab", version, after_help = EXIT_CODES)]
+#[command(name = "keylab", version, propagate_version = true, after_help = EXIT_CODES)]
 pub struct Cli {
     /// Log protocol events to stderr (-v debug, -vv trace); without -v, RUST_LOG
     /// (`debug`, `handshake=trace`, ...) is honoured.
