@@ -27,12 +27,18 @@
 //!   [`explain::records`]: the record layer of a connection, every record decrypted.
 //! - [`states_diagram`]: both RFC 8446 Appendix A machines as one diagram (Graphviz),
 //!   optionally with one connection's states and transitions highlighted.
+//! - [`teach`]: the explanation model of a connection (records in wire order, messages,
+//!   key schedule values with check-it-yourself commands) and its renderers: the terminal
+//!   ([`teach::terminal`]) and a self-contained HTML page ([`teach::html`]).
 //!
 //! # The command line
 //!
-//! - [`cli`]: the top-level parser and dispatch; `main.rs` only sets up logging.
-//! - [`cmd`]: one module per command family, each owning its arguments.
-//! - [`failure`]: what a failed command prints and its exit status.
+//! - [`cli`]: the top-level parser and dispatch; `main.rs` sets up logging (`-v`,
+//!   `RUST_LOG`), prints a failure (as JSON on stdout too in `--json` mode) and ends
+//!   quietly when stdout is closed.
+//! - [`cmd`]: one module per command family, each owning its arguments (`demo`, `net`,
+//!   `teach`, `pki`, `share`, `keyserver`, `wsn`, `shell`), and the helpers they share.
+//! - [`failure`]: what a failed command prints, its kind and its exit status.
 //!
 //! Dependencies point one way: `cli` → `cmd` → the library modules → the workspace
 //! crates; no library module uses `cmd`, and no command uses another.
