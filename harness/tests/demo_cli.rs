@@ -343,6 +343,52 @@ fn seeded_demo_output_is_byte_identical() {
     assert_eq!(json, demo_ok(&["--seed", "42", "--json"]));
 }
 
+/// Every key of `shape` (the README's abbreviated example) is in `real` at the same place;
+/// a `"..."` key stands for more fields.
+fn keys_present(shape: &serde_json::Value, real: &serde_json::Value, at: &str) -> Vec<String> {
+    use serde_json::Value;
+    match (shape, real) {
+        (Value::Object(s), Value::Object(r)) => s
+            .iter()
+            .filter(|(k, _)| k.as_str() != "...")
+            .flat_map(|(k, v)| match r.get(k) {
+                Some(rv) => keys_present(v, rv, &format!("{at}.{k}")),
+                None => vec![format!("{at}.{k}")],
+            })
+            .collect(),
+        (Value::Array(s), Value::Array(r)) => match (s.first(), r.first()) {
+            (Some(sv), Some(rv)) => keys_present(sv, rv, &format!("{at}[0]")),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn the_readme_json_shape_is_the_real_one() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let start = readme
+        .find("```json\n")
+        .expect("the README shows the JSON shape")
+        + 8;
+    let end = start + readme[start..].find("```").expect("end of block");
+    let shape: serde_json::Value = serde_json::from_str(&readme[start..end]).expect("valid JSON");
+    let real: serde_json::Value = serde_json::from_str(&demo_ok(&[
+        "--json",
+        "--seed",
+        "1",
+        "--path",
+        "certificate",
+    ]))
+    .expect("demo JSON");
+    let missing = keys_present(&shape, &real, "");
+    assert!(
+        missing.is_empty(),
+        "the README shows keys keylab does not print: {missing:?}"
+    );
+}
+
 #[test]
 fn demo_json_has_the_documented_shape() {
     let out = demo_ok(&["--json", "--seed", "1", "--path", "certificate"]);
