@@ -1,4 +1,4 @@
-//! The loopback runner: a keylab server on 127.0.0.1:0 (or [::1]:0) and clients against it,
+//! The loopback runner: a keylab server on `127.0.0.1:0` (or `[::1]:0`) and clients against it,
 //! with an [`Outcome`] per connection — both sides' summaries or errors, the messages
 //! exchanged, the secrets derived, byte counts and timings.
 //!

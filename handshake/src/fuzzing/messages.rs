@@ -1,5 +1,5 @@
 //! The `client_messages` and `server_messages` entry points: the fuzzer writes the peer's
-//! *plaintext* handshake messages, and a [`Peer`] that follows the key schedule frames and
+//! *plaintext* handshake messages, and a `Peer` that follows the key schedule frames and
 //! encrypts them under the keys the connection under test expects, so that mutations get
 //! past the AEAD and reach the parsing and checks of every state (EncryptedExtensions,
 //! CertificateRequest, Certificate, CertificateVerify, Finished, NewSessionTicket and
@@ -33,7 +33,7 @@
 //! Each item is one [`Connection::process`](crate::Connection::process) call. Records are
 //! protected (§5.2, no padding) once the peer has write keys and plaintext before;
 //! bodies over 2^14 bytes become several records. The peer's keys follow the messages
-//! both ways (see [`super::peer`]): handshake keys after a ServerHello, from the peer's
+//! both ways (see the `peer` module): handshake keys after a ServerHello, from the peer's
 //! fixed x25519 key ([`super::PEER_X25519_KEY`], whose public key the fuzzer's ServerHello
 //! or ClientHello must carry) and the selected PSK (the external [`super::PSK_IDENTITY`],
 //! or a ticket sealed under [`super::TICKET_KEY`]); application keys after the server's
