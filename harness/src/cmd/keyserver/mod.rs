@@ -5,18 +5,23 @@
 //! state file (trusted on first use) and the last head seen there, so `fetch`, `seal` and
 //! `publish` audit the log a little each time they run.
 
-use std::io::{Read as _, Write};
+use std::io::Write;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use keyserver::client::{self, Client, ClientError};
-use keyserver::trust::{Trust, TrustError};
-use keyserver::{KeyAnswer, KeyServer, Status, VerifiedKey, seal};
-use pki::PrivateKey;
+use keyserver::server::StartError;
+use keyserver::store::StoreError;
+use keyserver::{KeyServer, Status};
+use serde_json::json;
 
-use crate::cmd::load::read_private_key;
 use crate::failure::{EXIT_CODES, Failure};
+
+mod seal;
+mod session;
+
+pub use seal::{OpenArgs, SealArgs, open, seal};
+use session::{Session, client_failure, expect_key, io_failure, read_key, trust_failure};
 
 /// `keylab keyserver ...`
 #[derive(Debug, Subcommand)]
@@ -76,6 +81,11 @@ pub struct PublishArgs {
     /// The name (trimmed and lowercased; letters, digits and . - _ @ +).
     #[arg(long)]
     pub name: String,
+    /// Print the result as one JSON object on stdout:
+    /// {"created": true|false, "name", "fingerprint", "log_index", "tree_size"}
+    /// ("created" is false when the name already had this key).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `keylab keyserver rotate`
@@ -114,6 +124,11 @@ pub struct FetchArgs {
     pub server: ServerArgs,
     /// A name, or a fingerprint (64 hex digits).
     pub search: String,
+    /// Print one JSON object on stdout instead of the PEM key:
+    /// {"name", "fingerprint", "status": "current", "log_index", "tree_size",
+    /// "public_key": "-----BEGIN PUBLIC KEY-----..."}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `keylab keyserver audit`
@@ -122,25 +137,12 @@ pub struct AuditArgs {
     /// Server and state.
     #[command(flatten)]
     pub server: ServerArgs,
-}
-
-/// `keylab seal`
-#[derive(Debug, Args)]
-pub struct SealArgs {
-    /// The recipient: a name or fingerprint on the key server.
-    #[arg(long, value_name = "NAME")]
-    pub to: String,
-    /// Server and state.
-    #[command(flatten)]
-    pub server: ServerArgs,
-}
-
-/// `keylab open`
-#[derive(Debug, Args)]
-pub struct OpenArgs {
-    /// The recipient's Ed25519 private key.
-    #[arg(long, value_name = "FILE")]
-    pub key: PathBuf,
+    /// Print the result as one JSON object on stdout:
+    /// {"log_key": FINGERPRINT, "first_use": true|false, "tree_size", "previous_size":
+    /// N|null (null on the first audit), "root": HEX, "entries", "names", "state": FILE}.
+    /// A log that does not check out exits 1 with {"error": {"kind": "check", ...}}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs a `keylab keyserver` command.
@@ -159,8 +161,7 @@ fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let listener = TcpListener::bind(&args.listen)
         .map_err(|e| Failure::input(format!("cannot listen on {}: {e}", args.listen)))?;
     let rng = Box::new(crate::seed::os_rng());
-    let server = KeyServer::start(listener, &args.db, rng)
-        .map_err(|e| Failure::input(format!("{}: {e}", args.db.display())))?;
+    let server = KeyServer::start(listener, &args.db, rng).map_err(|e| start_failure(e, args))?;
     writeln!(
         out,
         "listening on {}\nlog key {} ({}), {} entries",
@@ -177,6 +178,23 @@ fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), Failure> {
         .map_err(|e| Failure::check(format!("key server: {e}")))
 }
 
+/// Why the server did not start; each message names the file once, and says what to do
+/// where there is something to do.
+fn start_failure(e: StartError, args: &ServeArgs) -> Failure {
+    let db = args.db.display();
+    match e {
+        StartError::Store(StoreError::InUse(_)) => {
+            Failure::input(format!("{e}: stop that server first, or give another --db"))
+        }
+        // These name their file already.
+        StartError::Store(
+            StoreError::Io { .. } | StoreError::LogKey { .. } | StoreError::Tampered { .. },
+        ) => Failure::input(e.to_string()),
+        StartError::Store(StoreError::Sqlite(_)) => Failure::input(format!("{db}: {e}")),
+        StartError::Io(_) => Failure::network(format!("serving {}: {e}", args.listen)),
+    }
+}
+
 fn publish(args: &PublishArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let key = read_key(&args.key)?;
     let mut session = Session::open(&args.server)?;
@@ -186,20 +204,30 @@ fn publish(args: &PublishArgs, out: &mut dyn Write) -> Result<(), Failure> {
         .map_err(client_failure)?;
     let v = session.verify(&answer)?;
     expect_key(&v, &key, &args.name)?;
-    let verb = if created {
-        "published"
+    let report = if args.json {
+        json!({
+            "created": created,
+            "name": v.name,
+            "fingerprint": v.key.fingerprint(),
+            "log_index": v.log_index,
+            "tree_size": v.head.tree_size,
+        })
+        .to_string()
     } else {
-        "already published:"
+        let verb = if created {
+            "published"
+        } else {
+            "already published:"
+        };
+        format!(
+            "{verb} {} key {} (log entry {}, tree size {})",
+            v.name,
+            v.key.fingerprint(),
+            v.log_index,
+            v.head.tree_size
+        )
     };
-    writeln!(
-        out,
-        "{verb} {} key {} (log entry {}, tree size {})",
-        v.name,
-        v.key.fingerprint(),
-        v.log_index,
-        v.head.tree_size
-    )
-    .map_err(io_failure)
+    writeln!(out, "{report}").map_err(io_failure)
 }
 
 fn rotate(args: &RotateArgs, out: &mut dyn Write) -> Result<(), Failure> {
@@ -247,7 +275,18 @@ fn revoke(args: &RevokeArgs, out: &mut dyn Write) -> Result<(), Failure> {
 fn fetch(args: &FetchArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let mut session = Session::open(&args.server)?;
     let v = session.current_key(&args.search)?;
-    out.write_all(v.key.to_pem().as_bytes()).map_err(io_failure)
+    if !args.json {
+        return out.write_all(v.key.to_pem().as_bytes()).map_err(io_failure);
+    }
+    let report = json!({
+        "name": v.name,
+        "fingerprint": v.key.fingerprint(),
+        "status": v.status.as_str(),
+        "log_index": v.log_index,
+        "tree_size": v.head.tree_size,
+        "public_key": v.key.to_pem(),
+    });
+    writeln!(out, "{report}").map_err(io_failure)
 }
 
 fn audit(args: &AuditArgs, out: &mut dyn Write) -> Result<(), Failure> {
@@ -262,12 +301,24 @@ fn audit(args: &AuditArgs, out: &mut dyn Write) -> Result<(), Failure> {
         .accept(&session.client, &session.log_key, &head)
         .map_err(trust_failure)?;
     let replayed = keyserver::trust::replay_log(&session.client, &head).map_err(trust_failure)?;
+    if args.json {
+        let report = json!({
+            "log_key": session.log_key.fingerprint(),
+            "first_use": session.first_use,
+            "tree_size": step.size,
+            "previous_size": step.previous,
+            "root": hex::encode(head.root),
+            "entries": replayed.size(),
+            "names": replayed.names(),
+            "state": session.state_path.display().to_string(),
+        });
+        return writeln!(out, "{report}").map_err(io_failure);
+    }
     let pinned = if session.first_use {
         "trusted on first use"
     } else {
         "pinned"
     };
-    writeln!(out, "log key {} ({pinned})", session.log_key.fingerprint()).map_err(io_failure)?;
     // A head older than the remembered one was refused above (a rollback).
     let change = match step.previous {
         None => "first audit".to_owned(),
@@ -276,203 +327,14 @@ fn audit(args: &AuditArgs, out: &mut dyn Write) -> Result<(), Failure> {
     };
     writeln!(
         out,
-        "tree size {}: {change}\nroot {}\nentries replayed: {}, {} names, every entry signed by \
-         its key and within the name policy",
+        "log key {} ({pinned})\ntree size {}: {change}\nroot {}\nentries replayed: {}, {} \
+         names, every entry signed by its key and within the name policy\nstate {}",
+        session.log_key.fingerprint(),
         step.size,
         hex::encode(head.root),
         replayed.size(),
-        replayed.names()
+        replayed.names(),
+        session.state_path.display()
     )
-    .map_err(io_failure)?;
-    writeln!(out, "state {}", session.state_path.display()).map_err(io_failure)
-}
-
-/// `keylab seal --to NAME --server URL < MSG > MSG.sealed`
-pub fn seal(args: &SealArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let mut session = Session::open(&args.server)?;
-    let v = session.current_key(&args.to)?;
-    let message = read_stdin(seal::MAX_MESSAGE, "the message")?;
-    let sealed = seal::seal(&v.key, &message, &mut crate::seed::os_rng())
-        .map_err(|e| Failure::input(e.to_string()))?;
-    out.write_all(&sealed)
-        .and_then(|()| out.flush())
-        .map_err(io_failure)
-}
-
-/// `keylab open --key F < MSG.sealed > MSG`
-pub fn open(args: &OpenArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let key = read_key(&args.key)?;
-    let limit = seal::HEADER_LEN + seal::MAX_MESSAGE + keyserver::hpke::TAG_LEN;
-    let sealed = read_stdin(limit, "the sealed message")?;
-    let message = seal::open(&key, &sealed).map_err(|e| match e {
-        seal::SealError::Malformed(_) | seal::SealError::Version(_) => {
-            Failure::input(e.to_string())
-        }
-        other => Failure::check(other.to_string()),
-    })?;
-    out.write_all(&message)
-        .and_then(|()| out.flush())
-        .map_err(io_failure)
-}
-
-/// A client, the state file and the log key it trusts.
-struct Session {
-    client: Client,
-    trust: Trust,
-    state_path: PathBuf,
-    log_key: pki::PublicKey,
-    first_use: bool,
-}
-
-impl Session {
-    fn open(args: &ServerArgs) -> Result<Self, Failure> {
-        let url = args.server.trim_end_matches('/');
-        let Some(host) = url.strip_prefix("http://").filter(|h| !h.is_empty()) else {
-            return Err(Failure::input(format!(
-                "key server {:?}: expected http://HOST:PORT",
-                args.server
-            )));
-        };
-        let state_path = match &args.state {
-            Some(path) => path.clone(),
-            None => default_state(host)?,
-        };
-        let trust = Trust::load(&state_path, url).map_err(|e| Failure::input(e.to_string()))?;
-        let client = Client::new(url, client::DEFAULT_TIMEOUT);
-        let (log_key, first_use) = trust.log_key(&client).map_err(trust_failure)?;
-        if first_use {
-            eprintln!(
-                "trusting the log key {} of {url} on first use (pinned in {})",
-                log_key.fingerprint(),
-                state_path.display()
-            );
-        }
-        Ok(Self {
-            client,
-            trust,
-            state_path,
-            log_key,
-            first_use,
-        })
-    }
-
-    /// Checks an answer's proofs and its tree head against the state.
-    fn verify(&mut self, answer: &KeyAnswer) -> Result<VerifiedKey, Failure> {
-        let v = keyserver::verify_answer(answer, &self.log_key)
-            .map_err(|e| Failure::check(e.to_string()))?;
-        self.trust
-            .accept(&self.client, &self.log_key, &v.head)
-            .map_err(trust_failure)?;
-        Ok(v)
-    }
-
-    /// The verified current key for a name or fingerprint.
-    fn current_key(&mut self, search: &str) -> Result<VerifiedKey, Failure> {
-        let answer = self.client.lookup(search).map_err(client_failure)?;
-        // The answer must be for what was asked, not another validly logged key.
-        keyserver::verify_lookup(&answer, &self.log_key, search)
-            .map_err(|e| Failure::check(e.to_string()))?;
-        let v = self.verify(&answer)?;
-        match (v.status, &v.status_entry) {
-            (Status::Current, _) => Ok(v),
-            (status, entry) => Err(Failure::check(format!(
-                "key {} of {} is {} (log entry {})",
-                v.key.fingerprint(),
-                v.name,
-                status.as_str(),
-                entry.as_ref().map(|(i, _)| *i).unwrap_or_default()
-            ))),
-        }
-    }
-}
-
-/// Checks that the server's answer to a publish, rotate or revoke is about `key` and the
-/// name asked for, not some other logged key.
-fn expect_key(v: &VerifiedKey, key: &PrivateKey, name: &str) -> Result<(), Failure> {
-    let normalised = keyserver::name::normalize(name).unwrap_or_default();
-    if v.key != *key.public_key() || v.name != normalised {
-        return Err(Failure::check(format!(
-            "the server answered with key {} of {:?}, not key {} of {normalised:?}",
-            v.key.fingerprint(),
-            v.name,
-            key.public_key().fingerprint()
-        )));
-    }
-    Ok(())
-}
-
-/// `$XDG_CONFIG_HOME/keylab/keyserver/HOST_PORT.state`, else under `$HOME/.config`.
-fn default_state(host: &str) -> Result<PathBuf, Failure> {
-    let absolute = |var: &str| {
-        std::env::var_os(var)
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-    };
-    let base = absolute("XDG_CONFIG_HOME")
-        .or_else(|| absolute("HOME").map(|h| h.join(".config")))
-        .ok_or_else(|| {
-            Failure::input("no $XDG_CONFIG_HOME or $HOME to keep the state in: give --state FILE")
-        })?;
-    let file: String = host
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    Ok(base
-        .join("keylab")
-        .join("keyserver")
-        .join(format!("{file}.state")))
-}
-
-/// An Ed25519 private key: the only kind the key server takes.
-fn read_key(path: &Path) -> Result<PrivateKey, Failure> {
-    let key = read_private_key(path)?;
-    if !key.public_key().is_ed25519() {
-        return Err(Failure::input(format!(
-            "{}: a {} key; the key server takes Ed25519 keys only",
-            path.display(),
-            key.public_key().algorithm_name()
-        )));
-    }
-    Ok(key)
-}
-
-fn read_stdin(limit: usize, what: &str) -> Result<Vec<u8>, Failure> {
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .lock()
-        .take(limit as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Failure::input(format!("reading {what} from stdin: {e}")))?;
-    if bytes.len() > limit {
-        return Err(Failure::input(format!(
-            "{what} is larger than {limit} bytes"
-        )));
-    }
-    Ok(bytes)
-}
-
-fn client_failure(e: ClientError) -> Failure {
-    match e {
-        ClientError::Input(message) => Failure::input(message),
-        other => Failure::check(other.to_string()),
-    }
-}
-
-fn trust_failure(e: TrustError) -> Failure {
-    match e {
-        TrustError::Io { .. } | TrustError::Malformed { .. } | TrustError::OtherServer { .. } => {
-            Failure::input(e.to_string())
-        }
-        other => Failure::check(other.to_string()),
-    }
-}
-
-fn io_failure(e: std::io::Error) -> Failure {
-    Failure::input(e.to_string())
+    .map_err(io_failure)
 }
