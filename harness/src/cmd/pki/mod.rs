@@ -28,7 +28,8 @@ pub enum PkiCommand {
     /// Issue a server, client or intermediate certificate under a CA.
     #[command(after_help = EXIT_CODES)]
     Issue(IssueArgs),
-    /// Validate a certificate chain; prints `ok: ...` or `error: ...`.
+    /// Validate a certificate chain and, for a server, its name; prints `ok: ...` or
+    /// `error: ...`.
     #[command(after_help = EXIT_CODES)]
     Verify(VerifyArgs),
     /// Print a short summary of each certificate or key in a file.
