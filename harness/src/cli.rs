@@ -61,10 +61,11 @@ pub enum Command {
     /// A public key server: publish, look up and audit Ed25519 keys.
     #[command(subcommand)]
     Keyserver(keyserver::KeyserverCommand),
-    /// Encrypt stdin to a key published on a key server (HPKE, RFC 9180).
+    /// Encrypt a file or stdin to an Ed25519 public key: a key server's or a local one
+    /// (HPKE, RFC 9180).
     #[command(after_help = EXIT_CODES)]
     Seal(keyserver::SealArgs),
-    /// Decrypt a sealed message from stdin with the recipient's private key.
+    /// Decrypt a sealed message (a file or stdin) with the recipient's private key.
     #[command(after_help = EXIT_CODES)]
     Open(keyserver::OpenArgs),
     /// Print a shell completion script (bash, zsh or fish) on stdout.
@@ -83,6 +84,11 @@ impl Cli {
             Command::Demo(args) => args.json,
             Command::Wsn(wsn::WsnCommand::Simulate(args)) => args.json,
             Command::Wsn(wsn::WsnCommand::Sweep(args)) => args.json,
+            Command::Pki(pki::PkiCommand::Show(args)) => args.json,
+            Command::Pki(pki::PkiCommand::Verify(args)) => args.json,
+            Command::Keyserver(keyserver::KeyserverCommand::Publish(args)) => args.json,
+            Command::Keyserver(keyserver::KeyserverCommand::Fetch(args)) => args.json,
+            Command::Keyserver(keyserver::KeyserverCommand::Audit(args)) => args.json,
             _ => false,
         }
     }

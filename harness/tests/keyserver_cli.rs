@@ -15,6 +15,7 @@ use keyserver::verify_answer;
 use pki::{KeyType, PrivateKey};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng as _;
+use serde_json::Value;
 use support::{Running, assert_fails, assert_ok, run_with_input, start_listening, text};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -101,9 +102,10 @@ fn publish_fetch_seal_open_rotate_revoke_audit() {
     let state = config.join(format!("keylab/keyserver/{host}.state"));
     assert!(state.exists(), "{}", state.display());
 
-    // Someone else's key for the taken name: refused (exit 1), nothing on stdout.
+    // Someone else's key for the taken name: refused by the server (exit 2), nothing on
+    // stdout.
     let o = ks("publish", &["--key", &next_file, "--name", "alice"]);
-    assert_fails(&o, 1, "409: the name \"alice\" is taken by key");
+    assert_fails(&o, 2, "409: the name \"alice\" is taken by key");
 
     let o = ks("fetch", &["ALICE"]);
     assert_eq!(assert_ok(&o), alice.public_key().to_pem());
@@ -250,9 +252,9 @@ fn bad_input_exits_2() {
     for (args, message) in cases {
         assert_fails(&run(&args), 2, message);
     }
-    // A server that is not there: the operation fails (exit 1), with the reason.
+    // A server that is not there: a network failure (exit 2), with the address.
     let o = run(&["keyserver", "audit", "--server", url]);
-    assert_fails(&o, 1, "unreachable");
+    assert_fails(&o, 2, "http://127.0.0.1:9/log/key: unreachable");
 }
 
 /// Publishes keys from several threads while the server is killed with SIGKILL; after a
@@ -329,4 +331,137 @@ fn kill_9_during_writes_keeps_every_acknowledged_key() {
         assert_eq!(&answer.fingerprint, fpr, "{name}");
         verify_answer(&answer, &log_key).expect("verifies");
     }
+}
+
+/// The JSON object a command printed on stdout.
+#[track_caller]
+fn json(o: &Output) -> Value {
+    serde_json::from_str(&text(&o.stdout)).unwrap_or_else(|e| panic!("{e}: {}", text(&o.stdout)))
+}
+
+#[test]
+fn publish_fetch_and_audit_print_json_and_errors_have_their_kind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config");
+    let (_server, url) = serve(&dir.path().join("keys.db"));
+    let (alice_file, alice) = write_key(dir.path(), "alice.key", 21);
+    let ks = |command: &str, args: &[&str]| keyserver(&config, command, &url, args);
+    let fpr = alice.public_key().fingerprint();
+
+    let publish = ["--key", &alice_file, "--name", "alice", "--json"];
+    let v = json(&ks("publish", &publish));
+    assert_eq!(v["created"], true);
+    assert_eq!(
+        (&v["name"], &v["fingerprint"]),
+        (&"alice".into(), &fpr.clone().into())
+    );
+    assert_eq!((&v["log_index"], &v["tree_size"]), (&0.into(), &1.into()));
+    assert_eq!(json(&ks("publish", &publish))["created"], false);
+
+    let v = json(&ks("fetch", &["alice", "--json"]));
+    assert_eq!(v["status"], "current");
+    assert_eq!(v["fingerprint"], fpr.as_str());
+    assert_eq!(v["public_key"], alice.public_key().to_pem().as_str());
+
+    let v = json(&ks("audit", &["--json"]));
+    assert_eq!(
+        (&v["tree_size"], &v["previous_size"]),
+        (&1.into(), &1.into())
+    );
+    assert_eq!((&v["entries"], &v["names"]), (&1.into(), &1.into()));
+    assert_eq!(v["first_use"], false);
+
+    // The key server says no: a service failure, exit 2, the error as JSON on stdout.
+    let o = ks("fetch", &["bob", "--json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(json(&o)["error"]["kind"], "service");
+    assert!(text(&o.stderr).contains("404"), "{}", text(&o.stderr));
+    // Nobody there: a network failure.
+    let o = keyserver(&config, "audit", "http://127.0.0.1:9", &["--json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(json(&o)["error"]["kind"], "network");
+}
+
+#[test]
+fn seal_to_a_local_key_and_open_files_or_stdin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let config = d.join("config");
+    let run = |args: &[&str], stdin: &[u8]| keylab(args, stdin, &config);
+    let (key_file, key) = write_key(d, "bob.key", 31);
+    let public = d.join("bob.pub");
+    std::fs::write(&public, key.public_key().to_pem()).expect("write");
+    let message = d.join("message.txt");
+    std::fs::write(&message, b"meet at the usual place\n").expect("write");
+
+    // A file in, the sealed message on stdout; no key server anywhere.
+    let o = run(&["seal", "--to-key", path(&public), path(&message)], b"");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let sealed = d.join("message.sealed");
+    std::fs::write(&sealed, &o.stdout).expect("write");
+    let o = run(&["open", "--key", &key_file, path(&sealed)], b"");
+    assert_eq!(assert_ok(&o), "meet at the usual place\n");
+    // `-` and no file both mean standard input.
+    let o = run(&["seal", "--to-key", path(&public), "-"], b"from stdin");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        assert_ok(&run(&["open", "--key", &key_file], &o.stdout)),
+        "from stdin"
+    );
+    let o = run(&["seal", "--to-key", path(&public)], b"no file");
+    assert_eq!(
+        assert_ok(&run(&["open", "--key", &key_file, "-"], &o.stdout)),
+        "no file"
+    );
+
+    // A private key, an RSA key, a server as well: refused with what to do.
+    let o = run(&["seal", "--to-key", &key_file, path(&message)], b"");
+    assert_fails(&o, 2, "holds a private key; seal to its public key");
+    let rsa = d.join("rsa.pub");
+    let rsa_key = PrivateKey::from_pem(fixtures::RSA.client_key).expect("rsa");
+    std::fs::write(&rsa, rsa_key.public_key().to_pem()).expect("write");
+    let o = run(&["seal", "--to-key", path(&rsa), path(&message)], b"");
+    assert_fails(&o, 2, "sealing takes Ed25519 keys only");
+    let both = [
+        "seal",
+        "--to-key",
+        path(&public),
+        "--server",
+        "http://127.0.0.1:9",
+    ];
+    assert_fails(&run(&both, b""), 2, "cannot be used with");
+    assert_fails(
+        &run(&["seal", path(&message)], b""),
+        2,
+        "--to <NAME>|--to-key <FILE>",
+    );
+    let o = run(&["open", "--key", &key_file, path(&message)], b"");
+    assert_fails(&o, 2, "message.txt: not a keylab sealed message");
+}
+
+#[test]
+fn a_database_in_use_is_named_once_with_what_to_do() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("keys.db");
+    let (_server, _) = serve(&db);
+    let serve_args = [
+        "keyserver",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        path(&db),
+    ];
+    let o = keylab(&serve_args, b"", dir.path());
+    assert_fails(
+        &o,
+        2,
+        "the database is in use by another key server: stop that server first",
+    );
+    assert_eq!(
+        text(&o.stderr).matches("keys.db").count(),
+        1,
+        "{}",
+        text(&o.stderr)
+    );
 }

@@ -5,8 +5,13 @@ mod support;
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::Duration;
 
-use support::{assert_fails, assert_mentions, assert_ok, have_openssl, run_keylab, stderr, stdout};
+use serde_json::Value;
+use support::{
+    assert_fails, assert_mentions, assert_ok, have_openssl, keylab, run_keylab, run_with_input,
+    stderr, stdout,
+};
 
 fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")
@@ -49,8 +54,14 @@ fn init_issue_verify_flow() {
     let d = dir.path();
     let ca_dir = d.join("ca");
     let init = ["pki", "init", "--out", p(&ca_dir), "--key", "rsa2048"];
-    let out = assert_ok(&run_keylab(&[&init[..], &seeded("1")].concat()));
-    assert!(out.contains("CN=keylab Root CA, rsa2048"), "{out}");
+    let o = run_keylab(&[&init[..], &seeded("1")].concat());
+    // "wrote ..." is a status line: stderr, with nothing on stdout.
+    assert_eq!(assert_ok(&o), "");
+    assert!(
+        stderr(&o).contains("CN=keylab Root CA, rsa2048"),
+        "{}",
+        stderr(&o)
+    );
     let (ca_pem, ca_key) = (ca_dir.join("ca.pem"), ca_dir.join("ca.key"));
 
     // Issues `what` under the CA into `d/OUT.pem` and `d/OUT.key`, seeded.
@@ -102,7 +113,8 @@ fn init_issue_verify_flow() {
         stderr(&o),
         "error: name mismatch: expected other.example, certificate is valid for [localhost, 127.0.0.1, ::1]\n"
     );
-    let o = verify(&ca_pem, &srv_pem, &["--at", "2030-01-01T00:00:00Z"]);
+    let later = ["--name", "localhost", "--at", "2030-01-01T00:00:00Z"];
+    let o = verify(&ca_pem, &srv_pem, &later);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).starts_with("error: certificate expired: notAfter 2028-04-05T00:00:00Z, checked at 2030-01-01T00:00:00Z"), "{}", stderr(&o));
 
@@ -120,7 +132,7 @@ fn init_issue_verify_flow() {
     assert_ok(&verify(&ca_pem, &alice_pem, &["--purpose", "client"]));
     // A client certificate is not a server certificate.
     assert_fails(
-        &verify(&ca_pem, &alice_pem, &[]),
+        &verify(&ca_pem, &alice_pem, &["--no-name-check"]),
         1,
         "wrong extended key usage: CN=alice is for [clientAuth], needed serverAuth",
     );
@@ -176,7 +188,7 @@ fn bad_input_exits_2_with_a_clear_message() {
     let dir = tempfile::tempdir().expect("tmp");
     let d = dir.path();
     let missing = d.join("missing.pem");
-    let o = verify(&missing, &missing, &[]);
+    let o = verify(&missing, &missing, &["--name", "x"]);
     let no_file = format!("error: reading {}: No such file", p(&missing));
     assert_fails(&o, 2, &no_file);
 
@@ -251,10 +263,11 @@ fn help_documents_exit_codes() {
 fn p256_init_issue_verify_and_openssl_agrees() {
     let dir = tempfile::tempdir().expect("tmp");
     let d = dir.path();
+    // What a command printed: its data (stdout), then its status lines (stderr).
     let run = |args: &[&str]| {
         let o = run_keylab(args);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
-        stdout(&o)
+        stdout(&o) + &stderr(&o)
     };
     let ca_dir = d.join("ca");
     let out = run(&[
@@ -384,4 +397,215 @@ fn p256_init_issue_verify_and_openssl_agrees() {
             && shown.contains("private key (RFC 5915) p256\n"),
         "{shown}"
     );
+}
+
+/// `keylab ARGS` with `input` on stdin.
+fn with_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut cmd = keylab();
+    cmd.args(args);
+    run_with_input(cmd, input, Duration::from_secs(30))
+}
+
+/// A CA in `d/ca` and a server certificate for localhost in `d/srv.pem` / `d/srv.key`.
+fn ca_and_server(d: &Path) -> (String, String, String) {
+    let ca = d.join("ca");
+    assert_ok(&run_keylab(&["pki", "init", "--out", p(&ca)]));
+    let srv = d.join("srv");
+    let server = ["--server", "localhost", "--out", p(&srv)];
+    assert_ok(&issue(&ca.join("ca.pem"), &ca.join("ca.key"), &server));
+    let file = |name: &str| p(&d.join(name)).to_owned();
+    (file("ca/ca.pem"), file("srv.pem"), file("srv.key"))
+}
+
+#[test]
+fn a_server_certificate_is_verified_for_a_name_or_says_none_was_checked() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (ca, srv, _) = ca_and_server(dir.path());
+    let verify = |args: &[&str]| {
+        run_keylab(&[&["pki", "verify", "--ca", &ca, "--cert", &srv][..], args].concat())
+    };
+    assert_fails(&verify(&[]), 2, "give --name HOST");
+    let out = assert_ok(&verify(&["--no-name-check"]));
+    assert!(
+        out.ends_with("(trust anchor); no name checked (--no-name-check)\n"),
+        "{out}"
+    );
+    let out = assert_ok(&verify(&["--name", "localhost"]));
+    assert!(!out.contains("no name checked"), "{out}");
+    assert_fails(
+        &verify(&["--name", "localhost", "--no-name-check"]),
+        2,
+        "cannot be used with",
+    );
+    let help = stdout(&run_keylab(&["pki", "verify", "--help"]));
+    assert_mentions(
+        &help,
+        &["--no-name-check", "required with --purpose server"],
+    );
+}
+
+#[test]
+fn errors_blame_the_argument_or_file_at_fault() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let (ca, srv, srv_key) = ca_and_server(d);
+    let ca_key = p(&d.join("ca/ca.key")).to_owned();
+    let out = p(&d.join("x")).to_owned();
+    let issue_x = |what: &[&str]| {
+        let ca_args = [
+            "pki",
+            "issue",
+            "--ca-cert",
+            &ca,
+            "--ca-key",
+            &ca_key,
+            "--out",
+            &out,
+        ];
+        run_keylab(&[&ca_args[..], what].concat())
+    };
+    let o = issue_x(&["--server", "not a name!", "--key", "rsa3072"]);
+    assert_fails(&o, 2, "error: --server: invalid name \"not a name!\"");
+    assert!(!stderr(&o).contains("ca.pem"), "{}", stderr(&o));
+    let o = issue_x(&["--client", "x", "--email", "\u{e9}@example.com"]);
+    assert_fails(&o, 2, "error: --email: invalid name");
+    assert!(!d.join("x.key").exists(), "nothing written");
+
+    // The identity of `keylab server` (shared with client and teach): the file at fault.
+    let bad = d.join("bad.pem");
+    fs::write(&bad, "garbage").expect("write");
+    let serve = |cert: &str, key: &str| {
+        run_keylab(&[
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--cert",
+            cert,
+            "--key",
+            key,
+        ])
+    };
+    let o = serve(p(&bad), &srv_key);
+    assert_fails(&o, 2, "bad.pem: no CERTIFICATE block found");
+    assert!(!stderr(&o).contains("srv.key"), "{}", stderr(&o));
+    let o = serve(&srv, p(&bad));
+    assert_fails(&o, 2, "bad.pem: no PRIVATE KEY block found");
+    assert!(!stderr(&o).contains("srv.pem"), "{}", stderr(&o));
+    let o = serve(&srv, &ca_key);
+    assert_fails(&o, 2, "ca.key (sha256:");
+    assert!(stderr(&o).contains("does not belong to the certificate CN=localhost in "));
+
+    // pki init --out names what is in the way, before any work.
+    let file = d.join("file");
+    fs::write(&file, "x").expect("write");
+    let o = run_keylab(&["pki", "init", "--out", p(&file)]);
+    assert_fails(&o, 2, "file is a file, not a directory");
+    let o = run_keylab(&["pki", "init", "--out", p(&file.join("sub"))]);
+    assert_fails(&o, 2, "file is a file, not a directory");
+    // A directory that does not exist yet is made.
+    assert_ok(&run_keylab(&[
+        "pki",
+        "init",
+        "--out",
+        p(&d.join("new/sub")),
+    ]));
+    assert!(d.join("new/sub/ca.key").exists());
+}
+
+#[test]
+fn damaged_certificates_are_described_not_parsed_at() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let (ca, srv, _) = ca_and_server(d);
+    let chain =
+        pki::Certificate::from_pem_bundle(&fs::read_to_string(&srv).expect("read")).expect("parse");
+    let der = chain[0].der();
+    let cut = d.join("cut.der");
+    fs::write(&cut, &der[..der.len() / 2]).expect("write");
+    let o = run_keylab(&["pki", "show", p(&cut)]);
+    assert_fails(
+        &o,
+        2,
+        "cut.der: neither PEM nor a DER certificate (malformed certificate: the DER of the certificate ends early",
+    );
+    let o = run_keylab(&[
+        "pki",
+        "verify",
+        "--ca",
+        &ca,
+        "--cert",
+        p(&cut),
+        "--name",
+        "x",
+    ]);
+    assert_fails(
+        &o,
+        2,
+        "cut.der: malformed certificate: the DER of the certificate ends early",
+    );
+    assert!(!stderr(&o).contains("Nom") && !stderr(&o).contains("Parsing"));
+}
+
+#[test]
+fn an_output_in_the_way_is_refused_before_the_work_and_leaves_no_key() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let (ca, _, _) = ca_and_server(d);
+    fs::create_dir(d.join("w.pem")).expect("mkdir");
+    let w = p(&d.join("w")).to_owned();
+    let ca_key = p(&d.join("ca/ca.key")).to_owned();
+    let args = [
+        "pki",
+        "issue",
+        "--ca-cert",
+        &ca,
+        "--ca-key",
+        &ca_key,
+        "--server",
+        "localhost",
+    ];
+    let o = run_keylab(&[&args[..], &["--out", &w, "--force"]].concat());
+    assert_fails(&o, 2, "w.pem is a directory; name a file to write");
+    assert!(!d.join("w.key").exists(), "an orphan key was left");
+}
+
+#[test]
+fn show_and_verify_read_stdin_and_print_json() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (ca, srv, srv_key) = ca_and_server(dir.path());
+    let chain = fs::read(&srv).expect("read");
+
+    let o = with_stdin(&["pki", "show", "--json", "-"], &chain);
+    let v: Value = serde_json::from_str(&assert_ok(&o)).expect("JSON");
+    assert_eq!(v["file"], "standard input");
+    assert_eq!(v["items"][0]["type"], "certificate");
+    assert_eq!(v["items"][0]["subject"], "CN=localhost");
+    assert_eq!(v["items"][0]["names"][0], "DNS:localhost");
+    assert_eq!(v["items"][0]["ca"], false);
+    let o = run_keylab(&["pki", "show", "--json", &srv_key]);
+    let v: Value = serde_json::from_str(&assert_ok(&o)).expect("JSON");
+    assert_eq!(v["items"][0]["type"], "private_key");
+    assert_eq!(v["items"][0]["format"], "pkcs8");
+    assert_eq!(v["items"][0]["algorithm"], "ed25519");
+
+    let verify = ["pki", "verify", "--ca", &ca, "--cert", "-", "--json"];
+    let o = with_stdin(&[&verify[..], &["--name", "localhost"]].concat(), &chain);
+    let v: Value = serde_json::from_str(&assert_ok(&o)).expect("JSON");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["chain"][0], "CN=localhost");
+    assert_eq!(v["name_checked"], true);
+    // A rejected certificate: exit 1, the error as JSON on stdout.
+    let o = with_stdin(&[&verify[..], &["--name", "other"]].concat(), &chain);
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(v["error"]["kind"], "check");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .expect("text")
+            .contains("name mismatch")
+    );
+    // Standard input stands for one file only.
+    let o = run_keylab(&["pki", "verify", "--ca", "-", "--cert", "-", "--name", "x"]);
+    assert_fails(&o, 2, "standard input (-) can stand for one of");
 }

@@ -10,7 +10,7 @@ use x509_parser::prelude::FromDer as _;
 use x509_parser::signature_algorithm::SignatureAlgorithm as X509SigAlg;
 
 use crate::constraints::{self, NameConstraints};
-use crate::error::ParseError;
+use crate::error::{ParseError, x509_error};
 use crate::key::{PublicKey, SignatureAlgorithm};
 use crate::{oid, rfc3339};
 
@@ -179,8 +179,8 @@ pub struct Certificate {
 impl Certificate {
     /// Parses one DER certificate; trailing bytes are an error.
     pub fn from_der(der: &[u8]) -> Result<Self, ParseError> {
-        let (rest, x509) =
-            X509Certificate::from_der(der).map_err(|e| ParseError::Malformed(e.to_string()))?;
+        let (rest, x509) = X509Certificate::from_der(der)
+            .map_err(|e| ParseError::Malformed(x509_error("certificate", e)))?;
         if !rest.is_empty() {
             return Err(ParseError::TrailingData);
         }

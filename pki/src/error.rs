@@ -291,3 +291,74 @@ pub enum ValidationError {
     #[error("no trust anchors configured")]
     NoTrustAnchors,
 }
+
+/// x509-parser's error for `what` (`"certificate"`, `"SubjectPublicKeyInfo"`) in words a
+/// person can act on: its own text speaks of parser internals (`Parsing Error:
+/// NomError(Eof)`, `Parsing requires 1 bytes/chars`).
+pub(crate) fn x509_error(
+    what: &str,
+    e: x509_parser::nom::Err<x509_parser::error::X509Error>,
+) -> String {
+    use x509_parser::der_parser::error::BerError;
+    use x509_parser::error::X509Error;
+    use x509_parser::nom::{Err, error::ErrorKind};
+
+    let truncated = format!("the DER of the {what} ends early (truncated?)");
+    let not_der = format!("not a DER-encoded {what}");
+    let e = match e {
+        Err::Incomplete(_) => return truncated,
+        Err::Error(e) | Err::Failure(e) => e,
+    };
+    match e {
+        X509Error::NomError(ErrorKind::Eof)
+        | X509Error::Der(BerError::Incomplete(_) | BerError::NomError(ErrorKind::Eof)) => truncated,
+        X509Error::NomError(_)
+        | X509Error::Generic
+        | X509Error::Der(
+            BerError::NomError(_) | BerError::BerTypeError | BerError::UnexpectedTag { .. },
+        ) => not_der,
+        X509Error::Der(der) => format!("{not_der}: {der}"),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Certificate, PublicKey};
+
+    fn leaks(message: &str) -> bool {
+        ["Nom", "Parsing", "requires", "Eof", "bytes/chars"]
+            .iter()
+            .any(|word| message.contains(word))
+    }
+
+    #[test]
+    fn damaged_certificates_are_described_without_parser_internals() {
+        let chain = Certificate::from_pem_bundle(fixtures::ED25519.server_chain).expect("chain");
+        let der = chain[0].der();
+        for len in 0..der.len() {
+            let e = Certificate::from_der(&der[..len]).expect_err("truncated");
+            let message = e.to_string();
+            assert!(!leaks(&message), "{len}: {message}");
+        }
+        for garbage in [
+            &b"not a certificate"[..],
+            &[0x30, 0x03, 0x02, 0x01, 0x01],
+            &[0xff; 40],
+        ] {
+            let message = Certificate::from_der(garbage)
+                .expect_err("garbage")
+                .to_string();
+            assert!(!leaks(&message), "{message}");
+        }
+        let e = Certificate::from_der(&der[..der.len() / 2]).expect_err("half");
+        assert!(e.to_string().contains("ends early"), "{e}");
+        let spki = chain[0].public_key().expect("key").spki_der();
+        for len in 0..spki.len() {
+            let message = PublicKey::from_spki_der(&spki[..len])
+                .expect_err("truncated")
+                .to_string();
+            assert!(!leaks(&message), "{len}: {message}");
+        }
+    }
+}

@@ -21,7 +21,7 @@ use x509_parser::prelude::FromDer as _;
 use x509_parser::x509::SubjectPublicKeyInfo;
 use zeroize::Zeroizing;
 
-use crate::error::KeyError;
+use crate::error::{KeyError, x509_error};
 use crate::oid;
 
 /// The key algorithms and sizes keylab can generate.
@@ -401,8 +401,8 @@ impl PublicKey {
     /// Reads a DER SubjectPublicKeyInfo holding an Ed25519, rsaEncryption or P-256
     /// (id-ecPublicKey on secp256r1, uncompressed point) key.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        let (rest, info) =
-            SubjectPublicKeyInfo::from_der(der).map_err(|e| KeyError::Malformed(e.to_string()))?;
+        let (rest, info) = SubjectPublicKeyInfo::from_der(der)
+            .map_err(|e| KeyError::Malformed(x509_error("SubjectPublicKeyInfo", e)))?;
         if !rest.is_empty() {
             return Err(KeyError::Malformed(
                 "trailing bytes after SubjectPublicKeyInfo".into(),

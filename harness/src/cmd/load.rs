@@ -5,10 +5,11 @@
 use std::io::Read as _;
 use std::path::Path;
 
-use handshake::{ExternalPsk, Identity, Session, psk::parse_psk_file};
+use handshake::{ConfigError, ExternalPsk, Identity, Session, psk::parse_psk_file};
 use pki::{Certificate, PrivateKey};
 use zeroize::Zeroizing;
 
+use crate::cmd::output::{is_stdio, read_input};
 use crate::failure::Failure;
 
 /// The largest file holding a secret (a key, PSKs, a session, a token) that is read.
@@ -49,12 +50,34 @@ pub fn read_secret_text(path: &Path, what: &str, limit: u64) -> Result<Zeroizing
 /// Certificates from a PEM bundle, or one DER certificate.
 pub fn read_certs(path: &Path) -> Result<Vec<Certificate>, Failure> {
     let bytes = std::fs::read(path).map_err(|e| reading(path, &e))?;
+    parse_certs(&bytes, &path.display().to_string())
+}
+
+/// Like [`read_certs`], but `-` reads standard input.
+pub fn read_certs_or_stdin(path: &Path) -> Result<Vec<Certificate>, Failure> {
+    let bytes = read_input(path, MAX_CERT_FILE)?;
+    parse_certs(&bytes, &input_name(path))
+}
+
+/// The largest certificate file read (a bundle of a few hundred certificates).
+pub const MAX_CERT_FILE: u64 = 16 * 1024 * 1024;
+
+/// How errors name `path`: the file, or "standard input" for `-`.
+pub fn input_name(path: &Path) -> String {
+    if is_stdio(path) {
+        "standard input".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
+fn parse_certs(bytes: &[u8], name: &str) -> Result<Vec<Certificate>, Failure> {
     // DER is never valid UTF-8 (its length bytes are continuation bytes), PEM always is.
-    let parsed = match std::str::from_utf8(&bytes) {
+    let parsed = match std::str::from_utf8(bytes) {
         Ok(text) => Certificate::from_pem_bundle(text),
-        Err(_) => Certificate::from_der(&bytes).map(|c| vec![c]),
+        Err(_) => Certificate::from_der(bytes).map(|c| vec![c]),
     };
-    parsed.map_err(|e| Failure::input(format!("{}: {e}", path.display())))
+    parsed.map_err(|e| Failure::input(format!("{name}: {e}")))
 }
 
 /// A PKCS#8 PEM private key.
@@ -63,11 +86,24 @@ pub fn read_private_key(path: &Path) -> Result<PrivateKey, Failure> {
     PrivateKey::from_pem(&text).map_err(|e| Failure::input(format!("{}: {e}", path.display())))
 }
 
-/// A certificate chain (leaf first) with its private key.
+/// A certificate chain (leaf first) with its private key. Each error names the file at
+/// fault: the certificate file, the key file, or both when they do not belong together.
 pub fn read_identity(cert: &Path, key: &Path) -> Result<Identity, Failure> {
-    let key_text = read_secret_text(key, "a key file", MAX_SECRET_FILE)?;
-    Identity::from_pem(&read_text(cert)?, &key_text)
-        .map_err(|e| Failure::input(format!("{} / {}: {e}", cert.display(), key.display())))
+    let chain = read_certs(cert)?;
+    let private = read_private_key(key)?;
+    Identity::new(chain, private).map_err(|e| match e {
+        ConfigError::KeyMismatch {
+            subject,
+            cert: cert_key,
+            key: key_fpr,
+        } => Failure::input(format!(
+            "the private key in {} (sha256:{key_fpr}) does not belong to the certificate \
+                 {subject} in {} (sha256:{cert_key})",
+            key.display(),
+            cert.display()
+        )),
+        other => Failure::input(format!("{}: {other}", cert.display())),
+    })
 }
 
 /// The bearer token in the first line of `file`, when one is given.

@@ -45,7 +45,6 @@ pub fn check_output(path: &Path, force: bool) -> Result<(), Failure> {
 
 /// Everything from `path`, or from standard input when `path` is `-`; at most `limit`
 /// bytes (more is refused, naming the source).
-#[allow(dead_code)] // Taken up by the commands that read `-` in the next steps.
 pub fn read_input(path: &Path, limit: u64) -> Result<Vec<u8>, Failure> {
     let name = if is_stdio(path) {
         "standard input".to_owned()
