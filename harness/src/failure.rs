@@ -8,7 +8,8 @@ pub const EXIT_CODES: &str = "\
 Exit status:
   0  success
   1  the check failed (e.g. `pki verify` rejected the certificate)
-  2  usage error, unreadable or invalid input, or a file that would be overwritten";
+  2  usage error, invalid input, an output that cannot be written (or would be
+     overwritten), or a network, TLS or service failure";
 
 /// What kind of thing went wrong, for scripts (`"kind"` in a JSON error).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
