@@ -121,9 +121,7 @@ impl HttpClient {
         max_answer: usize,
         tls: Arc<handshake::ClientConfig>,
     ) -> Self {
-        let connector = ()
-            .chain(TcpConnector::default())
-            .chain(KeylabTlsConnector::new(tls));
+        let connector = ().chain(TcpConnector::default()).chain(KeylabTlsConnector::new(tls));
         let agent =
             ureq::Agent::with_parts(agent_config(timeout), connector, DefaultResolver::default());
         Self::with_agent(base_url, agent, max_answer)

@@ -29,6 +29,5 @@ pub mod tls;
 
 pub use client::{Answer, ClientError, DEFAULT_TIMEOUT, HttpClient};
 pub use server::{
-    BackgroundServer, CONNECTION_TIMEOUT, Limits, MAX_CONNECTIONS, serve_bounded,
-    serve_bounded_tls,
+    BackgroundServer, CONNECTION_TIMEOUT, Limits, MAX_CONNECTIONS, serve_bounded, serve_bounded_tls,
 };

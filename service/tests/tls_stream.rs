@@ -32,10 +32,9 @@ async fn handshake_pair(
     let (client_io, server_io) = tcp_pair().await;
     let acceptor = TlsAcceptor::new(server_config(policy));
     let connector = TlsConnector::new(client_config(cert), "localhost");
-    within(
-        "handshake",
-        async move { tokio::join!(connector.connect(client_io), acceptor.accept(server_io)) },
-    )
+    within("handshake", async move {
+        tokio::join!(connector.connect(client_io), acceptor.accept(server_io))
+    })
     .await
 }
 
@@ -59,16 +58,23 @@ fn both_paths_round_trip_and_name_the_peer() {
             assert_eq!(seen.is_anonymous(), subject.is_none());
             let server_seen = client.peer_identity().expect("client side identity");
             assert!(
-                server_seen.subject.as_deref().is_some_and(|s| s.contains("localhost")),
+                server_seen
+                    .subject
+                    .as_deref()
+                    .is_some_and(|s| s.contains("localhost")),
                 "{server_seen:?}"
             );
 
             client.write_all(b"ping").await.expect("write");
             let mut buf = [0u8; 4];
-            within("read", server.read_exact(&mut buf)).await.expect("read");
+            within("read", server.read_exact(&mut buf))
+                .await
+                .expect("read");
             assert_eq!(&buf, b"ping");
             server.write_all(b"pong").await.expect("write");
-            within("read", client.read_exact(&mut buf)).await.expect("read");
+            within("read", client.read_exact(&mut buf))
+                .await
+                .expect("read");
             assert_eq!(&buf, b"pong");
         }
     });
@@ -88,7 +94,10 @@ fn shutdown_sends_close_notify_and_the_peer_reads_a_clean_end() {
         assert_eq!(got, b"last words");
         assert!(client.connection().peer_closed());
         // The other direction is still open (RFC 8446 §6.1 closes each on its own).
-        client.write_all(b"reply").await.expect("write after close_notify");
+        client
+            .write_all(b"reply")
+            .await
+            .expect("write after close_notify");
         client.shutdown().await.expect("shutdown");
         let mut reply = Vec::new();
         within("read to end", server.read_to_end(&mut reply))
@@ -144,7 +153,10 @@ fn a_client_certificate_from_another_ca_is_refused() {
     runtime().block_on(async {
         let (client, server) = handshake_pair(ClientAuth::Required, Some(fixtures::RSA)).await;
         let server_err = server.expect_err("the server refuses");
-        let refusals = [AlertDescription::UnknownCa, AlertDescription::BadCertificate];
+        let refusals = [
+            AlertDescription::UnknownCa,
+            AlertDescription::BadCertificate,
+        ];
         let sent = alert_of(&server_err).expect("an alert");
         assert!(refusals.contains(&sent), "{server_err}");
         let client_err = first_error(client).await;
@@ -237,6 +249,9 @@ fn reads_and_writes_cut_short_lose_no_bytes() {
         assert_eq!(got.len(), expected.len());
         assert!(got == expected, "the bytes differ");
         assert!(cut > 0, "no read was cut short: the test proved nothing");
-        assert!(writes_cut > 0, "no write was cut short: the test proved nothing");
+        assert!(
+            writes_cut > 0,
+            "no write was cut short: the test proved nothing"
+        );
     });
 }

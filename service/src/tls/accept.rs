@@ -129,7 +129,10 @@ impl TlsConnector {
 }
 
 /// Drives `stream`'s handshake for at most `timeout`.
-async fn handshake_within<IO>(timeout: Duration, mut stream: TlsStream<IO>) -> io::Result<TlsStream<IO>>
+async fn handshake_within<IO>(
+    timeout: Duration,
+    mut stream: TlsStream<IO>,
+) -> io::Result<TlsStream<IO>>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {

@@ -119,3 +119,48 @@ pub(crate) fn connection_rng() -> io::Result<ChaCha20Rng> {
 pub(crate) fn system_clock() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
+
+#[cfg(test)]
+mod tests {
+    use handshake::msgs::enums::CipherSuite;
+
+    use super::*;
+
+    fn summary(side: Side, path: Path, client_identity: Option<&str>) -> Summary {
+        Summary {
+            side,
+            path,
+            reason: String::new(),
+            cipher_suite: CipherSuite::TlsChacha20Poly1305Sha256,
+            group: None,
+            server_signature: None,
+            client_signature: None,
+            hello_retry: false,
+            server_chain: vec!["CN=localhost".into(), "CN=intermediate".into()],
+            client_chain: Vec::new(),
+            client_names: Vec::new(),
+            client_identity: client_identity.map(str::to_owned),
+            server_name: None,
+            alpn: None,
+            transcript_hash: [0; handshake::key_schedule::HASH_LEN],
+        }
+    }
+
+    #[test]
+    fn a_psk_identity_is_not_a_certificate_subject() {
+        let id =
+            PeerIdentity::from_summary(&summary(Side::Server, Path::PskDhe, Some("psk:box-7")));
+        assert_eq!(id.psk_identity.as_deref(), Some("box-7"));
+        assert_eq!(id.subject, None);
+        assert!(!id.is_anonymous());
+        let id = PeerIdentity::from_summary(&summary(Side::Server, Path::EphemeralDh, None));
+        assert!(id.is_anonymous());
+    }
+
+    #[test]
+    fn a_client_sees_the_server_leaf() {
+        let id = PeerIdentity::from_summary(&summary(Side::Client, Path::EphemeralDh, None));
+        assert_eq!(id.subject.as_deref(), Some("CN=localhost"));
+        assert_eq!(id.chain.len(), 2);
+    }
+}

@@ -160,7 +160,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> TlsStream<IO> {
                 self.pending_error = Some(io_error(reason));
             }
             Ok(()) => {
-                let result = self.conn.process(buf.filled(), (self.clock)(), &mut self.out);
+                let result = self
+                    .conn
+                    .process(buf.filled(), (self.clock)(), &mut self.out);
                 self.take_events();
                 if let Err(e) = result {
                     self.pending_error = Some(io_error(e));
@@ -194,7 +196,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> TlsStream<IO> {
         if self.pending_error.is_none() {
             return Poll::Ready(None);
         }
-        if let Poll::Pending = self.poll_send(cx) {
+        if self.poll_send(cx).is_pending() {
             return Poll::Pending;
         }
         Poll::Ready(self.pending_error.take())

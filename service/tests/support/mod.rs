@@ -40,9 +40,8 @@ pub fn server_config(policy: ClientAuth) -> Arc<ServerConfig> {
 pub fn client_config(cert: Option<Hierarchy>) -> Arc<ClientConfig> {
     Arc::new(ClientConfig {
         trust_anchors: certs(fixtures::ED25519.root),
-        identity: cert.map(|h| {
-            Arc::new(Identity::from_pem(h.client_chain, h.client_key).expect("identity"))
-        }),
+        identity: cert
+            .map(|h| Arc::new(Identity::from_pem(h.client_chain, h.client_key).expect("identity"))),
         ..ClientConfig::default()
     })
 }
