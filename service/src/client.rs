@@ -10,9 +10,14 @@
 //! ```
 
 use std::io::Read as _;
+use std::sync::Arc;
 use std::time::Duration;
 
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{Connector as _, TcpConnector};
 use zeroize::Zeroizing;
+
+use crate::tls::KeylabTlsConnector;
 
 /// How long one request may take, connection included, unless set otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -72,6 +77,14 @@ impl ClientError {
     }
 }
 
+/// An agent's settings: requests end after `timeout`, and error statuses are answers.
+fn agent_config(timeout: Duration) -> ureq::config::Config {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .build()
+}
+
 /// A 2xx answer.
 #[derive(Debug)]
 pub struct Answer {
@@ -95,11 +108,26 @@ impl HttpClient {
     /// prefix; a trailing `/` is dropped) whose requests take at most `timeout` each and
     /// whose answers are read up to `max_answer` bytes.
     pub fn new(base_url: &str, timeout: Duration, max_answer: usize) -> Self {
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .http_status_as_error(false)
-            .build()
-            .into();
+        Self::with_agent(base_url, agent_config(timeout).into(), max_answer)
+    }
+
+    /// Like [`HttpClient::new`], with `https://` URLs spoken over keylab's TLS with `tls`
+    /// (its trust anchors check the server's certificate against the URL's host; its
+    /// identity, if any, is the client certificate). No other TLS library is involved;
+    /// `http://` URLs still go in the clear.
+    pub fn with_tls(
+        base_url: &str,
+        timeout: Duration,
+        max_answer: usize,
+        tls: Arc<handshake::ClientConfig>,
+    ) -> Self {
+        let connector = ().chain(TcpConnector::default()).chain(KeylabTlsConnector::new(tls));
+        let agent =
+            ureq::Agent::with_parts(agent_config(timeout), connector, DefaultResolver::default());
+        Self::with_agent(base_url, agent, max_answer)
+    }
+
+    fn with_agent(base_url: &str, agent: ureq::Agent, max_answer: usize) -> Self {
         Self {
             base: base_url.trim_end_matches('/').to_owned(),
             agent,

@@ -1,8 +1,10 @@
-//! Serving an axum [`Router`] over plain HTTP within bounds: at most
-//! [`Limits::max_connections`] connections at once, each open for at most
-//! [`Limits::connection_timeout`], and at most [`Limits::shutdown_grace`] for requests in
-//! flight once stopped. [`BackgroundServer`] runs it on a thread of its own. The share
-//! server and the key server both run on it, with [`Limits::with_grace`].
+//! Serving an axum [`Router`] within bounds: at most [`Limits::max_connections`]
+//! connections at once, each open for at most [`Limits::connection_timeout`], and at most
+//! [`Limits::shutdown_grace`] for requests in flight once stopped; over plain HTTP
+//! ([`serve_bounded`]) or keylab's TLS ([`serve_bounded_tls`], which also runs at most
+//! [`Limits::max_handshakes`] handshakes at once). [`BackgroundServer`] runs either on a
+//! thread of its own. The share server and the key server both run on it, with
+//! [`Limits::with_grace`].
 
 use std::future::{Future, IntoFuture as _};
 use std::io;
@@ -16,6 +18,8 @@ use axum::Router;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::tls::{MAX_HANDSHAKES, TlsAcceptor, TlsListener, TlsPeer};
+
 /// Connections a keylab server serves at once; further ones wait in the listen backlog.
 pub const MAX_CONNECTIONS: usize = 64;
 
@@ -28,20 +32,25 @@ pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Limits {
     /// Connections served at once; more wait in the kernel's accept queue.
     pub max_connections: usize,
-    /// How long one connection may stay open, however it is used.
+    /// How long one connection may stay open, however it is used (its TLS handshake
+    /// included).
     pub connection_timeout: Duration,
     /// How long a stop waits for requests in flight before dropping them.
     pub shutdown_grace: Duration,
+    /// TLS handshakes run at once (each also holds a connection slot); further
+    /// connections wait in the kernel's accept queue.
+    pub max_handshakes: usize,
 }
 
 impl Limits {
-    /// [`MAX_CONNECTIONS`] and [`CONNECTION_TIMEOUT`], with `shutdown_grace` for the
-    /// requests in flight when the server stops.
+    /// [`MAX_CONNECTIONS`], [`CONNECTION_TIMEOUT`] and [`MAX_HANDSHAKES`], with
+    /// `shutdown_grace` for the requests in flight when the server stops.
     pub const fn with_grace(shutdown_grace: Duration) -> Self {
         Self {
             max_connections: MAX_CONNECTIONS,
             connection_timeout: CONNECTION_TIMEOUT,
             shutdown_grace,
+            max_handshakes: MAX_HANDSHAKES,
         }
     }
 }
@@ -67,6 +76,44 @@ pub async fn serve_bounded(
             let _ = fired.send(());
         })
         .into_future();
+    run_with_grace(server, stopping, limits.shutdown_grace).await
+}
+
+/// [`serve_bounded`] over keylab's TLS: each connection's handshake runs in a task of its
+/// own with `acceptor`'s handshake timeout, at most [`Limits::max_handshakes`] at once, so
+/// a slow or silent client holds up neither the accept loop nor other clients. A failed
+/// handshake is logged and never reaches the router. Handlers learn who the client is
+/// from [`ConnectInfo`](axum::extract::ConnectInfo)`<`[`TlsPeer`]`>`.
+///
+/// Must be called within a tokio runtime with the time driver.
+pub async fn serve_bounded_tls(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: Limits,
+    acceptor: TlsAcceptor,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let (fired, stopping) = tokio::sync::oneshot::channel::<()>();
+    let listener = TlsListener::new(listener, acceptor, limits)?;
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<TlsPeer>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = fired.send(());
+    })
+    .into_future();
+    run_with_grace(server, stopping, limits.shutdown_grace).await
+}
+
+/// Runs `server` until it ends by itself or `stopping` fires, then gives it at most
+/// `grace` to finish the requests in flight.
+async fn run_with_grace(
+    server: impl Future<Output = io::Result<()>>,
+    stopping: tokio::sync::oneshot::Receiver<()>,
+    grace: Duration,
+) -> io::Result<()> {
     let mut server = pin!(server);
     let mut stopping = pin!(stopping);
     // Run until the server ends by itself or the shutdown signal fires.
@@ -84,12 +131,12 @@ pub async fn serve_bounded(
     if let Some(result) = ended {
         return result;
     }
-    match tokio::time::timeout(limits.shutdown_grace, server).await {
+    match tokio::time::timeout(grace, server).await {
         Ok(result) => result,
         Err(_) => {
             tracing::warn!(
                 "connections still open {} s after the stop: dropping them",
-                limits.shutdown_grace.as_secs()
+                grace.as_secs()
             );
             Ok(())
         }
@@ -104,43 +151,13 @@ struct Limited {
 }
 
 impl axum::serve::Listener for Limited {
-    type Io = Deadline;
+    type Io = Deadline<tokio::net::TcpStream>;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        // The semaphore is never closed, so this cannot fail; wait for a slot anyway.
-        let slot = loop {
-            if let Ok(slot) = Arc::clone(&self.slots).acquire_owned().await {
-                break slot;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
-        loop {
-            match self.inner.accept().await {
-                Ok((stream, addr)) => {
-                    let _ = stream.set_nodelay(true);
-                    let io = Deadline {
-                        stream,
-                        timer: Box::pin(tokio::time::sleep(self.timeout)),
-                        _slot: slot,
-                    };
-                    return (io, addr);
-                }
-                Err(e) => {
-                    // Per-connection errors (the peer gave up) are not worth a pause;
-                    // others (out of file descriptors) are: retry after a while.
-                    if !matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionRefused
-                            | io::ErrorKind::ConnectionAborted
-                            | io::ErrorKind::ConnectionReset
-                    ) {
-                        tracing::error!("accepting a connection: {e}");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                }
-            }
-        }
+        let slot = acquire(&self.slots).await;
+        let (stream, addr) = accept_tcp(&self.inner).await;
+        (Deadline::new(stream, self.timeout, slot), addr)
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
@@ -148,15 +165,67 @@ impl axum::serve::Listener for Limited {
     }
 }
 
-/// A connection that fails with `TimedOut` once its deadline passes, and frees its slot
-/// when dropped.
-struct Deadline {
-    stream: tokio::net::TcpStream,
+/// A permit of `semaphore`, waiting as long as it takes.
+pub(crate) async fn acquire(semaphore: &Arc<Semaphore>) -> OwnedSemaphorePermit {
+    loop {
+        // The semaphores here are never closed, so this does not fail; wait anyway.
+        if let Ok(permit) = Arc::clone(semaphore).acquire_owned().await {
+            return permit;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The next TCP connection (with Nagle's algorithm off), retrying accept errors.
+pub(crate) async fn accept_tcp(
+    listener: &tokio::net::TcpListener,
+) -> (tokio::net::TcpStream, SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, addr)) => {
+                let _ = stream.set_nodelay(true);
+                return (stream, addr);
+            }
+            Err(e) => {
+                // Per-connection errors (the peer gave up) are not worth a pause; others
+                // (out of file descriptors) are: retry after a while.
+                if !matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionRefused
+                        | io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::ConnectionReset
+                ) {
+                    tracing::error!("accepting a connection: {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+}
+
+/// A connection that fails with `TimedOut` once its deadline passes, and frees its
+/// connection slot when dropped.
+pub struct Deadline<S> {
+    stream: S,
     timer: Pin<Box<tokio::time::Sleep>>,
     _slot: OwnedSemaphorePermit,
 }
 
-impl Deadline {
+impl<S> Deadline<S> {
+    /// `stream`, usable for `timeout` from now, holding `slot` while it lives.
+    pub fn new(stream: S, timeout: Duration, slot: OwnedSemaphorePermit) -> Self {
+        Self {
+            stream,
+            timer: Box::pin(tokio::time::sleep(timeout)),
+            _slot: slot,
+        }
+    }
+
+    /// The connection.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
     fn expired(&mut self, cx: &mut Context<'_>) -> Option<io::Error> {
         self.timer
             .as_mut()
@@ -166,7 +235,7 @@ impl Deadline {
     }
 }
 
-impl AsyncRead for Deadline {
+impl<S: AsyncRead + Unpin> AsyncRead for Deadline<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -179,7 +248,7 @@ impl AsyncRead for Deadline {
     }
 }
 
-impl AsyncWrite for Deadline {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Deadline<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -203,23 +272,60 @@ impl AsyncWrite for Deadline {
     }
 }
 
-/// [`serve_bounded`] on a thread of its own with a single-threaded tokio runtime (and at
-/// most 8 threads for blocking work): for the command line and for in-process tests.
-/// Dropping it stops it.
+/// [`serve_bounded`] or [`serve_bounded_tls`] on a thread of its own with a
+/// single-threaded tokio runtime (and at most 8 threads for blocking work): for the
+/// command line and for in-process tests. Dropping it stops it.
 pub struct BackgroundServer {
     addr: SocketAddr,
+    scheme: &'static str,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<io::Result<()>>>,
 }
 
 impl BackgroundServer {
-    /// Starts serving `router` on `listener`; `name` names the thread.
+    /// Starts serving `router` over plain HTTP on `listener`; `name` names the thread.
     pub fn start(
         listener: std::net::TcpListener,
         router: Router,
         limits: Limits,
         name: &str,
     ) -> io::Result<Self> {
+        Self::spawn(listener, name, "http", move |listener, stopped| {
+            serve_bounded(listener, router, limits, async move {
+                let _ = stopped.await;
+            })
+        })
+    }
+
+    /// Starts serving `router` over keylab's TLS with `acceptor` on `listener`; `name`
+    /// names the thread.
+    pub fn start_tls(
+        listener: std::net::TcpListener,
+        router: Router,
+        limits: Limits,
+        acceptor: TlsAcceptor,
+        name: &str,
+    ) -> io::Result<Self> {
+        Self::spawn(listener, name, "https", move |listener, stopped| {
+            serve_bounded_tls(listener, router, limits, acceptor, async move {
+                let _ = stopped.await;
+            })
+        })
+    }
+
+    /// Runs `serve` on a thread with its own runtime, until it ends or is stopped.
+    fn spawn<F, S>(
+        listener: std::net::TcpListener,
+        name: &str,
+        scheme: &'static str,
+        serve: F,
+    ) -> io::Result<Self>
+    where
+        F: FnOnce(tokio::net::TcpListener, tokio::sync::oneshot::Receiver<()>) -> S
+            + Send
+            + 'static,
+        S: Future<Output = io::Result<()>>,
+    {
         let addr = listener.local_addr()?;
         listener.set_nonblocking(true)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -232,10 +338,7 @@ impl BackgroundServer {
             .spawn(move || {
                 let result = runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)?;
-                    serve_bounded(listener, router, limits, async move {
-                        let _ = stopped.await;
-                    })
-                    .await
+                    serve(listener, stopped).await
                 });
                 // Closes connections left over after the grace period; blocking work in
                 // flight gets a moment to finish.
@@ -244,6 +347,7 @@ impl BackgroundServer {
             })?;
         Ok(Self {
             addr,
+            scheme,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -254,9 +358,9 @@ impl BackgroundServer {
         self.addr
     }
 
-    /// Its base URL, `http://ADDR`.
+    /// Its base URL: `http://ADDR`, or `https://ADDR` over TLS.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Blocks until the server ends (it only ends on an I/O error or when stopped).
