@@ -65,6 +65,7 @@ impl Cli {
     pub fn json_output(&self) -> bool {
         match &self.command {
             Command::Demo(args) => args.json,
+            Command::Client(args) => args.json,
             Command::Wsn(wsn::WsnCommand::Simulate(args)) => args.json,
             Command::Wsn(wsn::WsnCommand::Sweep(args)) => args.json,
             _ => false,

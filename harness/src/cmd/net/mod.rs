@@ -5,6 +5,7 @@ pub mod algorithms;
 pub mod client;
 pub mod mitm;
 pub mod psk;
+mod report;
 pub mod server;
 pub mod states;
 
@@ -142,6 +143,7 @@ when a direction ends before the operation's place, and `error: cannot reach ups
 
 /// `keylab client`
 #[derive(Debug, Args)]
+#[command(after_long_help = with_exit_codes(report::JSON_HELP))]
 pub struct ClientArgs {
     /// Server address, HOST:PORT.
     #[arg(long, value_name = "ADDR")]
@@ -187,6 +189,10 @@ pub struct ClientArgs {
     /// repeatable, most preferred first. The server's choice is printed as alpn="...".
     #[arg(long = "alpn", value_name = "NAME", value_parser = parse_alpn)]
     pub alpn: Vec<Vec<u8>>,
+    /// Print one JSON object describing the connection instead of the two lines (shape
+    /// below, in --help); an error is {"error": {"kind": ..., "message": ...}}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// An ALPN protocol name: 1 to 255 bytes (RFC 7301 §3.1 `opaque ProtocolName<1..2^8-1>`).
