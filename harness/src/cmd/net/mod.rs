@@ -134,8 +134,8 @@ over each direction of one connection; each connection is treated alike.
 
 Reports (stderr, one line each, starting with the client's address):
   127.0.0.1:40312 connected; relaying to 127.0.0.1:8443
-  127.0.0.1:40312 s2c: flipped the low bit of byte 100 (byte 5 of record 1 (handshake, 1033 bytes)): 0x3c -> 0x3d
-  127.0.0.1:40312 closed (c2s 517 bytes; s2c 1190 bytes)
+  127.0.0.1:40312 s2c: flipped the low bit of byte 100 (byte 100 of record 0 (handshake, 127 bytes)): 0x8c -> 0x8d
+  127.0.0.1:40312 closed (c2s 213 bytes; s2c 1171 bytes)
 and `truncated after N bytes ...`, `dropped record N (...)`, `swapped records N and N+1
 (...)`, `recorded N bytes to FILE`, `ended after N bytes, before byte M: nothing changed`
 when a direction ends before the operation's place, and `error: cannot reach upstream ADDR:
