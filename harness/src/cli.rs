@@ -82,6 +82,7 @@ impl Cli {
     pub fn json_output(&self) -> bool {
         match &self.command {
             Command::Demo(args) => args.json,
+            Command::Client(args) => args.json,
             Command::Wsn(wsn::WsnCommand::Simulate(args)) => args.json,
             Command::Wsn(wsn::WsnCommand::Sweep(args)) => args.json,
             Command::Pki(pki::PkiCommand::Show(args)) => args.json,

@@ -3,7 +3,6 @@
 //! record, records the raw bytes, or replays recorded bytes instead of the client's.
 
 use std::fmt;
-use std::fs::OpenOptions;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -12,6 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+mod framing;
+mod tamper;
+
+pub use tamper::Tamper;
 
 /// A direction of traffic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,11 +87,40 @@ impl Operation {
     }
 }
 
+/// Receives the proxy's reports, one line each: the connections it relays, what it
+/// changed in them, and what it could not do (an upstream it cannot reach).
+pub type Log = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// How a proxy runs, besides its operation.
+#[derive(Clone)]
+pub struct Settings {
+    /// End the accept loop after this many connections, then wait for their relays.
+    pub max_connections: Option<u64>,
+    /// How long a relayed direction may stay silent (or blocked) before the proxy closes
+    /// the connection; the time to reach upstream is at most this and [`CONNECT_LIMIT`].
+    pub idle: Duration,
+    /// Where the reports go; without one they are logged at debug level.
+    pub log: Option<Log>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            max_connections: None,
+            idle: Duration::from_secs(30),
+            log: None,
+        }
+    }
+}
+
+/// The longest the proxy tries to reach upstream for one connection.
+pub const CONNECT_LIMIT: Duration = Duration::from_secs(10);
+
 /// A running proxy; dropping it stops accepting (open connections finish on their own).
 pub struct Proxy {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<JoinHandle<Vec<JoinHandle<()>>>>,
 }
 
 impl Proxy {
@@ -99,23 +132,38 @@ impl Proxy {
         op: Operation,
         max_connections: Option<u64>,
     ) -> io::Result<Self> {
+        let settings = Settings {
+            max_connections,
+            ..Settings::default()
+        };
+        Self::start_with(listen, upstream, op, settings)
+    }
+
+    /// [`Proxy::start`] with every setting.
+    pub fn start_with(
+        listen: &str,
+        upstream: SocketAddr,
+        op: Operation,
+        settings: Settings,
+    ) -> io::Result<Self> {
         let listener = TcpListener::bind(listen)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
         let thread = std::thread::spawn(move || {
+            let mut relays = Vec::new();
             let mut served = 0u64;
-            while !stopping.load(Ordering::Relaxed) && max_connections.is_none_or(|m| served < m) {
+            let more = |served: u64| settings.max_connections.is_none_or(|m| served < m);
+            while !stopping.load(Ordering::Relaxed) && more(served) {
                 match listener.accept() {
-                    Ok((client, _)) => {
+                    Ok((client, peer)) => {
                         served += 1;
-                        let op = op.clone();
-                        std::thread::spawn(move || {
-                            if let Err(e) = relay(client, upstream, &op) {
-                                tracing::debug!(error = %e, "proxy connection ended");
-                            }
-                        });
+                        let (op, settings) = (op.clone(), settings.clone());
+                        relays.retain(|r: &JoinHandle<()>| !r.is_finished());
+                        relays.push(std::thread::spawn(move || {
+                            relay(client, peer, upstream, &op, &settings)
+                        }));
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         std::thread::sleep(Duration::from_millis(2))
@@ -123,6 +171,7 @@ impl Proxy {
                     Err(_) => std::thread::sleep(Duration::from_millis(20)),
                 }
             }
+            relays
         });
         Ok(Self {
             addr,
@@ -136,10 +185,15 @@ impl Proxy {
         self.addr
     }
 
-    /// Waits until the accept loop ends (with `max_connections`).
+    /// Waits until the accept loop ends (with `max_connections`) and every connection it
+    /// accepted has been relayed to its end (each within the idle limit of its last byte).
     pub fn join(mut self) {
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        if let Some(t) = self.thread.take()
+            && let Ok(relays) = t.join()
+        {
+            for r in relays {
+                let _ = r.join();
+            }
         }
     }
 }
@@ -153,36 +207,112 @@ impl Drop for Proxy {
     }
 }
 
-/// How long a relayed direction may stay silent before the proxy gives up on it.
-const IDLE: Duration = Duration::from_secs(30);
+/// Reports about one relayed connection, each line starting with the client's address.
+#[derive(Clone)]
+struct Reporter {
+    peer: SocketAddr,
+    log: Option<Log>,
+}
 
-fn relay(client: TcpStream, upstream: SocketAddr, op: &Operation) -> io::Result<()> {
+impl Reporter {
+    fn say(&self, what: &str) {
+        match &self.log {
+            Some(log) => log(&format!("{} {what}", self.peer)),
+            None => tracing::debug!(peer = %self.peer, "{what}"),
+        }
+    }
+}
+
+/// Relays one connection to its end and reports what happened.
+fn relay(
+    client: TcpStream,
+    peer: SocketAddr,
+    upstream: SocketAddr,
+    op: &Operation,
+    settings: &Settings,
+) {
+    let report = Reporter {
+        peer,
+        log: settings.log.clone(),
+    };
+    let server = match TcpStream::connect_timeout(&upstream, settings.idle.min(CONNECT_LIMIT)) {
+        Ok(server) => server,
+        Err(e) => {
+            report.say(&format!(
+                "error: cannot reach upstream {upstream}: {e}; closing the client's connection"
+            ));
+            close_gently(client);
+            return;
+        }
+    };
+    report.say(&format!("connected; relaying to {upstream}"));
+    let ended = match forward(client, server, op, settings.idle, &report) {
+        Ok([c2s, s2c]) => format!("closed (c2s {c2s}; s2c {s2c})"),
+        Err(e) => format!("ended: {e}"),
+    };
+    report.say(&ended);
+}
+
+/// Closes a client's connection with a FIN, not a reset: what it already sent is read and
+/// thrown away first (for at most a second), since closing a socket with unread data
+/// resets the connection.
+fn close_gently(client: TcpStream) {
+    let _ = client.shutdown(Shutdown::Write);
+    let until = std::time::Instant::now() + Duration::from_secs(1);
+    let _ = client.set_read_timeout(Some(Duration::from_millis(100)));
+    let mut buf = [0u8; 4096];
+    while std::time::Instant::now() < until {
+        match (&client).read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => {}
+            Err(_) => break,
+        }
+    }
+}
+
+/// Both directions of a connection; returns what each direction carried, in words.
+fn forward(
+    client: TcpStream,
+    server: TcpStream,
+    op: &Operation,
+    idle: Duration,
+    report: &Reporter,
+) -> io::Result<[String; 2]> {
     client.set_nonblocking(false)?;
-    let server = TcpStream::connect_timeout(&upstream, IDLE)?;
     for s in [&client, &server] {
-        s.set_read_timeout(Some(IDLE))?;
+        s.set_read_timeout(Some(idle))?;
+        s.set_write_timeout(Some(idle))?;
     }
     if let Operation::ReplayFrom(file) = op {
         let bytes = std::fs::read(file)?;
-        let mut up = server.try_clone()?;
-        up.write_all(&bytes)?;
+        (&server).write_all(&bytes)?;
+        report.say(&format!(
+            "c2s: sent the {} bytes of {} upstream instead of the client's",
+            bytes.len(),
+            file.display()
+        ));
         // The client's own bytes are read and thrown away.
         let mut sink = client.try_clone()?;
         std::thread::spawn(move || {
             let _ = io::copy(&mut sink, &mut io::sink());
         });
-        return pump(server, client, Tamper::new(op, Dir::S2C));
+        let down = pump(server, client, Tamper::new(op, Dir::S2C), report);
+        return Ok([format!("{} bytes replayed", bytes.len()), down]);
     }
-    let (c2, s2) = (client.try_clone()?, server.try_clone()?);
+    let (c2, s2, up_report) = (client.try_clone()?, server.try_clone()?, report.clone());
     let op_c2s = Tamper::new(op, Dir::C2S);
-    let up = std::thread::spawn(move || pump(c2, s2, op_c2s));
-    let down = pump(server, client, Tamper::new(op, Dir::S2C));
-    let _ = up.join();
-    down
+    let up = std::thread::spawn(move || pump(c2, s2, op_c2s, &up_report));
+    let down = pump(server, client, Tamper::new(op, Dir::S2C), report);
+    let up = up.join().unwrap_or_else(|_| "failed".into());
+    Ok([up, down])
 }
 
-/// Copies `from` to `to`, changing the bytes as `tamper` says, then half-closes `to`.
-fn pump(mut from: TcpStream, mut to: TcpStream, mut tamper: Tamper) -> io::Result<()> {
+/// Copies `from` to `to`, changing the bytes as `tamper` says and reporting each change,
+/// then half-closes `to`. Returns what the direction carried, in words.
+fn pump(mut from: TcpStream, mut to: TcpStream, mut tamper: Tamper, report: &Reporter) -> String {
     let mut buf = [0u8; 16 * 1024];
     let result = loop {
         let n = match from.read(&mut buf) {
@@ -191,7 +321,14 @@ fn pump(mut from: TcpStream, mut to: TcpStream, mut tamper: Tamper) -> io::Resul
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => break Err(e),
         };
-        let (out, done) = tamper.apply(&buf[..n])?;
+        let applied = tamper.apply(&buf[..n]);
+        for note in tamper.take_notes() {
+            report.say(&format!("{}: {note}", tamper.dir()));
+        }
+        let (out, done) = match applied {
+            Ok(applied) => applied,
+            Err(e) => break Err(e),
+        };
         if let Err(e) = to.write_all(&out) {
             break Err(e);
         }
@@ -200,163 +337,30 @@ fn pump(mut from: TcpStream, mut to: TcpStream, mut tamper: Tamper) -> io::Resul
         }
     };
     let out = tamper.finish();
+    for note in tamper.take_notes() {
+        report.say(&format!("{}: {note}", tamper.dir()));
+    }
     let _ = to.write_all(&out);
     let _ = to.shutdown(Shutdown::Write);
     let _ = from.shutdown(Shutdown::Read);
-    result
-}
-
-/// The per-direction state of an operation.
-pub struct Tamper {
-    op: Operation,
-    active: bool,
-    /// Bytes seen so far in this direction.
-    seen: u64,
-    /// Record framing for the record operations: bytes of an incomplete record, the
-    /// number of complete records so far, and a record held back for a swap.
-    partial: Vec<u8>,
-    records: u64,
-    held: Option<Vec<u8>>,
-}
-
-impl Tamper {
-    /// The state for `dir` under `op`; directions `op` does not name pass unchanged.
-    pub fn new(op: &Operation, dir: Dir) -> Self {
-        let active = match op {
-            Operation::Pass | Operation::ReplayFrom(_) => false,
-            Operation::Flip(d, _)
-            | Operation::Truncate(d, _)
-            | Operation::DropRecord(d, _)
-            | Operation::Reorder(d, _)
-            | Operation::Record(d, _) => *d == dir,
-        };
-        Self {
-            op: op.clone(),
-            active,
-            seen: 0,
-            partial: Vec::new(),
-            records: 0,
-            held: None,
+    let carried = format!("{} bytes", tamper.seen());
+    match result {
+        Ok(()) => carried,
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            format!("{carried}, then silent too long")
         }
-    }
-
-    /// Transforms one chunk; returns the bytes to forward and whether the direction is
-    /// now finished (truncation).
-    pub fn apply(&mut self, chunk: &[u8]) -> io::Result<(Vec<u8>, bool)> {
-        let start = self.seen;
-        self.seen += chunk.len() as u64;
-        if !self.active {
-            return Ok((chunk.to_vec(), false));
-        }
-        match &self.op {
-            Operation::Flip(_, offset) => {
-                let mut out = chunk.to_vec();
-                if (start..self.seen).contains(offset) {
-                    out[(offset - start) as usize] ^= 0x01;
-                }
-                Ok((out, false))
-            }
-            Operation::Truncate(_, n) => {
-                let keep = n.saturating_sub(start).min(chunk.len() as u64) as usize;
-                Ok((chunk[..keep].to_vec(), self.seen >= *n))
-            }
-            Operation::Record(_, path) => {
-                let mut file = OpenOptions::new().create(true).append(true).open(path)?;
-                file.write_all(chunk)?;
-                Ok((chunk.to_vec(), false))
-            }
-            Operation::DropRecord(..) | Operation::Reorder(..) => {
-                Ok((self.records_through(chunk), false))
-            }
-            Operation::Pass | Operation::ReplayFrom(_) => Ok((chunk.to_vec(), false)),
-        }
-    }
-
-    /// Splits the stream into records (5-byte header + length) and applies the record
-    /// operation to complete ones.
-    fn records_through(&mut self, chunk: &[u8]) -> Vec<u8> {
-        self.partial.extend_from_slice(chunk);
-        let mut out = Vec::new();
-        loop {
-            if self.partial.len() < 5 {
-                break;
-            }
-            let len = 5 + usize::from(u16::from_be_bytes([self.partial[3], self.partial[4]]));
-            if self.partial.len() < len {
-                break;
-            }
-            let record: Vec<u8> = self.partial.drain(..len).collect();
-            let index = self.records;
-            self.records += 1;
-            match (&self.op, self.held.take()) {
-                (Operation::DropRecord(_, n), _) if index == *n => {}
-                (Operation::Reorder(_, n), _) if index == *n => self.held = Some(record),
-                (Operation::Reorder(..), Some(first)) => {
-                    out.extend_from_slice(&record);
-                    out.extend_from_slice(&first);
-                }
-                _ => out.extend_from_slice(&record),
-            }
-        }
-        out
-    }
-
-    /// What is still held when the direction ends (a record waiting to be swapped, and a
-    /// trailing partial record are forwarded as they are).
-    pub fn finish(&mut self) -> Vec<u8> {
-        let mut out = self.held.take().unwrap_or_default();
-        out.append(&mut self.partial);
-        out
+        Err(e) => format!("{carried}, then {e}"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn records(n: usize) -> Vec<u8> {
-        (0..n)
-            .flat_map(|i| vec![0x17, 3, 3, 0, 1, i as u8])
-            .collect()
-    }
-
-    #[test]
-    fn record_operations_work_across_chunk_boundaries() {
-        let stream = records(4);
-        for split in 0..stream.len() {
-            let mut t = Tamper::new(&Operation::Reorder(Dir::C2S, 1), Dir::C2S);
-            let mut out = t.apply(&stream[..split]).expect("apply").0;
-            out.extend(t.apply(&stream[split..]).expect("apply").0);
-            out.extend(t.finish());
-            let order: Vec<u8> = out.chunks(6).map(|r| r[5]).collect();
-            assert_eq!(order, [0, 2, 1, 3], "split at {split}");
-
-            let mut t = Tamper::new(&Operation::DropRecord(Dir::C2S, 2), Dir::C2S);
-            let mut out = t.apply(&stream[..split]).expect("apply").0;
-            out.extend(t.apply(&stream[split..]).expect("apply").0);
-            out.extend(t.finish());
-            let order: Vec<u8> = out.chunks(6).map(|r| r[5]).collect();
-            assert_eq!(order, [0, 1, 3], "split at {split}");
-        }
-    }
-
-    #[test]
-    fn flip_and_truncate_count_bytes_across_chunks() {
-        let mut t = Tamper::new(&Operation::Flip(Dir::S2C, 7), Dir::S2C);
-        let a = t.apply(&[0; 5]).expect("apply").0;
-        let b = t.apply(&[0; 5]).expect("apply").0;
-        assert_eq!([a, b].concat(), [0, 0, 0, 0, 0, 0, 0, 1, 0, 0]);
-        let mut t = Tamper::new(&Operation::Flip(Dir::S2C, 7), Dir::C2S);
-        assert_eq!(
-            t.apply(&[0; 10]).expect("apply").0,
-            [0; 10],
-            "other direction untouched"
-        );
-
-        let mut t = Tamper::new(&Operation::Truncate(Dir::C2S, 6), Dir::C2S);
-        assert_eq!(t.apply(&[1; 4]).expect("apply"), (vec![1; 4], false));
-        assert_eq!(t.apply(&[2; 4]).expect("apply"), (vec![2; 2], true));
-    }
 
     #[test]
     fn arguments_parse_with_clear_errors() {

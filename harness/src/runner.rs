@@ -186,12 +186,25 @@ pub fn serve_connection(
     timeouts: Timeouts,
     clock: Clock,
 ) -> ServerOutcome {
+    serve_connection_then(tcp, peer, (config, rng), timeouts, clock, |_| {})
+}
+
+/// [`serve_connection`], calling `handshake_done` with the summary as soon as the handshake
+/// completes (before any application data), so that a server can log it then.
+pub fn serve_connection_then(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    (config, rng): (Arc<ServerConfig>, ChaCha20Rng),
+    timeouts: Timeouts,
+    clock: Clock,
+    handshake_done: impl FnOnce(&Summary),
+) -> ServerOutcome {
     let mut conn = Connection::server(config, rng);
     let observed = observe(&mut conn, false);
     let mut received = Vec::new();
     let mut received_len = 0u64;
     let mut fired = None;
-    let mut handshake_done = false;
+    let mut completed = false;
     let result = (|| {
         tcp.set_nonblocking(false)?;
         // The watchdog enforces the handshake deadline; the socket timeout is only a
@@ -202,8 +215,9 @@ pub fn serve_connection(
         fired = Some(flag);
         let mut stream = Stream::new(conn, tcp, clock);
         let summary = stream.handshake()?.clone();
-        handshake_done = true;
         let _ = done.send(());
+        completed = true;
+        handshake_done(&summary);
         stream.get_ref().set_read_timeout(Some(timeouts.idle))?;
         let mut buf = [0u8; 16 * 1024];
         loop {
@@ -221,7 +235,7 @@ pub fn serve_connection(
         let _ = stream.close();
         Ok::<_, io::Error>(summary)
     })();
-    let timed_out = !handshake_done && fired.is_some_and(|f| f.load(Ordering::Relaxed));
+    let timed_out = !completed && fired.is_some_and(|f| f.load(Ordering::Relaxed));
     let result = result.map_err(|e| {
         if timed_out {
             format!(

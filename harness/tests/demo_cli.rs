@@ -682,8 +682,15 @@ fn keylab_server_and_client_over_loopback() {
             .recv_timeout(Duration::from_secs(10))
             .expect("server log line");
         assert!(
-            line.contains(&format!("path={path}")) && line.contains(" ok (9 bytes echoed); why: "),
+            line.contains(&format!(" handshake ok: path={path} ")) && line.contains("; why: "),
             "{line}"
+        );
+        let end = log
+            .recv_timeout(Duration::from_secs(10))
+            .expect("server log line");
+        assert!(
+            end.ends_with(" closed: close_notify received, 9 bytes echoed"),
+            "{end}"
         );
     }
     // A bad client does not stop the server: it logs the error and serves on.

@@ -101,10 +101,17 @@ fn server_files(key: &str) -> (String, String, String) {
     (file("server.pem"), file("server.key"), file("root.pem"))
 }
 
-/// The next log line of `keylab server` that reports a connection.
+/// The next log line of `keylab server` that reports a connection's handshake or its
+/// failure (the lines that report a connection's end are passed over).
 fn next_log(log: &std::sync::mpsc::Receiver<String>) -> String {
-    log.recv_timeout(Duration::from_secs(10))
-        .expect("keylab server logged the connection")
+    loop {
+        let line = log
+            .recv_timeout(Duration::from_secs(10))
+            .expect("keylab server logged the connection");
+        if line.contains(" handshake ok: ") || line.contains(" error") {
+            return line;
+        }
+    }
 }
 
 #[test]

@@ -72,7 +72,7 @@ fn openssl_client_with_a_psk_against_a_psk_only_keylab_server() {
     );
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("hello psk"), "the echo came back: {out}");
-    let line = line_with(&log, " ok ");
+    let line = line_with(&log, " handshake ok: ");
     assert!(line.contains("path=psk+dhe"), "{line}");
     assert!(line.contains("client=\"psk:lab-client\""), "{line}");
 
@@ -162,11 +162,11 @@ fn openssl_client_resumes_with_a_keylab_ticket() {
     let (code, out) = session("-sess_out", b"one\n");
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("New, TLSv1.3"), "{out}");
-    assert!(line_with(&log, " ok ").contains("path=ephemeral-dh"));
+    assert!(line_with(&log, " handshake ok: ").contains("path=ephemeral-dh"));
     let (code, out) = session("-sess_in", b"two\n");
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("Reused, TLSv1.3"), "{out}");
-    assert!(line_with(&log, " ok ").contains("path=resumption+dhe"));
+    assert!(line_with(&log, " handshake ok: ").contains("path=resumption+dhe"));
 }
 
 #[test]
@@ -198,7 +198,7 @@ fn keylab_client_saves_and_resumes_sessions() {
     let (code, out, err) = client(&["--session-in", session]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.starts_with("path=resumption+dhe"), "{out}");
-    assert!(line_with(&log, "resumption+dhe").contains(" ok "));
+    assert!(line_with(&log, "resumption+dhe").contains(" handshake ok: "));
 
     // The same ticket again: single-use, so the server falls back to a full handshake
     // (which needs the trust anchors) and says why.
@@ -206,7 +206,7 @@ fn keylab_client_saves_and_resumes_sessions() {
     let (code, out, err) = client(&["--session-in", session, "--ca", &ca]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.starts_with("path=ephemeral-dh"), "{out}");
-    let line = line_with(&log, " ok ");
+    let line = line_with(&log, " handshake ok: ");
     assert!(line.contains("path=ephemeral-dh"), "{line}");
     assert!(
         line.contains("the single-use ticket was already used"),
@@ -262,9 +262,9 @@ fn psk_dhe_ke_is_preferred_and_psk_ke_is_offered_alone() {
         text(&out.stdout)
     };
     assert!(client(&["--psk-ke"]).starts_with("path=psk "));
-    assert!(line_with(&log, " ok ").contains("path=psk "));
+    assert!(line_with(&log, " handshake ok: ").contains("path=psk "));
     assert!(client(&[]).starts_with("path=psk+dhe "));
-    assert!(line_with(&log, " ok ").contains("path=psk+dhe "));
+    assert!(line_with(&log, " handshake ok: ").contains("path=psk+dhe "));
     if !have_openssl() {
         return;
     }
@@ -274,6 +274,6 @@ fn psk_dhe_ke_is_preferred_and_psk_ke_is_offered_alone() {
         b"both modes\n",
     );
     assert_eq!(code, Some(0), "{out}");
-    let line = line_with(&log, " ok ");
+    let line = line_with(&log, " handshake ok: ");
     assert!(line.contains("path=psk+dhe "), "{line}");
 }

@@ -4,15 +4,17 @@
 
 mod support;
 
+use std::process::Stdio;
 use std::sync::Arc;
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use handshake::ClientAuth;
 use harness::mitm::{Dir, Operation, Proxy};
 use harness::runner::{self, ClientSpec, LoopbackServer, Outcome};
 use support::{
-    assert_fails, ed25519, ed25519_server, hierarchy, keylab, keylab_client, keylab_peer,
-    run_with_timeout, start_listening, stderr, stdout,
+    Running, assert_fails, ed25519, ed25519_server, hierarchy, keylab, keylab_client, keylab_peer,
+    lines, run_with_timeout, start_listening, stderr, stdout,
 };
 
 const LIMIT: Duration = Duration::from_secs(5);
@@ -170,6 +172,191 @@ fn a_replayed_client_transcript_is_refused() {
     );
 }
 
+/// Waits (at most `limit`) for a started command to exit by itself.
+fn exit_status(running: &mut Running, limit: Duration) -> Option<std::process::ExitStatus> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = running.child.try_wait().expect("wait") {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// `keylab mitm --listen 127.0.0.1:0 --upstream UPSTREAM OP...`, started, with its stderr.
+fn keylab_mitm(upstream: &str, op: &[&str]) -> (Running, String, Receiver<String>) {
+    let mut cmd = keylab();
+    cmd.args(["mitm", "--listen", "127.0.0.1:0", "--upstream", upstream])
+        .args(op)
+        .stderr(Stdio::piped());
+    let (mut running, addr) = start_listening(cmd);
+    let reports = lines(running.stderr.take().expect("stderr"));
+    (running, addr, reports)
+}
+
+/// The lines a command printed, up to the first one containing `needle` (at most 10 s).
+fn lines_until(rx: &Receiver<String>, needle: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let found = line.contains(needle);
+                seen.push(line);
+                if found {
+                    return seen;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!("no line with {needle:?} in {seen:#?}");
+}
+
+/// Each record of a byte stream: (content type, length of the whole record).
+fn record_types(stream: &[u8]) -> Vec<(u8, usize)> {
+    let mut records = Vec::new();
+    let mut rest = stream;
+    while rest.len() >= 5 {
+        let len = 5 + usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+        records.push((rest[0], len));
+        rest = &rest[len.min(rest.len())..];
+    }
+    records
+}
+
+#[test]
+fn max_connections_waits_for_the_relayed_connection() {
+    let (_server, upstream, _log) = ed25519_server(&[]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("c2s.bin");
+    let record = format!("c2s:{}", file.display());
+    let (mut mitm, addr, reports) =
+        keylab_mitm(&upstream, &["--record", &record, "--max-connections", "1"]);
+    let mut cmd = keylab_client(&addr);
+    cmd.args([
+        "--ca",
+        &ed25519("root.pem"),
+        "--send",
+        "whole",
+        "--timeout",
+        "5",
+    ]);
+    let out = run_with_timeout(cmd, None, Duration::from_secs(20));
+    // Before, the proxy exited as soon as it had accepted its one connection, cutting it.
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).ends_with("\nwhole\n"), "{}", stdout(&out));
+    let status = exit_status(&mut mitm, Duration::from_secs(10)).expect("mitm exits by itself");
+    assert!(status.success(), "{status}");
+    // The whole client side: ClientHello, change_cipher_spec, Finished, the line and
+    // close_notify (the last three protected, as application_data).
+    let recorded = std::fs::read(&file).expect("recorded");
+    let types: Vec<u8> = record_types(&recorded).iter().map(|r| r.0).collect();
+    assert_eq!(types, [22, 20, 23, 23, 23], "{recorded:?}");
+    let said = lines_until(&reports, "closed (").join("\n");
+    assert!(
+        said.contains(&format!("c2s: recorded {} bytes to ", recorded.len())),
+        "{said}"
+    );
+}
+
+#[test]
+fn keylab_mitm_says_what_it_changed() {
+    let (_server, upstream, _log) = ed25519_server(&[]);
+    let client = |addr: &str| {
+        let mut cmd = keylab_client(addr);
+        cmd.args(["--ca", &ed25519("root.pem"), "--timeout", "5"]);
+        run_with_timeout(cmd, None, Duration::from_secs(20))
+    };
+    for (op, expected) in [
+        (
+            ["--flip", "s2c:100"],
+            "s2c: flipped the low bit of byte 100 (byte 100 of record 0 (handshake, ",
+        ),
+        (
+            ["--truncate", "c2s:100"],
+            "c2s: truncated after 100 bytes (the last one forwarded is byte 99 of record 0 (handshake, ",
+        ),
+        (
+            ["--drop-record", "s2c:2"],
+            "s2c: dropped record 2 (application_data, ",
+        ),
+        (
+            ["--reorder", "c2s:1"],
+            "c2s: swapped records 1 and 2 (change_cipher_spec, 6 bytes; application_data, ",
+        ),
+    ] {
+        let (mut mitm, addr, reports) =
+            keylab_mitm(&upstream, &[&op[..], &["--max-connections", "1"]].concat());
+        let out = client(&addr);
+        let said = lines_until(&reports, expected);
+        assert!(
+            said[0].ends_with(&format!(" connected; relaying to {upstream}")),
+            "{op:?}: {said:?}"
+        );
+        // Each breaks the connection. (The client sends no certificate, so its
+        // change_cipher_spec moved after its Finished arrives after the handshake, where it
+        // is an unexpected message, RFC 8446 §5.)
+        assert_eq!(out.status.code(), Some(1), "{op:?}: {}", stderr(&out));
+        lines_until(&reports, "closed (");
+        let status = exit_status(&mut mitm, Duration::from_secs(10)).expect("mitm exits");
+        assert!(status.success(), "{op:?}: {status}");
+    }
+    // An offset the connection never reaches: said so when the direction ends.
+    let (_mitm, addr, reports) = keylab_mitm(
+        &upstream,
+        &["--flip", "c2s:100000", "--max-connections", "1"],
+    );
+    assert_eq!(client(&addr).status.code(), Some(0));
+    let said = lines_until(&reports, "before byte 100000: nothing changed");
+    assert!(
+        said.last().expect("line").contains(" c2s: ended after "),
+        "{said:?}"
+    );
+}
+
+#[test]
+fn an_unreachable_upstream_is_reported_and_the_client_let_go() {
+    // A port nobody listens on: bound, then released.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let upstream = free.local_addr().expect("addr").to_string();
+    drop(free);
+    let (mut mitm, addr, reports) = keylab_mitm(&upstream, &["--max-connections", "1"]);
+    let start = Instant::now();
+    let mut cmd = keylab_client(&addr);
+    cmd.args(["--ca", &ed25519("root.pem"), "--timeout", "8", "--json"]);
+    let out = run_with_timeout(cmd, None, Duration::from_secs(20));
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let error: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("JSON");
+    assert_eq!(error["error"]["kind"], "network", "{error}");
+    assert_eq!(
+        error["error"]["message"],
+        format!("{addr} closed the connection during the handshake, without an alert")
+    );
+    let said = lines_until(&reports, "cannot reach");
+    assert!(
+        said.last().expect("line").ends_with(&format!(
+            " error: cannot reach upstream {upstream}: Connection refused (os error 111); \
+             closing the client's connection"
+        )),
+        "{said:?}"
+    );
+    let status = exit_status(&mut mitm, Duration::from_secs(5)).expect("mitm exits");
+    assert!(status.success(), "{status}");
+}
+
 #[test]
 fn keylab_mitm_command() {
     let (_server, upstream, _log) = ed25519_server(&[]);
@@ -180,20 +367,6 @@ fn keylab_mitm_command() {
             .args(op);
         cmd
     };
-    let (_mitm, addr) = start_listening(mitm(&["--flip", "s2c:100", "--max-connections", "1"]));
-    let mut cmd = keylab_client(&addr);
-    cmd.args(["--ca", &ed25519("root.pem"), "--timeout", "5"]);
-    let out = run_with_timeout(cmd, None, Duration::from_secs(20));
-    // The flipped byte breaks the connection; how the client learns of it depends on timing.
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
-
     let bad = mitm(&["--flip", "up:3"]).output().expect("run");
     assert_fails(&bad, 2, "neither c2s nor s2c");
     let two = mitm(&["--flip", "c2s:1", "--truncate", "c2s:5"])
@@ -205,4 +378,9 @@ fn keylab_mitm_command() {
         2,
         "'--flip <DIR:OFFSET>' cannot be used with '--truncate <DIR:N>'",
     );
+    // A file it cannot record to is refused before listening.
+    let nowhere = mitm(&["--record", "c2s:/nonexistent/dir/c2s.bin"])
+        .output()
+        .expect("run");
+    assert_fails(&nowhere, 2, "/nonexistent/dir is not a directory");
 }

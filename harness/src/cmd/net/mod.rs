@@ -5,6 +5,7 @@ pub mod algorithms;
 pub mod client;
 pub mod mitm;
 pub mod psk;
+mod report;
 pub mod server;
 pub mod states;
 
@@ -14,6 +15,7 @@ use clap::{Args, ValueEnum};
 
 use crate::cmd::args::parse_timeout;
 use crate::cmd::key_source::KeySharesArgs;
+use crate::failure::EXIT_CODES;
 use crate::mitm as mitm_ops;
 pub use algorithms::AlgorithmArgs;
 pub use psk::{ClientPskArgs, ServerPskArgs};
@@ -81,38 +83,67 @@ pub struct ServerArgs {
 /// `keylab mitm`
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("operation").args(["flip", "truncate", "drop_record", "reorder", "record", "replay_from"])))]
+#[command(after_long_help = with_exit_codes(MITM_HELP))]
 pub struct MitmArgs {
-    /// Address to listen on; port 0 picks a free port (printed).
+    /// Address to listen on; port 0 picks a free port (printed as `listening on ADDR`).
     #[arg(long, value_name = "ADDR")]
     pub listen: String,
-    /// The server to forward to.
+    /// The server to forward to, HOST:PORT. A connection it refuses is reported on stderr
+    /// and the client's connection closed.
     #[arg(long, value_name = "ADDR")]
     pub upstream: String,
-    /// Flip the low bit of byte OFFSET (0-based) of everything sent in DIR (c2s or s2c).
+    /// Flip the low bit of byte OFFSET (0-based, counted over the whole direction) of
+    /// everything sent in DIR (c2s or s2c).
     #[arg(long, value_name = "DIR:OFFSET", value_parser = mitm_ops::Operation::dir_number)]
     pub flip: Option<(mitm_ops::Dir, u64)>,
-    /// Close DIR after N bytes.
+    /// Forward N bytes of DIR, then close that direction.
     #[arg(long, value_name = "DIR:N", value_parser = mitm_ops::Operation::dir_number)]
     pub truncate: Option<(mitm_ops::Dir, u64)>,
     /// Drop the N-th record (0-based) in DIR.
     #[arg(long, value_name = "DIR:N", value_parser = mitm_ops::Operation::dir_number)]
     pub drop_record: Option<(mitm_ops::Dir, u64)>,
-    /// Swap records N and N+1 in DIR.
+    /// Swap records N and N+1 (0-based) in DIR.
     #[arg(long, value_name = "DIR:N", value_parser = mitm_ops::Operation::dir_number)]
     pub reorder: Option<(mitm_ops::Dir, u64)>,
-    /// Save the raw bytes of DIR to FILE (appended).
+    /// Forward unchanged and append the raw bytes of DIR to FILE.
     #[arg(long, value_name = "DIR:FILE", value_parser = mitm_ops::Operation::dir_file)]
     pub record: Option<(mitm_ops::Dir, PathBuf)>,
-    /// Send FILE's bytes upstream instead of the client's.
+    /// Send FILE's bytes upstream instead of the client's (a replay of a --record c2s
+    /// file); the client's bytes are read and thrown away.
     #[arg(long, value_name = "FILE")]
     pub replay_from: Option<PathBuf>,
-    /// Exit after this many connections.
+    /// Stop accepting after N connections, wait until they are relayed to their end, then
+    /// exit (for scripts and tests).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: Option<u64>,
+    /// Seconds a direction may stay silent before the proxy closes the connection; also
+    /// the longest it tries to reach --upstream (at most 10 s).
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout: u64,
 }
+
+/// A long help's end followed by the exit codes (which `-h` shows alone).
+fn with_exit_codes(text: &str) -> String {
+    format!("{text}\n\n{EXIT_CODES}")
+}
+
+/// The end of `keylab mitm --help`: what the proxy reports.
+const MITM_HELP: &str = "\
+Without an operation the proxy forwards unchanged. Offsets and record numbers count from 0
+over each direction of one connection; each connection is treated alike.
+
+Reports (stderr, one line each, starting with the client's address):
+  127.0.0.1:40312 connected; relaying to 127.0.0.1:8443
+  127.0.0.1:40312 s2c: flipped the low bit of byte 100 (byte 100 of record 0 (handshake, 127 bytes)): 0x8c -> 0x8d
+  127.0.0.1:40312 closed (c2s 213 bytes; s2c 1171 bytes)
+and `truncated after N bytes ...`, `dropped record N (...)`, `swapped records N and N+1
+(...)`, `recorded N bytes to FILE`, `ended after N bytes, before byte M: nothing changed`
+when a direction ends before the operation's place, and `error: cannot reach upstream ADDR:
+...; closing the client's connection`.";
 
 /// `keylab client`
 #[derive(Debug, Args)]
+#[command(after_long_help = with_exit_codes(report::JSON_HELP))]
 pub struct ClientArgs {
     /// Server address, HOST:PORT.
     #[arg(long, value_name = "ADDR")]
@@ -140,7 +171,8 @@ pub struct ClientArgs {
     /// Append the secrets in NSS key log format; SSLKEYLOGFILE also works.
     #[arg(long, value_name = "FILE")]
     pub keylog: Option<PathBuf>,
-    /// Send an empty key_share so the server must answer with HelloRetryRequest (tests).
+    /// For tests only: send an empty key_share so that the server must answer with
+    /// HelloRetryRequest.
     #[arg(long, hide = true)]
     pub empty_key_share_for_testing_only: bool,
     /// Turn off middlebox compatibility mode (RFC 8446 Appendix D.4): an empty
@@ -157,6 +189,10 @@ pub struct ClientArgs {
     /// repeatable, most preferred first. The server's choice is printed as alpn="...".
     #[arg(long = "alpn", value_name = "NAME", value_parser = parse_alpn)]
     pub alpn: Vec<Vec<u8>>,
+    /// Print one JSON object describing the connection instead of the two lines (shape
+    /// below, in --help); an error is {"error": {"kind": ..., "message": ...}}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// An ALPN protocol name: 1 to 255 bytes (RFC 7301 §3.1 `opaque ProtocolName<1..2^8-1>`).

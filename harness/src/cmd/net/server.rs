@@ -1,11 +1,12 @@
 //! `keylab server`: a TLS 1.3 echo server on a real socket.
 
+use std::cell::Cell;
 use std::io::Write;
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
-use handshake::{ClientAuth, Identity, ServerConfig};
+use handshake::{ClientAuth, Identity, ServerConfig, Summary};
 use time::OffsetDateTime;
 
 use super::{AuthArg, ServerArgs, psk};
@@ -13,7 +14,7 @@ use crate::cmd::accept;
 use crate::cmd::key_source::key_from_shares;
 use crate::cmd::load::{read_certs, read_identity, read_text};
 use crate::failure::Failure;
-use crate::runner;
+use crate::runner::{self, ServerOutcome};
 use crate::seed::os_rng;
 
 /// The server's certificate with its key from `--key`, or rebuilt from `--key-shares`;
@@ -90,23 +91,52 @@ pub fn run(args: &ServerArgs, out: &mut dyn Write) -> Result<(), Failure> {
         max_connections: args.max_connections,
     };
     accept::serve(&listener, limits, move |tcp, peer| {
-        let o = runner::serve_connection(
+        let shook = Cell::new(false);
+        let o = runner::serve_connection_then(
             tcp,
             peer,
-            config.clone(),
-            os_rng(),
+            (config.clone(), os_rng()),
             timeouts,
             OffsetDateTime::now_utc,
+            |s| {
+                shook.set(true);
+                eprintln!("{}", handshake_line(peer, s));
+            },
         );
-        match &o.result {
-            Ok(s) => eprintln!(
-                "{peer} {} ok ({} bytes echoed); why: {}",
-                s.one_line(),
-                o.received_len,
-                s.reason
-            ),
-            Err(e) => eprintln!("{peer} error: {e}"),
-        }
+        eprintln!("{}", end_line(&o, shook.get()));
     });
     Ok(())
+}
+
+/// The log line of a completed handshake: the peer, the path and its parameters, and why
+/// that path.
+fn handshake_line(peer: SocketAddr, s: &Summary) -> String {
+    let sni = s
+        .server_name
+        .as_ref()
+        .map(|n| format!(" sni={n}"))
+        .unwrap_or_default();
+    format!(
+        "{peer} handshake ok: {}{sni}; why: {}",
+        s.one_line(),
+        s.reason
+    )
+}
+
+/// The log line of a connection's end. A client that leaves without close_notify after
+/// the handshake is a warning, not an error: browsers and `openssl s_client -quiet` do,
+/// and for an echo server nothing is lost, but a cut connection looks the same (RFC 8446
+/// §6.1).
+fn end_line(o: &ServerOutcome, after_handshake: bool) -> String {
+    let (peer, n) = (o.peer, o.received_len);
+    match &o.result {
+        Ok(_) => format!("{peer} closed: close_notify received, {n} bytes echoed"),
+        Err(e) if *e == handshake::Error::Truncated.to_string() => format!(
+            "{peer} warning: closed without close_notify after {n} bytes echoed (possible truncation)"
+        ),
+        Err(e) if after_handshake => {
+            format!("{peer} error after the handshake, {n} bytes echoed: {e}")
+        }
+        Err(e) => format!("{peer} error: {e}"),
+    }
 }
