@@ -6,6 +6,8 @@
 //! changing one (say, the ring size in a sweep) leaves the others as they were: a ring sweep
 //! keeps the same node positions at every point.
 
+use std::ops::ControlFlow;
+
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
@@ -238,18 +240,20 @@ pub fn sweep(config: &SweepConfig, progress: &mut dyn FnMut(usize, usize)) -> Re
         if let SweepEvent::Point { done, total, .. } = event {
             progress(done, total);
         }
+        ControlFlow::Continue(())
     })
 }
 
 /// Runs a sweep, reporting its start and then each point as soon as it is done (so that
 /// a caller can print a table row by row). The points are those of [`sweep`]: each is
-/// computed from the seed alone, whatever the order.
+/// computed from the seed alone, whatever the order. When `on` breaks (say, its reader
+/// went away), the sweep stops there with [`Error::Stopped`].
 ///
 /// A capture sweep deploys every scheme's network before the first row and keeps them
 /// all until the last; a ring sweep deploys one network per point, one at a time.
 pub fn sweep_with(
     config: &SweepConfig,
-    on: &mut dyn FnMut(SweepEvent<'_>),
+    on: &mut dyn FnMut(SweepEvent<'_>) -> ControlFlow<()>,
 ) -> Result<Sweep, Error> {
     let xs = sweep_values(config)?;
     let topology = Topology::random(
@@ -278,10 +282,14 @@ pub fn sweep_with(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let total = xs.len() * schemes.len();
-    on(SweepEvent::Started {
+    if on(SweepEvent::Started {
         schemes: &schemes,
         total,
-    });
+    })
+    .is_break()
+    {
+        return Err(Error::Stopped);
+    }
     let mut points = vec![Vec::with_capacity(xs.len()); schemes.len()];
     let mut captures = Vec::new();
     let mut done = 0;
@@ -299,12 +307,16 @@ pub fn sweep_with(
             let point = Point { x, value };
             points[series].push(point);
             done += 1;
-            on(SweepEvent::Point {
+            if on(SweepEvent::Point {
                 series,
                 point,
                 done,
                 total,
-            });
+            })
+            .is_break()
+            {
+                return Err(Error::Stopped);
+            }
         }
     }
     let series = schemes

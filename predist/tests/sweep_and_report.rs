@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::ops::ControlFlow;
+
 use common::{assert_proportion, eg_p};
 use predist::{Config, Scheme, SweepConfig, SweepEvent, Vary, simulate, sweep, sweep_with};
 
@@ -240,20 +242,23 @@ fn sweep_with_reports_row_by_row_what_sweep_returns() {
         };
         let mut started = None;
         let mut points = Vec::new();
-        let s = sweep_with(&cfg, &mut |event| match event {
-            SweepEvent::Started { schemes, total } => {
-                assert!(points.is_empty(), "Started comes first");
-                started = Some((schemes.to_vec(), total));
+        let s = sweep_with(&cfg, &mut |event| {
+            match event {
+                SweepEvent::Started { schemes, total } => {
+                    assert!(points.is_empty(), "Started comes first");
+                    started = Some((schemes.to_vec(), total));
+                }
+                SweepEvent::Point {
+                    series,
+                    point,
+                    done,
+                    total,
+                } => {
+                    assert_eq!((done, total), (points.len() + 1, 6));
+                    points.push((series, point));
+                }
             }
-            SweepEvent::Point {
-                series,
-                point,
-                done,
-                total,
-            } => {
-                assert_eq!((done, total), (points.len() + 1, 6));
-                points.push((series, point));
-            }
+            ControlFlow::Continue(())
         })
         .expect("sweep");
         assert_eq!(s, sweep(&cfg, &mut |_, _| {}).expect("sweep"), "{vary:?}");
@@ -269,4 +274,32 @@ fn sweep_with_reports_row_by_row_what_sweep_returns() {
             assert!(s.series[i].points.contains(&point));
         }
     }
+}
+
+#[test]
+fn a_sweep_stops_when_its_caller_says_so() {
+    let cfg = SweepConfig {
+        schemes: vec![Scheme::Blundo { degree: 3 }],
+        nodes: 40,
+        range: None,
+        vary: Vary::Capture,
+        from: 0,
+        to: 20,
+        step: 1,
+        seed: 1,
+    };
+    let mut seen = 0;
+    let err = sweep_with(&cfg, &mut |event| {
+        if matches!(event, SweepEvent::Point { .. }) {
+            seen += 1;
+        }
+        if seen == 3 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .unwrap_err();
+    assert_eq!(err, predist::Error::Stopped);
+    assert_eq!(seen, 3, "no point after the break");
 }
