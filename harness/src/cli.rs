@@ -67,6 +67,8 @@ impl Cli {
             Command::Demo(args) => args.json,
             Command::Wsn(wsn::WsnCommand::Simulate(args)) => args.json,
             Command::Wsn(wsn::WsnCommand::Sweep(args)) => args.json,
+            Command::Share(share::ShareCommand::Split(args)) => args.json,
+            Command::Share(share::ShareCommand::Combine(args)) => args.json,
             _ => false,
         }
     }
