@@ -391,67 +391,53 @@ fn dead_url() -> String {
     format!("http://{addr}")
 }
 
+/// `keylab share LINE EXTRA...` (LINE split at whitespace), with `stdin`.
+fn share(line: &str, extra: &[&str], stdin: &[u8]) -> Output {
+    let mut args = vec!["share"];
+    args.extend(line.split_whitespace());
+    args.extend(extra);
+    keylab(&args, Some(stdin))
+}
+
 #[test]
 fn dash_is_stdin_or_stdout_and_the_secret_may_be_a_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let secret = dir.path().join("secret.pem");
     std::fs::write(&secret, KEY).expect("write");
     // The secret from a file; `--out -` is stdout.
-    let o = keylab(
-        &[
-            "share",
-            "split",
-            "-m",
-            "2",
-            "-n",
-            "3",
-            "--out",
-            "-",
-            path(&secret),
-        ],
-        None,
-    );
+    let o = share("split -m 2 -n 3 --out -", &[path(&secret)], b"");
     assert!(o.status.success(), "{}", text(&o.stderr));
     let lines: Vec<String> = text(&o.stdout).lines().map(str::to_owned).collect();
     assert_eq!(lines.len(), 3);
     // `combine -` reads shares from stdin, beside share files.
-    let o = keylab(
-        &["share", "combine", "-"],
-        Some(format!("{}\n{}\n", lines[0], lines[2]).as_bytes()),
+    let o = share(
+        "combine -",
+        &[],
+        format!("{}\n{}\n", lines[0], lines[2]).as_bytes(),
     );
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(o.stdout, KEY.as_bytes());
     let file = dir.path().join("one.txt");
     std::fs::write(&file, &lines[1]).expect("write");
-    let o = keylab(
-        &["share", "combine", path(&file), "-"],
-        Some(lines[0].as_bytes()),
-    );
+    let o = share("combine", &[path(&file), "-"], lines[0].as_bytes());
     assert_eq!(o.stdout, KEY.as_bytes(), "{}", text(&o.stderr));
     // Errors name stdin as such.
-    let o = keylab(&["share", "combine", "-"], Some(b"not a share\n"));
+    let o = share("combine -", &[], b"not a share\n");
     assert_fails(&o, 2, "standard input:1: malformed share");
-    let o = keylab(&["share", "combine", "-", "-"], Some(b""));
-    assert_fails(&o, 2, "- (stdin) is given twice");
-    let missing = dir.path().join("missing.pem");
-    let o = keylab(
-        &["share", "split", "-m", "2", "-n", "2", path(&missing)],
-        None,
-    );
     assert_fails(
-        &o,
+        &share("combine - -", &[], b""),
         2,
-        &format!("reading the secret from {}", missing.display()),
+        "- (stdin) is given twice",
     );
+    let missing = dir.path().join("missing.pem");
+    let o = share("split -m 2 -n 2", &[path(&missing)], b"");
+    let message = format!("reading the secret from {}", missing.display());
+    assert_fails(&o, 2, &message);
 }
 
 #[test]
 fn split_and_combine_print_json() {
-    let o = keylab(
-        &["share", "split", "-m", "2", "-n", "3", "--json"],
-        Some(KEY.as_bytes()),
-    );
-    let v = json_of(&o);
+    let v = json_of(&share("split -m 2 -n 3 --json", &[], KEY.as_bytes()));
     assert_eq!(
         (v["format"].as_str(), v["threshold"].as_u64()),
         (Some("keylab"), Some(2))
@@ -465,42 +451,33 @@ fn split_and_combine_print_json() {
         .map(|s| s.as_str().expect("a share line"))
         .collect();
     assert_eq!(shares.len(), 3);
-    let o = keylab(
-        &["share", "combine", "--json", "-"],
-        Some(shares[1..].join("\n").as_bytes()),
-    );
-    let v = json_of(&o);
+    let v = json_of(&share(
+        "combine --json -",
+        &[],
+        shares[1..].join("\n").as_bytes(),
+    ));
     assert_eq!(v["split_id"], id.as_str());
     assert_eq!(v["length"], KEY.len());
     assert_eq!(v["hex"], hex::encode(KEY));
     assert_eq!(v["text"], KEY);
 
+    // Vault shares have no split id.
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("shares");
-    // Vault shares have no split id.
-    let split = "share split -m 2 -n 2 --json --format vault --out";
-    let mut args: Vec<&str> = split.split_whitespace().collect();
-    args.push(path(&out));
-    let o = keylab(&args, Some(b"pw"));
-    let v = json_of(&o);
+    let v = json_of(&share(
+        "split -m 2 -n 2 --json --format vault --out",
+        &[path(&out)],
+        b"pw",
+    ));
     assert_eq!(v["format"], "vault");
     assert!(v["split_id"].is_null(), "{v}");
-    let files = v["files"].as_array().expect("files");
-    assert_eq!(files.len(), 2);
-    assert_eq!(files[0], path(&out.join("share-1.txt")));
-    let o = keylab(
-        &[
-            "share",
-            "combine",
-            "--json",
-            "--format",
-            "vault",
-            path(&out.join("share-1.txt")),
-            path(&out.join("share-2.txt")),
-        ],
-        None,
-    );
-    let v = json_of(&o);
+    let (one, two) = (out.join("share-1.txt"), out.join("share-2.txt"));
+    assert_eq!(v["files"], serde_json::json!([path(&one), path(&two)]));
+    let v = json_of(&share(
+        "combine --json --format vault",
+        &[path(&one), path(&two)],
+        b"",
+    ));
     assert_eq!(
         (v["hex"].as_str(), v["text"].as_str()),
         (Some("7077"), Some("pw"))
@@ -510,49 +487,31 @@ fn split_and_combine_print_json() {
 
 #[test]
 fn json_errors_say_what_kind_of_thing_failed() {
-    // Too few shares, a corrupted share: bad input.
-    let o = keylab(
-        &["share", "split", "-m", "3", "-n", "3"],
-        Some(KEY.as_bytes()),
-    );
+    // Too few shares: bad input.
+    let o = share("split -m 3 -n 3", &[], KEY.as_bytes());
     let lines: Vec<String> = text(&o.stdout).lines().map(str::to_owned).collect();
-    let o = keylab(
-        &["share", "combine", "--json", "-"],
-        Some(lines[..2].join("\n").as_bytes()),
-    );
+    let o = share("combine --json -", &[], lines[..2].join("\n").as_bytes());
     assert_eq!(error_kind(&o), "input");
     assert!(text(&o.stderr).contains("not enough shares: 2 given, 3 needed"));
-    // A share server that cannot be reached: the network, both ways.
+    // A share server that cannot be reached: the network, both ways, naming the server.
     let dead = dead_url();
     let o = split_to_servers(&format!("{dead},{}", dead_url()), &["--json"]);
     assert_eq!(error_kind(&o), "network");
+    let stderr = text(&o.stderr);
     assert!(
-        text(&o.stderr).contains("storing share x = "),
-        "{}",
-        text(&o.stderr)
+        stderr.contains("storing share x = ") && stderr.contains(&dead),
+        "{stderr}"
     );
-    assert!(
-        text(&o.stderr).contains(&dead),
-        "names the server: {}",
-        text(&o.stderr)
-    );
-    let o = keylab(
-        &[
-            "share",
-            "combine",
-            "--json",
-            "--servers",
-            &dead,
-            "--id",
-            "0000000000000000",
-        ],
-        None,
+    let o = share(
+        "combine --json --id 0000000000000000 --servers",
+        &[&dead],
+        b"",
     );
     assert_eq!(error_kind(&o), "network");
+    let stderr = text(&o.stderr);
     assert!(
-        text(&o.stderr).contains("unreachable"),
-        "{}",
-        text(&o.stderr)
+        stderr.contains(&dead) && stderr.contains("unreachable"),
+        "{stderr}"
     );
 }
 
@@ -561,26 +520,13 @@ fn outputs_that_are_not_directories_are_named() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("a-file");
     std::fs::write(&file, "x").expect("write");
-    let o = keylab(
-        &["share", "split", "-m", "2", "-n", "2", "--out", path(&file)],
-        Some(KEY.as_bytes()),
-    );
+    let o = share("split -m 2 -n 2 --out", &[path(&file)], KEY.as_bytes());
     assert_fails(
         &o,
         2,
         &format!("--out {} is not a directory", file.display()),
     );
-    let o = keylab(
-        &[
-            "share",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--dir",
-            path(&file),
-        ],
-        None,
-    );
+    let o = share("serve --listen 127.0.0.1:0 --dir", &[path(&file)], b"");
     assert_fails(
         &o,
         2,
@@ -590,15 +536,15 @@ fn outputs_that_are_not_directories_are_named() {
 
 #[test]
 fn share_help_documents_stdin_stdout_and_json() {
-    let help = |cmd: &str| text(&keylab(&["share", cmd, "--help"], None).stdout);
-    let split = help("split");
+    let split = text(&share("split --help", &[], b"").stdout);
+    let stored = "\"stored\": [{\"x\": X, \"server\": \"URL\"}, ...]";
     for needle in [
         "[SECRET]",
         "`-` reads stdin",
         "--out <DIR>",
         "`-`, or neither",
         "--json",
-        "\"stored\": [{\"x\": X, \"server\": \"URL\"}, ...]",
+        stored,
         "kind \"input\"",
         "Exit status:",
     ] {
@@ -607,7 +553,7 @@ fn share_help_documents_stdin_stdout_and_json() {
             "split --help lacks {needle:?}:\n{split}"
         );
     }
-    let combine = help("combine");
+    let combine = text(&share("combine --help", &[], b"").stdout);
     for needle in [
         "`-` reads",
         "\"hex\": \"HEX\"",

@@ -249,7 +249,7 @@ pub fn sweep(config: &SweepConfig, progress: &mut dyn FnMut(usize, usize)) -> Re
 /// computed from the seed alone, whatever the order. When `on` breaks (say, its reader
 /// went away), the sweep stops there with [`Error::Stopped`].
 ///
-/// A capture sweep deploys every scheme's network before the first row and keeps them
+/// A capture sweep deploys each scheme's network for the first row and keeps them
 /// all until the last; a ring sweep deploys one network per point, one at a time.
 pub fn sweep_with(
     config: &SweepConfig,
