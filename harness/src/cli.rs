@@ -90,6 +90,8 @@ impl Cli {
             Command::Keyserver(keyserver::KeyserverCommand::Publish(args)) => args.json,
             Command::Keyserver(keyserver::KeyserverCommand::Fetch(args)) => args.json,
             Command::Keyserver(keyserver::KeyserverCommand::Audit(args)) => args.json,
+            Command::Share(share::ShareCommand::Split(args)) => args.json,
+            Command::Share(share::ShareCommand::Combine(args)) => args.json,
             _ => false,
         }
     }

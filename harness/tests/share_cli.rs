@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use serde_json::Value;
 use sharing::client::{self, Client};
 use sharing::server::ShareServer;
 use support::{
@@ -46,7 +47,15 @@ fn split_to_files_then_combine_any_three() {
         Some(KEY.as_bytes()),
     );
     assert!(o.status.success(), "{}", text(&o.stderr));
-    assert!(text(&o.stdout).contains("share-5.txt"));
+    // Status lines on stderr; the split id (the data) on stdout.
+    assert!(text(&o.stderr).contains("wrote "), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("share-5.txt"));
+    assert!(
+        text(&o.stdout).starts_with("split id "),
+        "{}",
+        text(&o.stdout)
+    );
+    assert_eq!(text(&o.stdout).lines().count(), 1);
     let file = |k: usize| {
         out.join(format!("share-{k}.txt"))
             .to_str()
@@ -82,10 +91,10 @@ fn split_to_files_then_combine_any_three() {
     );
 
     let o = keylab(&["share", "combine", &file(1), &file(2)], None);
-    assert_fails(&o, 1, "not enough shares: 2 given, 3 needed");
+    assert_fails(&o, 2, "not enough shares: 2 given, 3 needed");
 
     let o = keylab(&["share", "combine", &file(1), &file(1), &file(2)], None);
-    assert_fails(&o, 1, "is given twice");
+    assert_fails(&o, 2, "is given twice");
 
     // Splitting again into the same directory never overwrites.
     let o = keylab(
@@ -106,7 +115,7 @@ fn split_to_files_then_combine_any_three() {
     let corrupted = String::from_utf8(corrupted).expect("ASCII");
     std::fs::write(file(2), format!("{corrupted}\n")).expect("write");
     let o = keylab(&["share", "combine", &file(1), &file(2), &file(3)], None);
-    assert_fails(&o, 1, "the digest does not match");
+    assert_fails(&o, 2, "the digest does not match");
 
     std::fs::write(file(2), "not a share\n").expect("write");
     let o = keylab(&["share", "combine", &file(1), &file(2), &file(3)], None);
@@ -154,7 +163,7 @@ fn usage_errors_exit_2() {
             "the secret is empty",
         ),
         (&["share", "split", "-m", "2"], KEY.as_bytes(), "-n N"),
-        (&["share", "combine"], b"", "give share files"),
+        (&["share", "combine"], b"", "give share files (- for stdin)"),
         (
             &[
                 "share",
@@ -238,7 +247,9 @@ fn share_servers_split_and_combine_with_a_token() {
     let o = split_to_servers(&urls, &["--token-file", path(&token)]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let stdout = text(&o.stdout);
-    assert_eq!(stdout.matches("stored share x = ").count(), 3, "{stdout}");
+    let stderr = text(&o.stderr);
+    assert_eq!(stderr.matches("stored share x = ").count(), 3, "{stderr}");
+    assert_eq!(stdout.lines().count(), 1, "only the id on stdout: {stdout}");
     let id = stdout
         .lines()
         .find_map(|l| l.strip_prefix("--id "))
@@ -256,7 +267,24 @@ fn share_servers_split_and_combine_with_a_token() {
     assert_eq!(o.stdout, KEY.as_bytes());
 
     let o = combine(None);
-    assert_fails(&o, 1, "401");
+    assert_fails(&o, 2, "401");
+
+    // In JSON mode the refusal is a "service" error on stdout.
+    let mut args = vec![
+        "share",
+        "combine",
+        "--json",
+        "--servers",
+        &urls,
+        "--id",
+        &id,
+    ];
+    let o = keylab(&args, None);
+    assert_eq!(error_kind(&o), "service");
+    args.extend(["--token-file", path(&token)]);
+    let v = json_of(&keylab(&args, None));
+    assert_eq!(v["split_id"], id.as_str());
+    assert_eq!(v["text"], KEY);
 
     drop(servers[1].take());
     let o = combine(Some(&token));
@@ -267,7 +295,7 @@ fn share_servers_split_and_combine_with_a_token() {
     let o = combine(Some(&token));
     assert_fails(
         &o,
-        1,
+        2,
         &format!("reached 1 of 3 share servers, holding 1 share(s) of split {id}; 2 needed"),
     );
 }
@@ -336,4 +364,205 @@ fn tls_server_rebuilds_its_key_from_share_servers() {
     );
     let o = server(&["--key", &cert, "--key-shares", &urls, "--key-split-id", &id]);
     assert_fails(&o, 2, "cannot be used with");
+}
+
+/// The one JSON object a successful `--json` run prints.
+#[track_caller]
+fn json_of(o: &Output) -> Value {
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert_eq!(out.lines().count(), 1, "one line: {out}");
+    serde_json::from_str(&out).expect("JSON")
+}
+
+/// The kind of the JSON error a failed `--json` run prints on stdout (exit 2).
+#[track_caller]
+fn error_kind(o: &Output) -> String {
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let v: Value = serde_json::from_str(&text(&o.stdout)).expect("a JSON error");
+    v["error"]["kind"].as_str().expect("kind").to_owned()
+}
+
+/// A loopback URL nothing listens on (a port just released).
+fn dead_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    format!("http://{addr}")
+}
+
+/// `keylab share LINE EXTRA...` (LINE split at whitespace), with `stdin`.
+fn share(line: &str, extra: &[&str], stdin: &[u8]) -> Output {
+    let mut args = vec!["share"];
+    args.extend(line.split_whitespace());
+    args.extend(extra);
+    keylab(&args, Some(stdin))
+}
+
+#[test]
+fn dash_is_stdin_or_stdout_and_the_secret_may_be_a_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = dir.path().join("secret.pem");
+    std::fs::write(&secret, KEY).expect("write");
+    // The secret from a file; `--out -` is stdout.
+    let o = share("split -m 2 -n 3 --out -", &[path(&secret)], b"");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let lines: Vec<String> = text(&o.stdout).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 3);
+    // `combine -` reads shares from stdin, beside share files.
+    let o = share(
+        "combine -",
+        &[],
+        format!("{}\n{}\n", lines[0], lines[2]).as_bytes(),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(o.stdout, KEY.as_bytes());
+    let file = dir.path().join("one.txt");
+    std::fs::write(&file, &lines[1]).expect("write");
+    let o = share("combine", &[path(&file), "-"], lines[0].as_bytes());
+    assert_eq!(o.stdout, KEY.as_bytes(), "{}", text(&o.stderr));
+    // Errors name stdin as such.
+    let o = share("combine -", &[], b"not a share\n");
+    assert_fails(&o, 2, "standard input:1: malformed share");
+    assert_fails(
+        &share("combine - -", &[], b""),
+        2,
+        "- (stdin) is given twice",
+    );
+    let missing = dir.path().join("missing.pem");
+    let o = share("split -m 2 -n 2", &[path(&missing)], b"");
+    let message = format!("reading the secret from {}", missing.display());
+    assert_fails(&o, 2, &message);
+}
+
+#[test]
+fn split_and_combine_print_json() {
+    let v = json_of(&share("split -m 2 -n 3 --json", &[], KEY.as_bytes()));
+    assert_eq!(
+        (v["format"].as_str(), v["threshold"].as_u64()),
+        (Some("keylab"), Some(2))
+    );
+    assert_eq!(v["count"], 3);
+    let id = v["split_id"].as_str().expect("split id").to_owned();
+    let shares: Vec<&str> = v["shares"]
+        .as_array()
+        .expect("shares")
+        .iter()
+        .map(|s| s.as_str().expect("a share line"))
+        .collect();
+    assert_eq!(shares.len(), 3);
+    let v = json_of(&share(
+        "combine --json -",
+        &[],
+        shares[1..].join("\n").as_bytes(),
+    ));
+    assert_eq!(v["split_id"], id.as_str());
+    assert_eq!(v["length"], KEY.len());
+    assert_eq!(v["hex"], hex::encode(KEY));
+    assert_eq!(v["text"], KEY);
+
+    // Vault shares have no split id.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("shares");
+    let v = json_of(&share(
+        "split -m 2 -n 2 --json --format vault --out",
+        &[path(&out)],
+        b"pw",
+    ));
+    assert_eq!(v["format"], "vault");
+    assert!(v["split_id"].is_null(), "{v}");
+    let (one, two) = (out.join("share-1.txt"), out.join("share-2.txt"));
+    assert_eq!(v["files"], serde_json::json!([path(&one), path(&two)]));
+    let v = json_of(&share(
+        "combine --json --format vault",
+        &[path(&one), path(&two)],
+        b"",
+    ));
+    assert_eq!(
+        (v["hex"].as_str(), v["text"].as_str()),
+        (Some("7077"), Some("pw"))
+    );
+    assert!(v["split_id"].is_null());
+}
+
+#[test]
+fn json_errors_say_what_kind_of_thing_failed() {
+    // Too few shares: bad input.
+    let o = share("split -m 3 -n 3", &[], KEY.as_bytes());
+    let lines: Vec<String> = text(&o.stdout).lines().map(str::to_owned).collect();
+    let o = share("combine --json -", &[], lines[..2].join("\n").as_bytes());
+    assert_eq!(error_kind(&o), "input");
+    assert!(text(&o.stderr).contains("not enough shares: 2 given, 3 needed"));
+    // A share server that cannot be reached: the network, both ways, naming the server.
+    let dead = dead_url();
+    let o = split_to_servers(&format!("{dead},{}", dead_url()), &["--json"]);
+    assert_eq!(error_kind(&o), "network");
+    let stderr = text(&o.stderr);
+    assert!(
+        stderr.contains("storing share x = ") && stderr.contains(&dead),
+        "{stderr}"
+    );
+    let o = share(
+        "combine --json --id 0000000000000000 --servers",
+        &[&dead],
+        b"",
+    );
+    assert_eq!(error_kind(&o), "network");
+    let stderr = text(&o.stderr);
+    assert!(
+        stderr.contains(&dead) && stderr.contains("unreachable"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn outputs_that_are_not_directories_are_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").expect("write");
+    let o = share("split -m 2 -n 2 --out", &[path(&file)], KEY.as_bytes());
+    assert_fails(
+        &o,
+        2,
+        &format!("--out {} is not a directory", file.display()),
+    );
+    let o = share("serve --listen 127.0.0.1:0 --dir", &[path(&file)], b"");
+    assert_fails(
+        &o,
+        2,
+        &format!("--dir {} is not a directory", file.display()),
+    );
+}
+
+#[test]
+fn share_help_documents_stdin_stdout_and_json() {
+    let split = text(&share("split --help", &[], b"").stdout);
+    let stored = "\"stored\": [{\"x\": X, \"server\": \"URL\"}, ...]";
+    for needle in [
+        "[SECRET]",
+        "`-` reads stdin",
+        "--out <DIR>",
+        "`-`, or neither",
+        "--json",
+        stored,
+        "kind \"input\"",
+        "Exit status:",
+    ] {
+        assert!(
+            split.contains(needle),
+            "split --help lacks {needle:?}:\n{split}"
+        );
+    }
+    let combine = text(&share("combine --help", &[], b"").stdout);
+    for needle in [
+        "`-` reads",
+        "\"hex\": \"HEX\"",
+        "\"network\"",
+        "\"service\"",
+    ] {
+        assert!(
+            combine.contains(needle),
+            "combine --help lacks {needle:?}:\n{combine}"
+        );
+    }
 }

@@ -5,11 +5,12 @@
 mod support;
 
 use std::path::Path;
-use std::process::Output;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
 
 use predist::analysis::ln_choose;
 use serde_json::Value;
-use support::{assert_mentions, run_keylab, stderr, stdout};
+use support::{assert_mentions, run_keylab, run_with_timeout, stderr, stdout};
 
 /// `keylab wsn` with a whitespace-separated command line.
 fn wsn(line: &str) -> Output {
@@ -246,6 +247,13 @@ fn sweep_prints_a_table_writes_a_plot_and_keeps_existing_files() {
     let plot = std::fs::read_to_string(&svg).expect("plot written");
     assert!(plot.starts_with("<svg") && plot.contains("</svg>"));
     assert_eq!(plot.matches("<circle").count(), 6, "3 points × 2 schemes");
+    // The table is the data; the status line goes to stderr.
+    assert!(!out.contains("plot written"), "{out}");
+    assert!(
+        stderr(&o).contains(&format!("plot written to {}", svg.display())),
+        "{}",
+        stderr(&o)
+    );
 
     let o = run_keylab(&args);
     assert_eq!(o.status.code(), Some(2));
@@ -384,5 +392,164 @@ fn handshake_usage_errors_and_impossible_links() {
         stderr(&o).contains("shared 2 key(s) in 10000 draws"),
         "{}",
         stderr(&o)
+    );
+}
+
+/// A ring sweep of the reference deployment (10,000 nodes at range 0.05): under half a
+/// second per point in a debug build, 101 points.
+const SLOW_SWEEP: &str =
+    "wsn sweep --scheme eg --nodes 10000 --range 0.05 --vary ring --from 100 --to 200 --seed 1";
+
+#[test]
+fn an_unwritable_plot_is_refused_before_the_sweep() {
+    for (plot, message) in [
+        ("/nonexistent/x.svg", "/nonexistent is not a directory"),
+        ("/tmp", "/tmp is a directory; name a file to write"),
+    ] {
+        let mut cmd = support::keylab();
+        cmd.args(SLOW_SWEEP.split_whitespace())
+            .args(["--plot", plot]);
+        let started = Instant::now();
+        let o = run_with_timeout(cmd, None, Duration::from_secs(20));
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{plot}: not up front"
+        );
+        support::assert_fails(&o, 2, message);
+    }
+}
+
+#[test]
+fn a_plot_that_would_not_be_svg_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for (name, message) in [
+        (
+            "out.png",
+            "keylab draws plots in SVG only, not PNG; name the file FILE.svg",
+        ),
+        (
+            "plot",
+            "keylab draws plots in SVG only; name the file FILE.svg",
+        ),
+    ] {
+        let path = dir.path().join(name);
+        let line = format!(
+            "sweep --scheme eg --nodes 50 --vary ring --from 1 --to 5 --seed 1 --plot {}",
+            p(&path)
+        );
+        assert_refused(&line, message);
+        assert!(!path.exists(), "nothing written to {name}");
+    }
+    // Upper case is still SVG.
+    let svg = dir.path().join("OUT.SVG");
+    let o = wsn(&format!(
+        "sweep --scheme eg --nodes 50 --vary ring --from 1 --to 5 --seed 1 --plot {}",
+        p(&svg)
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        std::fs::read_to_string(&svg)
+            .expect("plot")
+            .starts_with("<svg")
+    );
+}
+
+#[test]
+fn plot_dash_writes_svg_to_stdout_and_the_table_to_stderr() {
+    let line = "sweep --scheme eg,qcomposite --nodes 300 --pool 1000 --vary ring --from 10 \
+                --to 50 --step 20 --seed 2";
+    let table = wsn(line);
+    assert!(table.status.success(), "{}", stderr(&table));
+    let o = wsn(&format!("{line} --plot -"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let svg = stdout(&o);
+    assert!(
+        svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+        "{svg}"
+    );
+    assert_eq!(svg.matches("<circle").count(), 6);
+    assert_eq!(stderr(&o), stdout(&table), "the same table, on stderr");
+    let o = wsn(&format!("{line} --plot - --json"));
+    assert_eq!(o.status.code(), Some(2));
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("a JSON error");
+    assert_eq!(v["error"]["kind"], "input");
+    let message = v["error"]["message"].as_str().expect("message");
+    assert!(
+        message.contains("--plot - and --json would both write to stdout"),
+        "{message}"
+    );
+}
+
+#[test]
+fn sweep_rows_are_printed_as_their_points_finish() {
+    let mut child = support::keylab()
+        .args(SLOW_SWEEP.split_whitespace())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn keylab");
+    let out = child.stdout.take().expect("stdout");
+    let running = support::Running {
+        child,
+        stderr: None,
+    };
+    let lines = support::lines(out);
+    let mut seen = Vec::new();
+    // The header (what is swept, the series, a blank line, the column headings), then
+    // the first two rows.
+    while seen.len() < 6 {
+        let line = lines
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no row within 30 s; got {seen:?}"));
+        seen.push(line);
+    }
+    let mut running = running;
+    assert!(
+        running.child.try_wait().expect("wait").is_none(),
+        "rows arrived only at the end: {seen:?}"
+    );
+    assert!(seen[3].trim_start().starts_with("ring"), "{seen:?}");
+    assert!(seen[4].trim_start().starts_with("100 "), "{seen:?}");
+    assert!(seen[5].trim_start().starts_with("101 "), "{seen:?}");
+    // Stopped early (as by Ctrl-C), it has still printed those rows in full.
+    drop(running);
+}
+
+#[test]
+fn sweep_progress_shows_points_and_time_left_on_request() {
+    let line = "sweep --scheme eg --nodes 200 --vary ring --from 10 --to 40 --step 10 --seed 3";
+    let quiet = wsn(line);
+    assert!(quiet.status.success(), "{}", stderr(&quiet));
+    assert!(
+        stderr(&quiet).is_empty(),
+        "no bar when stderr is not a terminal"
+    );
+    let o = wsn(&format!("{line} --progress always"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), stdout(&quiet), "the same table");
+    let bar = stderr(&o);
+    assert_mentions(
+        &bar,
+        &["] 0/4 points", "] 1/4 points", "left", "] 4/4 points"],
+    );
+    assert!(wsn(&format!("{line} --progress never")).stderr.is_empty());
+}
+
+#[test]
+fn sweep_help_documents_every_option() {
+    let o = run_keylab(&["wsn", "sweep", "--help"]);
+    let help = stdout(&o);
+    assert_mentions(
+        &help,
+        &[
+            "--progress <WHEN>",
+            "auto = when stderr is a terminal",
+            "--plot <FILE.svg>",
+            "`-` writes it to stdout, and the table to stderr",
+            "Other formats (PNG) are refused",
+            "Ctrl-C",
+            "--force",
+            "--json",
+        ],
     );
 }

@@ -24,6 +24,9 @@ pub enum Error {
         /// The limit on neighbour pairs.
         limit: u64,
     },
+    /// The caller of [`crate::sweep_with`] stopped the sweep.
+    #[error("the sweep was stopped before its end")]
+    Stopped,
     /// Drawing the plot failed.
     #[error("cannot draw the plot: {0}")]
     Plot(String),

@@ -23,7 +23,7 @@
 //!   graph's largest component, path keys through secure neighbours, node capture.
 //! - [`analysis`]: the formulas of the papers, with binomials through log-gamma.
 //! - [`simulate()`] and [`sweep()`]: seeded one-call runs that put measurements beside the
-//!   formulas; [`plot::sweep_svg`] draws a sweep (`predist/docs/` has two, with the commands
+//!   formulas ([`sweep_with`] reports each point as soon as it is done); [`plot::sweep_svg`] draws a sweep (`predist/docs/` has two, with the commands
 //!   that made them).
 //!
 //! ```
@@ -66,6 +66,6 @@ pub use network::{
 pub use scheme::{MAX_POOL, Scheme};
 pub use simulate::{
     CaptureReport, Config, Estimate, MAX_SWEEP_POINTS, PATH_KEY_SAMPLE, Point, Report, Series,
-    Sweep, SweepConfig, Vary, simulate, sweep,
+    Sweep, SweepConfig, SweepEvent, Vary, simulate, sweep, sweep_with,
 };
 pub use topology::{MAX_NODES, MAX_PAIRS, MAX_RANGE, Topology};

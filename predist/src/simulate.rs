@@ -6,6 +6,8 @@
 //! changing one (say, the ring size in a sweep) leaves the others as they were: a ring sweep
 //! keeps the same node positions at every point.
 
+use std::ops::ControlFlow;
+
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
@@ -207,8 +209,52 @@ pub struct Sweep {
     pub series: Vec<Series>,
 }
 
+/// What [`sweep_with`] reports while it runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SweepEvent<'a> {
+    /// The parameters are checked and nothing is simulated yet: the scheme of each series
+    /// (as [`Series::scheme`] will hold it) and the number of points to simulate.
+    Started {
+        /// The series' schemes, in order.
+        schemes: &'a [Scheme],
+        /// Points to simulate, over all series.
+        total: usize,
+    },
+    /// A point is done. Points come row by row: every series at one `x`, in the order of
+    /// the schemes, then every series at the next `x`.
+    Point {
+        /// Index of the point's series.
+        series: usize,
+        /// The point.
+        point: Point,
+        /// Points done so far, this one included.
+        done: usize,
+        /// Points to simulate, over all series.
+        total: usize,
+    },
+}
+
 /// Runs a sweep, calling `progress(done, total)` after each simulated point.
 pub fn sweep(config: &SweepConfig, progress: &mut dyn FnMut(usize, usize)) -> Result<Sweep, Error> {
+    sweep_with(config, &mut |event| {
+        if let SweepEvent::Point { done, total, .. } = event {
+            progress(done, total);
+        }
+        ControlFlow::Continue(())
+    })
+}
+
+/// Runs a sweep, reporting its start and then each point as soon as it is done (so that
+/// a caller can print a table row by row). The points are those of [`sweep`]: each is
+/// computed from the seed alone, whatever the order. When `on` breaks (say, its reader
+/// went away), the sweep stops there with [`Error::Stopped`].
+///
+/// A capture sweep deploys each scheme's network for the first row and keeps them
+/// all until the last; a ring sweep deploys one network per point, one at a time.
+pub fn sweep_with(
+    config: &SweepConfig,
+    on: &mut dyn FnMut(SweepEvent<'_>) -> ControlFlow<()>,
+) -> Result<Sweep, Error> {
     let xs = sweep_values(config)?;
     let topology = Topology::random(
         config.nodes,
@@ -227,70 +273,122 @@ pub fn sweep(config: &SweepConfig, progress: &mut dyn FnMut(usize, usize)) -> Re
             }
         }
     }
-    let total = xs.len() * config.schemes.len();
+    let schemes = config
+        .schemes
+        .iter()
+        .map(|&scheme| match config.vary {
+            Vary::Ring => with_ring(scheme, xs[0]),
+            Vary::Capture => Ok(scheme),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let total = xs.len() * schemes.len();
+    if on(SweepEvent::Started {
+        schemes: &schemes,
+        total,
+    })
+    .is_break()
+    {
+        return Err(Error::Stopped);
+    }
+    let mut points = vec![Vec::with_capacity(xs.len()); schemes.len()];
+    let mut captures = Vec::new();
     let mut done = 0;
-    let mut series = Vec::with_capacity(config.schemes.len());
-    for &scheme in &config.schemes {
-        let mut points = Vec::with_capacity(xs.len());
-        match config.vary {
-            Vary::Ring => {
-                for &x in &xs {
-                    let s = with_ring(scheme, x)?;
-                    let network =
-                        Network::deploy(&topology, s, &mut rng(config.seed, Stream::Keys))?;
-                    points.push(Point {
-                        x,
-                        value: Estimate {
-                            measured: network.local_connectivity(),
-                            analytic: Some(s.connection_probability()),
-                        },
-                    });
-                    done += 1;
-                    progress(done, total);
+    for &x in &xs {
+        for (series, &scheme) in config.schemes.iter().enumerate() {
+            let value = match config.vary {
+                Vary::Ring => ring_point(&topology, scheme, x, config.seed)?,
+                Vary::Capture => {
+                    if captures.len() <= series {
+                        captures.push(CaptureSeries::deploy(&topology, scheme, config.seed)?);
+                    }
+                    captures[series].point(x)
                 }
-            }
-            Vary::Capture => {
-                scheme.validate()?;
-                let network =
-                    Network::deploy(&topology, scheme, &mut rng(config.seed, Stream::Keys))?;
-                let order = network.capture_order(&mut rng(config.seed, Stream::Capture));
-                for &x in &xs {
-                    points.push(Point {
-                        x,
-                        value: Estimate {
-                            measured: network.capture(&order[..x as usize]).fraction(),
-                            analytic: scheme.compromised_fraction(x),
-                        },
-                    });
-                    done += 1;
-                    progress(done, total);
-                }
+            };
+            let point = Point { x, value };
+            points[series].push(point);
+            done += 1;
+            if on(SweepEvent::Point {
+                series,
+                point,
+                done,
+                total,
+            })
+            .is_break()
+            {
+                return Err(Error::Stopped);
             }
         }
-        let curve = curve_points(config.from, *xs.last().unwrap_or(&config.from), scheme)
-            .into_iter()
-            .filter_map(|x| {
-                let y = match config.vary {
-                    Vary::Ring => with_ring(scheme, x).ok()?.connection_probability(),
-                    Vary::Capture => scheme.compromised_fraction(x)?,
-                };
-                Some((x, y))
-            })
-            .collect();
-        let scheme = match config.vary {
-            Vary::Ring => with_ring(scheme, xs[0])?,
-            Vary::Capture => scheme,
-        };
-        series.push(Series {
+    }
+    let series = schemes
+        .into_iter()
+        .zip(&config.schemes)
+        .zip(points)
+        .map(|((scheme, &given), points)| Series {
             scheme,
             points,
-            curve,
-        });
-    }
+            curve: curve(config, given, last),
+        })
+        .collect();
     Ok(Sweep {
         config: config.clone(),
         series,
     })
+}
+
+/// The point of a ring sweep at ring size `ring`: a deployment of its own.
+fn ring_point(
+    topology: &Topology,
+    scheme: Scheme,
+    ring: u32,
+    seed: u64,
+) -> Result<Estimate, Error> {
+    let s = with_ring(scheme, ring)?;
+    let network = Network::deploy(topology, s, &mut rng(seed, Stream::Keys))?;
+    Ok(Estimate {
+        measured: network.local_connectivity(),
+        analytic: Some(s.connection_probability()),
+    })
+}
+
+/// One scheme of a capture sweep: its deployment and the order its nodes are captured in.
+struct CaptureSeries {
+    scheme: Scheme,
+    network: Network,
+    order: Vec<u32>,
+}
+
+impl CaptureSeries {
+    fn deploy(topology: &Topology, scheme: Scheme, seed: u64) -> Result<Self, Error> {
+        let network = Network::deploy(topology, scheme, &mut rng(seed, Stream::Keys))?;
+        let order = network.capture_order(&mut rng(seed, Stream::Capture));
+        Ok(Self {
+            scheme,
+            network,
+            order,
+        })
+    }
+
+    /// The links exposed by capturing the first `x` nodes of the order.
+    fn point(&self, x: u32) -> Estimate {
+        Estimate {
+            measured: self.network.capture(&self.order[..x as usize]).fraction(),
+            analytic: self.scheme.compromised_fraction(x),
+        }
+    }
+}
+
+/// The analytic curve of `scheme` from `config.from` to `last`.
+fn curve(config: &SweepConfig, scheme: Scheme, last: u32) -> Vec<(u32, f64)> {
+    curve_points(config.from, last, scheme)
+        .into_iter()
+        .filter_map(|x| {
+            let y = match config.vary {
+                Vary::Ring => with_ring(scheme, x).ok()?.connection_probability(),
+                Vary::Capture => scheme.compromised_fraction(x)?,
+            };
+            Some((x, y))
+        })
+        .collect()
 }
 
 /// Most points of an analytic curve.

@@ -2,8 +2,10 @@
 
 mod common;
 
+use std::ops::ControlFlow;
+
 use common::{assert_proportion, eg_p};
-use predist::{Config, Scheme, SweepConfig, Vary, simulate, sweep};
+use predist::{Config, Scheme, SweepConfig, SweepEvent, Vary, simulate, sweep, sweep_with};
 
 fn config(seed: u64) -> Config {
     Config {
@@ -213,4 +215,91 @@ fn capture_sweep_shows_blundo_threshold() {
         "--vary ring must be a scheme with a key ring (eg, qcomposite), got blundo",
         "Blundo has no ring to vary"
     );
+}
+
+#[test]
+fn sweep_with_reports_row_by_row_what_sweep_returns() {
+    for vary in [Vary::Ring, Vary::Capture] {
+        let cfg = SweepConfig {
+            schemes: vec![
+                Scheme::Eg {
+                    pool: 500,
+                    ring: 10,
+                },
+                Scheme::QComposite {
+                    pool: 500,
+                    ring: 10,
+                    q: 2,
+                },
+            ],
+            nodes: 120,
+            range: Some(0.3),
+            vary,
+            from: 10,
+            to: 40,
+            step: 15,
+            seed: 9,
+        };
+        let mut started = None;
+        let mut points = Vec::new();
+        let s = sweep_with(&cfg, &mut |event| {
+            match event {
+                SweepEvent::Started { schemes, total } => {
+                    assert!(points.is_empty(), "Started comes first");
+                    started = Some((schemes.to_vec(), total));
+                }
+                SweepEvent::Point {
+                    series,
+                    point,
+                    done,
+                    total,
+                } => {
+                    assert_eq!((done, total), (points.len() + 1, 6));
+                    points.push((series, point));
+                }
+            }
+            ControlFlow::Continue(())
+        })
+        .expect("sweep");
+        assert_eq!(s, sweep(&cfg, &mut |_, _| {}).expect("sweep"), "{vary:?}");
+        let schemes: Vec<Scheme> = s.series.iter().map(|series| series.scheme).collect();
+        assert_eq!(started, Some((schemes, 6)));
+        // Row by row: (eg, qcomposite) at x = 10, then at 25, then at 40.
+        let order: Vec<(usize, u32)> = points.iter().map(|(i, p)| (*i, p.x)).collect();
+        assert_eq!(
+            order,
+            [(0, 10), (1, 10), (0, 25), (1, 25), (0, 40), (1, 40)]
+        );
+        for (i, point) in points {
+            assert!(s.series[i].points.contains(&point));
+        }
+    }
+}
+
+#[test]
+fn a_sweep_stops_when_its_caller_says_so() {
+    let cfg = SweepConfig {
+        schemes: vec![Scheme::Blundo { degree: 3 }],
+        nodes: 40,
+        range: None,
+        vary: Vary::Capture,
+        from: 0,
+        to: 20,
+        step: 1,
+        seed: 1,
+    };
+    let mut seen = 0;
+    let err = sweep_with(&cfg, &mut |event| {
+        if matches!(event, SweepEvent::Point { .. }) {
+            seen += 1;
+        }
+        if seen == 3 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .unwrap_err();
+    assert_eq!(err, predist::Error::Stopped);
+    assert_eq!(seen, 3, "no point after the break");
 }

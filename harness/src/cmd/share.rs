@@ -6,26 +6,52 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
-use sharing::client::{self, Client, RecoverError};
+use serde::Serialize;
+use sharing::Share;
+use sharing::client::{self, Client, ClientError, RecoverError};
 use sharing::raw::{self, vault};
 use sharing::server::ShareServer;
-use sharing::{Share, SplitId};
 use zeroize::Zeroizing;
 
 use crate::cmd::key_source::{parse_split_id, share_clients};
 use crate::cmd::load::{read_secret_text, read_token};
+use crate::cmd::output::is_stdio;
 use crate::failure::{EXIT_CODES, Failure};
 
 /// `keylab share ...`
 #[derive(Debug, Subcommand)]
 pub enum ShareCommand {
-    /// Split the secret on stdin into N shares, any M of which rebuild it.
-    #[command(after_help = EXIT_CODES)]
+    /// Split a secret (stdin or a file) into N shares, any M of which rebuild it.
+    ///
+    /// The shares go to stdout (one per line), to DIR/share-K.txt (--out DIR) or to share
+    /// servers (--servers); status lines ("wrote FILE", "stored share ...") go to stderr.
+    ///
+    /// With --json, one JSON object on stdout:
+    ///   {"format": "keylab" | "vault", "threshold": M, "count": N,
+    ///    "split_id": "ID" | null,
+    ///    and where the shares went, one of:
+    ///    "shares": ["SHARE", ...]                   (on stdout)
+    ///    "files": ["DIR/share-1.txt", ...]          (--out DIR)
+    ///    "stored": [{"x": X, "server": "URL"}, ...] (--servers)}
+    /// An error is {"error": {"kind": ..., "message": ...}}: kind "input" for a bad secret
+    /// or argument, "output" for a share file that cannot be written, "network" for a share
+    /// server that cannot be reached, "service" for one that answers with an error.
+    #[command(after_help = EXIT_CODES, verbatim_doc_comment)]
     Split(SplitArgs),
-    /// Rebuild a secret from share files and/or share servers; write it to stdout.
-    #[command(after_help = EXIT_CODES)]
+    /// Rebuild a secret from share files (- for stdin) and/or share servers; write it to
+    /// stdout.
+    ///
+    /// With --json, one JSON object on stdout instead of the secret's bytes:
+    ///   {"split_id": "ID" | null, "length": BYTES, "hex": "HEX", "text": "TEXT" | null}
+    /// ("text" is the secret when it is UTF-8; "split_id" is null for vault shares.)
+    /// An error is {"error": {"kind": ..., "message": ...}}: kind "input" for bad or too
+    /// few shares, "network" when the share servers cannot be reached, "service" when they
+    /// answer with an error, "check" when the servers reached do not hold enough shares.
+    #[command(after_help = EXIT_CODES, verbatim_doc_comment)]
     Combine(CombineArgs),
     /// Run a share server: stores shares in DIR, serves them over HTTP.
+    ///
+    /// Prints "listening on ADDR" on stdout once it accepts connections.
     #[command(after_help = EXIT_CODES)]
     Serve(ServeArgs),
 }
@@ -56,8 +82,8 @@ pub struct SplitArgs {
         conflicts_with = "out"
     )]
     pub servers: Vec<String>,
-    /// Write DIR/share-1.txt ... DIR/share-N.txt (never overwriting); without --out or
-    /// --servers the shares go to stdout, one per line.
+    /// Write DIR/share-1.txt ... DIR/share-N.txt (never overwriting); `-`, or neither
+    /// --out nor --servers: the shares go to stdout, one per line.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Share format.
@@ -66,12 +92,19 @@ pub struct SplitArgs {
     /// Bearer token for the share servers (first line of FILE).
     #[arg(long, value_name = "FILE", requires = "servers")]
     pub token_file: Option<PathBuf>,
+    /// The file holding the secret; `-` reads stdin.
+    #[arg(value_name = "SECRET", default_value = "-")]
+    pub secret: PathBuf,
+    /// Print one JSON object (shape above) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `keylab share combine`
 #[derive(Debug, Args)]
 pub struct CombineArgs {
-    /// Share files (one share per line; several files and lines are fine).
+    /// Share files (one share per line; several files and lines are fine); `-` reads
+    /// stdin.
     pub files: Vec<PathBuf>,
     /// Fetch the split's shares from these share servers (comma-separated).
     #[arg(long, value_name = "URL,...", value_delimiter = ',', requires = "id")]
@@ -85,6 +118,9 @@ pub struct CombineArgs {
     /// Bearer token for the share servers (first line of FILE).
     #[arg(long, value_name = "FILE", requires = "servers")]
     pub token_file: Option<PathBuf>,
+    /// Print one JSON object (shape above) instead of the secret.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `keylab share serve`
@@ -110,96 +146,195 @@ pub fn run(command: &ShareCommand, out: &mut dyn Write) -> Result<(), Failure> {
     }
 }
 
+/// Where `split` puts the shares, checked before the secret is read.
+enum Destination {
+    Stdout,
+    Files { dir: PathBuf, paths: Vec<PathBuf> },
+    Servers(Vec<Client>),
+}
+
+/// What `split --json` prints (documented on [`ShareCommand::Split`]).
+#[derive(Serialize)]
+struct SplitJson<'a> {
+    format: &'static str,
+    threshold: usize,
+    count: usize,
+    split_id: Option<String>,
+    #[serde(flatten)]
+    placed: Placed<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Placed<'a> {
+    Shares(Vec<&'a str>),
+    Files(Vec<String>),
+    Stored(Vec<StoredJson>),
+}
+
+#[derive(Serialize)]
+struct StoredJson {
+    x: u8,
+    server: String,
+}
+
 fn split(args: &SplitArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let n = match (args.n, args.servers.len()) {
-        (Some(n), 0) => n,
-        (None, 0) => return Err(Failure::input("say how many shares: -n N (or --servers)")),
-        (None, s) => s,
-        (Some(n), s) if n == s => n,
-        (Some(n), s) => {
-            return Err(Failure::input(format!(
-                "-n {n} shares but {s} servers: one share goes to each server"
-            )));
-        }
-    };
+    let n = share_count(args)?;
     if !args.servers.is_empty() && args.format == FormatArg::Vault {
         return Err(Failure::input(
             "share servers hold keylab-format shares: --format vault needs --out or stdout",
         ));
     }
-    let secret = read_secret()?;
+    let destination = destination(args, n)?;
+    let secret = read_secret(&args.secret)?;
     let mut rng = crate::seed::os_rng();
-    let (lines, id): (Vec<Zeroizing<String>>, Option<SplitId>) = match args.format {
+    let (lines, shares) = match args.format {
         FormatArg::Keylab => {
             let shares = sharing::split(&secret, args.m, n, &mut rng).map_err(input)?;
-            if !args.servers.is_empty() {
-                let servers = share_clients(&args.servers, args.token_file.as_deref())?;
-                return store(&servers, &shares, out);
-            }
-            let id = shares.first().map(Share::split_id);
-            (shares.iter().map(Share::to_text).collect(), id)
+            (shares.iter().map(Share::to_text).collect(), shares)
         }
         FormatArg::Vault => {
             let shares = raw::split(&secret, args.m, n, &mut rng).map_err(input)?;
-            (shares.iter().map(vault::encode).collect(), None)
+            (
+                shares.iter().map(vault::encode).collect::<Vec<_>>(),
+                Vec::new(),
+            )
         }
     };
-    match &args.out {
-        Some(dir) => write_files(dir, &lines, id, out),
-        None => {
+    let id = shares.first().map(Share::split_id);
+    let placed = match destination {
+        Destination::Stdout if args.json => {
+            Placed::Shares(lines.iter().map(|l| l.as_str()).collect())
+        }
+        Destination::Stdout => {
             for line in &lines {
                 writeln!(out, "{}", line.as_str()).map_err(io_failure)?;
             }
-            Ok(())
+            return Ok(());
+        }
+        Destination::Files { dir, paths } => {
+            write_files(&dir, &paths, &lines)?;
+            Placed::Files(paths.iter().map(|p| p.display().to_string()).collect())
+        }
+        Destination::Servers(servers) => {
+            Placed::Stored(store(&servers, &shares, (!args.json).then_some(&mut *out))?)
+        }
+    };
+    if args.json {
+        let report = SplitJson {
+            format: format_name(args.format),
+            threshold: args.m,
+            count: n,
+            split_id: id.map(|id| id.to_string()),
+            placed,
+        };
+        let text = Zeroizing::new(
+            serde_json::to_string(&report).map_err(|e| Failure::input(e.to_string()))?,
+        );
+        writeln!(out, "{}", text.as_str()).map_err(io_failure)
+    } else {
+        match (placed, id) {
+            (Placed::Files(_), Some(id)) => writeln!(out, "split id {id}").map_err(io_failure),
+            _ => Ok(()),
         }
     }
 }
 
-fn store(servers: &[Client], shares: &[Share], out: &mut dyn Write) -> Result<(), Failure> {
-    let Some(id) = shares.first().map(Share::split_id) else {
-        return Ok(());
-    };
-    // The id first: if an upload fails, the shares already stored can still be found.
-    writeln!(out, "--id {id}")
-        .and_then(|()| out.flush())
-        .map_err(io_failure)?;
-    for (server, share) in servers.iter().zip(shares) {
-        server.put(share).map_err(|e| {
-            Failure::check(format!(
-                "storing share x = {} of split {id}: {e} (shares stored before it stay on \
-                 their servers)",
-                share.x()
-            ))
-        })?;
-        writeln!(out, "stored share x = {} on {}", share.x(), server.url()).map_err(io_failure)?;
+/// N: `-n`, or the number of `--servers`.
+fn share_count(args: &SplitArgs) -> Result<usize, Failure> {
+    match (args.n, args.servers.len()) {
+        (Some(n), 0) => Ok(n),
+        (None, 0) => Err(Failure::input("say how many shares: -n N (or --servers)")),
+        (None, s) => Ok(s),
+        (Some(n), s) if n == s => Ok(n),
+        (Some(n), s) => Err(Failure::input(format!(
+            "-n {n} shares but {s} servers: one share goes to each server"
+        ))),
     }
-    Ok(())
 }
 
-fn write_files(
-    dir: &Path,
-    lines: &[Zeroizing<String>],
-    id: Option<SplitId>,
-    out: &mut dyn Write,
-) -> Result<(), Failure> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Failure::input(format!("creating {}: {e}", dir.display())))?;
-    let paths: Vec<PathBuf> = (1..=lines.len())
+/// Where the shares go, with the share files checked (none may exist, the directory must
+/// be one) and the servers' addresses and token read, all before the secret is read.
+fn destination(args: &SplitArgs, n: usize) -> Result<Destination, Failure> {
+    if !args.servers.is_empty() {
+        return share_clients(&args.servers, args.token_file.as_deref()).map(Destination::Servers);
+    }
+    let Some(dir) = args.out.as_ref().filter(|dir| !is_stdio(dir)) else {
+        return Ok(Destination::Stdout);
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(Failure::output(format!(
+            "--out {} is not a directory",
+            dir.display()
+        )));
+    }
+    let paths: Vec<PathBuf> = (1..=n)
         .map(|k| dir.join(format!("share-{k}.txt")))
         .collect();
-    if let Some(existing) = paths.iter().find(|p| p.exists()) {
-        return Err(Failure::input(format!(
+    if let Some(existing) = paths.iter().find(|p| p.symlink_metadata().is_ok()) {
+        return Err(Failure::output(format!(
             "{} exists: refusing to overwrite shares",
             existing.display()
         )));
     }
+    Ok(Destination::Files {
+        dir: dir.clone(),
+        paths,
+    })
+}
+
+fn format_name(format: FormatArg) -> &'static str {
+    match format {
+        FormatArg::Keylab => "keylab",
+        FormatArg::Vault => "vault",
+    }
+}
+
+/// Stores `shares[i]` on `servers[i]`. The split id goes to `id_out` first (when given):
+/// if an upload fails, the shares already stored can still be found.
+fn store(
+    servers: &[Client],
+    shares: &[Share],
+    id_out: Option<&mut dyn Write>,
+) -> Result<Vec<StoredJson>, Failure> {
+    let Some(id) = shares.first().map(Share::split_id) else {
+        return Ok(Vec::new());
+    };
+    if let Some(out) = id_out {
+        writeln!(out, "--id {id}")
+            .and_then(|()| out.flush())
+            .map_err(io_failure)?;
+    }
+    let mut stored = Vec::with_capacity(shares.len());
+    for (server, share) in servers.iter().zip(shares) {
+        server.put(share).map_err(|e| {
+            client_failure(
+                &e,
+                format!(
+                    "storing share x = {} of split {id} (shares stored before it stay on \
+                     their servers)",
+                    share.x()
+                ),
+            )
+        })?;
+        eprintln!("stored share x = {} on {}", share.x(), server.url());
+        stored.push(StoredJson {
+            x: share.x(),
+            server: server.url().to_owned(),
+        });
+    }
+    Ok(stored)
+}
+
+/// Writes the share files (checked absent by [`destination`]), each with "wrote FILE" on
+/// stderr.
+fn write_files(dir: &Path, paths: &[PathBuf], lines: &[Zeroizing<String>]) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::output(format!("creating {}: {e}", dir.display())))?;
     for (path, line) in paths.iter().zip(lines) {
         write_new(path, line.as_bytes())
-            .map_err(|e| Failure::input(format!("writing {}: {e}", path.display())))?;
-        writeln!(out, "wrote {}", path.display()).map_err(io_failure)?;
-    }
-    if let Some(id) = id {
-        writeln!(out, "split id {id}").map_err(io_failure)?;
+            .map_err(|e| Failure::output(format!("writing {}: {e}", path.display())))?;
+        eprintln!("wrote {}", path.display());
     }
     Ok(())
 }
@@ -215,21 +350,27 @@ fn write_new(path: &Path, line: &[u8]) -> std::io::Result<()> {
 fn combine(args: &CombineArgs, out: &mut dyn Write) -> Result<(), Failure> {
     if args.files.is_empty() && args.servers.is_empty() {
         return Err(Failure::input(
-            "give share files, or --servers URL,... --id SPLIT_ID",
+            "give share files (- for stdin), or --servers URL,... --id SPLIT_ID",
         ));
     }
-    let secret = match args.format {
+    if args.files.iter().filter(|f| is_stdio(f)).count() > 1 {
+        return Err(Failure::input(
+            "- (stdin) is given twice: it can be read once",
+        ));
+    }
+    let (secret, id) = match args.format {
         FormatArg::Vault => {
             if !args.servers.is_empty() {
                 return Err(Failure::input("share servers hold keylab-format shares"));
             }
             let shares = read_lines(&args.files, vault::decode)?;
-            raw::combine(&shares).map_err(|e| Failure::check(e.to_string()))?
+            (raw::combine(&shares).map_err(input)?, None)
         }
         FormatArg::Keylab => {
             let shares = read_lines(&args.files, Share::from_text)?;
             if args.servers.is_empty() {
-                sharing::combine(&shares).map_err(|e| Failure::check(e.to_string()))?
+                let id = shares.first().map(Share::split_id);
+                (sharing::combine(&shares).map_err(input)?, id)
             } else {
                 let id = parse_split_id(args.id.as_deref().unwrap_or_default())?;
                 let servers = share_clients(&args.servers, args.token_file.as_deref())?;
@@ -239,10 +380,25 @@ fn combine(args: &CombineArgs, out: &mut dyn Write) -> Result<(), Failure> {
                         other.split_id()
                     )));
                 }
-                client::recover_with(&servers, id, shares).map_err(recover_failure)?
+                let secret = client::recover_with(&servers, id, shares).map_err(recover_failure)?;
+                (secret, Some(id))
             }
         }
     };
+    if args.json {
+        let text = std::str::from_utf8(&secret).ok();
+        let hex = Zeroizing::new(hex::encode(&secret));
+        let report = Zeroizing::new(
+            serde_json::json!({
+                "split_id": id.map(|id| id.to_string()),
+                "length": secret.len(),
+                "hex": hex.as_str(),
+                "text": text,
+            })
+            .to_string(),
+        );
+        return writeln!(out, "{}", report.as_str()).map_err(io_failure);
+    }
     out.write_all(&secret)
         .and_then(|()| out.flush())
         .map_err(io_failure)
@@ -250,31 +406,38 @@ fn combine(args: &CombineArgs, out: &mut dyn Write) -> Result<(), Failure> {
 
 fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let token = read_token(args.token_file.as_deref())?;
+    let dir = args.dir.display();
+    if args.dir.exists() && !args.dir.is_dir() {
+        return Err(Failure::input(format!("--dir {dir} is not a directory")));
+    }
+    std::fs::create_dir_all(&args.dir)
+        .map_err(|e| Failure::input(format!("creating the share directory {dir}: {e}")))?;
     let listener = TcpListener::bind(&args.listen)
         .map_err(|e| Failure::input(format!("cannot listen on {}: {e}", args.listen)))?;
     let server = ShareServer::start(listener, &args.dir, token)
-        .map_err(|e| Failure::input(format!("{}: {e}", args.dir.display())))?;
+        .map_err(|e| Failure::input(format!("cannot serve the shares in {dir}: {e}")))?;
     writeln!(out, "listening on {}", server.addr())
         .and_then(|()| out.flush())
         .map_err(io_failure)?;
     // Start-up went well: a failure from here on is the server's, not the input's.
     server
         .wait()
-        .map_err(|e| Failure::check(format!("share server: {e}")))
+        .map_err(|e| Failure::check(format!("share server on {}: {e}", args.listen)))
 }
 
-/// Shares from every non-empty line of every file.
+/// Shares from every non-empty line of every file (`-`: stdin).
 fn read_lines<T>(
     files: &[PathBuf],
     parse: impl Fn(&str) -> Result<T, sharing::Error>,
 ) -> Result<Vec<T>, Failure> {
     let mut shares = Vec::new();
     for path in files {
-        let text = read_secret_text(path, "a share file", MAX_SHARE_FILE)?;
+        let text = read_share_text(path)?;
+        let name = source_name(path);
         for (i, line) in text.lines().enumerate() {
             if !line.trim().is_empty() {
-                let share = parse(line)
-                    .map_err(|e| Failure::input(format!("{}:{}: {e}", path.display(), i + 1)))?;
+                let share =
+                    parse(line).map_err(|e| Failure::input(format!("{name}:{}: {e}", i + 1)))?;
                 shares.push(share);
             }
         }
@@ -285,18 +448,88 @@ fn read_lines<T>(
 /// The largest share file read: far more than 253 shares of the longest secret need.
 const MAX_SHARE_FILE: u64 = 1024 * 1024;
 
-fn read_secret() -> Result<Zeroizing<Vec<u8>>, Failure> {
-    let mut secret = Zeroizing::new(Vec::with_capacity(sharing::MAX_SECRET_LEN + 1));
-    std::io::stdin()
+/// The text of a share file, or of stdin for `-`; zeroized when dropped, as the file's
+/// own reader does (so stdin is read into a buffer that never grows).
+fn read_share_text(path: &Path) -> Result<Zeroizing<String>, Failure> {
+    if !is_stdio(path) {
+        return read_secret_text(path, "a share file", MAX_SHARE_FILE);
+    }
+    let mut text = Zeroizing::new(String::with_capacity(MAX_SHARE_FILE as usize + 1));
+    let read = std::io::stdin()
         .lock()
-        .take(sharing::MAX_SECRET_LEN as u64 + 1)
-        .read_to_end(&mut secret)
-        .map_err(|e| Failure::input(format!("reading the secret from stdin: {e}")))?;
+        .take(MAX_SHARE_FILE + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| Failure::input(format!("reading shares from standard input: {e}")))?;
+    if read as u64 > MAX_SHARE_FILE {
+        return Err(Failure::input(format!(
+            "standard input: more than a share file holds (at most {MAX_SHARE_FILE} bytes)"
+        )));
+    }
+    Ok(text)
+}
+
+/// The secret to split, from a file or stdin (`-`), into a buffer that never grows (so no
+/// copy is left behind unzeroized); one byte more than a secret may hold is read, so that
+/// [`sharing::split`] refuses a longer one and names the limit.
+fn read_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    let limit = sharing::MAX_SECRET_LEN as u64 + 1;
+    let mut secret = Zeroizing::new(Vec::with_capacity(sharing::MAX_SECRET_LEN + 1));
+    let failed = |e: std::io::Error| {
+        Failure::input(format!(
+            "reading the secret from {}: {e}",
+            source_name(path)
+        ))
+    };
+    if is_stdio(path) {
+        std::io::stdin().lock().take(limit).read_to_end(&mut secret)
+    } else {
+        std::fs::File::open(path)
+            .map_err(failed)?
+            .take(limit)
+            .read_to_end(&mut secret)
+    }
+    .map_err(failed)?;
     Ok(secret)
 }
 
+/// How errors name `path`: `standard input` for `-`.
+fn source_name(path: &Path) -> String {
+    if is_stdio(path) {
+        "standard input".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// A share server's error: "network" when it cannot be reached, "service" when it answers
+/// with an error or with something that is not a share.
+fn client_failure(e: &ClientError, context: String) -> Failure {
+    let message = format!("{context}: {e}");
+    match e {
+        ClientError::Unreachable { .. } => Failure::network(message),
+        ClientError::Status { .. } | ClientError::BadAnswer { .. } => Failure::service(message),
+        ClientError::Input(_) => Failure::input(message),
+    }
+}
+
+/// Why the servers' shares did not rebuild the secret: a server answering with an error
+/// ("service") before one out of reach ("network"); shares that do not combine are bad
+/// input; servers reached that do not hold enough shares fail the check.
 fn recover_failure(e: RecoverError) -> Failure {
-    Failure::check(e.to_string())
+    let message = e.to_string();
+    match &e {
+        RecoverError::NotEnough { fetched, .. } => {
+            let answered = |f: &&ClientError| !matches!(f, ClientError::Unreachable { .. });
+            if fetched.failures.iter().any(|f| answered(&f)) {
+                Failure::service(message)
+            } else if fetched.failures.is_empty() {
+                Failure::check(message)
+            } else {
+                Failure::network(message)
+            }
+        }
+        RecoverError::Combine { .. } => Failure::input(message),
+    }
 }
 
 fn input(e: sharing::Error) -> Failure {
@@ -304,5 +537,5 @@ fn input(e: sharing::Error) -> Failure {
 }
 
 fn io_failure(e: std::io::Error) -> Failure {
-    Failure::input(e.to_string())
+    Failure::output(format!("writing the output: {e}"))
 }

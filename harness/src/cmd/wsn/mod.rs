@@ -11,13 +11,14 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use predist::{Config, Estimate, Report, Scheme, Sweep, SweepConfig, Vary};
+use predist::{Config, Estimate, Report, Scheme};
 
 mod json;
 mod link;
+mod sweep;
 use rand_core::Rng;
 
-use crate::cmd::progress::Progress;
+pub use crate::cmd::progress::When;
 use crate::failure::{EXIT_CODES, Failure};
 
 const DEFAULT_POOL: u32 = 10_000;
@@ -33,6 +34,11 @@ pub enum WsnCommand {
     #[command(after_help = EXIT_CODES)]
     Simulate(SimulateArgs),
     /// Vary the ring size or the captured nodes; print a table, optionally plot it (SVG).
+    ///
+    /// Each row of the table is printed as soon as its point is done, so a sweep stopped
+    /// early (Ctrl-C) keeps the rows it printed; a progress bar with an estimate of the time
+    /// left shows on stderr when it is a terminal. With `--plot -` the SVG goes to stdout and
+    /// the table to stderr. Status lines ("plot written to FILE") go to stderr.
     #[command(after_help = EXIT_CODES)]
     Sweep(SweepArgs),
     /// Two neighbours derive their link key and run a keylab PSK handshake with it.
@@ -133,22 +139,26 @@ pub struct SweepArgs {
     /// Step.
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub step: u32,
-    /// Write an SVG plot: simulated points over the analytic curves.
+    /// Write an SVG plot (simulated points over the analytic curves) to FILE.svg; `-`
+    /// writes it to stdout, and the table to stderr. Other formats (PNG) are refused.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
     /// Overwrite the plot file if it exists.
     #[arg(long)]
     pub force: bool,
-    /// Print one JSON object instead of the table.
+    /// Print one JSON object instead of the table (at the end; not with --plot -).
     #[arg(long)]
     pub json: bool,
+    /// Show a progress bar on stderr, with the time left: auto = when stderr is a terminal.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub progress: When,
 }
 
 /// Runs `keylab wsn ...`.
 pub fn run(command: &WsnCommand, out: &mut dyn Write) -> Result<(), Failure> {
     match command {
         WsnCommand::Simulate(args) => simulate(args, out),
-        WsnCommand::Sweep(args) => sweep(args, out),
+        WsnCommand::Sweep(args) => sweep::run(args, out),
         WsnCommand::Handshake(args) => link::run(args, out),
     }
 }
@@ -171,65 +181,6 @@ pub fn simulate(args: &SimulateArgs, out: &mut dyn Write) -> Result<(), Failure>
         report_text(&report)
     };
     out.write_all(text.as_bytes()).map_err(write_failure)
-}
-
-/// `keylab wsn sweep`.
-pub fn sweep(args: &SweepArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let d = &args.deployment;
-    let schemes = distinct_schemes(&args.scheme)?;
-    check_flags(&schemes, &d.keys, false)?;
-    let vary = match args.vary {
-        VaryArg::Ring => {
-            if d.keys.ring.is_some() {
-                return Err(Failure::input(
-                    "--vary ring sets the ring size: drop --ring",
-                ));
-            }
-            if schemes.contains(&SchemeArg::Blundo) {
-                return Err(Failure::input(
-                    "--vary ring does not apply to --scheme blundo (it stores a polynomial \
-                     share of --degree + 1 elements, not a key ring)",
-                ));
-            }
-            Vary::Ring
-        }
-        VaryArg::Capture => Vary::Capture,
-    };
-    if let Some(path) = &args.plot {
-        super::output::check_output(path, args.force)?;
-    }
-    let config = SweepConfig {
-        schemes: schemes
-            .iter()
-            .map(|&s| scheme_of(s, d, (vary == Vary::Ring).then_some(args.from)))
-            .collect(),
-        nodes: d.nodes,
-        range: d.range,
-        vary,
-        from: args.from,
-        to: args.to,
-        step: args.step,
-        seed: seed_or_random(d.seed),
-    };
-    let mut bar = Progress::new();
-    let result = predist::sweep(&config, &mut |done, total| bar.update(done, total));
-    bar.finish();
-    let result = result.map_err(|e| Failure::input(e.to_string()))?;
-    let text = if args.json {
-        json::sweep(&result)
-    } else {
-        sweep_text(&result)
-    };
-    out.write_all(text.as_bytes()).map_err(write_failure)?;
-    if let Some(path) = &args.plot {
-        let svg = predist::plot::sweep_svg(&result).map_err(|e| Failure::input(e.to_string()))?;
-        std::fs::write(path, svg)
-            .map_err(|e| Failure::input(format!("writing {}: {e}", path.display())))?;
-        if !args.json {
-            writeln!(out, "plot written to {}", path.display()).map_err(write_failure)?;
-        }
-    }
-    Ok(())
 }
 
 /// The schemes of a sweep; one given twice (anywhere in the list) is a usage error (exit 2),
@@ -384,43 +335,4 @@ fn report_text(r: &Report) -> String {
 fn row(s: &mut String, label: &str, e: &Estimate) {
     let f = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"));
     let _ = writeln!(s, "{label:<34}{:>10}{:>11}", f(e.measured), f(e.analytic));
-}
-
-fn sweep_text(sweep: &Sweep) -> String {
-    let c = &sweep.config;
-    let mut s = String::new();
-    let (what, x) = match c.vary {
-        Vary::Ring => ("local connectivity against ring size", "ring"),
-        Vary::Capture => ("compromised fraction against captured nodes", "captured"),
-    };
-    let range = c
-        .range
-        .map_or_else(|| "no range limit".to_owned(), |r| format!("range {r}"));
-    let _ = writeln!(s, "{what}: {} nodes, {range}, seed {}", c.nodes, c.seed);
-    for series in &sweep.series {
-        let label = predist::plot::series_label(&series.scheme, c.vary);
-        let _ = writeln!(s, "  {}: {label}", series.scheme.name());
-    }
-    let _ = write!(s, "\n{x:>9}");
-    for series in &sweep.series {
-        let name = series.scheme.name();
-        let _ = write!(
-            s,
-            "{:>22}{:>22}",
-            format!("{name} measured"),
-            format!("{name} analytic")
-        );
-    }
-    let _ = writeln!(s);
-    let rows = sweep.series.first().map_or(0, |f| f.points.len());
-    for i in 0..rows {
-        let _ = write!(s, "{:>9}", sweep.series[0].points[i].x);
-        for series in &sweep.series {
-            let f = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"));
-            let p = &series.points[i].value;
-            let _ = write!(s, "{:>22}{:>22}", f(p.measured), f(p.analytic));
-        }
-        let _ = writeln!(s);
-    }
-    s
 }
