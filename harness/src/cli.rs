@@ -85,6 +85,7 @@ impl Cli {
             Command::Client(args) => args.json,
             Command::Wsn(wsn::WsnCommand::Simulate(args)) => args.json,
             Command::Wsn(wsn::WsnCommand::Sweep(args)) => args.json,
+            Command::Wsn(wsn::WsnCommand::Handshake(args)) => args.json,
             Command::Pki(pki::PkiCommand::Show(args)) => args.json,
             Command::Pki(pki::PkiCommand::Verify(args)) => args.json,
             Command::Keyserver(keyserver::KeyserverCommand::Publish(args)) => args.json,

@@ -7,9 +7,10 @@ use serde::Serialize;
 pub const EXIT_CODES: &str = "\
 Exit status:
   0  success
-  1  the check failed (e.g. `pki verify` rejected the certificate)
+  1  the check failed: `pki verify` rejected the certificate, `keylab client` could not
+     connect or complete the handshake, a key server's log did not verify
   2  usage error, invalid input, an output that cannot be written (or would be
-     overwritten), or a network, TLS or service failure";
+     overwritten), or a key or share server that cannot be reached or refuses";
 
 /// What kind of thing went wrong, for scripts (`"kind"` in a JSON error).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
