@@ -31,11 +31,17 @@ fn keylab(args: &[&str], stdin: &[u8], config: &Path) -> Output {
 /// (HTTPS is tested in `keyserver_tls.rs`).
 fn serve(db: &Path) -> (Running, String) {
     let mut cmd = support::keylab();
-    cmd.args(["keyserver", "serve", "--insecure-http", "--listen", "127.0.0.1:0"])
-        .arg("--db")
-        .arg(db)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null());
+    cmd.args([
+        "keyserver",
+        "serve",
+        "--insecure-http",
+        "--listen",
+        "127.0.0.1:0",
+    ])
+    .arg("--db")
+    .arg(db)
+    .stdin(Stdio::null())
+    .stderr(Stdio::null());
     let (running, addr) = start_listening(cmd);
     (running, format!("http://{addr}"))
 }

@@ -72,9 +72,8 @@ fn serve(db: &Path, args: &[&str]) -> (Running, String, Vec<String>) {
         .args(args)
         .stdin(Stdio::null())
         .stderr(Stdio::piped());
-    let (running, addr, rest) = support::start(cmd, |l| {
-        l.strip_prefix("listening on ").map(str::to_owned)
-    });
+    let (running, addr, rest) =
+        support::start(cmd, |l| l.strip_prefix("listening on ").map(str::to_owned));
     // The channel starts with the `listening on` line itself.
     let more = (0..3)
         .map_while(|_| rest.recv_timeout(Duration::from_secs(10)).ok())
@@ -86,10 +85,15 @@ fn serve(db: &Path, args: &[&str]) -> (Running, String, Vec<String>) {
 /// An HTTPS key server with the certificate `name` of `pki`; returns it and its address.
 fn serve_tls(pki: &Pki, name: &str) -> (Running, String) {
     let db = pki.dir.path().join(format!("{name}.db"));
-    let (cert, key) = (pki.file(&format!("{name}.pem")), pki.file(&format!("{name}.key")));
+    let (cert, key) = (
+        pki.file(&format!("{name}.pem")),
+        pki.file(&format!("{name}.key")),
+    );
     let (running, addr, lines) = serve(&db, &["--cert", &cert, "--key", &key]);
     assert!(
-        lines.first().is_some_and(|l| l.starts_with("serving HTTPS as CN=")),
+        lines
+            .first()
+            .is_some_and(|l| l.starts_with("serving HTTPS as CN=")),
         "{lines:?}"
     );
     (running, addr)
@@ -126,12 +130,18 @@ fn publish_fetch_audit_and_seal_over_https() {
     let alice = new_key(&pki, "alice.key");
     let port = addr.rsplit(':').next().expect("port");
     // By address and by name: the certificate holds both.
-    for url in [format!("https://{addr}"), format!("https://localhost:{port}")] {
+    for url in [
+        format!("https://{addr}"),
+        format!("https://localhost:{port}"),
+    ] {
         let ks = |command: &str, args: &[&str]| {
             let all = [&["keyserver", command, "--server", &url, "--ca", &ca], args].concat();
             keylab(&pki, &all, b"")
         };
-        let v = json(&ks("publish", &["--key", &alice, "--name", "alice", "--json"]));
+        let v = json(&ks(
+            "publish",
+            &["--key", &alice, "--name", "alice", "--json"],
+        ));
         assert_eq!((&v["name"], &v["log_index"]), (&"alice".into(), &0.into()));
         let v = json(&ks("fetch", &["alice", "--json"]));
         assert_eq!(v["status"], "current");
@@ -235,7 +245,11 @@ fn curl_fetches_a_key_over_keylabs_tls() {
         b"",
     ));
     let lookup = format!("{url}/pks/lookup?op=get&search=alice");
-    let fetched = keylab(&pki, &["keyserver", "fetch", "--server", &url, "--ca", &ca, "alice"], b"");
+    let fetched = keylab(
+        &pki,
+        &["keyserver", "fetch", "--server", &url, "--ca", &ca, "alice"],
+        b"",
+    );
     let pem = assert_ok(&fetched);
     let base = ["--silent", "--show-error", "--max-time", "10"];
     let Some(o) = external("curl", &[&base[..], &["--cacert", &ca, &lookup]].concat()) else {
@@ -245,7 +259,11 @@ fn curl_fetches_a_key_over_keylabs_tls() {
     assert_eq!(text(&o.stdout), pem);
     // Without the CA, curl does not trust the server either.
     let o = external("curl", &[&base[..], &[&lookup[..]]].concat()).expect("curl");
-    assert!(!o.status.success(), "curl trusted the server: {}", text(&o.stdout));
+    assert!(
+        !o.status.success(),
+        "curl trusted the server: {}",
+        text(&o.stdout)
+    );
 }
 
 #[test]
@@ -278,10 +296,21 @@ fn serve_asks_for_https_or_an_explicit_insecure_http() {
     let pki = Pki::new();
     let db = pki.dir.path().join("keys.db");
     let db_file = path(&db);
-    let base = ["keyserver", "serve", "--listen", "127.0.0.1:0", "--db", &db_file];
+    let base = [
+        "keyserver",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        &db_file,
+    ];
     let o = keylab(&pki, &base, b"");
     assert_fails(&o, 2, "give --cert FILE --key FILE to serve HTTPS");
-    assert!(text(&o.stderr).contains("or --insecure-http"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("or --insecure-http"),
+        "{}",
+        text(&o.stderr)
+    );
     assert!(!db.exists(), "a refused serve created its database");
 
     let (cert, key) = (pki.file("server.pem"), pki.file("server.key"));
@@ -290,9 +319,14 @@ fn serve_asks_for_https_or_an_explicit_insecure_http() {
     assert_fails(&o, 2, "cannot be used with");
 
     let (mut running, addr, lines) = serve(&db, &["--insecure-http"]);
-    assert_eq!(lines.first().map(String::as_str), Some("serving plain HTTP"));
+    assert_eq!(
+        lines.first().map(String::as_str),
+        Some("serving plain HTTP")
+    );
     let stderr = support::lines(running.stderr.take().expect("stderr"));
-    let warning = stderr.recv_timeout(Duration::from_secs(10)).expect("a warning");
+    let warning = stderr
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a warning");
     assert_mentions(&warning, &["WARNING", "plain HTTP", "--insecure-http"]);
     // Plain HTTP serves, to http:// URLs without --ca.
     let url = format!("http://{addr}");

@@ -39,10 +39,14 @@ fn client(url: &str, root_pem: &str) -> Client {
 fn an_anonymous_client_publishes_and_looks_up_over_tls() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = start_tls(&dir);
-    assert!(server.url().starts_with("https://127.0.0.1:"), "{}", server.url());
+    assert!(
+        server.url().starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url()
+    );
     let client = client(&server.url(), fixtures::ED25519.root);
-    let alice = PrivateKey::generate(KeyType::Ed25519, &mut ChaCha20Rng::seed_from_u64(2))
-        .expect("key");
+    let alice =
+        PrivateKey::generate(KeyType::Ed25519, &mut ChaCha20Rng::seed_from_u64(2)).expect("key");
     let (created, _) = client.publish(&alice, "alice").expect("publish");
     assert!(created);
     let log_key = client.log_key().expect("log key");
@@ -74,7 +78,9 @@ fn a_plain_http_client_gets_no_answer_from_the_tls_server() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = start_tls(&dir);
     let plain = server.url().replacen("https://", "http://", 1);
-    let err = Client::new(&plain, TIMEOUT).log_key().expect_err("no answer");
+    let err = Client::new(&plain, TIMEOUT)
+        .log_key()
+        .expect_err("no answer");
     assert!(matches!(err, ClientError::Unreachable { .. }), "{err}");
     assert!(!is_tls_failure(&err), "{err}");
 }

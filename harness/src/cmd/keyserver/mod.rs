@@ -210,7 +210,10 @@ fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), Failure> {
         ),
         Transport::Http => {
             tls_args::warn_insecure_http("the key server");
-            (KeyServer::start(listener, &args.db, rng), "plain HTTP".into())
+            (
+                KeyServer::start(listener, &args.db, rng),
+                "plain HTTP".into(),
+            )
         }
     };
     let server = server.map_err(|e| start_failure(e, args))?;
