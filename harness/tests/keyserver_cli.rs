@@ -27,13 +27,21 @@ fn keylab(args: &[&str], stdin: &[u8], config: &Path) -> Output {
     run_with_input(cmd, stdin, LIMIT)
 }
 
-/// Starts `keylab keyserver serve` on 127.0.0.1:0 with the database `db`.
+/// Starts `keylab keyserver serve --insecure-http` on 127.0.0.1:0 with the database `db`
+/// (HTTPS is tested in `keyserver_tls.rs`).
 fn serve(db: &Path) -> (Running, String) {
     let mut cmd = support::keylab();
-    cmd.args(["keyserver", "serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null());
+    cmd.args([
+        "keyserver",
+        "serve",
+        "--insecure-http",
+        "--listen",
+        "127.0.0.1:0",
+    ])
+    .arg("--db")
+    .arg(db)
+    .stdin(Stdio::null())
+    .stderr(Stdio::null());
     let (running, addr) = start_listening(cmd);
     (running, format!("http://{addr}"))
 }
@@ -229,7 +237,7 @@ fn bad_input_exits_2() {
     let cases: [(Vec<&str>, &str); 5] = [
         (
             publish_args("localhost:1", &key_file),
-            "expected http://HOST:PORT",
+            "expected https://HOST:PORT (or http://HOST:PORT)",
         ),
         (
             publish_args(url, "/nonexistent.key"),
@@ -241,6 +249,7 @@ fn bad_input_exits_2() {
             vec![
                 "keyserver",
                 "serve",
+                "--insecure-http",
                 "--listen",
                 "127.0.0.1:0",
                 "--db",
@@ -447,6 +456,7 @@ fn a_database_in_use_is_named_once_with_what_to_do() {
     let serve_args = [
         "keyserver",
         "serve",
+        "--insecure-http",
         "--listen",
         "127.0.0.1:0",
         "--db",

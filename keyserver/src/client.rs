@@ -1,7 +1,13 @@
 //! A blocking client for the key server (ureq): publishing, rotating and revoking with
 //! proof of possession, and lookups. Answers are returned as sent; check them with
 //! [`crate::api::verify_answer`] and a trusted log key ([`crate::trust`]).
+//!
+//! `https://` servers are reached over keylab's TLS ([`Client::with_tls`]): the server's
+//! certificate must chain to the given trust anchors and name the URL's host; the client
+//! stays anonymous. A failed handshake comes back as [`ClientError::Unreachable`] whose
+//! reason starts with [`TLS_FAILED`] and names the alert ([`is_tls_failure`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -21,6 +27,16 @@ use crate::wire::{self, Nonce, TreeHead};
 /// The largest answer read (a key answer is a few KiB).
 const MAX_ANSWER: usize = 256 * 1024;
 
+/// How the reason of a [`ClientError::Unreachable`] begins when the TLS handshake (or a
+/// TLS record) failed rather than the network.
+pub const TLS_FAILED: &str = "TLS failed: ";
+
+/// Whether `e` is a failed TLS handshake or record (wrong trust anchors, a certificate for
+/// another name, an alert from the server), not a network failure.
+pub fn is_tls_failure(e: &ClientError) -> bool {
+    matches!(e, ClientError::Unreachable { reason, .. } if reason.starts_with(TLS_FAILED))
+}
+
 /// One key server.
 #[derive(Debug)]
 pub struct Client {
@@ -28,10 +44,20 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client for the server at `base_url` (`http://host:port`).
+    /// A client for the server at `base_url` (`http://host:port`), in the clear.
     pub fn new(base_url: &str, timeout: Duration) -> Self {
         Self {
             http: HttpClient::new(base_url, timeout, MAX_ANSWER),
+        }
+    }
+
+    /// A client for the server at `base_url` that speaks keylab's TLS to an `https://`
+    /// URL with `tls`: its trust anchors check the server's certificate, whose names must
+    /// include the URL's host (RFC 6125 §6.4); without an identity in `tls` the client is
+    /// anonymous (the ephemeral-DH path). An `http://` URL still goes in the clear.
+    pub fn with_tls(base_url: &str, timeout: Duration, tls: Arc<handshake::ClientConfig>) -> Self {
+        Self {
+            http: HttpClient::with_tls(base_url, timeout, MAX_ANSWER, tls),
         }
     }
 
@@ -184,7 +210,7 @@ impl Client {
 
     fn get_text(&self, url: &str) -> Result<String, ClientError> {
         let response = self.http.agent().get(url).call();
-        let mut answer = self.http.answer(url, response)?;
+        let mut answer = self.http.answer(url, tls_reason(url, response)?)?;
         Ok(std::mem::take(&mut *answer.body))
     }
 
@@ -205,9 +231,33 @@ impl Client {
             .post(url)
             .content_type("application/json")
             .send(&body[..]);
-        let answer = self.http.answer(url, response)?;
+        let answer = self.http.answer(url, tls_reason(url, response)?)?;
         Ok((answer.status, parse(url, &answer.body)?))
     }
+}
+
+/// `response`, or the [`ClientError`] of a failed TLS handshake or record: the reason
+/// with the alert this side sent or the server's alert (RFC 8446 §6.2). Other errors pass
+/// through for [`HttpClient::answer`].
+fn tls_reason<T>(
+    url: &str,
+    response: Result<T, ureq::Error>,
+) -> Result<Result<T, ureq::Error>, ClientError> {
+    let Err(ureq::Error::Io(e)) = &response else {
+        return Ok(response);
+    };
+    let Some(tls) = service::tls::tls_error(e) else {
+        return Ok(response);
+    };
+    let alert = match (tls, service::tls::alert_of(e)) {
+        (handshake::Error::PeerAlert(a), _) => format!(" (alert {a} from the server)"),
+        (_, Some(a)) => format!(" (alert {a} sent)"),
+        (_, None) => String::new(),
+    };
+    Err(ClientError::Unreachable {
+        url: url.to_owned(),
+        reason: format!("{TLS_FAILED}{tls}{alert}"),
+    })
 }
 
 fn parse<T: DeserializeOwned>(url: &str, body: &str) -> Result<T, ClientError> {

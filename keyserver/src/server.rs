@@ -20,8 +20,13 @@
 //! 400 malformed, 403 a failed proof (signature, nonce), 404 unknown, 409 the name
 //! policy, 410 revoked, 413 a body over [`MAX_BODY`] bytes, 501 an unknown HKP `op`. At
 //! most [`MAX_CONNECTIONS`] connections are served at once, each for at most
-//! [`CONNECTION_TIMEOUT`]. Plain HTTP: every answer a client relies on is signed or
-//! proven, but put a TLS terminator in front for privacy.
+//! [`CONNECTION_TIMEOUT`].
+//!
+//! [`KeyServer::start_tls`] serves HTTPS over keylab's own TLS 1.3 with server
+//! authentication only: clients stay anonymous (the ephemeral-DH path), since anyone may
+//! look keys up and publishing is authorised by proof of possession, not by who connects.
+//! [`KeyServer::start`] serves plain HTTP: every answer a client relies on is still signed
+//! or proven, but lookups travel in the clear and can be seen or cut short on the way.
 
 use std::io;
 use std::net::SocketAddr;
@@ -37,6 +42,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use rand_core::CryptoRng;
+use service::tls::TlsAcceptor;
 use service::{BackgroundServer, Limits};
 
 use crate::api::ChallengeJson;
@@ -305,18 +311,46 @@ pub enum StartError {
 }
 
 impl KeyServer {
-    /// Opens the database `db` (creating it and its log key if needed) and serves it on
-    /// `listener`. `rng` makes challenge nonces (and a new log key).
+    /// Opens the database `db` (creating it and its log key if needed) and serves it over
+    /// plain HTTP on `listener`. `rng` makes challenge nonces (and a new log key).
     pub fn start(
         listener: std::net::TcpListener,
         db: &Path,
+        rng: Box<dyn CryptoRng + Send>,
+    ) -> Result<Self, StartError> {
+        Self::start_with(db, rng, |router| {
+            BackgroundServer::start(listener, router, LIMITS, "keyserver")
+        })
+    }
+
+    /// Like [`KeyServer::start`], serving HTTPS over keylab's TLS with `tls` (the server's
+    /// certificate and key). Each handshake runs in a task of its own, at most
+    /// [`service::tls::MAX_HANDSHAKES`] at once and each within
+    /// [`service::tls::HANDSHAKE_TIMEOUT`], so a slow client stalls no one; a failed one is
+    /// logged and never reaches a route.
+    pub fn start_tls(
+        listener: std::net::TcpListener,
+        db: &Path,
+        rng: Box<dyn CryptoRng + Send>,
+        tls: Arc<handshake::ServerConfig>,
+    ) -> Result<Self, StartError> {
+        let acceptor = TlsAcceptor::new(tls);
+        Self::start_with(db, rng, |router| {
+            BackgroundServer::start_tls(listener, router, LIMITS, acceptor, "keyserver")
+        })
+    }
+
+    /// Opens `db` and hands the routes to `serve`.
+    fn start_with(
+        db: &Path,
         mut rng: Box<dyn CryptoRng + Send>,
+        serve: impl FnOnce(Router) -> io::Result<BackgroundServer>,
     ) -> Result<Self, StartError> {
         let store = Store::open(db, &mut *rng, std::time::SystemTime::now())?;
         let log_key = store.log_public_key().clone();
         let entries = store.head().tree_size;
         let registry = Registry::new(store, rng);
-        let server = BackgroundServer::start(listener, router(registry), LIMITS, "keyserver")?;
+        let server = serve(router(registry))?;
         Ok(Self {
             server,
             log_key,
@@ -339,7 +373,8 @@ impl KeyServer {
         self.entries
     }
 
-    /// Its base URL, `http://ADDR`.
+    /// Its base URL: `http://ADDR`, or `https://ADDR` when started with
+    /// [`KeyServer::start_tls`].
     pub fn url(&self) -> String {
         self.server.url()
     }

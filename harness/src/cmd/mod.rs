@@ -28,3 +28,4 @@ mod key_source;
 mod load;
 mod output;
 mod progress;
+mod tls_args;

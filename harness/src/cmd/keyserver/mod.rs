@@ -8,13 +8,16 @@
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Args, Subcommand};
+use handshake::ServerConfig;
 use keyserver::server::StartError;
 use keyserver::store::StoreError;
 use keyserver::{KeyServer, Status};
 use serde_json::json;
 
+use crate::cmd::tls_args;
 use crate::failure::{EXIT_CODES, Failure};
 
 mod seal;
@@ -55,14 +58,30 @@ pub struct ServeArgs {
     /// The SQLite database (created if missing); the log key is FILE.log-key.pem.
     #[arg(long, value_name = "FILE")]
     pub db: PathBuf,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first, as `keylab pki issue
+    /// --server` writes it); clients check it with --ca and the URL's host.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The private key of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Serve plain HTTP instead of HTTPS (warns at start): lookups and publications cross
+    /// the network in the clear.
+    #[arg(long, conflicts_with_all = ["cert", "key"])]
+    pub insecure_http: bool,
 }
 
 /// The server and the client state shared by the client commands.
 #[derive(Debug, Args)]
 pub struct ServerArgs {
-    /// The key server, http://HOST:PORT.
+    /// The key server, https://HOST:PORT (or http://HOST:PORT for one run with
+    /// --insecure-http).
     #[arg(long, value_name = "URL")]
     pub server: String,
+    /// The CA certificate(s) (PEM) to trust for an https:// server; the server's
+    /// certificate must also name the URL's host.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
     /// The pinned log key and last tree head
     /// [default: $XDG_CONFIG_HOME/keylab/keyserver/HOST_PORT.state, or under ~/.config].
     #[arg(long, value_name = "FILE")]
@@ -157,14 +176,50 @@ pub fn run(command: &KeyserverCommand, out: &mut dyn Write) -> Result<(), Failur
     }
 }
 
+/// How `serve` speaks to clients: HTTPS with a certificate, or plain HTTP.
+enum Transport {
+    Https(Arc<ServerConfig>, String),
+    Http,
+}
+
+/// The transport the arguments ask for; one of the two must be asked for.
+fn transport(args: &ServeArgs) -> Result<Transport, Failure> {
+    match (&args.cert, &args.key, args.insecure_http) {
+        (Some(cert), Some(key), false) => {
+            let config = tls_args::server_config(cert, key)?;
+            let subject = tls_args::server_subject(&config);
+            Ok(Transport::Https(Arc::new(config), subject))
+        }
+        (None, None, true) => Ok(Transport::Http),
+        _ => Err(Failure::input(
+            "give --cert FILE --key FILE to serve HTTPS (e.g. from `keylab pki issue \
+             --server`), or --insecure-http to serve plain HTTP",
+        )),
+    }
+}
+
 fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let transport = transport(args)?;
     let listener = TcpListener::bind(&args.listen)
         .map_err(|e| Failure::input(format!("cannot listen on {}: {e}", args.listen)))?;
     let rng = Box::new(crate::seed::os_rng());
-    let server = KeyServer::start(listener, &args.db, rng).map_err(|e| start_failure(e, args))?;
+    let (server, scheme) = match transport {
+        Transport::Https(config, subject) => (
+            KeyServer::start_tls(listener, &args.db, rng, config),
+            format!("HTTPS as {subject}"),
+        ),
+        Transport::Http => {
+            tls_args::warn_insecure_http("the key server");
+            (
+                KeyServer::start(listener, &args.db, rng),
+                "plain HTTP".into(),
+            )
+        }
+    };
+    let server = server.map_err(|e| start_failure(e, args))?;
     writeln!(
         out,
-        "listening on {}\nlog key {} ({}), {} entries",
+        "listening on {}\nserving {scheme}\nlog key {} ({}), {} entries",
         server.addr(),
         server.log_key().fingerprint(),
         keyserver::store::log_key_path(&args.db).display(),

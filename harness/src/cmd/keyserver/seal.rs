@@ -28,11 +28,15 @@ pub struct SealArgs {
     pub to: Option<String>,
     /// The recipient's Ed25519 public key, a PEM PUBLIC KEY file (as `keylab keyserver
     /// fetch` prints it); no key server is asked.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["to", "server", "state"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["to", "server", "state", "ca"])]
     pub to_key: Option<PathBuf>,
-    /// The key server holding --to, http://HOST:PORT.
+    /// The key server holding --to, https://HOST:PORT (or http://HOST:PORT).
     #[arg(long, value_name = "URL", requires = "to")]
     pub server: Option<String>,
+    /// The CA certificate(s) (PEM) to trust for an https:// --server; its certificate must
+    /// also name the URL's host.
+    #[arg(long, value_name = "FILE", requires = "server")]
+    pub ca: Option<PathBuf>,
     /// The pinned log key and last tree head of --server
     /// [default: $XDG_CONFIG_HOME/keylab/keyserver/HOST_PORT.state, or under ~/.config].
     #[arg(long, value_name = "FILE", requires = "to")]
@@ -54,13 +58,14 @@ pub struct OpenArgs {
 /// The largest public key file read.
 const MAX_KEY_FILE: u64 = 64 * 1024;
 
-/// `keylab seal (--to NAME --server URL | --to-key FILE) [FILE] > MSG.sealed`
+/// `keylab seal (--to NAME --server URL [--ca F] | --to-key FILE) [FILE] > MSG.sealed`
 pub fn seal(args: &SealArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let recipient = match (&args.to_key, &args.to, &args.server) {
         (Some(file), _, _) => read_public_key(file)?,
         (None, Some(to), Some(server)) => {
             let server = ServerArgs {
                 server: server.clone(),
+                ca: args.ca.clone(),
                 state: args.state.clone(),
             };
             Session::open(&server)?.current_key(to)?.key

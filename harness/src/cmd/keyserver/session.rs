@@ -10,6 +10,7 @@ use pki::PrivateKey;
 
 use super::ServerArgs;
 use crate::cmd::load::read_private_key;
+use crate::cmd::tls_args;
 use crate::failure::Failure;
 
 /// A client, the state file and the log key it trusts.
@@ -24,18 +25,26 @@ pub struct Session {
 impl Session {
     pub fn open(args: &ServerArgs) -> Result<Self, Failure> {
         let url = args.server.trim_end_matches('/');
-        let Some(host) = url.strip_prefix("http://").filter(|h| !h.is_empty()) else {
-            return Err(Failure::input(format!(
-                "key server {:?}: expected http://HOST:PORT",
-                args.server
-            )));
-        };
+        let host = ["https://", "http://"]
+            .iter()
+            .find_map(|scheme| url.strip_prefix(scheme))
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| {
+                Failure::input(format!(
+                    "key server {:?}: expected https://HOST:PORT (or http://HOST:PORT)",
+                    args.server
+                ))
+            })?;
+        let tls = tls_args::client_config_for(url, args.ca.as_deref(), "--ca", None)?;
         let state_path = match &args.state {
             Some(path) => path.clone(),
             None => default_state(host)?,
         };
         let trust = Trust::load(&state_path, url).map_err(|e| Failure::input(e.to_string()))?;
-        let client = Client::new(url, client::DEFAULT_TIMEOUT);
+        let client = match tls {
+            Some(tls) => Client::with_tls(url, client::DEFAULT_TIMEOUT, tls),
+            None => Client::new(url, client::DEFAULT_TIMEOUT),
+        };
         let (log_key, first_use) = trust.log_key(&client).map_err(trust_failure)?;
         if first_use {
             eprintln!(
@@ -139,11 +148,15 @@ pub fn read_key(path: &Path) -> Result<PrivateKey, Failure> {
     Ok(key)
 }
 
-/// Bad input found here; a server that cannot be reached (network); a server that
+/// Bad input found here; a server that cannot be reached (network); a TLS handshake that
+/// failed, e.g. a certificate from another CA or for another name (tls); a server that
 /// answers with an error or with something else than asked (service).
 pub fn client_failure(e: ClientError) -> Failure {
     match e {
         ClientError::Input(message) => Failure::input(message),
+        ClientError::Unreachable { url, reason } if client::is_tls_failure(&e) => {
+            Failure::tls(format!("{url}: {reason}"))
+        }
         ClientError::Unreachable { .. } => Failure::network(e.to_string()),
         ClientError::Status { .. } | ClientError::BadAnswer { .. } => {
             Failure::service(e.to_string())
