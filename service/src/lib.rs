@@ -17,6 +17,7 @@
 //! - [`tls`]: keylab's TLS for tokio ([`tls::TlsStream`], [`tls::TlsAcceptor`],
 //!   [`tls::TlsConnector`]), for axum ([`tls::TlsListener`], with the peer's
 //!   [`tls::PeerIdentity`] in [`tls::TlsPeer`]) and for ureq ([`tls::KeylabTlsConnector`]).
+//! - [`load`]: a closed-loop load generator for the services' load tests and benchmarks.
 //!
 //! Each service keeps its routes, its request and answer formats and its own limits on
 //! request bodies. Durable file writes are `pki::files`, below this crate's users.
@@ -24,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod load;
 pub mod server;
 pub mod tls;
 
