@@ -207,7 +207,8 @@ fn usage_errors_exit_2() {
     assert_fails(&o, 2, "more than a share file holds");
 }
 
-/// `keylab share serve --listen 127.0.0.1:0 --dir DIR [--token-file F]`, with its URL.
+/// `keylab share serve --listen 127.0.0.1:0 --dir DIR --insecure-http [--token-file F]`,
+/// with its URL.
 fn share_serve(dir: &Path, token_file: Option<&Path>) -> (Running, String) {
     let mut cmd = support::keylab();
     cmd.args([
@@ -217,6 +218,7 @@ fn share_serve(dir: &Path, token_file: Option<&Path>) -> (Running, String) {
         "127.0.0.1:0",
         "--dir",
         path(dir),
+        "--insecure-http",
     ]);
     if let Some(f) = token_file {
         cmd.args(["--token-file", path(f)]);
@@ -526,7 +528,11 @@ fn outputs_that_are_not_directories_are_named() {
         2,
         &format!("--out {} is not a directory", file.display()),
     );
-    let o = share("serve --listen 127.0.0.1:0 --dir", &[path(&file)], b"");
+    let o = share(
+        "serve --listen 127.0.0.1:0 --insecure-http --dir",
+        &[path(&file)],
+        b"",
+    );
     assert_fails(
         &o,
         2,

@@ -4,8 +4,8 @@
 //!
 //! `https://` servers are reached over keylab's TLS ([`Client::with_tls`]): the server's
 //! certificate must chain to the given trust anchors and name the URL's host; the client
-//! stays anonymous. A failed handshake comes back as [`ClientError::Unreachable`] whose
-//! reason starts with [`TLS_FAILED`] and names the alert ([`is_tls_failure`]).
+//! stays anonymous. A failed handshake comes back as [`ClientError::Tls`], naming the
+//! alert.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,16 +26,6 @@ use crate::wire::{self, Nonce, TreeHead};
 
 /// The largest answer read (a key answer is a few KiB).
 const MAX_ANSWER: usize = 256 * 1024;
-
-/// How the reason of a [`ClientError::Unreachable`] begins when the TLS handshake (or a
-/// TLS record) failed rather than the network.
-pub const TLS_FAILED: &str = "TLS failed: ";
-
-/// Whether `e` is a failed TLS handshake or record (wrong trust anchors, a certificate for
-/// another name, an alert from the server), not a network failure.
-pub fn is_tls_failure(e: &ClientError) -> bool {
-    matches!(e, ClientError::Unreachable { reason, .. } if reason.starts_with(TLS_FAILED))
-}
 
 /// One key server.
 #[derive(Debug)]
@@ -210,7 +200,7 @@ impl Client {
 
     fn get_text(&self, url: &str) -> Result<String, ClientError> {
         let response = self.http.agent().get(url).call();
-        let mut answer = self.http.answer(url, tls_reason(url, response)?)?;
+        let mut answer = self.http.answer(url, response)?;
         Ok(std::mem::take(&mut *answer.body))
     }
 
@@ -231,33 +221,9 @@ impl Client {
             .post(url)
             .content_type("application/json")
             .send(&body[..]);
-        let answer = self.http.answer(url, tls_reason(url, response)?)?;
+        let answer = self.http.answer(url, response)?;
         Ok((answer.status, parse(url, &answer.body)?))
     }
-}
-
-/// `response`, or the [`ClientError`] of a failed TLS handshake or record: the reason
-/// with the alert this side sent or the server's alert (RFC 8446 §6.2). Other errors pass
-/// through for [`HttpClient::answer`].
-fn tls_reason<T>(
-    url: &str,
-    response: Result<T, ureq::Error>,
-) -> Result<Result<T, ureq::Error>, ClientError> {
-    let Err(ureq::Error::Io(e)) = &response else {
-        return Ok(response);
-    };
-    let Some(tls) = service::tls::tls_error(e) else {
-        return Ok(response);
-    };
-    let alert = match (tls, service::tls::alert_of(e)) {
-        (handshake::Error::PeerAlert(a), _) => format!(" (alert {a} from the server)"),
-        (_, Some(a)) => format!(" (alert {a} sent)"),
-        (_, None) => String::new(),
-    };
-    Err(ClientError::Unreachable {
-        url: url.to_owned(),
-        reason: format!("{TLS_FAILED}{tls}{alert}"),
-    })
 }
 
 fn parse<T: DeserializeOwned>(url: &str, body: &str) -> Result<T, ClientError> {

@@ -6,7 +6,7 @@
 //!   HttpClient::new(base, timeout, max_answer)
 //!   request = client.agent().get(url)      (the caller adds headers, sends a body)
 //!   client.answer(url, request.call())  ──> Answer { status: 2xx, body }
-//!                                       └─> ClientError::{Unreachable, Status}
+//!                                       └─> ClientError::{Unreachable, Tls, Status}
 //! ```
 
 use std::io::Read as _;
@@ -39,6 +39,16 @@ pub enum ClientError {
         /// What went wrong.
         reason: String,
     },
+    /// The TLS handshake or a TLS record failed (RFC 8446 §6): a server certificate from
+    /// another CA or for another name, or an alert from the server, such as the refusal of
+    /// this client's certificate. Not a network failure: the server was reached.
+    #[error("{url}: TLS failed: {reason}")]
+    Tls {
+        /// The request URL.
+        url: String,
+        /// The handshake's error, with the alert sent or received.
+        reason: String,
+    },
     /// The server answered with an error status.
     #[error("{url}: {status}: {message}")]
     Status {
@@ -68,12 +78,39 @@ impl ClientError {
         }
     }
 
+    /// Whether the TLS handshake or a TLS record failed ([`ClientError::Tls`]).
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Self::Tls { .. })
+    }
+
     /// A [`ClientError::BadAnswer`] from `url`.
     pub fn bad_answer(url: &str, reason: impl Into<String>) -> Self {
         Self::BadAnswer {
             url: url.to_owned(),
             reason: reason.into(),
         }
+    }
+}
+
+/// The error of a request whose connection failed with `e`: [`ClientError::Tls`] when
+/// keylab's TLS failed, naming the alert this side sent or the server's (RFC 8446 §6.2);
+/// [`ClientError::Unreachable`] otherwise. `context` begins the reason.
+fn io_failure(url: &str, e: &std::io::Error, context: &str) -> ClientError {
+    let url = url.to_owned();
+    let Some(tls) = crate::tls::tls_error(e) else {
+        return ClientError::Unreachable {
+            url,
+            reason: format!("{context}{e}"),
+        };
+    };
+    let alert = match (tls, crate::tls::alert_of(e)) {
+        (handshake::Error::PeerAlert(a), _) => format!(" (alert {a} from the server)"),
+        (_, Some(a)) => format!(" (alert {a} sent)"),
+        (_, None) => String::new(),
+    };
+    ClientError::Tls {
+        url,
+        reason: format!("{context}{tls}{alert}"),
     }
 }
 
@@ -147,15 +184,19 @@ impl HttpClient {
 
     /// The status and body of a 2xx answer to the request for `url`, or why there is none:
     /// [`ClientError::Unreachable`] without an answer (or when reading it fails),
+    /// [`ClientError::Tls`] when keylab's TLS failed on the way,
     /// [`ClientError::Status`] with the server's reason for any other status.
     pub fn answer(
         &self,
         url: &str,
         response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<Answer, ClientError> {
-        let mut response = response.map_err(|e| ClientError::Unreachable {
-            url: url.to_owned(),
-            reason: e.to_string(),
+        let mut response = response.map_err(|e| match &e {
+            ureq::Error::Io(io) => io_failure(url, io, ""),
+            _ => ClientError::Unreachable {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            },
         })?;
         let status = response.status().as_u16();
         // Sized up front so reading does not reallocate and leave copies of a secret
@@ -171,10 +212,7 @@ impl HttpClient {
             .as_reader()
             .take(self.max_answer as u64)
             .read_to_string(&mut body)
-            .map_err(|e| ClientError::Unreachable {
-                url: url.to_owned(),
-                reason: format!("reading the answer: {e}"),
-            })?;
+            .map_err(|e| io_failure(url, &e, "reading the answer: "))?;
         if (200..300).contains(&status) {
             Ok(Answer { status, body })
         } else {

@@ -93,7 +93,7 @@ fn a_client_without_a_certificate_never_reaches_a_handler() {
     let client = HttpClient::with_tls(&server.url(), STEP, 4096, client_config(None));
     let err = get_from(&client, "/hello").expect_err("refused");
     assert!(
-        matches!(&err, ClientError::Unreachable { reason, .. } if reason.contains("certificate_required")),
+        matches!(&err, ClientError::Tls { reason, .. } if reason.contains("certificate_required")),
         "{err}"
     );
     let foreign = HttpClient::with_tls(
@@ -104,7 +104,7 @@ fn a_client_without_a_certificate_never_reaches_a_handler() {
     );
     let err = get_from(&foreign, "/hello").expect_err("refused");
     assert!(
-        matches!(&err, ClientError::Unreachable { reason, .. }
+        matches!(&err, ClientError::Tls { reason, .. }
             if reason.contains("unknown_ca") || reason.contains("bad_certificate")),
         "{err}"
     );
@@ -120,7 +120,7 @@ fn a_server_outside_the_trust_anchors_is_refused_by_the_client() {
     };
     let client = HttpClient::with_tls(&server.url(), STEP, 4096, Arc::new(config));
     let err = get_from(&client, "/hello").expect_err("untrusted server");
-    assert!(matches!(err, ClientError::Unreachable { .. }), "{err}");
+    assert!(matches!(err, ClientError::Tls { .. }), "{err}");
     assert_eq!(hits.load(Ordering::SeqCst), 0);
 }
 

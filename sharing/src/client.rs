@@ -1,7 +1,13 @@
 //! A blocking client for share servers (ureq), and storing or recovering a split across
 //! several of them.
+//!
+//! `https://` servers are reached over keylab's TLS ([`Client::with_tls`]): the server's
+//! certificate must chain to the configuration's trust anchors and name the URL's host, and
+//! the configuration's identity is the client certificate the server asks for. A failed
+//! handshake is a [`ClientError::Tls`].
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use service::HttpClient;
@@ -9,7 +15,7 @@ pub use service::{ClientError, DEFAULT_TIMEOUT};
 use zeroize::Zeroizing;
 
 use crate::Error;
-use crate::server::MAX_BODY;
+use crate::server::{MAX_BODY, READERS_HEADER};
 use crate::share::{Share, SplitId};
 
 /// One share server.
@@ -37,6 +43,22 @@ impl Client {
         }
     }
 
+    /// Like [`Client::new`], speaking keylab's TLS to an `https://` URL with `tls`: its
+    /// trust anchors check the server's certificate (which must name the URL's host, RFC
+    /// 6125 §6.4) and its identity, if any, is the client certificate the server asks for
+    /// (RFC 8446 §4.4.2). An `http://` URL still goes in the clear.
+    pub fn with_tls(
+        base_url: &str,
+        token: Option<Zeroizing<String>>,
+        timeout: Duration,
+        tls: Arc<handshake::ClientConfig>,
+    ) -> Self {
+        Self {
+            http: HttpClient::with_tls(base_url, timeout, MAX_BODY, tls),
+            token,
+        }
+    }
+
     /// The base URL.
     pub fn url(&self) -> &str {
         self.http.base()
@@ -44,8 +66,27 @@ impl Client {
 
     /// Stores `share`; succeeds also when the identical share is already there.
     pub fn put(&self, share: &Share) -> Result<(), ClientError> {
+        self.put_for(share, &[])
+    }
+
+    /// Stores `share`, readable by the clients whose certificates have the common names
+    /// `readers` besides this client (the server refuses readers from a client without a
+    /// certificate); succeeds also when the identical share is already there, whose
+    /// readers stay as first stored.
+    pub fn put_for(&self, share: &Share, readers: &[String]) -> Result<(), ClientError> {
+        if let Some(bad) = readers
+            .iter()
+            .find(|r| r.contains(',') || r.trim().is_empty())
+        {
+            return Err(ClientError::Input(format!(
+                "reader {bad:?}: a common name, without commas"
+            )));
+        }
         let url = format!("{}/shares/{}/{}", self.url(), share.split_id(), share.x());
-        let request = self.authorized(self.http.agent().put(&url));
+        let mut request = self.authorized(self.http.agent().put(&url));
+        if !readers.is_empty() {
+            request = request.header(READERS_HEADER, readers.join(", "));
+        }
         let text = share.to_text();
         let response = request
             .content_type("text/plain; charset=utf-8")

@@ -1,13 +1,25 @@
-//! The share server: HTTP (axum on tokio) in front of a [`Store`].
+//! The share server: HTTPS with client certificates (keylab's TLS, axum on tokio) or
+//! plain HTTP, in front of a [`Store`].
 //!
 //! ```text
 //! PUT /shares/{split_id}/{x}   body: one share in text form (it must name that split id
-//!                              and x). 201 Created; 200 OK if the identical share is
-//!                              already stored; 409 Conflict if a different one is.
-//! GET /shares/{split_id}/{x}   200 with the share's text and a newline; 404 if absent.
-//! GET /shares/{split_id}       200 with the x-coordinates held, one decimal per line
-//!                              (empty body when there are none).
+//!                              and x); optional header `Keylab-Readers: CN, CN, ...`.
+//!                              201 Created; 200 OK if the identical share is already
+//!                              stored; 409 Conflict if a different one is.
+//! GET /shares/{split_id}/{x}   200 with the share's text and a newline; 404 if absent;
+//!                              403 if this client may not read it.
+//! GET /shares/{split_id}       200 with the x-coordinates held that this client may
+//!                              read, one decimal per line (empty body when none are
+//!                              held); 403 if shares are held but none for this client.
 //! ```
+//!
+//! Over HTTPS ([`ShareServer::start_tls`]) the handshake requires a client certificate
+//! from the configured CA (RFC 8446 §4.3.2, §4.4.2.4: a client without one is refused with
+//! `certificate_required`, one from another CA with `unknown_ca` or `bad_certificate`).
+//! A share records the subject of the certificate that stored it and the readers named in
+//! `Keylab-Readers` (common names); only they may read it ([`Access`]). A share stored
+//! without an owner (over plain HTTP, or before owners were recorded) is readable by every
+//! client the server lets in.
 //!
 //! With a token every request needs `Authorization: Bearer <token>` (401 otherwise, before
 //! the body is read; the scheme name in any case; SHA-256 digests are compared in
@@ -17,8 +29,9 @@
 //! served at once, each for at most [`CONNECTION_TIMEOUT`]; stopping waits at most
 //! [`SHUTDOWN_GRACE`] for requests in flight.
 //!
-//! Requests and shares travel in plain HTTP: put the servers on a trusted network or
-//! behind a TLS terminator.
+//! Over plain HTTP ([`ShareServer::start`]) requests and shares travel in the clear and
+//! clients are anonymous: readers cannot be named (400), and shares with an owner cannot be
+//! read (403).
 
 use std::io;
 use std::net::SocketAddr;
@@ -28,7 +41,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path as UrlPath, Request, State};
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::{DefaultBodyLimit, Extension, Path as UrlPath, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -37,10 +51,12 @@ use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use handshake::ServerConfig;
+use service::tls::{TlsAcceptor, TlsPeer};
 use service::{BackgroundServer, Limits};
 
 use crate::share::{Share, SplitId};
-use crate::store::{Store, StoreError, Stored};
+use crate::store::{Access, Store, StoreError, Stored, recordable};
 
 /// The largest request body accepted: a share of the longest secret, with room to spare.
 pub const MAX_BODY: usize = 96 * 1024;
@@ -51,6 +67,27 @@ pub use service::{CONNECTION_TIMEOUT, MAX_CONNECTIONS};
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 const LIMITS: Limits = Limits::with_grace(SHUTDOWN_GRACE);
+
+/// The request header naming the readers of a share being stored: certificate common
+/// names, comma-separated.
+pub const READERS_HEADER: &str = "keylab-readers";
+
+/// The most readers one share may name.
+pub const MAX_READERS: usize = 32;
+
+/// The longest reader name accepted (the upper bound of a commonName, RFC 5280 App. A).
+pub const MAX_READER_LEN: usize = 64;
+
+/// Who sent a request: the subject of its client certificate, if it showed one.
+#[derive(Clone, Debug)]
+struct Requester(Option<String>);
+
+impl Requester {
+    /// How the log names it.
+    fn name(&self) -> &str {
+        self.0.as_deref().unwrap_or("an anonymous client")
+    }
+}
 
 struct App {
     store: Store,
@@ -82,7 +119,30 @@ pub fn router(store: Store, token: Option<Zeroizing<String>>) -> Router {
 pub struct ShareServer(BackgroundServer);
 
 impl ShareServer {
-    /// Starts serving the share directory `dir` (created if missing) on `listener`.
+    /// Starts serving the share directory `dir` (created if missing) over HTTPS on
+    /// `listener` with `config`, which should require client certificates
+    /// ([`ServerConfig::with_client_auth`]); each request is then known by its client's
+    /// certificate subject. `token`, when given, is required too.
+    pub fn start_tls(
+        listener: std::net::TcpListener,
+        dir: &Path,
+        token: Option<Zeroizing<String>>,
+        config: Arc<ServerConfig>,
+    ) -> io::Result<Self> {
+        let store = Store::open(dir)?;
+        let acceptor = TlsAcceptor::new(config);
+        BackgroundServer::start_tls(
+            listener,
+            router(store, token),
+            LIMITS,
+            acceptor,
+            "share-server",
+        )
+        .map(Self)
+    }
+
+    /// Starts serving the share directory `dir` (created if missing) over plain HTTP on
+    /// `listener`.
     pub fn start(
         listener: std::net::TcpListener,
         dir: &Path,
@@ -97,7 +157,7 @@ impl ShareServer {
         self.0.addr()
     }
 
-    /// Its base URL, `http://ADDR`.
+    /// Its base URL, `https://ADDR` (or `http://ADDR` over plain HTTP).
     pub fn url(&self) -> String {
         self.0.url()
     }
@@ -168,8 +228,9 @@ fn respond(result: Result<Response, Refusal>) -> Response {
 }
 
 /// Middleware: refuses unless the request carries the server's token (when it has one),
-/// before the body is read. The scheme name `Bearer` is matched case-insensitively.
-async fn authorize(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+/// before the body is read. The scheme name `Bearer` is matched case-insensitively. Tells
+/// the handlers who the client is ([`Requester`]), from its TLS handshake.
+async fn authorize(State(app): State<Arc<App>>, mut request: Request, next: Next) -> Response {
     if let Some(expected) = &app.token_digest {
         let presented = digest(bearer_token(request.headers()).unwrap_or_default());
         if !bool::from(presented.as_slice().ct_eq(expected.as_slice())) {
@@ -177,7 +238,41 @@ async fn authorize(State(app): State<Arc<App>>, request: Request, next: Next) ->
                 .into_response();
         }
     }
+    let subject = request
+        .extensions()
+        .get::<ConnectInfo<TlsPeer>>()
+        .and_then(|peer| peer.0.identity.subject.clone());
+    request.extensions_mut().insert(Requester(subject));
     next.run(request).await
+}
+
+/// The readers a `Keylab-Readers` header names: common names, comma-separated, at most
+/// [`MAX_READERS`] of at most [`MAX_READER_LEN`] characters each.
+fn readers(headers: &HeaderMap) -> Result<Vec<String>, Refusal> {
+    let Some(value) = headers.get(READERS_HEADER) else {
+        return Ok(Vec::new());
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| Refusal::bad_request("Keylab-Readers is not ASCII text"))?;
+    let mut names: Vec<String> = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if name.chars().count() > MAX_READER_LEN || !recordable(name) {
+            return Err(Refusal::bad_request(format!(
+                "reader {name:?}: a common name of 1 to {MAX_READER_LEN} printable characters"
+            )));
+        }
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    }
+    if names.len() > MAX_READERS {
+        return Err(Refusal::bad_request(format!(
+            "{} readers named: at most {MAX_READERS}",
+            names.len()
+        )));
+    }
+    Ok(names)
 }
 
 /// The token of an `Authorization: Bearer TOKEN` header.
@@ -216,14 +311,29 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 async fn put(
     State(app): State<Arc<App>>,
+    Extension(who): Extension<Requester>,
     UrlPath((id, x)): UrlPath<(String, String)>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    respond(put_share(app, &id, &x, body).await)
+    respond(put_share(app, who, (&id, &x), &headers, body).await)
 }
 
-async fn put_share(app: Arc<App>, id: &str, x: &str, body: Bytes) -> Result<Response, Refusal> {
+async fn put_share(
+    app: Arc<App>,
+    who: Requester,
+    (id, x): (&str, &str),
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Response, Refusal> {
     let (id, x) = (parse_id(id)?, parse_x(x)?);
+    let readers = readers(headers)?;
+    if !readers.is_empty() && who.0.is_none() {
+        return Err(Refusal::bad_request(
+            "readers are certificate names, and this client showed no certificate: store \
+             over HTTPS with a client certificate",
+        ));
+    }
     let text = std::str::from_utf8(&body)
         .map_err(|_| Refusal::bad_request("the body is not UTF-8 text"))?;
     let share = Share::from_text(text).map_err(|e| Refusal::bad_request(e.to_string()))?;
@@ -234,30 +344,64 @@ async fn put_share(app: Arc<App>, id: &str, x: &str, body: Bytes) -> Result<Resp
             share.x()
         )));
     }
-    match blocking(move || app.store.put(&share)).await? {
+    let access = Access {
+        owner: who.0.clone(),
+        readers,
+    };
+    let log_readers = access.readers.join(", ");
+    match blocking(move || app.store.put(&share, &access)).await? {
         Ok(Stored::Created) => {
-            tracing::info!("stored split {id} x = {x}");
+            tracing::info!(
+                "stored split {id} x = {x} for {} (readers: {})",
+                who.name(),
+                if log_readers.is_empty() {
+                    "none"
+                } else {
+                    &log_readers
+                }
+            );
             Ok(reply(StatusCode::CREATED, "stored"))
         }
         Ok(Stored::AlreadyPresent) => Ok(reply(StatusCode::OK, "already stored")),
         Err(e @ StoreError::Conflict { .. }) => {
             Err(Refusal::new(StatusCode::CONFLICT, e.to_string()))
         }
+        Err(e @ StoreError::Unrecordable(_)) => Err(Refusal::bad_request(e.to_string())),
         Err(StoreError::Io(e)) => Err(Refusal::internal("storing the share", &e)),
     }
 }
 
 async fn fetch(
     State(app): State<Arc<App>>,
+    Extension(who): Extension<Requester>,
     UrlPath((id, x)): UrlPath<(String, String)>,
 ) -> Response {
-    respond(fetch_share(app, &id, &x).await)
+    respond(fetch_share(app, who, &id, &x).await)
 }
 
-async fn fetch_share(app: Arc<App>, id: &str, x: &str) -> Result<Response, Refusal> {
+async fn fetch_share(
+    app: Arc<App>,
+    who: Requester,
+    id: &str,
+    x: &str,
+) -> Result<Response, Refusal> {
     let (id, x) = (parse_id(id)?, parse_x(x)?);
     match blocking(move || app.store.get(id, x)).await? {
-        Ok(Some(share)) => {
+        Ok(Some((_, access))) if !access.allows(who.0.as_deref()) => {
+            tracing::warn!(
+                "refused split {id} x = {x} to {}: not its owner or a reader",
+                who.name()
+            );
+            Err(Refusal::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "the share of split {id} with x = {x} is not readable by {}",
+                    who.name()
+                ),
+            ))
+        }
+        Ok(Some((share, _))) => {
+            tracing::info!("sent split {id} x = {x} to {}", who.name());
             let mut text = share.to_text();
             text.push('\n');
             // The body's copy cannot be zeroized here: hyper owns it once sent.
@@ -271,16 +415,43 @@ async fn fetch_share(app: Arc<App>, id: &str, x: &str) -> Result<Response, Refus
     }
 }
 
-async fn list(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>) -> Response {
-    respond(list_shares(app, &id).await)
+async fn list(
+    State(app): State<Arc<App>>,
+    Extension(who): Extension<Requester>,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    respond(list_shares(app, who, &id).await)
 }
 
-async fn list_shares(app: Arc<App>, id: &str) -> Result<Response, Refusal> {
+async fn list_shares(app: Arc<App>, who: Requester, id: &str) -> Result<Response, Refusal> {
     let id = parse_id(id)?;
-    match blocking(move || app.store.list(id)).await? {
-        Ok(xs) => Ok(reply_text(xs.iter().map(|x| format!("{x}\n")).collect())),
+    let subject = who.0.clone();
+    match blocking(move || readable(&app.store, id, subject.as_deref())).await? {
+        // Shares are here, none of them for this client: say so rather than "none".
+        Ok((held, xs)) if held > 0 && xs.is_empty() => {
+            tracing::warn!("refused the list of split {id} to {}", who.name());
+            Err(Refusal::new(
+                StatusCode::FORBIDDEN,
+                format!("no share of split {id} here is readable by {}", who.name()),
+            ))
+        }
+        Ok((_, xs)) => Ok(reply_text(xs.iter().map(|x| format!("{x}\n")).collect())),
         Err(e) => Err(Refusal::internal("listing shares", &e)),
     }
+}
+
+/// How many shares of split `id` are held, and the x-coordinates of those the client with
+/// certificate `subject` may read. A share file that cannot be read stays listed: fetching
+/// it says what is wrong.
+fn readable(store: &Store, id: SplitId, subject: Option<&str>) -> io::Result<(usize, Vec<u8>)> {
+    let mut xs = store.list(id)?;
+    let held = xs.len();
+    xs.retain(|&x| match store.get(id, x) {
+        Ok(Some((_, access))) => access.allows(subject),
+        Ok(None) => false,
+        Err(_) => true,
+    });
+    Ok((held, xs))
 }
 
 /// A 200 with a text body.

@@ -10,6 +10,7 @@ use rand_core::SeedableRng;
 use sharing::client::{self, Client, ClientError, RecoverError};
 use sharing::server::ShareServer;
 use sharing::split;
+use sharing::store::Access;
 use zeroize::Zeroizing;
 
 const SECRET: &[u8] = b"a 32-byte secret for the servers";
@@ -43,6 +44,11 @@ fn raw_request(server: &ShareServer, request: &[u8]) -> (u16, String) {
         .unwrap_or(0);
     let body = answer.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
     (status, body)
+}
+
+/// Readable by anyone the server lets in, as shares stored over plain HTTP are.
+fn open() -> Access {
+    Access::default()
 }
 
 fn status_of(result: Result<impl Sized, ClientError>) -> Option<u16> {
@@ -244,16 +250,16 @@ fn a_hostile_server_among_four_does_not_stop_a_two_of_four_recovery() {
     };
     let mut bad = shares[0].clone();
     bad.y_mut()[5] ^= 0x40;
-    hostile.put(&bad).expect("put");
-    hostile.put(&forge(shares[1].x(), 1)).expect("put");
+    hostile.put(&bad, &open()).expect("put");
+    hostile.put(&forge(shares[1].x(), 1), &open()).expect("put");
     let others = (1..=sharing::MAX_X).filter(|x| !good_xs.contains(x));
     for (seed, x) in (2..).zip(others.take(30)) {
-        hostile.put(&forge(x, seed)).expect("put");
+        hostile.put(&forge(x, seed), &open()).expect("put");
     }
     for (dir, share) in dirs.iter().zip(&shares).skip(1) {
         sharing::store::Store::open(dir.path())
             .expect("open")
-            .put(share)
+            .put(share, &open())
             .expect("put");
     }
     let servers: Vec<ShareServer> = dirs.iter().map(|d| start(d.path(), None)).collect();

@@ -9,6 +9,7 @@ use sharing::client::{self, Client};
 use zeroize::Zeroizing;
 
 use crate::cmd::load::read_token;
+use crate::cmd::tls_args;
 use crate::failure::Failure;
 
 /// The `keylab server` options that rebuild its private key from share servers.
@@ -29,12 +30,60 @@ pub struct KeySharesArgs {
     /// Bearer token for the share servers (first line of FILE).
     #[arg(long, value_name = "FILE", requires = "key_shares")]
     pub key_shares_token_file: Option<PathBuf>,
+    /// The CA certificate(s) (PEM) to trust for https:// share servers.
+    #[arg(long, value_name = "FILE", requires = "key_shares")]
+    pub key_shares_ca: Option<PathBuf>,
+    /// The client certificate chain (PEM) shown to the share servers, as `keylab pki
+    /// issue --client` writes it.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires_all = ["key_shares_key", "key_shares_ca"]
+    )]
+    pub key_shares_cert: Option<PathBuf>,
+    /// The private key of --key-shares-cert.
+    #[arg(long, value_name = "FILE", requires = "key_shares_cert")]
+    pub key_shares_key: Option<PathBuf>,
+}
+
+/// The TLS files a share-server client was given: the CA to trust (`ca_flag` names its
+/// option in errors) and its own certificate and key.
+#[derive(Clone, Copy, Debug)]
+pub struct ShareTls<'a> {
+    /// The CA certificate(s) to trust for `https://` servers.
+    pub ca: Option<&'a Path>,
+    /// The option that gave `ca`.
+    pub ca_flag: &'static str,
+    /// The client certificate chain and its key.
+    pub identity: Option<(&'a Path, &'a Path)>,
+}
+
+impl<'a> ShareTls<'a> {
+    /// The files of `ca`, `cert` and `key` (both or neither).
+    pub fn new(
+        ca: Option<&'a Path>,
+        ca_flag: &'static str,
+        cert: Option<&'a Path>,
+        key: Option<&'a Path>,
+    ) -> Self {
+        Self {
+            ca,
+            ca_flag,
+            identity: cert.zip(key),
+        }
+    }
 }
 
 /// The PEM private key rebuilt from `args`' share servers.
 pub fn key_from_shares(args: &KeySharesArgs) -> Result<Zeroizing<String>, Failure> {
     let id = parse_split_id(args.key_split_id.as_deref().unwrap_or_default())?;
-    let servers = share_clients(&args.key_shares, args.key_shares_token_file.as_deref())?;
+    let tls = ShareTls::new(
+        args.key_shares_ca.as_deref(),
+        "--key-shares-ca",
+        args.key_shares_cert.as_deref(),
+        args.key_shares_key.as_deref(),
+    );
+    let servers = share_clients(&args.key_shares, args.key_shares_token_file.as_deref(), tls)?;
     let secret = client::recover(&servers, id).map_err(|e| Failure::check(e.to_string()))?;
     let text = std::str::from_utf8(&secret)
         .map_err(|_| Failure::input(format!("the secret of split {id} is not a PEM key")))?;
@@ -42,8 +91,13 @@ pub fn key_from_shares(args: &KeySharesArgs) -> Result<Zeroizing<String>, Failur
 }
 
 /// A client per share server URL (each given once), with the bearer token of
-/// `token_file` when there is one.
-pub fn share_clients(urls: &[String], token_file: Option<&Path>) -> Result<Vec<Client>, Failure> {
+/// `token_file` when there is one; `https://` servers are reached over keylab's TLS with
+/// `tls` (whose CA they need), `http://` ones in the clear.
+pub fn share_clients(
+    urls: &[String],
+    token_file: Option<&Path>,
+    tls: ShareTls<'_>,
+) -> Result<Vec<Client>, Failure> {
     for (i, url) in urls.iter().enumerate() {
         let same = |other: &String| {
             other
@@ -59,12 +113,18 @@ pub fn share_clients(urls: &[String], token_file: Option<&Path>) -> Result<Vec<C
     let token = read_token(token_file)?;
     urls.iter()
         .map(|url| {
-            if !url.starts_with("http://") {
+            if !url.starts_with("https://") && !url.starts_with("http://") {
                 return Err(Failure::input(format!(
-                    "share server {url:?}: expected http://HOST:PORT"
+                    "share server {url:?}: expected https://HOST:PORT (or http://HOST:PORT)"
                 )));
             }
-            Ok(Client::new(url, token.clone(), client::DEFAULT_TIMEOUT))
+            let timeout = client::DEFAULT_TIMEOUT;
+            Ok(
+                match tls_args::client_config_for(url, tls.ca, tls.ca_flag, tls.identity)? {
+                    Some(config) => Client::with_tls(url, token.clone(), timeout, config),
+                    None => Client::new(url, token.clone(), timeout),
+                },
+            )
         })
         .collect()
 }

@@ -1,12 +1,12 @@
 //! The TLS settings of the commands that run or reach keylab's HTTPS services: a server's
 //! configuration from `--cert`/`--key`, a client's from `--ca` (and optionally its own
-//! `--cert`/`--key`), the rule that ties `--ca` to `https://` URLs, and the warning of a
-//! service run in the clear.
+//! `--cert`/`--key`), a server's that requires client certificates (`--client-ca`), the
+//! rule that ties `--ca` to `https://` URLs, and the warning of a service run in the clear.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use handshake::{ClientConfig, ServerConfig};
+use handshake::{ClientAuth, ClientConfig, ServerConfig};
 
 use crate::cmd::load::{read_certs, read_identity};
 use crate::failure::Failure;
@@ -16,6 +16,23 @@ use crate::failure::Failure;
 /// (add them with [`ServerConfig::with_client_auth`]).
 pub fn server_config(cert: &Path, key: &Path) -> Result<ServerConfig, Failure> {
     read_identity(cert, key).map(ServerConfig::new)
+}
+
+/// [`server_config`] that requires a client certificate issued under one of the
+/// certificates in `client_ca` (RFC 8446 §4.3.2 CertificateRequest; a client without one
+/// is refused with certificate_required, one from another CA with unknown_ca or
+/// bad_certificate). Also returns the subjects of those CA certificates, for the log.
+pub fn mutual_server_config(
+    cert: &Path,
+    key: &Path,
+    client_ca: &Path,
+) -> Result<(ServerConfig, Vec<String>), Failure> {
+    let anchors = read_certs(client_ca)?;
+    let names = anchors.iter().map(|c| c.subject().to_string()).collect();
+    let config = server_config(cert, key)?
+        .with_client_auth(ClientAuth::Required, anchors)
+        .map_err(|e| Failure::input(format!("{}: {e}", client_ca.display())))?;
+    Ok((config, names))
 }
 
 /// The leaf subject of a server configuration's certificate (e.g. `CN=localhost`).

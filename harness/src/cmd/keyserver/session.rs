@@ -154,9 +154,7 @@ pub fn read_key(path: &Path) -> Result<PrivateKey, Failure> {
 pub fn client_failure(e: ClientError) -> Failure {
     match e {
         ClientError::Input(message) => Failure::input(message),
-        ClientError::Unreachable { url, reason } if client::is_tls_failure(&e) => {
-            Failure::tls(format!("{url}: {reason}"))
-        }
+        ClientError::Tls { .. } => Failure::tls(e.to_string()),
         ClientError::Unreachable { .. } => Failure::network(e.to_string()),
         ClientError::Status { .. } | ClientError::BadAnswer { .. } => {
             Failure::service(e.to_string())

@@ -1,8 +1,10 @@
 //! `keylab share split | combine | serve`: Shamir M-of-N splitting of keys across share
 //! servers, with the [`sharing`] crate.
 
-use std::io::{Read as _, Write};
-use std::net::TcpListener;
+mod input;
+mod serve;
+
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -10,11 +12,11 @@ use serde::Serialize;
 use sharing::Share;
 use sharing::client::{self, Client, ClientError, RecoverError};
 use sharing::raw::{self, vault};
-use sharing::server::ShareServer;
 use zeroize::Zeroizing;
 
-use crate::cmd::key_source::{parse_split_id, share_clients};
-use crate::cmd::load::{read_secret_text, read_token};
+use self::input::{read_lines, read_secret};
+pub use self::serve::ServeArgs;
+use crate::cmd::key_source::{ShareTls, parse_split_id, share_clients};
 use crate::cmd::output::is_stdio;
 use crate::failure::{EXIT_CODES, Failure};
 
@@ -35,7 +37,8 @@ pub enum ShareCommand {
     ///    "stored": [{"x": X, "server": "URL"}, ...] (--servers)}
     /// An error is {"error": {"kind": ..., "message": ...}}: kind "input" for a bad secret
     /// or argument, "output" for a share file that cannot be written, "network" for a share
-    /// server that cannot be reached, "service" for one that answers with an error.
+    /// server that cannot be reached, "tls" for one whose TLS handshake fails, "service"
+    /// for one that answers with an error.
     #[command(after_help = EXIT_CODES, verbatim_doc_comment)]
     Split(SplitArgs),
     /// Rebuild a secret from share files (- for stdin) and/or share servers; write it to
@@ -45,13 +48,16 @@ pub enum ShareCommand {
     ///   {"split_id": "ID" | null, "length": BYTES, "hex": "HEX", "text": "TEXT" | null}
     /// ("text" is the secret when it is UTF-8; "split_id" is null for vault shares.)
     /// An error is {"error": {"kind": ..., "message": ...}}: kind "input" for bad or too
-    /// few shares, "network" when the share servers cannot be reached, "service" when they
-    /// answer with an error, "check" when the servers reached do not hold enough shares.
+    /// few shares, "network" when the share servers cannot be reached, "tls" when their TLS
+    /// handshakes fail, "service" when they answer with an error (403: this client may not
+    /// read the share), "check" when the servers reached do not hold enough shares.
     #[command(after_help = EXIT_CODES, verbatim_doc_comment)]
     Combine(CombineArgs),
-    /// Run a share server: stores shares in DIR, serves them over HTTP.
+    /// Run a share server: stores shares in DIR, serves them over HTTPS to clients with a
+    /// certificate from --client-ca (or over plain HTTP with --insecure-http).
     ///
-    /// Prints "listening on ADDR" on stdout once it accepts connections.
+    /// Prints "listening on ADDR" on stdout once it accepts connections, then how it
+    /// serves. With RUST_LOG=info it logs each share stored and sent, naming the client.
     #[command(after_help = EXIT_CODES)]
     Serve(ServeArgs),
 }
@@ -74,7 +80,8 @@ pub struct SplitArgs {
     /// Shares to make [default: the number of --servers].
     #[arg(short = 'n', long = "shares", value_name = "N")]
     pub n: Option<usize>,
-    /// Store one share on each of these share servers (http://HOST:PORT, comma-separated).
+    /// Store one share on each of these share servers (https://HOST:PORT, or
+    /// http://HOST:PORT; comma-separated).
     #[arg(
         long,
         value_name = "URL,...",
@@ -92,6 +99,13 @@ pub struct SplitArgs {
     /// Bearer token for the share servers (first line of FILE).
     #[arg(long, value_name = "FILE", requires = "servers")]
     pub token_file: Option<PathBuf>,
+    /// TLS to https:// share servers.
+    #[command(flatten)]
+    pub tls: ClientTlsArgs,
+    /// Besides this client, let the clients with these certificate common names read the
+    /// shares (comma-separated; needs https:// servers and --cert).
+    #[arg(long, value_name = "CN,...", value_delimiter = ',', requires = "cert")]
+    pub readers: Vec<String>,
     /// The file holding the secret; `-` reads stdin.
     #[arg(value_name = "SECRET", default_value = "-")]
     pub secret: PathBuf,
@@ -118,23 +132,39 @@ pub struct CombineArgs {
     /// Bearer token for the share servers (first line of FILE).
     #[arg(long, value_name = "FILE", requires = "servers")]
     pub token_file: Option<PathBuf>,
+    /// TLS to https:// share servers.
+    #[command(flatten)]
+    pub tls: ClientTlsArgs,
     /// Print one JSON object (shape above) instead of the secret.
     #[arg(long)]
     pub json: bool,
 }
 
-/// `keylab share serve`
+/// How `split` and `combine` reach https:// share servers.
 #[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// Address to listen on; port 0 picks a free port (printed).
-    #[arg(long, value_name = "ADDR")]
-    pub listen: String,
-    /// Directory holding the shares (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub dir: PathBuf,
-    /// Require `Authorization: Bearer TOKEN` with the first line of FILE as TOKEN.
-    #[arg(long, value_name = "FILE")]
-    pub token_file: Option<PathBuf>,
+pub struct ClientTlsArgs {
+    /// The CA certificate(s) (PEM) to trust for https:// share servers; their
+    /// certificates must also name the URL's host.
+    #[arg(long, value_name = "FILE", requires = "servers")]
+    pub ca: Option<PathBuf>,
+    /// The client certificate chain (PEM) shown to the share servers, as `keylab pki
+    /// issue --client` writes it; its subject owns the shares stored.
+    #[arg(long, value_name = "FILE", requires_all = ["key", "ca"])]
+    pub cert: Option<PathBuf>,
+    /// The private key of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+}
+
+impl ClientTlsArgs {
+    fn files(&self) -> ShareTls<'_> {
+        ShareTls::new(
+            self.ca.as_deref(),
+            "--ca",
+            self.cert.as_deref(),
+            self.key.as_deref(),
+        )
+    }
 }
 
 /// Runs a `keylab share` command.
@@ -142,7 +172,7 @@ pub fn run(command: &ShareCommand, out: &mut dyn Write) -> Result<(), Failure> {
     match command {
         ShareCommand::Split(args) => split(args, out),
         ShareCommand::Combine(args) => combine(args, out),
-        ShareCommand::Serve(args) => serve(args, out),
+        ShareCommand::Serve(args) => serve::serve(args, out),
     }
 }
 
@@ -216,9 +246,12 @@ fn split(args: &SplitArgs, out: &mut dyn Write) -> Result<(), Failure> {
             write_files(&dir, &paths, &lines)?;
             Placed::Files(paths.iter().map(|p| p.display().to_string()).collect())
         }
-        Destination::Servers(servers) => {
-            Placed::Stored(store(&servers, &shares, (!args.json).then_some(&mut *out))?)
-        }
+        Destination::Servers(servers) => Placed::Stored(store(
+            &servers,
+            &shares,
+            &args.readers,
+            (!args.json).then_some(&mut *out),
+        )?),
     };
     if args.json {
         let report = SplitJson {
@@ -257,7 +290,16 @@ fn share_count(args: &SplitArgs) -> Result<usize, Failure> {
 /// be one) and the servers' addresses and token read, all before the secret is read.
 fn destination(args: &SplitArgs, n: usize) -> Result<Destination, Failure> {
     if !args.servers.is_empty() {
-        return share_clients(&args.servers, args.token_file.as_deref()).map(Destination::Servers);
+        if !args.readers.is_empty()
+            && let Some(plain) = args.servers.iter().find(|u| !u.starts_with("https://"))
+        {
+            return Err(Failure::input(format!(
+                "--readers names certificate holders, and {plain} is not an https:// share \
+                 server"
+            )));
+        }
+        return share_clients(&args.servers, args.token_file.as_deref(), args.tls.files())
+            .map(Destination::Servers);
     }
     let Some(dir) = args.out.as_ref().filter(|dir| !is_stdio(dir)) else {
         return Ok(Destination::Stdout);
@@ -290,11 +332,13 @@ fn format_name(format: FormatArg) -> &'static str {
     }
 }
 
-/// Stores `shares[i]` on `servers[i]`. The split id goes to `id_out` first (when given):
-/// if an upload fails, the shares already stored can still be found.
+/// Stores `shares[i]` on `servers[i]`, readable by `readers` too. The split id goes to
+/// `id_out` first (when given): if an upload fails, the shares already stored can still
+/// be found.
 fn store(
     servers: &[Client],
     shares: &[Share],
+    readers: &[String],
     id_out: Option<&mut dyn Write>,
 ) -> Result<Vec<StoredJson>, Failure> {
     let Some(id) = shares.first().map(Share::split_id) else {
@@ -307,7 +351,7 @@ fn store(
     }
     let mut stored = Vec::with_capacity(shares.len());
     for (server, share) in servers.iter().zip(shares) {
-        server.put(share).map_err(|e| {
+        server.put_for(share, readers).map_err(|e| {
             client_failure(
                 &e,
                 format!(
@@ -373,7 +417,8 @@ fn combine(args: &CombineArgs, out: &mut dyn Write) -> Result<(), Failure> {
                 (sharing::combine(&shares).map_err(input)?, id)
             } else {
                 let id = parse_split_id(args.id.as_deref().unwrap_or_default())?;
-                let servers = share_clients(&args.servers, args.token_file.as_deref())?;
+                let servers =
+                    share_clients(&args.servers, args.token_file.as_deref(), args.tls.files())?;
                 if let Some(other) = shares.iter().find(|s| s.split_id() != id) {
                     return Err(Failure::input(format!(
                         "a share file holds a share of split {}, not of --id {id}",
@@ -404,124 +449,37 @@ fn combine(args: &CombineArgs, out: &mut dyn Write) -> Result<(), Failure> {
         .map_err(io_failure)
 }
 
-fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let token = read_token(args.token_file.as_deref())?;
-    let dir = args.dir.display();
-    if args.dir.exists() && !args.dir.is_dir() {
-        return Err(Failure::input(format!("--dir {dir} is not a directory")));
-    }
-    std::fs::create_dir_all(&args.dir)
-        .map_err(|e| Failure::input(format!("creating the share directory {dir}: {e}")))?;
-    let listener = TcpListener::bind(&args.listen)
-        .map_err(|e| Failure::input(format!("cannot listen on {}: {e}", args.listen)))?;
-    let server = ShareServer::start(listener, &args.dir, token)
-        .map_err(|e| Failure::input(format!("cannot serve the shares in {dir}: {e}")))?;
-    writeln!(out, "listening on {}", server.addr())
-        .and_then(|()| out.flush())
-        .map_err(io_failure)?;
-    // Start-up went well: a failure from here on is the server's, not the input's.
-    server
-        .wait()
-        .map_err(|e| Failure::check(format!("share server on {}: {e}", args.listen)))
-}
-
-/// Shares from every non-empty line of every file (`-`: stdin).
-fn read_lines<T>(
-    files: &[PathBuf],
-    parse: impl Fn(&str) -> Result<T, sharing::Error>,
-) -> Result<Vec<T>, Failure> {
-    let mut shares = Vec::new();
-    for path in files {
-        let text = read_share_text(path)?;
-        let name = source_name(path);
-        for (i, line) in text.lines().enumerate() {
-            if !line.trim().is_empty() {
-                let share =
-                    parse(line).map_err(|e| Failure::input(format!("{name}:{}: {e}", i + 1)))?;
-                shares.push(share);
-            }
-        }
-    }
-    Ok(shares)
-}
-
-/// The largest share file read: far more than 253 shares of the longest secret need.
-const MAX_SHARE_FILE: u64 = 1024 * 1024;
-
-/// The text of a share file, or of stdin for `-`; zeroized when dropped, as the file's
-/// own reader does (so stdin is read into a buffer that never grows).
-fn read_share_text(path: &Path) -> Result<Zeroizing<String>, Failure> {
-    if !is_stdio(path) {
-        return read_secret_text(path, "a share file", MAX_SHARE_FILE);
-    }
-    let mut text = Zeroizing::new(String::with_capacity(MAX_SHARE_FILE as usize + 1));
-    let read = std::io::stdin()
-        .lock()
-        .take(MAX_SHARE_FILE + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| Failure::input(format!("reading shares from standard input: {e}")))?;
-    if read as u64 > MAX_SHARE_FILE {
-        return Err(Failure::input(format!(
-            "standard input: more than a share file holds (at most {MAX_SHARE_FILE} bytes)"
-        )));
-    }
-    Ok(text)
-}
-
-/// The secret to split, from a file or stdin (`-`), into a buffer that never grows (so no
-/// copy is left behind unzeroized); one byte more than a secret may hold is read, so that
-/// [`sharing::split`] refuses a longer one and names the limit.
-fn read_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>, Failure> {
-    let limit = sharing::MAX_SECRET_LEN as u64 + 1;
-    let mut secret = Zeroizing::new(Vec::with_capacity(sharing::MAX_SECRET_LEN + 1));
-    let failed = |e: std::io::Error| {
-        Failure::input(format!(
-            "reading the secret from {}: {e}",
-            source_name(path)
-        ))
-    };
-    if is_stdio(path) {
-        std::io::stdin().lock().take(limit).read_to_end(&mut secret)
-    } else {
-        std::fs::File::open(path)
-            .map_err(failed)?
-            .take(limit)
-            .read_to_end(&mut secret)
-    }
-    .map_err(failed)?;
-    Ok(secret)
-}
-
-/// How errors name `path`: `standard input` for `-`.
-fn source_name(path: &Path) -> String {
-    if is_stdio(path) {
-        "standard input".to_owned()
-    } else {
-        path.display().to_string()
-    }
-}
-
-/// A share server's error: "network" when it cannot be reached, "service" when it answers
-/// with an error or with something that is not a share.
+/// A share server's error: "network" when it cannot be reached, "tls" when the TLS
+/// handshake with it fails, "service" when it answers with an error or with something
+/// that is not a share.
 fn client_failure(e: &ClientError, context: String) -> Failure {
     let message = format!("{context}: {e}");
     match e {
         ClientError::Unreachable { .. } => Failure::network(message),
+        ClientError::Tls { .. } => Failure::tls(message),
         ClientError::Status { .. } | ClientError::BadAnswer { .. } => Failure::service(message),
         ClientError::Input(_) => Failure::input(message),
     }
 }
 
 /// Why the servers' shares did not rebuild the secret: a server answering with an error
-/// ("service") before one out of reach ("network"); shares that do not combine are bad
-/// input; servers reached that do not hold enough shares fail the check.
+/// ("service") before a failed TLS handshake ("tls") before one out of reach
+/// ("network"); shares that do not combine are bad input; servers reached that do not hold
+/// enough shares fail the check.
 fn recover_failure(e: RecoverError) -> Failure {
     let message = e.to_string();
     match &e {
         RecoverError::NotEnough { fetched, .. } => {
-            let answered = |f: &&ClientError| !matches!(f, ClientError::Unreachable { .. });
+            let answered = |f: &&ClientError| {
+                matches!(
+                    f,
+                    ClientError::Status { .. } | ClientError::BadAnswer { .. }
+                )
+            };
             if fetched.failures.iter().any(|f| answered(&f)) {
                 Failure::service(message)
+            } else if fetched.failures.iter().any(ClientError::is_tls) {
+                Failure::tls(message)
             } else if fetched.failures.is_empty() {
                 Failure::check(message)
             } else {
