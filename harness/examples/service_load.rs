@@ -45,7 +45,11 @@ fn main() -> ExitCode {
             .map(|e| format!(" (first: {e})"))
             .unwrap_or_default()
     );
-    if report.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if report.errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// A client configuration trusting the certificates in `ca`.
