@@ -93,5 +93,6 @@ export XDG_CONFIG_HOME="$work/config"
 "$keylab" keyserver publish --server "$plain" --key alice.key --name alice >/dev/null 2>&1
 
 echo "key server lookups, $clients clients for $secs s each:"
-"$load" "$https" alice "$clients" "$secs" ca/ca.pem
-"$load" "$plain" alice "$clients" "$secs"
+# A failed request is reported in the line (the count and the first error), not fatal.
+"$load" "$https" alice "$clients" "$secs" ca/ca.pem || true
+"$load" "$plain" alice "$clients" "$secs" || true
