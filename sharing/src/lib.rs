@@ -4,7 +4,7 @@
 //! while `m − 1` learn (almost) nothing; the shares live on `n` different share servers.
 //!
 //! ```text
-//!   secret ──split(m, n, rng)──> n × Share ──client::store──> n share servers (HTTP)
+//!   secret ──split(m, n, rng)──> n × Share ──client::store──> n share servers (HTTPS)
 //!                                                                   │ any m answer
 //!   secret <──────combine──────── ≥ m × Share <─client::recover─────┘
 //! ```
@@ -17,8 +17,10 @@
 //! - [`raw`]: plain Shamir in HashiCorp Vault's layout (`raw::vault`), without any check,
 //!   for interoperability.
 //! - `store`, `server`, `client` (the default feature `net`): a crash-safe share
-//!   directory (written through `pki::files`), its HTTP server (axum on tokio, bounded by
-//!   the `service` crate) and a blocking client (ureq, on `service`'s client core).
+//!   directory (written through `pki::files`, each share with the certificate subject that
+//!   stored it and the readers it named), its server (axum on tokio over keylab's mutual
+//!   TLS, or plain HTTP when asked, bounded by the `service` crate) and a blocking client
+//!   (ureq through keylab's handshake, on `service`'s client core).
 //!
 //! The math modules do no I/O: randomness comes in as `&mut impl CryptoRng`. Secrets,
 //! coefficients and share values are zeroized when dropped. Without the `net` feature
