@@ -45,6 +45,27 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+/// Writes a line to stderr, like `eprintln!`, but a closed or full stderr is ignored: a
+/// status or log line nobody can read is no reason to stop the work (`eprintln!` panics).
+#[macro_export]
+macro_rules! status {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::writeln!(::std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// Like [`status!`] without the newline (a progress bar redrawn in place).
+#[macro_export]
+macro_rules! status_part {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let mut stderr = ::std::io::stderr();
+        let _ = ::std::write!(stderr, $($arg)*);
+        let _ = stderr.flush();
+    }};
+}
+
 pub mod explain;
 pub mod keylog;
 pub mod mitm;

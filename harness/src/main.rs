@@ -25,7 +25,7 @@ fn main() -> ExitCode {
                 // watching stderr still sees it.
                 let _ = writeln!(stdout, "{}", failure.to_json());
             }
-            eprintln!("error: {}", failure.message);
+            harness::status!("error: {}", failure.message);
             ExitCode::from(failure.code)
         }
     }
@@ -44,7 +44,7 @@ fn init_logging(verbose: u8) {
             Ok(spec) if !spec.trim().is_empty() => match spec.parse::<Targets>() {
                 Ok(targets) => targets,
                 Err(e) => {
-                    eprintln!("warning: RUST_LOG={spec:?} ignored: {e}");
+                    harness::status!("warning: RUST_LOG={spec:?} ignored: {e}");
                     return;
                 }
             },
@@ -57,6 +57,9 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(colour)
+        // A log line that cannot be written is dropped: no complaint on a closed stderr,
+        // where tracing's own `eprintln!` would panic.
+        .log_internal_errors(false)
         .with_max_level(LevelFilter::TRACE)
         .finish()
         .with(filter)

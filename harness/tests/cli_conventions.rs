@@ -205,3 +205,34 @@ fn an_error_in_json_mode_is_json_on_stdout() {
         "a person still reads it on stderr"
     );
 }
+
+/// A full or closed stderr (`2>/dev/full`, `2>&1 | head -1`) loses the status and log
+/// lines, not the work: the command finishes with its usual status.
+#[test]
+fn a_full_stderr_does_not_stop_the_work() {
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full")
+    };
+    let mut demo = keylab();
+    demo.args(["-v", "demo", "--seed", "1", "--path", "psk"])
+        .stderr(full())
+        .stdin(Stdio::null());
+    let out = demo.output().expect("run keylab");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).contains("ok: 1 of 1 runs succeeded"),
+        "{}",
+        stdout(&out)
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut init = keylab();
+    init.args(["pki", "init", "--out", "ca"])
+        .current_dir(dir.path())
+        .stderr(full());
+    assert_eq!(init.output().expect("run keylab").status.code(), Some(0));
+    assert!(dir.path().join("ca/ca.key").exists() && dir.path().join("ca/ca.pem").exists());
+}

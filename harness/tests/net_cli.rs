@@ -68,6 +68,22 @@ fn the_server_logs_the_handshake_when_it_completes_and_the_end_apart() {
     );
 }
 
+/// A client that leaves in the middle of the handshake is an error, not a truncation
+/// warning: there was no connection to truncate.
+#[test]
+fn a_client_that_leaves_during_the_handshake_is_an_error() {
+    let (_server, addr, log) = ed25519_server(&["--max-connections", "1"]);
+    let mut tcp = TcpStream::connect(&addr).expect("connect");
+    tcp.write_all(&[22, 3, 1, 0, 200, 1])
+        .expect("a piece of a ClientHello");
+    let port = tcp.local_addr().expect("addr").port();
+    drop(tcp);
+    assert_eq!(
+        next_line(&log),
+        format!("127.0.0.1:{port} error: the client left before the handshake completed")
+    );
+}
+
 #[test]
 fn client_outputs_are_checked_before_connecting() {
     // A listener that counts the connections it gets.

@@ -31,7 +31,7 @@ where
         let tcp = match conn {
             Ok(tcp) => tcp,
             Err(e) => {
-                eprintln!("accept failed: {e}");
+                crate::status!("accept failed: {e}");
                 std::thread::sleep(Duration::from_millis(50));
                 continue;
             }
@@ -40,7 +40,7 @@ where
             .peer_addr()
             .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
         if active.load(Ordering::Relaxed) as u64 >= limits.max_concurrent {
-            eprintln!(
+            crate::status!(
                 "{peer} refused: {} connections already open",
                 limits.max_concurrent
             );
@@ -55,7 +55,7 @@ where
         });
         match spawned {
             Ok(worker) => workers.push(worker),
-            Err(e) => eprintln!("{peer} refused: cannot start a thread ({e})"),
+            Err(e) => crate::status!("{peer} refused: cannot start a thread ({e})"),
         }
         workers.retain(|w| !w.is_finished());
         accepted += 1;

@@ -65,7 +65,7 @@ pub fn manpage(args: &ManpageArgs, out: &mut dyn Write) -> Result<(), Failure> {
             }
             clap_mangen::generate_to(command, dir)
                 .map_err(|e| Failure::output(format!("writing into {}: {e}", dir.display())))?;
-            eprintln!("manual pages written to {}", dir.display());
+            crate::status!("manual pages written to {}", dir.display());
             Ok(())
         }
     }

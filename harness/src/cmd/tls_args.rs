@@ -92,7 +92,7 @@ pub fn client_config_for(
 
 /// Prints the warning of a service started with `--insecure-http` on stderr.
 pub fn warn_insecure_http(service: &str) {
-    eprintln!(
+    crate::status!(
         "WARNING: {service} serves plain HTTP (--insecure-http): requests and answers \
          cross the network unencrypted and unauthenticated; serve HTTPS with --cert FILE \
          --key FILE"

@@ -47,7 +47,7 @@ impl Session {
         };
         let (log_key, first_use) = trust.log_key(&client).map_err(trust_failure)?;
         if first_use {
-            eprintln!(
+            crate::status!(
                 "trusting the log key {} of {url} on first use (pinned in {})",
                 log_key.fingerprint(),
                 state_path.display()

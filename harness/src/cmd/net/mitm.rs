@@ -48,7 +48,7 @@ pub fn run(args: &MitmArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let settings = Settings {
         max_connections: args.max_connections,
         idle: Duration::from_secs(args.idle_timeout),
-        log: Some(Arc::new(|line: &str| eprintln!("{line}"))),
+        log: Some(Arc::new(|line: &str| crate::status!("{line}"))),
     };
     let proxy = Proxy::start_with(&args.listen, upstream, op, settings)
         .map_err(|e| Failure::network(format!("cannot listen on {}: {e}", args.listen)))?;

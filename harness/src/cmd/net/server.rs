@@ -100,10 +100,10 @@ pub fn run(args: &ServerArgs, out: &mut dyn Write) -> Result<(), Failure> {
             OffsetDateTime::now_utc,
             |s| {
                 shook.set(true);
-                eprintln!("{}", handshake_line(peer, s));
+                crate::status!("{}", handshake_line(peer, s));
             },
         );
-        eprintln!("{}", end_line(&o, shook.get()));
+        crate::status!("{}", end_line(&o, shook.get()));
     });
     Ok(())
 }
@@ -131,6 +131,9 @@ fn end_line(o: &ServerOutcome, after_handshake: bool) -> String {
     let (peer, n) = (o.peer, o.received_len);
     match &o.result {
         Ok(_) => format!("{peer} closed: close_notify received, {n} bytes echoed"),
+        Err(e) if !after_handshake && *e == handshake::Error::Truncated.to_string() => {
+            format!("{peer} error: the client left before the handshake completed")
+        }
         Err(e) if *e == handshake::Error::Truncated.to_string() => format!(
             "{peer} warning: closed without close_notify after {n} bytes echoed (possible truncation)"
         ),

@@ -357,7 +357,7 @@ fn report_written(cert_path: &Path, key_path: &Path, cert: &Certificate) {
         .public_key()
         .map(|k| k.algorithm_name())
         .unwrap_or_default();
-    eprintln!(
+    crate::status!(
         "wrote {} ({}, {key}, valid until {})\nwrote {} (mode 0600)",
         cert_path.display(),
         cert.subject(),

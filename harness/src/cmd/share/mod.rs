@@ -361,7 +361,7 @@ fn store(
                 ),
             )
         })?;
-        eprintln!("stored share x = {} on {}", share.x(), server.url());
+        crate::status!("stored share x = {} on {}", share.x(), server.url());
         stored.push(StoredJson {
             x: share.x(),
             server: server.url().to_owned(),
@@ -378,7 +378,7 @@ fn write_files(dir: &Path, paths: &[PathBuf], lines: &[Zeroizing<String>]) -> Re
     for (path, line) in paths.iter().zip(lines) {
         write_new(path, line.as_bytes())
             .map_err(|e| Failure::output(format!("writing {}: {e}", path.display())))?;
-        eprintln!("wrote {}", path.display());
+        crate::status!("wrote {}", path.display());
     }
     Ok(())
 }

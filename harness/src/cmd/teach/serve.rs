@@ -196,7 +196,7 @@ pub fn connection(shared: &Shared, tcp: TcpStream, peer: SocketAddr) {
     let (done, fired) = match setup {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("{peer} #{id} refused: {e}");
+            crate::status!("{peer} #{id} refused: {e}");
             return;
         }
     };
@@ -210,14 +210,14 @@ pub fn connection(shared: &Shared, tcp: TcpStream, peer: SocketAddr) {
                 runner::describe_io_error(&e)
             };
             // Browsers open spare connections and drop some unused: not an error of ours.
-            eprintln!("{peer} #{id} no handshake: {why}");
+            crate::status!("{peer} #{id} no handshake: {why}");
             let o = snapshot();
             finish(shared, id, peer, &o, None, stream.get_ref(), None, None);
             return;
         }
     };
     let _ = done.send(());
-    eprintln!(
+    crate::status!(
         "{peer} #{id} handshake complete: {}{}",
         summary.one_line(),
         summary
@@ -270,7 +270,7 @@ pub fn connection(shared: &Shared, tcp: TcpStream, peer: SocketAddr) {
         let written = stream.write_all(&answer).and_then(|()| stream.close());
         match written {
             Ok(()) => sent = answer.len(),
-            Err(e) => eprintln!(
+            Err(e) => crate::status!(
                 "{peer} #{id} answer not sent: {}",
                 runner::describe_io_error(&e)
             ),
@@ -278,12 +278,12 @@ pub fn connection(shared: &Shared, tcp: TcpStream, peer: SocketAddr) {
         drain(stream.get_mut(), t.idle.min(Duration::from_secs(2)));
     }
     match (&request, status) {
-        (Ok(_), Some(code)) => eprintln!(
+        (Ok(_), Some(code)) => crate::status!(
             "{peer} #{id} {} -> {code} ({sent} bytes); closed",
             line.as_deref().unwrap_or("")
         ),
-        (Err(e), Some(code)) => eprintln!("{peer} #{id} {e} -> {code}; closed"),
-        (Err(e), None) => eprintln!("{peer} #{id} ended: {e}"),
+        (Err(e), Some(code)) => crate::status!("{peer} #{id} {e} -> {code}; closed"),
+        (Err(e), None) => crate::status!("{peer} #{id} ended: {e}"),
         (Ok(_), None) => {}
     }
     let o = snapshot();

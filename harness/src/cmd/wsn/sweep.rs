@@ -47,7 +47,7 @@ pub(super) fn run(args: &SweepArgs, out: &mut dyn Write) -> Result<(), Failure> 
             pki::files::write_file(path, svg.as_bytes(), args.force, false).map_err(|e| {
                 Failure::output(format!("writing the plot {}: {e}", path.display()))
             })?;
-            eprintln!("plot written to {}", path.display());
+            crate::status!("plot written to {}", path.display());
         }
     }
     Ok(())
