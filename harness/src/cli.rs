@@ -20,7 +20,7 @@ use crate::failure::{EXIT_CODES, Failure};
 #[command(name = "keylab", version, propagate_version = true, after_help = EXIT_CODES)]
 pub struct Cli {
     /// Log protocol events to stderr (-v debug, -vv trace); without -v, RUST_LOG
-    /// (`debug`, `handshake=trace`, ...) is honoured.
+    /// (`debug`, `harness=trace`, ...) is honoured.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
     /// What to do.

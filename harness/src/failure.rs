@@ -16,6 +16,8 @@ Exit status:
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
+    /// The command line itself: an unknown option, a missing or malformed argument.
+    Usage,
     /// Invalid input: a file, an argument or data read from stdin.
     Input,
     /// An output that cannot be written or would overwrite a file.
@@ -42,6 +44,11 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// Exit code 2: a malformed command line.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(2, Kind::Usage, message)
+    }
+
     /// Exit code 2: bad input.
     pub fn input(message: impl Into<String>) -> Self {
         Self::new(2, Kind::Input, message)

@@ -3,10 +3,13 @@
 use std::io::{self, IsTerminal as _, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::Parser as _;
 
 fn main() -> ExitCode {
-    let cli = harness::cli::Cli::parse();
+    let cli = match harness::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => usage_error(&e),
+    };
     init_logging(cli.verbose);
     let json = cli.json_output();
     let mut stdout = PipeAware {
@@ -31,8 +34,35 @@ fn main() -> ExitCode {
     }
 }
 
+/// Ends on a command line clap refused: in `--json` mode its first line goes to stdout as
+/// a JSON error of kind `usage` too, then clap prints it (or the help asked for) as usual.
+fn usage_error(e: &clap::Error) -> ! {
+    use clap::error::ErrorKind as K;
+    let shown = matches!(
+        e.kind(),
+        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if !shown && std::env::args_os().any(|a| a == "--json") {
+        // The error paragraph, before the usage line: "error: ..." and any indented lines.
+        let text = e.render().to_string();
+        let paragraph: Vec<&str> = text
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .map(str::trim)
+            .collect();
+        let joined = paragraph.join(" ");
+        let message = joined.strip_prefix("error: ").unwrap_or(&joined);
+        let _ = writeln!(
+            std::io::stdout(),
+            "{}",
+            harness::failure::Failure::usage(message).to_json()
+        );
+    }
+    e.exit()
+}
+
 /// Logs to stderr: `-v` (debug) and `-vv` (trace) for keylab's events; without `-v`,
-/// `RUST_LOG` (`debug`, `handshake=trace,info`, ...) when it is set; otherwise nothing.
+/// `RUST_LOG` (`debug`, `harness=trace,info`, ...) when it is set; otherwise nothing.
 /// Colour only when stderr is a terminal and `NO_COLOR` is unset.
 fn init_logging(verbose: u8) {
     use tracing_subscriber::filter::{LevelFilter, Targets};

@@ -161,6 +161,9 @@ fn rust_log_is_honoured_without_v() {
     let logged = run(Some("debug"));
     assert_ok(&logged);
     assert!(stderr(&logged).contains("DEBUG"), "{}", stderr(&logged));
+    // The documented directive selects keylab's events.
+    let documented = run(Some("harness=trace"));
+    assert!(stderr(&documented).contains("TRACE") || stderr(&documented).contains("DEBUG"));
     // Directives name targets: another crate's debug leaves keylab's events out.
     let other = run(Some("some_other_crate=debug"));
     assert!(stderr(&other).is_empty(), "{}", stderr(&other));
@@ -235,4 +238,30 @@ fn a_full_stderr_does_not_stop_the_work() {
         .stderr(full());
     assert_eq!(init.output().expect("run keylab").status.code(), Some(0));
     assert!(dir.path().join("ca/ca.key").exists() && dir.path().join("ca/ca.pem").exists());
+}
+
+/// A command line clap refuses is a JSON error of kind `usage` in `--json` mode too.
+#[test]
+fn a_usage_error_in_json_mode_is_json_on_stdout() {
+    let out = run_keylab(&["pki", "show", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON on stdout");
+    assert_eq!(json["error"]["kind"], "usage", "{json}");
+    assert_eq!(
+        json["error"]["message"],
+        "the following required arguments were not provided: <FILE>"
+    );
+    assert!(
+        stderr(&out).contains("Usage: keylab pki show"),
+        "{}",
+        stderr(&out)
+    );
+    // Help is still help.
+    let help = run_keylab(&["pki", "show", "--json", "--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(
+        stdout(&help).starts_with("Print a short summary"),
+        "{}",
+        stdout(&help)
+    );
 }

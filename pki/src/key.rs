@@ -445,9 +445,11 @@ impl PublicKey {
         &self.spki
     }
 
-    /// PEM `PUBLIC KEY`.
+    /// PEM `PUBLIC KEY`, with Unix line endings (as `openssl pkey -pubout` writes it, so
+    /// the two compare equal).
     pub fn to_pem(&self) -> String {
-        pem::encode(&pem::Pem::new("PUBLIC KEY", self.spki.clone()))
+        let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+        pem::encode_config(&pem::Pem::new("PUBLIC KEY", self.spki.clone()), config)
     }
 
     /// The contents of the subjectPublicKey BIT STRING: for P-256 the uncompressed point

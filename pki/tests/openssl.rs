@@ -327,3 +327,22 @@ fn we_accept_chains_openssl_makes_and_reject_bad_ones() {
         );
     }
 }
+
+/// A public key's PEM is byte for byte what `openssl pkey -pubout` writes, line endings
+/// included, so the two can be compared with `diff`.
+#[test]
+fn public_key_pem_is_what_openssl_writes() {
+    let Some(dir) = openssl_workdir() else { return };
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    for kind in [KeyType::Ed25519, KeyType::P256] {
+        let key = PrivateKey::generate(kind, &mut rng).expect("key");
+        fs::write(
+            dir.path().join("k.pem"),
+            key.to_pem().expect("pem").as_bytes(),
+        )
+        .expect("write");
+        let ours = key.public_key().to_pem();
+        let theirs = openssl_ok(dir.path(), &["pkey", "-in", "k.pem", "-pubout"]);
+        assert_eq!(ours, theirs, "{kind:?}");
+    }
+}
