@@ -133,14 +133,18 @@ fn manual_pages_for_keylab_and_each_command() {
             .unwrap_or_else(|e| panic!("{name}.1: {e}"));
         assert!(text.contains(&format!(".TH {name} 1")), "{text}");
     }
-    let missing = dir.path().join("nowhere");
-    let out = run_keylab(&["manpage", "--dir", missing.to_str().expect("utf-8")]);
+    // A missing directory is created, as on a fresh account; a file in the way is refused.
+    let missing = dir.path().join("share/man/man1");
+    assert_ok(&run_keylab(&[
+        "manpage",
+        "--dir",
+        missing.to_str().expect("utf-8"),
+    ]));
+    assert!(missing.join("keylab.1").exists());
+    let file = dir.path().join("keylab.1");
+    let out = run_keylab(&["manpage", "--dir", file.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("is not a directory"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("creating "), "{}", stderr(&out));
 }
 
 #[test]
@@ -199,10 +203,7 @@ fn an_error_in_json_mode_is_json_on_stdout() {
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON on stdout");
     assert_eq!(json["error"]["kind"], "output", "{json}");
     let message = json["error"]["message"].as_str().expect("message");
-    assert!(
-        message.contains("/nonexistent is not a directory"),
-        "{message}"
-    );
+    assert!(message.contains("/nonexistent does not exist"), "{message}");
     assert!(
         stderr(&out).contains(message),
         "a person still reads it on stderr"

@@ -382,5 +382,5 @@ fn keylab_mitm_command() {
     let nowhere = mitm(&["--record", "c2s:/nonexistent/dir/c2s.bin"])
         .output()
         .expect("run");
-    assert_fails(&nowhere, 2, "/nonexistent/dir is not a directory");
+    assert_fails(&nowhere, 2, "/nonexistent/dir does not exist");
 }

@@ -95,12 +95,12 @@ fn client_outputs_are_checked_before_connecting() {
         (
             "--session-out",
             "/nonexistent/dir/s.txt",
-            "cannot write /nonexistent/dir/s.txt: /nonexistent/dir is not a directory",
+            "cannot write /nonexistent/dir/s.txt: /nonexistent/dir does not exist",
         ),
         (
             "--keylog",
             "/nonexistent/dir/keys.log",
-            "cannot write /nonexistent/dir/keys.log: /nonexistent/dir is not a directory",
+            "cannot write /nonexistent/dir/keys.log: /nonexistent/dir does not exist",
         ),
     ] {
         let mut cmd = keylab_client(&addr);

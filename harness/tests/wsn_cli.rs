@@ -403,7 +403,7 @@ const SLOW_SWEEP: &str =
 #[test]
 fn an_unwritable_plot_is_refused_before_the_sweep() {
     for (plot, message) in [
-        ("/nonexistent/x.svg", "/nonexistent is not a directory"),
+        ("/nonexistent/x.svg", "/nonexistent does not exist"),
         ("/tmp", "/tmp is a directory; name a file to write"),
     ] {
         let mut cmd = support::keylab();

@@ -30,8 +30,13 @@ pub fn check_output(path: &Path, force: bool) -> Result<(), Failure> {
         _ => Path::new("."),
     };
     if !dir.is_dir() {
+        let why = if dir.exists() {
+            "is not a directory"
+        } else {
+            "does not exist"
+        };
         return Err(Failure::output(format!(
-            "cannot write {shown}: {} is not a directory",
+            "cannot write {shown}: {} {why}",
             dir.display()
         )));
     }
@@ -88,7 +93,7 @@ mod tests {
         let message = |p: &Path, force| check_output(p, force).unwrap_err().message;
         assert!(message(dir.path(), true).ends_with("is a directory; name a file to write"));
         let missing = dir.path().join("nowhere/x.svg");
-        assert!(message(&missing, false).contains("nowhere is not a directory"));
+        assert!(message(&missing, false).contains("nowhere does not exist"));
 
         std::fs::write(&free, "x").expect("write");
         assert!(message(&free, false).ends_with("exists; pass --force to overwrite"));

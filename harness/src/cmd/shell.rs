@@ -32,7 +32,7 @@ pub struct CompletionsArgs {
 #[derive(Debug, Args)]
 pub struct ManpageArgs {
     /// Write keylab.1 and one page per subcommand (keylab-pki-issue.1, ...) into DIR
-    /// instead of printing keylab.1 on stdout.
+    /// (created if missing) instead of printing keylab.1 on stdout.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }
@@ -57,12 +57,9 @@ pub fn manpage(args: &ManpageArgs, out: &mut dyn Write) -> Result<(), Failure> {
             .render(out)
             .map_err(write_failure),
         Some(dir) => {
-            if !dir.is_dir() {
-                return Err(Failure::output(format!(
-                    "{} is not a directory",
-                    dir.display()
-                )));
-            }
+            // Created when missing (`~/.local/share/man/man1` on a fresh account).
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Failure::output(format!("creating {}: {e}", dir.display())))?;
             clap_mangen::generate_to(command, dir)
                 .map_err(|e| Failure::output(format!("writing into {}: {e}", dir.display())))?;
             crate::status!("manual pages written to {}", dir.display());

@@ -21,8 +21,8 @@ server_certificate are null on the PSK paths; client_signature and client_certif
 null without a client certificate; alpn null without ALPN; psk_identity is the external
 PSK's identity on the psk and psk+dhe paths; resumed is true on the resumption paths;
 server_chain is the validated chain, leaf first; tickets_received counts NewSessionTicket
-messages read (a server sends them only to a client that can resume: --session-out or
---session-in); session_saved is the --session-out file, or null. On failure stdout is
+messages read (a server sends them only to a client that lists psk_key_exchange_modes,
+RFC 8446 §4.2.9: one with --session-out, --session-in or --psk-file); session_saved is the --session-out file, or null. On failure stdout is
 {"error": {"kind": "network" | "tls" | "input" | "output" | "check", "message": "..."}}."#;
 
 /// Byte counts of one connection.
