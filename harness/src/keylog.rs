@@ -40,6 +40,10 @@ pub fn from_option(flag: Option<&PathBuf>) -> io::Result<Option<Arc<dyn KeyLog>>
         .filter(|v| !v.is_empty())
         .map(PathBuf::from);
     match flag.cloned().or(env) {
+        Some(path) if path.as_os_str() == "-" => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the key log cannot go to stdout (it would mix with the output): name a file",
+        )),
         Some(path) => {
             let log = FileKeyLog::open(&path).map_err(|e| {
                 io::Error::new(e.kind(), format!("key log {}: {e}", path.display()))

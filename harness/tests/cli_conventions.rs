@@ -266,3 +266,54 @@ fn a_usage_error_in_json_mode_is_json_on_stdout() {
         stdout(&help)
     );
 }
+
+/// `-` is stdout where a file can go there (`--html -`, `--states-dot -`, the report then
+/// on stderr), and is refused, before any work, where it cannot (`--keylog -`, `pki issue
+/// --out -`), rather than making a file named `-`.
+#[test]
+fn dash_is_stdout_or_refused_never_a_file_named_dash() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run_in = |args: &[&str]| {
+        let mut cmd = keylab();
+        cmd.args(args)
+            .current_dir(dir.path())
+            .env_remove("SSLKEYLOGFILE");
+        run_with_timeout(cmd, None, Duration::from_secs(60))
+    };
+    let html = run_in(&["demo", "--seed", "1", "--path", "psk", "--html", "-"]);
+    assert_eq!(html.status.code(), Some(0), "{}", stderr(&html));
+    assert!(
+        stdout(&html).starts_with("<!doctype html>"),
+        "{}",
+        &stdout(&html)[..100.min(html.stdout.len())]
+    );
+    assert!(stderr(&html).contains("ok: 1 of 1 runs succeeded"));
+    let dot = run_in(&["demo", "--seed", "1", "--path", "psk", "--states-dot", "-"]);
+    assert!(stdout(&dot).starts_with("digraph"), "{}", stdout(&dot));
+    let both = run_in(&["demo", "--path", "psk", "--html", "-", "--states-dot", "-"]);
+    assert_eq!(both.status.code(), Some(2));
+    for args in [
+        &["demo", "--path", "psk", "--keylog", "-"][..],
+        &[
+            "pki",
+            "issue",
+            "--ca-cert",
+            "x.pem",
+            "--ca-key",
+            "x.key",
+            "--client",
+            "a",
+            "--out",
+            "-",
+        ],
+    ] {
+        let out = run_in(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&out).contains("stdout"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(!dir.path().join("-").exists() && !dir.path().join("-.key").exists());
+}

@@ -76,11 +76,11 @@ pub struct DemoArgs {
     /// Write the state machines as one Graphviz digraph (as `keylab states --format dot`)
     /// with the states and transitions of the run highlighted. Needs a --path other than
     /// `all`; for the resumption paths it shows the resuming run, not the one that earned
-    /// the ticket.
+    /// the ticket. `-` writes it to stdout and the report to stderr.
     #[arg(long, value_name = "FILE")]
     pub states_dot: Option<PathBuf>,
     /// Write the explanation of every run as one self-contained HTML page (no network
-    /// requests; opens from file://).
+    /// requests; opens from file://); `-` writes it to stdout and the report to stderr.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// Overwrite the --states-dot or --html file if it exists.
@@ -116,6 +116,7 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
         return forward_secrecy::run(args, out);
     }
     let plans = plans_for(args.path);
+    let page_on_stdout = stdout_file(args)?;
     if let Some(file) = &args.states_dot {
         check_states_dot(args.path, file, args.force)?;
     }
@@ -181,24 +182,58 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
             text
         }
     };
-    out.write_all(report.as_bytes())
-        .map_err(|e| Failure::input(e.to_string()))?;
+    // With `--html -` or `--states-dot -` stdout carries that file; the report goes to
+    // stderr.
+    if page_on_stdout {
+        crate::status_part!("{report}");
+    } else {
+        out.write_all(report.as_bytes())
+            .map_err(|e| Failure::output(e.to_string()))?;
+    }
     if let Some(file) = &args.html {
         let page = html::render(
             &explanation(&plans, &outcomes, args, seed.unwrap_or_default()),
             "keylab demo: TLS 1.3 explained, record by record",
         );
-        pki::files::write_file(file, page.as_bytes(), args.force, false)
-            .map_err(|e| Failure::input(format!("cannot write {}: {e}", file.display())))?;
+        write_output(file, &page, args.force, out)?;
     }
     if let (Some(file), Some((plan, o))) = (&args.states_dot, plans.last().zip(outcomes.last())) {
-        write_states_dot(file, plan, o, args.force)?;
+        write_states_dot(file, plan, o, args.force, out)?;
     }
     if failures.is_empty() {
         Ok(())
     } else {
         Err(Failure::check(failures.join("; ")))
     }
+}
+
+/// Whether `--html` or `--states-dot` is `-` (stdout); both at once are refused.
+fn stdout_file(args: &DemoArgs) -> Result<bool, Failure> {
+    let dash = |f: &Option<std::path::PathBuf>| f.as_deref().is_some_and(super::output::is_stdio);
+    match (dash(&args.html), dash(&args.states_dot)) {
+        (true, true) => Err(Failure::usage(
+            "--html - and --states-dot - would both write to stdout: name a file for one",
+        )),
+        (html, dot) => Ok(html || dot),
+    }
+}
+
+/// Writes `text` to `file` atomically, or to `out` when `file` is `-`; says so on stderr.
+fn write_output(
+    file: &std::path::Path,
+    text: &str,
+    force: bool,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    if super::output::is_stdio(file) {
+        return out
+            .write_all(text.as_bytes())
+            .map_err(|e| Failure::output(e.to_string()));
+    }
+    pki::files::write_file(file, text.as_bytes(), force, false)
+        .map_err(|e| Failure::output(format!("cannot write {}: {e}", file.display())))?;
+    crate::status!("wrote {}", file.display());
+    Ok(())
 }
 
 /// `--states-dot` needs one path, and refuses to overwrite a file without `--force`
@@ -220,12 +255,12 @@ fn write_states_dot(
     plan: &Plan,
     o: &Outcome,
     force: bool,
+    out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let path = o.client_summary().map_or(plan.path, |s| s.path);
     let server: &[(String, String)] = o.server.as_ref().map_or(&[], |s| &s.observed.transitions);
     let dot = Diagram::of_run(plan.name, &o.observed.transitions, server, path).to_dot();
-    pki::files::write_file(file, dot.as_bytes(), force, false)
-        .map_err(|e| Failure::input(format!("cannot write {}: {e}", file.display())))
+    write_output(file, &dot, force, out)
 }
 
 /// ANSI colours for the text report: run headings bold, the path cyan, the verdict green

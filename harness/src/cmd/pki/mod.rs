@@ -186,6 +186,12 @@ fn init(args: &InitArgs) -> Result<(), Failure> {
 
 /// `keylab pki issue`: a leaf or intermediate under a CA.
 fn issue(args: &IssueArgs) -> Result<(), Failure> {
+    if super::output::is_stdio(&args.out) {
+        return Err(Failure::usage(
+            "--out names the files to write (PREFIX.pem and PREFIX.key), not stdout: give a \
+             prefix such as server",
+        ));
+    }
     let cert_path = with_suffix(&args.out, "pem");
     let key_path = with_suffix(&args.out, "key");
     refuse_overwrite(&[&cert_path, &key_path], args.common.force)?;
