@@ -210,25 +210,9 @@ fn the_url_and_ca_go_together() {
     assert_fails(&keylab(&pki, &seal, b"x"), 2, "give --ca FILE");
 }
 
-/// Runs `program` with `args` within [`LIMIT`]: its output, or `None` (with a notice) when
-/// it is not installed. Under `CI=true` a missing program fails the test.
+/// Runs `program` with `args` within [`LIMIT`]; `None` when it is not installed.
 fn external(program: &str, args: &[&str]) -> Option<Output> {
-    match Command::new(program).arg("--version").output() {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            assert_ne!(
-                std::env::var("CI").as_deref(),
-                Ok("true"),
-                "{program} is required under CI"
-            );
-            eprintln!("{program} is not installed: skipping its checks");
-            return None;
-        }
-        Err(e) => panic!("running {program}: {e}"),
-    }
-    let mut cmd = Command::new(program);
-    cmd.args(args);
-    Some(run_with_input(cmd, b"", LIMIT))
+    support::external(program, args, LIMIT)
 }
 
 #[test]

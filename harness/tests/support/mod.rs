@@ -341,3 +341,24 @@ pub fn assert_mentions(text: &str, needles: &[&str]) {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
 }
+
+/// Runs `program` with `args` (stdin empty) within `limit`: its output, or `None` (with a
+/// notice) when it is not installed. Under `CI=true` a missing program fails the test.
+pub fn external(program: &str, args: &[&str], limit: Duration) -> Option<Output> {
+    match Command::new(program).arg("--version").output() {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "{program} is required under CI"
+            );
+            eprintln!("{program} is not installed: skipping its checks");
+            return None;
+        }
+        Err(e) => panic!("running {program}: {e}"),
+    }
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    Some(run_with_input(cmd, b"", limit))
+}
