@@ -210,6 +210,21 @@ fn the_url_and_ca_go_together() {
     assert_fails(&keylab(&pki, &seal, b"x"), 2, "give --ca FILE");
 }
 
+/// An `http://` URL to a server that speaks HTTPS is told to use its `https://` URL.
+#[test]
+fn an_http_url_to_an_https_server_says_so() {
+    let pki = Pki::new();
+    let (_server, addr) = serve_tls(&pki, "server");
+    let url = format!("http://{addr}");
+    let o = keylab(&pki, &["keyserver", "audit", "--server", &url], b"");
+    assert_fails(
+        &o,
+        2,
+        "if the server speaks HTTPS, give its https:// URL and the CA that issued its \
+         certificate (--ca)",
+    );
+}
+
 /// Runs `program` with `args` within [`LIMIT`]; `None` when it is not installed.
 fn external(program: &str, args: &[&str]) -> Option<Output> {
     support::external(program, args, LIMIT)

@@ -104,7 +104,8 @@ fn io_failure(url: &str, e: &std::io::Error, context: &str) -> ClientError {
         };
     };
     let alert = match (tls, crate::tls::alert_of(e)) {
-        (handshake::Error::PeerAlert(a), _) => format!(" (alert {a} from the server)"),
+        // The error already says "peer sent fatal alert ...".
+        (handshake::Error::PeerAlert(_), _) => String::new(),
         (_, Some(a)) => format!(" (alert {a} sent)"),
         (_, None) => String::new(),
     };
@@ -193,6 +194,14 @@ impl HttpClient {
     ) -> Result<Answer, ClientError> {
         let mut response = response.map_err(|e| match &e {
             ureq::Error::Io(io) => io_failure(url, io, ""),
+            // Bytes that are not HTTP, from an `http://` URL: most likely a TLS server.
+            ureq::Error::Protocol(_) if url.starts_with("http://") => ClientError::Unreachable {
+                url: url.to_owned(),
+                reason: format!(
+                    "the answer is not HTTP ({e}); if the server speaks HTTPS, give its \
+                     https:// URL and the CA that issued its certificate (--ca)"
+                ),
+            },
             _ => ClientError::Unreachable {
                 url: url.to_owned(),
                 reason: e.to_string(),
