@@ -15,11 +15,32 @@
 //! `GET /challenge` and its `POST`.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use rand_core::CryptoRng;
 
 use crate::wire::Nonce;
+
+/// The time, as the two clocks see it: monotonic for nonce lifetimes, wall-clock for
+/// timestamps in the log.
+#[derive(Clone, Copy, Debug)]
+pub struct Now {
+    /// For nonce lifetimes in one process (SQLite).
+    pub mono: Instant,
+    /// For log timestamps, and nonce lifetimes shared by several front ends
+    /// (PostgreSQL).
+    pub wall: SystemTime,
+}
+
+impl Now {
+    /// The current time.
+    pub fn current() -> Self {
+        Self {
+            mono: Instant::now(),
+            wall: SystemTime::now(),
+        }
+    }
+}
 
 /// How long a nonce may be used after it was issued.
 pub const NONCE_LIFETIME: Duration = Duration::from_secs(300);
@@ -71,12 +92,19 @@ impl Challenges {
     /// A fresh nonce from `rng`, usable until `now + NONCE_LIFETIME`; forgets the oldest
     /// nonces if the table is full.
     pub fn issue<R: CryptoRng + ?Sized>(&mut self, now: Instant, rng: &mut R) -> Nonce {
+        let mut nonce = [0u8; 32];
+        rng.fill_bytes(&mut nonce);
+        self.insert(nonce, now);
+        nonce
+    }
+
+    /// Records `nonce` (drawn by the caller) as issued at `now`; forgets the oldest
+    /// nonces if the table is full.
+    pub fn insert(&mut self, nonce: Nonce, now: Instant) {
         self.purge(now);
         while self.order.len() >= MAX_OUTSTANDING {
             self.forget_oldest();
         }
-        let mut nonce = [0u8; 32];
-        rng.fill_bytes(&mut nonce);
         self.slots.insert(
             nonce,
             Slot::Open {
@@ -84,7 +112,6 @@ impl Challenges {
             },
         );
         self.order.push_back((nonce, now));
-        nonce
     }
 
     /// Uses `nonce` up: succeeds once per issued nonce, before it expires.

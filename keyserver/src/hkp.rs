@@ -7,10 +7,10 @@ use crate::store::Status;
 
 impl Registry {
     /// `GET /pks/lookup?op=get&search=…`: the current key as PEM.
-    pub fn hkp_get(&self, search: &str) -> Result<String, Refusal> {
+    pub fn hkp_get(&mut self, search: &str) -> Result<String, Refusal> {
         let record = match parse_search(search)? {
             Search::Fingerprint(fpr) => self.find(&fpr)?,
-            Search::Name(name) => self.store().key_by_name(&name)?.ok_or_else(|| {
+            Search::Name(name) => self.store_mut().key_by_name(&name)?.ok_or_else(|| {
                 refuse(
                     RefusalKind::NotFound,
                     format!("no key is published under the name {name:?}"),
@@ -42,10 +42,10 @@ impl Registry {
     ///
     /// with the name percent-encoded (every byte outside `A-Z a-z 0-9 . - _ @ +`), so the
     /// index is ASCII and `:` only separates fields.
-    pub fn hkp_index(&self, search: &str) -> Result<String, Refusal> {
+    pub fn hkp_index(&mut self, search: &str) -> Result<String, Refusal> {
         let records = match parse_search(search)? {
             Search::Fingerprint(fpr) => vec![self.find(&fpr)?],
-            Search::Name(name) => self.store().history(&name, MAX_INDEX)?,
+            Search::Name(name) => self.store_mut().history(&name, MAX_INDEX)?,
         };
         if records.is_empty() {
             return Err(refuse(RefusalKind::NotFound, "no keys match"));

@@ -25,7 +25,7 @@ pub(crate) fn load_or_create_log_key<R: CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<ed25519_dalek::SigningKey, StoreError> {
     let bad = |reason: String| StoreError::LogKey {
-        path: path.to_path_buf(),
+        what: path.display().to_string(),
         reason,
     };
     match std::fs::read_to_string(path).map(Zeroizing::new) {
@@ -45,6 +45,27 @@ pub(crate) fn load_or_create_log_key<R: CryptoRng + ?Sized>(
         Err(e) if e.kind() == io::ErrorKind::NotFound => Err(bad(format!(
             "missing, but the log has {entries} entries: restore the key file that signed it"
         ))),
+        Err(source) => Err(StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Reads an existing log key file (a front end of a shared log never creates one).
+pub(crate) fn read_log_key(path: &Path) -> Result<ed25519_dalek::SigningKey, StoreError> {
+    let bad = |reason: String| StoreError::LogKey {
+        what: path.display().to_string(),
+        reason,
+    };
+    match std::fs::read_to_string(path).map(Zeroizing::new) {
+        Ok(text) => {
+            let key = pki::PrivateKey::from_pem(&text).map_err(|e| bad(e.to_string()))?;
+            signing_key(&key).map_err(bad)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(bad(
+            "no such file: give the key file `keylab keyserver init` made for this log".into(),
+        )),
         Err(source) => Err(StoreError::Io {
             path: path.to_path_buf(),
             source,

@@ -18,15 +18,13 @@
 //! Nothing but the key itself and its previous key ever signs anything stored here: no
 //! third-party signatures, so no certificate can be flooded with them.
 
-use std::time::{Instant, SystemTime};
-
 use rand_core::CryptoRng;
 
 use crate::api::{
     self, ConsistencyJson, EntriesJson, KeyAnswer, ProofJson, PublishRequest, RevokeRequest,
     TreeHeadJson,
 };
-use crate::challenge::Challenges;
+pub use crate::challenge::Now;
 pub use crate::hkp::percent_encode;
 use crate::name::{is_fingerprint, normalize};
 use crate::store::{Change, KeyRecord, Status, Store, StoreError, unix_seconds};
@@ -55,6 +53,8 @@ pub enum RefusalKind {
     TooLarge,
     /// 501: an HKP operation not offered.
     NotImplemented,
+    /// 503: the database is unavailable or too busy for now; retry shortly.
+    Unavailable,
     /// 500: storage failed (the detail is logged, not sent).
     Internal,
 }
@@ -70,6 +70,7 @@ impl RefusalKind {
             Self::Gone => 410,
             Self::TooLarge => 413,
             Self::NotImplemented => 501,
+            Self::Unavailable => 503,
             Self::Internal => 500,
         }
     }
@@ -98,10 +99,26 @@ pub(crate) fn bad(message: impl Into<String>) -> Refusal {
 
 impl From<StoreError> for Refusal {
     fn from(e: StoreError) -> Self {
-        tracing::error!("storage: {e}");
-        refuse(RefusalKind::Internal, "storage failed")
+        match e {
+            StoreError::Unavailable(_) => refuse(
+                RefusalKind::Unavailable,
+                "the key server's database is unavailable: try again shortly",
+            ),
+            StoreError::Conflict => refuse(
+                RefusalKind::Unavailable,
+                "the log is busy with other changes: try again shortly",
+            ),
+            e => {
+                tracing::error!("storage: {e}");
+                refuse(RefusalKind::Internal, "storage failed")
+            }
+        }
     }
 }
+
+/// How many times a statement is decided again when other front ends' changes overtake
+/// it (each attempt waits for the log's lock, so a few suffice).
+pub const MAX_ATTEMPTS: usize = 8;
 
 impl From<api::FieldError> for Refusal {
     fn from(e: api::FieldError) -> Self {
@@ -120,30 +137,26 @@ pub enum Outcome {
     AlreadyPublished,
 }
 
-/// The time, as the two clocks see it: monotonic for nonce lifetimes, wall-clock for
-/// timestamps in the log.
-#[derive(Clone, Copy, Debug)]
-pub struct Now {
-    /// For nonce lifetimes.
-    pub mono: Instant,
-    /// For log timestamps.
-    pub wall: SystemTime,
+/// A publish statement, checked for proof of possession.
+struct Statement<'a> {
+    name: &'a str,
+    spki: &'a [u8],
+    nonce: Nonce,
+    signature: wire::Signature,
+    handover: Option<wire::Signature>,
 }
 
-impl Now {
-    /// The current time.
-    pub fn current() -> Self {
-        Self {
-            mono: Instant::now(),
-            wall: SystemTime::now(),
-        }
-    }
+/// What a statement comes to, decided from the log as it stands.
+enum Plan {
+    /// Answered without a new entry.
+    Answer(Outcome, KeyAnswer),
+    /// A new entry and what it changes.
+    Append(LogEntry, Change),
 }
 
-/// The store, the outstanding challenges and the randomness for them.
+/// The store (which keeps the challenges too) and the randomness for challenges.
 pub struct Registry {
     store: Store,
-    challenges: Challenges,
     rng: Box<dyn CryptoRng + Send>,
 }
 
@@ -158,11 +171,7 @@ impl std::fmt::Debug for Registry {
 impl Registry {
     /// Over an open store; `rng` makes the challenge nonces.
     pub fn new(store: Store, rng: Box<dyn CryptoRng + Send>) -> Self {
-        Self {
-            store,
-            challenges: Challenges::new(),
-            rng,
-        }
+        Self { store, rng }
     }
 
     /// The store.
@@ -170,9 +179,17 @@ impl Registry {
         &self.store
     }
 
+    /// The store, to change.
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
     /// A fresh challenge nonce.
     pub fn challenge(&mut self, now: Now) -> Result<Nonce, Refusal> {
-        Ok(self.challenges.issue(now.mono, &mut *self.rng))
+        let mut nonce = [0u8; 32];
+        self.rng.fill_bytes(&mut nonce);
+        self.store.issue_challenge(&nonce, now)?;
+        Ok(nonce)
     }
 
     /// `POST /keys`: publishes a key, or rotates its name to it (see the module docs).
@@ -202,10 +219,46 @@ impl Registry {
                 format!("proof of possession failed: the signature does not verify with key {fpr}"),
             ));
         }
-        if let Some(existing) = self.store.key_by_fingerprint(&fpr)? {
-            return self.republish(existing, &name, handover.is_some());
+        let statement = Statement {
+            name: &name,
+            spki: &spki,
+            nonce,
+            signature,
+            handover,
+        };
+        for _ in 1..MAX_ATTEMPTS {
+            let (entry, change) = match self.plan_publish(&statement, now)? {
+                Plan::Answer(outcome, answer) => return Ok((outcome, answer)),
+                Plan::Append(entry, change) => (entry, change),
+            };
+            match self.store.append(&entry, &change, now.wall) {
+                Ok(index) => {
+                    tracing::info!("{} {name} key {fpr} (log entry {index})", entry.kind.name());
+                    let outcome = if matches!(change, Change::Publish) {
+                        Outcome::Published
+                    } else {
+                        Outcome::Rotated
+                    };
+                    return Ok((outcome, self.answer_for(&fpr)?));
+                }
+                // Another front end changed the name or key first: decide again.
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
         }
-        let (change, previous) = match self.store.key_by_name(&name)? {
+        Err(StoreError::Conflict.into())
+    }
+
+    /// What a publish of `s` does now: answer at once (a retry, or a refusal), or append.
+    fn plan_publish(&mut self, s: &Statement<'_>, now: Now) -> Result<Plan, Refusal> {
+        let (name, handover) = (s.name, s.handover);
+        let fpr = fingerprint(s.spki);
+        let spki = s.spki.to_vec();
+        if let Some(existing) = self.store.key_by_fingerprint(&fpr)? {
+            let (outcome, answer) = self.republish(existing, name, handover.is_some())?;
+            return Ok(Plan::Answer(outcome, answer));
+        }
+        let (change, previous) = match self.store.key_by_name(name)? {
             None if handover.is_some() => {
                 return Err(bad(format!(
                     "{name:?} has no key to hand over from: publish without a hand-over"
@@ -235,7 +288,7 @@ impl Registry {
                     ));
                 };
                 let old = wire::ed25519_key(&current.spki).map_err(bad)?;
-                let msg = wire::handover_message(&name, &current.spki, &spki, &nonce);
+                let msg = wire::handover_message(name, &current.spki, &spki, &s.nonce);
                 if !wire::verify(&old, &msg, &handover) {
                     return Err(refuse(
                         RefusalKind::Forbidden,
@@ -259,26 +312,19 @@ impl Registry {
                 EntryKind::Rotate
             },
             timestamp: unix_seconds(now.wall),
-            name: name.clone(),
+            name: name.to_owned(),
             spki,
             previous,
-            nonce,
-            signature,
+            nonce: s.nonce,
+            signature: s.signature,
             handover,
         };
-        let index = self.store.append(&entry, &change, now.wall)?;
-        let outcome = if matches!(change, Change::Publish) {
-            Outcome::Published
-        } else {
-            Outcome::Rotated
-        };
-        tracing::info!("{} {name} key {fpr} (log entry {index})", entry.kind.name());
-        Ok((outcome, self.answer_for(&fpr)?))
+        Ok(Plan::Append(entry, change))
     }
 
     /// A publish of a key that is already here.
     fn republish(
-        &self,
+        &mut self,
         existing: KeyRecord,
         name: &str,
         with_handover: bool,
@@ -318,7 +364,23 @@ impl Registry {
         let nonce = parse_nonce(&req.nonce)?;
         let signature = api::signature(&req.signature, "signature")?;
         self.redeem(&nonce, now)?;
-        let record = self.find(&fpr)?;
+        for _ in 1..MAX_ATTEMPTS {
+            if let Some(answer) = self.try_revoke(&fpr, nonce, signature, now)? {
+                return Ok(answer);
+            }
+        }
+        Err(StoreError::Conflict.into())
+    }
+
+    /// One attempt at a revocation; `None` if another front end changed the key first.
+    fn try_revoke(
+        &mut self,
+        fpr: &str,
+        nonce: Nonce,
+        signature: wire::Signature,
+        now: Now,
+    ) -> Result<Option<KeyAnswer>, Refusal> {
+        let record = self.find(fpr)?;
         if record.status == Status::Revoked {
             return Err(refuse(
                 RefusalKind::Conflict,
@@ -347,27 +409,32 @@ impl Registry {
             handover: None,
         };
         let change = Change::Revoke {
-            fingerprint: fpr.clone(),
+            fingerprint: fpr.to_owned(),
         };
-        let index = self.store.append(&entry, &change, now.wall)?;
-        tracing::info!("revoked {} key {fpr} (log entry {index})", record.name);
-        self.answer_for(&fpr)
+        match self.store.append(&entry, &change, now.wall) {
+            Ok(index) => {
+                tracing::info!("revoked {} key {fpr} (log entry {index})", record.name);
+                Ok(Some(self.answer_for(fpr)?))
+            }
+            Err(StoreError::Conflict) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn redeem(&mut self, nonce: &Nonce, now: Now) -> Result<(), Refusal> {
-        self.challenges
-            .redeem(nonce, now.mono)
+        self.store
+            .redeem_challenge(nonce, now)?
             .map_err(|e| refuse(RefusalKind::Forbidden, e.to_string()))
     }
 
     /// `GET /keys/{fingerprint}`.
-    pub fn by_fingerprint(&self, text: &str) -> Result<KeyAnswer, Refusal> {
+    pub fn by_fingerprint(&mut self, text: &str) -> Result<KeyAnswer, Refusal> {
         let fpr = parse_fingerprint(text)?;
         self.answer_for(&fpr)
     }
 
     /// `GET /names/{name}`: the name's latest key (current, or revoked).
-    pub fn by_name(&self, raw: &str) -> Result<KeyAnswer, Refusal> {
+    pub fn by_name(&mut self, raw: &str) -> Result<KeyAnswer, Refusal> {
         let name = normalize(raw).map_err(|e| bad(e.to_string()))?;
         match self.store.key_by_name(&name)? {
             Some(record) => self.answer(&record),
@@ -378,9 +445,10 @@ impl Registry {
         }
     }
 
-    /// `GET /log/head`.
-    pub fn head(&self) -> TreeHeadJson {
-        self.store.head().into()
+    /// `GET /log/head`: the newest head (of any front end on a shared database).
+    pub fn head(&mut self) -> Result<TreeHeadJson, Refusal> {
+        self.store.refresh()?;
+        Ok(self.store.head().into())
     }
 
     /// `GET /log/key`: the log's public key, PEM.
@@ -389,7 +457,8 @@ impl Registry {
     }
 
     /// `GET /log/consistency?first=M&second=N` (RFC 6962 §2.1.2).
-    pub fn consistency(&self, first: u64, second: u64) -> Result<ConsistencyJson, Refusal> {
+    pub fn consistency(&mut self, first: u64, second: u64) -> Result<ConsistencyJson, Refusal> {
+        self.store.refresh()?;
         let proof = self
             .store
             .tree()
@@ -405,7 +474,8 @@ impl Registry {
     /// `GET /log/entries?start=S&end=E` (RFC 6962 §4.6 get-entries: `start` and `end`
     /// are inclusive, 0-based): the entries from `start`, at most [`MAX_ENTRIES`] and
     /// none past the log's end, so that anyone can replay the log ([`crate::replay`]).
-    pub fn entries(&self, start: u64, end: u64) -> Result<EntriesJson, Refusal> {
+    pub fn entries(&mut self, start: u64, end: u64) -> Result<EntriesJson, Refusal> {
+        self.store.refresh()?;
         let size = self.store.head().tree_size;
         if start > end || start >= size {
             return Err(bad(format!(
@@ -421,7 +491,7 @@ impl Registry {
         })
     }
 
-    pub(crate) fn find(&self, fpr: &str) -> Result<KeyRecord, Refusal> {
+    pub(crate) fn find(&mut self, fpr: &str) -> Result<KeyRecord, Refusal> {
         self.store.key_by_fingerprint(fpr)?.ok_or_else(|| {
             refuse(
                 RefusalKind::NotFound,
@@ -430,13 +500,16 @@ impl Registry {
         })
     }
 
-    fn answer_for(&self, fpr: &str) -> Result<KeyAnswer, Refusal> {
+    fn answer_for(&mut self, fpr: &str) -> Result<KeyAnswer, Refusal> {
         let record = self.find(fpr)?;
         self.answer(&record)
     }
 
     /// The key with its entries and their inclusion proofs in the latest tree head.
-    fn answer(&self, record: &KeyRecord) -> Result<KeyAnswer, Refusal> {
+    fn answer(&mut self, record: &KeyRecord) -> Result<KeyAnswer, Refusal> {
+        // The record's entries were committed with a head at least as new as the one
+        // read here.
+        self.store.refresh()?;
         let head = self.store.head().clone();
         let (entry, inclusion) = self.proven_entry(record.log_index, head.tree_size)?;
         let (status_entry, status_inclusion) = match record.status_index {
@@ -459,7 +532,7 @@ impl Registry {
         })
     }
 
-    fn proven_entry(&self, index: u64, size: u64) -> Result<(String, ProofJson), Refusal> {
+    fn proven_entry(&mut self, index: u64, size: u64) -> Result<(String, ProofJson), Refusal> {
         let bytes = self.store.entry(index)?.ok_or_else(|| {
             tracing::error!("log entry {index} is missing");
             refuse(RefusalKind::Internal, "storage failed")

@@ -18,7 +18,8 @@
 //!
 //! JSON bodies are in [`crate::api`]. Refusals are `text/plain` with a one-line reason:
 //! 400 malformed, 403 a failed proof (signature, nonce), 404 unknown, 409 the name
-//! policy, 410 revoked, 413 a body over [`MAX_BODY`] bytes, 501 an unknown HKP `op`. At
+//! policy, 410 revoked, 413 a body over [`MAX_BODY`] bytes, 501 an unknown HKP `op`, 503
+//! (with `Retry-After`) while the database is unavailable or the log too busy. At
 //! most [`MAX_CONNECTIONS`] connections are served at once, each for at most
 //! [`CONNECTION_TIMEOUT`].
 //!
@@ -97,11 +98,18 @@ async fn with<T: Send + 'static>(
 
 fn refusal(r: Refusal) -> Response {
     let status = StatusCode::from_u16(r.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    text(
+    let mut response = text(
         status,
         "text/plain; charset=utf-8",
         format!("{}\n", r.message),
-    )
+    );
+    if r.kind == RefusalKind::Unavailable {
+        // RFC 9110 §10.2.3: when to try again.
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    }
+    response
 }
 
 fn text(status: StatusCode, content_type: &'static str, body: String) -> Response {
@@ -185,7 +193,7 @@ async fn by_name(State(shared): State<Shared>, UrlPath(name): UrlPath<String>) -
 }
 
 async fn head(State(shared): State<Shared>) -> Response {
-    answer(with(shared, |r| Ok(r.head())).await)
+    answer(with(shared, |r| r.head()).await)
 }
 
 async fn log_key(State(shared): State<Shared>) -> Response {
@@ -311,46 +319,53 @@ pub enum StartError {
 }
 
 impl KeyServer {
-    /// Opens the database `db` (creating it and its log key if needed) and serves it over
-    /// plain HTTP on `listener`. `rng` makes challenge nonces (and a new log key).
+    /// Opens the SQLite database `db` (creating it and its log key if needed) and serves
+    /// it over plain HTTP on `listener`. `rng` makes challenge nonces (and a new log key).
     pub fn start(
         listener: std::net::TcpListener,
         db: &Path,
-        rng: Box<dyn CryptoRng + Send>,
+        mut rng: Box<dyn CryptoRng + Send>,
     ) -> Result<Self, StartError> {
-        Self::start_with(db, rng, |router| {
-            BackgroundServer::start(listener, router, LIMITS, "keyserver")
-        })
+        let store = Store::open(db, &mut *rng, std::time::SystemTime::now())?;
+        Self::serve(listener, store, rng, None)
     }
 
     /// Like [`KeyServer::start`], serving HTTPS over keylab's TLS with `tls` (the server's
-    /// certificate and key). Each handshake runs in a task of its own, at most
-    /// [`service::tls::MAX_HANDSHAKES`] at once and each within
-    /// [`service::tls::HANDSHAKE_TIMEOUT`], so a slow client stalls no one; a failed one is
-    /// logged and never reaches a route.
+    /// certificate and key).
     pub fn start_tls(
         listener: std::net::TcpListener,
         db: &Path,
-        rng: Box<dyn CryptoRng + Send>,
+        mut rng: Box<dyn CryptoRng + Send>,
         tls: Arc<handshake::ServerConfig>,
     ) -> Result<Self, StartError> {
-        let acceptor = TlsAcceptor::new(tls);
-        Self::start_with(db, rng, |router| {
-            BackgroundServer::start_tls(listener, router, LIMITS, acceptor, "keyserver")
-        })
+        let store = Store::open(db, &mut *rng, std::time::SystemTime::now())?;
+        Self::serve(listener, store, rng, Some(tls))
     }
 
-    /// Opens `db` and hands the routes to `serve`.
-    fn start_with(
-        db: &Path,
-        mut rng: Box<dyn CryptoRng + Send>,
-        serve: impl FnOnce(Router) -> io::Result<BackgroundServer>,
+    /// Serves an open store (SQLite or PostgreSQL) on `listener`: HTTPS over keylab's TLS
+    /// with `tls` (server authentication only), or plain HTTP without it. Each handshake
+    /// runs in a task of its own, at most [`service::tls::MAX_HANDSHAKES`] at once and
+    /// each within [`service::tls::HANDSHAKE_TIMEOUT`], so a slow client stalls no one; a
+    /// failed one is logged and never reaches a route. `rng` makes challenge nonces.
+    pub fn serve(
+        listener: std::net::TcpListener,
+        store: Store,
+        rng: Box<dyn CryptoRng + Send>,
+        tls: Option<Arc<handshake::ServerConfig>>,
     ) -> Result<Self, StartError> {
-        let store = Store::open(db, &mut *rng, std::time::SystemTime::now())?;
         let log_key = store.log_public_key().clone();
         let entries = store.head().tree_size;
-        let registry = Registry::new(store, rng);
-        let server = serve(router(registry))?;
+        let routes = router(Registry::new(store, rng));
+        let server = match tls {
+            Some(tls) => BackgroundServer::start_tls(
+                listener,
+                routes,
+                LIMITS,
+                TlsAcceptor::new(tls),
+                "keyserver",
+            )?,
+            None => BackgroundServer::start(listener, routes, LIMITS, "keyserver")?,
+        };
         Ok(Self {
             server,
             log_key,

@@ -306,7 +306,7 @@ fn restart_keeps_everything_and_a_second_server_is_refused() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    let reg = open(&db).expect("reopen");
+    let mut reg = open(&db).expect("reopen");
     assert_eq!(reg.store().head(), &head);
     assert_eq!(reg.store().log_public_key(), &log_key);
     for (i, k) in keys.iter().enumerate() {
@@ -455,7 +455,7 @@ fn an_edited_key_index_refuses_to_start() {
     sql(&format!(
         "UPDATE keys SET status = 'revoked', status_index = 2 WHERE fingerprint = '{alice_fpr}'"
     ));
-    let reg = open(&db).expect("as logged");
+    let mut reg = open(&db).expect("as logged");
     refused(reg.hkp_get("alice"), RefusalKind::Gone, "revoked");
     drop(reg);
     // Point bob's name at another key, or drop a key.

@@ -76,14 +76,30 @@ impl<'a> ShareTls<'a> {
 
 /// The PEM private key rebuilt from `args`' share servers.
 pub fn key_from_shares(args: &KeySharesArgs) -> Result<Zeroizing<String>, Failure> {
-    let id = parse_split_id(args.key_split_id.as_deref().unwrap_or_default())?;
     let tls = ShareTls::new(
         args.key_shares_ca.as_deref(),
         "--key-shares-ca",
         args.key_shares_cert.as_deref(),
         args.key_shares_key.as_deref(),
     );
-    let servers = share_clients(&args.key_shares, args.key_shares_token_file.as_deref(), tls)?;
+    pem_from_shares(
+        &args.key_shares,
+        args.key_split_id.as_deref().unwrap_or_default(),
+        args.key_shares_token_file.as_deref(),
+        tls,
+    )
+}
+
+/// The PEM private key that split `split_id` holds, rebuilt from M of the share servers
+/// at `urls`.
+pub fn pem_from_shares(
+    urls: &[String],
+    split_id: &str,
+    token_file: Option<&Path>,
+    tls: ShareTls<'_>,
+) -> Result<Zeroizing<String>, Failure> {
+    let id = parse_split_id(split_id)?;
+    let servers = share_clients(urls, token_file, tls)?;
     let secret = client::recover(&servers, id).map_err(|e| Failure::check(e.to_string()))?;
     let text = std::str::from_utf8(&secret)
         .map_err(|_| Failure::input(format!("the secret of split {id} is not a PEM key")))?;

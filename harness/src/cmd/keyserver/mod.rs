@@ -6,32 +6,34 @@
 //! `publish` audit the log a little each time they run.
 
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::{Args, Subcommand};
-use handshake::ServerConfig;
-use keyserver::server::StartError;
-use keyserver::store::StoreError;
-use keyserver::{KeyServer, Status};
+use keyserver::Status;
 use serde_json::json;
 
-use crate::cmd::tls_args;
 use crate::failure::{EXIT_CODES, Failure};
 
 mod seal;
+mod serve;
 mod session;
 
 pub use seal::{OpenArgs, SealArgs, open, seal};
+pub use serve::{InitArgs, MigrateArgs, ServeArgs};
 use session::{Session, client_failure, expect_key, io_failure, read_key, trust_failure};
 
 /// `keylab keyserver ...`
 #[derive(Debug, Subcommand)]
 pub enum KeyserverCommand {
-    /// Run a key server: SQLite database FILE (created if missing), log key beside it.
+    /// Run a key server (a front end) on a SQLite file or a PostgreSQL database.
     #[command(after_help = EXIT_CODES)]
     Serve(ServeArgs),
+    /// Create a log in a PostgreSQL database: its key file, and its public key recorded.
+    #[command(after_help = EXIT_CODES)]
+    Init(InitArgs),
+    /// Move a SQLite key server's log to an empty PostgreSQL database.
+    #[command(after_help = EXIT_CODES)]
+    Migrate(MigrateArgs),
     /// Publish an Ed25519 key under a name (proof of possession; first come, first served).
     #[command(after_help = EXIT_CODES)]
     Publish(PublishArgs),
@@ -47,28 +49,6 @@ pub enum KeyserverCommand {
     /// Check that the log only grew since the last tree head seen (kept in the state file).
     #[command(after_help = EXIT_CODES)]
     Audit(AuditArgs),
-}
-
-/// `keylab keyserver serve`
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// Address to listen on; port 0 picks a free port (printed).
-    #[arg(long, value_name = "ADDR")]
-    pub listen: String,
-    /// The SQLite database (created if missing); the log key is FILE.log-key.pem.
-    #[arg(long, value_name = "FILE")]
-    pub db: PathBuf,
-    /// Serve HTTPS with this certificate chain (PEM, leaf first, as `keylab pki issue
-    /// --server` writes it); clients check it with --ca and the URL's host.
-    #[arg(long, value_name = "FILE", requires = "key")]
-    pub cert: Option<PathBuf>,
-    /// The private key of --cert.
-    #[arg(long, value_name = "FILE", requires = "cert")]
-    pub key: Option<PathBuf>,
-    /// Serve plain HTTP instead of HTTPS (warns at start): lookups and publications cross
-    /// the network in the clear.
-    #[arg(long, conflicts_with_all = ["cert", "key"])]
-    pub insecure_http: bool,
 }
 
 /// The server and the client state shared by the client commands.
@@ -167,86 +147,14 @@ pub struct AuditArgs {
 /// Runs a `keylab keyserver` command.
 pub fn run(command: &KeyserverCommand, out: &mut dyn Write) -> Result<(), Failure> {
     match command {
-        KeyserverCommand::Serve(args) => serve(args, out),
+        KeyserverCommand::Serve(args) => serve::serve(args, out),
+        KeyserverCommand::Init(args) => serve::init(args, out),
+        KeyserverCommand::Migrate(args) => serve::migrate(args, out),
         KeyserverCommand::Publish(args) => publish(args, out),
         KeyserverCommand::Rotate(args) => rotate(args, out),
         KeyserverCommand::Revoke(args) => revoke(args, out),
         KeyserverCommand::Fetch(args) => fetch(args, out),
         KeyserverCommand::Audit(args) => audit(args, out),
-    }
-}
-
-/// How `serve` speaks to clients: HTTPS with a certificate, or plain HTTP.
-enum Transport {
-    Https(Arc<ServerConfig>, String),
-    Http,
-}
-
-/// The transport the arguments ask for; one of the two must be asked for.
-fn transport(args: &ServeArgs) -> Result<Transport, Failure> {
-    match (&args.cert, &args.key, args.insecure_http) {
-        (Some(cert), Some(key), false) => {
-            let config = tls_args::server_config(cert, key)?;
-            let subject = tls_args::server_subject(&config);
-            Ok(Transport::Https(Arc::new(config), subject))
-        }
-        (None, None, true) => Ok(Transport::Http),
-        _ => Err(Failure::input(
-            "give --cert FILE --key FILE to serve HTTPS (e.g. from `keylab pki issue \
-             --server`), or --insecure-http to serve plain HTTP",
-        )),
-    }
-}
-
-fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let transport = transport(args)?;
-    let listener = TcpListener::bind(&args.listen)
-        .map_err(|e| Failure::input(format!("cannot listen on {}: {e}", args.listen)))?;
-    let rng = Box::new(crate::seed::os_rng());
-    let (server, scheme) = match transport {
-        Transport::Https(config, subject) => (
-            KeyServer::start_tls(listener, &args.db, rng, config),
-            format!("HTTPS as {subject}"),
-        ),
-        Transport::Http => {
-            tls_args::warn_insecure_http("the key server");
-            (
-                KeyServer::start(listener, &args.db, rng),
-                "plain HTTP".into(),
-            )
-        }
-    };
-    let server = server.map_err(|e| start_failure(e, args))?;
-    writeln!(
-        out,
-        "listening on {}\nserving {scheme}\nlog key {} ({}), {} entries",
-        server.addr(),
-        server.log_key().fingerprint(),
-        keyserver::store::log_key_path(&args.db).display(),
-        server.entries_at_start()
-    )
-    .and_then(|()| out.flush())
-    .map_err(io_failure)?;
-    // Started: a failure from here on is the server's, not the input's.
-    server
-        .wait()
-        .map_err(|e| Failure::check(format!("key server: {e}")))
-}
-
-/// Why the server did not start; each message names the file once, and says what to do
-/// where there is something to do.
-fn start_failure(e: StartError, args: &ServeArgs) -> Failure {
-    let db = args.db.display();
-    match e {
-        StartError::Store(StoreError::InUse(_)) => {
-            Failure::input(format!("{e}: stop that server first, or give another --db"))
-        }
-        // These name their file already.
-        StartError::Store(
-            StoreError::Io { .. } | StoreError::LogKey { .. } | StoreError::Tampered { .. },
-        ) => Failure::input(e.to_string()),
-        StartError::Store(StoreError::Sqlite(_)) => Failure::input(format!("{db}: {e}")),
-        StartError::Io(_) => Failure::network(format!("serving {}: {e}", args.listen)),
     }
 }
 
