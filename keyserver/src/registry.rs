@@ -100,7 +100,7 @@ pub(crate) fn bad(message: impl Into<String>) -> Refusal {
 impl From<StoreError> for Refusal {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(_) => refuse(
+            StoreError::Unavailable { .. } => refuse(
                 RefusalKind::Unavailable,
                 "the key server's database is unavailable: try again shortly",
             ),

@@ -67,10 +67,15 @@ pub enum StoreError {
     /// PostgreSQL failed (not a lost connection: see [`StoreError::Unavailable`]).
     #[error("database: {0}")]
     Postgres(String),
-    /// The database cannot be reached (down, restarting, connection lost): the request
-    /// may be retried.
-    #[error("the database {0} is unavailable")]
-    Unavailable(String),
+    /// The database cannot be reached (down, restarting, connection lost, or refusing
+    /// the login): the request may be retried.
+    #[error("the database {db} is unavailable: {reason}")]
+    Unavailable {
+        /// The database.
+        db: String,
+        /// What failed.
+        reason: String,
+    },
     /// Another front end changed what a statement assumed, or the database reported a
     /// serialization conflict: decide again and retry.
     #[error("a concurrent change overtook this one")]
@@ -249,6 +254,9 @@ impl Store {
         now: SystemTime,
         init: bool,
     ) -> Result<Self, StoreError> {
+        if db.shared() && !init && db.recorded_log_key()?.is_none() {
+            return Err(not_created(&name));
+        }
         let (tree, replay) = load_tree(&mut *db, &name)?;
         let (key, what) = read_log_key(key, &name, tree.size(), rng)?;
         let public =
@@ -276,18 +284,11 @@ impl Store {
                 store.db.start_log(&head, &spki)?;
                 store.log.head = head;
             }
-            None if store.log.tree.size() == 0 => return Err(store.not_created()),
+            None if store.log.tree.size() == 0 => return Err(not_created(&store.log.name)),
             None => return Err(store.log.tampered("entries without a signed tree head")),
         }
         store.check_index(&replay)?;
         Ok(store)
-    }
-
-    fn not_created(&self) -> StoreError {
-        StoreError::Config(format!(
-            "{}: no log here yet: create it with `keylab keyserver init`",
-            self.log.name
-        ))
     }
 
     /// Whether the log key is the one the database records (PostgreSQL records it at
@@ -302,7 +303,7 @@ impl Store {
                     pki::fingerprint(&spki)
                 ),
             }),
-            None if self.db.shared() && !init => Err(self.not_created()),
+            None if self.db.shared() && !init => Err(not_created(&self.log.name)),
             _ => Ok(()),
         }
     }
@@ -464,6 +465,12 @@ impl Store {
             }
         }
     }
+}
+
+fn not_created(db: &str) -> StoreError {
+    StoreError::Config(format!(
+        "{db}: no log here yet: create it with `keylab keyserver init`"
+    ))
 }
 
 /// The signing key from `key`, and what to call it in errors.

@@ -100,7 +100,7 @@ impl PgDb {
             Failed::Pg(e) => classify(&e, &shown),
             Failed::Store(e) => e,
         });
-        if client.is_closed() || matches!(result, Err(StoreError::Unavailable(_))) {
+        if client.is_closed() || matches!(result, Err(StoreError::Unavailable { .. })) {
             self.client = None;
         }
         result
@@ -152,7 +152,20 @@ impl From<StoreError> for Failed {
 
 fn unavailable(e: &postgres::Error, shown: &str) -> StoreError {
     tracing::warn!("database {shown}: {e}");
-    StoreError::Unavailable(shown.to_owned())
+    StoreError::Unavailable {
+        db: shown.to_owned(),
+        reason: describe(e),
+    }
+}
+
+/// The server's own message for a database error (`postgres::Error` shows only "db
+/// error"), or the error and its cause.
+fn describe(e: &postgres::Error) -> String {
+    match (e.as_db_error(), std::error::Error::source(e)) {
+        (Some(db), _) => db.message().to_owned(),
+        (None, Some(cause)) => format!("{e}: {cause}"),
+        (None, None) => e.to_string(),
+    }
 }
 
 /// What a failed statement means for the caller: the connection lost (retry later), a
@@ -184,7 +197,7 @@ fn classify(e: &postgres::Error, shown: &str) -> StoreError {
         {
             StoreError::Conflict
         }
-        _ => StoreError::Postgres(e.to_string()),
+        _ => StoreError::Postgres(describe(e)),
     }
 }
 

@@ -20,6 +20,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 pub struct PgTarget {
     config: Box<postgres::Config>,
     shown: String,
+    warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for PgTarget {
@@ -64,7 +65,8 @@ impl PgTarget {
         let port = config.get_ports().first().copied().unwrap_or(5432);
         let dbname = config.get_dbname().unwrap_or(&user).to_owned();
         let shown = format!("postgres://{user}@{host}:{port}/{dbname}");
-        if let Some(password) = password_for(&host, port, &dbname, &user) {
+        let mut warnings = Vec::new();
+        if let Some(password) = password_for(&host, port, &dbname, &user, &mut warnings) {
             config.password(password);
         }
         config
@@ -74,7 +76,20 @@ impl PgTarget {
         Ok(Self {
             config: Box::new(config),
             shown,
+            warnings,
         })
+    }
+
+    /// What the user should hear about finding the password (an ignored password file).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The same database with `password` (for programs that hold it already; the
+    /// command line takes none).
+    pub fn with_password(mut self, password: &str) -> Self {
+        self.config.password(password);
+        self
     }
 
     /// Connects (no TLS: the database is expected on loopback or a private network).
@@ -85,17 +100,23 @@ impl PgTarget {
 
 /// The password for this connection: `PGPASSWORD`, else the password file's first
 /// matching line.
-fn password_for(host: &str, port: u16, dbname: &str, user: &str) -> Option<String> {
+fn password_for(
+    host: &str,
+    port: u16,
+    dbname: &str,
+    user: &str,
+    warnings: &mut Vec<String>,
+) -> Option<String> {
     if let Some(password) = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()) {
         return Some(password);
     }
     let file = password_file()?;
     let text = std::fs::read_to_string(&file).ok()?;
     if !private(&file) {
-        tracing::warn!(
+        warnings.push(format!(
             "{}: ignored: group or others may read it (chmod 600 it)",
             file.display()
-        );
+        ));
         return None;
     }
     let wanted = [host, &port.to_string(), dbname, user];

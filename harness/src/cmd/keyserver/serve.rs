@@ -170,7 +170,13 @@ fn log_key(args: &ServeArgs, location: &Location) -> Result<(LogKey, String), Fa
 }
 
 fn location(text: &str, flag: &str) -> Result<Location, Failure> {
-    Location::parse(text).map_err(|e| Failure::usage(format!("{flag}: {e}")))
+    let location = Location::parse(text).map_err(|e| Failure::usage(format!("{flag}: {e}")))?;
+    if let Location::Postgres(target) = &location {
+        for warning in target.warnings() {
+            crate::status!("warning: {warning}");
+        }
+    }
+    Ok(location)
 }
 
 /// `keylab keyserver serve`
@@ -265,8 +271,9 @@ fn store_failure(e: StoreError, location: &Location) -> Failure {
         StoreError::InUse(_) => {
             Failure::input(format!("{e}: stop that server first, or give another --db"))
         }
-        StoreError::Unavailable(_) => Failure::network(format!(
-            "{e}: is it running, and are the user and password (PGPASSWORD or ~/.pgpass) right?"
+        StoreError::Unavailable { .. } => Failure::network(format!(
+            "{e} (is it running, and are the user and the password in PGPASSWORD or \
+             ~/.pgpass right?)"
         )),
         StoreError::Sqlite(_) | StoreError::Postgres(_) => {
             Failure::input(format!("{location}: {e}"))
