@@ -5,6 +5,9 @@
 //!   Merkle tree never forks, while lookups read without waiting.
 //! - **Challenges** are rows, redeemed with one `UPDATE … WHERE NOT used`, so a nonce
 //!   issued by one front end is good at any other, once. Lifetimes use the wall clock.
+//!   The table is `UNLOGGED`: issuing and redeeming a nonce writes no WAL and waits for
+//!   no disk, and a database crash empties it — every nonce is then unknown and refused,
+//!   as after a SQLite server's restart, which costs a client a new challenge.
 //! - **Failures**: a lost connection (the database down or restarting) is
 //!   [`StoreError::Unavailable`] (answered 503); the next request connects again. A
 //!   serialization failure, deadlock or lock timeout is [`StoreError::Conflict`]
@@ -48,7 +51,7 @@ CREATE TABLE log_meta (
     id integer PRIMARY KEY CHECK (id = 1),
     log_key bytea NOT NULL
 );
-CREATE TABLE challenges (
+CREATE UNLOGGED TABLE challenges (
     nonce bytea PRIMARY KEY,
     issued_ms bigint NOT NULL,
     used boolean NOT NULL DEFAULT false
