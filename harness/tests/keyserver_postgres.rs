@@ -18,6 +18,8 @@ use keyserver::{Status, TreeHead, verify_answer};
 use pki::{KeyType, PrivateKey};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng as _;
+use sharing::client::{self as share_client, Client as ShareClient};
+use sharing::server::ShareServer;
 use support::{Running, assert_fails, assert_ok, run_with_timeout, start_listening, text};
 use testpg::{Cluster, Mode};
 
@@ -417,4 +419,97 @@ fn front_ends_lose_nothing_to_kill_9_or_a_database_restart() {
         .env("XDG_CONFIG_HOME", dir.path().join("config"));
     let o = run_with_timeout(cmd, None, LIMIT);
     assert!(o.status.success(), "audit: {}", text(&o.stderr));
+}
+
+#[test]
+fn a_front_end_rebuilds_the_log_key_from_share_servers() {
+    let Some(cluster) = Cluster::start(Mode::Fast) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = cluster.create_database("shared_key");
+    let key_file = dir.path().join("log-key.pem");
+    let key_arg = key_file.to_str().expect("utf-8");
+    assert_ok(&run(
+        &cluster,
+        &["keyserver", "init", "--db", &url, "--log-key", key_arg],
+    ));
+    // The log key goes to 3 share servers (2 needed) and its file away.
+    let dirs: Vec<_> = (0..3)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let servers: Vec<ShareServer> = dirs
+        .iter()
+        .map(|d| {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            ShareServer::start(listener, d.path(), None).expect("share server")
+        })
+        .collect();
+    let clients: Vec<ShareClient> = servers
+        .iter()
+        .map(|s| ShareClient::new(&s.url(), None, Duration::from_secs(5)))
+        .collect();
+    let pem = std::fs::read(&key_file).expect("key");
+    let shares = sharing::split(&pem, 2, 3, &mut ChaCha20Rng::seed_from_u64(9)).expect("split");
+    share_client::store(&clients, &shares).expect("store");
+    std::fs::remove_file(&key_file).expect("remove the key file");
+    let urls: Vec<String> = servers.iter().map(ShareServer::url).collect();
+    let id = shares[0].split_id().to_string();
+    // One share server down: 2 of 3 suffice.
+    let mut servers = servers;
+    drop(servers.remove(0));
+    let mut cmd = keylab(
+        &cluster,
+        &[
+            "keyserver",
+            "serve",
+            "--insecure-http",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            &url,
+            "--log-key-shares",
+            &urls.join(","),
+            "--log-key-split-id",
+            &id,
+        ],
+    );
+    cmd.stdin(Stdio::null()).stderr(Stdio::null());
+    let (running, addr, rest) =
+        support::start(cmd, |l| l.strip_prefix("listening on ").map(str::to_owned));
+    let log_line = rest
+        .iter()
+        .find(|l| l.starts_with("log key "))
+        .expect("log key line");
+    assert!(
+        log_line.contains(&format!(
+            "(rebuilt from split {id} on the share servers), 0 entries"
+        )),
+        "{log_line}"
+    );
+    let client = Client::new(&format!("http://{addr}"), LIMIT);
+    client.publish(&key(7), "from-shares").expect("publish");
+    drop(running);
+    // A split of another key is not the log's.
+    let other = key(8).to_pem().expect("pem");
+    let shares =
+        sharing::split(other.as_bytes(), 2, 3, &mut ChaCha20Rng::seed_from_u64(10)).expect("split");
+    share_client::store(&clients[1..], &shares[1..]).expect("store");
+    let o = run(
+        &cluster,
+        &[
+            "keyserver",
+            "serve",
+            "--insecure-http",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            &url,
+            "--log-key-shares",
+            &urls[1..].join(","),
+            "--log-key-split-id",
+            &shares[0].split_id().to_string(),
+        ],
+    );
+    assert_fails(&o, 2, "it is not the log's key");
 }

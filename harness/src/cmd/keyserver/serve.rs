@@ -147,7 +147,10 @@ fn log_key(args: &ServeArgs, location: &Location) -> Result<(LogKey, String), Fa
             shares.log_key_shares_token_file.as_deref(),
             tls,
         )?;
-        let what = format!("rebuilt from {} share servers", shares.log_key_shares.len());
+        let what = format!(
+            "rebuilt from split {} on the share servers",
+            shares.log_key_split_id.as_deref().unwrap_or_default()
+        );
         return Ok((
             LogKey::Pem {
                 pem,
