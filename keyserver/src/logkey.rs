@@ -64,7 +64,8 @@ pub(crate) fn read_log_key(path: &Path) -> Result<ed25519_dalek::SigningKey, Sto
             signing_key(&key).map_err(bad)
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Err(bad(
-            "no such file: give the key file `keylab keyserver init` made for this log".into(),
+            "no such file (a PostgreSQL log's key file is the one `keylab keyserver init` made)"
+                .into(),
         )),
         Err(source) => Err(StoreError::Io {
             path: path.to_path_buf(),

@@ -383,6 +383,16 @@ impl Db for PgDb {
                 "INSERT INTO log_meta VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
                 &[&log_key_spki],
             )?;
+            // Another init may have got there first, with another key.
+            let recorded: Vec<u8> = tx
+                .query_one("SELECT log_key FROM log_meta WHERE id = 1 FOR UPDATE", &[])?
+                .try_get(0)?;
+            if recorded != log_key_spki {
+                return Err(Failed::Store(StoreError::LogKey {
+                    what: "given".into(),
+                    reason: "another key was recorded for this log at the same time".into(),
+                }));
+            }
             if latest_head(&mut tx)?.is_none() {
                 insert_head(&mut tx, head)?;
             }
