@@ -60,16 +60,20 @@ pub fn run(args: &PairArgs, out: &mut dyn Write) -> Result<(), Failure> {
     check_output(&args.out, args.force)?;
     // The identity is checked before anyone types a code.
     ExternalPsk::new(&args.identity, &[0; 32]).map_err(|e| Failure::input(e.to_string()))?;
-    let code = read_code()?;
     let limit = Duration::from_secs(args.timeout);
-    let (mut stream, role, peer) = match (&args.listen, &args.connect) {
+    // The listener says where it listens first, so the other side can start while the
+    // code is being typed here.
+    let (mut stream, role, peer, code) = match (&args.listen, &args.connect) {
         (Some(addr), _) => {
-            let (stream, peer) = accept_one(addr, limit, out)?;
-            (stream, Role::Listener, peer)
+            let listener = listen(addr, out)?;
+            let code = read_code()?;
+            let (stream, peer) = accept_one(&listener, limit)?;
+            (stream, Role::Listener, peer, code)
         }
         (None, Some(addr)) => {
+            let code = read_code()?;
             let (stream, peer) = connect(addr, limit)?;
-            (stream, Role::Connector, peer)
+            (stream, Role::Connector, peer, code)
         }
         (None, None) => return Err(Failure::usage("give --listen ADDR or --connect ADDR")),
     };
@@ -129,12 +133,8 @@ fn read_code() -> Result<Zeroizing<String>, Failure> {
     Ok(trimmed)
 }
 
-/// Listens on `addr`, says where, and takes the first connection within `limit`.
-fn accept_one(
-    addr: &str,
-    limit: Duration,
-    out: &mut dyn Write,
-) -> Result<(TcpStream, SocketAddr), Failure> {
+/// Listens on `addr` and says where (`listening on ADDR` on stdout).
+fn listen(addr: &str, out: &mut dyn Write) -> Result<TcpListener, Failure> {
     let listener = TcpListener::bind(addr)
         .map_err(|e| Failure::network(format!("listening on {addr}: {e}")))?;
     let local = listener
@@ -143,6 +143,14 @@ fn accept_one(
     writeln!(out, "listening on {local}")
         .and_then(|()| out.flush())
         .map_err(|e| Failure::output(e.to_string()))?;
+    Ok(listener)
+}
+
+/// The first connection to `listener` within `limit`.
+fn accept_one(listener: &TcpListener, limit: Duration) -> Result<(TcpStream, SocketAddr), Failure> {
+    let local = listener
+        .local_addr()
+        .map_err(|e| Failure::network(e.to_string()))?;
     listener
         .set_nonblocking(true)
         .map_err(|e| Failure::network(e.to_string()))?;
