@@ -88,6 +88,10 @@ fn recorded_handshake(dir: &Path, server_psk: &Path, client_psk: &Path, psk_ke: 
 /// `bytes` split into client segments as TCP would send them, out of order and with one
 /// retransmission, behind a SYN and a server segment.
 fn as_pcap(link: Link, port: u16, bytes: &[u8]) -> Vec<u8> {
+    pcap::write(link, port, &segments(bytes))
+}
+
+fn segments(bytes: &[u8]) -> Vec<Segment<'_>> {
     let cut = bytes.len() / 3;
     let seg = |offset: usize, payload| Segment {
         from_client: true,
@@ -95,27 +99,23 @@ fn as_pcap(link: Link, port: u16, bytes: &[u8]) -> Vec<u8> {
         syn: false,
         payload,
     };
-    pcap::write(
-        link,
-        port,
-        &[
-            Segment {
-                from_client: true,
-                offset: 0,
-                syn: true,
-                payload: &[],
-            },
-            Segment {
-                from_client: false,
-                offset: 0,
-                syn: true,
-                payload: &[],
-            },
-            seg(cut, &bytes[cut..]),
-            seg(0, &bytes[..cut]),
-            seg(0, &bytes[..cut]),
-        ],
-    )
+    vec![
+        Segment {
+            from_client: true,
+            offset: 0,
+            syn: true,
+            payload: &[],
+        },
+        Segment {
+            from_client: false,
+            offset: 0,
+            syn: true,
+            payload: &[],
+        },
+        seg(cut, &bytes[cut..]),
+        seg(0, &bytes[..cut]),
+        seg(0, &bytes[..cut]),
+    ]
 }
 
 fn crack(capture: &Path, extra: &[&str]) -> Output {
@@ -219,7 +219,8 @@ fn crack_stops_within_its_budget_and_says_so() {
     assert_fails(&out, 2, "offers no PSK named \"x\" (it offers \"lab\")");
 }
 
-/// Both sides of `keylab pair` with these codes; (exit code, stderr) of each.
+/// Both sides of `keylab pair` with these codes; (exit code, stderr) of each. The
+/// connector's bytes go through `keylab mitm --record c2s:DIR/pairing.bin`.
 fn pair(dir: &Path, listener_code: &str, connector_code: &str) -> [(Option<i32>, String); 2] {
     let out_l = dir.join("listener.psk");
     let out_c = dir.join("connector.psk");
@@ -243,6 +244,12 @@ fn pair(dir: &Path, listener_code: &str, connector_code: &str) -> [(Option<i32>,
         .expect("code");
     drop(stdin);
     let log = lines(listener.stderr.take().expect("stderr"));
+    let record = format!("c2s:{}", dir.join("pairing.bin").display());
+    let mut cmd = keylab();
+    cmd.args(["mitm", "--listen", "127.0.0.1:0", "--upstream", &addr])
+        .args(["--record", &record, "--max-connections", "1"])
+        .stderr(Stdio::null());
+    let (mut mitm, addr) = start_listening(cmd);
     let mut cmd = keylab();
     cmd.args([
         "pair",
@@ -260,6 +267,7 @@ fn pair(dir: &Path, listener_code: &str, connector_code: &str) -> [(Option<i32>,
         Duration::from_secs(30),
     );
     let code = wait_exit(&mut listener, Duration::from_secs(20));
+    assert_eq!(wait_exit(&mut mitm, Duration::from_secs(10)), Some(0));
     let said: Vec<String> = log.try_iter().collect();
     [
         (code, said.join("\n")),

@@ -28,6 +28,11 @@ pub struct Segment<'a> {
 /// A pcap file (little-endian, microsecond timestamps) holding `segments` of one
 /// connection between 127.0.0.1:`client_port` (or ::1) and port 8443.
 pub fn write(link: Link, client_port: u16, segments: &[Segment<'_>]) -> Vec<u8> {
+    write_flows(link, &[(client_port, segments)])
+}
+
+/// Like [`write`], with the segments of several connections, one after the other.
+pub fn write_flows(link: Link, flows: &[(u16, &[Segment<'_>])]) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     out.extend_from_slice(&2u16.to_le_bytes());
@@ -40,7 +45,10 @@ pub fn write(link: Link, client_port: u16, segments: &[Segment<'_>]) -> Vec<u8> 
     };
     out.extend_from_slice(&link_type.to_le_bytes());
     let (client_isn, server_isn) = (0xffff_ff00u32, 0x1000u32);
-    for (i, s) in segments.iter().enumerate() {
+    let all = flows
+        .iter()
+        .flat_map(|(port, segments)| segments.iter().map(move |s| (*port, s)));
+    for (i, (client_port, s)) in all.enumerate() {
         let (sport, dport, isn) = if s.from_client {
             (client_port, 8443, client_isn)
         } else {
