@@ -59,10 +59,7 @@ fn weak_psk_cracks_the_code_and_projects_longer_ones_from_the_measured_rate() {
         "12 digits: ".to_owned(),
         "\"ext binder\"".to_owned(),
     ] {
-        assert!(
-            text.contains(&needle),
-            "missing {needle:?} in\n{text}"
-        );
+        assert!(text.contains(&needle), "missing {needle:?} in\n{text}");
     }
 }
 

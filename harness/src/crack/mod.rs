@@ -186,7 +186,7 @@ pub fn search(target: &Target, candidates: &Candidates, budget: Budget) -> Searc
                 let mut made = 0u64;
                 let mut index = t as u64;
                 while index < limit {
-                    if made % CHECK_EVERY == 0 && made > 0 {
+                    if made > 0 && made.is_multiple_of(CHECK_EVERY) {
                         if stop.load(Ordering::Relaxed) {
                             break;
                         }
