@@ -262,3 +262,90 @@ impl Flow {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ClientHello of `body_len` zero bytes in one handshake record.
+    fn hello_record(body_len: u8) -> Vec<u8> {
+        let mut hs = vec![CLIENT_HELLO, 0, 0, body_len];
+        hs.extend(std::iter::repeat_n(0, usize::from(body_len)));
+        let mut rec = vec![HANDSHAKE_RECORD, 3, 1, 0, 4 + body_len];
+        rec.extend_from_slice(&hs);
+        rec
+    }
+
+    /// An IPv4 packet carrying a TCP segment with `payload` at sequence number `seq`.
+    fn ipv4_tcp(seq: u32, payload: &[u8]) -> Vec<u8> {
+        let total = u16::try_from(40 + payload.len()).expect("small");
+        let mut p = vec![0x45, 0];
+        p.extend_from_slice(&total.to_be_bytes());
+        p.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1]);
+        p.extend_from_slice(&[0x9c, 0x40, 0x20, 0xfb]);
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&[0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0]);
+        p.extend_from_slice(payload);
+        p
+    }
+
+    /// A big-endian pcap of `link_type` whose frames are `header` + each packet.
+    fn pcap_be(link_type: u32, header: &[u8], packets: &[Vec<u8>]) -> Vec<u8> {
+        let mut f = vec![0xa1, 0xb2, 0xc3, 0xd4, 0, 2, 0, 4];
+        f.extend_from_slice(&[0; 8]);
+        f.extend_from_slice(&65_535u32.to_be_bytes());
+        f.extend_from_slice(&link_type.to_be_bytes());
+        for p in packets {
+            let len = u32::try_from(header.len() + p.len()).expect("small");
+            f.extend_from_slice(&[0; 8]);
+            f.extend_from_slice(&len.to_be_bytes());
+            f.extend_from_slice(&len.to_be_bytes());
+            f.extend_from_slice(header);
+            f.extend_from_slice(p);
+        }
+        f
+    }
+
+    #[test]
+    fn a_hello_split_over_records_and_segments_is_joined_for_each_link_type() {
+        let record = hello_record(40);
+        // The handshake message split over two records, as RFC 8446 §5.1 allows.
+        let hs = &record[5..];
+        let mut split = vec![HANDSHAKE_RECORD, 3, 3, 0, 10];
+        split.extend_from_slice(&hs[..10]);
+        split.extend_from_slice(&[
+            HANDSHAKE_RECORD,
+            3,
+            3,
+            0,
+            u8::try_from(hs.len() - 10).expect("small"),
+        ]);
+        split.extend_from_slice(&hs[10..]);
+        assert_eq!(hello_from_records(&split).expect("joined"), hs);
+        // Without a SYN the lowest sequence number starts the stream.
+        let packets = [
+            ipv4_tcp(1_000 + 20, &split[20..]),
+            ipv4_tcp(1_000, &split[..20]),
+        ];
+        for (link, header) in [
+            (0u32, &[2, 0, 0, 0][..]),
+            (101, &[][..]),
+            (276, &[0; 20][..]),
+        ] {
+            let pcap = pcap_be(link, header, &packets);
+            assert_eq!(client_hello(&pcap).expect("found"), hs, "link type {link}");
+        }
+    }
+
+    #[test]
+    fn what_is_not_a_client_hello_is_named() {
+        let e = client_hello(&[23, 3, 3, 0, 1, 0]).expect_err("application data");
+        assert!(e.contains("content type 23"), "{e}");
+        let e = hello_from_records(&[22, 3, 3, 0, 4, 2, 0, 0, 0]).expect_err("a ServerHello");
+        assert!(e.contains("type 2, not ClientHello"), "{e}");
+        let e = hello_from_records(&hello_record(40)[..30]).expect_err("cut");
+        assert!(e.contains("ends inside"), "{e}");
+        let e = client_hello(&pcap_be(1, &[], &[])).expect_err("empty");
+        assert!(e.contains("no TCP payload"), "{e}");
+    }
+}
