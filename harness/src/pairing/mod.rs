@@ -114,12 +114,13 @@ pub fn pair<S: Read + Write>(
     let ours = hello_body(identity, &message)?;
     let theirs = exchange_hellos(stream, role, &ours)?;
     let their_message = check_hello(&theirs, identity)?;
-    // A bad point or side byte is an active attacker's doing: treat it as a wrong guess.
-    let shared = Zeroizing::new(
-        state
-            .finish(their_message)
-            .map_err(|_| PairError::Mismatch)?,
-    );
+    // A bad point or side byte is an active attacker's doing: treat it as a wrong guess,
+    // and tell the other side so that it does not wait for a confirmation.
+    let Ok(shared) = state.finish(their_message) else {
+        let _ = write_frame(stream, Kind::Abort, &[ABORT_MISMATCH]);
+        return Err(PairError::Mismatch);
+    };
+    let shared = Zeroizing::new(shared);
     let (hello_connector, hello_listener) = match role {
         Role::Connector => (ours, theirs),
         Role::Listener => (theirs, ours),

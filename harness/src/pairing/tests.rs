@@ -62,3 +62,39 @@ fn different_identities_are_named() {
     let msg = a.err().expect("refused").to_string();
     assert!(msg.contains("\"one\"") && msg.contains("\"two\""), "{msg}");
 }
+
+#[test]
+fn a_malformed_spake2_message_fails_as_a_mismatch_and_the_peer_hears_it() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let b = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().expect("accept");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        pair(
+            &mut s,
+            Role::Listener,
+            b"1",
+            "lab",
+            ChaCha20Rng::seed_from_u64(2),
+        )
+    });
+    // An attacker's Hello: the right identity, but the listener's own side byte 'B' where
+    // the connector's 'A' belongs (SPAKE2 refuses it).
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut body = vec![3];
+    body.extend_from_slice(b"lab");
+    body.push(b'B');
+    body.extend_from_slice(&[0x58; 32]);
+    wire::write_frame(&mut s, Kind::Hello, &body).expect("sent");
+    let (kind, _) = wire::read_frame(&mut s).expect("the listener's Hello");
+    assert_eq!(kind, Kind::Hello);
+    assert!(matches!(
+        b.join().expect("thread"),
+        Err(PairError::Mismatch)
+    ));
+    let (kind, reason) = wire::read_frame(&mut s).expect("an Abort");
+    assert_eq!((kind, reason), (Kind::Abort, vec![ABORT_MISMATCH]));
+}
