@@ -42,15 +42,18 @@ pub struct PairArgs {
 /// The end of `keylab pair --help`: an example, what an attacker gets, the exit codes.
 pub fn long_help() -> String {
     format!(
-        "Example, on two machines (the code is typed, not shown, on each):\n\
-         \n  alice$ keylab pair --listen 0.0.0.0:7000 --identity lab --out lab.psk\
-         \n  bob$   keylab pair --connect alice.example:7000 --identity lab --out lab.psk\
-         \n  (both) keylab server/client --psk-file lab.psk\n\
-         \nThe code is read from the terminal without echo, or as the first line of stdin when \
-         that is not a terminal. A passive observer of the pairing can test no code offline; an \
-         active one gets one guess per attempt. A wrong code fails on both sides with \
-         \"the codes did not match (or someone in between guessed wrong)\" and exit status 1, \
-         and nothing is written.\n\n{}",
+        "Example, on two machines (the code is typed, not shown, on each):
+
+  alice$ keylab pair --listen 0.0.0.0:7000 --identity lab --out lab.psk
+  bob$   keylab pair --connect 192.0.2.7:7000 --identity lab --out lab.psk
+  (both) keylab server/client --psk-file lab.psk ...
+
+The code is read from the terminal without echo, or as the first line of stdin when that
+is not a terminal. A passive observer of the pairing can test no code offline; an active
+one gets one guess per attempt. A wrong code fails on both sides with \"the codes did not
+match (or someone in between guessed wrong)\" and exit status 1, and nothing is written.
+
+{}",
         crate::failure::EXIT_CODES
     )
 }
