@@ -69,6 +69,8 @@
 //! - [`states`]: the Appendix A state machines as data: typed state names whose `Display`
 //!   is the RFC spelling, and the transition tables.
 //! - [`auth`]: signature schemes, CertificateVerify, peer chain validation via `pki`.
+//! - [`binders`]: the PSK binders of a recorded ClientHello and the binder a candidate PSK
+//!   gives (the offline test a weak PSK falls to).
 //! - [`psk`], [`tickets`], [`session`]: external PSKs and PSK files, server tickets,
 //!   client sessions.
 //! - [`error`]: one [`Error`] type and the single mapping from errors to alerts.
@@ -78,6 +80,7 @@
 
 pub mod algorithms;
 pub mod auth;
+pub mod binders;
 pub mod codec;
 mod config;
 mod conn;

@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::cmd::{demo, keyserver, net, pki, share, shell, teach, wsn};
+use crate::cmd::{demo, keyserver, net, pair, pki, psk, share, shell, teach, wsn};
 use crate::failure::{EXIT_CODES, Failure};
 
 /// keylab: how two parties who have never met end up sharing a secret key, shown and tested.
@@ -49,6 +49,14 @@ pub enum Command {
     /// A tampering proxy between a client and a server, for attack tests.
     #[command(after_help = EXIT_CODES)]
     Mitm(net::MitmArgs),
+    /// Pre-shared keys: how a short code makes a weak one (from-code, crack), and how to
+    /// make and carry a strong one (new, import).
+    #[command(subcommand)]
+    Psk(psk::PskCommand),
+    /// Agree on a strong PSK from a short code typed on both sides (SPAKE2, RFC 9382),
+    /// and save it as a PSK file on both sides.
+    #[command(after_help = EXIT_CODES, after_long_help = pair::long_help())]
+    Pair(pair::PairArgs),
     /// Issue, inspect and validate test certificates.
     #[command(subcommand)]
     Pki(pki::PkiCommand),
@@ -91,6 +99,7 @@ impl Cli {
             Command::Keyserver(keyserver::KeyserverCommand::Publish(args)) => args.json,
             Command::Keyserver(keyserver::KeyserverCommand::Fetch(args)) => args.json,
             Command::Keyserver(keyserver::KeyserverCommand::Audit(args)) => args.json,
+            Command::Psk(psk::PskCommand::Crack(args)) => args.json,
             Command::Share(share::ShareCommand::Split(args)) => args.json,
             Command::Share(share::ShareCommand::Combine(args)) => args.json,
             _ => false,
@@ -107,6 +116,8 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> {
         Command::Teach(args) => teach::run(&args, out),
         Command::States(args) => net::states::run(&args, out),
         Command::Mitm(args) => net::mitm::run(&args, out),
+        Command::Psk(command) => psk::run(&command, out),
+        Command::Pair(args) => pair::run(&args, out),
         Command::Pki(command) => pki::run(&command, out),
         Command::Wsn(command) => wsn::run(&command, out),
         Command::Share(command) => share::run(&command, out),

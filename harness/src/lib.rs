@@ -30,6 +30,10 @@
 //! - [`teach`]: the explanation model of a connection (records in wire order, messages,
 //!   key schedule values with check-it-yourself commands) and its renderers: the terminal
 //!   ([`teach::terminal`]) and a self-contained HTML page ([`teach::html`]).
+//! - [`crack`]: offline guessing of a PSK made from a short code, against the binder of
+//!   one recorded ClientHello (a pcap or a `mitm --record` file, [`crack::capture`]).
+//! - [`pairing`]: two sides with the same short code agree on a strong PSK with SPAKE2
+//!   and key confirmation ([`pairing::wire`]: its framing).
 //!
 //! # The command line
 //!
@@ -37,7 +41,7 @@
 //!   `RUST_LOG`), prints a failure (as JSON on stdout too in `--json` mode) and ends
 //!   quietly when stdout is closed.
 //! - [`cmd`]: one module per command family, each owning its arguments (`demo`, `net`,
-//!   `teach`, `pki`, `share`, `keyserver`, `wsn`, `shell`), and the helpers they share.
+//!   `teach`, `pki`, `psk`, `pair`, `share`, `keyserver`, `wsn`, `shell`), and the helpers they share.
 //! - [`failure`]: what a failed command prints, its kind and its exit status.
 //!
 //! Dependencies point one way: `cli` → `cmd` → the library modules → the workspace
@@ -66,10 +70,12 @@ macro_rules! status_part {
     }};
 }
 
+pub mod crack;
 pub mod explain;
 pub mod keylog;
 pub mod mitm;
 pub mod observe;
+pub mod pairing;
 pub mod runner;
 pub mod seed;
 pub mod states_diagram;

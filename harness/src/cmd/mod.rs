@@ -7,6 +7,8 @@
 //! - [`demo`]: `keylab demo`, every path over loopback, explained.
 //! - [`net`]: `keylab server`, `client`, `mitm` and `states`.
 //! - [`pki`]: `keylab pki init | issue | verify | show`.
+//! - [`psk`]: `keylab psk from-code | crack | new | import`.
+//! - [`pair`]: `keylab pair`, a strong PSK from a short code (SPAKE2).
 //! - [`share`]: `keylab share split | combine | serve`.
 //! - [`keyserver`]: `keylab keyserver ...`, `keylab seal` and `keylab open`.
 //! - [`shell`]: `keylab completions` and `keylab manpage`.
@@ -16,7 +18,9 @@
 pub mod demo;
 pub mod keyserver;
 pub mod net;
+pub mod pair;
 pub mod pki;
+pub mod psk;
 pub mod share;
 pub mod shell;
 pub mod teach;

@@ -79,6 +79,23 @@ pub fn read_input(path: &Path, limit: u64) -> Result<Vec<u8>, Failure> {
     Ok(bytes)
 }
 
+/// Writes a secret (a key, a PSK file) to `path` with mode 0600, or to `out` for `-`.
+/// Call [`check_output`] before the work; `force` allows replacing a file.
+pub fn write_secret(
+    path: &Path,
+    contents: &[u8],
+    force: bool,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Failure> {
+    if is_stdio(path) {
+        return out
+            .write_all(contents)
+            .map_err(|e| Failure::output(format!("writing standard output: {e}")));
+    }
+    pki::files::write_file(path, contents, force, true)
+        .map_err(|e| Failure::output(format!("writing {}: {e}", path.display())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

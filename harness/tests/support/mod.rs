@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod keylab_peer;
+pub mod pcap;
 pub mod rustls_echo;
 pub mod rustls_peer;
 

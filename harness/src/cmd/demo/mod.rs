@@ -18,7 +18,9 @@ use crate::teach::{build, html, layout, terminal};
 
 mod forward_secrecy;
 mod json;
+mod pake;
 mod plans;
+mod weak_psk;
 
 pub use forward_secrecy::{Attempt, ForwardSecrecy, Leaked, Recovered, attack, demonstrate};
 use plans::{Holds, Plan, check, plans_for};
@@ -49,6 +51,13 @@ pub enum PathArg {
     Hrr,
     /// ephemeral-dh, certificate, psk+dhe, resumption+dhe, psk and hrr.
     All,
+    /// A psk+dhe handshake keyed by a 6-digit code, recorded, and the code cracked offline
+    /// from its binder (the guess rate measured in the run).
+    #[value(name = "weak-psk")]
+    WeakPsk,
+    /// The same kind of code through `keylab pair` (SPAKE2): the pairing messages, where
+    /// the strong key comes from, and the crack finding nothing.
+    Pake,
 }
 
 /// `keylab demo`
@@ -114,6 +123,19 @@ pub fn long_help() -> String {
 pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
     if args.forward_secrecy {
         return forward_secrecy::run(args, out);
+    }
+    if matches!(args.path, PathArg::WeakPsk | PathArg::Pake) {
+        if args.explain || args.keylog.is_some() || args.html.is_some() || args.states_dot.is_some()
+        {
+            return Err(Failure::usage(
+                "--path weak-psk and --path pake explain themselves: they take --seed, --json \
+                 and --key only",
+            ));
+        }
+        return match args.path {
+            PathArg::WeakPsk => weak_psk::run(args, out),
+            _ => pake::run(args, out),
+        };
     }
     let plans = plans_for(args.path);
     let page_on_stdout = stdout_file(args)?;

@@ -144,6 +144,8 @@ pub(super) fn plans_for(path: PathArg) -> Vec<&'static Plan> {
         PathArg::Resumption => &["ephemeral-dh", "resumption"],
         PathArg::ResumptionDhe => &["ephemeral-dh", "resumption+dhe"],
         PathArg::Hrr => &["hrr"],
+        // Not TLS paths of their own: `demo::run` sends them to their demonstrations.
+        PathArg::WeakPsk | PathArg::Pake => &[],
     };
     wanted
         .iter()
@@ -236,6 +238,8 @@ mod tests {
                 "resumption",
                 "resumption+dhe",
                 "hrr",
+                "all",
+                "all",
                 "all"
             ]
         );
