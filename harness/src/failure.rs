@@ -8,7 +8,8 @@ pub const EXIT_CODES: &str = "\
 Exit status:
   0  success
   1  the check failed: `pki verify` rejected the certificate, `keylab client` could not
-     connect or complete the handshake, a key server's log did not verify
+     connect or complete the handshake, a key server's log did not verify, `psk crack`
+     found no code, the codes of a `pair` did not match
   2  usage error, invalid input, an output that cannot be written (or would be
      overwritten), or a key or share server that cannot be reached or refuses";
 
