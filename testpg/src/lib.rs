@@ -67,9 +67,16 @@ impl Cluster {
 
     fn start_in(bin: PathBuf, mode: Mode) -> Self {
         let run_as = is_root().then(|| "postgres".to_owned());
+        // The server's user must reach its directory: as root, not under TMPDIR (which may
+        // sit in root's 0700 home) but in /tmp.
+        let parent = if run_as.is_some() {
+            PathBuf::from("/tmp")
+        } else {
+            std::env::temp_dir()
+        };
         let dir = tempfile::Builder::new()
             .prefix("keylab-pg")
-            .tempdir()
+            .tempdir_in(parent)
             .expect("a temporary directory");
         let password = format!("pw-{}", std::process::id());
         let pwfile = dir.path().join("pwfile");
