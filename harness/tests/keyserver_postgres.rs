@@ -239,6 +239,58 @@ fn init_serve_and_migrate_on_the_command_line() {
         ],
     );
     assert_fails(&o, 2, "already holds a log");
+
+    // A SQLite file that is not a key server's: refused, and left as it was.
+    let other = dir.path().join("app.sqlite");
+    let conn = other_app_db(&other);
+    drop(conn);
+    let before = std::fs::read(&other).expect("read");
+    let empty = cluster.create_database("untouched");
+    let o = run(
+        &cluster,
+        &[
+            "keyserver",
+            "migrate",
+            "--from",
+            other.to_str().expect("utf-8"),
+            "--to",
+            &empty,
+        ],
+    );
+    assert_fails(&o, 2, "not a keylab key server database");
+    assert_eq!(std::fs::read(&other).expect("read"), before);
+    assert!(!Path::new(&format!("{}.log-key.pem", other.display())).exists());
+    // --log-key with a SQLite file that does not exist starts no second log.
+    let o = run(
+        &cluster,
+        &[
+            "keyserver",
+            "serve",
+            "--insecure-http",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            "postgresql:keys",
+            "--log-key",
+            key_arg,
+        ],
+    );
+    assert_fails(&o, 2, "is not a PostgreSQL URL");
+    let o = run(
+        &cluster,
+        &[
+            "keyserver",
+            "serve",
+            "--insecure-http",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            dir.path().join("new.db").to_str().expect("utf-8"),
+            "--log-key",
+            key_arg,
+        ],
+    );
+    assert_fails(&o, 2, "no such SQLite database");
 }
 
 /// What the publishers saw.
@@ -356,6 +408,8 @@ fn front_ends_lose_nothing_to_kill_9_or_a_database_restart() {
         let mut killed = front_ends[0].take().expect("running");
         killed.child.kill().expect("SIGKILL");
         let _ = killed.child.wait();
+        // A front end starting while the others append passes its start-up checks.
+        let (_joined, _) = front_end(&cluster, &url, &key_file);
         wait_until(&done, total / 2);
         cluster.stop_server();
         std::thread::sleep(Duration::from_millis(500));
@@ -512,4 +566,12 @@ fn a_front_end_rebuilds_the_log_key_from_share_servers() {
         ],
     );
     assert_fails(&o, 2, "it is not the log's key");
+}
+
+/// Someone else's SQLite database: a table of its own, in rollback-journal mode.
+fn other_app_db(path: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).expect("open");
+    conn.execute_batch("CREATE TABLE users (name TEXT); INSERT INTO users VALUES ('ann');")
+        .expect("fill");
+    conn
 }

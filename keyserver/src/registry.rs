@@ -104,6 +104,13 @@ impl From<StoreError> for Refusal {
                 RefusalKind::Unavailable,
                 "the key server's database is unavailable: try again shortly",
             ),
+            StoreError::Busy(reason) => {
+                tracing::warn!("storage: the log's lock: {reason}");
+                refuse(
+                    RefusalKind::Unavailable,
+                    "the log is busy with another front end's change: try again shortly",
+                )
+            }
             StoreError::Conflict => refuse(
                 RefusalKind::Unavailable,
                 "the log is busy with other changes: try again shortly",
@@ -226,7 +233,7 @@ impl Registry {
             signature,
             handover,
         };
-        for _ in 1..MAX_ATTEMPTS {
+        for _ in 0..MAX_ATTEMPTS {
             let (entry, change) = match self.plan_publish(&statement, now)? {
                 Plan::Answer(outcome, answer) => return Ok((outcome, answer)),
                 Plan::Append(entry, change) => (entry, change),
@@ -364,7 +371,7 @@ impl Registry {
         let nonce = parse_nonce(&req.nonce)?;
         let signature = api::signature(&req.signature, "signature")?;
         self.redeem(&nonce, now)?;
-        for _ in 1..MAX_ATTEMPTS {
+        for _ in 0..MAX_ATTEMPTS {
             if let Some(answer) = self.try_revoke(&fpr, nonce, signature, now)? {
                 return Ok(answer);
             }

@@ -380,3 +380,31 @@ fn a_database_restart_answers_503_then_recovers_without_restarting_the_front_end
         .expect("publish after the restart");
     assert_eq!(client.head().expect("head").tree_size, 2);
 }
+
+#[test]
+fn a_gap_in_the_log_is_refused_not_looped_on() {
+    let Some(cluster) = Cluster::start(Mode::Fast) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (target, key_file) = init(&cluster, "gap", dir.path());
+    let mut a = front_end(&target, &key_file, 50);
+    let mut b = front_end(&target, &key_file, 51);
+    publish(&mut a, &key(52), "first");
+    publish(&mut a, &key(53), "second");
+    cluster
+        .connect("gap")
+        .execute("DELETE FROM log WHERE idx = 0", &[])
+        .expect("delete");
+    // b catches up from 0: entry 0 is gone, which it says rather than waiting forever.
+    let refused = b.by_name("second").expect_err("a gap");
+    assert_eq!(refused.kind, keyserver::registry::RefusalKind::Internal);
+    let err = Store::connect(
+        &Location::Postgres(target),
+        LogKey::File(key_file),
+        &mut rng(54),
+        SystemTime::now(),
+    )
+    .expect_err("refused at start");
+    assert!(err.to_string().contains("entry 0 is missing"), "{err}");
+}

@@ -59,6 +59,15 @@ pub(crate) trait Db: Reader + Send {
         &mut self,
         plan: &mut dyn FnMut(&mut dyn Reader) -> Result<Rows, StoreError>,
     ) -> Result<(), StoreError>;
+    /// Starts one consistent read-only view for the start-up checks (a no-op where no
+    /// other process writes).
+    fn begin_snapshot(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Ends [`Db::begin_snapshot`]'s view.
+    fn end_snapshot(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Records a freshly drawn challenge nonce.
     fn issue_challenge(&mut self, nonce: &Nonce, now: Now) -> Result<(), StoreError>;
     /// Uses a challenge nonce up (once, before it expires).

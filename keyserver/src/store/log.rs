@@ -77,7 +77,9 @@ impl Log {
             }
             for (index, entry) in &batch {
                 if *index != self.tree.size() {
-                    break;
+                    let missing = self.tree.size();
+                    self.tree.truncate(base);
+                    return Err(self.tampered(&format!("entry {missing} is missing")));
                 }
                 self.tree.push(leaf_hash(entry));
             }

@@ -1,9 +1,11 @@
 //! Moving a SQLite log to PostgreSQL: the same entries, key index and signed heads, so
 //! the same log key, tree and heads — clients that pinned the log notice nothing.
 //!
-//! The source is opened and checked as a server would (replay, root, index), the target
-//! must be empty, everything is copied in one transaction, and the target is then opened
-//! with the source's key and checked the same way before the move counts as done.
+//! The source is only read: opened without creating or changing anything, checked as a
+//! server would (replay, root, index) and locked against key servers until the copy is
+//! done. The target must be empty; everything is copied in one transaction, compared
+//! with the source before it commits, and the target is then opened with the source's
+//! key and checked as a front end would before the move counts as done.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -44,30 +46,39 @@ pub fn migrate<R: CryptoRng + ?Sized>(
             from.display()
         )));
     }
-    let source = Store::open(from, rng, now)?;
+    // Checked as a server would, and locked against key servers until the copy is done.
+    let source = Store::open_source(from, rng, now)?;
     let head = source.head().clone();
     let spki = source.log_public_key().spki_der().to_vec();
-    drop(source);
-    let mut target = PgDb::connect(to)?;
+    let mut target = PgDb::connect(to, true)?;
     if !target.is_empty()? {
         return Err(StoreError::Config(format!(
             "{to}: the database already holds a log: migrate into an empty database"
         )));
     }
-    let mut src = SqliteDb::open(from)?;
+    let mut src = SqliteDb::open_existing(from, false)?;
     let mut counts = (0u64, 0u64, 0u64);
     target.copy_in(&spki, &mut |copy| {
         counts = copy_rows(&mut src, copy)?;
+        // Checked before COMMIT: a copy that differs leaves the target empty.
+        if copy.latest_head()?.as_ref() != Some(&head) || counts.0 != head.tree_size {
+            return Err(StoreError::Tampered {
+                db: to.to_string(),
+                reason: "the copy's latest head differs from the source's".into(),
+            });
+        }
         Ok(())
     })?;
     drop(src);
     let log_key = log_key_path(from);
+    // Opened as a front end would: replay, root, key index, the recorded key.
     let check = Store::connect(
         &Location::Postgres(to.clone()),
         LogKey::File(log_key.clone()),
         rng,
         now,
     )?;
+    drop(source);
     if check.head() != &head {
         return Err(StoreError::Tampered {
             db: to.to_string(),

@@ -76,6 +76,10 @@ pub enum StoreError {
         /// What failed.
         reason: String,
     },
+    /// The log's lock was not free within the lock timeout (another front end's
+    /// transaction is stuck or slow): answered 503 at once.
+    #[error("the log is busy: {0}")]
+    Busy(String),
     /// Another front end changed what a statement assumed, or the database reported a
     /// serialization conflict: decide again and retry.
     #[error("a concurrent change overtook this one")]
@@ -221,11 +225,24 @@ impl Store {
         rng: &mut R,
         now: SystemTime,
     ) -> Result<Self, StoreError> {
-        let db: Box<dyn Db> = match location {
-            Location::Sqlite(path) => Box::new(sqlite::SqliteDb::open(path)?),
-            Location::Postgres(target) => Box::new(pg::PgDb::connect(target)?),
+        let (db, create): (Box<dyn Db>, bool) = match location {
+            Location::Sqlite(path) => (Box::new(sqlite::SqliteDb::open(path)?), true),
+            Location::Postgres(target) => (Box::new(pg::PgDb::connect(target, false)?), false),
         };
-        Self::load(db, location.to_string(), key, rng, now, false)
+        Self::load(db, location.to_string(), key, rng, now, create)
+    }
+
+    /// Opens an existing SQLite log to copy it: nothing is created or changed in it
+    /// (no schema migration, no new key), and it stays locked against key servers
+    /// until the store is dropped. Its key is the file beside it.
+    pub(crate) fn open_source<R: CryptoRng + ?Sized>(
+        path: &Path,
+        rng: &mut R,
+        now: SystemTime,
+    ) -> Result<Self, StoreError> {
+        let db = Box::new(sqlite::SqliteDb::open_existing(path, true)?);
+        let key = LogKey::File(log_key_path(path));
+        Self::load(db, path.display().to_string(), key, rng, now, false)
     }
 
     /// Creates the PostgreSQL log at `target`: the log key file `key_file` (mode 0600;
@@ -238,27 +255,52 @@ impl Store {
         rng: &mut R,
         now: SystemTime,
     ) -> Result<Self, StoreError> {
-        let db = Box::new(pg::PgDb::connect(target)?);
+        let mut db = Box::new(pg::PgDb::connect(target, true)?);
         if !key_file.exists() {
+            // Made only for a log that has no key yet: never an orphan key file.
+            if let Some(recorded) = db.recorded_log_key()? {
+                return Err(StoreError::LogKey {
+                    what: key_file.display().to_string(),
+                    reason: format!(
+                        "no such file, and the log exists already with key {}: give its \
+                         key file",
+                        pki::fingerprint(&recorded)
+                    ),
+                });
+            }
             load_or_create_log_key(key_file, 0, rng)?;
         }
         let key = LogKey::File(key_file.to_path_buf());
-        Self::load(db, target.to_string(), key, rng, now, true)
+        Self::load(db, target.to_string(), key, rng, now, true).map_err(|e| match e {
+            StoreError::LogKey { reason, .. } => StoreError::LogKey {
+                what: key_file.display().to_string(),
+                reason,
+            },
+            e => e,
+        })
     }
 
+    /// Reads the log back and checks it (module docs); `create` lets it start a new, empty
+    /// log (a SQLite file opened by `serve`, `keyserver init`), where a front end of a
+    /// shared log or the source of a migration must find one.
     fn load<R: CryptoRng + ?Sized>(
         mut db: Box<dyn Db>,
         name: String,
         key: LogKey,
         rng: &mut R,
         now: SystemTime,
-        init: bool,
+        create: bool,
     ) -> Result<Self, StoreError> {
-        if db.shared() && !init && db.recorded_log_key()?.is_none() {
+        // One consistent view for the start-up checks: other front ends may append
+        // meanwhile (PostgreSQL: one REPEATABLE READ transaction).
+        db.begin_snapshot()?;
+        let read = read_start(&mut *db, &name);
+        db.end_snapshot()?;
+        let start = read?;
+        if db.shared() && !create && start.recorded.is_none() {
             return Err(not_created(&name));
         }
-        let (tree, replay) = load_tree(&mut *db, &name)?;
-        let (key, what) = read_log_key(key, &name, tree.size(), rng)?;
+        let (key, what) = read_log_key(key, &name, start.tree.size(), rng)?;
         let public =
             pki::PublicKey::ed25519_from_raw(key.verifying_key().as_bytes()).map_err(|e| {
                 StoreError::LogKey {
@@ -266,78 +308,40 @@ impl Store {
                     reason: e.to_string(),
                 }
             })?;
+        if let Some(spki) = start.recorded.filter(|spki| spki != public.spki_der()) {
+            return Err(not_the_log_key(&what, &spki));
+        }
         let log = Log {
             name,
-            tree,
+            tree: start.tree,
             key,
             public,
             head: TreeHead::default(),
         };
         let mut store = Self { db, log };
-        store.check_recorded_key(&what, init)?;
-        match store.db.latest_head()? {
+        match start.head {
             Some(head) => store.log.check_head(head, &what)?,
-            None if store.log.tree.size() == 0 && (init || !store.db.shared()) => {
+            None if store.log.tree.size() == 0 && create => {
                 // A new log: sign the empty tree.
                 let head = store.log.sign_head(0, now);
                 let spki = store.log.public.spki_der().to_vec();
                 store.db.start_log(&head, &spki)?;
                 store.log.head = head;
             }
-            None if store.log.tree.size() == 0 => return Err(not_created(&store.log.name)),
+            None if store.log.tree.size() == 0 && store.db.shared() => {
+                return Err(not_created(&store.log.name));
+            }
+            None if store.log.tree.size() == 0 => {
+                return Err(StoreError::Config(format!(
+                    "{}: no signed tree head: not a key server's log",
+                    store.log.name
+                )));
+            }
             None => return Err(store.log.tampered("entries without a signed tree head")),
         }
-        store.check_index(&replay)?;
-        Ok(store)
-    }
-
-    /// Whether the log key is the one the database records (PostgreSQL records it at
-    /// [`Store::init`]; SQLite keeps the key beside the file instead).
-    fn check_recorded_key(&mut self, what: &str, init: bool) -> Result<(), StoreError> {
-        match self.db.recorded_log_key()? {
-            Some(spki) if spki != self.log.public.spki_der() => Err(StoreError::LogKey {
-                what: what.to_owned(),
-                reason: format!(
-                    "it is not the log's key: the database records key {} \
-                     (a wrong or replaced key file?)",
-                    pki::fingerprint(&spki)
-                ),
-            }),
-            None if self.db.shared() && !init => Err(not_created(&self.log.name)),
-            _ => Ok(()),
-        }
-    }
-
-    /// Whether the key index (what lookups are answered from) is what the log implies:
-    /// an edited status, key or name would otherwise be served as if logged. Reads the
-    /// index in batches.
-    fn check_index(&mut self, replay: &Replay) -> Result<(), StoreError> {
-        let implied = replay.records();
-        let mut expected = implied.iter();
-        let mut after = String::new();
-        let (mut seen, mut first_wrong) = (0usize, None);
-        loop {
-            let batch = self.db.keys_after(&after, BATCH as usize)?;
-            let Some(last) = batch.last() else { break };
-            after.clone_from(&last.fingerprint);
-            for stored in &batch {
-                seen += 1;
-                if first_wrong.is_none() && expected.next() != Some(stored) {
-                    first_wrong = Some(stored.fingerprint.clone());
-                }
-            }
-        }
-        if seen != implied.len() {
-            return Err(self.log.tampered(&format!(
-                "the key index holds {seen} keys, the log {}",
-                implied.len()
-            )));
-        }
-        match first_wrong {
-            Some(fpr) => Err(self.log.tampered(&format!(
-                "the key index disagrees with the log about key {fpr}"
-            ))),
-            None => Ok(()),
+        match start.index_mismatch {
+            Some(reason) => Err(store.log.tampered(&reason)),
+            None => Ok(store),
         }
     }
 
@@ -467,7 +471,65 @@ impl Store {
     }
 }
 
-fn not_created(db: &str) -> StoreError {
+/// What the start-up checks read, in one snapshot.
+struct Start {
+    tree: Tree,
+    recorded: Option<Vec<u8>>,
+    head: Option<TreeHead>,
+    /// Why the key index is not what the log implies, if it is not.
+    index_mismatch: Option<String>,
+}
+
+fn read_start(db: &mut dyn Db, name: &str) -> Result<Start, StoreError> {
+    let (tree, replay) = load_tree(db, name)?;
+    Ok(Start {
+        recorded: db.recorded_log_key()?,
+        head: db.latest_head()?,
+        index_mismatch: index_mismatch(db, &replay)?,
+        tree,
+    })
+}
+
+/// Whether the key index (what lookups are answered from) differs from what the log
+/// implies — an edited status, key or name would otherwise be served as if logged — and
+/// how. Reads the index in batches.
+fn index_mismatch(db: &mut dyn Db, replay: &Replay) -> Result<Option<String>, StoreError> {
+    let implied = replay.records();
+    let mut expected = implied.iter();
+    let mut after = String::new();
+    let (mut seen, mut first_wrong) = (0usize, None);
+    loop {
+        let batch = db.keys_after(&after, BATCH as usize)?;
+        let Some(last) = batch.last() else { break };
+        after.clone_from(&last.fingerprint);
+        for stored in &batch {
+            seen += 1;
+            if first_wrong.is_none() && expected.next() != Some(stored) {
+                first_wrong = Some(stored.fingerprint.clone());
+            }
+        }
+    }
+    if seen != implied.len() {
+        return Ok(Some(format!(
+            "the key index holds {seen} keys, the log {}",
+            implied.len()
+        )));
+    }
+    Ok(first_wrong.map(|fpr| format!("the key index disagrees with the log about key {fpr}")))
+}
+
+fn not_the_log_key(what: &str, recorded: &[u8]) -> StoreError {
+    StoreError::LogKey {
+        what: what.to_owned(),
+        reason: format!(
+            "it is not the log's key: the database records key {} (a wrong or replaced key \
+             file?)",
+            pki::fingerprint(recorded)
+        ),
+    }
+}
+
+pub(crate) fn not_created(db: &str) -> StoreError {
     StoreError::Config(format!(
         "{db}: no log here yet: create it with `keylab keyserver init`"
     ))

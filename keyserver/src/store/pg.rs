@@ -4,14 +4,18 @@
 //!   taken `FOR UPDATE` by every append: appends are serialized in the database, so the
 //!   Merkle tree never forks, while lookups read without waiting.
 //! - **Challenges** are rows, redeemed with one `UPDATE … WHERE NOT used`, so a nonce
-//!   issued by one front end is good at any other, once. Lifetimes use the wall clock.
+//!   issued by one front end is good at any other, once. Lifetimes use the database's
+//!   clock, the same for every front end.
 //!   The table is `UNLOGGED`: issuing and redeeming a nonce writes no WAL and waits for
 //!   no disk, and a database crash empties it — every nonce is then unknown and refused,
 //!   as after a SQLite server's restart, which costs a client a new challenge.
 //! - **Failures**: a lost connection (the database down or restarting) is
 //!   [`StoreError::Unavailable`] (answered 503); the next request connects again. A
-//!   serialization failure, deadlock or lock timeout is [`StoreError::Conflict`]
-//!   (decided again and retried by the registry). A front end killed mid-append leaves an
+//!   serialization failure or deadlock is [`StoreError::Conflict`] (decided again and
+//!   retried by the registry); waiting more than 5 s for the log's lock (another front
+//!   end's transaction stuck) is [`StoreError::Busy`], answered 503 at once. Sessions
+//!   idle in a transaction for 30 s are ended by the database, so a front end that
+//!   vanishes mid-append holds the lock that long at most. A front end killed mid-append leaves an
 //!   open transaction that the database rolls back when the connection drops.
 //! - **Schema**: versions in `keylab_schema`, applied at connect under an advisory lock
 //!   (front ends starting together migrate once); a newer version is refused.
@@ -20,7 +24,7 @@ use postgres::error::SqlState;
 use postgres::{Client, GenericClient, Row};
 
 use super::db::{Db, Reader, Rows};
-use super::{Change, KeyRecord, PgTarget, Status, StoreError, from_i64, to_i64, unix_ms};
+use super::{Change, KeyRecord, PgTarget, Status, StoreError, from_i64, to_i64};
 use crate::challenge::{MAX_OUTSTANDING, NONCE_LIFETIME, NonceError, Now};
 use crate::wire::{Nonce, TreeHead};
 
@@ -31,7 +35,7 @@ CREATE TABLE log (
     entry bytea NOT NULL
 );
 CREATE TABLE keys (
-    fingerprint text PRIMARY KEY,
+    fingerprint text COLLATE \"C\" PRIMARY KEY,
     name text NOT NULL,
     spki bytea NOT NULL,
     log_index bigint NOT NULL,
@@ -73,15 +77,17 @@ pub struct PgDb {
 }
 
 impl PgDb {
-    /// Connects to `target` and migrates its schema.
-    pub(crate) fn connect(target: &PgTarget) -> Result<Self, StoreError> {
+    /// Connects to `target` and brings its schema up to date; `create` lets it create
+    /// the schema in a database that has none (`init`, `migrate`), where a front end
+    /// finds none and says so, without creating anything.
+    pub(crate) fn connect(target: &PgTarget, create: bool) -> Result<Self, StoreError> {
         let mut db = Self {
             target: target.clone(),
             client: None,
             issued: 0,
         };
         let shown = target.to_string();
-        db.run(|c| migrate(c, &shown))?;
+        db.run(|c| migrate(c, &shown, create))?;
         Ok(db)
     }
 
@@ -125,7 +131,7 @@ impl PgDb {
         })
     }
 
-    /// How many entries the log holds, and whether its public key is recorded.
+    /// Whether the database holds no log: no entries and no recorded log key.
     pub(crate) fn is_empty(&mut self) -> Result<bool, StoreError> {
         self.run(|c| {
             let meta = c.query_opt("SELECT 1 FROM log_meta", &[])?;
@@ -194,11 +200,24 @@ fn classify(e: &postgres::Error, shown: &str) -> StoreError {
             if [
                 SqlState::T_R_SERIALIZATION_FAILURE,
                 SqlState::T_R_DEADLOCK_DETECTED,
-                SqlState::LOCK_NOT_AVAILABLE,
             ]
             .contains(c) =>
         {
             StoreError::Conflict
+        }
+        Some(c) if *c == SqlState::LOCK_NOT_AVAILABLE || *c == SqlState::QUERY_CANCELED => {
+            StoreError::Busy(describe(e))
+        }
+        Some(c)
+            if [
+                SqlState::INVALID_CATALOG_NAME,
+                SqlState::INVALID_PASSWORD,
+                SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
+                SqlState::INSUFFICIENT_PRIVILEGE,
+            ]
+            .contains(c) =>
+        {
+            StoreError::Config(format!("{shown}: {}", describe(e)))
         }
         _ => StoreError::Postgres(describe(e)),
     }
@@ -216,6 +235,8 @@ pub(crate) trait Copier {
     fn key(&mut self, key: &KeyRecord) -> Result<(), StoreError>;
     /// One signed head.
     fn head(&mut self, head: &TreeHead) -> Result<(), StoreError>;
+    /// The latest signed head copied so far.
+    fn latest_head(&mut self) -> Result<Option<TreeHead>, StoreError>;
 }
 
 struct PgCopier<'a, 'b>(&'a mut postgres::Transaction<'b>);
@@ -249,11 +270,31 @@ impl Copier for PgCopier<'_, '_> {
     fn head(&mut self, head: &TreeHead) -> Result<(), StoreError> {
         insert_head(self.0, head).map_err(pg_error)
     }
+
+    fn latest_head(&mut self) -> Result<Option<TreeHead>, StoreError> {
+        latest_head(self.0).map_err(pg_error)
+    }
 }
 
 /// Brings the schema to the newest version under an advisory lock, refusing one newer
 /// than this program.
-fn migrate(c: &mut Client, shown: &str) -> Result<(), Failed> {
+fn migrate(c: &mut Client, shown: &str, create: bool) -> Result<(), Failed> {
+    let known = MIGRATIONS.len() as i64;
+    // Up to date: no DDL, so a front end needs no right to create anything.
+    if let Some(found) = schema_version(c)? {
+        if found > known {
+            return Err(Failed::Store(StoreError::SchemaTooNew {
+                db: shown.to_owned(),
+                found,
+                known,
+            }));
+        }
+        if found == known {
+            return Ok(());
+        }
+    } else if !create {
+        return Err(Failed::Store(super::not_created(shown)));
+    }
     let mut tx = c.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute(
@@ -287,6 +328,23 @@ fn migrate(c: &mut Client, shown: &str) -> Result<(), Failed> {
     }
     tx.commit()?;
     Ok(())
+}
+
+/// The schema version recorded, or `None` when there is no keylab schema here.
+fn schema_version(c: &mut Client) -> Result<Option<i64>, postgres::Error> {
+    let exists: bool = c
+        .query_one("SELECT to_regclass('keylab_schema') IS NOT NULL", &[])?
+        .try_get(0)?;
+    if !exists {
+        return Ok(None);
+    }
+    let found: i64 = c
+        .query_one(
+            "SELECT COALESCE(max(version), 0)::bigint FROM keylab_schema",
+            &[],
+        )?
+        .try_get(0)?;
+    Ok(Some(found))
 }
 
 /// Reads through any client or transaction.
@@ -357,12 +415,10 @@ impl Db for PgDb {
 
     fn keys_after(&mut self, after: &str, limit: usize) -> Result<Vec<KeyRecord>, StoreError> {
         self.run(|c| {
-            // COLLATE "C": byte order, as SQLite and Rust sort the fingerprints.
+            // The column is COLLATE "C": byte order, as SQLite and Rust sort the
+            // fingerprints, and the primary key's index serves the range.
             let rows = c.query(
-                &format!(
-                    "{SELECT_KEY} WHERE fingerprint > $1 COLLATE \"C\" \
-                     ORDER BY fingerprint COLLATE \"C\" LIMIT $2"
-                ),
+                &format!("{SELECT_KEY} WHERE fingerprint > $1 ORDER BY fingerprint LIMIT $2"),
                 &[&after, &to_i64(limit as u64)],
             )?;
             Ok(rows.iter().map(read_key).collect::<Result<_, _>>()?)
@@ -421,17 +477,24 @@ impl Db for PgDb {
         })
     }
 
-    fn issue_challenge(&mut self, nonce: &Nonce, now: Now) -> Result<(), StoreError> {
+    fn begin_snapshot(&mut self) -> Result<(), StoreError> {
+        self.run(|c| Ok(c.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?))
+    }
+
+    fn end_snapshot(&mut self) -> Result<(), StoreError> {
+        self.run(|c| Ok(c.batch_execute("COMMIT")?))
+    }
+
+    fn issue_challenge(&mut self, nonce: &Nonce, _now: Now) -> Result<(), StoreError> {
         self.issued = self.issued.wrapping_add(1);
         let purge = self.issued % PURGE_EVERY == 1;
-        let now_ms = to_i64(unix_ms(now.wall));
         self.run(|c| {
             if purge {
-                purge_challenges(c, now_ms)?;
+                purge_challenges(c)?;
             }
             c.execute(
-                "INSERT INTO challenges (nonce, issued_ms) VALUES ($1, $2)",
-                &[&nonce.as_slice(), &now_ms],
+                &format!("INSERT INTO challenges (nonce, issued_ms) VALUES ($1, {DB_NOW_MS})"),
+                &[&nonce.as_slice()],
             )?;
             Ok(())
         })
@@ -440,15 +503,15 @@ impl Db for PgDb {
     fn redeem_challenge(
         &mut self,
         nonce: &Nonce,
-        now: Now,
+        _now: Now,
     ) -> Result<Result<(), NonceError>, StoreError> {
-        let now_ms = to_i64(unix_ms(now.wall));
-        let issued_after = now_ms - lifetime_ms();
         self.run(|c| {
             let used = c.execute(
-                "UPDATE challenges SET used = true \
-                 WHERE nonce = $1 AND NOT used AND issued_ms > $2",
-                &[&nonce.as_slice(), &issued_after],
+                &format!(
+                    "UPDATE challenges SET used = true \
+                     WHERE nonce = $1 AND NOT used AND issued_ms > {DB_NOW_MS} - $2"
+                ),
+                &[&nonce.as_slice(), &lifetime_ms()],
             )?;
             if used == 1 {
                 return Ok(Ok(()));
@@ -468,6 +531,10 @@ impl Db for PgDb {
     }
 }
 
+/// The database's clock in milliseconds since the Unix epoch: every front end measures
+/// a nonce's lifetime by the same clock, whatever its own says.
+const DB_NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
 fn lifetime_ms() -> i64 {
     i64::try_from(NONCE_LIFETIME.as_millis()).unwrap_or(i64::MAX)
 }
@@ -475,10 +542,10 @@ fn lifetime_ms() -> i64 {
 /// Forgets nonces issued two lifetimes ago (a used one is remembered that long, for a
 /// precise refusal), and the oldest beyond [`MAX_OUTSTANDING`], as
 /// [`crate::challenge::Challenges`] does in memory.
-fn purge_challenges(c: &mut Client, now_ms: i64) -> Result<(), postgres::Error> {
+fn purge_challenges(c: &mut Client) -> Result<(), postgres::Error> {
     c.execute(
-        "DELETE FROM challenges WHERE issued_ms <= $1",
-        &[&(now_ms - 2 * lifetime_ms())],
+        &format!("DELETE FROM challenges WHERE issued_ms <= {DB_NOW_MS} - $1"),
+        &[&(2 * lifetime_ms())],
     )?;
     c.execute(
         "DELETE FROM challenges WHERE nonce IN \

@@ -36,16 +36,18 @@ impl std::fmt::Display for PgTarget {
 }
 
 impl PgTarget {
-    /// Whether `text` is a PostgreSQL URL rather than a file.
+    /// Whether `text` is meant as a PostgreSQL URL rather than a file (a mistyped
+    /// `postgres:` without `//` counts, to be refused rather than made a file).
     pub fn is_url(text: &str) -> bool {
-        text.starts_with("postgres://") || text.starts_with("postgresql://")
+        text.starts_with("postgres:") || text.starts_with("postgresql:")
     }
 
     /// Parses `postgres://USER@HOST:PORT/DB` and finds its password (module docs). A URL
     /// holding a password is refused.
     pub fn parse(url: &str) -> Result<Self, StoreError> {
-        let mut config = postgres::Config::from_str(url)
-            .map_err(|e| StoreError::Config(format!("{url:?} is not a PostgreSQL URL: {e}")))?;
+        let mut config = postgres::Config::from_str(url).map_err(|e| {
+            StoreError::Config(format!("{:?} is not a PostgreSQL URL: {e}", redact(url)))
+        })?;
         if config.get_password().is_some() {
             return Err(StoreError::Config(
                 "the database URL holds a password: anyone can read it in `ps`; give it in \
@@ -72,7 +74,10 @@ impl PgTarget {
         config
             .connect_timeout(CONNECT_TIMEOUT)
             .keepalives_idle(Duration::from_secs(30))
-            .application_name("keylab keyserver");
+            .application_name("keylab keyserver")
+            // A stuck transaction elsewhere costs a request 5 s at most (then 503), and
+            // one that stops talking mid-transaction gives the log's lock back in 30 s.
+            .options("-c lock_timeout=5s -c idle_in_transaction_session_timeout=30s");
         Ok(Self {
             config: Box::new(config),
             shown,
@@ -95,6 +100,20 @@ impl PgTarget {
     /// Connects (no TLS: the database is expected on loopback or a private network).
     pub(crate) fn connect(&self) -> Result<postgres::Client, postgres::Error> {
         self.config.connect(postgres::NoTls)
+    }
+}
+
+/// `url` with any password in it replaced by `***`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
     }
 }
 
@@ -124,7 +143,8 @@ fn password_for(
         .filter(|line| !line.trim_start().starts_with('#'))
         .filter_map(|line| {
             let fields = pgpass_fields(line);
-            (fields.len() == 5).then_some(fields)
+            // As libpq: the password ends at the next unescaped colon, if any.
+            (fields.len() >= 5).then_some(fields)
         })
         .find(|fields| {
             fields[..4]
@@ -196,5 +216,8 @@ mod tests {
         assert_eq!(target.to_string(), "postgres://alice@127.0.0.1:5433/keys");
         let err = PgTarget::parse("postgres://127.0.0.1/keys").unwrap_err();
         assert!(err.to_string().contains("names no user"), "{err}");
+        let err = PgTarget::parse("postgres://alice:S3cret@127.0.0.1:nope/keys").unwrap_err();
+        assert!(!err.to_string().contains("S3cret"), "{err}");
+        assert!(PgTarget::parse("postgresql:keys").is_err());
     }
 }

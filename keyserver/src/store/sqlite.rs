@@ -70,6 +70,51 @@ impl SqliteDb {
         })
     }
 
+    /// Opens an existing key server database to read it: no file, table or key is
+    /// created and nothing is written. With `lock`, the write lock is taken (and held
+    /// until drop) so that no key server appends meanwhile; without, the connection is
+    /// read-only.
+    pub(crate) fn open_existing(path: &Path, lock: bool) -> Result<Self, StoreError> {
+        use rusqlite::OpenFlags;
+        let flags = if lock {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        };
+        let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        conn.busy_timeout(Duration::from_millis(200))?;
+        if lock {
+            conn.execute_batch("BEGIN IMMEDIATE")
+                .map_err(|e| busy(e, path))?;
+        }
+        let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if found > known {
+            return Err(StoreError::SchemaTooNew {
+                db: path.display().to_string(),
+                found,
+                known,
+            });
+        }
+        let tables: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' \
+             AND name IN ('log', 'keys', 'heads')",
+            [],
+            |row| row.get(0),
+        )?;
+        if tables != 3 {
+            return Err(StoreError::Config(format!(
+                "{}: not a keylab key server database (no log, keys and heads tables)",
+                path.display()
+            )));
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            conn,
+            challenges: Challenges::new(),
+        })
+    }
+
     /// Up to `limit` signed heads with tree sizes from `from`, in order (for copying the
     /// log elsewhere).
     pub(crate) fn heads_from(&self, from: u64, limit: usize) -> Result<Vec<TreeHead>, StoreError> {

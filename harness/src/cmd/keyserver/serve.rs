@@ -186,12 +186,22 @@ fn location(text: &str, flag: &str) -> Result<Location, Failure> {
 pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let transport = transport(args)?;
     let location = location(&args.db, "--db")?;
+    // A shared log's key must not start a second, independent log.
+    if let (Location::Sqlite(db), Some(_)) = (&location, &args.log_key)
+        && !db.exists()
+    {
+        return Err(Failure::usage(format!(
+            "--db {}: no such SQLite database; --log-key only opens an existing one (a \
+             PostgreSQL log is postgres://USER@HOST:PORT/DB)",
+            db.display()
+        )));
+    }
     let (key, key_name) = log_key(args, &location)?;
     let listener = TcpListener::bind(&args.listen)
         .map_err(|e| Failure::input(format!("cannot listen on {}: {e}", args.listen)))?;
     let mut rng = Box::new(crate::seed::os_rng());
     let store = Store::connect(&location, key, &mut *rng, SystemTime::now())
-        .map_err(|e| store_failure(e, &location))?;
+        .map_err(|e| store_failure(e, &location, "--db"))?;
     let (tls, scheme) = match transport {
         Transport::Https(config, subject) => (Some(config), format!("HTTPS as {subject}")),
         Transport::Http => {
@@ -200,7 +210,7 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), Failure> {
         }
     };
     let server = KeyServer::serve(listener, store, rng, tls).map_err(|e| match e {
-        StartError::Store(e) => store_failure(e, &location),
+        StartError::Store(e) => store_failure(e, &location, "--db"),
         StartError::Io(e) => Failure::network(format!("serving {}: {e}", args.listen)),
     })?;
     writeln!(
@@ -229,7 +239,7 @@ pub fn init(args: &InitArgs, out: &mut dyn Write) -> Result<(), Failure> {
     };
     let mut rng = crate::seed::os_rng();
     let store = Store::init(target, &args.log_key, &mut rng, SystemTime::now())
-        .map_err(|e| store_failure(e, &location))?;
+        .map_err(|e| store_failure(e, &location, "--db"))?;
     writeln!(
         out,
         "log in {target}: log key {} ({}), {} entries",
@@ -250,7 +260,7 @@ pub fn migrate(args: &MigrateArgs, out: &mut dyn Write) -> Result<(), Failure> {
     };
     let mut rng = crate::seed::os_rng();
     let moved = keyserver::store::migrate::migrate(&args.from, target, &mut rng, SystemTime::now())
-        .map_err(|e| store_failure(e, &location))?;
+        .map_err(|e| store_failure(e, &location, "--from"))?;
     writeln!(
         out,
         "moved {} entries, {} keys and {} signed heads from {} to {target}\n\
@@ -269,11 +279,11 @@ pub fn migrate(args: &MigrateArgs, out: &mut dyn Write) -> Result<(), Failure> {
 
 /// Why the store did not open; each message names the database or file once, and says
 /// what to do where there is something to do.
-fn store_failure(e: StoreError, location: &Location) -> Failure {
+fn store_failure(e: StoreError, location: &Location, flag: &str) -> Failure {
     match e {
-        StoreError::InUse(_) => {
-            Failure::input(format!("{e}: stop that server first, or give another --db"))
-        }
+        StoreError::InUse(_) => Failure::input(format!(
+            "{e}: stop that server first, or give another {flag}"
+        )),
         StoreError::Unavailable { .. } => Failure::network(format!(
             "{e} (is it running, and are the user and the password in PGPASSWORD or \
              ~/.pgpass right?)"
