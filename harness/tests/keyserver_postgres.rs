@@ -34,6 +34,14 @@ fn keylab(cluster: &Cluster, args: &[&str]) -> Command {
     cmd
 }
 
+/// `keylab keyserver migrate --from FROM --to TO`.
+fn migrate(cluster: &Cluster, from: &str, to: &str) -> Output {
+    run(
+        cluster,
+        &["keyserver", "migrate", "--from", from, "--to", to],
+    )
+}
+
 fn run(cluster: &Cluster, args: &[&str]) -> Output {
     run_with_timeout(keylab(cluster, args), None, LIMIT)
 }
@@ -202,17 +210,7 @@ fn init_serve_and_migrate_on_the_command_line() {
     assert_ok(&audit(&http));
     drop(server);
     let target = cluster.create_database("moved");
-    let o = run(
-        &cluster,
-        &[
-            "keyserver",
-            "migrate",
-            "--from",
-            sqlite.to_str().expect("utf-8"),
-            "--to",
-            &target,
-        ],
-    );
+    let o = migrate(&cluster, sqlite.to_str().expect("utf-8"), &target);
     let out = assert_ok(&o);
     assert!(
         out.contains("moved 3 entries, 3 keys and 4 signed heads"),
@@ -227,17 +225,7 @@ fn init_serve_and_migrate_on_the_command_line() {
     let o = audit(&pg_url);
     let report = assert_ok(&o);
     assert!(report.contains("\"tree_size\":3"), "{report}");
-    let o = run(
-        &cluster,
-        &[
-            "keyserver",
-            "migrate",
-            "--from",
-            sqlite.to_str().expect("utf-8"),
-            "--to",
-            &target,
-        ],
-    );
+    let o = migrate(&cluster, sqlite.to_str().expect("utf-8"), &target);
     assert_fails(&o, 2, "already holds a log");
 
     // A SQLite file that is not a key server's: refused, and left as it was.
@@ -246,17 +234,7 @@ fn init_serve_and_migrate_on_the_command_line() {
     drop(conn);
     let before = std::fs::read(&other).expect("read");
     let empty = cluster.create_database("untouched");
-    let o = run(
-        &cluster,
-        &[
-            "keyserver",
-            "migrate",
-            "--from",
-            other.to_str().expect("utf-8"),
-            "--to",
-            &empty,
-        ],
-    );
+    let o = migrate(&cluster, other.to_str().expect("utf-8"), &empty);
     assert_fails(&o, 2, "not a keylab key server database");
     assert_eq!(std::fs::read(&other).expect("read"), before);
     assert!(!Path::new(&format!("{}.log-key.pem", other.display())).exists());

@@ -87,15 +87,7 @@ impl SqliteDb {
             conn.execute_batch("BEGIN IMMEDIATE")
                 .map_err(|e| busy(e, path))?;
         }
-        let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-        let known = MIGRATIONS.len() as i64;
-        if found > known {
-            return Err(StoreError::SchemaTooNew {
-                db: path.display().to_string(),
-                found,
-                known,
-            });
-        }
+        schema_version(&conn, path)?;
         let tables: i64 = conn.query_row(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' \
              AND name IN ('log', 'keys', 'heads')",
@@ -127,8 +119,8 @@ impl SqliteDb {
     }
 }
 
-/// Brings the schema to the newest version, refusing one newer than this program.
-fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+/// The schema version (`user_version`), refused when newer than this program's.
+fn schema_version(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
     let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     let known = MIGRATIONS.len() as i64;
     if found > known {
@@ -138,6 +130,12 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
             known,
         });
     }
+    Ok(found)
+}
+
+/// Brings the schema to the newest version, refusing one newer than this program.
+fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let found = schema_version(conn, path)?;
     for (version, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(sql)?;
