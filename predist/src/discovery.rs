@@ -143,25 +143,30 @@ pub(crate) fn ring_links(
         }
     });
     let ranges = parallel::split_weighted(pairs.offsets(), threads);
-    let pieces = parallel::map(ranges.len(), threads, || (), |(), i| {
-        let mut piece = FoundPiece::default();
-        for u in ranges[i].clone() {
-            for (at, &v) in pairs.span(u).zip(pairs.of(u)) {
-                match outcome[at].load(Ordering::Relaxed) {
-                    0 => piece.unsecured.push(v),
-                    result => {
-                        piece.links.push(v);
-                        if q.is_none() {
-                            piece.key_ids.push(result - 1);
+    let pieces = parallel::map(
+        ranges.len(),
+        threads,
+        || (),
+        |(), i| {
+            let mut piece = FoundPiece::default();
+            for u in ranges[i].clone() {
+                for (at, &v) in pairs.span(u).zip(pairs.of(u)) {
+                    match outcome[at].load(Ordering::Relaxed) {
+                        0 => piece.unsecured.push(v),
+                        result => {
+                            piece.links.push(v);
+                            if q.is_none() {
+                                piece.key_ids.push(result - 1);
+                            }
                         }
                     }
                 }
+                piece.links.end_node();
+                piece.unsecured.end_node();
             }
-            piece.links.end_node();
-            piece.unsecured.end_node();
-        }
-        piece
-    });
+            piece
+        },
+    );
     drop(outcome);
     join(topology.nodes(), pieces)
 }
@@ -237,22 +242,27 @@ pub(crate) fn blundo_links<R: CryptoRng + ?Sized>(
     let shares: Vec<Share> = (0..topology.nodes()).map(|i| polynomial.share(i)).collect();
     let pairs = topology.pair_list();
     let ranges = parallel::split_weighted(pairs.offsets(), threads);
-    let pieces = parallel::map(ranges.len(), threads, || (), |(), i| {
-        let mut piece = FoundPiece::default();
-        for u in ranges[i].clone() {
-            for &v in pairs.of(u) {
-                let agree =
-                    shares[u as usize].key_material(v) == shares[v as usize].key_material(u);
-                if agree {
-                    piece.links.push(v);
-                } else {
-                    piece.unsecured.push(v);
+    let pieces = parallel::map(
+        ranges.len(),
+        threads,
+        || (),
+        |(), i| {
+            let mut piece = FoundPiece::default();
+            for u in ranges[i].clone() {
+                for &v in pairs.of(u) {
+                    let agree =
+                        shares[u as usize].key_material(v) == shares[v as usize].key_material(u);
+                    if agree {
+                        piece.links.push(v);
+                    } else {
+                        piece.unsecured.push(v);
+                    }
                 }
+                piece.links.end_node();
+                piece.unsecured.end_node();
             }
-            piece.links.end_node();
-            piece.unsecured.end_node();
-        }
-        piece
-    });
+            piece
+        },
+    );
     Ok((shares, join(topology.nodes(), pieces)))
 }

@@ -63,14 +63,16 @@ mod simulate;
 mod sweep;
 mod topology;
 
-pub use error::Error;
 pub use budget::{
     MAX_DISCOVERY_WORK, MAX_FIELD_MULTIPLICATIONS, MAX_RING_STORAGE, MAX_SHARE_ELEMENTS,
 };
+pub use error::Error;
 pub use network::{CaptureOutcome, MAX_PATH_HOPS, Network, PathKeyStats};
 pub use parallel::available_threads;
 pub use scheme::{MAX_POOL, Scheme};
-pub use simulate::{CaptureReport, Config, Estimate, PATH_KEY_SAMPLE, Report, simulate, simulate_on};
+pub use simulate::{
+    CaptureReport, Config, Estimate, PATH_KEY_SAMPLE, Report, simulate, simulate_on,
+};
 pub use sweep::{
     MAX_SWEEP_POINTS, Point, Series, Sweep, SweepConfig, SweepEvent, Vary, sweep, sweep_on,
     sweep_with,

@@ -281,7 +281,9 @@ impl Network {
                         threads,
                         || (rings.marks(), None),
                         |(marks, before), u| rings.mark(u, before.replace(u), marks),
-                        |(marks, _), _, v, _| discovery::exposed_qcomposite(rings, &known, marks, v),
+                        |(marks, _), _, v, _| {
+                            discovery::exposed_qcomposite(rings, &known, marks, v)
+                        },
                     )
                 } else {
                     discovery::count_exposed(
@@ -537,5 +539,45 @@ mod tests {
             .filter(|&(u, v)| qcomposite_link_key(&pool, &ring_of(u), &ring_of(v), 2).is_some())
             .collect();
         assert_eq!(net.links().collect::<Vec<_>>(), linked);
+    }
+
+    #[test]
+    fn qcomposite_capture_matches_a_direct_count_over_the_rings() {
+        let mut rng = ChaCha20Rng::seed_from_u64(8);
+        let topology = Topology::random(300, Some(0.2), &mut rng).unwrap();
+        let scheme = Scheme::QComposite {
+            pool: 500,
+            ring: 30,
+            q: 2,
+        };
+        let net = Network::deploy_on(&topology, scheme, &mut rng, 3).unwrap();
+        let Material::Rings { rings, .. } = &net.material else {
+            panic!("ring material expected")
+        };
+        let taken: Vec<u32> = (0..300).step_by(7).collect();
+        let mut known = vec![false; 500];
+        for &c in &taken {
+            for &id in rings.of(c) {
+                known[id as usize] = true;
+            }
+        }
+        let (mut links, mut exposed) = (0, 0);
+        for (u, v) in net.links() {
+            if taken.contains(&u) || taken.contains(&v) {
+                continue;
+            }
+            links += 1;
+            let shared: Vec<u32> = rings
+                .of(u)
+                .iter()
+                .filter(|id| rings.of(v).contains(id))
+                .copied()
+                .collect();
+            assert!(shared.len() >= 2, "{u}-{v}: {shared:?}");
+            exposed += u64::from(shared.iter().all(|&id| known[id as usize]));
+        }
+        let got = net.capture(&taken);
+        assert_eq!((got.links, got.compromised), (links, exposed));
+        assert!(exposed > 0 && exposed < links, "{exposed} of {links}");
     }
 }

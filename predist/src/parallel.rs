@@ -66,7 +66,7 @@ pub(crate) fn split_weighted(offsets: &[usize], threads: usize) -> Vec<Range<u32
     let nodes = offsets.len().saturating_sub(1);
     let total = offsets.last().copied().unwrap_or(0) + nodes;
     if threads <= 1 || total < SERIAL_BELOW {
-        return vec![0..nodes as u32];
+        return std::iter::once(0..nodes as u32).collect();
     }
     let pieces = threads * PIECES_PER_THREAD;
     // The weight of nodes `0..u` is `offsets[u] + u`, which never decreases with u.
@@ -101,7 +101,7 @@ pub(crate) fn split_weighted(offsets: &[usize], threads: usize) -> Vec<Range<u32
 /// Splits `0..nodes` into contiguous ranges of about equal size for `threads` threads.
 pub(crate) fn split_even(nodes: u32, threads: usize) -> Vec<Range<u32>> {
     if threads <= 1 || (nodes as usize) < SERIAL_BELOW {
-        return vec![0..nodes];
+        return std::iter::once(0..nodes).collect();
     }
     let pieces = (threads * PIECES_PER_THREAD) as u64;
     (0..pieces)
@@ -120,10 +120,15 @@ mod tests {
     #[test]
     fn map_keeps_the_index_order_on_any_number_of_threads() {
         for threads in [1, 2, 5] {
-            let got = map(100, threads, || 0u32, |calls, i| {
-                *calls += 1;
-                i * i
-            });
+            let got = map(
+                100,
+                threads,
+                || 0u32,
+                |calls, i| {
+                    *calls += 1;
+                    i * i
+                },
+            );
             assert_eq!(got, (0..100).map(|i| i * i).collect::<Vec<_>>());
         }
     }

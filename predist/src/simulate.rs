@@ -158,4 +158,3 @@ pub(crate) fn check_capture(capture: Option<u32>, nodes: u32) -> Result<(), Erro
         _ => Ok(()),
     }
 }
-

@@ -194,7 +194,13 @@ pub fn sweep_on(
                 return ControlFlow::Break(());
             }
         };
-        let (series, point) = (p % series_count, Point { x: xs[p / series_count], value });
+        let (series, point) = (
+            p % series_count,
+            Point {
+                x: xs[p / series_count],
+                value,
+            },
+        );
         points[series].push(point);
         let event = SweepEvent::Point {
             series,
@@ -301,7 +307,12 @@ struct CaptureSeries {
 }
 
 impl CaptureSeries {
-    fn deploy(topology: &Topology, scheme: Scheme, seed: u64, threads: usize) -> Result<Self, Error> {
+    fn deploy(
+        topology: &Topology,
+        scheme: Scheme,
+        seed: u64,
+        threads: usize,
+    ) -> Result<Self, Error> {
         let network = Network::deploy_on(topology, scheme, &mut rng(seed, Stream::Keys), threads)?;
         let order = network.capture_order(&mut rng(seed, Stream::Capture));
         Ok(Self {

@@ -211,7 +211,10 @@ impl Grid {
 
     fn cell_xy(&self, (x, y): (f64, f64)) -> (usize, usize) {
         let m = self.m;
-        (((x * m as f64) as usize).min(m - 1), ((y * m as f64) as usize).min(m - 1))
+        (
+            ((x * m as f64) as usize).min(m - 1),
+            ((y * m as f64) as usize).min(m - 1),
+        )
     }
 
     fn cell(&self, p: (f64, f64)) -> usize {
