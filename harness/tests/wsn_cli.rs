@@ -206,7 +206,7 @@ fn bad_values_are_input_errors() {
             "simulate --scheme qcomposite --nodes 10 --ring 5 --q 6",
             "--q",
         ),
-        ("simulate --scheme eg --nodes 5000", "neighbour pairs"),
+        ("simulate --scheme eg --nodes 30000", "neighbour pairs"),
         (
             "sweep --scheme eg --nodes 10 --vary capture --from 0 --to 11",
             "--capture",
