@@ -54,8 +54,8 @@ unsafe impl GlobalAlloc for Largest {
 #[global_allocator]
 static GLOBAL: Largest = Largest;
 
-/// The tests here build topologies of up to 5,000,000 pairs (tens of MB); anything near
-/// this size would be key material.
+/// The tests here build topologies of up to 4,498,500 pairs (18 MB); anything near this
+/// size would be key material or neighbour lists the budgets should have refused.
 const NO_LARGER_THAN: usize = 128 << 20;
 
 /// Runs `f`, which must fail quickly and without a large allocation, and returns its error.
