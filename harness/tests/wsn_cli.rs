@@ -206,7 +206,7 @@ fn bad_values_are_input_errors() {
             "simulate --scheme qcomposite --nodes 10 --ring 5 --q 6",
             "--q",
         ),
-        ("simulate --scheme eg --nodes 5000", "neighbour pairs"),
+        ("simulate --scheme eg --nodes 30000", "neighbour pairs"),
         (
             "sweep --scheme eg --nodes 10 --vary capture --from 0 --to 11",
             "--capture",
@@ -309,12 +309,18 @@ fn absurd_sizes_are_refused_up_front() {
             "--step must be large enough for at most 1000 points",
         ),
         (
-            "simulate --scheme eg --nodes 3000 --pool 2000 --ring 2000 --seed 1",
-            "neighbour pairs × --ring must be at most 500000000",
+            "simulate --scheme eg --nodes 3000 --pool 100000 --ring 30000 --seed 1",
+            "neighbour pairs × --ring must be at most 100000000000",
         ),
         (
-            "simulate --scheme qcomposite --nodes 3000 --seed 1",
-            "for qcomposite, which stores every shared key id",
+            "simulate --scheme qcomposite --nodes 3000 --pool 1000000 --ring 400000 --seed 1",
+            "--nodes × --ring must be at most 1000000000 (key ids all rings together hold, 4 \
+             bytes each",
+        ),
+        (
+            "simulate --scheme eg --nodes 1000000 --range 0.1 --seed 1",
+            "1000000 nodes with range 0.1 give more than 400000000 neighbour pairs (20 bytes \
+             each at the peak of a simulation, 8 GB)",
         ),
         (
             "simulate --scheme blundo --nodes 3000 --degree 4096 --seed 1",

@@ -47,14 +47,19 @@ impl Error {
 }
 
 fn too_many_pairs(nodes: u32, range: Option<f64>, limit: u64) -> String {
+    let memory = format!(
+        "{limit} neighbour pairs ({} bytes each at the peak of a simulation, {} GB)",
+        crate::BYTES_PER_PAIR,
+        limit * crate::BYTES_PER_PAIR / 1_000_000_000
+    );
     match range {
         Some(r) => format!(
-            "{nodes} nodes with range {r} give more than {limit} neighbour pairs; \
-             use fewer nodes or a smaller --range"
+            "{nodes} nodes with range {r} give more than {memory}; use fewer nodes or a \
+             smaller --range"
         ),
         None => format!(
-            "{nodes} nodes without --range give more than {limit} neighbour pairs \
-             (every pair is in range); use fewer nodes or give a --range"
+            "{nodes} nodes without --range give more than {memory} (every pair is in range); \
+             use fewer nodes or give a --range"
         ),
     }
 }

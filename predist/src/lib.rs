@@ -48,24 +48,33 @@
 
 pub mod analysis;
 pub mod blundo;
+mod budget;
+mod discovery;
 mod error;
 pub mod field;
 pub mod keys;
 mod network;
+mod pairs;
+mod parallel;
 pub mod plot;
 mod sampling;
 mod scheme;
 mod simulate;
+mod sweep;
 mod topology;
 
-pub use error::Error;
-pub use network::{
-    CaptureOutcome, MAX_DISCOVERY_WORK, MAX_FIELD_MULTIPLICATIONS, MAX_PATH_HOPS, MAX_RING_STORAGE,
-    MAX_SHARE_ELEMENTS, MAX_SHARED_IDS, Network, PathKeyStats,
+pub use budget::{
+    MAX_DISCOVERY_WORK, MAX_FIELD_MULTIPLICATIONS, MAX_RING_STORAGE, MAX_SHARE_ELEMENTS,
 };
+pub use error::Error;
+pub use network::{CaptureOutcome, MAX_PATH_HOPS, Network, PathKeyStats};
+pub use parallel::available_threads;
 pub use scheme::{MAX_POOL, Scheme};
 pub use simulate::{
-    CaptureReport, Config, Estimate, MAX_SWEEP_POINTS, PATH_KEY_SAMPLE, Point, Report, Series,
-    Sweep, SweepConfig, SweepEvent, Vary, simulate, sweep, sweep_with,
+    CaptureReport, Config, Estimate, PATH_KEY_SAMPLE, Report, simulate, simulate_on,
 };
-pub use topology::{MAX_NODES, MAX_PAIRS, MAX_RANGE, Topology};
+pub use sweep::{
+    MAX_SWEEP_POINTS, Point, Series, Sweep, SweepConfig, SweepEvent, Vary, sweep, sweep_on,
+    sweep_with,
+};
+pub use topology::{BYTES_PER_PAIR, MAX_NODES, MAX_PAIRS, MAX_RANGE, Topology};

@@ -7,34 +7,14 @@
 
 use rand_core::{CryptoRng, Rng};
 
-use crate::blundo::{Coalition, Polynomial, Share};
+use crate::blundo::{Coalition, Share};
+use crate::budget::check_budget;
+use crate::discovery::{self, Found, Rings};
 use crate::error::Error;
-use crate::field::Fe;
+use crate::pairs::PairList;
 use crate::sampling;
 use crate::scheme::Scheme;
 use crate::topology::Topology;
-
-/// Most key ids all rings together may hold (`nodes × ring`): 400 MB of `u32`.
-pub const MAX_RING_STORAGE: u64 = 100_000_000;
-
-/// Most key ids shared-key discovery may compare (`neighbour pairs × ring`): it scans one
-/// ring per neighbour pair. The reference deployment (10,000 nodes at range 0.05, about
-/// 375,000 pairs) takes 75,000,000 at ring 200.
-pub const MAX_DISCOVERY_WORK: u64 = 500_000_000;
-
-/// q-composite keeps every shared key id of every link (node capture needs them all); at
-/// most `neighbour pairs × ring` of them, which may be this many: 400 MB of `u32`.
-/// (Eschenauer–Gligor keeps one id per link, the link key's.)
-pub const MAX_SHARED_IDS: u64 = 100_000_000;
-
-/// Most Blundo field elements all shares together may hold (`nodes × (t + 1)`): 400 MB of
-/// 16-byte elements. The reference deployment at degree 99 holds 1,000,000.
-pub const MAX_SHARE_ELEMENTS: u64 = 25_000_000;
-
-/// Most field multiplications a Blundo deployment may take: `nodes × (t + 1)²` to compute
-/// the shares, plus `2 × neighbour pairs × (t + 1)` to evaluate every link from both ends.
-/// The reference deployment at degree 99 takes about 175,000,000.
-pub const MAX_FIELD_MULTIPLICATIONS: u64 = 1_000_000_000;
 
 /// Path keys are searched up to this many secure hops (Eschenauer–Gligor 2002 §3.2 find
 /// that paths of two or three links serve almost every pair).
@@ -46,31 +26,22 @@ pub struct Network {
     nodes: u32,
     pairs: u64,
     /// Secured direct links `(u, v)`, `u < v`, ordered by `u` then `v`.
-    links: Vec<(u32, u32)>,
+    links: PairList,
     /// Neighbour pairs without a direct key, same order.
-    unsecured: Vec<(u32, u32)>,
+    unsecured: PairList,
     material: Material,
+    /// The topology's spatial order of the nodes, for the passes over all links.
+    order: Vec<u32>,
+    /// Threads for the passes over all links.
+    threads: usize,
 }
 
 enum Material {
-    /// Random-pool schemes: all rings, flat (`ring` ids per node, sorted), and per link the
-    /// shared ids that node capture needs.
-    Rings {
-        pool: u32,
-        ring: u32,
-        rings: Vec<u32>,
-        link_ids: LinkIds,
-    },
-    /// Blundo: every node's share, and each link's key material `f(u+1, v+1)`.
-    Shares { shares: Vec<Share>, keys: Vec<Fe> },
-}
-
-/// The shared key ids of each secured link, as far as node capture needs them.
-enum LinkIds {
-    /// Eschenauer–Gligor: link `l`'s key id (the smallest id its two rings share).
-    Smallest(Vec<u32>),
-    /// q-composite: every id link `l` shares, `ids[at[l]..at[l + 1]]`, ascending.
-    All { at: Vec<usize>, ids: Vec<u32> },
+    /// Random-pool schemes: all rings, and for Eschenauer–Gligor each link's key id (the
+    /// smallest shared id), in link order. q-composite keeps no per-link ids.
+    Rings { rings: Rings, key_ids: Vec<u32> },
+    /// Blundo: every node's share.
+    Shares(Vec<Share>),
 }
 
 /// Path-key establishment for neighbours without a direct key (Eschenauer–Gligor 2002,
@@ -110,20 +81,45 @@ impl CaptureOutcome {
 
 impl Network {
     /// Loads every node of `topology` with key material for `scheme` (drawn from `rng`) and
-    /// runs shared-key discovery between all neighbour pairs.
+    /// runs shared-key discovery between all neighbour pairs, on every core (the result
+    /// does not depend on how many there are).
     pub fn deploy<R: CryptoRng + ?Sized>(
         topology: &Topology,
         scheme: Scheme,
         rng: &mut R,
     ) -> Result<Network, Error> {
+        Self::deploy_on(topology, scheme, rng, crate::available_threads())
+    }
+
+    /// [`Network::deploy`] on at most `threads` threads (this network's later passes too).
+    pub fn deploy_on<R: CryptoRng + ?Sized>(
+        topology: &Topology,
+        scheme: Scheme,
+        rng: &mut R,
+        threads: usize,
+    ) -> Result<Network, Error> {
         scheme.validate()?;
         check_budget(topology, scheme)?;
         let nodes = topology.nodes();
-        let (links, unsecured, material) = match scheme {
-            Scheme::Eg { pool, ring } => ring_links(topology, pool, ring, None, rng),
-            Scheme::QComposite { pool, ring, q } => ring_links(topology, pool, ring, Some(q), rng),
-            Scheme::Blundo { degree } => blundo_links(topology, degree, rng)?,
+        let (found, material) = match scheme {
+            Scheme::Eg { pool, ring } | Scheme::QComposite { pool, ring, .. } => {
+                let q = match scheme {
+                    Scheme::QComposite { q, .. } => Some(q),
+                    _ => None,
+                };
+                let rings = Rings::draw(topology.spatial_order(), pool, ring, rng);
+                let mut found = discovery::ring_links(topology, &rings, q, threads);
+                let key_ids = std::mem::take(&mut found.key_ids);
+                (found, Material::Rings { rings, key_ids })
+            }
+            Scheme::Blundo { degree } => {
+                let (shares, found) = discovery::blundo_links(topology, degree, rng, threads)?;
+                (found, Material::Shares(shares))
+            }
         };
+        let Found {
+            links, unsecured, ..
+        } = found;
         Ok(Network {
             scheme,
             nodes,
@@ -131,6 +127,8 @@ impl Network {
             links,
             unsecured,
             material,
+            order: topology.spatial_order().to_vec(),
+            threads: threads.max(1),
         })
     }
 
@@ -149,9 +147,14 @@ impl Network {
         self.pairs
     }
 
-    /// The secured direct links `(u, v)`, `u < v`.
-    pub fn links(&self) -> &[(u32, u32)] {
-        &self.links
+    /// Number of secured direct links.
+    pub fn link_count(&self) -> u64 {
+        self.links.len() as u64
+    }
+
+    /// The secured direct links `(u, v)`, `u < v`, by `u` then `v`.
+    pub fn links(&self) -> impl Iterator<Item = (u32, u32)> + Clone + '_ {
+        self.links.iter()
     }
 
     /// Local connectivity: the fraction of neighbour pairs that secured a link directly;
@@ -165,7 +168,7 @@ impl Network {
     pub fn largest_component_fraction(&self) -> f64 {
         let mut parent: Vec<u32> = (0..self.nodes).collect();
         let mut size = vec![1u32; self.nodes as usize];
-        for &(u, v) in &self.links {
+        for (u, v) in self.links.iter() {
             let (a, b) = (find(&mut parent, u), find(&mut parent, v));
             if a != b {
                 // Union by size keeps the trees shallow.
@@ -191,25 +194,42 @@ impl Network {
     /// more than `max_examined` such pairs a uniform sample of that many (drawn from `rng`)
     /// is examined.
     pub fn path_keys<R: Rng + ?Sized>(&self, max_examined: usize, rng: &mut R) -> PathKeyStats {
-        let adjacency = SecureAdjacency::new(self.nodes, &self.links);
-        let mut chosen = self.unsecured.clone();
-        let examined = chosen.len().min(max_examined);
-        if examined < chosen.len() {
-            sampling::partial_shuffle(rng, &mut chosen, examined);
-        }
-        let mut stats = PathKeyStats {
-            unsecured_pairs: self.unsecured.len() as u64,
-            examined: examined as u64,
-            ..PathKeyStats::default()
+        let total = self.unsecured.len();
+        let examined = total.min(max_examined);
+        // Which unsecured pairs, by their position in pair order: the first `examined` of
+        // a partial shuffle of all positions, or all of them in order.
+        let chosen: Vec<usize> = if examined < total {
+            sampling::partial_shuffle_indices(rng, total, examined)
+        } else {
+            (0..total).collect()
         };
-        for &(u, v) in &chosen[..examined] {
-            match adjacency.hops(u, v) {
-                Some(2) => stats.two_hops += 1,
-                Some(3) => stats.three_hops += 1,
-                _ => stats.beyond += 1,
-            }
+        let adjacency = SecureAdjacency::new(self.nodes, self.links.iter());
+        let hops = crate::parallel::map(
+            chosen.len().div_ceil(PATH_CHUNK),
+            self.threads,
+            || (),
+            |(), i| {
+                let mut counts = [0u64; 3];
+                let part = &chosen[i * PATH_CHUNK..((i + 1) * PATH_CHUNK).min(chosen.len())];
+                for &at in part {
+                    let (u, v) = self.unsecured.get(at);
+                    match adjacency.hops(u, v) {
+                        Some(2) => counts[0] += 1,
+                        Some(3) => counts[1] += 1,
+                        _ => counts[2] += 1,
+                    }
+                }
+                counts
+            },
+        );
+        let sum = |k: usize| hops.iter().map(|c| c[k]).sum();
+        PathKeyStats {
+            unsecured_pairs: total as u64,
+            examined: examined as u64,
+            two_hops: sum(0),
+            three_hops: sum(1),
+            beyond: sum(2),
         }
-        stats
     }
 
     /// A random order of all node ids (from `rng`); capturing `x` nodes means capturing the
@@ -224,12 +244,19 @@ impl Network {
     /// Captures the given nodes and counts the secured links between uncaptured nodes whose
     /// key the adversary can then compute:
     /// - Eschenauer–Gligor: the link key (the smallest shared id) is in a captured ring;
-    /// - q-composite: every shared key is in a captured ring (Chan–Perrig–Song 2003, §4.1);
+    /// - q-composite: every shared key is in a captured ring (Chan–Perrig–Song 2003, §4.1),
+    ///   the shared keys recomputed from the two rings;
     /// - Blundo: the adversary's interpolation from the captured shares gives the link's key
     ///   (it does exactly when more than `t` distinct nodes are captured).
     ///
     /// Ids outside the network are ignored.
     pub fn capture(&self, captured: &[u32]) -> CaptureOutcome {
+        self.capture_on(captured, self.threads)
+    }
+
+    /// [`Network::capture`] on at most `threads` threads.
+    pub fn capture_on(&self, captured: &[u32], threads: usize) -> CaptureOutcome {
+        let threads = threads.max(1);
         let mut is_captured = vec![false; self.nodes as usize];
         for &c in captured {
             if let Some(flag) = is_captured.get_mut(c as usize) {
@@ -237,55 +264,58 @@ impl Network {
             }
         }
         let count = is_captured.iter().filter(|&&c| c).count() as u32;
-        let free = |&(_, &(u, v)): &(usize, &(u32, u32))| {
-            !is_captured[u as usize] && !is_captured[v as usize]
-        };
-        let (mut links, mut compromised) = (0u64, 0u64);
-        match &self.material {
-            Material::Rings {
-                pool,
-                ring,
-                rings,
-                link_ids,
-            } => {
-                let k = *ring as usize;
-                let mut known = vec![false; *pool as usize];
-                for (node, _) in is_captured.iter().enumerate().filter(|(_, c)| **c) {
-                    for &id in &rings[node * k..(node + 1) * k] {
+        let taken = || (0..self.nodes).filter(|&n| is_captured[n as usize]);
+        let (links, compromised) = match &self.material {
+            Material::Rings { rings, key_ids } => {
+                let mut known = vec![false; rings.pool as usize];
+                for node in taken() {
+                    for &id in rings.of(node) {
                         known[id as usize] = true;
                     }
                 }
-                for (l, _) in self.links.iter().enumerate().filter(free) {
-                    links += 1;
-                    let exposed = match link_ids {
-                        LinkIds::Smallest(key_ids) => known[key_ids[l] as usize],
-                        LinkIds::All { at, ids } => {
-                            ids[at[l]..at[l + 1]].iter().all(|&id| known[id as usize])
-                        }
-                    };
-                    compromised += u64::from(exposed);
+                if let Scheme::QComposite { .. } = self.scheme {
+                    discovery::count_exposed(
+                        &self.links,
+                        &self.order,
+                        &is_captured,
+                        threads,
+                        || (rings.marks(), None),
+                        |(marks, before), u| rings.mark(u, before.replace(u), marks),
+                        |(marks, _), _, v, _| {
+                            discovery::exposed_qcomposite(rings, &known, marks, v)
+                        },
+                    )
+                } else {
+                    discovery::count_exposed(
+                        &self.links,
+                        &self.order,
+                        &is_captured,
+                        threads,
+                        || (),
+                        |(), _| {},
+                        |(), _, _, l| known[key_ids[l] as usize],
+                    )
                 }
             }
-            Material::Shares { shares, keys } => {
-                let taken: Vec<Share> = is_captured
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| **c)
-                    .map(|(node, _)| shares[node].clone())
-                    .collect();
-                let coalition = Coalition::new(&taken);
-                let mut guess: Option<Share> = None;
-                for (l, &(u, v)) in self.links.iter().enumerate().filter(free) {
-                    links += 1;
-                    // Links are ordered by u, so each guessed share is computed once.
-                    if guess.as_ref().is_none_or(|g| g.id() != u) {
-                        guess = Some(coalition.guess_share(u));
-                    }
-                    let exposed = guess.as_ref().is_some_and(|g| g.key_material(v) == keys[l]);
-                    compromised += u64::from(exposed);
-                }
+            Material::Shares(shares) => {
+                let stolen: Vec<Share> = taken().map(|n| shares[n as usize].clone()).collect();
+                let coalition = Coalition::new(&stolen);
+                discovery::count_exposed(
+                    &self.links,
+                    &self.order,
+                    &is_captured,
+                    threads,
+                    || None,
+                    // Links are grouped by u: each guessed share is computed once.
+                    |guess: &mut Option<Share>, u| *guess = Some(coalition.guess_share(u)),
+                    |guess, u, v, _| {
+                        guess.as_ref().is_some_and(|g| {
+                            g.key_material(v) == shares[u as usize].key_material(v)
+                        })
+                    },
+                )
             }
-        }
+        };
         CaptureOutcome {
             captured: count,
             links,
@@ -293,6 +323,9 @@ impl Network {
         }
     }
 }
+
+/// Path-key pairs examined per piece of work.
+const PATH_CHUNK: usize = 4096;
 
 impl std::fmt::Debug for Network {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -302,171 +335,6 @@ impl std::fmt::Debug for Network {
             .field("links", &self.links.len())
             .finish_non_exhaustive()
     }
-}
-
-type Discovery = (Vec<(u32, u32)>, Vec<(u32, u32)>, Material);
-
-/// Checks, before anything is allocated, that deploying `scheme` on `topology` stays
-/// within the memory and time budgets: [`MAX_RING_STORAGE`], [`MAX_DISCOVERY_WORK`] and
-/// [`MAX_SHARED_IDS`] for the random-pool schemes, [`MAX_SHARE_ELEMENTS`] and
-/// [`MAX_FIELD_MULTIPLICATIONS`] for Blundo. The parameters are assumed valid
-/// ([`Scheme::validate`]).
-pub(crate) fn check_budget(topology: &Topology, scheme: Scheme) -> Result<(), Error> {
-    let nodes = u64::from(topology.nodes());
-    let pairs = topology.pair_count();
-    // Products of u32 values and pair counts (at most MAX_PAIRS) fit in u128 with room.
-    let within = |name: &'static str, value: u128, limit: u64, why: &str| {
-        if value > u128::from(limit) {
-            Err(Error::parameter(
-                name,
-                format!("at most {limit} ({why})"),
-                value,
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    match scheme {
-        Scheme::Eg { ring, .. } | Scheme::QComposite { ring, .. } => {
-            let ring = u128::from(ring);
-            within(
-                "--nodes × --ring",
-                u128::from(nodes) * ring,
-                MAX_RING_STORAGE,
-                "key ids all rings together hold",
-            )?;
-            within(
-                "neighbour pairs × --ring",
-                u128::from(pairs) * ring,
-                MAX_DISCOVERY_WORK,
-                "key ids shared-key discovery compares; use fewer nodes, a smaller --range \
-                 or a smaller --ring",
-            )?;
-            if let Scheme::QComposite { .. } = scheme {
-                within(
-                    "neighbour pairs × --ring",
-                    u128::from(pairs) * ring,
-                    MAX_SHARED_IDS,
-                    "for qcomposite, which stores every shared key id of every link; use \
-                     fewer nodes, a smaller --range or a smaller --ring",
-                )?;
-            }
-            Ok(())
-        }
-        Scheme::Blundo { degree } => {
-            let width = u128::from(degree) + 1;
-            within(
-                "--nodes × (--degree + 1)",
-                u128::from(nodes) * width,
-                MAX_SHARE_ELEMENTS,
-                "field elements all shares together hold",
-            )?;
-            within(
-                "field multiplications (--nodes × (--degree + 1)² + 2 × neighbour pairs × \
-                 (--degree + 1))",
-                u128::from(nodes) * width * width + 2 * u128::from(pairs) * width,
-                MAX_FIELD_MULTIPLICATIONS,
-                "use fewer nodes, a smaller --range or a smaller --degree",
-            )
-        }
-    }
-}
-
-/// Eschenauer–Gligor (`q` is `None`) or q-composite key setup and shared-key discovery,
-/// within the budgets [`check_budget`] checked.
-fn ring_links<R: CryptoRng + ?Sized>(
-    topology: &Topology,
-    pool: u32,
-    ring: u32,
-    q: Option<u32>,
-    rng: &mut R,
-) -> Discovery {
-    let nodes = topology.nodes();
-    let k = ring as usize;
-    // Key pre-distribution (EG 2002 §2.1): each node draws its ring from the pool.
-    let mut rings = Vec::with_capacity(nodes as usize * k);
-    let mut marks = vec![0u32; pool as usize];
-    for node in 0..nodes {
-        sampling::distinct_sorted_into(rng, pool, ring, &mut marks, node + 1, &mut rings);
-    }
-    // Shared-key discovery: mark u's ids, then scan each neighbour's ring. The scan visits
-    // the neighbour's ids in ascending order, so shared ids come out sorted (and the first
-    // one found is the Eschenauer–Gligor link key). The scratch marks become the owners.
-    let mut owner = marks;
-    owner.fill(u32::MAX);
-    let (mut links, mut unsecured) = (Vec::new(), Vec::new());
-    let mut link_ids = match q {
-        None => LinkIds::Smallest(Vec::new()),
-        Some(_) => LinkIds::All {
-            at: vec![0],
-            ids: Vec::new(),
-        },
-    };
-    let q = q.unwrap_or(1) as usize;
-    for u in 0..nodes {
-        for &id in &rings[u as usize * k..(u as usize + 1) * k] {
-            owner[id as usize] = u;
-        }
-        for &v in topology.neighbours_above(u) {
-            let theirs = &rings[v as usize * k..(v as usize + 1) * k];
-            let linked = match &mut link_ids {
-                LinkIds::Smallest(key_ids) => {
-                    match theirs.iter().find(|&&id| owner[id as usize] == u) {
-                        Some(&id) => {
-                            key_ids.push(id);
-                            true
-                        }
-                        None => false,
-                    }
-                }
-                LinkIds::All { at, ids } => {
-                    let before = ids.len();
-                    ids.extend(theirs.iter().filter(|&&id| owner[id as usize] == u));
-                    if ids.len() - before >= q {
-                        at.push(ids.len());
-                        true
-                    } else {
-                        ids.truncate(before);
-                        false
-                    }
-                }
-            };
-            if linked {
-                links.push((u, v));
-            } else {
-                unsecured.push((u, v));
-            }
-        }
-    }
-    let material = Material::Rings {
-        pool,
-        ring,
-        rings,
-        link_ids,
-    };
-    (links, unsecured, material)
-}
-
-/// Blundo setup: one share per node; every neighbour pair computes its key from both ends
-/// and counts as linked when the two agree (they always should: f is symmetric).
-fn blundo_links<R: CryptoRng + ?Sized>(
-    topology: &Topology,
-    degree: u32,
-    rng: &mut R,
-) -> Result<Discovery, Error> {
-    let polynomial = Polynomial::random(degree, rng)?;
-    let shares: Vec<Share> = (0..topology.nodes()).map(|i| polynomial.share(i)).collect();
-    let (mut links, mut unsecured, mut keys) = (Vec::new(), Vec::new(), Vec::new());
-    for (u, v) in topology.pairs() {
-        let key = shares[u as usize].key_material(v);
-        if key == shares[v as usize].key_material(u) {
-            links.push((u, v));
-            keys.push(key);
-        } else {
-            unsecured.push((u, v));
-        }
-    }
-    Ok((links, unsecured, Material::Shares { shares, keys }))
 }
 
 fn find(parent: &mut [u32], mut x: u32) -> u32 {
@@ -486,9 +354,9 @@ struct SecureAdjacency {
 }
 
 impl SecureAdjacency {
-    fn new(nodes: u32, links: &[(u32, u32)]) -> Self {
+    fn new(nodes: u32, links: impl Iterator<Item = (u32, u32)> + Clone) -> Self {
         let mut offsets = vec![0usize; nodes as usize + 1];
-        for &(u, v) in links {
+        for (u, v) in links.clone() {
             offsets[u as usize + 1] += 1;
             offsets[v as usize + 1] += 1;
         }
@@ -496,10 +364,10 @@ impl SecureAdjacency {
             offsets[i + 1] += offsets[i];
         }
         let mut fill = offsets.clone();
-        let mut targets = vec![0u32; links.len() * 2];
+        let mut targets = vec![0u32; offsets[nodes as usize]];
         // Links are sorted by (u, v): node x first receives its smaller neighbours (as v,
         // in ascending u), then its larger ones (as u, ascending v), so lists come out sorted.
-        for &(u, v) in links {
+        for (u, v) in links {
             targets[fill[u as usize]] = v;
             fill[u as usize] += 1;
             targets[fill[v as usize]] = u;
@@ -544,7 +412,7 @@ mod tests {
     #[test]
     fn hops_on_a_path_graph() {
         // 0 - 1 - 2 - 3 - 4 (secure links), asking about unlinked pairs.
-        let adj = SecureAdjacency::new(5, &[(0, 1), (1, 2), (2, 3), (3, 4)]);
+        let adj = SecureAdjacency::new(5, [(0, 1), (1, 2), (2, 3), (3, 4)].into_iter());
         assert_eq!(adj.hops(0, 2), Some(2));
         assert_eq!(adj.hops(0, 3), Some(3));
         assert_eq!(adj.hops(0, 4), None);
@@ -632,25 +500,21 @@ mod tests {
             &mut rng,
         )
         .unwrap();
-        let Material::Rings {
-            rings,
-            link_ids: LinkIds::Smallest(key_ids),
-            ..
-        } = &net.material
-        else {
+        let Material::Rings { rings, key_ids } = &net.material else {
             panic!("eg ring material expected")
         };
-        let ring_of = |n: u32| &rings[n as usize * 20..(n as usize + 1) * 20];
+        let ring_of = |n: u32| rings.of(n);
+        let links: Vec<(u32, u32)> = net.links().collect();
         let mut linked = 0;
         for (u, v) in topology.pairs() {
             let smallest = ring_of(u).iter().find(|id| ring_of(v).contains(id));
             if let Some(&id) = smallest {
-                assert_eq!(net.links()[linked], (u, v));
+                assert_eq!(links[linked], (u, v));
                 assert_eq!(key_ids[linked], id);
                 linked += 1;
             }
         }
-        assert_eq!((linked, key_ids.len()), (net.links().len(), linked));
+        assert_eq!((linked, key_ids.len()), (links.len(), linked));
         assert!(linked > 0 && (linked as u64) < topology.pair_count());
     }
 
@@ -669,12 +533,51 @@ mod tests {
             panic!("ring material expected")
         };
         let pool = KeyPool::new(200, [1; 32]).unwrap();
-        let ring_of =
-            |n: u32| KeyRing::from_ids(rings[n as usize * 20..(n as usize + 1) * 20].to_vec());
+        let ring_of = |n: u32| KeyRing::from_ids(rings.of(n).to_vec());
         let linked: Vec<(u32, u32)> = topology
             .pairs()
             .filter(|&(u, v)| qcomposite_link_key(&pool, &ring_of(u), &ring_of(v), 2).is_some())
             .collect();
-        assert_eq!(net.links(), &linked[..]);
+        assert_eq!(net.links().collect::<Vec<_>>(), linked);
+    }
+
+    #[test]
+    fn qcomposite_capture_matches_a_direct_count_over_the_rings() {
+        let mut rng = ChaCha20Rng::seed_from_u64(8);
+        let topology = Topology::random(300, Some(0.2), &mut rng).unwrap();
+        let scheme = Scheme::QComposite {
+            pool: 500,
+            ring: 30,
+            q: 2,
+        };
+        let net = Network::deploy_on(&topology, scheme, &mut rng, 3).unwrap();
+        let Material::Rings { rings, .. } = &net.material else {
+            panic!("ring material expected")
+        };
+        let taken: Vec<u32> = (0..300).step_by(7).collect();
+        let mut known = vec![false; 500];
+        for &c in &taken {
+            for &id in rings.of(c) {
+                known[id as usize] = true;
+            }
+        }
+        let (mut links, mut exposed) = (0, 0);
+        for (u, v) in net.links() {
+            if taken.contains(&u) || taken.contains(&v) {
+                continue;
+            }
+            links += 1;
+            let shared: Vec<u32> = rings
+                .of(u)
+                .iter()
+                .filter(|id| rings.of(v).contains(id))
+                .copied()
+                .collect();
+            assert!(shared.len() >= 2, "{u}-{v}: {shared:?}");
+            exposed += u64::from(shared.iter().all(|&id| known[id as usize]));
+        }
+        let got = net.capture(&taken);
+        assert_eq!((got.links, got.compromised), (links, exposed));
+        assert!(exposed > 0 && exposed < links, "{exposed} of {links}");
     }
 }

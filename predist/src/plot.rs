@@ -8,7 +8,7 @@ use plotters::prelude::*;
 
 use crate::error::Error;
 use crate::scheme::Scheme;
-use crate::simulate::{Sweep, Vary};
+use crate::sweep::{Sweep, Vary};
 
 /// Width and height of the plot in pixels.
 pub const SIZE: (u32, u32) = (900, 540);

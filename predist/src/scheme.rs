@@ -4,9 +4,10 @@ use crate::analysis;
 use crate::blundo::MAX_DEGREE;
 use crate::error::Error;
 
-/// Largest key pool. Ids are `u32`; deploying keeps one `u32` per pool key (the ring
-/// sampler's marks, reused as key owners in shared-key discovery: 400 MB at this limit),
-/// and each node capture one byte per pool key (which keys the adversary holds).
+/// Largest key pool. Ids are `u32`; deploying keeps one `u32` per pool key while the
+/// rings are drawn (the sampler's marks: 400 MB at this limit), shared-key discovery one
+/// bit per pool key on each thread, and each node capture one byte per pool key (which
+/// keys the adversary holds).
 pub const MAX_POOL: u32 = 100_000_000;
 
 /// A key predistribution scheme and its parameters.

@@ -1,9 +1,13 @@
 //! Where the nodes are and who can hear whom: uniform placement in the unit square and the
 //! neighbour pairs within radio range, found with a spatial grid.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use rand_core::Rng;
 
+use crate::analysis;
 use crate::error::Error;
+use crate::pairs::{PairList, Piece};
 use crate::sampling;
 
 /// Most nodes a deployment may have.
@@ -12,29 +16,47 @@ pub const MAX_NODES: u32 = 1_000_000;
 /// Largest radio range accepted.
 pub const MAX_RANGE: f64 = 1.5;
 
-/// Most neighbour pairs (candidate links) a deployment may have; bounds memory and time.
-/// 5,000,000 pairs is a complete graph of 3,162 nodes, or 100,000 nodes at range 0.018.
-pub const MAX_PAIRS: u64 = 5_000_000;
+/// Most neighbour pairs (candidate links) a deployment may have. A pair costs at most
+/// [`BYTES_PER_PAIR`] bytes at the peak of a simulation, so this many take about 8 GB —
+/// where a machine of 16 GB starts to run out, with the key rings beside them.
+pub const MAX_PAIRS: u64 = 400_000_000;
+
+/// What one neighbour pair costs at the peak of a simulation, in bytes: its `u32` in the
+/// neighbour lists (4), in the secured or unsecured links (4), the Eschenauer–Gligor link
+/// key id (4) and both directions of the secure adjacency that path keys search (8).
+pub const BYTES_PER_PAIR: u64 = 20;
 
 /// Nodes in the unit square and their neighbour pairs.
 #[derive(Clone, Debug)]
 pub struct Topology {
     range: Option<f64>,
     positions: Vec<(f64, f64)>,
-    /// Compressed adjacency: the neighbours `v > u` of node `u` are
-    /// `above[offsets[u]..offsets[u + 1]]`, ascending.
-    offsets: Vec<usize>,
-    above: Vec<u32>,
+    /// Each pair `(u, v)` once, under its smaller node `u`.
+    pairs: PairList,
+    /// Every node once, those near each other close together (by grid cell): passes over
+    /// all pairs visit nodes in this order so that the data of neighbours stays in cache.
+    order: Vec<u32>,
 }
 
 impl Topology {
     /// Places `nodes` nodes uniformly at random in the unit square. With a `range`, two
     /// nodes are neighbours when their distance is at most `range`; without one, every pair
-    /// is (the complete graph, the setting of Eschenauer–Gligor's analysis).
+    /// is (the complete graph, the setting of Eschenauer–Gligor's analysis). Uses every
+    /// core; the result does not depend on how many there are.
     pub fn random<R: Rng + ?Sized>(
         nodes: u32,
         range: Option<f64>,
         rng: &mut R,
+    ) -> Result<Self, Error> {
+        Self::random_on(nodes, range, rng, crate::available_threads())
+    }
+
+    /// [`Topology::random`] on at most `threads` threads.
+    pub fn random_on<R: Rng + ?Sized>(
+        nodes: u32,
+        range: Option<f64>,
+        rng: &mut R,
+        threads: usize,
     ) -> Result<Self, Error> {
         if nodes == 0 || nodes > MAX_NODES {
             return Err(Error::parameter(
@@ -55,18 +77,27 @@ impl Topology {
                 ));
             }
         }
+        if let Some(r) = range {
+            // Far beyond the limit on average: refused before anything is allocated (the
+            // count's spread is far below a quarter of its mean at these sizes).
+            let n = f64::from(nodes);
+            let expected = n * (n - 1.0) / 2.0 * analysis::neighbour_probability(r);
+            if expected > 1.25 * MAX_PAIRS as f64 {
+                return Err(too_many(nodes, range));
+            }
+        }
         let positions: Vec<(f64, f64)> = (0..nodes)
             .map(|_| (sampling::unit(rng), sampling::unit(rng)))
             .collect();
-        let (offsets, above) = match range {
-            Some(r) => grid_neighbours(&positions, r)?,
-            None => complete(nodes)?,
+        let (pairs, order) = match range {
+            Some(r) => grid_neighbours(&positions, r, threads)?,
+            None => (complete(nodes)?, (0..nodes).collect()),
         };
         Ok(Self {
             range,
             positions,
-            offsets,
-            above,
+            pairs,
+            order,
         })
     }
 
@@ -87,23 +118,32 @@ impl Topology {
 
     /// Number of neighbour pairs.
     pub fn pair_count(&self) -> u64 {
-        self.above.len() as u64
+        self.pairs.len() as u64
     }
 
     /// Mean number of neighbours per node.
     pub fn mean_degree(&self) -> f64 {
-        2.0 * self.above.len() as f64 / self.positions.len() as f64
+        2.0 * self.pairs.len() as f64 / self.positions.len() as f64
     }
 
     /// The neighbours of `u` with a larger id, ascending (each pair appears once).
     pub fn neighbours_above(&self, u: u32) -> &[u32] {
-        let u = u as usize;
-        &self.above[self.offsets[u]..self.offsets[u + 1]]
+        self.pairs.of(u)
     }
 
     /// Every neighbour pair `(u, v)` with `u < v`, by `u` then `v`.
     pub fn pairs(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
-        (0..self.nodes()).flat_map(move |u| self.neighbours_above(u).iter().map(move |&v| (u, v)))
+        self.pairs.iter()
+    }
+
+    /// The neighbour pairs in compressed form.
+    pub(crate) fn pair_list(&self) -> &PairList {
+        &self.pairs
+    }
+
+    /// Every node id once, neighbours close together.
+    pub(crate) fn spatial_order(&self) -> &[u32] {
+        &self.order
     }
 }
 
@@ -115,77 +155,131 @@ fn too_many(nodes: u32, range: Option<f64>) -> Error {
     }
 }
 
-fn complete(nodes: u32) -> Result<(Vec<usize>, Vec<u32>), Error> {
+fn complete(nodes: u32) -> Result<PairList, Error> {
     let n = u64::from(nodes);
     if n * (n - 1) / 2 > MAX_PAIRS {
         return Err(too_many(nodes, None));
     }
-    let mut offsets = Vec::with_capacity(nodes as usize + 1);
-    let mut above = Vec::with_capacity((n * (n - 1) / 2) as usize);
-    for u in 0..nodes {
-        offsets.push(above.len());
-        above.extend(u + 1..nodes);
+    let mut pairs = PairList::with_nodes(nodes);
+    let all: Vec<u32> = (0..nodes).collect();
+    for u in 0..nodes as usize {
+        pairs.push_node(&all[u + 1..]);
     }
-    offsets.push(above.len());
-    Ok((offsets, above))
+    Ok(pairs)
 }
 
-/// Neighbours within `r` via a grid of square cells of side at least `r`: a node's
-/// neighbours lie in its own cell or the eight around it, so the work per node is the
-/// number of nodes in nine cells, and the whole pass grows linearly with the node count at
-/// a fixed density.
-fn grid_neighbours(points: &[(f64, f64)], r: f64) -> Result<(Vec<usize>, Vec<u32>), Error> {
-    let n = points.len();
-    // Side 1/m ≥ r, and no more cells than about one per node.
-    let m = ((1.0 / r).floor() as usize).clamp(1, (n as f64).sqrt().ceil() as usize + 1);
-    let cell_of = |(x, y): (f64, f64)| {
-        let cx = ((x * m as f64) as usize).min(m - 1);
-        let cy = ((y * m as f64) as usize).min(m - 1);
-        (cx, cy)
-    };
-    // Counting sort of node ids by cell; within a cell, ids stay ascending.
-    let mut start = vec![0usize; m * m + 1];
-    for &p in points {
-        let (cx, cy) = cell_of(p);
-        start[cy * m + cx + 1] += 1;
-    }
-    for i in 0..m * m {
-        start[i + 1] += start[i];
-    }
-    let mut fill = start.clone();
-    let mut members = vec![0u32; n];
-    for (id, &p) in points.iter().enumerate() {
-        let (cx, cy) = cell_of(p);
-        members[fill[cy * m + cx]] = id as u32;
-        fill[cy * m + cx] += 1;
+/// Nodes sorted by the grid cell they fall in: a node's neighbours lie in its own cell or
+/// the eight around it.
+struct Grid {
+    /// Cells per side; a cell's side `1/m` is at least the range.
+    m: usize,
+    /// The nodes of cell `c` are `members[start[c]..start[c + 1]]`, ascending...
+    start: Vec<usize>,
+    members: Vec<u32>,
+    /// ...and their positions, in the same order, so that a scan reads memory in order.
+    at: Vec<(f64, f64)>,
+}
+
+impl Grid {
+    fn new(points: &[(f64, f64)], r: f64) -> Self {
+        let n = points.len();
+        // Side 1/m ≥ r, and no more cells than about one per node.
+        let m = ((1.0 / r).floor() as usize).clamp(1, (n as f64).sqrt().ceil() as usize + 1);
+        let mut grid = Self {
+            m,
+            start: vec![0usize; m * m + 1],
+            members: vec![0u32; n],
+            at: vec![(0.0, 0.0); n],
+        };
+        // Counting sort of node ids by cell; within a cell, ids stay ascending.
+        for &p in points {
+            let c = grid.cell(p);
+            grid.start[c + 1] += 1;
+        }
+        for i in 0..m * m {
+            grid.start[i + 1] += grid.start[i];
+        }
+        let mut fill = grid.start.clone();
+        for (id, &p) in points.iter().enumerate() {
+            let c = grid.cell(p);
+            grid.members[fill[c]] = id as u32;
+            grid.at[fill[c]] = p;
+            fill[c] += 1;
+        }
+        grid
     }
 
-    let r2 = r * r;
-    let mut offsets = Vec::with_capacity(n + 1);
-    let mut above: Vec<u32> = Vec::new();
-    for (u, &p) in points.iter().enumerate() {
-        offsets.push(above.len());
-        let from = above.len();
-        let (cx, cy) = cell_of(p);
+    fn cell_xy(&self, (x, y): (f64, f64)) -> (usize, usize) {
+        let m = self.m;
+        (
+            ((x * m as f64) as usize).min(m - 1),
+            ((y * m as f64) as usize).min(m - 1),
+        )
+    }
+
+    fn cell(&self, p: (f64, f64)) -> usize {
+        let (cx, cy) = self.cell_xy(p);
+        cy * self.m + cx
+    }
+
+    /// Pushes the nodes above `u` within `r` of `p` (its position), unsorted.
+    fn near(&self, u: u32, p: (f64, f64), r2: f64, out: &mut Piece) {
+        let (m, (cx, cy)) = (self.m, self.cell_xy(p));
         for ny in cy.saturating_sub(1)..=(cy + 1).min(m - 1) {
-            for nx in cx.saturating_sub(1)..=(cx + 1).min(m - 1) {
-                let cell = ny * m + nx;
-                for &v in &members[start[cell]..start[cell + 1]] {
-                    let q = points[v as usize];
-                    let (dx, dy) = (p.0 - q.0, p.1 - q.1);
-                    if v as usize > u && dx * dx + dy * dy <= r2 {
-                        above.push(v);
-                    }
+            let row = ny * m;
+            let cells = row + cx.saturating_sub(1)..row + (cx + 1).min(m - 1) + 1;
+            // Adjacent cells of one row are adjacent in `members`: one run.
+            let run = self.start[cells.start]..self.start[cells.end];
+            for (&v, q) in self.members[run.clone()].iter().zip(&self.at[run]) {
+                let (dx, dy) = (p.0 - q.0, p.1 - q.1);
+                if v > u && dx * dx + dy * dy <= r2 {
+                    out.push(v);
                 }
             }
         }
-        above[from..].sort_unstable();
-        if above.len() as u64 > MAX_PAIRS {
-            return Err(too_many(n as u32, Some(r)));
-        }
     }
-    offsets.push(above.len());
-    Ok((offsets, above))
+}
+
+/// Neighbours within `r` through a [`Grid`]: the work per node is the number of nodes in
+/// nine cells, so the whole pass grows linearly with the node count at a fixed density.
+/// Ranges of nodes are searched on separate threads and joined in node order.
+/// Returns the pairs and the nodes in grid order.
+fn grid_neighbours(
+    points: &[(f64, f64)],
+    r: f64,
+    threads: usize,
+) -> Result<(PairList, Vec<u32>), Error> {
+    let grid = Grid::new(points, r);
+    let r2 = r * r;
+    let nodes = points.len() as u32;
+    let found = AtomicU64::new(0);
+    let ranges = crate::parallel::split_even(nodes, threads);
+    let pieces = crate::parallel::map(
+        ranges.len(),
+        threads,
+        || (),
+        |(), i| {
+            let mut piece = Piece::default();
+            for u in ranges[i].clone() {
+                let before = piece.len();
+                grid.near(u, points[u as usize], r2, &mut piece);
+                piece.open_node().sort_unstable();
+                piece.end_node();
+                let total = found.fetch_add((piece.len() - before) as u64, Ordering::Relaxed);
+                if total > MAX_PAIRS {
+                    return None;
+                }
+            }
+            Some(piece)
+        },
+    );
+    let pieces: Option<Vec<Piece>> = pieces.into_iter().collect();
+    match pieces {
+        Some(pieces) if found.load(Ordering::Relaxed) <= MAX_PAIRS => {
+            Ok((PairList::concat(nodes, pieces), grid.members))
+        }
+        _ => Err(too_many(nodes, Some(r))),
+    }
 }
 
 #[cfg(test)]
@@ -219,7 +313,7 @@ mod tests {
         assert_eq!(t.pair_count(), 10);
         assert_eq!(t.neighbours_above(3), &[4]);
         assert!(matches!(
-            Topology::random(4000, None, &mut rng),
+            Topology::random(30_000, None, &mut rng),
             Err(Error::TooManyPairs { .. })
         ));
         let refusal = |nodes, range, rng: &mut ChaCha20Rng| {

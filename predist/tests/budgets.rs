@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use predist::{
-    Config, Error, MAX_DISCOVERY_WORK, MAX_FIELD_MULTIPLICATIONS, MAX_SHARE_ELEMENTS,
-    MAX_SHARED_IDS, MAX_SWEEP_POINTS, Network, Scheme, SweepConfig, Topology, Vary, simulate,
+    Config, Error, MAX_DISCOVERY_WORK, MAX_FIELD_MULTIPLICATIONS, MAX_PAIRS, MAX_RING_STORAGE,
+    MAX_SHARE_ELEMENTS, MAX_SWEEP_POINTS, Network, Scheme, SweepConfig, Topology, Vary, simulate,
     sweep,
 };
 use rand_chacha::ChaCha20Rng;
@@ -54,8 +54,8 @@ unsafe impl GlobalAlloc for Largest {
 #[global_allocator]
 static GLOBAL: Largest = Largest;
 
-/// The tests here build topologies of up to 5,000,000 pairs (tens of MB); anything near
-/// this size would be key material.
+/// The tests here build topologies of up to 4,498,500 pairs (18 MB); anything near this
+/// size would be key material or neighbour lists the budgets should have refused.
 const NO_LARGER_THAN: usize = 128 << 20;
 
 /// Runs `f`, which must fail quickly and without a large allocation, and returns its error.
@@ -96,17 +96,17 @@ fn complete(nodes: u32) -> Topology {
 
 #[test]
 fn eg_discovery_over_budget_is_refused() {
-    // 4,498,500 pairs × 2,000 ids: 9 × 10^9 comparisons, and ~36 GB of shared ids before.
+    // 4,498,500 pairs × 30,000 ids: 1.3 × 10^11 comparisons, minutes of work.
     let topology = complete(3000);
     let scheme = Scheme::Eg {
-        pool: 2000,
-        ring: 2000,
+        pool: 100_000,
+        ring: 30_000,
     };
     let err = deploy_refused("eg", &topology, scheme);
     assert_eq!(name_of(&err), "neighbour pairs × --ring");
     let text = err.to_string();
     assert!(text.contains(&MAX_DISCOVERY_WORK.to_string()), "{text}");
-    assert!(text.contains("8997000000"), "{text}");
+    assert!(text.contains("134955000000"), "{text}");
     // The same through `simulate`.
     let config = Config {
         scheme,
@@ -120,21 +120,48 @@ fn eg_discovery_over_budget_is_refused() {
 }
 
 #[test]
-fn qcomposite_shared_ids_over_budget_are_refused() {
-    // 4,498,500 pairs × 100: within the discovery budget, but q-composite could store
-    // 449,850,000 shared ids.
+fn rings_beyond_memory_are_refused() {
+    // 3,000 rings of 400,000 ids: 1.2 × 10^9 ids, 4.8 GB; q-composite alike.
     let topology = complete(3000);
-    let scheme = Scheme::QComposite {
-        pool: 10_000,
-        ring: 100,
-        q: 2,
-    };
-    let err = deploy_refused("qcomposite", &topology, scheme);
+    for scheme in [
+        Scheme::Eg {
+            pool: 1_000_000,
+            ring: 400_000,
+        },
+        Scheme::QComposite {
+            pool: 1_000_000,
+            ring: 400_000,
+            q: 2,
+        },
+    ] {
+        let err = deploy_refused("rings", &topology, scheme);
+        assert_eq!(name_of(&err), "--nodes × --ring");
+        let text = err.to_string();
+        assert!(
+            text.contains(&MAX_RING_STORAGE.to_string()) && text.contains("4 bytes each"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn neighbour_pairs_beyond_memory_are_refused_before_placing_the_nodes() {
+    // 1,000,000 nodes at range 0.1: about 1.5 × 10^10 pairs, 300 GB. Refused from the
+    // expected count, before the grid is filled.
+    let err = refused("pairs", || {
+        Topology::random(1_000_000, Some(0.1), &mut ChaCha20Rng::seed_from_u64(1))
+    });
+    assert!(matches!(err, Error::TooManyPairs { .. }), "{err}");
     let text = err.to_string();
     assert!(
-        text.contains("qcomposite") && text.contains(&MAX_SHARED_IDS.to_string()),
+        text.contains(&MAX_PAIRS.to_string()) && text.contains("bytes each"),
         "{text}"
     );
+    // Without a range: 499,999,500,000 pairs.
+    let err = refused("complete", || {
+        Topology::random(1_000_000, None, &mut ChaCha20Rng::seed_from_u64(1))
+    });
+    assert!(matches!(err, Error::TooManyPairs { .. }), "{err}");
 }
 
 #[test]
@@ -200,19 +227,19 @@ fn huge_sweep_ranges_are_refused_before_listing_them() {
 
 #[test]
 fn a_ring_sweep_whose_last_point_is_over_budget_deploys_nothing() {
-    // Ring 10 fits (45 × 10^6 comparisons), ring 200 does not (9 × 10^8): refused up front
-    // rather than after the first points.
+    // Ring 10 fits (45 × 10^6 comparisons), ring 30,000 does not (1.3 × 10^11): refused
+    // up front rather than after the first points.
     let c = SweepConfig {
-        step: 190,
+        step: 29_990,
         ..sweep_config(
             vec![Scheme::Eg {
-                pool: 10_000,
+                pool: 100_000,
                 ring: 10,
             }],
             3000,
             Vary::Ring,
             10,
-            200,
+            30_000,
         )
     };
     let mut calls = 0;

@@ -68,7 +68,7 @@ fn qcomposite_connection_probability() {
 fn blundo_connects_every_pair() {
     let (_, net) = deploy(150, None, Scheme::Blundo { degree: 8 }, 5);
     assert_eq!(net.local_connectivity(), Some(1.0));
-    assert_eq!(net.links().len() as u64, net.neighbour_pairs());
+    assert_eq!(net.link_count(), net.neighbour_pairs());
     assert_eq!(net.largest_component_fraction(), 1.0);
 }
 
@@ -121,7 +121,7 @@ fn path_keys_through_one_intermediate_match_the_analysis() {
             stats.two_hops + stats.three_hops + stats.beyond
         );
         assert_eq!(
-            stats.unsecured_pairs + net.links().len() as u64,
+            stats.unsecured_pairs + net.link_count(),
             net.neighbour_pairs()
         );
         let neighbours = full_neighbour_lists(&topology);

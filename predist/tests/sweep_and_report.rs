@@ -100,7 +100,7 @@ fn bad_parameters_are_errors_not_panics() {
         assert_eq!(simulate(&c).unwrap_err().to_string(), message, "{scheme:?}");
     }
     let c = Config {
-        nodes: 5000,
+        nodes: 30_000,
         range: None,
         capture: None,
         ..config(1)

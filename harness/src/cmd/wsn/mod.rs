@@ -73,7 +73,8 @@ pub struct KeyArgs {
     /// Key pool size P (eg, qcomposite) [default: 10000].
     #[arg(long, value_name = "P")]
     pub pool: Option<u32>,
-    /// Keys per node k (eg, qcomposite) [default: 100].
+    /// Keys per node k (eg, qcomposite) [default: 100]. All rings together hold at most
+    /// 1000000000 key ids (4 bytes each: 4 GB).
     #[arg(long, value_name = "K")]
     pub ring: Option<u32>,
     /// Shared keys a q-composite link needs [default: 2].
@@ -87,7 +88,8 @@ pub struct KeyArgs {
 /// The deployment and scheme parameters shared by `simulate` and `sweep`.
 #[derive(Debug, Args)]
 pub struct DeploymentArgs {
-    /// Number of nodes, placed uniformly in the unit square.
+    /// Number of nodes (at most 1000000), placed uniformly in the unit square. Memory bounds
+    /// the neighbour pairs to 400000000 (20 bytes each at the peak: 8 GB).
     #[arg(long, value_name = "N")]
     pub nodes: u32,
     /// The scheme's key material.
@@ -99,6 +101,17 @@ pub struct DeploymentArgs {
     /// Seed of every random choice; default: a random seed, printed with the results.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
+    /// Worker threads; default: every core. The output is the same for any number.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
+}
+
+impl DeploymentArgs {
+    /// The worker threads to use.
+    fn threads(&self) -> usize {
+        self.threads
+            .map_or_else(predist::available_threads, |t| t as usize)
+    }
 }
 
 /// `keylab wsn simulate`
@@ -174,7 +187,8 @@ pub fn simulate(args: &SimulateArgs, out: &mut dyn Write) -> Result<(), Failure>
         capture: args.capture,
         seed: seed_or_random(d.seed),
     };
-    let report = predist::simulate(&config).map_err(|e| Failure::input(e.to_string()))?;
+    let report =
+        predist::simulate_on(&config, d.threads()).map_err(|e| Failure::input(e.to_string()))?;
     let text = if args.json {
         json::report(&report)
     } else {

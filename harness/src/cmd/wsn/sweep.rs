@@ -64,7 +64,8 @@ fn run_streaming(
     let series = config.schemes.len();
     let mut row: Vec<Estimate> = Vec::with_capacity(series);
     let mut failed = None;
-    let result = predist::sweep_with(config, &mut |event| {
+    let threads = args.deployment.threads();
+    let result = predist::sweep_on(config, threads, &mut |event| {
         let written = match event {
             SweepEvent::Started { schemes, total } => {
                 let written = match table.as_deref_mut() {
