@@ -103,10 +103,10 @@ pub use conn::trace::{
     Direction, HkdfContext, MESSAGE_HASH, NamedValue, Observer, PARTIAL_CLIENT_HELLO, SecretInputs,
     TraceEvent, TranscriptHash,
 };
-pub use conn::{Connection, Event, TlsRng};
+pub use conn::{Connection, Event, SignatureRequest, TlsRng};
 pub use error::Error;
 pub use psk::ExternalPsk;
 pub use session::{Session, SessionCache};
-pub use stream::Stream;
+pub use stream::{Signer, Stream};
 pub use summary::{Path, Summary};
 pub use tickets::Tickets;
