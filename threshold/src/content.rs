@@ -17,23 +17,29 @@ pub fn check_certificate_verify(message: &[u8]) -> Result<&'static str, String> 
         ));
     };
     if padding.iter().any(|&b| b != 0x20) {
-        return Err("not TLS 1.3 CertificateVerify content: it must begin with 64 spaces \
+        return Err(
+            "not TLS 1.3 CertificateVerify content: it must begin with 64 spaces \
                     (RFC 8446 §4.4.3)"
-            .into());
+                .into(),
+        );
     }
     let (side, rest) = if let Some(rest) = rest.strip_prefix(SERVER_CONTEXT) {
         ("server", rest)
     } else if let Some(rest) = rest.strip_prefix(CLIENT_CONTEXT) {
         ("client", rest)
     } else {
-        return Err("not TLS 1.3 CertificateVerify content: no server or client \
+        return Err(
+            "not TLS 1.3 CertificateVerify content: no server or client \
                     CertificateVerify context string after the 64 spaces"
-            .into());
+                .into(),
+        );
     };
     let Some(hash) = rest.strip_prefix(&[0]) else {
-        return Err("not TLS 1.3 CertificateVerify content: no zero byte after the context \
+        return Err(
+            "not TLS 1.3 CertificateVerify content: no zero byte after the context \
                     string"
-            .into());
+                .into(),
+        );
     };
     if hash.len() != 32 && hash.len() != 48 {
         return Err(format!(
@@ -59,8 +65,14 @@ mod tests {
 
     #[test]
     fn certificate_verify_content_passes() {
-        assert_eq!(check_certificate_verify(&content(SERVER_CONTEXT, 32)), Ok("server"));
-        assert_eq!(check_certificate_verify(&content(CLIENT_CONTEXT, 48)), Ok("client"));
+        assert_eq!(
+            check_certificate_verify(&content(SERVER_CONTEXT, 32)),
+            Ok("server")
+        );
+        assert_eq!(
+            check_certificate_verify(&content(CLIENT_CONTEXT, 48)),
+            Ok("client")
+        );
     }
 
     #[test]

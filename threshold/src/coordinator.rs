@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use frost_ed25519 as frost;
 use frost::keys::PublicKeyPackage;
 use frost::round1::SigningCommitments;
 use frost::round2::SignatureShare;
 use frost::{CheaterDetection, Identifier, SigningPackage};
+use frost_ed25519 as frost;
 use pki::PublicKey;
 
 use crate::client::SignerClient;
@@ -61,13 +61,18 @@ impl Coordinator {
         log: Log,
     ) -> Result<Self, Error> {
         let signers: Vec<Arc<SignerClient>> = signers.into_iter().map(Arc::new).collect();
-        let answers = ask_all(&signers, signers.len(), |s| s.info().map_err(|e| e.to_string()));
+        let answers = ask_all(&signers, signers.len(), |s| {
+            s.info().map_err(|e| e.to_string())
+        });
         let mut public: Option<PublicKeyPackage> = None;
         for (i, answer) in answers {
             let info = match answer {
                 Ok(info) => info,
                 Err(e) => {
-                    log(&format!("signer {} unreachable at start: {e}", signers[i].url()));
+                    log(&format!(
+                        "signer {} unreachable at start: {e}",
+                        signers[i].url()
+                    ));
                     continue;
                 }
             };
@@ -126,9 +131,15 @@ impl Coordinator {
     }
 
     /// One round 1 and round 2; `None` when signers failed and were left out.
-    fn try_sign(&self, message: &[u8], excluded: &mut BTreeSet<usize>) -> Result<Option<Signed>, Error> {
+    fn try_sign(
+        &self,
+        message: &[u8],
+        excluded: &mut BTreeSet<usize>,
+    ) -> Result<Option<Signed>, Error> {
         let m = usize::from(self.threshold);
-        let usable: Vec<usize> = (0..self.signers.len()).filter(|i| !excluded.contains(i)).collect();
+        let usable: Vec<usize> = (0..self.signers.len())
+            .filter(|i| !excluded.contains(i))
+            .collect();
         if usable.len() < m {
             return Err(Error::Signers(format!(
                 "{} usable signers, {m} needed",
@@ -136,12 +147,17 @@ impl Coordinator {
             )));
         }
         let chosen = self.round1(&usable, m)?;
-        let commitments: BTreeMap<u16, String> =
-            chosen.iter().map(|c| (c.participant, c.commitments.clone())).collect();
+        let commitments: BTreeMap<u16, String> = chosen
+            .iter()
+            .map(|c| (c.participant, c.commitments.clone()))
+            .collect();
         let mut frost_commitments = BTreeMap::new();
         for c in &chosen {
             let bytes = hex::decode(&c.commitments).map_err(|e| Error::Input(e.to_string()))?;
-            frost_commitments.insert(identifier(c.participant)?, SigningCommitments::deserialize(&bytes)?);
+            frost_commitments.insert(
+                identifier(c.participant)?,
+                SigningCommitments::deserialize(&bytes)?,
+            );
         }
         let package = SigningPackage::new(frost_commitments, message);
         let shares = self.round2(&chosen, &commitments, message, excluded);
@@ -153,7 +169,8 @@ impl Coordinator {
 
     /// Round 1 with `usable`, keeping the first `m` answers; a signer that fails is logged.
     fn round1(&self, usable: &[usize], m: usize) -> Result<Vec<Chosen>, Error> {
-        let subset: Vec<Arc<SignerClient>> = usable.iter().map(|&i| self.signers[i].clone()).collect();
+        let subset: Vec<Arc<SignerClient>> =
+            usable.iter().map(|&i| self.signers[i].clone()).collect();
         let answers = ask_all(&subset, m, |s| s.round1().map_err(|e| e.to_string()));
         let mut chosen = Vec::new();
         let mut failures = Vec::new();
@@ -166,7 +183,11 @@ impl Coordinator {
                     request_id: c.request_id,
                     commitments: c.commitments,
                 }),
-                Ok(c) => failures.push(format!("{}: participant {} is not in the group", self.name(index), c.participant)),
+                Ok(c) => failures.push(format!(
+                    "{}: participant {} is not in the group",
+                    self.name(index),
+                    c.participant
+                )),
                 Err(e) => failures.push(format!("{}: {e}", self.name(index))),
             }
         }
@@ -178,7 +199,11 @@ impl Coordinator {
                 "{} of {} signers answered round 1, {m} needed{}",
                 chosen.len(),
                 usable.len(),
-                if failures.is_empty() { String::new() } else { format!(": {}", failures.join("; ")) }
+                if failures.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", failures.join("; "))
+                }
             )));
         }
         Ok(chosen)
@@ -192,7 +217,10 @@ impl Coordinator {
         message: &[u8],
         excluded: &mut BTreeSet<usize>,
     ) -> BTreeMap<Identifier, SignatureShare> {
-        let subset: Vec<Arc<SignerClient>> = chosen.iter().map(|c| self.signers[c.index].clone()).collect();
+        let subset: Vec<Arc<SignerClient>> = chosen
+            .iter()
+            .map(|c| self.signers[c.index].clone())
+            .collect();
         let requests: Vec<SignRequest> = chosen
             .iter()
             .map(|c| SignRequest {
@@ -220,7 +248,10 @@ impl Coordinator {
                     shares.insert(id, share);
                 }
                 Err(e) => {
-                    (self.log)(&format!("signer left out (round 2): {}: {e}", self.name(c.index)));
+                    (self.log)(&format!(
+                        "signer left out (round 2): {}: {e}",
+                        self.name(c.index)
+                    ));
                     excluded.insert(c.index);
                 }
             }
@@ -236,12 +267,20 @@ impl Coordinator {
         shares: BTreeMap<Identifier, SignatureShare>,
         excluded: &mut BTreeSet<usize>,
     ) -> Result<Option<Signed>, Error> {
-        match frost::aggregate_custom(package, &shares, &self.public, CheaterDetection::AllCheaters) {
+        match frost::aggregate_custom(
+            package,
+            &shares,
+            &self.public,
+            CheaterDetection::AllCheaters,
+        ) {
             Ok(signature) => {
                 let bytes = signature.serialize()?;
                 Ok(Some(Signed {
                     signature: bytes,
-                    signers: chosen.iter().map(|c| self.name(c.index).to_owned()).collect(),
+                    signers: chosen
+                        .iter()
+                        .map(|c| self.name(c.index).to_owned())
+                        .collect(),
                 }))
             }
             Err(frost::Error::InvalidSignatureShare { culprits }) => {

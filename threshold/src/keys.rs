@@ -7,9 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use frost_ed25519 as frost;
 use frost::keys::{KeyPackage, PublicKeyPackage, dkg};
 use frost::{Identifier, rand_core};
+use frost_ed25519 as frost;
 use pki::PublicKey;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -44,7 +44,11 @@ impl std::fmt::Debug for KeyShare {
 }
 
 impl KeyShare {
-    fn new(participant: u16, key_package: KeyPackage, public_key_package: PublicKeyPackage) -> Self {
+    fn new(
+        participant: u16,
+        key_package: KeyPackage,
+        public_key_package: PublicKeyPackage,
+    ) -> Self {
         Self {
             format: FORMAT.to_owned(),
             participant,
@@ -110,7 +114,9 @@ impl KeyShare {
             )));
         }
         if share.key_package.verifying_key() != share.public_key_package.verifying_key() {
-            return Err(Error::Input("the share's group key differs from the group's".into()));
+            return Err(Error::Input(
+                "the share's group key differs from the group's".into(),
+            ));
         }
         Ok(share)
     }

@@ -20,8 +20,8 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use frost_ed25519 as frost;
 use frost::round1::{SigningCommitments, SigningNonces};
+use frost_ed25519 as frost;
 use handshake::ServerConfig;
 use service::tls::TlsAcceptor;
 use service::{BackgroundServer, Limits};
@@ -73,7 +73,11 @@ impl Signer {
     }
 
     /// Serves `share` over plain HTTP.
-    pub fn start(listener: std::net::TcpListener, share: KeyShare, faults: Faults) -> io::Result<Self> {
+    pub fn start(
+        listener: std::net::TcpListener,
+        share: KeyShare,
+        faults: Faults,
+    ) -> io::Result<Self> {
         BackgroundServer::start(listener, router(share, faults), LIMITS, "signer").map(Self)
     }
 
@@ -116,7 +120,12 @@ pub fn router(share: KeyShare, faults: Faults) -> Router {
 fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
     let mut text = message.into();
     text.push('\n');
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response()
 }
 
 fn json(value: &impl serde::Serialize) -> Response {
@@ -166,7 +175,10 @@ async fn round1(State(app): State<Arc<App>>) -> Response {
         let now = Instant::now();
         kept.retain(|_, (_, born)| now.duration_since(*born) < NONCE_LIFETIME);
         if kept.len() >= MAX_OUTSTANDING {
-            return refuse(StatusCode::SERVICE_UNAVAILABLE, "too many signings in flight");
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many signings in flight",
+            );
         }
         kept.insert(request_id.clone(), (nonces, now));
     }
@@ -181,7 +193,12 @@ async fn round2(State(app): State<Arc<App>>, body: Bytes) -> Response {
     delay(&app).await;
     let request: SignRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("not a round 2 request: {e}")),
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("not a round 2 request: {e}"),
+            );
+        }
     };
     // Taken out first: whatever happens next, these nonces never sign again.
     let nonces = match app.nonces.lock() {
@@ -202,7 +219,11 @@ async fn round2(State(app): State<Arc<App>>, body: Bytes) -> Response {
 }
 
 /// RFC 9591 §5.2: this participant's signature share over the request's message.
-fn sign(app: &App, request: &SignRequest, nonces: &SigningNonces) -> Result<SignatureShare, String> {
+fn sign(
+    app: &App,
+    request: &SignRequest,
+    nonces: &SigningNonces,
+) -> Result<SignatureShare, String> {
     let message = hex::decode(&request.message).map_err(|e| format!("message: {e}"))?;
     content::check_certificate_verify(&message)?;
     let mut commitments = BTreeMap::new();
