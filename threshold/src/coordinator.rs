@@ -194,6 +194,9 @@ impl Coordinator {
         for f in &failures {
             (self.log)(&format!("signer left out (round 1): {f}"));
         }
+        // The first M to answer, in the signers' order (logs read the same each time).
+        chosen.truncate(m);
+        chosen.sort_by_key(|c| c.index);
         if chosen.len() < m {
             return Err(Error::Signers(format!(
                 "{} of {} signers answered round 1, {m} needed{}",
