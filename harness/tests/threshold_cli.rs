@@ -425,3 +425,45 @@ fn bad_setups_are_refused_before_serving() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn the_threshold_demo_is_reproducible_and_its_aggregate_is_an_ed25519_signature() {
+    let first = assert_ok(&run_keylab(&["demo", "--path", "threshold", "--seed", "3"]));
+    let again = assert_ok(&run_keylab(&["demo", "--path", "threshold", "--seed", "3"]));
+    assert_eq!(first, again);
+    assert!(
+        first.contains("round 1       signer 1: commitments hiding "),
+        "{first}"
+    );
+    assert!(
+        first.contains("round 2       signer 3: signature share "),
+        "{first}"
+    );
+    assert!(first.contains("handshake ok, path ephemeral-dh"), "{first}");
+    let json = assert_ok(&run_keylab(&[
+        "demo",
+        "--path",
+        "threshold",
+        "--seed",
+        "3",
+        "--json",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let key = pki::PublicKey::from_pem(v["group_key"].as_str().expect("key")).expect("PEM");
+    let raw: [u8; 32] = key.raw().try_into().expect("32 bytes");
+    let mut message = vec![0x20; 64];
+    message.extend_from_slice(b"TLS 1.3, server CertificateVerify\0");
+    message.extend(hex::decode(v["transcript_hash"].as_str().expect("hash")).expect("hex"));
+    let signature = hex::decode(v["signing"]["signature"].as_str().expect("sig")).expect("hex");
+    let signature = ed25519_dalek::Signature::from_slice(&signature).expect("64 bytes");
+    use ed25519_dalek::Verifier as _;
+    ed25519_dalek::VerifyingKey::from_bytes(&raw)
+        .expect("key")
+        .verify(&message, &signature)
+        .expect("the aggregate verifies as a plain Ed25519 signature");
+    assert_eq!(v["signing"]["rounds"].as_array().map(Vec::len), Some(2));
+    let other = assert_ok(&run_keylab(&["demo", "--path", "threshold", "--seed", "4"]));
+    assert_ne!(first, other);
+    let out = run_keylab(&["demo", "--path", "threshold", "--key", "rsa"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

@@ -10,11 +10,13 @@
 //! - [`signer`]: the signer service (round 1: commitments, round 2: signature shares).
 //! - [`client`]: a blocking client for one signer.
 //! - [`coordinator`]: asks the signers, picks M, aggregates with cheater detection.
+//! - [`local`]: one signing run in memory, every value kept (for explanations).
 
 pub mod client;
 pub mod content;
 pub mod coordinator;
 pub mod keys;
+pub mod local;
 pub mod rng;
 pub mod signer;
 pub mod wire;

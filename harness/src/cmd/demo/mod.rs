@@ -19,6 +19,7 @@ use crate::teach::{build, html, layout, terminal};
 mod forward_secrecy;
 mod json;
 mod plans;
+mod threshold;
 
 pub use forward_secrecy::{Attempt, ForwardSecrecy, Leaked, Recovered, attack, demonstrate};
 use plans::{Holds, Plan, check, plans_for};
@@ -47,6 +48,8 @@ pub enum PathArg {
     /// The client guesses a key share for a group the server does not prefer; the server
     /// asks again with a HelloRetryRequest (ephemeral-dh path).
     Hrr,
+    /// 2 of 3 FROST signers make the server's CertificateVerify; the signing rounds shown.
+    Threshold,
     /// ephemeral-dh, certificate, psk+dhe, resumption+dhe, psk and hrr.
     All,
 }
@@ -114,6 +117,9 @@ pub fn long_help() -> String {
 pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
     if args.forward_secrecy {
         return forward_secrecy::run(args, out);
+    }
+    if args.path == PathArg::Threshold {
+        return threshold::run(args, out);
     }
     let plans = plans_for(args.path);
     let page_on_stdout = stdout_file(args)?;
