@@ -1,4 +1,4 @@
-//! Key shares: made by distributed key generation among the signers ([`dkg`]) or by a
+//! Key shares: made by distributed key generation among the signers ([`dkg()`]) or by a
 //! trusted dealer ([`trusted_dealer`], for tests and demos), kept in key share files
 //! ([`KeyShare::to_json`]).
 //!
@@ -148,7 +148,7 @@ pub fn check_m_of_n(m: u16, n: u16) -> Result<(), Error> {
 }
 
 /// M-of-N key shares from a trusted dealer, which computes the whole key first: for tests
-/// and demos only. [`dkg`] is the way without a dealer.
+/// and demos only. [`dkg()`] is the way without a dealer.
 pub fn trusted_dealer<R: rand_core::RngCore + rand_core::CryptoRng>(
     m: u16,
     n: u16,
