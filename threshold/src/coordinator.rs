@@ -177,6 +177,17 @@ impl Coordinator {
         for (j, answer) in answers {
             let index = usable[j];
             match answer {
+                Ok(c)
+                    if chosen
+                        .iter()
+                        .any(|x: &Chosen| x.participant == c.participant) =>
+                {
+                    failures.push(format!(
+                        "{}: participant {} answered at another URL too",
+                        self.name(index),
+                        c.participant
+                    ));
+                }
                 Ok(c) if self.knows(c.participant) => chosen.push(Chosen {
                     index,
                     participant: c.participant,

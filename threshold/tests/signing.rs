@@ -244,3 +244,21 @@ fn key_share_files_round_trip_and_refuse_tampering() {
     assert!(keys::trusted_dealer(1, 3, &mut threshold::rng::seeded(1)).is_err());
     assert!(keys::dkg(4, 3, &mut threshold::rng::seeded(1)).is_err());
 }
+
+#[test]
+fn one_share_behind_two_urls_is_one_signer() {
+    let shares = keys::trusted_dealer(2, 3, &mut threshold::rng::seeded(10)).expect("dealer");
+    let group = shares[0].group_key().expect("key");
+    let a = start(&shares[0], Faults::default());
+    let twin = start(&shares[0], Faults::default());
+    let (log, lines) = log();
+    let coordinator = Coordinator::connect(clients(&[&a, &twin]), 2, &group, log).expect("connect");
+    let err = coordinator
+        .sign(&content(1))
+        .expect_err("one participant only");
+    assert!(
+        err.to_string().contains("answered at another URL too"),
+        "{err}"
+    );
+    assert!(!lines.lock().expect("lock").is_empty());
+}
