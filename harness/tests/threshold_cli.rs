@@ -467,3 +467,128 @@ fn the_threshold_demo_is_reproducible_and_its_aggregate_is_an_ed25519_signature(
     let out = run_keylab(&["demo", "--path", "threshold", "--key", "rsa"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+/// `keylab threshold dkg` as three machines would run it, the files carried between them;
+/// the shares then sign a handshake.
+#[test]
+fn dkg_by_hand_gives_shares_that_sign() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = |rel: &str| dir.path().join(rel).to_str().expect("utf-8").to_owned();
+    for i in ["1", "2", "3"] {
+        let (state, out) = (p(&format!("state-{i}.json")), p(&format!("r1-{i}.json")));
+        assert_ok(&run_keylab(&[
+            "threshold",
+            "dkg",
+            "round1",
+            "--participant",
+            i,
+            "--threshold",
+            "2",
+            "--signers",
+            "3",
+            "--state",
+            &state,
+            "--out",
+            &out,
+        ]));
+        assert_eq!(key_share_mode(&state), 0o600);
+    }
+    let round1: Vec<String> = ["1", "2", "3"]
+        .iter()
+        .map(|i| p(&format!("r1-{i}.json")))
+        .collect();
+    for i in ["1", "2", "3"] {
+        let state = p(&format!("state-{i}.json"));
+        let mut args = vec!["threshold", "dkg", "round2", "--state", &state];
+        let out_dir = p("r2");
+        args.extend(["--out-dir", &out_dir]);
+        args.extend(round1.iter().map(String::as_str));
+        assert_ok(&run_keylab(&args));
+    }
+    let mut keys = Vec::new();
+    for i in ["1", "2", "3"] {
+        let (state, share) = (p(&format!("state-{i}.json")), p(&format!("share-{i}.json")));
+        let mut args = vec![
+            "threshold",
+            "dkg",
+            "finish",
+            "--state",
+            &state,
+            "--out",
+            &share,
+        ];
+        args.push("--round1");
+        args.extend(round1.iter().map(String::as_str));
+        let mine: Vec<String> = ["1", "2", "3"]
+            .iter()
+            .filter(|j| *j != &i)
+            .map(|j| p(&format!("r2/round2-from-{j}-to-{i}.json")))
+            .collect();
+        args.push("--round2");
+        args.extend(mine.iter().map(String::as_str));
+        if i == "2" {
+            // A package meant for another participant is refused.
+            let wrong = p("r2/round2-from-1-to-3.json");
+            let mut bad = args.clone();
+            bad.push(&wrong);
+            let out = run_keylab(&bad);
+            assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+            assert!(stderr(&out).contains("not a round 2 package for participant 2"));
+        }
+        keys.push(assert_ok(&run_keylab(&args)));
+        assert_eq!(key_share_mode(&share), 0o600);
+    }
+    assert!(
+        keys.iter()
+            .all(|k| *k == keys[0] && k.starts_with("-----BEGIN PUBLIC KEY"))
+    );
+    std::fs::write(p("group.pem"), &keys[0]).expect("write");
+    let ca = p("ca");
+    assert_ok(&run_keylab(&["pki", "init", "--out", &ca]));
+    let (ca_cert, ca_key, group, server) =
+        (p("ca/ca.pem"), p("ca/ca.key"), p("group.pem"), p("server"));
+    assert_ok(&run_keylab(&[
+        "pki",
+        "issue",
+        "--ca-cert",
+        &ca_cert,
+        "--ca-key",
+        &ca_key,
+        "--server",
+        "localhost",
+        "--public-key",
+        &group,
+        "--out",
+        &server,
+    ]));
+    let signer = |i: &str| {
+        let mut cmd = keylab();
+        cmd.args([
+            "threshold",
+            "signer",
+            "--listen",
+            "127.0.0.1:0",
+            "--insecure-http",
+        ])
+        .args(["--key-share", &p(&format!("share-{i}.json"))])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null());
+        let (running, addr) = start_listening(cmd);
+        (running, format!("http://{addr}"))
+    };
+    let (_s1, u1) = signer("1");
+    let (_s3, u3) = signer("3");
+    let cert = p("server.pem");
+    let (_server, addr, _log) = keylab_server(&[
+        "--cert",
+        &cert,
+        "--threshold-signers",
+        &format!("{u1},{u3}"),
+        "--threshold",
+        "2",
+    ]);
+    let mut cmd = keylab_client(&addr);
+    cmd.args(["--ca", &ca_cert, "--send", "hi"]);
+    let out = run_with_timeout(cmd, None, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -44,7 +44,7 @@ impl std::fmt::Debug for KeyShare {
 }
 
 impl KeyShare {
-    fn new(
+    pub(crate) fn from_parts(
         participant: u16,
         key_package: KeyPackage,
         public_key_package: PublicKeyPackage,
@@ -170,7 +170,7 @@ pub fn trusted_dealer<R: rand_core::RngCore + rand_core::CryptoRng>(
                 .cloned()
                 .ok_or_else(|| Error::Input(format!("the dealer made no share {i}")))?;
             let key_package = KeyPackage::try_from(secret)?;
-            Ok(KeyShare::new(i, key_package, public.clone()))
+            Ok(KeyShare::from_parts(i, key_package, public.clone()))
         })
         .collect()
 }
@@ -231,7 +231,7 @@ impl Participant {
             .as_ref()
             .ok_or_else(|| Error::Input("finishing needs round 2 first".into()))?;
         let (key_package, public) = dkg::part3(secret, round1, round2)?;
-        Ok(KeyShare::new(self.number, key_package, public))
+        Ok(KeyShare::from_parts(self.number, key_package, public))
     }
 }
 

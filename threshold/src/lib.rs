@@ -7,6 +7,7 @@
 //!   generation open; this is the Pedersen DKG of the `frost-ed25519` crate) or, for tests
 //!   and the demo, a trusted dealer; the key share file format.
 //! - [`content`]: what a signer agrees to sign: TLS 1.3 CertificateVerify content only.
+//! - [`exchange`]: the same key generation with files carried by hand between machines.
 //! - [`signer`]: the signer service (round 1: commitments, round 2: signature shares).
 //! - [`client`]: a blocking client for one signer.
 //! - [`coordinator`]: asks the signers, picks M, aggregates with cheater detection.
@@ -15,6 +16,7 @@
 pub mod client;
 pub mod content;
 pub mod coordinator;
+pub mod exchange;
 pub mod keys;
 pub mod local;
 pub mod rng;

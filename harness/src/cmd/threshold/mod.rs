@@ -1,6 +1,7 @@
-//! `keylab threshold keygen | signer`: FROST(Ed25519, SHA-512) threshold keys (RFC 9591)
+//! `keylab threshold keygen | dkg | signer`: FROST(Ed25519, SHA-512) threshold keys (RFC 9591)
 //! with the [`threshold`] crate. `keylab server --threshold-signers` is their coordinator.
 
+mod dkg;
 mod keygen;
 mod signer;
 
@@ -8,6 +9,7 @@ use std::io::Write;
 
 use clap::Subcommand;
 
+pub use self::dkg::DkgCommand;
 pub use self::keygen::KeygenArgs;
 pub use self::signer::SignerArgs;
 use crate::failure::{EXIT_CODES, Failure};
@@ -21,10 +23,15 @@ pub enum ThresholdCommand {
     /// Runs the DKG's rounds for N participants in this process, each with its own state,
     /// and writes participant I's key share to DIR/share-I.json (mode 0600) and the group
     /// key to DIR/group.pem. The whole private key is never computed; but this process saw
-    /// every share: for shares no single machine ever held, run the rounds on the signers'
-    /// own machines. --trusted-dealer computes the key first and splits it (tests only).
+    /// every share: for shares no single machine ever held, run `keylab threshold dkg` on
+    /// the signers' own machines. --trusted-dealer computes the key first and splits it
+    /// (tests only).
     #[command(after_help = EXIT_CODES)]
     Keygen(KeygenArgs),
+    /// Distributed key generation by hand: each participant runs round1, round2 and
+    /// finish on its own machine, and the package files travel between them.
+    #[command(subcommand)]
+    Dkg(DkgCommand),
     /// Serve one key share's FROST signing rounds over HTTPS (or plain HTTP).
     ///
     /// Round 1 hands out commitments and keeps their nonces in memory, once, for 30 s;
@@ -38,6 +45,7 @@ pub enum ThresholdCommand {
 pub fn run(command: &ThresholdCommand, out: &mut dyn Write) -> Result<(), Failure> {
     match command {
         ThresholdCommand::Keygen(args) => keygen::run(args, out),
+        ThresholdCommand::Dkg(command) => dkg::run(command, out),
         ThresholdCommand::Signer(args) => signer::run(args, out),
     }
 }
