@@ -3,17 +3,19 @@
 use std::fmt;
 use std::sync::Arc;
 
-use pki::{Certificate, PrivateKey};
+use pki::{Certificate, PrivateKey, PublicKey};
 
 use crate::algorithms::{SupportedGroup, SupportedSuite};
 use crate::psk::ExternalPsk;
 use crate::session::SessionCache;
 use crate::tickets::Tickets;
 
-/// A certificate chain (leaf first) with the leaf's private key.
+/// A certificate chain (leaf first) with the leaf's private key, or with only the leaf's
+/// public key when the signatures come from elsewhere ([`Identity::remote`]).
 pub struct Identity {
     chain: Vec<Certificate>,
-    key: PrivateKey,
+    key: Option<PrivateKey>,
+    public: PublicKey,
 }
 
 impl fmt::Debug for Identity {
@@ -61,21 +63,32 @@ pub enum ConfigError {
 impl Identity {
     /// A chain (leaf first) and the leaf's key; checks that they belong together.
     pub fn new(chain: Vec<Certificate>, key: PrivateKey) -> Result<Self, ConfigError> {
-        let leaf = chain.first().ok_or(ConfigError::EmptyChain)?;
-        let cert_key = leaf
-            .public_key()
-            .map_err(|reason| ConfigError::UnusableKey {
-                subject: leaf.subject().to_string(),
-                reason: reason.to_owned(),
-            })?;
-        if cert_key != key.public_key() {
+        let public = leaf_key(&chain)?;
+        if public != *key.public_key() {
+            let leaf = &chain[0];
             return Err(ConfigError::KeyMismatch {
                 subject: leaf.subject().to_string(),
-                cert: cert_key.fingerprint(),
+                cert: public.fingerprint(),
                 key: key.public_key().fingerprint(),
             });
         }
-        Ok(Self { chain, key })
+        Ok(Self {
+            chain,
+            key: Some(key),
+            public,
+        })
+    }
+
+    /// A chain (leaf first) whose private key this process does not hold: the connection
+    /// asks its caller for each CertificateVerify signature
+    /// ([`crate::Connection::signature_request`]) and checks it with the leaf's key.
+    pub fn remote(chain: Vec<Certificate>) -> Result<Self, ConfigError> {
+        let public = leaf_key(&chain)?;
+        Ok(Self {
+            chain,
+            key: None,
+            public,
+        })
     }
 
     /// Reads a PEM chain and a PEM private key.
@@ -97,10 +110,26 @@ impl Identity {
         &self.chain
     }
 
-    /// The private key.
-    pub fn key(&self) -> &PrivateKey {
-        &self.key
+    /// The private key; `None` for a [remote](Identity::remote) identity.
+    pub fn key(&self) -> Option<&PrivateKey> {
+        self.key.as_ref()
     }
+
+    /// The leaf certificate's public key.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+}
+
+/// The public key of the chain's leaf.
+fn leaf_key(chain: &[Certificate]) -> Result<PublicKey, ConfigError> {
+    let leaf = chain.first().ok_or(ConfigError::EmptyChain)?;
+    leaf.public_key()
+        .cloned()
+        .map_err(|reason| ConfigError::UnusableKey {
+            subject: leaf.subject().to_string(),
+            reason: reason.to_owned(),
+        })
 }
 
 /// Whether the server asks clients for a certificate (RFC 8446 §4.3.2).

@@ -472,6 +472,15 @@ pub enum InternalError {
     /// HKDF-Expand-Label input or output is outside what RFC 8446 §7.1 / RFC 5869 allow.
     #[error("HKDF-Expand-Label: {0}")]
     HkdfLabel(&'static str),
+    /// The signature provided for a remote key's CertificateVerify does not verify with the
+    /// certificate's key; it was not sent.
+    #[error(
+        "the signature provided for CertificateVerify does not verify with the certificate's key"
+    )]
+    BadRemoteSignature,
+    /// The remote key gave no CertificateVerify signature.
+    #[error("no CertificateVerify signature from the remote key: {0}")]
+    RemoteSigner(String),
 }
 
 #[cfg(test)]

@@ -46,8 +46,15 @@
 //!    [`Connection::next_event`].
 //! 4. On end of file from the transport call [`Connection::peer_eof`]: an EOF without
 //!    close_notify is reported as truncation.
+//! 5. A server whose identity is [`Identity::remote`] (its key in an HSM, a key service or
+//!    threshold signers) stops after its Certificate: when
+//!    [`Connection::signature_request`] is `Some`, sign its message elsewhere, call
+//!    [`Connection::provide_signature`] (checked against the certificate's key before it
+//!    is sent) and send `out`; or give up with [`Connection::signature_failed`]. Local keys
+//!    sign inline as before.
 //!
-//! [`Stream`] wraps this loop around any `Read + Write` for blocking sockets.
+//! [`Stream`] wraps this loop around any `Read + Write` for blocking sockets
+//! ([`Stream::with_signer`] for a remote key).
 //!
 //! # Watching a connection
 //!
@@ -106,10 +113,10 @@ pub use conn::trace::{
     Direction, HkdfContext, MESSAGE_HASH, NamedValue, Observer, PARTIAL_CLIENT_HELLO, SecretInputs,
     TraceEvent, TranscriptHash,
 };
-pub use conn::{Connection, Event, TlsRng};
+pub use conn::{Connection, Event, SignatureRequest, TlsRng};
 pub use error::Error;
 pub use psk::ExternalPsk;
 pub use session::{Session, SessionCache};
-pub use stream::Stream;
+pub use stream::{Signer, Stream};
 pub use summary::{Path, Summary};
 pub use tickets::Tickets;

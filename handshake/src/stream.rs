@@ -8,7 +8,7 @@ use std::io::{self, Read, Write};
 
 use time::OffsetDateTime;
 
-use crate::conn::{Connection, Event};
+use crate::conn::{Connection, Event, SignatureRequest};
 use crate::error::Error;
 use crate::summary::Summary;
 
@@ -16,6 +16,9 @@ use crate::summary::Summary;
 /// [`Read`] and [`Write`] implementations; protocol errors surface as `io::Error`s whose
 /// inner error is the [`Error`] (see [`Stream::protocol_error`]). Dropping a `Stream` does
 /// not send close_notify: call [`Stream::close`].
+///
+/// A server with a remote key needs a signer ([`Stream::with_signer`]): the handshake
+/// calls it for the CertificateVerify signature (see [`Connection::signature_request`]).
 pub struct Stream<T: Read + Write> {
     conn: Connection,
     io: T,
@@ -26,7 +29,11 @@ pub struct Stream<T: Read + Write> {
     /// A transport error met while flushing data that was already accepted; reported by
     /// the next call.
     deferred: Option<io::Error>,
+    signer: Option<Signer>,
 }
+
+/// Signs a [`SignatureRequest`]: the signature, or why there is none.
+pub type Signer = Box<dyn FnMut(&SignatureRequest) -> Result<Vec<u8>, String> + Send>;
 
 impl<T: Read + Write> Stream<T> {
     /// Wraps `conn` around `io`; `clock` supplies the time for certificate validation
@@ -40,7 +47,38 @@ impl<T: Read + Write> Stream<T> {
             received: VecDeque::new(),
             events: Vec::new(),
             deferred: None,
+            signer: None,
         }
+    }
+
+    /// Sets the signer a remote key's CertificateVerify is asked of; it blocks the
+    /// handshake while it runs and should bound its own time.
+    pub fn with_signer(mut self, signer: Signer) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
+    /// Asks the signer for the signature the connection waits for, if it waits for one,
+    /// and sends what follows.
+    fn sign_if_asked(&mut self) -> io::Result<()> {
+        let Some(request) = self.conn.signature_request().cloned() else {
+            return Ok(());
+        };
+        let signed = match self.signer.as_mut() {
+            Some(sign) => sign(&request),
+            None => Err("no signer is set for the remote key".to_owned()),
+        };
+        let result = match signed {
+            Ok(signature) => self.conn.provide_signature(&signature, &mut self.out),
+            Err(reason) => Err(self.conn.signature_failed(&reason, &mut self.out)),
+        };
+        if let Err(e) = &result {
+            // A refused signature leaves the request open; this handshake gives up.
+            self.conn.signature_failed(&e.to_string(), &mut self.out);
+        }
+        let flushed = self.flush_out();
+        result.map_err(io::Error::other)?;
+        flushed
     }
 
     /// Runs the handshake to completion and returns its summary.
@@ -49,6 +87,10 @@ impl<T: Read + Write> Stream<T> {
         self.flush_out()?;
         result.map_err(io::Error::other)?;
         while self.conn.is_handshaking() {
+            self.sign_if_asked()?;
+            if !self.conn.is_handshaking() {
+                break;
+            }
             if !self.read_more()? {
                 return Err(self.eof_error());
             }

@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::cmd::{demo, keyserver, net, pair, pki, psk, share, shell, teach, wsn};
+use crate::cmd::{demo, keyserver, net, pair, pki, psk, share, shell, teach, threshold, wsn};
 use crate::failure::{EXIT_CODES, Failure};
 
 /// keylab: how two parties who have never met end up sharing a secret key, shown and tested.
@@ -66,6 +66,9 @@ pub enum Command {
     /// Shamir M-of-N splitting of secrets (keys) across share servers.
     #[command(subcommand)]
     Share(share::ShareCommand),
+    /// Threshold keys: FROST signers that sign a server's handshakes together.
+    #[command(subcommand)]
+    Threshold(threshold::ThresholdCommand),
     /// A public key server: publish, look up and audit Ed25519 keys.
     #[command(subcommand)]
     Keyserver(keyserver::KeyserverCommand),
@@ -121,6 +124,7 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), Failure> {
         Command::Pki(command) => pki::run(&command, out),
         Command::Wsn(command) => wsn::run(&command, out),
         Command::Share(command) => share::run(&command, out),
+        Command::Threshold(command) => threshold::run(&command, out),
         Command::Keyserver(command) => keyserver::run(&command, out),
         Command::Seal(args) => keyserver::seal(&args, out),
         Command::Open(args) => keyserver::open(&args, out),

@@ -186,15 +186,16 @@ pub fn serve_connection(
     timeouts: Timeouts,
     clock: Clock,
 ) -> ServerOutcome {
-    serve_connection_then(tcp, peer, (config, rng), timeouts, clock, |_| {})
+    serve_connection_then(tcp, peer, (config, rng, None), timeouts, clock, |_| {})
 }
 
 /// [`serve_connection`], calling `handshake_done` with the summary as soon as the handshake
-/// completes (before any application data), so that a server can log it then.
+/// completes (before any application data), so that a server can log it then. `signer`
+/// signs the CertificateVerify of a remote key (within the handshake's deadline).
 pub fn serve_connection_then(
     tcp: TcpStream,
     peer: SocketAddr,
-    (config, rng): (Arc<ServerConfig>, ChaCha20Rng),
+    (config, rng, signer): (Arc<ServerConfig>, ChaCha20Rng, Option<handshake::Signer>),
     timeouts: Timeouts,
     clock: Clock,
     handshake_done: impl FnOnce(&Summary),
@@ -214,6 +215,9 @@ pub fn serve_connection_then(
         let (done, flag) = watchdog(&tcp, timeouts.handshake)?;
         fired = Some(flag);
         let mut stream = Stream::new(conn, tcp, clock);
+        if let Some(signer) = signer {
+            stream = stream.with_signer(signer);
+        }
         let summary = stream.handshake()?.clone();
         let _ = done.send(());
         completed = true;

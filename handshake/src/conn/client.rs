@@ -34,7 +34,7 @@ use crate::conn::{
     ClientResumption, Established, FinishedOf, HandshakeSecrets, check_peer_finished,
     derive_app_secrets, our_verify_data, resumption_secret,
 };
-use crate::error::{CertificateError, Error, Invalid};
+use crate::error::{CertificateError, Error, InternalError, Invalid};
 use crate::key_schedule::{HASH_LEN, MasterSecret, Secret, Transcript};
 use crate::msgs::HandshakeMessage;
 use crate::msgs::certificate::{Certificate, CertificateRequest, CertificateVerify};
@@ -388,9 +388,15 @@ fn answer_request(
     out: &mut Vec<u8>,
 ) -> Result<ClientAuthOutcome, Error> {
     let usable = identity.and_then(|id| {
-        auth::choose_scheme(id.key().public_key(), &request.schemes).map(|scheme| (id, scheme))
+        auth::choose_scheme(id.public_key(), &request.schemes).map(|scheme| (id, scheme))
     });
-    send_certificate(core, usable, Side::Client, &request.context, out)?;
+    if send_certificate(core, usable, Side::Client, &request.context, out)?.is_some() {
+        // The client's flight continues straight to Finished; a remote key signs only a
+        // server's CertificateVerify so far.
+        return Err(Error::Internal(InternalError::RemoteSigner(
+            "a client certificate's key must be local".into(),
+        )));
+    }
     let reason = match (usable, identity) {
         (Some((id, scheme)), _) => {
             return Ok(ClientAuthOutcome {

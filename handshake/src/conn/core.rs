@@ -17,6 +17,7 @@ use crate::algorithms::SupportedSuite;
 use crate::auth::{self, Side};
 use crate::config::{Identity, KeyLog};
 use crate::conn::Event;
+use crate::conn::remote::SignatureRequest;
 use crate::conn::trace::{
     Direction, HkdfContext, MESSAGE_HASH, NamedValue, Observer, SecretInputs, TraceEvent,
 };
@@ -583,14 +584,15 @@ pub(crate) fn unexpected(expected: &'static str, got: &HandshakeMessage) -> Erro
 }
 
 /// Certificate with the chain of `signer`'s identity, or empty without one (RFC 8446
-/// §4.4.2), then CertificateVerify over the transcript so far (§4.4.3).
+/// §4.4.2), then CertificateVerify over the transcript so far (§4.4.3). For a remote
+/// identity the CertificateVerify is not sent: the request for its signature is returned.
 pub(crate) fn send_certificate(
     core: &mut Core,
     signer: Option<(&Identity, SignatureScheme)>,
     side: Side,
     context: &[u8],
     out: &mut Vec<u8>,
-) -> Result<(), Error> {
+) -> Result<Option<SignatureRequest>, Error> {
     let entries = signer.map_or_else(Vec::new, |(identity, _)| {
         identity
             .chain()
@@ -607,15 +609,20 @@ pub(crate) fn send_certificate(
     };
     core.send_handshake(&HandshakeMessage::Certificate(certificate), out)?;
     let Some((identity, scheme)) = signer else {
-        return Ok(());
+        return Ok(None);
     };
     let hash = core.transcript_hash();
-    let signature = auth::sign_certificate_verify(identity.key(), scheme, side, &hash, core.rng())?;
+    let Some(key) = identity.key() else {
+        let public = identity.public_key().clone();
+        return Ok(Some(SignatureRequest::new(scheme, side, &hash, public)));
+    };
+    let signature = auth::sign_certificate_verify(key, scheme, side, &hash, core.rng())?;
     let verify = CertificateVerify {
         algorithm: scheme,
         signature,
     };
-    core.send_handshake(&HandshakeMessage::CertificateVerify(verify), out)
+    core.send_handshake(&HandshakeMessage::CertificateVerify(verify), out)?;
+    Ok(None)
 }
 
 /// The peer's chain, validated.

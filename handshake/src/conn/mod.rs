@@ -5,6 +5,7 @@ mod client_checks;
 mod client_hello;
 mod core;
 mod psk;
+mod remote;
 mod secrets;
 mod server;
 mod server_checks;
@@ -18,6 +19,7 @@ use zeroize::Zeroizing;
 
 pub use self::core::TlsRng;
 use self::core::{Core, unexpected};
+pub use self::remote::SignatureRequest;
 /// Why a client configuration without suites or groups cannot connect.
 pub(crate) const NOTHING_TO_OFFER: &str =
     "the client configuration lists no cipher suite or no group to offer";

@@ -32,7 +32,7 @@ use crate::config::{ClientAuth, ServerConfig};
 use crate::conn::core::{Core, PeerChain, Received, unexpected, validate_certificate};
 use crate::conn::psk::{self, Accepted, BinderInput};
 use crate::conn::server_checks::{TicketIdentity, issue_tickets};
-pub(crate) use crate::conn::server_hello::Start;
+pub(crate) use crate::conn::server_hello::{PendingFlight, Start};
 use crate::conn::{Established, FinishedOf, check_peer_finished};
 use crate::error::{CertificateError, Error, Invalid};
 use crate::key_schedule::{ExporterMasterSecret, HASH_LEN, MasterSecret, Secret, Transcript};
@@ -49,6 +49,8 @@ use crate::summary::{Path, Summary};
 /// (`server_hello`), so no variant waits in them.
 pub(crate) enum Handshake {
     Start(Start),
+    /// NEGOTIATED, the first flight waiting for a remote key's CertificateVerify.
+    Signing(Box<PendingFlight>),
     WaitFlight2(Box<FirstFlight>),
     WaitCert(Box<FirstFlight>),
     WaitCv(WaitCv),
@@ -116,6 +118,7 @@ impl Handshake {
     pub fn name(&self) -> ServerState {
         match self {
             Handshake::Start(_) => ServerState::Start,
+            Handshake::Signing(_) => ServerState::Negotiated,
             Handshake::WaitFlight2(_) => ServerState::WaitFlight2,
             Handshake::WaitCert(_) => ServerState::WaitCert,
             Handshake::WaitCv(_) => ServerState::WaitCv,
@@ -126,6 +129,7 @@ impl Handshake {
     fn expects(&self) -> &'static str {
         match self {
             Handshake::Start(_) => "ClientHello",
+            Handshake::Signing(_) => "nothing before the server's Finished",
             Handshake::WaitFlight2(_) => "Certificate or Finished",
             Handshake::WaitCert(_) => "Certificate",
             Handshake::WaitCv(_) => "CertificateVerify",

@@ -21,6 +21,7 @@ use crate::auth::{CERTIFICATE_SCHEMES, HANDSHAKE_SCHEMES, Side};
 use crate::config::{ClientAuth, ServerConfig};
 use crate::conn::core::{Core, send_certificate};
 use crate::conn::psk::{self, Accepted, BinderInput};
+use crate::conn::remote::SignatureRequest;
 use crate::conn::server::{FirstFlight, Handshake};
 use crate::conn::server_checks::{
     Offer, check_client_hello, check_second_hello, choose_our_scheme,
@@ -111,9 +112,11 @@ impl Start {
             Selected::Retry(recvd) => recvd.ask_for_share(core, out).map(Handshake::Start),
             Selected::Negotiated(negotiated) => {
                 core.transition(ServerState::RecvdCh, ServerState::Negotiated);
-                let flight = negotiated.send_flight(core, out)?;
-                core.transition(ServerState::Negotiated, ServerState::WaitFlight2);
-                Ok(Handshake::WaitFlight2(Box::new(flight)))
+                let pending = negotiated.send_flight(core, out)?;
+                if pending.request.is_some() {
+                    return Ok(Handshake::Signing(Box::new(pending)));
+                }
+                pending.finish(core, out).map(Handshake::WaitFlight2)
             }
         }
     }
@@ -170,9 +173,7 @@ impl RecvdCh {
         core.skip_early_data(self.offer.early_data && self.first.is_none());
         let scheme = match (&self.accepted, &self.config.identity) {
             (Some(_), _) => None,
-            (None, Some(identity)) => {
-                Some(choose_our_scheme(&self.hello, identity.key().public_key())?)
-            }
+            (None, Some(identity)) => Some(choose_our_scheme(&self.hello, identity.public_key())?),
             (None, None) => return Err(self.psk_only_refusal()),
         };
         let issue_tickets =
@@ -271,10 +272,52 @@ impl RecvdCh {
     }
 }
 
+/// NEGOTIATED with the first flight sent up to the CertificateVerify: with a remote key
+/// the flight stops here until the caller provides the signature
+/// ([`PendingFlight::provide_signature`]).
+pub(crate) struct PendingFlight {
+    negotiated: Negotiated,
+    keys: HandshakeSecrets,
+    cert_requested: bool,
+    /// The CertificateVerify still to sign; `None` once sent (or never needed).
+    request: Option<SignatureRequest>,
+}
+
+impl PendingFlight {
+    /// The signature the flight waits for.
+    pub fn request(&self) -> Option<&SignatureRequest> {
+        self.request.as_ref()
+    }
+
+    /// Checks and sends the CertificateVerify, then Finished: on to WAIT_FLIGHT2.
+    pub fn provide_signature(
+        mut self,
+        core: &mut Core,
+        signature: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<Box<FirstFlight>, Error> {
+        if let Some(request) = self.request.take() {
+            request.send(core, signature, out)?;
+        }
+        self.finish(core, out)
+    }
+
+    /// Finished, and the application secrets from the transcript through it (§4.4.4,
+    /// §7.1); NEGOTIATED --> WAIT_FLIGHT2.
+    fn finish(self, core: &mut Core, out: &mut Vec<u8>) -> Result<Box<FirstFlight>, Error> {
+        let flight = self
+            .negotiated
+            .send_finished(core, self.keys, self.cert_requested, out)?;
+        core.transition(ServerState::Negotiated, ServerState::WaitFlight2);
+        Ok(Box::new(flight))
+    }
+}
+
 impl Negotiated {
     /// NEGOTIATED --send ServerHello, EncryptedExtensions, [CertificateRequest],
-    /// [Certificate, CertificateVerify], Finished--> WAIT_FLIGHT2.
-    fn send_flight(self, core: &mut Core, out: &mut Vec<u8>) -> Result<FirstFlight, Error> {
+    /// [Certificate, CertificateVerify]: the flight up to its Finished, or up to the
+    /// CertificateVerify a remote key must sign.
+    fn send_flight(self, core: &mut Core, out: &mut Vec<u8>) -> Result<PendingFlight, Error> {
         let keys = self.send_server_hello(core, out)?;
         // §4.3.2: never a CertificateRequest on a PSK path.
         let cert_requested = self.psk.is_none() && self.config.client_auth != ClientAuth::Off;
@@ -289,12 +332,29 @@ impl Negotiated {
             ),
         };
         core.send_handshake(&HandshakeMessage::EncryptedExtensions(ee), out)?;
+        let mut request = None;
         if let (Some(scheme), Some(identity)) = (self.scheme, &self.config.identity) {
             if cert_requested {
                 send_certificate_request(core, out)?;
             }
-            send_certificate(core, Some((identity, scheme)), Side::Server, &[], out)?;
+            request = send_certificate(core, Some((identity, scheme)), Side::Server, &[], out)?;
         }
+        Ok(PendingFlight {
+            negotiated: self,
+            keys,
+            cert_requested,
+            request,
+        })
+    }
+
+    /// --send Finished--> WAIT_FLIGHT2, with the keys of what comes next.
+    fn send_finished(
+        self,
+        core: &mut Core,
+        keys: HandshakeSecrets,
+        cert_requested: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<FirstFlight, Error> {
         let verify = our_verify_data(
             core,
             FinishedOf {

@@ -257,7 +257,7 @@ impl Peer {
         else {
             return None;
         };
-        let key = self.identity.as_ref()?.key();
+        let key = self.identity.as_ref()?.key()?;
         let hash = self.transcript.current_hash();
         cv.signature =
             sign_certificate_verify(key, cv.algorithm, self.role, &hash, &mut self.rng).ok()?;

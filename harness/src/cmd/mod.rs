@@ -2,7 +2,7 @@
 //! returns a [`Failure`](crate::failure::Failure) that says what went wrong and which exit
 //! status to use. Commands never call each other: what two of them need lives in the
 //! helper modules below (`accept`, `args`, `load`, `key_source`, `output`,
-//! `progress`).
+//! `progress`, `threshold_signers`).
 //!
 //! - [`demo`]: `keylab demo`, every path over loopback, explained.
 //! - [`net`]: `keylab server`, `client`, `mitm` and `states`.
@@ -13,6 +13,7 @@
 //! - [`keyserver`]: `keylab keyserver ...`, `keylab seal` and `keylab open`.
 //! - [`shell`]: `keylab completions` and `keylab manpage`.
 //! - [`teach`]: `keylab teach`, an HTTPS page explaining its own delivery.
+//! - [`threshold`]: `keylab threshold keygen | signer`.
 //! - [`wsn`]: `keylab wsn simulate | sweep | handshake`.
 
 pub mod demo;
@@ -24,6 +25,7 @@ pub mod psk;
 pub mod share;
 pub mod shell;
 pub mod teach;
+pub mod threshold;
 pub mod wsn;
 
 mod accept;
@@ -32,4 +34,5 @@ mod key_source;
 mod load;
 mod output;
 mod progress;
+mod threshold_signers;
 mod tls_args;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use handshake::{ClientConfig, Connection, ServerConfig};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::{Clock, TlsStream, connection_rng, io_error, system_clock};
+use super::{AsyncSigner, Clock, TlsStream, connection_rng, io_error, system_clock};
 
 /// How long a handshake may take unless set otherwise: a client that connects and then
 /// stays silent, or trickles its flight, is dropped after this.
@@ -20,6 +20,7 @@ pub struct TlsAcceptor {
     config: Arc<ServerConfig>,
     timeout: Duration,
     clock: Clock,
+    signer: Option<AsyncSigner>,
 }
 
 impl TlsAcceptor {
@@ -29,7 +30,16 @@ impl TlsAcceptor {
             config,
             timeout: HANDSHAKE_TIMEOUT,
             clock: system_clock,
+            signer: None,
         }
+    }
+
+    /// The same acceptor, asking `signer` for the CertificateVerify of a remote key
+    /// ([`handshake::Identity::remote`]).
+    #[must_use]
+    pub fn with_signer(mut self, signer: AsyncSigner) -> Self {
+        self.signer = Some(signer);
+        self
     }
 
     /// The same acceptor, giving each handshake at most `timeout`.
@@ -63,7 +73,11 @@ impl TlsAcceptor {
         IO: AsyncRead + AsyncWrite + Unpin,
     {
         let conn = Connection::server(Arc::clone(&self.config), connection_rng()?);
-        handshake_within(self.timeout, TlsStream::new(conn, io, self.clock)).await
+        let mut stream = TlsStream::new(conn, io, self.clock);
+        if let Some(signer) = &self.signer {
+            stream.set_signer(signer.clone());
+        }
+        handshake_within(self.timeout, stream).await
     }
 }
 

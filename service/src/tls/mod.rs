@@ -16,6 +16,7 @@
 
 mod accept;
 mod listener;
+mod signer;
 mod stream;
 mod ureq;
 
@@ -29,6 +30,7 @@ use time::OffsetDateTime;
 
 pub use self::accept::{HANDSHAKE_TIMEOUT, TlsAcceptor, TlsConnector};
 pub use self::listener::{MAX_HANDSHAKES, TlsConnection, TlsListener, TlsPeer};
+pub use self::signer::{AsyncSigner, Signing};
 pub use self::stream::{MAX_UNREAD_PLAINTEXT, MAX_UNSENT_CIPHERTEXT, TlsStream};
 pub use self::ureq::KeylabTlsConnector;
 

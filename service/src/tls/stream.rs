@@ -44,16 +44,20 @@ pub const MAX_UNSENT_CIPHERTEXT: usize = 4 * MAX_RECORD;
 ///   [`super::alert_of`]); the alert it calls for is sent before the error is reported.
 pub struct TlsStream<IO> {
     io: IO,
-    conn: Connection,
+    pub(super) conn: Connection,
     clock: Clock,
     /// Ciphertext produced and not yet taken by the transport.
-    out: Vec<u8>,
+    pub(super) out: Vec<u8>,
     /// Plaintext received and not yet delivered.
     received: VecDeque<u8>,
     /// An error to report to the next read or write.
-    pending_error: Option<io::Error>,
+    pub(super) pending_error: Option<io::Error>,
     /// Whether close_notify has been queued.
     closing: bool,
+    /// Signs a remote key's CertificateVerify.
+    pub(super) signer: Option<super::AsyncSigner>,
+    /// The signature being made.
+    pub(super) signing: Option<super::signer::Signing>,
 }
 
 impl<IO: AsyncRead + AsyncWrite + Unpin> TlsStream<IO> {
@@ -70,6 +74,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> TlsStream<IO> {
             received: VecDeque::new(),
             pending_error: started.err().map(io_error),
             closing: false,
+            signer: None,
+            signing: None,
         }
     }
 
@@ -96,6 +102,10 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> TlsStream<IO> {
                 }
                 ready!(sent)?;
                 return Pin::new(&mut self.io).poll_flush(cx);
+            }
+            if self.conn.signature_request().is_some() {
+                ready!(self.poll_signature(cx));
+                continue;
             }
             ready!(self.poll_fill(cx));
         }

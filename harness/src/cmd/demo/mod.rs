@@ -20,6 +20,7 @@ mod forward_secrecy;
 mod json;
 mod pake;
 mod plans;
+mod threshold;
 mod weak_psk;
 
 pub use forward_secrecy::{Attempt, ForwardSecrecy, Leaked, Recovered, attack, demonstrate};
@@ -49,6 +50,8 @@ pub enum PathArg {
     /// The client guesses a key share for a group the server does not prefer; the server
     /// asks again with a HelloRetryRequest (ephemeral-dh path).
     Hrr,
+    /// 2 of 3 FROST signers make the server's CertificateVerify; the signing rounds shown.
+    Threshold,
     /// ephemeral-dh, certificate, psk+dhe, resumption+dhe, psk and hrr.
     All,
     /// A psk+dhe handshake keyed by a 6-digit code, recorded, and the code cracked offline
@@ -123,6 +126,9 @@ pub fn long_help() -> String {
 pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
     if args.forward_secrecy {
         return forward_secrecy::run(args, out);
+    }
+    if args.path == PathArg::Threshold {
+        return threshold::run(args, out);
     }
     if matches!(args.path, PathArg::WeakPsk | PathArg::Pake) {
         if args.explain || args.keylog.is_some() || args.html.is_some() || args.states_dot.is_some()

@@ -15,6 +15,7 @@ use clap::{Args, ValueEnum};
 
 use crate::cmd::args::parse_timeout;
 use crate::cmd::key_source::KeySharesArgs;
+use crate::cmd::threshold_signers::ThresholdSignersArgs;
 use crate::failure::EXIT_CODES;
 use crate::mitm as mitm_ops;
 pub use algorithms::AlgorithmArgs;
@@ -46,6 +47,9 @@ pub struct ServerArgs {
     /// Or: rebuild the private key from share servers.
     #[command(flatten)]
     pub key_shares: KeySharesArgs,
+    /// Or: have threshold signers sign each handshake, no private key anywhere.
+    #[command(flatten)]
+    pub threshold_signers: ThresholdSignersArgs,
     /// Trust anchors for client certificates (needed with optional/required).
     #[arg(long, value_name = "FILE")]
     pub client_ca: Option<PathBuf>,

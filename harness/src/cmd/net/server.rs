@@ -13,21 +13,27 @@ use super::{AuthArg, ServerArgs, psk};
 use crate::cmd::accept;
 use crate::cmd::key_source::key_from_shares;
 use crate::cmd::load::{read_certs, read_identity, read_text};
+use crate::cmd::threshold_signers;
 use crate::failure::Failure;
 use crate::runner::{self, ServerOutcome};
 use crate::seed::os_rng;
 
-/// The server's certificate with its key from `--key`, or rebuilt from `--key-shares`;
-/// `None` for a PSK-only server.
+/// The server's certificate with its key from `--key`, or rebuilt from `--key-shares`, or
+/// held by no one (`--threshold-signers`); `None` for a PSK-only server.
 fn server_identity(args: &ServerArgs) -> Result<Option<Identity>, Failure> {
     let Some(cert) = &args.cert else {
-        if args.key_shares.key_shares.is_empty() {
+        if args.key_shares.key_shares.is_empty() && !args.threshold_signers.in_use() {
             return Ok(None);
         }
         return Err(Failure::input(
-            "--key-shares rebuilds the key of --cert FILE",
+            "--key-shares and --threshold-signers need --cert FILE",
         ));
     };
+    if args.threshold_signers.in_use() {
+        return Identity::remote(read_certs(cert)?)
+            .map(Some)
+            .map_err(|e| Failure::input(format!("{}: {e}", cert.display())));
+    }
     match &args.key {
         Some(key) => read_identity(cert, key).map(Some),
         None if !args.key_shares.key_shares.is_empty() => {
@@ -50,7 +56,15 @@ pub fn run(args: &ServerArgs, out: &mut dyn Write) -> Result<(), Failure> {
         AuthArg::Required => ClientAuth::Required,
     };
     let psks = psk::server_psks(&args.psk)?;
-    let mut config = match server_identity(args)? {
+    let identity = server_identity(args)?;
+    let coordinator = match &identity {
+        Some(id) if args.threshold_signers.in_use() => Some(threshold_signers::coordinator(
+            &args.threshold_signers,
+            id.public_key(),
+        )?),
+        _ => None,
+    };
+    let mut config = match identity {
         Some(identity) => ServerConfig::new(identity).with_psks(psks),
         None => ServerConfig::psk_only(psks),
     };
@@ -95,7 +109,11 @@ pub fn run(args: &ServerArgs, out: &mut dyn Write) -> Result<(), Failure> {
         let o = runner::serve_connection_then(
             tcp,
             peer,
-            (config.clone(), os_rng()),
+            (
+                config.clone(),
+                os_rng(),
+                coordinator.as_ref().map(threshold_signers::signer),
+            ),
             timeouts,
             OffsetDateTime::now_utc,
             |s| {

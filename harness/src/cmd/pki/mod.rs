@@ -124,6 +124,10 @@ pub struct IssueArgs {
     /// Output prefix: writes PREFIX.pem (certificate + CA chain) and PREFIX.key.
     #[arg(long, value_name = "PREFIX")]
     pub out: PathBuf,
+    /// Certify this public key (PEM SPKI, e.g. a threshold group's key from `keylab
+    /// threshold keygen`) instead of generating a key pair: writes PREFIX.pem only.
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<PathBuf>,
     /// Options for the key and certificate.
     #[command(flatten)]
     pub common: IssueCommon,
@@ -194,7 +198,11 @@ fn issue(args: &IssueArgs) -> Result<(), Failure> {
     }
     let cert_path = with_suffix(&args.out, "pem");
     let key_path = with_suffix(&args.out, "key");
-    refuse_overwrite(&[&cert_path, &key_path], args.common.force)?;
+    if args.public_key.is_some() {
+        refuse_overwrite(&[&cert_path], args.common.force)?;
+    } else {
+        refuse_overwrite(&[&cert_path, &key_path], args.common.force)?;
+    }
 
     let ca_chain = read_certs(&args.ca_cert)?;
     let ca_key = read_key(&args.ca_key)?;
@@ -218,19 +226,51 @@ fn issue(args: &IssueArgs) -> Result<(), Failure> {
     .map_err(|e| blame.failure(e))?;
 
     let mut rng = rng_from(args.common.seed);
+    if let Some(path) = &args.public_key {
+        let subject = read_public_key(path)?;
+        let cert = pki::issue::issue(&request, &subject, ca, &ca_key, &mut rng)
+            .map_err(|e| blame.failure(e))?;
+        let pem = served_chain(&cert, &ca_chain);
+        pki::files::write_file(&cert_path, pem.as_bytes(), args.common.force, false)
+            .map_err(|e| Failure::output(format!("{}: {e}", cert_path.display())))?;
+        crate::status!(
+            "wrote {} ({}, {} key from {}, valid until {})",
+            cert_path.display(),
+            cert.subject(),
+            subject.algorithm_name(),
+            path.display(),
+            pki::rfc3339(cert.not_after())
+        );
+        return Ok(());
+    }
     let key = PrivateKey::generate(args.common.key.into(), &mut rng)
         .map_err(|e| Failure::input(e.to_string()))?;
     let cert = pki::issue::issue(&request, key.public_key(), ca, &ca_key, &mut rng)
         .map_err(|e| blame.failure(e))?;
+    let pem = served_chain(&cert, &ca_chain);
+    pair::write_pair(&cert_path, &pem, &key_path, &key, args.common.force)?;
+    report_written(&cert_path, &key_path, &cert);
+    Ok(())
+}
 
-    // The new certificate, then the CA's chain without its root: a ready-to-serve chain.
+/// The new certificate, then the CA's chain without its root: a ready-to-serve chain.
+fn served_chain(cert: &Certificate, ca_chain: &[Certificate]) -> String {
     let mut pem = cert.to_pem();
     for c in ca_chain.iter().filter(|c| !c.is_self_issued()) {
         pem.push_str(&c.to_pem());
     }
-    pair::write_pair(&cert_path, &pem, &key_path, &key, args.common.force)?;
-    report_written(&cert_path, &key_path, &cert);
-    Ok(())
+    pem
+}
+
+/// A PEM SubjectPublicKeyInfo from `path`.
+fn read_public_key(path: &Path) -> Result<pki::PublicKey, Failure> {
+    let text = crate::cmd::load::read_text(path)?;
+    pki::PublicKey::from_pem(&text).map_err(|e| {
+        Failure::input(format!(
+            "--public-key {}: not a PEM public key (\"BEGIN PUBLIC KEY\"): {e}",
+            path.display()
+        ))
+    })
 }
 
 /// The option naming the certificate, its subject CN, profile and default lifetime.
