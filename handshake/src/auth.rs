@@ -1,7 +1,7 @@
 //! Peer authentication: signature schemes, CertificateVerify (RFC 8446 §4.4.3) and
 //! validation of the peer's chain through `pki`.
 
-use pki::{Certificate, PathRequest, PublicKey, Purpose, SignatureAlgorithm, ValidPath};
+use pki::{Certificate, PublicKey, Purpose, SignatureAlgorithm, ValidPath};
 use rand_core::CryptoRng;
 use time::OffsetDateTime;
 
@@ -162,18 +162,11 @@ pub fn validate_peer_chain(
         .map(|der| Certificate::from_der(der))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Error::Certificate(CertificateError::Malformed(e.to_string())))?;
-    let Some((leaf, intermediates)) = chain.split_first() else {
+    if chain.is_empty() {
         return Err(Error::Certificate(CertificateError::Missing));
-    };
-    pki::verify_path(&PathRequest {
-        leaf,
-        intermediates,
-        anchors,
-        time: now,
-        purpose,
-        name,
-    })
-    .map_err(|e| Error::Certificate(CertificateError::Invalid(e)))
+    }
+    pki::verify_chain(chain, anchors, now, purpose, name)
+        .map_err(|e| Error::Certificate(CertificateError::Invalid(e)))
 }
 
 #[cfg(test)]
