@@ -156,16 +156,16 @@ impl EarlySecret {
 }
 
 /// Handshake Secret (RFC 8446 §7.1), keyed into HMAC once for the three Derive-Secret
-/// calls made under it.
+/// calls made under it (the keyed state boxed: handshake states stay small).
 #[derive(Debug)]
 pub struct HandshakeSecret {
     secret: Secret,
-    prk: Prk,
+    prk: Box<Prk>,
 }
 
 impl HandshakeSecret {
     fn keyed(secret: Secret) -> Self {
-        let prk = Prk::new(&secret);
+        let prk = Box::new(Prk::new(&secret));
         Self { secret, prk }
     }
 
@@ -194,16 +194,16 @@ impl HandshakeSecret {
 }
 
 /// Master Secret (RFC 8446 §7.1), keyed into HMAC once for the Derive-Secret calls made
-/// under it.
+/// under it (boxed, as for [`HandshakeSecret`]).
 #[derive(Debug)]
 pub struct MasterSecret {
     secret: Secret,
-    prk: Prk,
+    prk: Box<Prk>,
 }
 
 impl MasterSecret {
     fn keyed(secret: Secret) -> Self {
-        let prk = Prk::new(&secret);
+        let prk = Box::new(Prk::new(&secret));
         Self { secret, prk }
     }
 
