@@ -15,8 +15,8 @@
 //! handshakes per second, the 50th and 99th percentile of the handshake latency (from
 //! connect to the client's HandshakeComplete) and the connections that failed.
 //!
-//! `rustls-server` serves on a free loopback port (printing `listening on ADDR`), one
-//! connection at a time on one thread: the handshake, close_notify, close; a peer that
+//! `rustls-server` serves on a free loopback port (printing `listening on ADDR`), a thread
+//! per connection as `keylab server` has: the handshake, close_notify, close; a peer that
 //! stalls is dropped after 5 seconds. It runs until killed.
 
 use std::io::{ErrorKind, Read, Write};
@@ -253,19 +253,27 @@ fn rustls_server(chain: &str, key: &str) -> Result<()> {
         listener.local_addr().map_err(|e| e.to_string())?
     );
     for tcp in listener.incoming() {
-        let Ok(mut tcp) = tcp else { continue };
-        let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
-        let _ = tcp.set_nodelay(true);
-        let Ok(mut conn) = rustls::ServerConnection::new(config.clone()) else {
-            continue;
-        };
-        while conn.is_handshaking() {
-            if conn.complete_io(&mut tcp).is_err() {
-                break;
-            }
-        }
-        conn.send_close_notify();
-        let _ = conn.complete_io(&mut tcp);
+        let Ok(tcp) = tcp else { continue };
+        let config = config.clone();
+        // A thread per connection, as `keylab server` does: the server's core is not idle
+        // while one client verifies its flight.
+        let _ = std::thread::Builder::new().spawn(move || serve_rustls(tcp, config));
     }
     Ok(())
+}
+
+/// One connection of the rustls server: the handshake, close_notify, close.
+fn serve_rustls(mut tcp: TcpStream, config: Arc<rustls::ServerConfig>) {
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = tcp.set_nodelay(true);
+    let Ok(mut conn) = rustls::ServerConnection::new(config) else {
+        return;
+    };
+    while conn.is_handshaking() {
+        if conn.complete_io(&mut tcp).is_err() {
+            return;
+        }
+    }
+    conn.send_close_notify();
+    let _ = conn.complete_io(&mut tcp);
 }
