@@ -150,16 +150,16 @@ pub fn verify_certificate_verify(
 }
 
 /// Parses the peer's certificate_list (leaf first) and validates it to `anchors`.
-pub fn validate_peer_chain(
-    ders: &[Vec<u8>],
+pub fn validate_peer_chain<'a>(
+    ders: impl IntoIterator<Item = &'a [u8]>,
     anchors: &[Certificate],
     now: OffsetDateTime,
     purpose: Purpose,
     name: Option<&str>,
 ) -> Result<ValidPath, Error> {
     let chain = ders
-        .iter()
-        .map(|der| Certificate::from_der(der))
+        .into_iter()
+        .map(Certificate::from_der)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Error::Certificate(CertificateError::Malformed(e.to_string())))?;
     if chain.is_empty() {

@@ -18,8 +18,9 @@ use crate::key::{PublicKey, SignatureAlgorithm};
 use crate::{oid, rfc3339};
 
 /// A distinguished name: its DER (compared byte for byte when chaining) and a
-/// readable form such as `CN=alice`, made from the DER when first asked for (path
-/// validation compares names and never prints them unless it fails).
+/// readable form such as `CN=alice`: a subject's is made while parsing (handshake
+/// summaries print the subjects of a path), an issuer's from the DER when first asked for
+/// (path validation compares issuers and prints them only when it fails).
 #[derive(Clone, Debug)]
 pub struct Name {
     der: Vec<u8>,
@@ -217,8 +218,8 @@ impl Certificate {
             signature_algorithm: signature_algorithm(&x509),
             version: tbs.version.0 + 1,
             serial: tbs.raw_serial().to_vec(),
-            subject: name(&tbs.subject),
-            issuer: name(&tbs.issuer),
+            subject: name(&tbs.subject, true),
+            issuer: name(&tbs.issuer, false),
             not_before: tbs.validity.not_before.to_datetime(),
             not_after: tbs.validity.not_after.to_datetime(),
             public_key: PublicKey::from_spki_der(tbs.subject_pki.raw).map_err(|e| e.to_string()),
@@ -489,10 +490,17 @@ fn subslice_range(whole: &[u8], part: &[u8]) -> Option<Range<usize>> {
     (end <= whole.len()).then_some(start..end)
 }
 
-fn name(n: &X509Name<'_>) -> Name {
+/// A Name; its readable form made now when `eager` (a subject, which summaries print,
+/// from the parse already done), else on first use.
+fn name(n: &X509Name<'_>, eager: bool) -> Name {
+    let text = if eager {
+        OnceLock::from(n.to_string())
+    } else {
+        OnceLock::new()
+    };
     Name {
         der: n.as_raw().to_vec(),
-        text: OnceLock::new(),
+        text,
     }
 }
 

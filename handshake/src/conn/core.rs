@@ -689,8 +689,8 @@ pub(crate) fn validate_certificate(
     purpose: Purpose,
     name: Option<&str>,
 ) -> Result<PeerChain, Error> {
-    let ders: Vec<Vec<u8>> = cert.entries.iter().map(|e| e.cert_data.clone()).collect();
-    let path = auth::validate_peer_chain(&ders, anchors, now, purpose, name)?;
+    let ders = cert.entries.iter().map(|e| e.cert_data.as_slice());
+    let path = auth::validate_peer_chain(ders, anchors, now, purpose, name)?;
     let anchor = path.anchor().subject().to_string();
     let subjects = path.chain.iter().map(|c| c.subject().to_string()).collect();
     let leaf = path
