@@ -1,25 +1,37 @@
 #!/usr/bin/env bash
 # keylab beside rustls and beside the crypto floor: handshakes, records, memory.
 #
-#   scripts/bench.sh [--quick] [--runs N]
+#   scripts/bench.sh [--quick] [--runs N] [--instructions | --instructions-only]
 #
 # Runs the criterion bench `harness/benches/tls` N times (default 5; the order of the
 # implementations rotates from run to run), takes each figure as the median of the runs,
 # prints the tables with ratios and spreads, and writes target/bench-summary.json
 # (details of every run in target/bench-details.json). --quick uses short criterion
 # measurements (about 5 minutes on 2 cores after the build); without it the five runs take
-# about 25 minutes. scripts/bench-loopback.sh adds the loopback server figures.
+# about 25 minutes. --instructions also counts the instructions of one client+server
+# handshake pair of keylab, rustls and the floor for every path and key under valgrind's
+# callgrind (installed with apt-get when missing; about 3 minutes) and adds them to the
+# summary as "instructions"; --instructions-only counts them without the timed runs and
+# adds them to the summary already there. scripts/bench-loopback.sh adds the loopback
+# server figures.
 set -euo pipefail
 
 usage() {
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 quick=0
 runs=5
+instructions=0
+timed=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) quick=1 ;;
+        --instructions) instructions=1 ;;
+        --instructions-only)
+            instructions=1
+            timed=0
+            ;;
         --runs)
             runs="${2:-}"
             shift
@@ -56,11 +68,24 @@ fi
 target_dir=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 work="$target_dir/bench-runs"
-rm -rf "$work"
-mkdir -p "$work"
 
 echo "building the bench (release)..."
 cargo bench -p harness --bench tls --no-run --quiet
+
+if [ "$instructions" = 1 ]; then
+    # shellcheck source=scripts/bench-instructions.sh
+    . scripts/bench-instructions.sh
+    count_instructions "$target_dir"
+fi
+if [ "$timed" = 0 ]; then
+    merge_instructions "$target_dir"
+    exit 0
+fi
+rm -rf "$work"
+mkdir -p "$work"
+if [ "$instructions" = 1 ]; then
+    mv "$target_dir/bench-instructions.json" "$work/instructions.json"
+fi
 
 start=$(date +%s)
 for i in $(seq 1 "$runs"); do
@@ -164,6 +189,12 @@ memory = {k: int(v) for k, v in memory.items()}
 details["memory_cases"] = memory_runs[0]["cases"]
 
 summary = {"handshake": handshake, "record": record, "memory": memory}
+instructions_file = os.path.join(work, "instructions.json")
+instructions = None
+if os.path.exists(instructions_file):
+    with open(instructions_file) as f:
+        instructions = json.load(f)
+    summary["instructions"] = instructions
 with open(os.path.join(target, "bench-summary.json"), "w") as f:
     json.dump(summary, f, indent=2)
     f.write("\n")
@@ -222,13 +253,28 @@ for p, k, hs in ed:
     ratio = hs["keylab"] / hs["rustls"]
     print(f"  {'met ' if ratio >= 1.0 else 'MISS'} {p}/{k}: keylab/rustls {ratio:.2f} (>= 1.0)")
 for p, k, _, hs in rows:
-    if k == "p256":
-        continue  # reported, no target yet
     ratio = hs["floor"] / hs["keylab"]
-    print(f"  {'met ' if ratio <= 1.15 else 'MISS'} {p}/{k}: CPU {ratio:.2f}x the floor (<= 1.15)")
+    if k == "rsa2048":
+        # The rsa crate's signing bounds these rows.
+        print(f"  {'met ' if ratio <= 1.10 else 'MISS'} {p}/{k}: CPU {ratio:.2f}x the floor"
+              " (<= 1.10)")
+    else:
+        print(f"  (reported) {p}/{k}: CPU {ratio:.2f}x the floor (timed)")
 big = next(r for r in record if r["size"] == SIZES[-1] and r["suite"] == "chacha20-poly1305")
 ratio = big["keylab_mib_s"] / big["raw_aead_mib_s"]
 print(f"  {'met ' if ratio >= 0.9 else 'MISS'} 16 KiB records: {ratio:.2f}x raw chacha20poly1305 (>= 0.9)")
+for row in instructions or []:
+    if row["key"] != "ed25519":
+        continue
+    ratio = row["keylab"] / row["floor"]
+    print(f"  {'met ' if ratio <= 1.03 else 'MISS'} {row['path']}/ed25519: {ratio:.3f}x the"
+          f" floor in instructions (<= 1.03); rustls {row['rustls'] / row['floor']:.3f}x")
+for size in SIZES:
+    for suite in SUITES:
+        r = next(r for r in record if r["size"] == size and r["suite"] == suite)
+        ratio = r["keylab_mib_s"] / r["raw_aead_mib_s"]
+        print(f"  {'met ' if ratio >= 0.95 else 'MISS'} {size} B {suite} records:"
+              f" {ratio:.2f}x the raw AEAD (>= 0.95)")
 ok = memory["keylab_bytes_per_conn"] <= memory["rustls_bytes_per_conn"]
 print(f"  {'met ' if ok else 'MISS'} heap per idle connection: keylab"
       f" {memory['keylab_bytes_per_conn']:,} B, rustls {memory['rustls_bytes_per_conn']:,} B")

@@ -1,7 +1,7 @@
 //! Peer authentication: signature schemes, CertificateVerify (RFC 8446 §4.4.3) and
 //! validation of the peer's chain through `pki`.
 
-use pki::{Certificate, PathRequest, PublicKey, Purpose, SignatureAlgorithm, ValidPath};
+use pki::{Certificate, PublicKey, Purpose, SignatureAlgorithm, ValidPath};
 use rand_core::CryptoRng;
 use time::OffsetDateTime;
 
@@ -150,30 +150,23 @@ pub fn verify_certificate_verify(
 }
 
 /// Parses the peer's certificate_list (leaf first) and validates it to `anchors`.
-pub fn validate_peer_chain(
-    ders: &[Vec<u8>],
+pub fn validate_peer_chain<'a>(
+    ders: impl IntoIterator<Item = &'a [u8]>,
     anchors: &[Certificate],
     now: OffsetDateTime,
     purpose: Purpose,
     name: Option<&str>,
 ) -> Result<ValidPath, Error> {
     let chain = ders
-        .iter()
-        .map(|der| Certificate::from_der(der))
+        .into_iter()
+        .map(Certificate::from_der)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Error::Certificate(CertificateError::Malformed(e.to_string())))?;
-    let Some((leaf, intermediates)) = chain.split_first() else {
+    if chain.is_empty() {
         return Err(Error::Certificate(CertificateError::Missing));
-    };
-    pki::verify_path(&PathRequest {
-        leaf,
-        intermediates,
-        anchors,
-        time: now,
-        purpose,
-        name,
-    })
-    .map_err(|e| Error::Certificate(CertificateError::Invalid(e)))
+    }
+    pki::verify_chain(chain, anchors, now, purpose, name)
+        .map_err(|e| Error::Certificate(CertificateError::Invalid(e)))
 }
 
 #[cfg(test)]

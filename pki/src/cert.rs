@@ -2,12 +2,15 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::ops::Range;
+use std::sync::OnceLock;
 
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::FromDer as _;
 use x509_parser::signature_algorithm::SignatureAlgorithm as X509SigAlg;
+use x509_parser::x509::X509Name;
 
 use crate::constraints::{self, NameConstraints};
 use crate::error::{ParseError, x509_error};
@@ -15,11 +18,13 @@ use crate::key::{PublicKey, SignatureAlgorithm};
 use crate::{oid, rfc3339};
 
 /// A distinguished name: its DER (compared byte for byte when chaining) and a
-/// readable form such as `CN=alice`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// readable form such as `CN=alice`: a subject's is made while parsing (handshake
+/// summaries print the subjects of a path), an issuer's from the DER when first asked for
+/// (path validation compares issuers and prints them only when it fails).
+#[derive(Clone, Debug)]
 pub struct Name {
     der: Vec<u8>,
-    text: String,
+    text: OnceLock<String>,
 }
 
 impl Name {
@@ -30,18 +35,36 @@ impl Name {
 
     /// The commonName, if there is one.
     pub fn common_name(&self) -> Option<&str> {
-        self.text
+        self.text()
             .split(", ")
             .find_map(|part| part.strip_prefix("CN="))
     }
+
+    fn text(&self) -> &str {
+        self.text.get_or_init(|| {
+            // The DER was parsed as a Name when the certificate was, so this succeeds.
+            X509Name::from_der(&self.der)
+                .map(|(_, name)| name.to_string())
+                .unwrap_or_default()
+        })
+    }
 }
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Self) -> bool {
+        self.der == other.der
+    }
+}
+
+impl Eq for Name {}
 
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.text.is_empty() {
+        let text = self.text();
+        if text.is_empty() {
             f.write_str("(empty name)")
         } else {
-            f.write_str(&self.text)
+            f.write_str(text)
         }
     }
 }
@@ -156,7 +179,8 @@ pub enum CertSignature {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Certificate {
     der: Vec<u8>,
-    tbs: Vec<u8>,
+    /// Where the signed part (TBSCertificate) lies in `der`.
+    tbs: Range<usize>,
     signature: Vec<u8>,
     signature_algorithm: CertSignature,
     version: u32,
@@ -185,15 +209,17 @@ impl Certificate {
             return Err(ParseError::TrailingData);
         }
         let tbs = &x509.tbs_certificate;
+        let tbs_range = subslice_range(der, tbs.as_ref())
+            .ok_or_else(|| ParseError::Malformed("TBSCertificate outside the DER".into()))?;
         let mut cert = Self {
             der: der.to_vec(),
-            tbs: tbs.as_ref().to_vec(),
+            tbs: tbs_range,
             signature: x509.signature_value.data.to_vec(),
             signature_algorithm: signature_algorithm(&x509),
             version: tbs.version.0 + 1,
             serial: tbs.raw_serial().to_vec(),
-            subject: name(&tbs.subject),
-            issuer: name(&tbs.issuer),
+            subject: name(&tbs.subject, true),
+            issuer: name(&tbs.issuer, false),
             not_before: tbs.validity.not_before.to_datetime(),
             not_after: tbs.validity.not_after.to_datetime(),
             public_key: PublicKey::from_spki_der(tbs.subject_pki.raw).map_err(|e| e.to_string()),
@@ -207,9 +233,11 @@ impl Certificate {
             unknown_critical_extensions: Vec::new(),
         };
         for ext in tbs.extensions() {
-            let oid = ext.oid.to_id_string();
-            if ext.critical && !oid::KNOWN_EXTENSIONS.contains(&oid.as_str()) {
-                cert.unknown_critical_extensions.push(oid.clone());
+            // RFC 5280 §4.2: a critical extension the validator does not implement makes
+            // the certificate unusable. Known ones are compared in their DER form.
+            if ext.critical && !KNOWN_EXTENSION_OIDS.contains(&ext.oid.as_bytes()) {
+                cert.unknown_critical_extensions
+                    .push(ext.oid.to_id_string());
             }
             match ext.parsed_extension() {
                 ParsedExtension::BasicConstraints(bc) => {
@@ -262,6 +290,7 @@ impl Certificate {
                     cert.name_constraints = Some(constraints::from_x509(nc));
                 }
                 ParsedExtension::ParseError { error } => {
+                    let oid = ext.oid.to_id_string();
                     return Err(ParseError::Malformed(format!("extension {oid}: {error}")));
                 }
                 _ => {}
@@ -296,7 +325,7 @@ impl Certificate {
 
     /// The signed part (TBSCertificate), DER.
     pub fn tbs_der(&self) -> &[u8] {
-        &self.tbs
+        &self.der[self.tbs.clone()]
     }
 
     /// The signature bytes.
@@ -454,10 +483,24 @@ impl Certificate {
     }
 }
 
-fn name(n: &x509_parser::x509::X509Name<'_>) -> Name {
+/// Where `part`, a slice the parser borrowed from `whole`, lies in `whole`.
+fn subslice_range(whole: &[u8], part: &[u8]) -> Option<Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= whole.len()).then_some(start..end)
+}
+
+/// A Name; its readable form made now when `eager` (a subject, which summaries print,
+/// from the parse already done), else on first use.
+fn name(n: &X509Name<'_>, eager: bool) -> Name {
+    let text = if eager {
+        OnceLock::from(n.to_string())
+    } else {
+        OnceLock::new()
+    };
     Name {
         der: n.as_raw().to_vec(),
-        text: n.to_string(),
+        text,
     }
 }
 
@@ -481,8 +524,28 @@ fn alt_name(gn: &GeneralName<'_>) -> SubjectAltName {
     }
 }
 
+/// The DER contents of the OIDs in [`oid::KNOWN_EXTENSIONS`] (all under id-ce,
+/// 2.5.29 = `55 1d`); the test `known_extension_oids_match` checks the two lists agree.
+const KNOWN_EXTENSION_OIDS: [&[u8]; 7] = [
+    &[0x55, 0x1d, 14],
+    &[0x55, 0x1d, 15],
+    &[0x55, 0x1d, 17],
+    &[0x55, 0x1d, 19],
+    &[0x55, 0x1d, 35],
+    &[0x55, 0x1d, 37],
+    &[0x55, 0x1d, 30],
+];
+
+/// id-Ed25519 (1.3.101.112, RFC 8410 §3), DER contents.
+const ED25519_OID: &[u8] = &[0x2b, 0x65, 0x70];
+
 fn signature_algorithm(x509: &X509Certificate<'_>) -> CertSignature {
-    let id = x509.signature_algorithm.algorithm.to_id_string();
+    let algorithm = &x509.signature_algorithm;
+    // RFC 8410 §3: the parameters are absent. The common case, without a dotted string.
+    if algorithm.algorithm.as_bytes() == ED25519_OID && algorithm.parameters.is_none() {
+        return CertSignature::Supported(SignatureAlgorithm::Ed25519);
+    }
+    let id = algorithm.algorithm.to_id_string();
     match id.as_str() {
         oid::ED25519 => CertSignature::Supported(SignatureAlgorithm::Ed25519),
         oid::SHA256_WITH_RSA => CertSignature::Supported(SignatureAlgorithm::RsaPkcs1Sha256),
@@ -532,4 +595,36 @@ fn pss_parameters(x509: &X509Certificate<'_>) -> CertSignature {
     CertSignature::Supported(SignatureAlgorithm::RsaPssSha256 {
         salt_len: params.salt_length() as usize,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_extension_oids_match() {
+        for (der, dotted) in KNOWN_EXTENSION_OIDS.iter().zip(oid::KNOWN_EXTENSIONS) {
+            let oid = x509_parser::oid_registry::Oid::new((*der).into());
+            assert_eq!(oid.to_id_string(), *dotted);
+        }
+        let ed25519 = x509_parser::oid_registry::Oid::new(ED25519_OID.into());
+        assert_eq!(ed25519.to_id_string(), oid::ED25519);
+    }
+
+    #[test]
+    fn names_print_and_compare_by_der() {
+        let cert = Certificate::from_pem_bundle(fixtures::ED25519.server_chain)
+            .expect("fixture")
+            .remove(0);
+        let subject = cert.subject().clone();
+        assert_eq!(&subject, cert.subject());
+        assert!(subject.to_string().contains("CN="), "{subject}");
+        assert_eq!(
+            subject,
+            *cert.subject(),
+            "printing does not change equality"
+        );
+        assert!(cert.tbs_der().len() < cert.der().len());
+        assert_eq!(cert.tbs_der()[0], 0x30, "TBSCertificate is a SEQUENCE");
+    }
 }

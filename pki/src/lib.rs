@@ -85,7 +85,8 @@ pub use error::{IssueError, KeyError, ParseError, Purpose, ValidationError};
 pub use issue::{CertificateRequest, ExtraExtension, Profile};
 pub use key::{KeyType, PrivateKey, PublicKey, SignatureAlgorithm, fingerprint};
 pub use verify::{
-    MAX_PATH_LEN, MAX_SIGNATURE_CHECKS, PathRequest, ValidPath, check_name, verify_path,
+    MAX_PATH_LEN, MAX_SIGNATURE_CHECKS, PathRequest, ValidPath, check_name, verify_chain,
+    verify_path,
 };
 
 /// Formats a time as RFC 3339 in UTC to the second, e.g. `2025-01-01T00:00:00Z`

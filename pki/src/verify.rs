@@ -64,6 +64,54 @@ impl ValidPath {
 
 /// Validates `request.leaf` up to one of `request.anchors`.
 pub fn verify_path(request: &PathRequest<'_>) -> Result<ValidPath, ValidationError> {
+    let path = find_path(request)?;
+    Ok(ValidPath {
+        chain: path.into_iter().cloned().collect(),
+    })
+}
+
+/// Validates `chain` (a peer's certificates, leaf first, the rest intermediates in any
+/// order) up to one of `anchors`, as [`verify_path`] does, moving the path's certificates
+/// into the result instead of copying them; only the trust anchor is cloned. An empty
+/// `chain` has no leaf and fails as a path too long for its limit of 0 would; callers
+/// check for a missing certificate first.
+pub fn verify_chain(
+    chain: Vec<Certificate>,
+    anchors: &[Certificate],
+    time: OffsetDateTime,
+    purpose: Purpose,
+    name: Option<&str>,
+) -> Result<ValidPath, ValidationError> {
+    let Some((leaf, intermediates)) = chain.split_first() else {
+        return Err(ValidationError::ChainTooLong { limit: 0 });
+    };
+    let request = PathRequest {
+        leaf,
+        intermediates,
+        anchors,
+        time,
+        purpose,
+        name,
+    };
+    // Positions in `chain` of the path's certificates below the anchor, leaf first.
+    let (used, anchor) = {
+        let path = find_path(&request)?;
+        let anchor = path.last().copied().filter(|_| path.len() > 1).cloned();
+        let used: Vec<usize> = path
+            .iter()
+            .take(path.len() - usize::from(anchor.is_some()))
+            .filter_map(|c| chain.iter().position(|own| std::ptr::eq(own, *c)))
+            .collect();
+        (used, anchor)
+    };
+    let mut slots: Vec<Option<Certificate>> = chain.into_iter().map(Some).collect();
+    let mut out: Vec<Certificate> = used.iter().filter_map(|&i| slots[i].take()).collect();
+    out.extend(anchor);
+    Ok(ValidPath { chain: out })
+}
+
+/// The path from `request.leaf` to an anchor, by reference (see [`verify_path`]).
+fn find_path<'a>(request: &PathRequest<'a>) -> Result<Vec<&'a Certificate>, ValidationError> {
     if request.anchors.is_empty() {
         return Err(ValidationError::NoTrustAnchors);
     }
@@ -71,16 +119,13 @@ pub fn verify_path(request: &PathRequest<'_>) -> Result<ValidPath, ValidationErr
     check_common(leaf, request.time)?;
     check_leaf(leaf, request)?;
     if request.anchors.iter().any(|a| a.der() == leaf.der()) {
-        return Ok(ValidPath {
-            chain: vec![leaf.clone()],
-        });
+        // The leaf is itself trusted: a path of one, which is its own anchor.
+        return Ok(vec![leaf]);
     }
     let mut path = vec![leaf];
     let mut budget = MAX_SIGNATURE_CHECKS;
     extend(&mut path, request, &mut budget)?;
-    Ok(ValidPath {
-        chain: path.into_iter().cloned().collect(),
-    })
+    Ok(path)
 }
 
 /// Checks that `name` is one of `cert`'s subjectAltNames: an IP address against iPAddress
@@ -353,7 +398,30 @@ fn verify_signature(child: &Certificate, issuer: &Certificate) -> Result<(), Val
 
 #[cfg(test)]
 mod tests {
-    use super::dns_matches;
+    use super::*;
+
+    #[test]
+    fn verify_chain_moves_what_verify_path_copies() {
+        let h = fixtures::ED25519;
+        let anchors = Certificate::from_pem_bundle(h.root).expect("fixture");
+        let chain = Certificate::from_pem_bundle(h.server_chain).expect("fixture");
+        let time = chain[0].not_before() + time::Duration::days(1);
+        let by_ref = verify_path(&PathRequest {
+            leaf: &chain[0],
+            intermediates: &chain[1..],
+            anchors: &anchors,
+            time,
+            purpose: Purpose::Server,
+            name: Some("localhost"),
+        })
+        .expect("valid");
+        let owned =
+            verify_chain(chain, &anchors, time, Purpose::Server, Some("localhost")).expect("valid");
+        assert_eq!(owned.chain, by_ref.chain);
+        assert_eq!(owned.chain.len(), 3, "leaf, intermediate, anchor");
+        let empty = verify_chain(Vec::new(), &anchors, time, Purpose::Server, None);
+        assert!(empty.is_err());
+    }
 
     #[test]
     fn dns_matching_follows_rfc6125() {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use pki::Purpose;
 use rand_core::CryptoRng;
+use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use crate::algorithms::SupportedSuite;
@@ -23,7 +24,7 @@ use crate::conn::trace::{
 };
 use crate::error::{CertificateError, Error};
 use crate::key_schedule::{
-    HASH_LEN, Secret, TrafficKeys, Transcript, message_hash, next_traffic_secret,
+    HASH_LEN, Secret, TrafficKeys, Transcript, finished_key, message_hash, next_traffic_secret,
 };
 use crate::msgs::HandshakeMessage;
 use crate::msgs::alert::{Alert, AlertDescription};
@@ -64,6 +65,9 @@ pub(crate) struct Core {
     /// Current application traffic secrets, for KeyUpdate (RFC 8446 §7.2).
     send_secret: Option<Secret>,
     recv_secret: Option<Secret>,
+    /// The handshake traffic secrets in use (receiving, sending) with their finished_keys
+    /// (RFC 8446 §4.4.4), derived under the same keyed HMAC as the traffic keys.
+    finished_keys: [Option<(Secret, Secret)>; 2],
     /// N of the current application_traffic_secret_N each way (RFC 8446 §7.2).
     send_generation: u64,
     recv_generation: u64,
@@ -103,6 +107,7 @@ impl Core {
             events: VecDeque::new(),
             send_secret: None,
             recv_secret: None,
+            finished_keys: [None, None],
             send_generation: 0,
             recv_generation: 0,
             ccs_seen: false,
@@ -208,8 +213,18 @@ impl Core {
         self.observer.is_some()
     }
 
-    /// The messages the transcript holds so far, by name (for the trace).
+    /// Whether anybody looks at the secrets (an observer or a key log): secrets that only
+    /// they need are derived only then.
+    pub fn wants_secrets(&self) -> bool {
+        self.tracing() || self.key_log.is_some()
+    }
+
+    /// The messages the transcript holds so far, by name (for the trace; empty when
+    /// nobody observes, which spares the copy).
     pub fn transcript_messages(&self) -> Vec<&'static str> {
+        if !self.tracing() {
+            return Vec::new();
+        }
         self.transcript_names.clone()
     }
 
@@ -334,33 +349,57 @@ impl Core {
         self.suite = suite;
     }
 
-    /// Switches the receiving keys; a handshake message may not span the change (§5.1).
+    /// Switches the receiving keys to a handshake traffic secret; a handshake message may
+    /// not span the change (§5.1). Its finished_key is derived with the keys.
     pub fn set_read_secret(&mut self, secret: &Secret) -> Result<(), Error> {
         self.joiner.check_key_change()?;
-        self.decrypter = Some(RecordDecrypter::new(&TrafficKeys::derive(
-            self.suite, secret,
-        )));
+        let (keys, finished) = TrafficKeys::derive_with_finished_key(self.suite, secret);
+        self.decrypter = Some(RecordDecrypter::new(&keys));
+        self.finished_keys[0] = Some((secret.clone(), finished));
         Ok(())
     }
 
-    /// Switches the sending keys.
+    /// Switches the sending keys to a handshake traffic secret, deriving its finished_key
+    /// with them.
     pub fn set_write_secret(&mut self, secret: &Secret) {
-        self.encrypter = Some(RecordEncrypter::new(&TrafficKeys::derive(
-            self.suite, secret,
-        )));
+        let (keys, finished) = TrafficKeys::derive_with_finished_key(self.suite, secret);
+        self.encrypter = Some(RecordEncrypter::new(&keys));
+        self.finished_keys[1] = Some((secret.clone(), finished));
+    }
+
+    /// finished_key = HKDF-Expand-Label(base_key, "finished", "", Hash.length) (RFC 8446
+    /// §4.4.4): the one derived with the traffic keys when `base_key` is a handshake
+    /// secret in use, computed otherwise.
+    pub fn finished_key(&self, base_key: &Secret) -> Secret {
+        let cached = self
+            .finished_keys
+            .iter()
+            .flatten()
+            .find(|(base, _)| bool::from(base.as_bytes().ct_eq(base_key.as_bytes())));
+        match cached {
+            Some((_, key)) => key.clone(),
+            None => finished_key(base_key),
+        }
     }
 
     /// Switches the receiving keys to an application traffic secret, kept for KeyUpdate.
     pub fn set_app_read_secret(&mut self, secret: Secret) -> Result<(), Error> {
-        self.set_read_secret(&secret)?;
+        self.joiner.check_key_change()?;
+        self.decrypter = Some(RecordDecrypter::new(&TrafficKeys::derive(
+            self.suite, &secret,
+        )));
         self.recv_secret = Some(secret);
+        self.finished_keys[0] = None;
         Ok(())
     }
 
     /// Switches the sending keys to an application traffic secret, kept for KeyUpdate.
     pub fn set_app_write_secret(&mut self, secret: Secret) {
-        self.set_write_secret(&secret);
+        self.encrypter = Some(RecordEncrypter::new(&TrafficKeys::derive(
+            self.suite, &secret,
+        )));
         self.send_secret = Some(secret);
+        self.finished_keys[1] = None;
     }
 
     /// RFC 8446 §7.2: the next receiving application traffic secret, after a KeyUpdate.
@@ -657,8 +696,8 @@ pub(crate) fn validate_certificate(
     purpose: Purpose,
     name: Option<&str>,
 ) -> Result<PeerChain, Error> {
-    let ders: Vec<Vec<u8>> = cert.entries.iter().map(|e| e.cert_data.clone()).collect();
-    let path = auth::validate_peer_chain(&ders, anchors, now, purpose, name)?;
+    let ders = cert.entries.iter().map(|e| e.cert_data.as_slice());
+    let path = auth::validate_peer_chain(ders, anchors, now, purpose, name)?;
     let anchor = path.anchor().subject().to_string();
     let subjects = path.chain.iter().map(|c| c.subject().to_string()).collect();
     let leaf = path

@@ -17,7 +17,8 @@ use crate::conn::trace::{
 use crate::error::{Error, Invalid, Verification};
 use crate::key_schedule::{
     EMPTY_HASH, EarlySecret, ExporterMasterSecret, HASH_LEN, HandshakeSecret, MasterSecret,
-    ResumptionMasterSecret, Secret, check_verify_data, derive_secret, finished_key, verify_data,
+    ResumptionMasterSecret, Secret, check_verify_data_keyed, derive_secret, finished_key,
+    verify_data, verify_data_keyed,
 };
 
 /// 32 zero bytes: the salt of the Early Secret and the IKM where there is no PSK, no
@@ -322,7 +323,9 @@ pub(crate) fn derive_app_secrets(
     );
     let client = master.client_application_traffic_secret_0(hash);
     let server = master.server_application_traffic_secret_0(hash);
-    let exporter = master.exporter_master_secret(hash);
+    // Derived when first used (an export, the trace or the key log), not on every
+    // connection.
+    let exporter = master.exporter_master_secret_later(hash);
     let input = named("master_secret", master.secret().as_bytes());
     core.secret(
         "client_application_traffic_secret_0",
@@ -338,13 +341,15 @@ pub(crate) fn derive_app_secrets(
         server.as_bytes(),
         derive(input, "s ap traffic", messages, hash),
     );
-    core.secret(
-        "exporter_master_secret",
-        "Derive-Secret(master_secret, \"exp master\", CH..server Finished)",
-        Some("EXPORTER_SECRET"),
-        exporter.secret().as_bytes(),
-        derive(input, "exp master", messages, hash),
-    );
+    if core.wants_secrets() {
+        core.secret(
+            "exporter_master_secret",
+            "Derive-Secret(master_secret, \"exp master\", CH..server Finished)",
+            Some("EXPORTER_SECRET"),
+            exporter.secret().as_bytes(),
+            derive(input, "exp master", messages, hash),
+        );
+    }
     AppSecrets {
         client,
         server,
@@ -418,7 +423,7 @@ impl FinishedOf<'_> {
 /// to the trace.
 pub(crate) fn our_verify_data(core: &mut Core, of: FinishedOf<'_>) -> [u8; HASH_LEN] {
     let hash = core.transcript_hash();
-    let verify = verify_data(of.base_key, &hash);
+    let verify = verify_data_keyed(&core.finished_key(of.base_key), &hash);
     if core.tracing() {
         let messages = core.transcript_messages();
         trace_finished(core, Direction::Sent, of, &messages, &hash, &verify);
@@ -441,7 +446,8 @@ pub(crate) fn check_peer_finished(
         let expected = verify_data(of.base_key, hash);
         trace_finished(core, Direction::Received, of, &messages, hash, &expected);
     }
-    check_verify_data(of.base_key, hash, received, Verification::Finished)
+    let key = core.finished_key(of.base_key);
+    check_verify_data_keyed(&key, hash, received, Verification::Finished)
 }
 
 fn trace_finished(

@@ -125,12 +125,27 @@ pub fn hkdf_expand_label_into(
 /// The keyed HMAC state is wiped when dropped, like the secret itself.
 pub(crate) struct Prk(Hkdf<Sha256>);
 
+impl fmt::Debug for Prk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Prk(..)")
+    }
+}
+
 impl Prk {
     pub(crate) fn new(secret: &Secret) -> Self {
         let Ok(hkdf) = Hkdf::<Sha256>::from_prk(&secret.0) else {
             unreachable!("a Secret is exactly Hash.length bytes");
         };
         Self(hkdf)
+    }
+
+    /// Derive-Secret with one of this crate's labels under this key (RFC 8446 §7.1).
+    pub(crate) fn derive_secret(
+        &self,
+        label: &'static [u8],
+        transcript_hash: &[u8; HASH_LEN],
+    ) -> Secret {
+        Secret(self.expand_label_fixed(label, transcript_hash))
     }
 
     /// [`expand_label_fixed`] under this key.
@@ -250,7 +265,16 @@ pub fn finished_key(base_key: &Secret) -> Secret {
 /// RFC 8446 §4.4.4 verify_data = HMAC(finished_key, Transcript-Hash(...)), which is also a
 /// PSK binder when `base_key` is the binder_key (§4.2.11.2).
 pub fn verify_data(base_key: &Secret, transcript_hash: &[u8; HASH_LEN]) -> [u8; HASH_LEN] {
-    hmac_sha256(finished_key(base_key).as_bytes(), transcript_hash)
+    verify_data_keyed(&finished_key(base_key), transcript_hash)
+}
+
+/// RFC 8446 §4.4.4 verify_data = HMAC(finished_key, Transcript-Hash(...)), given the
+/// finished_key itself.
+pub(crate) fn verify_data_keyed(
+    finished_key: &Secret,
+    transcript_hash: &[u8; HASH_LEN],
+) -> [u8; HASH_LEN] {
+    hmac_sha256(finished_key.as_bytes(), transcript_hash)
 }
 
 /// Checks received verify_data (or a binder) against the expected value in constant time.
@@ -262,6 +286,16 @@ pub fn verify_data(base_key: &Secret, transcript_hash: &[u8; HASH_LEN]) -> [u8; 
 /// decode_error (§6.2), and only the right length with the wrong value is decrypt_error.
 pub fn check_verify_data(
     base_key: &Secret,
+    transcript_hash: &[u8; HASH_LEN],
+    received: &[u8],
+    what: Verification,
+) -> Result<(), Error> {
+    check_verify_data_keyed(&finished_key(base_key), transcript_hash, received, what)
+}
+
+/// [`check_verify_data`] given the finished_key (RFC 8446 §4.4.4) instead of its base key.
+pub(crate) fn check_verify_data_keyed(
+    finished_key: &Secret,
     transcript_hash: &[u8; HASH_LEN],
     received: &[u8],
     what: Verification,
@@ -278,7 +312,7 @@ pub fn check_verify_data(
         };
         return Err(DecodeError::new(field, reason).into());
     }
-    let expected = Zeroizing::new(verify_data(base_key, transcript_hash));
+    let expected = Zeroizing::new(verify_data_keyed(finished_key, transcript_hash));
     if bool::from(expected.as_slice().ct_eq(received)) {
         Ok(())
     } else {

@@ -32,8 +32,10 @@ pub use kdf::{
     EMPTY_HASH, HASH_LEN, Secret, check_verify_data, derive_secret, finished_key,
     hkdf_expand_label, hkdf_expand_label_into, hkdf_extract, hkdf_label, verify_data,
 };
+pub(crate) use kdf::{check_verify_data_keyed, verify_data_keyed};
 pub use transcript::{Transcript, message_hash};
 
+use std::cell::OnceCell;
 use std::fmt;
 
 use sha2::{Digest, Sha256};
@@ -130,7 +132,7 @@ impl EarlySecret {
         &self,
         hash_client_hello: &[u8; HASH_LEN],
     ) -> ExporterMasterSecret {
-        ExporterMasterSecret(derive_secret_fixed(
+        ExporterMasterSecret::derived(derive_secret_fixed(
             &self.0,
             b"e exp master",
             hash_client_hello,
@@ -149,64 +151,94 @@ impl EarlySecret {
         } else {
             derive_secret_fixed(&self.0, b"derived", &EMPTY_HASH)
         };
-        HandshakeSecret(hkdf_extract(salt.as_bytes(), ecdhe.unwrap_or(&ZEROS)))
+        HandshakeSecret::keyed(hkdf_extract(salt.as_bytes(), ecdhe.unwrap_or(&ZEROS)))
     }
 }
 
-/// Handshake Secret (RFC 8446 §7.1).
+/// Handshake Secret (RFC 8446 §7.1), keyed into HMAC once for the three Derive-Secret
+/// calls made under it (the keyed state boxed: handshake states stay small).
 #[derive(Debug)]
-pub struct HandshakeSecret(Secret);
+pub struct HandshakeSecret {
+    secret: Secret,
+    prk: Box<Prk>,
+}
 
 impl HandshakeSecret {
+    fn keyed(secret: Secret) -> Self {
+        let prk = Box::new(Prk::new(&secret));
+        Self { secret, prk }
+    }
+
     /// The secret itself, for traces and tests.
     pub fn secret(&self) -> &Secret {
-        &self.0
+        &self.secret
     }
 
     /// client_handshake_traffic_secret = Derive-Secret(., "c hs traffic",
     /// ClientHello...ServerHello).
     pub fn client_handshake_traffic_secret(&self, hash_ch_sh: &[u8; HASH_LEN]) -> Secret {
-        derive_secret_fixed(&self.0, b"c hs traffic", hash_ch_sh)
+        self.prk.derive_secret(b"c hs traffic", hash_ch_sh)
     }
 
     /// server_handshake_traffic_secret = Derive-Secret(., "s hs traffic",
     /// ClientHello...ServerHello).
     pub fn server_handshake_traffic_secret(&self, hash_ch_sh: &[u8; HASH_LEN]) -> Secret {
-        derive_secret_fixed(&self.0, b"s hs traffic", hash_ch_sh)
+        self.prk.derive_secret(b"s hs traffic", hash_ch_sh)
     }
 
     /// Master Secret = HKDF-Extract(Derive-Secret(., "derived", ""), 0).
     pub fn into_master_secret(self) -> MasterSecret {
-        let salt = derive_secret_fixed(&self.0, b"derived", &EMPTY_HASH);
-        MasterSecret(hkdf_extract(salt.as_bytes(), &ZEROS))
+        let salt = self.prk.derive_secret(b"derived", &EMPTY_HASH);
+        MasterSecret::keyed(hkdf_extract(salt.as_bytes(), &ZEROS))
     }
 }
 
-/// Master Secret (RFC 8446 §7.1).
+/// Master Secret (RFC 8446 §7.1), keyed into HMAC once for the Derive-Secret calls made
+/// under it (boxed, as for [`HandshakeSecret`]).
 #[derive(Debug)]
-pub struct MasterSecret(Secret);
+pub struct MasterSecret {
+    secret: Secret,
+    prk: Box<Prk>,
+}
 
 impl MasterSecret {
+    fn keyed(secret: Secret) -> Self {
+        let prk = Box::new(Prk::new(&secret));
+        Self { secret, prk }
+    }
+
     /// The secret itself, for traces and tests.
     pub fn secret(&self) -> &Secret {
-        &self.0
+        &self.secret
     }
 
     /// client_application_traffic_secret_0 = Derive-Secret(., "c ap traffic",
     /// ClientHello...server Finished).
     pub fn client_application_traffic_secret_0(&self, hash_ch_sfin: &[u8; HASH_LEN]) -> Secret {
-        derive_secret_fixed(&self.0, b"c ap traffic", hash_ch_sfin)
+        self.prk.derive_secret(b"c ap traffic", hash_ch_sfin)
     }
 
     /// server_application_traffic_secret_0 = Derive-Secret(., "s ap traffic",
     /// ClientHello...server Finished).
     pub fn server_application_traffic_secret_0(&self, hash_ch_sfin: &[u8; HASH_LEN]) -> Secret {
-        derive_secret_fixed(&self.0, b"s ap traffic", hash_ch_sfin)
+        self.prk.derive_secret(b"s ap traffic", hash_ch_sfin)
     }
 
     /// exporter_master_secret = Derive-Secret(., "exp master", ClientHello...server Finished).
     pub fn exporter_master_secret(&self, hash_ch_sfin: &[u8; HASH_LEN]) -> ExporterMasterSecret {
-        ExporterMasterSecret(derive_secret_fixed(&self.0, b"exp master", hash_ch_sfin))
+        ExporterMasterSecret::derived(self.prk.derive_secret(b"exp master", hash_ch_sfin))
+    }
+
+    /// exporter_master_secret as [`Self::exporter_master_secret`], derived only when it is
+    /// first used: most connections never export keying material.
+    pub(crate) fn exporter_master_secret_later(
+        &self,
+        hash_ch_sfin: &[u8; HASH_LEN],
+    ) -> ExporterMasterSecret {
+        ExporterMasterSecret {
+            value: OnceCell::new(),
+            pending: Some((self.secret.clone(), *hash_ch_sfin)),
+        }
     }
 
     /// resumption_master_secret = Derive-Secret(., "res master",
@@ -215,18 +247,33 @@ impl MasterSecret {
         &self,
         hash_ch_cfin: &[u8; HASH_LEN],
     ) -> ResumptionMasterSecret {
-        ResumptionMasterSecret(derive_secret_fixed(&self.0, b"res master", hash_ch_cfin))
+        ResumptionMasterSecret(self.prk.derive_secret(b"res master", hash_ch_cfin))
     }
 }
 
-/// (early_)exporter_master_secret, the input of TLS-Exporter (RFC 8446 §7.5).
+/// (early_)exporter_master_secret, the input of TLS-Exporter (RFC 8446 §7.5). It may be
+/// held as the master secret and transcript hash it comes from, and derived on first use.
 #[derive(Debug)]
-pub struct ExporterMasterSecret(Secret);
+pub struct ExporterMasterSecret {
+    value: OnceCell<Secret>,
+    /// The master secret and the hash of ClientHello..server Finished, until derived.
+    pending: Option<(Secret, [u8; HASH_LEN])>,
+}
 
 impl ExporterMasterSecret {
+    fn derived(secret: Secret) -> Self {
+        Self {
+            value: OnceCell::from(secret),
+            pending: None,
+        }
+    }
+
     /// The secret itself, for key logs and tests.
     pub fn secret(&self) -> &Secret {
-        &self.0
+        self.value.get_or_init(|| match &self.pending {
+            Some((master, hash)) => derive_secret_fixed(master, b"exp master", hash),
+            None => unreachable!("an exporter secret is either derived or pending"),
+        })
     }
 
     /// RFC 8446 §7.5: TLS-Exporter(label, context_value, key_length) =
@@ -239,7 +286,7 @@ impl ExporterMasterSecret {
         context: &[u8],
         out: &mut [u8],
     ) -> Result<(), Error> {
-        let per_label = derive_secret(&self.0, label, &EMPTY_HASH)?;
+        let per_label = derive_secret(self.secret(), label, &EMPTY_HASH)?;
         let context_hash: [u8; HASH_LEN] = Sha256::digest(context).into();
         hkdf_expand_label_into(&per_label, b"exporter", &context_hash, out)
     }
@@ -286,7 +333,10 @@ impl TrafficKeys {
     /// write_iv = HKDF-Expand-Label(Secret, "iv", "", iv_length): a 32-byte key for
     /// ChaCha20-Poly1305, 16 bytes for AES-128-GCM, and a 12-byte IV for both.
     pub fn derive(suite: SupportedSuite, traffic_secret: &Secret) -> Self {
-        let prk = Prk::new(traffic_secret);
+        Self::derive_under(suite, &Prk::new(traffic_secret))
+    }
+
+    fn derive_under(suite: SupportedSuite, prk: &Prk) -> Self {
         let mut key = [0u8; 32];
         match suite {
             SupportedSuite::Chacha20Poly1305Sha256 => key = prk.expand_label_fixed(b"key", &[]),
@@ -300,6 +350,20 @@ impl TrafficKeys {
             key,
             iv: prk.expand_label_fixed(b"iv", &[]),
         }
+    }
+
+    /// [`Self::derive`] and, under the same keyed HMAC, the secret's finished_key
+    /// (RFC 8446 §4.4.4): what a handshake traffic secret is used for.
+    pub(crate) fn derive_with_finished_key(
+        suite: SupportedSuite,
+        secret: &Secret,
+    ) -> (Self, Secret) {
+        let prk = Prk::new(secret);
+        let keys = Self::derive_under(suite, &prk);
+        (
+            keys,
+            Secret::from_bytes(prk.expand_label_fixed(b"finished", &[])),
+        )
     }
 
     /// ChaCha20-Poly1305 keys given directly, for test vectors.
@@ -384,6 +448,26 @@ mod tests {
             exporter.export_keying_material(&[b'x'; 250], b"", &mut a),
             Err(crate::error::InternalError::HkdfLabel("label must be 1 to 249 bytes").into())
         );
+    }
+
+    #[test]
+    fn shortcuts_give_the_general_derivations() {
+        let master = EarlySecret::new(None)
+            .into_handshake_secret(Some(&[6; 32]))
+            .into_master_secret();
+        let hash = [8; 32];
+        // An exporter secret derived on first use is the one derived at once.
+        let later = master.exporter_master_secret_later(&hash);
+        let now = master.exporter_master_secret(&hash);
+        let general = derive_secret(master.secret(), b"exp master", &hash).expect("valid label");
+        assert_eq!(later.secret().as_bytes(), general.as_bytes());
+        assert_eq!(now.secret().as_bytes(), general.as_bytes());
+        // The finished_key derived with the traffic keys is §4.4.4's.
+        let secret = Secret::from_bytes([5; 32]);
+        let suite = SupportedSuite::Chacha20Poly1305Sha256;
+        let (keys, finished) = TrafficKeys::derive_with_finished_key(suite, &secret);
+        assert_eq!(finished.as_bytes(), finished_key(&secret).as_bytes());
+        assert_eq!(keys.key(), TrafficKeys::derive(suite, &secret).key());
     }
 
     #[test]
