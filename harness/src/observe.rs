@@ -229,6 +229,16 @@ pub struct ChangeCipherSpecRecord {
     pub after_messages: usize,
 }
 
+/// Installs an observer on `conn` that only logs what `-v` shows and keeps nothing, or none
+/// when nothing would be logged (the connection then does no work for an observer).
+pub fn log_only(conn: &mut Connection, client_side: bool) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    let side = if client_side { "client" } else { "server" };
+    conn.set_observer(Box::new(move |event| log_event(side, event)));
+}
+
 /// Installs an observer on `conn` that fills `sink`; `client_side` says which side `conn` is.
 pub fn observe(conn: &mut Connection, client_side: bool) -> Arc<Mutex<Observed>> {
     let sink: Arc<Mutex<Observed>> = Arc::default();
@@ -244,14 +254,6 @@ pub fn observe(conn: &mut Connection, client_side: bool) -> Arc<Mutex<Observed>>
                 bytes,
                 encrypted,
             } => {
-                tracing::debug!(
-                    side,
-                    ?direction,
-                    message = message.name(),
-                    len = bytes.len(),
-                    encrypted,
-                    "handshake message"
-                );
                 o.messages.push(MessageRecord {
                     from_client: (*direction == Direction::Sent) == client_side,
                     name: message.name().to_owned(),
@@ -405,7 +407,19 @@ fn inputs_record(inputs: &SecretInputs<'_>) -> SecretInputsRecord {
 /// only).
 fn log_event(side: &str, event: &TraceEvent<'_>) {
     match event {
-        TraceEvent::Message { .. } => {}
+        TraceEvent::Message {
+            direction,
+            message,
+            bytes,
+            encrypted,
+        } => tracing::debug!(
+            side,
+            ?direction,
+            message = message.name(),
+            len = bytes.len(),
+            encrypted,
+            "handshake message"
+        ),
         TraceEvent::Transition { from, to } => {
             tracing::debug!(side, from = from.name(), to = to.name(), "state")
         }

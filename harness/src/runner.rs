@@ -3,7 +3,7 @@
 //! exchanged, the secrets derived, byte counts and timings.
 //!
 //! ```
-//! use std::sync::Arc;
+//! use std::sync::{Arc, Mutex};
 //! use harness::runner::{self, ClientSpec};
 //! use handshake::{ClientAuth, Path};
 //!
@@ -21,9 +21,9 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -35,7 +35,10 @@ use time::OffsetDateTime;
 use crate::observe::{Observed, observe};
 use crate::seed::{Clock, clock_for, connection_rng};
 
+mod deadline;
 mod wire;
+
+pub(crate) use deadline::watch as watchdog;
 
 pub use wire::{WIRE_CAP, Wire, WireChunk, WireDirection};
 
@@ -53,7 +56,7 @@ pub struct ServerOutcome {
     pub received_len: u64,
     /// The first [`KEPT_BYTES`] of them, for tests; a long stream is not kept in memory.
     pub received: Vec<u8>,
-    /// What the server observed.
+    /// What the server observed (nothing when served by [`serve_connection_then`]).
     pub observed: Observed,
 }
 
@@ -156,26 +159,6 @@ impl Default for Timeouts {
     }
 }
 
-/// Shuts the socket down if the handshake is not done within `limit`; the returned
-/// sender stops the watchdog (sending or dropping it), and the flag says whether it fired.
-pub(crate) fn watchdog(
-    tcp: &TcpStream,
-    limit: Duration,
-) -> io::Result<(mpsc::Sender<()>, Arc<AtomicBool>)> {
-    let (done, wait) = mpsc::channel::<()>();
-    let fired = Arc::new(AtomicBool::new(false));
-    let (socket, flag) = (tcp.try_clone()?, fired.clone());
-    std::thread::Builder::new()
-        .name("watchdog".into())
-        .spawn(move || {
-            if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
-                flag.store(true, Ordering::Relaxed);
-                let _ = socket.shutdown(std::net::Shutdown::Both);
-            }
-        })?;
-    Ok((done, fired))
-}
-
 /// Serves one accepted connection: handshake (within `timeouts.handshake`), then echo
 /// until the client closes.
 pub fn serve_connection(
@@ -186,12 +169,24 @@ pub fn serve_connection(
     timeouts: Timeouts,
     clock: Clock,
 ) -> ServerOutcome {
-    serve_connection_then(tcp, peer, (config, rng, None), timeouts, clock, |_| {})
+    let mut conn = Connection::server(config, rng);
+    let observed = observe(&mut conn, false);
+    serve(
+        tcp,
+        peer,
+        (conn, Some(observed), None),
+        timeouts,
+        clock,
+        |_| {},
+    )
 }
 
-/// [`serve_connection`], calling `handshake_done` with the summary as soon as the handshake
-/// completes (before any application data), so that a server can log it then. `signer`
-/// signs the CertificateVerify of a remote key (within the handshake's deadline).
+/// [`serve_connection`] for a long-running server, calling `handshake_done` with the
+/// summary as soon as the handshake completes (before any application data), so that the
+/// server can log it then. `signer` signs the CertificateVerify of a remote key (within the
+/// handshake's deadline). Nothing is observed beyond what `-v` logs: the outcome's
+/// `observed` is empty, so the server keeps no copy of its connections' messages and
+/// secrets, and the handshake does no work for an observer when nothing is logged.
 pub fn serve_connection_then(
     tcp: TcpStream,
     peer: SocketAddr,
@@ -201,7 +196,30 @@ pub fn serve_connection_then(
     handshake_done: impl FnOnce(&Summary),
 ) -> ServerOutcome {
     let mut conn = Connection::server(config, rng);
-    let observed = observe(&mut conn, false);
+    crate::observe::log_only(&mut conn, false);
+    serve(
+        tcp,
+        peer,
+        (conn, None, signer),
+        timeouts,
+        clock,
+        handshake_done,
+    )
+}
+
+/// Serves `conn` on `tcp`; `observed` is what its observer fills, if it has one.
+fn serve(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    (conn, observed, signer): (
+        Connection,
+        Option<Arc<Mutex<Observed>>>,
+        Option<handshake::Signer>,
+    ),
+    timeouts: Timeouts,
+    clock: Clock,
+    handshake_done: impl FnOnce(&Summary),
+) -> ServerOutcome {
     let mut received = Vec::new();
     let mut received_len = 0u64;
     let mut fired = None;
@@ -219,7 +237,7 @@ pub fn serve_connection_then(
             stream = stream.with_signer(signer);
         }
         let summary = stream.handshake()?.clone();
-        let _ = done.send(());
+        done.stop();
         completed = true;
         handshake_done(&summary);
         stream.get_ref().set_read_timeout(Some(timeouts.idle))?;
@@ -250,7 +268,9 @@ pub fn serve_connection_then(
             describe_io_error(&e)
         }
     });
-    let observed = observed.lock().map(|o| o.clone()).unwrap_or_default();
+    let observed = observed
+        .and_then(|o| o.lock().map(|o| o.clone()).ok())
+        .unwrap_or_default();
     ServerOutcome {
         peer,
         result,

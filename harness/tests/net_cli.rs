@@ -1,7 +1,7 @@
 //! `keylab server` and `keylab client` as a user meets them: the server logs each
 //! handshake when it completes and the connection's end apart; the client checks its
 //! output files before connecting and can describe the connection as JSON; every option
-//! of server, client and mitm is documented.
+//! of server, client and mitm is documented; `-v` logs the server's states and messages.
 
 mod support;
 
@@ -82,6 +82,35 @@ fn a_client_that_leaves_during_the_handshake_is_an_error() {
         next_line(&log),
         format!("127.0.0.1:{port} error: the client left before the handshake completed")
     );
+}
+
+/// The server keeps no record of its connections' messages and secrets, but `-v` still
+/// logs each message and state as it happens (names and sizes, never a value).
+#[test]
+fn the_server_logs_states_and_messages_with_v() {
+    let (_server, addr, log) = ed25519_server(&["-v", "--max-connections", "1"]);
+    let mut cmd = keylab_client(&addr);
+    cmd.args(["--ca", &ed25519("root.pem"), "--send", "hi"]);
+    let out = run_with_timeout(cmd, None, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut lines = Vec::new();
+    while let Ok(line) = log.recv_timeout(Duration::from_secs(10)) {
+        let end = line.contains(" closed: close_notify received");
+        lines.push(line);
+        if end {
+            break;
+        }
+    }
+    let logged = lines.join("\n");
+    for want in [
+        r#"handshake message side="server" direction=Received ClientHello"#,
+        r#"state side="server" from="START" to="RECVD_CH""#,
+        r#"handshake message side="server" direction=Sent CertificateVerify"#,
+        r#"state side="server" from="WAIT_FINISHED" to="CONNECTED""#,
+        " handshake ok: path=ephemeral-dh ",
+    ] {
+        assert!(logged.contains(want), "{want:?} not in:\n{logged}");
+    }
 }
 
 #[test]

@@ -216,7 +216,7 @@ fn talk(
         };
         Ok((summary, exchange))
     })();
-    let _ = done.send(());
+    done.stop();
     match result {
         Err(_) if fired.load(Ordering::Relaxed) => {
             Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"))

@@ -216,7 +216,7 @@ pub fn connection(shared: &Shared, tcp: TcpStream, peer: SocketAddr) {
             return;
         }
     };
-    let _ = done.send(());
+    done.stop();
     crate::status!(
         "{peer} #{id} handshake complete: {}{}",
         summary.one_line(),
