@@ -11,13 +11,16 @@
 # unpinned: both share the machine's cores. Every server sends no session tickets. Each
 # of N runs (default 3) measures every server pinned and then unpinned for SECONDS
 # (default 10), the order of the servers rotating from run to run; a figure is the median
-# over the runs of handshakes per second and of the 99th-percentile handshake latency.
+# over the runs of handshakes per second, of the 99th-percentile handshake latency and of the
+# server's CPU time per handshake (user + system, from /proc; the one figure the generator's
+# own speed does not bound). "met" needs keylab's handshakes/s at least and its p99 at most
+# the other server's.
 # Adds {"server_load": [...]} to target/bench-summary.json. Starts and stops only its own
 # processes. KEYLAB_BIN and TLS_LOAD_BIN name prebuilt executables (no build then).
 set -euo pipefail
 
 usage() {
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 secs=10
@@ -153,14 +156,18 @@ measure() {
         load_cpus=$server_cpus
     fi
     start_server "$name" "$server_cpus"
+    local server_pid=${pids[$((${#pids[@]} - 1))]}
     result=$(timeout $((secs + 30)) taskset -c "$load_cpus" \
         "$TLS_LOAD_BIN" client "127.0.0.1:$port" "$conns" "$secs") || {
         echo "bench-server-load.sh: the generator failed against $name" >&2
         exit 1
     }
+    # The server's CPU time (user + system clock ticks, proc(5)) over the whole run.
+    local ticks
+    ticks=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
     stop_server
-    echo "$name $mode $run $result" >>"$work/results"
-    printf '  %-8s %-9s %s\n' "$name" "$mode" "$result"
+    echo "$name $mode $run $ticks $result" >>"$work/results"
+    printf '  %-8s %-9s %s, server CPU %s ticks\n' "$name" "$mode" "$result" "$ticks"
 }
 
 servers=(keylab openssl rustls)
@@ -179,10 +186,13 @@ import os
 import statistics
 import sys
 
+tick = 1e6 / os.sysconf("SC_CLK_TCK")
 figures = {}
 for line in open(sys.argv[1]):
-    name, mode, _, result = line.split(" ", 3)
-    figures.setdefault((name, mode), []).append(json.loads(result))
+    name, mode, _, ticks, result = line.split(" ", 4)
+    result = json.loads(result)
+    result["cpu_us"] = int(ticks) * tick / max(result["handshakes"], 1)
+    figures.setdefault((name, mode), []).append(result)
 rows = []
 for (name, mode), results in sorted(figures.items()):
     rates = [r["hs_per_s"] for r in results]
@@ -194,6 +204,7 @@ for (name, mode), results in sorted(figures.items()):
         "hs_per_s": round(med, 1),
         "hs_per_s_spread": round((max(rates) - min(rates)) / med, 3) if med else None,
         "p99_ms": round(statistics.median(p99), 2),
+        "server_cpu_us_per_hs": round(statistics.median(r["cpu_us"] for r in results)),
         "failed": sum(r["failed"] for r in results),
     })
 path = sys.argv[2]
@@ -208,16 +219,19 @@ with open(path, "w") as f:
 print()
 print(f"Servers under load: full handshakes per second and p99 latency (median of"
       f" {len(results)} runs; ± = (max - min) / median)")
-print(f"{'server':<8} {'mode':<9} {'hs/s':>8} {'±':>7} {'p99 ms':>8} {'failed':>7}")
+print(f"{'server':<8} {'mode':<9} {'hs/s':>8} {'±':>7} {'p99 ms':>8} {'CPU µs/hs':>10}"
+      f" {'failed':>7}")
 for r in rows:
     spread = f"±{r['hs_per_s_spread'] * 100:.0f}%" if r["hs_per_s_spread"] is not None else "-"
     print(f"{r['server']:<8} {r['mode']:<9} {r['hs_per_s']:>8,.0f} {spread:>7}"
-          f" {r['p99_ms']:>8.2f} {r['failed']:>7}")
+          f" {r['p99_ms']:>8.2f} {r['server_cpu_us_per_hs']:>10,} {r['failed']:>7}")
 by = {(r["server"], r["mode"]): r for r in rows}
 for other in ("openssl", "rustls"):
     k, o = by[("keylab", "pinned")], by[(other, "pinned")]
-    verdict = "met " if k["hs_per_s"] >= o["hs_per_s"] else "MISS"
-    print(f"  {verdict} pinned keylab/{other}: {k['hs_per_s'] / o['hs_per_s']:.2f}x handshakes/s,"
-          f" p99 {k['p99_ms']:.2f} vs {o['p99_ms']:.2f} ms")
+    met = k["hs_per_s"] >= o["hs_per_s"] and k["p99_ms"] <= o["p99_ms"]
+    print(f"  {'met ' if met else 'MISS'} pinned keylab/{other}:"
+          f" {k['hs_per_s'] / o['hs_per_s']:.2f}x handshakes/s,"
+          f" p99 {k['p99_ms']:.2f} vs {o['p99_ms']:.2f} ms,"
+          f" server CPU {k['server_cpu_us_per_hs']} vs {o['server_cpu_us_per_hs']} µs per handshake")
 print(f"wrote {path}")
 PY

@@ -15,9 +15,10 @@
 //! handshakes per second, the 50th and 99th percentile of the handshake latency (from
 //! connect to the client's HandshakeComplete) and the connections that failed.
 //!
-//! `rustls-server` serves on a free loopback port (printing `listening on ADDR`), a thread
-//! per connection as `keylab server` has: the handshake, close_notify, close; a peer that
-//! stalls is dropped after 5 seconds. It runs until killed.
+//! `rustls-server` serves on a free loopback port (printing `listening on ADDR`) on 64
+//! threads that each accept and serve one connection after another, as `keylab server`
+//! reuses its threads: the handshake, close_notify, close; a peer that stalls is dropped
+//! after 5 seconds. It runs until killed.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -252,15 +253,30 @@ fn rustls_server(chain: &str, key: &str) -> Result<()> {
         "listening on {}",
         listener.local_addr().map_err(|e| e.to_string())?
     );
-    for tcp in listener.incoming() {
-        let Ok(tcp) = tcp else { continue };
-        let config = config.clone();
-        // A thread per connection, as `keylab server` does: the server's core is not idle
-        // while one client verifies its flight.
-        let _ = std::thread::Builder::new().spawn(move || serve_rustls(tcp, config));
+    // A blocking thread per connection in flight, reused from one connection to the next
+    // as `keylab server` reuses its threads: the server's core is not idle while one
+    // client verifies its flight. Here each of the threads accepts for itself, which
+    // spares rustls the hand-over from an accept thread that keylab's server pays.
+    let listener = Arc::new(listener);
+    let threads: Vec<_> = (0..RUSTLS_THREADS)
+        .map(|_| {
+            let (listener, config) = (listener.clone(), config.clone());
+            std::thread::spawn(move || {
+                for tcp in listener.incoming().flatten() {
+                    serve_rustls(tcp, config.clone());
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        let _ = thread.join();
     }
     Ok(())
 }
+
+/// Threads of the rustls server: twice the connections the generator keeps in flight by
+/// default (32).
+const RUSTLS_THREADS: usize = 64;
 
 /// One connection of the rustls server: the handshake, close_notify, close.
 fn serve_rustls(mut tcp: TcpStream, config: Arc<rustls::ServerConfig>) {
