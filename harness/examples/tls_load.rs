@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! tls_load client ADDR CONNECTIONS SECONDS [CA_PEM]
-//! tls_load rustls-server CHAIN_PEM KEY_PEM
+//! tls_load rustls-server CHAIN_PEM KEY_PEM [THREADS]
 //! ```
 //!
 //! `client` keeps CONNECTIONS connections in flight from one thread (non-blocking sockets
@@ -15,8 +15,8 @@
 //! handshakes per second, the 50th and 99th percentile of the handshake latency (from
 //! connect to the client's HandshakeComplete) and the connections that failed.
 //!
-//! `rustls-server` serves on a free loopback port (printing `listening on ADDR`) on 64
-//! threads that each accept and serve one connection after another, as `keylab server`
+//! `rustls-server` serves on a free loopback port (printing `listening on ADDR`) on THREADS
+//! threads (default 64; give at least the generator's connections) that each accept and serve one connection after another, as `keylab server`
 //! reuses its threads: the handshake, close_notify, close; a peer that stalls is dropped
 //! after 5 seconds. It runs until killed.
 
@@ -35,10 +35,11 @@ fn main() {
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["client", addr, conns, secs] => client(addr, conns, secs, None),
         ["client", addr, conns, secs, ca] => client(addr, conns, secs, Some(ca)),
-        ["rustls-server", chain, key] => rustls_server(chain, key),
+        ["rustls-server", chain, key] => rustls_server(chain, key, "64"),
+        ["rustls-server", chain, key, threads] => rustls_server(chain, key, threads),
         _ => Err(
             "usage: tls_load client ADDR CONNECTIONS SECONDS [CA_PEM] | \
-                  tls_load rustls-server CHAIN_PEM KEY_PEM"
+                  tls_load rustls-server CHAIN_PEM KEY_PEM [THREADS]"
                 .into(),
         ),
     };
@@ -223,7 +224,12 @@ fn report(latencies: &mut [Duration], elapsed: Duration, failed: u64) {
     );
 }
 
-fn rustls_server(chain: &str, key: &str) -> Result<()> {
+fn rustls_server(chain: &str, key: &str, threads: &str) -> Result<()> {
+    let threads: usize = threads
+        .parse()
+        .ok()
+        .filter(|n| (1..=4096).contains(n))
+        .ok_or(format!("THREADS must be 1 to 4096, not {threads:?}"))?;
     use rustls::crypto::ring;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
     let read = |path: &str| std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"));
@@ -258,7 +264,7 @@ fn rustls_server(chain: &str, key: &str) -> Result<()> {
     // client verifies its flight. Here each of the threads accepts for itself, which
     // spares rustls the hand-over from an accept thread that keylab's server pays.
     let listener = Arc::new(listener);
-    let threads: Vec<_> = (0..RUSTLS_THREADS)
+    let threads: Vec<_> = (0..threads)
         .map(|_| {
             let (listener, config) = (listener.clone(), config.clone());
             std::thread::spawn(move || {
@@ -273,10 +279,6 @@ fn rustls_server(chain: &str, key: &str) -> Result<()> {
     }
     Ok(())
 }
-
-/// Threads of the rustls server: twice the connections the generator keeps in flight by
-/// default (32).
-const RUSTLS_THREADS: usize = 64;
 
 /// One connection of the rustls server: the handshake, close_notify, close.
 fn serve_rustls(mut tcp: TcpStream, config: Arc<rustls::ServerConfig>) {

@@ -401,8 +401,8 @@ fn inputs_record(inputs: &SecretInputs<'_>) -> SecretInputsRecord {
     }
 }
 
-/// Forwards a trace event to `tracing` (shown with `keylab -v`); handshake messages are
-/// logged where they are recorded. Never logs a value that is secret: the private key
+/// Forwards a trace event to `tracing` (shown with `keylab -v`): messages by name and
+/// size, state changes, alerts, secrets by name. Never logs a value that is secret: the private key
 /// and shared secret of a key exchange and the secrets' values stay out of the log (names
 /// only).
 fn log_event(side: &str, event: &TraceEvent<'_>) {

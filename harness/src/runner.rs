@@ -3,7 +3,7 @@
 //! exchanged, the secrets derived, byte counts and timings.
 //!
 //! ```
-//! use std::sync::{Arc, Mutex};
+//! use std::sync::Arc;
 //! use harness::runner::{self, ClientSpec};
 //! use handshake::{ClientAuth, Path};
 //!

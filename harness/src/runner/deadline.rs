@@ -5,9 +5,10 @@
 //! deadline doubled the threads a busy server runs (and the thread starts it pays); instead
 //! one keeper thread holds every deadline in order and shuts a late socket down, which
 //! makes the blocked read or write of the connection's own thread return. The deadlines
-//! sit behind a mutex rather than a channel: a connection thread adds or removes its own
-//! entry and wakes the keeper only when the new deadline is its earliest, so a server
-//! under load pays a lock per connection and no keeper wake-ups.
+//! sit behind a mutex rather than a channel: a connection thread adds and later removes its
+//! own entry (a lock each) and wakes the keeper only when the new deadline comes before
+//! every queued one, so under a steady load the keeper wakes about once per deadline that
+//! falls due, not for every connection.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -18,7 +19,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// A watched socket: shut down when its deadline passes, unless this is stopped or dropped
-/// first.
+/// first (so dropping it at once switches the deadline off).
+#[must_use = "dropping the Watch stops watching the socket"]
 pub(crate) struct Watch {
     id: u64,
 }
