@@ -91,13 +91,7 @@ const RUNS: [(Path, &[u8]); 3] = [
 /// Runs the demonstration and writes its report.
 pub(super) fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let fs = demonstrate(args.seed, args.key)?;
-    let report = if args.json {
-        serde_json::to_string_pretty(&fs).map_err(|e| Failure::input(e.to_string()))? + "\n"
-    } else {
-        text(&fs)
-    };
-    out.write_all(report.as_bytes())
-        .map_err(|e| Failure::input(e.to_string()))
+    super::write_report(&fs, args.json, text, out)
 }
 
 /// Records the three connections and attacks each recording with the leaked secrets.

@@ -122,6 +122,23 @@ pub fn long_help() -> String {
     )
 }
 
+/// Writes the report of a demonstration that explains itself (`--forward-secrecy`,
+/// `--path weak-psk|pake|threshold`): `report` as pretty JSON with `--json`, else `text`.
+fn write_report<T: serde::Serialize>(
+    report: &T,
+    json: bool,
+    text: impl FnOnce(&T) -> String,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let shown = if json {
+        serde_json::to_string_pretty(report).map_err(|e| Failure::output(e.to_string()))? + "\n"
+    } else {
+        text(report)
+    };
+    out.write_all(shown.as_bytes())
+        .map_err(|e| Failure::output(e.to_string()))
+}
+
 /// Runs the demo and writes its report to `out`.
 pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
     if args.forward_secrecy {

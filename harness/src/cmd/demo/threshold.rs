@@ -96,13 +96,8 @@ pub(super) fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), Failure> {
         client_path: path,
         client_server_signature: scheme,
     };
-    let text = if args.json {
-        serde_json::to_string_pretty(&report).map_err(|e| Failure::check(e.to_string()))? + "\n"
-    } else {
-        render(&report, args.seed.is_some())
-    };
-    out.write_all(text.as_bytes())
-        .map_err(|e| Failure::output(e.to_string()))
+    let seeded = args.seed.is_some();
+    super::write_report(&report, args.json, |r| render(r, seeded), out)
 }
 
 /// The server chain for `group` under the Ed25519 fixture intermediate, and the root.

@@ -181,13 +181,7 @@ pub fn demonstrate(args: &DemoArgs) -> Result<WeakPsk, Failure> {
 /// Runs the demonstration and writes its report.
 pub(super) fn run(args: &DemoArgs, out: &mut dyn std::io::Write) -> Result<(), Failure> {
     let demo = demonstrate(args)?;
-    let report = if args.json {
-        serde_json::to_string_pretty(&demo).map_err(|e| Failure::input(e.to_string()))? + "\n"
-    } else {
-        text(&demo)
-    };
-    out.write_all(report.as_bytes())
-        .map_err(|e| Failure::output(e.to_string()))
+    super::write_report(&demo, args.json, text, out)
 }
 
 /// The line that states the measured rate, shared with the pake demo.
