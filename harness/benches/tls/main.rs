@@ -176,12 +176,17 @@ fn main() {
 fn profile(spec: &str) {
     let parts: Vec<&str> = spec.split('/').collect();
     let count = |s: &str| s.parse::<u64>().expect("a count");
-    if let ["record", size, suite, n] = parts[..] {
+    if let [which @ ("record" | "raw-aead"), size, suite, n] = parts[..] {
         let (suite, _) = record::SUITES
             .into_iter()
             .find(|(_, name)| *name == suite)
             .expect("a suite (chacha20-poly1305, aes-128-gcm)");
-        record::profile(suite, count(size) as usize, count(n));
+        let size = count(size) as usize;
+        if which == "record" {
+            record::profile(suite, size, count(n));
+        } else {
+            record::profile_raw(suite, size, count(n));
+        }
         return;
     }
     let [which, path, key, n] = parts[..] else {
