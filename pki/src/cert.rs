@@ -536,13 +536,10 @@ const KNOWN_EXTENSION_OIDS: [&[u8]; 7] = [
     &[0x55, 0x1d, 30],
 ];
 
-/// id-Ed25519 (1.3.101.112, RFC 8410 §3), DER contents.
-const ED25519_OID: &[u8] = &[0x2b, 0x65, 0x70];
-
 fn signature_algorithm(x509: &X509Certificate<'_>) -> CertSignature {
     let algorithm = &x509.signature_algorithm;
     // RFC 8410 §3: the parameters are absent. The common case, without a dotted string.
-    if algorithm.algorithm.as_bytes() == ED25519_OID && algorithm.parameters.is_none() {
+    if algorithm.algorithm.as_bytes() == oid::ED25519_DER && algorithm.parameters.is_none() {
         return CertSignature::Supported(SignatureAlgorithm::Ed25519);
     }
     let id = algorithm.algorithm.to_id_string();
@@ -607,7 +604,7 @@ mod tests {
             let oid = x509_parser::oid_registry::Oid::new((*der).into());
             assert_eq!(oid.to_id_string(), *dotted);
         }
-        let ed25519 = x509_parser::oid_registry::Oid::new(ED25519_OID.into());
+        let ed25519 = x509_parser::oid_registry::Oid::new(oid::ED25519_DER.into());
         assert_eq!(ed25519.to_id_string(), oid::ED25519);
     }
 

@@ -7,6 +7,7 @@
 
 mod ec;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -408,9 +409,14 @@ impl PublicKey {
                 "trailing bytes after SubjectPublicKeyInfo".into(),
             ));
         }
-        let alg = info.algorithm.algorithm.to_id_string();
+        let algorithm = &info.algorithm.algorithm;
+        let alg = if algorithm.as_bytes() == oid::ED25519_DER {
+            Cow::Borrowed(oid::ED25519)
+        } else {
+            Cow::Owned(algorithm.to_id_string())
+        };
         let data = info.subject_public_key.data.as_ref();
-        match alg.as_str() {
+        match alg.as_ref() {
             oid::ED25519 => {
                 let bytes: &[u8; 32] = data.try_into().map_err(|_| {
                     KeyError::Malformed(format!("Ed25519 key of {} bytes", data.len()))
@@ -426,7 +432,7 @@ impl PublicKey {
                 let curve = ec::parameters_oid(info.algorithm.parameters.as_ref());
                 ec::from_spki(curve, data).map(Self::from_p256)
             }
-            _ => Err(KeyError::UnsupportedAlgorithm(alg)),
+            _ => Err(KeyError::UnsupportedAlgorithm(alg.into_owned())),
         }
     }
 

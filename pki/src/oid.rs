@@ -2,6 +2,9 @@
 
 /// id-Ed25519, RFC 8410 §3.
 pub const ED25519: &str = "1.3.101.112";
+/// id-Ed25519 as DER contents: the common key and signature algorithm, recognised
+/// without printing its dotted form.
+pub const ED25519_DER: &[u8] = &[0x2b, 0x65, 0x70];
 /// rsaEncryption, RFC 8017 Appendix C.
 pub const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
 /// sha256WithRSAEncryption, RFC 8017 Appendix C.
