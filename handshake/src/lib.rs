@@ -71,7 +71,8 @@
 //!
 //! - [`codec`]: the presentation language of RFC 8446 §3.
 //! - [`msgs`]: handshake messages, extensions and alerts (§4, §6), with open enums.
-//! - [`record`]: record framing, ChaCha20-Poly1305 protection, deframer and joiner (§5).
+//! - [`record`]: record framing, ChaCha20-Poly1305 and AES-128-GCM protection, deframer
+//!   and joiner (§5); each protected flight goes out as one record.
 //! - [`key_schedule`]: HKDF-Expand-Label, Derive-Secret, the secret typestates (§7).
 //! - [`states`]: the Appendix A state machines as data: typed state names whose `Display`
 //!   is the RFC spelling, and the transition tables.

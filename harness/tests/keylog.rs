@@ -73,6 +73,22 @@ fn expand_label(secret: &[u8], label: &str, len: usize) -> Vec<u8> {
 
 /// Decrypts consecutive protected records of `stream` starting at record `first` with the
 /// traffic secret; returns (inner type, content) per record until one fails to decrypt.
+/// The msg_type of each handshake message in `records` (type, then a 3-byte length; RFC
+/// 8446 §4).
+fn message_types(records: &[(u8, Vec<u8>)]) -> Vec<u8> {
+    let mut types = Vec::new();
+    for (_, data) in records {
+        let mut at = 0;
+        while at + 4 <= data.len() {
+            types.push(data[at]);
+            at += 4
+                + usize::from(u16::from_be_bytes([data[at + 2], data[at + 3]]))
+                + (usize::from(data[at + 1]) << 16);
+        }
+    }
+    types
+}
+
 fn decrypt_records(stream: &[u8], first: usize, secret: &[u8]) -> Vec<(u8, Vec<u8>)> {
     let key = expand_label(secret, "key", 32);
     let iv = expand_label(secret, "iv", 12);
@@ -165,16 +181,15 @@ fn logged_secrets_decrypt_the_recorded_connection() {
     // Server handshake records (after the plaintext ServerHello and the change_cipher_spec
     // of middlebox compatibility mode, RFC 8446 Appendix D.4): EncryptedExtensions first.
     assert_eq!(s2c[5 + s2c[4] as usize..][..6], [0x14, 3, 3, 0, 1, 1]);
+    // The whole encrypted flight is one record (RFC 8446 §5.1 lets a record carry several
+    // handshake messages).
     let hs = decrypt(&s2c, 2, "SERVER_HANDSHAKE_TRAFFIC_SECRET");
-    assert!(
-        hs.len() >= 4,
-        "decrypted {} server handshake records",
-        hs.len()
-    );
+    assert_eq!(hs.len(), 1, "server handshake records: {hs:?}");
+    assert_eq!(hs[0].0, 0x16, "a handshake record");
     assert_eq!(
-        (hs[0].0, hs[0].1[0]),
-        (0x16, 0x08),
-        "handshake record holding EncryptedExtensions"
+        message_types(&hs),
+        [0x08, 0x0d, 0x0b, 0x0f, 0x14],
+        "EncryptedExtensions, CertificateRequest, Certificate, CertificateVerify, Finished"
     );
     // Then the application records: the echo comes back under SERVER_TRAFFIC_SECRET_0.
     let app = decrypt(&s2c, 2 + hs.len(), "SERVER_TRAFFIC_SECRET_0");
@@ -188,7 +203,12 @@ fn logged_secrets_decrypt_the_recorded_connection() {
     // then its message.
     let client_hs = decrypt(&c2s, 2, "CLIENT_HANDSHAKE_TRAFFIC_SECRET");
     assert_eq!(
-        client_hs.iter().map(|(_, d)| d[0]).collect::<Vec<_>>(),
+        client_hs.len(),
+        1,
+        "client handshake records: {client_hs:?}"
+    );
+    assert_eq!(
+        message_types(&client_hs),
         [0x0b, 0x0f, 0x14],
         "Certificate, CertificateVerify, Finished"
     );

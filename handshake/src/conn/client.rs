@@ -322,7 +322,7 @@ impl WaitFinished {
         } = secrets;
         let app = derive_app_secrets(core, secret, &server_finished_hash, &messages);
         let client = send_second_flight(core, &common, request.as_deref(), psk, &client_hs, out)?;
-        core.set_app_write_secret(app.client);
+        core.set_app_write_secret(app.client, out)?;
         core.set_app_read_secret(app.server)?;
         let client_identity = match psk {
             Some((i, _)) => common.offers[i].client_identity.clone(),

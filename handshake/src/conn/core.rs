@@ -51,6 +51,10 @@ pub(crate) struct Core {
     joiner: HandshakeJoiner,
     decrypter: Option<RecordDecrypter>,
     encrypter: Option<RecordEncrypter>,
+    /// Protected handshake messages not yet sealed: a flight goes out as one record (or as
+    /// few as 2^14-byte records allow), not one per message (RFC 8446 §5.1 lets a record
+    /// carry several handshake messages). Sealed by [`Core::flush`].
+    unsealed: Vec<u8>,
     /// The negotiated cipher suite, whose AEAD protects records (RFC 8446 §5.2).
     suite: SupportedSuite,
     transcript: Transcript,
@@ -98,6 +102,7 @@ impl Core {
             joiner: HandshakeJoiner::new(),
             decrypter: None,
             encrypter: None,
+            unsealed: Vec::new(),
             suite: SupportedSuite::ALL[0],
             transcript: Transcript::new(),
             transcript_names: Vec::new(),
@@ -190,6 +195,7 @@ impl Core {
         if self.ccs_sent {
             return Ok(());
         }
+        self.flush(out)?;
         write_plaintext(
             ContentType::ChangeCipherSpec,
             ProtocolVersion::Tls12,
@@ -362,6 +368,10 @@ impl Core {
     /// Switches the sending keys to a handshake traffic secret, deriving its finished_key
     /// with them.
     pub fn set_write_secret(&mut self, secret: &Secret) {
+        debug_assert!(
+            self.unsealed.is_empty(),
+            "no protected message before the first key"
+        );
         let (keys, finished) = TrafficKeys::derive_with_finished_key(self.suite, secret);
         self.encrypter = Some(RecordEncrypter::new(&keys));
         self.finished_keys[1] = Some((secret.clone(), finished));
@@ -393,13 +403,16 @@ impl Core {
         Ok(())
     }
 
-    /// Switches the sending keys to an application traffic secret, kept for KeyUpdate.
-    pub fn set_app_write_secret(&mut self, secret: Secret) {
+    /// Switches the sending keys to an application traffic secret, kept for KeyUpdate;
+    /// what was written under the old keys is sealed with them into `out` first.
+    pub fn set_app_write_secret(&mut self, secret: Secret, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.flush(out)?;
         self.encrypter = Some(RecordEncrypter::new(&TrafficKeys::derive(
             self.suite, &secret,
         )));
         self.send_secret = Some(secret);
         self.finished_keys[1] = None;
+        Ok(())
     }
 
     /// RFC 8446 §7.2: the next receiving application traffic secret, after a KeyUpdate.
@@ -412,13 +425,12 @@ impl Core {
     }
 
     /// RFC 8446 §7.2: the next sending application traffic secret, after our KeyUpdate.
-    pub fn update_write_secret(&mut self) -> Result<(), Error> {
+    pub fn update_write_secret(&mut self, out: &mut Vec<u8>) -> Result<(), Error> {
         let next = next_secret(self.send_secret.as_ref())?;
         self.send_generation += 1;
         let we_are_client = self.side == Side::Client;
         self.trace_next_secret(we_are_client, self.send_generation, &next);
-        self.set_app_write_secret(next);
-        Ok(())
+        self.set_app_write_secret(next, out)
     }
 
     /// Reports application_traffic_secret_N+1 = HKDF-Expand-Label(
@@ -497,7 +509,30 @@ impl Core {
             bytes,
             encrypted,
         });
+        if encrypted {
+            self.unsealed.extend_from_slice(bytes);
+            return Ok(());
+        }
         self.write(ContentType::Handshake, bytes, out)
+    }
+
+    /// Seals the protected handshake messages written since the last record into `out`:
+    /// called when the connection hands `out` back, before a key change and before a
+    /// record of another type.
+    #[inline]
+    pub fn flush(&mut self, out: &mut Vec<u8>) -> Result<(), Error> {
+        if self.unsealed.is_empty() {
+            return Ok(());
+        }
+        self.seal_unsealed(out)
+    }
+
+    fn seal_unsealed(&mut self, out: &mut Vec<u8>) -> Result<(), Error> {
+        let mut unsealed = std::mem::take(&mut self.unsealed);
+        let result = self.write_records(ContentType::Handshake, &unsealed, out);
+        unsealed.clear();
+        self.unsealed = unsealed;
+        result
     }
 
     /// Decodes and traces a handshake message from the peer and adds it to the
@@ -563,6 +598,16 @@ impl Core {
 
     /// Appends `data` as records of type `typ`, protected when keys are in use.
     pub fn write(&mut self, typ: ContentType, data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+        self.flush(out)?;
+        self.write_records(typ, data, out)
+    }
+
+    fn write_records(
+        &mut self,
+        typ: ContentType,
+        data: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
         match self.encrypter.as_mut() {
             Some(enc) => enc.encrypt_all(typ, data, out),
             // RFC 8446 §5.1: legacy_record_version 0x0303 is right for every record (0x0301

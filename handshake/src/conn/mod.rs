@@ -202,7 +202,8 @@ impl Connection {
             return Ok(());
         }
         self.core.push_input(input);
-        let result = self.drain(now, out);
+        // A flight goes out as one record: what the messages wrote is sealed at the end.
+        let result = self.drain(now, out).and_then(|()| self.seal_written(out));
         if let Err(e) = &result {
             self.fail(e, out);
         }
@@ -379,8 +380,16 @@ impl Connection {
         self.state = State::Closed;
     }
 
+    /// Fails the connection on an error; otherwise seals what the step wrote (a flight
+    /// goes out as one record).
     fn settle(&mut self, result: Result<State, Error>, out: &mut Vec<u8>) -> Result<State, Error> {
-        result.inspect_err(|e| self.fail(e, out))
+        result
+            .and_then(|state| seal_written(&mut self.core, &state, out).map(|()| state))
+            .inspect_err(|e| self.fail(e, out))
+    }
+
+    fn seal_written(&mut self, out: &mut Vec<u8>) -> Result<(), Error> {
+        seal_written(&mut self.core, &self.state, out)
     }
 
     /// The next event, in order.
@@ -437,7 +446,7 @@ impl Connection {
     ) -> Result<(), Error> {
         let msg = HandshakeMessage::KeyUpdate(KeyUpdate { request_update });
         self.core.send_post_handshake(&msg, out)?;
-        self.core.update_write_secret()
+        self.core.update_write_secret(out)
     }
 
     fn check_can_send(&self) -> Result<(), Error> {
@@ -556,4 +565,14 @@ pub(crate) fn check_legacy_version(version: ProtocolVersion, message: &str) -> R
         )));
     }
     Ok(())
+}
+
+/// Seals the handshake messages written into records, unless the server waits for its
+/// CertificateVerify signature in `state`: its encrypted flight then goes out whole once
+/// the signature comes, byte for byte as with a local key.
+fn seal_written(core: &mut Core, state: &State, out: &mut Vec<u8>) -> Result<(), Error> {
+    if matches!(state, State::Server(server::Handshake::Signing(_))) {
+        return Ok(());
+    }
+    core.flush(out)
 }

@@ -90,15 +90,17 @@ use crate::conn::{Connection, State, server};
 impl Connection {
     /// The CertificateVerify signature this connection waits for, if it waits for one.
     ///
-    /// A server configured with an [`Identity::remote`](crate::Identity::remote) sends its
+    /// A server configured with an [`Identity::remote`](crate::Identity::remote) writes its
     /// first flight up to the Certificate and then stops: the call order is
     ///
-    /// 1. [`Connection::process`] with the ClientHello; send `out` (ServerHello through
-    ///    Certificate);
+    /// 1. [`Connection::process`] with the ClientHello; send `out` (ServerHello and
+    ///    change_cipher_spec: the encrypted flight is held until it is complete, so that it
+    ///    goes out as the same record as with a local key);
     /// 2. `signature_request()` is `Some`: sign [`SignatureRequest::message`] with
     ///    [`SignatureRequest::scheme`] (a hardware module, a key service, threshold
     ///    signers);
-    /// 3. [`Connection::provide_signature`]; send `out` (CertificateVerify and Finished);
+    /// 3. [`Connection::provide_signature`]; send `out` (EncryptedExtensions through
+    ///    Finished);
     ///    the handshake then goes on as with a local key.
     ///
     /// Input that arrives meanwhile can be given to `process` as usual. The connection has

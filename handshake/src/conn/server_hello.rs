@@ -372,7 +372,7 @@ impl Negotiated {
         let hash = core.transcript_hash();
         let messages = core.transcript_messages();
         let app = derive_app_secrets(core, keys.secret, &hash, &messages);
-        core.set_app_write_secret(app.server);
+        core.set_app_write_secret(app.server, out)?;
         Ok(FirstFlight {
             suite: self.suite,
             group: self.client_share.map(|(group, _)| group),

@@ -29,6 +29,10 @@
 //!
 //! Outbound, [`write_plaintext`] frames records before keys exist and
 //! [`RecordEncrypter`] protects them afterwards; both append to a caller-owned `Vec<u8>`.
+//! A connection seals each protected flight as one record (as many as 2^14-byte records
+//! need), not one per handshake message: §5.1 lets a record carry several messages, and
+//! every record costs a nonce, a tag and, with ChaCha20-Poly1305, a block for the Poly1305
+//! key on both sides.
 
 pub mod deframer;
 pub mod joiner;

@@ -113,7 +113,8 @@ pub fn long_help() -> String {
     format!(
         "--explain shows every record, message and key schedule step; each computed value \
          comes with a command that recomputes it. Excerpt of `keylab demo --seed 1 --path \
-         psk+dhe --explain`, the server's Finished record opened:\n\n{HELP_EXCERPT}\n\
+         psk+dhe --explain`, the server's encrypted flight (EncryptedExtensions and \
+         Finished in one record) opened:\n\n{HELP_EXCERPT}\n\
          --html FILE writes the same explanation as one self-contained page; \
          --forward-secrecy shows, by trying, that a leaked PSK opens a psk_ke recording but \
          not a psk+dhe one; --states-dot FILE draws the state machines with the run's path \

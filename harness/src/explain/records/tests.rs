@@ -278,7 +278,8 @@ fn record_fields_cover_every_byte_of_the_record_and_of_the_inner_plaintext() {
     }
     assert_eq!(
         layer.records[3].title(),
-        "protected record: handshake (EncryptedExtensions)"
+        "protected record: handshake (EncryptedExtensions, CertificateRequest, Certificate, \
+         CertificateVerify, Finished)"
     );
     assert_eq!(layer.records[0].carries(), ["ClientHello"]);
 }
