@@ -89,6 +89,10 @@ pub(crate) struct Core {
     early_data_budget: Option<usize>,
 }
 
+/// The first allocation of a flight's buffer: an Ed25519 server flight (two certificates)
+/// fits, so it grows rarely.
+const FLIGHT_BUFFER: usize = 2048;
+
 /// How much rejected 0-RTT data a server skips before treating records as attacks: four
 /// full records.
 pub const MAX_EARLY_DATA_SKIP: usize = 4 * (16_384 + 256);
@@ -510,6 +514,9 @@ impl Core {
             encrypted,
         });
         if encrypted {
+            if self.unsealed.capacity() == 0 {
+                self.unsealed.reserve(bytes.len().max(FLIGHT_BUFFER));
+            }
             self.unsealed.extend_from_slice(bytes);
             return Ok(());
         }
@@ -527,12 +534,10 @@ impl Core {
         self.seal_unsealed(out)
     }
 
+    /// The buffer is freed: an established connection holds none between flights.
     fn seal_unsealed(&mut self, out: &mut Vec<u8>) -> Result<(), Error> {
-        let mut unsealed = std::mem::take(&mut self.unsealed);
-        let result = self.write_records(ContentType::Handshake, &unsealed, out);
-        unsealed.clear();
-        self.unsealed = unsealed;
-        result
+        let unsealed = std::mem::take(&mut self.unsealed);
+        self.write_records(ContentType::Handshake, &unsealed, out)
     }
 
     /// Decodes and traces a handshake message from the peer and adds it to the

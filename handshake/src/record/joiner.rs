@@ -176,9 +176,12 @@ impl HandshakeJoiner {
         let mut start = 0;
         while let Some(len) = self.next_message_len(start)? {
             let end = start + HANDSHAKE_HEADER_LEN + len;
-            let bytes = if start == 0 && end == self.partial.len() {
-                // A record holding exactly one message: hand its buffer on, no copy.
-                std::mem::take(&mut self.partial)
+            let bytes = if end == self.partial.len() {
+                // The record's last message (or its only one): hand its buffer on, the
+                // messages before it cut off, so that nothing stays allocated here.
+                let mut last = std::mem::take(&mut self.partial);
+                last.drain(..start);
+                last
             } else {
                 self.partial[start..end].to_vec()
             };
