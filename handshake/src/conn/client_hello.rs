@@ -83,7 +83,7 @@ impl Start {
         let share = (!common.config.empty_key_share_for_testing_only).then(|| key.share());
         let mut hello = client_hello(random, session_id, &common, share);
         psk::attach_binders(core, &mut hello, &common.offers)?;
-        core.send_handshake(&HandshakeMessage::ClientHello(hello.clone()), out)?;
+        let hello = send_client_hello(core, hello, out)?;
         core.transition(ClientState::Start, ClientState::WaitSh);
         Ok(Handshake::WaitSh(WaitSh { common, key, hello }))
     }
@@ -129,8 +129,7 @@ impl WaitSh {
         }
         // §4.1.2: the binders are computed again, over the new transcript.
         psk::attach_binders(core, &mut hello, &self.common.offers)?;
-        core.send_handshake(&HandshakeMessage::ClientHello(hello.clone()), out)?;
-        self.hello = hello;
+        self.hello = send_client_hello(core, hello, out)?;
         Ok(Handshake::WaitSh(self))
     }
 
@@ -213,5 +212,20 @@ impl WaitSh {
             }),
             None => Ok(None),
         }
+    }
+}
+
+/// Sends `hello` and gives it back: the client keeps its ClientHello for checking the
+/// server's answers, without a copy.
+fn send_client_hello(
+    core: &mut Core,
+    hello: ClientHello,
+    out: &mut Vec<u8>,
+) -> Result<ClientHello, Error> {
+    let msg = HandshakeMessage::ClientHello(hello);
+    core.send_handshake(&msg, out)?;
+    match msg {
+        HandshakeMessage::ClientHello(hello) => Ok(hello),
+        _ => unreachable!("built as a ClientHello above"),
     }
 }

@@ -27,13 +27,11 @@ use crate::key_schedule::{
     HASH_LEN, Secret, TrafficKeys, Transcript, finished_key, message_hash, next_traffic_secret,
 };
 use crate::msgs::HandshakeMessage;
-use crate::msgs::alert::{Alert, AlertDescription};
 use crate::msgs::certificate::{Certificate, CertificateEntry, CertificateVerify};
-use crate::msgs::enums::{ContentType, ProtocolVersion, SignatureScheme};
+use crate::msgs::enums::{ContentType, SignatureScheme};
 use crate::msgs::extensions::Extensions;
 use crate::record::{
     HandshakeJoiner, Inbound, RawHandshake, RecordDecrypter, RecordDeframer, RecordEncrypter,
-    write_plaintext,
 };
 use crate::states::StateName;
 
@@ -42,6 +40,8 @@ use crate::states::StateName;
 pub trait TlsRng: CryptoRng + Send {}
 
 impl<T: CryptoRng + Send> TlsRng for T {}
+
+mod send;
 
 /// Record layer, transcript and observability shared by both sides.
 pub(crate) struct Core {
@@ -88,10 +88,6 @@ pub(crate) struct Core {
     /// (RFC 8446 §4.2.10); `None` when the client offered none.
     early_data_budget: Option<usize>,
 }
-
-/// The first allocation of a flight's buffer: an Ed25519 server flight (two certificates)
-/// fits, so it grows rarely.
-const FLIGHT_BUFFER: usize = 2048;
 
 /// How much rejected 0-RTT data a server skips before treating records as attacks: four
 /// full records.
@@ -189,26 +185,6 @@ impl Core {
         self.ccs_seen = true;
         self.trace(&TraceEvent::ChangeCipherSpec {
             direction: Direction::Received,
-        });
-        Ok(())
-    }
-
-    /// Sends the one change_cipher_spec record of middlebox compatibility mode (RFC 8446
-    /// Appendix D.4), unprotected even under handshake keys (§5); later calls do nothing.
-    pub fn send_change_cipher_spec(&mut self, out: &mut Vec<u8>) -> Result<(), Error> {
-        if self.ccs_sent {
-            return Ok(());
-        }
-        self.flush(out)?;
-        write_plaintext(
-            ContentType::ChangeCipherSpec,
-            ProtocolVersion::Tls12,
-            &[1],
-            out,
-        )?;
-        self.ccs_sent = true;
-        self.trace(&TraceEvent::ChangeCipherSpec {
-            direction: Direction::Sent,
         });
         Ok(())
     }
@@ -469,77 +445,6 @@ impl Core {
         );
     }
 
-    /// Whether records are protected in the sending direction.
-    pub fn encrypting(&self) -> bool {
-        self.encrypter.is_some()
-    }
-
-    /// Encodes `msg`, adds it to the transcript, traces it and appends its record(s).
-    pub fn send_handshake(
-        &mut self,
-        msg: &HandshakeMessage,
-        out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
-        let bytes = msg.to_bytes()?;
-        let from_client = self.side == Side::Client;
-        // Traced first, as a received message is: a HelloRetryRequest's message_hash event
-        // then follows it on both sides.
-        let sent = self.send_encoded(msg, &bytes, out);
-        self.add_to_transcript(msg, &bytes, from_client);
-        sent
-    }
-
-    /// Encodes, traces and sends a post-handshake message (NewSessionTicket, KeyUpdate),
-    /// which is not part of the transcript (RFC 8446 §4.4.1).
-    pub fn send_post_handshake(
-        &mut self,
-        msg: &HandshakeMessage,
-        out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
-        let bytes = msg.to_bytes()?;
-        self.send_encoded(msg, &bytes, out)
-    }
-
-    fn send_encoded(
-        &mut self,
-        msg: &HandshakeMessage,
-        bytes: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
-        let encrypted = self.encrypting();
-        self.trace(&TraceEvent::Message {
-            direction: Direction::Sent,
-            message: msg,
-            bytes,
-            encrypted,
-        });
-        if encrypted {
-            if self.unsealed.capacity() == 0 {
-                self.unsealed.reserve(bytes.len().max(FLIGHT_BUFFER));
-            }
-            self.unsealed.extend_from_slice(bytes);
-            return Ok(());
-        }
-        self.write(ContentType::Handshake, bytes, out)
-    }
-
-    /// Seals the protected handshake messages written since the last record into `out`:
-    /// called when the connection hands `out` back, before a key change and before a
-    /// record of another type.
-    #[inline]
-    pub fn flush(&mut self, out: &mut Vec<u8>) -> Result<(), Error> {
-        if self.unsealed.is_empty() {
-            return Ok(());
-        }
-        self.seal_unsealed(out)
-    }
-
-    /// The buffer is freed: an established connection holds none between flights.
-    fn seal_unsealed(&mut self, out: &mut Vec<u8>) -> Result<(), Error> {
-        let unsealed = std::mem::take(&mut self.unsealed);
-        self.write_records(ContentType::Handshake, &unsealed, out)
-    }
-
     /// Decodes and traces a handshake message from the peer and adds it to the
     /// transcript; the result keeps the transcript as it was before the message.
     pub fn receive_handshake(&mut self, raw: &RawHandshake) -> Result<Received, Error> {
@@ -599,37 +504,6 @@ impl Core {
     /// (RFC 8446 §4.2.11.2).
     pub fn transcript_hash_with(&self, extra: &[u8]) -> [u8; HASH_LEN] {
         self.transcript.hash_with(extra)
-    }
-
-    /// Appends `data` as records of type `typ`, protected when keys are in use.
-    pub fn write(&mut self, typ: ContentType, data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
-        self.flush(out)?;
-        self.write_records(typ, data, out)
-    }
-
-    fn write_records(
-        &mut self,
-        typ: ContentType,
-        data: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
-        match self.encrypter.as_mut() {
-            Some(enc) => enc.encrypt_all(typ, data, out),
-            // RFC 8446 §5.1: legacy_record_version 0x0303 is right for every record (0x0301
-            // is merely allowed for an initial ClientHello).
-            None => write_plaintext(typ, ProtocolVersion::Tls12, data, out),
-        }
-    }
-
-    /// Sends an alert; failures to protect it are ignored (the connection is ending).
-    pub fn send_alert(&mut self, description: AlertDescription, out: &mut Vec<u8>) {
-        let alert = Alert::new(description);
-        self.trace(&TraceEvent::Alert {
-            direction: Direction::Sent,
-            alert,
-        });
-        let bytes = [alert.level.to_u8(), alert.description.to_u8()];
-        let _ = self.write(ContentType::Alert, &bytes, out);
     }
 }
 
