@@ -478,6 +478,10 @@ pub enum InternalError {
         "the signature provided for CertificateVerify does not verify with the certificate's key"
     )]
     BadRemoteSignature,
+    /// Handshake messages written for a record were still unsealed when the sending keys
+    /// were first set (a defect in the state machine, never the peer's doing).
+    #[error("handshake messages were left unsealed at a key change")]
+    UnsealedAtKeyChange,
     /// The remote key gave no CertificateVerify signature.
     #[error("no CertificateVerify signature from the remote key: {0}")]
     RemoteSigner(String),

@@ -47,10 +47,12 @@
 //! 4. On end of file from the transport call [`Connection::peer_eof`]: an EOF without
 //!    close_notify is reported as truncation.
 //! 5. A server whose identity is [`Identity::remote`] (its key in an HSM, a key service or
-//!    threshold signers) stops after its Certificate: when
+//!    threshold signers) stops after its Certificate, with only ServerHello and
+//!    change_cipher_spec in `out` (the encrypted flight is held): when
 //!    [`Connection::signature_request`] is `Some`, sign its message elsewhere, call
 //!    [`Connection::provide_signature`] (checked against the certificate's key before it
-//!    is sent) and send `out`; or give up with [`Connection::signature_failed`]. Local keys
+//!    is sent) and send `out`, the whole encrypted flight; or give up with
+//!    [`Connection::signature_failed`]. Local keys
 //!    sign inline as before.
 //!
 //! [`Stream`] wraps this loop around any `Read + Write` for blocking sockets

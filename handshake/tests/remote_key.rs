@@ -26,7 +26,8 @@ fn sign(message: &[u8]) -> Vec<u8> {
         .expect("signature")
 }
 
-/// Client hello in, first flight up to the Certificate out, then the request.
+/// Client hello in, ServerHello and change_cipher_spec out (the encrypted flight is held
+/// for the signature), then the request.
 fn paused() -> Pair {
     let mut pair = Pair::new(client_config(false, false), remote_server());
     pair.transfer(Dir::C2S);

@@ -71,8 +71,6 @@ fn expand_label(secret: &[u8], label: &str, len: usize) -> Vec<u8> {
     out
 }
 
-/// Decrypts consecutive protected records of `stream` starting at record `first` with the
-/// traffic secret; returns (inner type, content) per record until one fails to decrypt.
 /// The msg_type of each handshake message in `records` (type, then a 3-byte length; RFC
 /// 8446 §4).
 fn message_types(records: &[(u8, Vec<u8>)]) -> Vec<u8> {
@@ -89,6 +87,8 @@ fn message_types(records: &[(u8, Vec<u8>)]) -> Vec<u8> {
     types
 }
 
+/// Decrypts consecutive protected records of `stream` starting at record `first` with the
+/// traffic secret; returns (inner type, content) per record until one fails to decrypt.
 fn decrypt_records(stream: &[u8], first: usize, secret: &[u8]) -> Vec<(u8, Vec<u8>)> {
     let key = expand_label(secret, "key", 32);
     let iv = expand_label(secret, "iv", 12);

@@ -183,7 +183,7 @@ impl WaitSh {
         };
         let secrets = handshake_secrets(core, psk_secret, ecdhe, &hash);
         core.set_read_secret(&secrets.server)?;
-        core.set_write_secret(&secrets.client);
+        core.set_write_secret(&secrets.client)?;
         Ok(Handshake::WaitEe(ServerParams {
             common: self.common,
             secrets,

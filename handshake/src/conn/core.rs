@@ -22,7 +22,7 @@ use crate::conn::remote::SignatureRequest;
 use crate::conn::trace::{
     Direction, HkdfContext, MESSAGE_HASH, NamedValue, Observer, SecretInputs, TraceEvent,
 };
-use crate::error::{CertificateError, Error};
+use crate::error::{CertificateError, Error, InternalError};
 use crate::key_schedule::{
     HASH_LEN, Secret, TrafficKeys, Transcript, finished_key, message_hash, next_traffic_secret,
 };
@@ -346,15 +346,16 @@ impl Core {
     }
 
     /// Switches the sending keys to a handshake traffic secret, deriving its finished_key
-    /// with them.
-    pub fn set_write_secret(&mut self, secret: &Secret) {
-        debug_assert!(
-            self.unsealed.is_empty(),
-            "no protected message before the first key"
-        );
+    /// with them. It is the first sending key: a protected message written before it
+    /// would be sealed under the wrong key, and is refused.
+    pub fn set_write_secret(&mut self, secret: &Secret) -> Result<(), Error> {
+        if !self.unsealed.is_empty() {
+            return Err(InternalError::UnsealedAtKeyChange.into());
+        }
         let (keys, finished) = TrafficKeys::derive_with_finished_key(self.suite, secret);
         self.encrypter = Some(RecordEncrypter::new(&keys));
         self.finished_keys[1] = Some((secret.clone(), finished));
+        Ok(())
     }
 
     /// finished_key = HKDF-Expand-Label(base_key, "finished", "", Hash.length) (RFC 8446

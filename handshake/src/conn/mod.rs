@@ -436,7 +436,11 @@ impl Connection {
         } else {
             KeyUpdateRequest::UpdateNotRequested
         };
-        self.send_key_update(request, out)
+        let result = self.send_key_update(request, out);
+        if let Err(e) = &result {
+            self.fail(e, out);
+        }
+        result
     }
 
     fn send_key_update(

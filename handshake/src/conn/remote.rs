@@ -138,7 +138,9 @@ impl Connection {
     }
 
     /// Ends a handshake whose signature will not come (`reason` says why), with an
-    /// internal_error alert in `out`; returns the error. Does nothing to a connection that
+    /// internal_error alert in `out` (after the part of the flight written so far,
+    /// EncryptedExtensions through Certificate, as with a local key that fails to sign);
+    /// returns the error. Does nothing to a connection that
     /// waits for no signature, and returns the error all the same.
     pub fn signature_failed(&mut self, reason: &str, out: &mut Vec<u8>) -> Error {
         let error = Error::Internal(InternalError::RemoteSigner(reason.to_owned()));

@@ -272,8 +272,8 @@ impl RecvdCh {
     }
 }
 
-/// NEGOTIATED with the first flight sent up to the CertificateVerify: with a remote key
-/// the flight stops here until the caller provides the signature
+/// NEGOTIATED with the first flight written up to the CertificateVerify (and held, not
+/// yet sealed into a record): with a remote key the flight stops here until the caller provides the signature
 /// ([`PendingFlight::provide_signature`]).
 pub(crate) struct PendingFlight {
     negotiated: Negotiated,
@@ -441,7 +441,7 @@ impl Negotiated {
                 }),
             &hash,
         );
-        core.set_write_secret(&keys.server);
+        core.set_write_secret(&keys.server)?;
         core.set_read_secret(&keys.client)?;
         Ok(keys)
     }

@@ -256,6 +256,32 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_flight_in_one_record_keeps_nothing_behind() {
+        let messages = [
+            handshake(8, &[0, 0]),
+            handshake(11, &[7; 40]),
+            handshake(20, &[1; 32]),
+        ];
+        let mut j = HandshakeJoiner::new();
+        j.push(plain(ContentType::Handshake, &messages.concat()))
+            .expect("record");
+        let bytes: Vec<Vec<u8>> = drain(&mut j)
+            .into_iter()
+            .map(|item| match item {
+                Inbound::Handshake(raw) => raw.bytes,
+                other => panic!("expected a handshake message, got {other:?}"),
+            })
+            .collect();
+        assert_eq!(bytes, messages);
+        assert!(!j.has_pending_handshake());
+        assert_eq!(
+            j.partial.capacity(),
+            0,
+            "the record's buffer went to its last message"
+        );
+    }
+
+    #[test]
     fn several_messages_in_one_record_are_split() {
         let mut record = handshake(8, &[0, 0]);
         record.extend(handshake(20, &[1; 32]));

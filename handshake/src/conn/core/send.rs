@@ -45,7 +45,9 @@ impl Core {
         self.encrypter.is_some()
     }
 
-    /// Encodes `msg`, adds it to the transcript, traces it and appends its record(s).
+    /// Encodes `msg`, adds it to the transcript and traces it; a plaintext message's
+    /// record(s) go to `out` at once, a protected one joins the flight that
+    /// [`Core::flush`] seals.
     pub fn send_handshake(
         &mut self,
         msg: &HandshakeMessage,
@@ -54,8 +56,8 @@ impl Core {
         self.send_message(msg, true, out)
     }
 
-    /// Encodes, traces and sends a post-handshake message (NewSessionTicket, KeyUpdate),
-    /// which is not part of the transcript (RFC 8446 §4.4.1).
+    /// Encodes and traces a post-handshake message (NewSessionTicket, KeyUpdate), which is
+    /// not part of the transcript (RFC 8446 §4.4.1), into the flight [`Core::flush`] seals.
     pub fn send_post_handshake(
         &mut self,
         msg: &HandshakeMessage,
@@ -142,7 +144,8 @@ impl Core {
         self.write_records(ContentType::Handshake, &unsealed, out)
     }
 
-    /// Appends `data` as records of type `typ`, protected when keys are in use.
+    /// Appends `data` as records of type `typ`, protected when keys are in use, after
+    /// sealing the handshake messages written before it.
     pub fn write(&mut self, typ: ContentType, data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
         self.flush(out)?;
         self.write_records(typ, data, out)
