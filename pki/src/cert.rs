@@ -6,21 +6,21 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 use time::OffsetDateTime;
-use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::FromDer as _;
 use x509_parser::signature_algorithm::SignatureAlgorithm as X509SigAlg;
-use x509_parser::x509::X509Name;
+use x509_parser::x509::{AlgorithmIdentifier, X509Name};
 
 use crate::constraints::{self, NameConstraints};
-use crate::error::{ParseError, x509_error};
+use crate::error::ParseError;
 use crate::key::{PublicKey, SignatureAlgorithm};
 use crate::{oid, rfc3339};
 
+mod read;
+
 /// A distinguished name: its DER (compared byte for byte when chaining) and a
-/// readable form such as `CN=alice`: a subject's is made while parsing (handshake
-/// summaries print the subjects of a path), an issuer's from the DER when first asked for
-/// (path validation compares issuers and prints them only when it fails).
+/// readable form such as `CN=alice`, made from the DER when first asked for (path
+/// validation compares names and prints them only when it fails or a summary asks).
 #[derive(Clone, Debug)]
 pub struct Name {
     der: Vec<u8>,
@@ -28,6 +28,14 @@ pub struct Name {
 }
 
 impl Name {
+    /// A Name of `der`, checked to be an RDNSequence by the caller.
+    fn from_der(der: &[u8]) -> Self {
+        Self {
+            der: der.to_vec(),
+            text: OnceLock::new(),
+        }
+    }
+
     /// The DER encoding of the Name.
     pub fn der(&self) -> &[u8] {
         &self.der
@@ -42,10 +50,13 @@ impl Name {
 
     fn text(&self) -> &str {
         self.text.get_or_init(|| {
-            // The DER was parsed as a Name when the certificate was, so this succeeds.
-            X509Name::from_der(&self.der)
-                .map(|(_, name)| name.to_string())
-                .unwrap_or_default()
+            // The DER was checked to be an RDNSequence when the certificate was read; a
+            // value x509-parser cannot print leaves the text empty.
+            read::name_text(&self.der).unwrap_or_else(|| {
+                X509Name::from_der(&self.der)
+                    .map(|(_, name)| name.to_string())
+                    .unwrap_or_default()
+            })
         })
     }
 }
@@ -181,10 +192,12 @@ pub struct Certificate {
     der: Vec<u8>,
     /// Where the signed part (TBSCertificate) lies in `der`.
     tbs: Range<usize>,
-    signature: Vec<u8>,
+    /// Where the signature's bytes lie in `der`.
+    signature: Range<usize>,
     signature_algorithm: CertSignature,
     version: u32,
-    serial: Vec<u8>,
+    /// Where the serial number's bytes lie in `der`.
+    serial: Range<usize>,
     subject: Name,
     issuer: Name,
     not_before: OffsetDateTime,
@@ -194,8 +207,9 @@ pub struct Certificate {
     key_usage: Option<KeyUsage>,
     extended_key_usage: Option<Vec<ExtendedKeyUsage>>,
     subject_alt_names: Vec<SubjectAltName>,
-    subject_key_id: Option<Vec<u8>>,
-    authority_key_id: Option<Vec<u8>>,
+    /// Where the key identifiers lie in `der`.
+    subject_key_id: Option<Range<usize>>,
+    authority_key_id: Option<Range<usize>>,
     name_constraints: Option<NameConstraints>,
     unknown_critical_extensions: Vec<String>,
 }
@@ -203,100 +217,7 @@ pub struct Certificate {
 impl Certificate {
     /// Parses one DER certificate; trailing bytes are an error.
     pub fn from_der(der: &[u8]) -> Result<Self, ParseError> {
-        let (rest, x509) = X509Certificate::from_der(der)
-            .map_err(|e| ParseError::Malformed(x509_error("certificate", e)))?;
-        if !rest.is_empty() {
-            return Err(ParseError::TrailingData);
-        }
-        let tbs = &x509.tbs_certificate;
-        let tbs_range = subslice_range(der, tbs.as_ref())
-            .ok_or_else(|| ParseError::Malformed("TBSCertificate outside the DER".into()))?;
-        let mut cert = Self {
-            der: der.to_vec(),
-            tbs: tbs_range,
-            signature: x509.signature_value.data.to_vec(),
-            signature_algorithm: signature_algorithm(&x509),
-            version: tbs.version.0 + 1,
-            serial: tbs.raw_serial().to_vec(),
-            subject: name(&tbs.subject, true),
-            issuer: name(&tbs.issuer, false),
-            not_before: tbs.validity.not_before.to_datetime(),
-            not_after: tbs.validity.not_after.to_datetime(),
-            public_key: PublicKey::from_spki_der(tbs.subject_pki.raw).map_err(|e| e.to_string()),
-            basic_constraints: None,
-            key_usage: None,
-            extended_key_usage: None,
-            subject_alt_names: Vec::new(),
-            subject_key_id: None,
-            authority_key_id: None,
-            name_constraints: None,
-            unknown_critical_extensions: Vec::new(),
-        };
-        for ext in tbs.extensions() {
-            // RFC 5280 §4.2: a critical extension the validator does not implement makes
-            // the certificate unusable. Known ones are compared in their DER form.
-            if ext.critical && !KNOWN_EXTENSION_OIDS.contains(&ext.oid.as_bytes()) {
-                cert.unknown_critical_extensions
-                    .push(ext.oid.to_id_string());
-            }
-            match ext.parsed_extension() {
-                ParsedExtension::BasicConstraints(bc) => {
-                    cert.basic_constraints = Some(BasicConstraints {
-                        ca: bc.ca,
-                        path_len: bc.path_len_constraint,
-                    });
-                }
-                ParsedExtension::KeyUsage(ku) => cert.key_usage = Some(KeyUsage(ku.flags)),
-                ParsedExtension::ExtendedKeyUsage(eku) => {
-                    let mut list = Vec::new();
-                    if eku.server_auth {
-                        list.push(ExtendedKeyUsage::ServerAuth);
-                    }
-                    if eku.client_auth {
-                        list.push(ExtendedKeyUsage::ClientAuth);
-                    }
-                    if eku.any {
-                        list.push(ExtendedKeyUsage::Any);
-                    }
-                    let named = [
-                        (eku.code_signing, "codeSigning"),
-                        (eku.email_protection, "emailProtection"),
-                        (eku.time_stamping, "timeStamping"),
-                        (eku.ocsp_signing, "OCSPSigning"),
-                    ];
-                    list.extend(
-                        named
-                            .iter()
-                            .filter(|(on, _)| *on)
-                            .map(|(_, n)| ExtendedKeyUsage::Other((*n).into())),
-                    );
-                    list.extend(
-                        eku.other
-                            .iter()
-                            .map(|o| ExtendedKeyUsage::Other(o.to_id_string())),
-                    );
-                    cert.extended_key_usage = Some(list);
-                }
-                ParsedExtension::SubjectAlternativeName(san) => {
-                    cert.subject_alt_names = san.general_names.iter().map(alt_name).collect();
-                }
-                ParsedExtension::SubjectKeyIdentifier(id) => {
-                    cert.subject_key_id = Some(id.0.to_vec())
-                }
-                ParsedExtension::AuthorityKeyIdentifier(aki) => {
-                    cert.authority_key_id = aki.key_identifier.as_ref().map(|id| id.0.to_vec());
-                }
-                ParsedExtension::NameConstraints(nc) => {
-                    cert.name_constraints = Some(constraints::from_x509(nc));
-                }
-                ParsedExtension::ParseError { error } => {
-                    let oid = ext.oid.to_id_string();
-                    return Err(ParseError::Malformed(format!("extension {oid}: {error}")));
-                }
-                _ => {}
-            }
-        }
-        Ok(cert)
+        read::certificate(der)
     }
 
     /// Parses every `CERTIFICATE` block of a PEM text, in order; other blocks are skipped.
@@ -330,7 +251,7 @@ impl Certificate {
 
     /// The signature bytes.
     pub fn signature(&self) -> &[u8] {
-        &self.signature
+        &self.der[self.signature.clone()]
     }
 
     /// How the certificate is signed.
@@ -345,7 +266,7 @@ impl Certificate {
 
     /// The serial number's bytes (big-endian, as encoded).
     pub fn serial(&self) -> &[u8] {
-        &self.serial
+        &self.der[self.serial.clone()]
     }
 
     /// Subject.
@@ -400,12 +321,12 @@ impl Certificate {
 
     /// subjectKeyIdentifier.
     pub fn subject_key_id(&self) -> Option<&[u8]> {
-        self.subject_key_id.as_deref()
+        self.subject_key_id.clone().map(|at| &self.der[at])
     }
 
     /// authorityKeyIdentifier's keyIdentifier.
     pub fn authority_key_id(&self) -> Option<&[u8]> {
-        self.authority_key_id.as_deref()
+        self.authority_key_id.clone().map(|at| &self.der[at])
     }
 
     /// nameConstraints (RFC 5280 §4.2.1.10), if present.
@@ -490,20 +411,6 @@ fn subslice_range(whole: &[u8], part: &[u8]) -> Option<Range<usize>> {
     (end <= whole.len()).then_some(start..end)
 }
 
-/// A Name; its readable form made now when `eager` (a subject, which summaries print,
-/// from the parse already done), else on first use.
-fn name(n: &X509Name<'_>, eager: bool) -> Name {
-    let text = if eager {
-        OnceLock::from(n.to_string())
-    } else {
-        OnceLock::new()
-    };
-    Name {
-        der: n.as_raw().to_vec(),
-        text,
-    }
-}
-
 fn alt_name(gn: &GeneralName<'_>) -> SubjectAltName {
     match gn {
         GeneralName::DNSName(dns) => SubjectAltName::Dns((*dns).to_owned()),
@@ -524,32 +431,16 @@ fn alt_name(gn: &GeneralName<'_>) -> SubjectAltName {
     }
 }
 
-/// The DER contents of the OIDs in [`oid::KNOWN_EXTENSIONS`] (all under id-ce,
-/// 2.5.29 = `55 1d`); the test `known_extension_oids_match` checks the two lists agree.
-const KNOWN_EXTENSION_OIDS: [&[u8]; 7] = [
-    &[0x55, 0x1d, 14],
-    &[0x55, 0x1d, 15],
-    &[0x55, 0x1d, 17],
-    &[0x55, 0x1d, 19],
-    &[0x55, 0x1d, 35],
-    &[0x55, 0x1d, 37],
-    &[0x55, 0x1d, 30],
-];
-
-fn signature_algorithm(x509: &X509Certificate<'_>) -> CertSignature {
-    let algorithm = &x509.signature_algorithm;
-    // RFC 8410 §3: the parameters are absent. The common case, without a dotted string.
-    if algorithm.algorithm.as_bytes() == oid::ED25519_DER && algorithm.parameters.is_none() {
-        return CertSignature::Supported(SignatureAlgorithm::Ed25519);
-    }
+/// What an AlgorithmIdentifier other than the common Ed25519 one names.
+fn signature_algorithm(algorithm: &AlgorithmIdentifier<'_>) -> CertSignature {
     let id = algorithm.algorithm.to_id_string();
     match id.as_str() {
         oid::ED25519 => CertSignature::Supported(SignatureAlgorithm::Ed25519),
         oid::SHA256_WITH_RSA => CertSignature::Supported(SignatureAlgorithm::RsaPkcs1Sha256),
-        oid::RSASSA_PSS => pss_parameters(x509),
+        oid::RSASSA_PSS => pss_parameters(algorithm),
         // RFC 5758 §3.2: the parameters field must be absent. The curve is the issuer
         // key's; verifying against a key that is not P-256 fails there.
-        oid::ECDSA_WITH_SHA256 if x509.signature_algorithm.parameters.is_none() => {
+        oid::ECDSA_WITH_SHA256 if algorithm.parameters.is_none() => {
             CertSignature::Supported(SignatureAlgorithm::EcdsaP256Sha256)
         }
         oid::ECDSA_WITH_SHA256 => CertSignature::Unsupported(
@@ -576,8 +467,8 @@ fn signature_name(id: &str) -> String {
 
 /// RSASSA-PSS parameters (RFC 4055 §3.1): only SHA-256 with MGF1-SHA-256 is accepted;
 /// the salt length comes from the parameters (default 20).
-fn pss_parameters(x509: &X509Certificate<'_>) -> CertSignature {
-    let Ok(X509SigAlg::RSASSA_PSS(params)) = X509SigAlg::try_from(&x509.signature_algorithm) else {
+fn pss_parameters(algorithm: &AlgorithmIdentifier<'_>) -> CertSignature {
+    let Ok(X509SigAlg::RSASSA_PSS(params)) = X509SigAlg::try_from(algorithm) else {
         return CertSignature::Unsupported("RSASSA-PSS with malformed parameters".into());
     };
     let hash = params.hash_algorithm_oid().to_id_string();
@@ -599,11 +490,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn known_extension_oids_match() {
-        for (der, dotted) in KNOWN_EXTENSION_OIDS.iter().zip(oid::KNOWN_EXTENSIONS) {
-            let oid = x509_parser::oid_registry::Oid::new((*der).into());
-            assert_eq!(oid.to_id_string(), *dotted);
-        }
+    fn the_ed25519_oid_matches() {
         let ed25519 = x509_parser::oid_registry::Oid::new(oid::ED25519_DER.into());
         assert_eq!(ed25519.to_id_string(), oid::ED25519);
     }

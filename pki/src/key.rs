@@ -321,6 +321,13 @@ impl PrivateKey {
     }
 }
 
+/// The DER of an Ed25519 SubjectPublicKeyInfo before its 32 key bytes (RFC 8410 §4):
+/// SEQUENCE, AlgorithmIdentifier id-Ed25519 with parameters absent, BIT STRING of 33 bytes
+/// with no unused bits.
+const ED25519_SPKI_PREFIX: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
+
 #[derive(Clone, PartialEq, Eq)]
 enum PublicInner {
     Ed25519(ed25519_dalek::VerifyingKey),
@@ -333,9 +340,9 @@ enum PublicInner {
 pub struct PublicKey {
     inner: PublicInner,
     spki: Vec<u8>,
-    /// The subjectPublicKey BIT STRING contents: 32 bytes for Ed25519, an RSAPublicKey for
-    /// RSA, the 65-byte uncompressed point for P-256.
-    raw: Vec<u8>,
+    /// Where the subjectPublicKey BIT STRING's contents start in `spki` (they end it): 32
+    /// bytes for Ed25519, an RSAPublicKey for RSA, the 65-byte uncompressed point for P-256.
+    raw_start: usize,
 }
 
 impl fmt::Debug for PublicKey {
@@ -359,26 +366,29 @@ impl PublicKey {
     }
 
     fn from_ed25519(key: ed25519_dalek::VerifyingKey) -> Self {
-        let raw = key.to_bytes().to_vec();
-        // RFC 8410 §4: AlgorithmIdentifier id-Ed25519, parameters absent.
-        let mut spki = vec![
-            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
-        ];
-        spki.extend_from_slice(&raw);
+        let mut spki = Vec::with_capacity(ED25519_SPKI_PREFIX.len() + 32);
+        spki.extend_from_slice(&ED25519_SPKI_PREFIX);
+        spki.extend_from_slice(key.as_bytes());
         Self {
             inner: PublicInner::Ed25519(key),
             spki,
-            raw,
+            raw_start: ED25519_SPKI_PREFIX.len(),
+        }
+    }
+
+    /// A key whose SubjectPublicKeyInfo `spki` ends in `raw`.
+    fn with_raw(inner: PublicInner, spki: Vec<u8>, raw: &[u8]) -> Self {
+        debug_assert!(spki.ends_with(raw));
+        Self {
+            inner,
+            raw_start: spki.len() - raw.len(),
+            spki,
         }
     }
 
     fn from_p256(key: p256::ecdsa::VerifyingKey) -> Self {
         let (spki, raw) = ec::spki(&key);
-        Self {
-            inner: PublicInner::P256(key),
-            spki,
-            raw,
-        }
+        Self::with_raw(PublicInner::P256(key), spki, &raw)
     }
 
     fn from_rsa(key: RsaPublic) -> Result<Self, KeyError> {
@@ -389,19 +399,19 @@ impl PublicKey {
             .to_vec();
         let raw = key
             .to_pkcs1_der()
-            .map_err(|e| KeyError::Rsa(e.to_string()))?
-            .as_bytes()
-            .to_vec();
-        Ok(Self {
-            inner: PublicInner::Rsa(key),
-            spki,
-            raw,
-        })
+            .map_err(|e| KeyError::Rsa(e.to_string()))?;
+        Ok(Self::with_raw(PublicInner::Rsa(key), spki, raw.as_bytes()))
     }
 
     /// Reads a DER SubjectPublicKeyInfo holding an Ed25519, rsaEncryption or P-256
     /// (id-ecPublicKey on secp256r1, uncompressed point) key.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
+        // The common case, recognised without parsing: an Ed25519 key (RFC 8410 §4).
+        if let Some(raw) = der.strip_prefix(&ED25519_SPKI_PREFIX[..])
+            && let Ok(raw) = raw.try_into()
+        {
+            return Self::ed25519_from_raw(raw);
+        }
         let (rest, info) = SubjectPublicKeyInfo::from_der(der)
             .map_err(|e| KeyError::Malformed(x509_error("SubjectPublicKeyInfo", e)))?;
         if !rest.is_empty() {
@@ -461,7 +471,7 @@ impl PublicKey {
     /// The contents of the subjectPublicKey BIT STRING: for P-256 the uncompressed point
     /// 0x04 ‖ X ‖ Y (RFC 5480 §2.2), 65 bytes.
     pub fn raw(&self) -> &[u8] {
-        &self.raw
+        &self.spki[self.raw_start..]
     }
 
     /// SHA-256 of the SubjectPublicKeyInfo DER, lowercase hex (see [`fingerprint`]).

@@ -17,7 +17,10 @@
 //!   docs for why). Any key type may be issued under a CA of any key type; the CA's key
 //!   decides the signature (Ed25519, sha256WithRSAEncryption, ecdsa-with-SHA256). A fixed
 //!   seed and fixed times give byte-identical certificates.
-//! - [`Certificate`]: x509-parser's view copied into owned, typed fields.
+//! - [`Certificate`]: owned, typed fields read straight from the DER by keylab's own reader
+//!   (one pass, stricter than x509-parser where RFC 5280 is), x509-parser kept for the
+//!   rarer parts (subjectAltName entries, nameConstraints, algorithms other than Ed25519,
+//!   printing unusual names); a test holds the two to the same reading.
 //! - [`fingerprint`]: SHA-256 of a SubjectPublicKeyInfo, the name keylab gives a key.
 //! - [`files`]: the one place keylab writes files: mode 0600 for secrets, a flushed
 //!   temporary file that takes its name by hard link (never replacing) or rename, and a
@@ -67,6 +70,7 @@
 
 mod cert;
 pub mod constraints;
+mod der;
 mod error;
 pub mod files;
 #[doc(hidden)]
