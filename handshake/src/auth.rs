@@ -1,7 +1,7 @@
 //! Peer authentication: signature schemes, CertificateVerify (RFC 8446 §4.4.3) and
 //! validation of the peer's chain through `pki`.
 
-use pki::{Certificate, PublicKey, Purpose, SignatureAlgorithm, ValidPath};
+use pki::{Certificate, PeerPath, PublicKey, Purpose, SignatureAlgorithm};
 use rand_core::CryptoRng;
 use time::OffsetDateTime;
 
@@ -49,8 +49,10 @@ impl Side {
 /// The bytes a CertificateVerify signature covers (RFC 8446 §4.4.3): 64 spaces, the
 /// context string, a zero byte, then the transcript hash.
 pub fn certificate_verify_message(side: Side, transcript_hash: &[u8; HASH_LEN]) -> Vec<u8> {
-    let mut msg = vec![0x20; 64];
-    msg.extend_from_slice(side.context());
+    let context = side.context();
+    let mut msg = Vec::with_capacity(64 + context.len() + 1 + HASH_LEN);
+    msg.resize(64, 0x20);
+    msg.extend_from_slice(context);
     msg.push(0);
     msg.extend_from_slice(transcript_hash);
     msg
@@ -156,7 +158,7 @@ pub fn validate_peer_chain<'a>(
     now: OffsetDateTime,
     purpose: Purpose,
     name: Option<&str>,
-) -> Result<ValidPath, Error> {
+) -> Result<PeerPath, Error> {
     let chain = ders
         .into_iter()
         .map(Certificate::from_der)

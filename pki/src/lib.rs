@@ -89,7 +89,7 @@ pub use error::{IssueError, KeyError, ParseError, Purpose, ValidationError};
 pub use issue::{CertificateRequest, ExtraExtension, Profile};
 pub use key::{KeyType, PrivateKey, PublicKey, SignatureAlgorithm, fingerprint};
 pub use verify::{
-    MAX_PATH_LEN, MAX_SIGNATURE_CHECKS, PathRequest, ValidPath, check_name, verify_chain,
+    MAX_PATH_LEN, MAX_SIGNATURE_CHECKS, PathRequest, PeerPath, ValidPath, check_name, verify_chain,
     verify_path,
 };
 

@@ -70,18 +70,44 @@ pub fn verify_path(request: &PathRequest<'_>) -> Result<ValidPath, ValidationErr
     })
 }
 
+/// A peer's chain validated by [`verify_chain`]: the peer's certificates on the path and
+/// the trust anchor it ends in, named by its place among the anchors given, so that
+/// validation copies no certificate.
+#[derive(Clone, Debug)]
+pub struct PeerPath {
+    /// The peer's certificates on the path, leaf first; the anchor is not among them
+    /// unless the leaf is itself trusted (a path of one).
+    pub chain: Vec<Certificate>,
+    /// Where the trust anchor is in the anchors [`verify_chain`] was given.
+    pub anchor: usize,
+}
+
+impl PeerPath {
+    /// The subjects along the path, leaf first, the anchor last (once, when the leaf is
+    /// itself the anchor), as [`ValidPath::subjects`] gives them.
+    pub fn subjects(&self, anchors: &[Certificate]) -> Vec<String> {
+        let mut subjects: Vec<String> =
+            self.chain.iter().map(|c| c.subject().to_string()).collect();
+        let anchor = &anchors[self.anchor];
+        if self.chain.len() > 1 || self.chain[0].der() != anchor.der() {
+            subjects.push(anchor.subject().to_string());
+        }
+        subjects
+    }
+}
+
 /// Validates `chain` (a peer's certificates, leaf first, the rest intermediates in any
 /// order) up to one of `anchors`, as [`verify_path`] does, moving the path's certificates
-/// into the result instead of copying them; only the trust anchor is cloned. An empty
-/// `chain` has no leaf and fails as a path too long for its limit of 0 would; callers
-/// check for a missing certificate first.
+/// into the result and naming the anchor by its place in `anchors` instead of copying
+/// anything. An empty `chain` has no leaf and fails as a path too long for its limit of 0
+/// would; callers check for a missing certificate first.
 pub fn verify_chain(
     chain: Vec<Certificate>,
     anchors: &[Certificate],
     time: OffsetDateTime,
     purpose: Purpose,
     name: Option<&str>,
-) -> Result<ValidPath, ValidationError> {
+) -> Result<PeerPath, ValidationError> {
     let Some((leaf, intermediates)) = chain.split_first() else {
         return Err(ValidationError::ChainTooLong { limit: 0 });
     };
@@ -93,21 +119,25 @@ pub fn verify_chain(
         purpose,
         name,
     };
-    // Positions in `chain` of the path's certificates below the anchor, leaf first.
+    // Positions in `chain` of the path's certificates below the anchor, leaf first, and the
+    // anchor's in `anchors` (a trusted leaf is a path of one, its own anchor).
     let (used, anchor) = {
         let path = find_path(&request)?;
-        let anchor = path.last().copied().filter(|_| path.len() > 1).cloned();
-        let used: Vec<usize> = path
+        let last = path[path.len() - 1];
+        let anchor = anchors
             .iter()
-            .take(path.len() - usize::from(anchor.is_some()))
+            .position(|a| std::ptr::eq(a, last) || (path.len() == 1 && a.der() == last.der()))
+            .ok_or(ValidationError::NoTrustAnchors)?;
+        let below = path.len() - usize::from(path.len() > 1);
+        let used: Vec<usize> = path[..below]
+            .iter()
             .filter_map(|c| chain.iter().position(|own| std::ptr::eq(own, *c)))
             .collect();
         (used, anchor)
     };
     let mut slots: Vec<Option<Certificate>> = chain.into_iter().map(Some).collect();
-    let mut out: Vec<Certificate> = used.iter().filter_map(|&i| slots[i].take()).collect();
-    out.extend(anchor);
-    Ok(ValidPath { chain: out })
+    let chain = used.iter().filter_map(|&i| slots[i].take()).collect();
+    Ok(PeerPath { chain, anchor })
 }
 
 /// The path from `request.leaf` to an anchor, by reference (see [`verify_path`]).
@@ -417,8 +447,16 @@ mod tests {
         .expect("valid");
         let owned =
             verify_chain(chain, &anchors, time, Purpose::Server, Some("localhost")).expect("valid");
-        assert_eq!(owned.chain, by_ref.chain);
-        assert_eq!(owned.chain.len(), 3, "leaf, intermediate, anchor");
+        assert_eq!(owned.chain, by_ref.chain[..2]);
+        assert_eq!(&anchors[owned.anchor], by_ref.anchor());
+        assert_eq!(owned.subjects(&anchors), by_ref.subjects());
+        // A leaf that is itself trusted: a path of one, its own anchor.
+        let leaf = Certificate::from_pem_bundle(h.server_chain).expect("fixture");
+        let trusted = [anchors[0].clone(), leaf[0].clone()];
+        let alone = verify_chain(leaf[..1].to_vec(), &trusted, time, Purpose::Server, None)
+            .expect("trusted leaf");
+        assert_eq!((alone.chain.len(), alone.anchor), (1, 1));
+        assert_eq!(alone.subjects(&trusted), [leaf[0].subject().to_string()]);
         let empty = verify_chain(Vec::new(), &anchors, time, Purpose::Server, None);
         assert!(empty.is_err());
     }

@@ -105,7 +105,8 @@ impl Core {
             unsealed: Vec::new(),
             suite: SupportedSuite::ALL[0],
             transcript: Transcript::new(),
-            transcript_names: Vec::new(),
+            // A full handshake names about ten messages.
+            transcript_names: Vec::with_capacity(12),
             key_log,
             client_random: [0; 32],
             observer: None,
@@ -623,8 +624,8 @@ pub(crate) fn validate_certificate(
 ) -> Result<PeerChain, Error> {
     let ders = cert.entries.iter().map(|e| e.cert_data.as_slice());
     let path = auth::validate_peer_chain(ders, anchors, now, purpose, name)?;
-    let anchor = path.anchor().subject().to_string();
-    let subjects = path.chain.iter().map(|c| c.subject().to_string()).collect();
+    let anchor = anchors[path.anchor].subject().to_string();
+    let subjects = path.subjects(anchors);
     let leaf = path
         .chain
         .into_iter()
