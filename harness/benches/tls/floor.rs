@@ -18,8 +18,9 @@
 //!   needed (after ServerHello, before each CertificateVerify and Finished, after the
 //!   server's Finished).
 //! - The case's AEAD (ChaCha20-Poly1305 or AES-128-GCM) sealing its own encrypted flight
-//!   and opening the peer's, each flight as one record (keylab's real flights, so the byte
-//!   counts match).
+//!   and opening the peer's, each flight as one record (keylab's real flights and the
+//!   content-type byte, so the byte counts match) authenticating its 5-byte record header
+//!   (RFC 8446 §5.2).
 //!
 //! Authentication:
 //! - Server: signs its CertificateVerify (Ed25519, RSASSA-PSS-SHA256 or ECDSA P-256;
@@ -232,11 +233,16 @@ impl Schedule {
                 .flat_map(|m| m.bytes.iter().copied())
                 .collect()
         };
-        let (s2c, c2s) = (flight(true), flight(false));
+        // TLSInnerPlaintext (RFC 8446 §5.2): the flight's messages, then the content type.
+        let inner = |mut flight: Vec<u8>| {
+            flight.push(22);
+            flight
+        };
+        let (s2c, c2s) = (inner(flight(true)), inner(flight(false)));
         let aead = FlightAead::new(suite);
         let seal = |plain: &[u8]| {
             let mut buf = plain.to_vec();
-            let tag = aead.seal(&mut buf);
+            let tag = aead.seal(&record_header(plain.len() + 16), &mut buf);
             buf.extend_from_slice(&tag);
             buf
         };
@@ -305,7 +311,8 @@ impl Schedule {
         let plain = if server_flight { &self.s2c } else { &self.c2s };
         scratch.clear();
         scratch.extend_from_slice(plain);
-        black_box(self.aead.seal(scratch));
+        let header = record_header(plain.len() + 16);
+        black_box(self.aead.seal(&header, scratch));
     }
 
     /// Opens the server's or the client's flight, sealed as one record.
@@ -318,7 +325,7 @@ impl Schedule {
         let (body, tag) = sealed.split_at(sealed.len() - 16);
         scratch.clear();
         scratch.extend_from_slice(body);
-        self.aead.open(scratch, tag);
+        self.aead.open(&record_header(sealed.len()), scratch, tag);
     }
 }
 
@@ -341,33 +348,42 @@ impl FlightAead {
         }
     }
 
-    /// Encrypts `buf` in place under the zero nonce; returns the tag.
-    fn seal(&self, buf: &mut [u8]) -> [u8; 16] {
+    /// Encrypts `buf` in place under the zero nonce with the record header `aad`; returns
+    /// the tag.
+    fn seal(&self, aad: &[u8], buf: &mut [u8]) -> [u8; 16] {
         match self {
-            Self::Chacha20Poly1305(aead) => seal_with(aead, buf),
-            Self::Aes128Gcm(aead) => seal_with(aead.as_ref(), buf),
+            Self::Chacha20Poly1305(aead) => seal_with(aead, aad, buf),
+            Self::Aes128Gcm(aead) => seal_with(aead.as_ref(), aad, buf),
         }
     }
 
-    /// Decrypts `buf` in place under the zero nonce, checking `tag`.
-    fn open(&self, buf: &mut [u8], tag: &[u8]) {
+    /// Decrypts `buf` in place under the zero nonce with the record header `aad`, checking
+    /// `tag`.
+    fn open(&self, aad: &[u8], buf: &mut [u8], tag: &[u8]) {
         match self {
-            Self::Chacha20Poly1305(aead) => open_with(aead, buf, tag),
-            Self::Aes128Gcm(aead) => open_with(aead.as_ref(), buf, tag),
+            Self::Chacha20Poly1305(aead) => open_with(aead, aad, buf, tag),
+            Self::Aes128Gcm(aead) => open_with(aead.as_ref(), aad, buf, tag),
         }
     }
 }
 
-fn seal_with<A: AeadInOut>(aead: &A, buf: &mut [u8]) -> [u8; 16] {
+/// The header of a protected record of `len` bytes, its additional data (RFC 8446 §5.2).
+fn record_header(len: usize) -> [u8; 5] {
+    let len = u16::try_from(len).expect("a flight fits one record");
+    let [high, low] = len.to_be_bytes();
+    [0x17, 0x03, 0x03, high, low]
+}
+
+fn seal_with<A: AeadInOut>(aead: &A, aad: &[u8], buf: &mut [u8]) -> [u8; 16] {
     let tag = aead
-        .encrypt_inout_detached(&aead::Nonce::<A>::default(), &[], buf.into())
+        .encrypt_inout_detached(&aead::Nonce::<A>::default(), aad, buf.into())
         .expect("seal");
     tag.as_slice().try_into().expect("16-byte tag")
 }
 
-fn open_with<A: AeadInOut>(aead: &A, buf: &mut [u8], tag: &[u8]) {
+fn open_with<A: AeadInOut>(aead: &A, aad: &[u8], buf: &mut [u8], tag: &[u8]) {
     let tag = aead::Tag::<A>::try_from(tag).expect("tag");
-    aead.decrypt_inout_detached(&aead::Nonce::<A>::default(), &[], buf.into(), &tag)
+    aead.decrypt_inout_detached(&aead::Nonce::<A>::default(), aad, buf.into(), &tag)
         .expect("open");
 }
 
