@@ -2,9 +2,9 @@
 //! just what reading a certificate needs: one-byte tags, definite lengths in their
 //! shortest form, values as slices of the input.
 //!
-//! keylab reads certificates on every handshake; the general-purpose DER crates cost some
-//! 15,000 instructions per certificate, this reader a tenth of that, so it is keylab's own
-//! (as webpki's is for rustls).
+//! keylab reads certificates on every handshake: x509-parser's full parse costs about
+//! 20,000 instructions per certificate and a reading on the `der` crate about 14,000,
+//! against about 5,000 with this reader, so it is keylab's own (as webpki's is for rustls).
 
 use std::fmt;
 
