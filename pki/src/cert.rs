@@ -50,8 +50,9 @@ impl Name {
 
     fn text(&self) -> &str {
         self.text.get_or_init(|| {
-            // The DER was checked to be an RDNSequence when the certificate was read; a
-            // value x509-parser cannot print leaves the text empty.
+            // The DER was checked to be an RDNSequence when the certificate was read.
+            // x509-parser prints what keylab does not (a value it cannot decode as
+            // "<X509Error: Invalid X.509 name>"); a Name it cannot read at all is empty.
             read::name_text(&self.der).unwrap_or_else(|| {
                 X509Name::from_der(&self.der)
                     .map(|(_, name)| name.to_string())

@@ -185,15 +185,39 @@ pub(crate) fn small_uint(value: &[u8]) -> Result<u32, Error> {
     Ok(digits.iter().fold(0, |acc, b| (acc << 8) | u32::from(*b)))
 }
 
-/// A BIT STRING's bytes and its count of unused bits (X.690 §8.6.2).
+/// A BIT STRING's bytes and its count of unused bits (X.690 §8.6.2), the unused bits zero
+/// as DER requires (X.690 §11.2.1).
 pub(crate) fn bit_string(value: &[u8]) -> Result<(&[u8], u8), Error> {
-    match value {
+    let (unused, bytes) = match value {
         [unused, bytes @ ..] if *unused < 8 && (*unused == 0 || !bytes.is_empty()) => {
-            Ok((bytes, *unused))
+            (*unused, bytes)
         }
-        _ => Err(Error::BadValue(
-            "a BIT STRING with a bad count of unused bits",
-        )),
+        _ => {
+            return Err(Error::BadValue(
+                "a BIT STRING with a bad count of unused bits",
+            ));
+        }
+    };
+    let padding = bytes.last().map_or(0, |last| last & ((1u8 << unused) - 1));
+    if padding != 0 {
+        return Err(Error::BadValue(
+            "a BIT STRING whose unused bits are not zero",
+        ));
+    }
+    Ok((bytes, unused))
+}
+
+/// An OBJECT IDENTIFIER's contents, checked (X.690 §8.19): not empty, each subidentifier
+/// in its shortest form (no leading 0x80 byte) and ended (the last byte's high bit clear).
+pub(crate) fn oid(value: &[u8]) -> Result<&[u8], Error> {
+    let ended = value.last().is_some_and(|last| last & 0x80 == 0);
+    let shortest = value
+        .iter()
+        .enumerate()
+        .all(|(i, b)| *b != 0x80 || (i > 0 && value[i - 1] & 0x80 != 0));
+    match ended && shortest {
+        true => Ok(value),
+        false => Err(Error::BadValue("a malformed OBJECT IDENTIFIER")),
     }
 }
 
@@ -240,5 +264,15 @@ mod tests {
         assert_eq!(bit_string(&[0x00]), Ok((&[][..], 0)));
         assert!(bit_string(&[0x01]).is_err());
         assert!(bit_string(&[0x08, 0xff]).is_err());
+        assert_eq!(bit_string(&[0x03, 0x80]), Ok((&[0x80][..], 3)));
+        assert!(bit_string(&[0x03, 0x84]).is_err(), "an unused bit set");
+        assert_eq!(oid(&[0x55, 0x1d, 0x0e]), Ok(&[0x55, 0x1d, 0x0e][..]));
+        assert_eq!(
+            oid(&[0x2b, 0x86, 0x80, 0x01]),
+            Ok(&[0x2b, 0x86, 0x80, 0x01][..])
+        );
+        for bad in [&[][..], &[0x55, 0x81], &[0x80, 0x01], &[0x55, 0x80, 0x01]] {
+            assert!(oid(bad).is_err(), "{bad:02x?}");
+        }
     }
 }

@@ -18,9 +18,10 @@
 //!   decides the signature (Ed25519, sha256WithRSAEncryption, ecdsa-with-SHA256). A fixed
 //!   seed and fixed times give byte-identical certificates.
 //! - [`Certificate`]: owned, typed fields read straight from the DER by keylab's own reader
-//!   (one pass, stricter than x509-parser where RFC 5280 is), x509-parser kept for the
-//!   rarer parts (subjectAltName entries, nameConstraints, algorithms other than Ed25519,
-//!   printing unusual names); a test holds the two to the same reading.
+//!   in one pass, x509-parser kept for the rarer parts (subjectAltName entries,
+//!   nameConstraints, algorithms other than Ed25519, printing unusual names). Extensions
+//!   keylab does not interpret are not parsed (x509-parser parsed and refused some); tests
+//!   hold the two readers to the same fields on every fixture certificate.
 //! - [`fingerprint`]: SHA-256 of a SubjectPublicKeyInfo, the name keylab gives a key.
 //! - [`files`]: the one place keylab writes files: mode 0600 for secrets, a flushed
 //!   temporary file that takes its name by hard link (never replacing) or rename, and a

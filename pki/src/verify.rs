@@ -86,10 +86,13 @@ impl PeerPath {
     /// The subjects along the path, leaf first, the anchor last (once, when the leaf is
     /// itself the anchor), as [`ValidPath::subjects`] gives them.
     pub fn subjects(&self, anchors: &[Certificate]) -> Vec<String> {
-        let mut subjects: Vec<String> =
-            self.chain.iter().map(|c| c.subject().to_string()).collect();
-        let anchor = &anchors[self.anchor];
-        if self.chain.len() > 1 || self.chain[0].der() != anchor.der() {
+        let mut subjects = Vec::with_capacity(self.chain.len() + 1);
+        subjects.extend(self.chain.iter().map(|c| c.subject().to_string()));
+        let trusted_leaf = |anchor: &Certificate| match &self.chain[..] {
+            [leaf] => leaf.der() == anchor.der(),
+            _ => false,
+        };
+        if let Some(anchor) = anchors.get(self.anchor).filter(|a| !trusted_leaf(a)) {
             subjects.push(anchor.subject().to_string());
         }
         subjects
@@ -121,22 +124,28 @@ pub fn verify_chain(
     };
     // Positions in `chain` of the path's certificates below the anchor, leaf first, and the
     // anchor's in `anchors` (a trusted leaf is a path of one, its own anchor).
-    let (used, anchor) = {
+    let (used, below, anchor) = {
         let path = find_path(&request)?;
         let last = path[path.len() - 1];
         let anchor = anchors
             .iter()
             .position(|a| std::ptr::eq(a, last) || (path.len() == 1 && a.der() == last.der()))
             .ok_or(ValidationError::NoTrustAnchors)?;
-        let below = path.len() - usize::from(path.len() > 1);
-        let used: Vec<usize> = path[..below]
-            .iter()
-            .filter_map(|c| chain.iter().position(|own| std::ptr::eq(own, *c)))
-            .collect();
-        (used, anchor)
+        let below = (path.len() - usize::from(path.len() > 1)).min(MAX_PATH_LEN);
+        let mut used = [0; MAX_PATH_LEN];
+        debug_assert!(path.len() <= MAX_PATH_LEN, "extend bounds the path");
+        for (slot, c) in used.iter_mut().zip(&path[..below]) {
+            let own = chain.iter().position(|own| std::ptr::eq(own, *c));
+            debug_assert!(own.is_some(), "below the anchor, the path is the peer's");
+            *slot = own.unwrap_or(usize::MAX);
+        }
+        (used, below, anchor)
     };
     let mut slots: Vec<Option<Certificate>> = chain.into_iter().map(Some).collect();
-    let chain = used.iter().filter_map(|&i| slots[i].take()).collect();
+    let chain = used[..below]
+        .iter()
+        .filter_map(|&i| slots.get_mut(i).and_then(Option::take))
+        .collect();
     Ok(PeerPath { chain, anchor })
 }
 
@@ -152,7 +161,9 @@ fn find_path<'a>(request: &PathRequest<'a>) -> Result<Vec<&'a Certificate>, Vali
         // The leaf is itself trusted: a path of one, which is its own anchor.
         return Ok(vec![leaf]);
     }
-    let mut path = vec![leaf];
+    // A path is never longer than MAX_PATH_LEN: one allocation for the whole search.
+    let mut path = Vec::with_capacity(MAX_PATH_LEN);
+    path.push(leaf);
     let mut budget = MAX_SIGNATURE_CHECKS;
     extend(&mut path, request, &mut budget)?;
     Ok(path)

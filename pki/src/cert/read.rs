@@ -4,11 +4,15 @@
 //! x509-parser is kept for the rarer parts (subjectAltName entries, nameConstraints,
 //! algorithms other than Ed25519, printing names and OIDs), each given only its own bytes.
 //!
-//! What the DER must be: every TLV well formed (definite, shortest lengths), nothing after
-//! the certificate or inside a structure past its last field, the version v1 to v3, names
-//! RDNSequences, times as RFC 5280 §4.1.2.5 writes them, no extension twice (RFC 5280
-//! §4.2), a known extension well formed.
+//! What the DER must be: every TLV well formed (one-byte tags, definite shortest
+//! lengths), nothing after the certificate or inside a structure keylab reads past its last
+//! field, the version v1 to v3, names RDNSequences, OIDs well formed, times as RFC 5280
+//! §4.1.2.5 writes them (UTCTime with seconds and Z), BIT STRINGs with zero unused bits, the
+//! TBSCertificate's algorithm equal to the certificate's (§4.1.1.2), no extension twice
+//! (§4.2), an extension keylab interprets well formed. The value of an extension keylab does
+//! not interpret is not parsed.
 
+use std::collections::BTreeSet;
 use std::ops::Range;
 
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
@@ -215,7 +219,7 @@ fn name<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], der::Error> {
         }
         while !attributes.is_empty() {
             let mut pair = Reader::new(attributes.expect(tag::SEQUENCE)?.value);
-            pair.expect(tag::OID)?;
+            der::oid(pair.expect(tag::OID)?.value)?;
             pair.read()?;
             pair.finish()?;
         }
@@ -358,11 +362,12 @@ fn read_extensions(cert: &mut Certificate, der: &[u8], list: &[u8]) -> Result<()
 }
 
 /// The extensions of one certificate seen so far: those under id-ce by number (without
-/// allocating, they are nearly all), any other by OID.
+/// allocating, they are nearly all), any other in a set (n log n however many a peer
+/// sends).
 #[derive(Default)]
 struct Seen<'a> {
     id_ce: u128,
-    other: Vec<&'a [u8]>,
+    other: BTreeSet<&'a [u8]>,
 }
 
 impl<'a> Seen<'a> {
@@ -376,11 +381,7 @@ impl<'a> Seen<'a> {
             self.id_ce |= bit;
             return first;
         }
-        if self.other.contains(&oid) {
-            return false;
-        }
-        self.other.push(oid);
-        true
+        self.other.insert(oid)
     }
 }
 
@@ -388,9 +389,13 @@ impl<'a> Seen<'a> {
 /// STRING }.
 fn extension<'a>(reader: &mut Reader<'a>) -> Result<(&'a [u8], bool, &'a [u8]), der::Error> {
     let mut e = Reader::new(reader.expect(tag::SEQUENCE)?.value);
-    let oid = e.expect(tag::OID)?.value;
+    let oid = der::oid(e.expect(tag::OID)?.value)?;
+    // DER writes TRUE as FF; some issuers wrote another non-zero byte, which every reader
+    // (x509-parser too) takes as critical, the safe reading.
     let critical = match e.optional(tag::BOOLEAN)? {
-        Some(value) => der::boolean(value)?,
+        Some([0x00]) => false,
+        Some([_]) => true,
+        Some(_) => return Err(der::Error::BadValue("a BOOLEAN of other than one byte")),
         None => false,
     };
     let value = e.expect(tag::OCTET_STRING)?.value;
@@ -455,62 +460,67 @@ fn basic_constraints(value: &[u8]) -> Result<BasicConstraints, der::Error> {
     Ok(BasicConstraints { ca, path_len })
 }
 
-/// AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OPTIONAL, … }
-/// (RFC 5280 §4.2.1.1): the key identifier, the other fields not read.
+/// AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING
+/// OPTIONAL, authorityCertIssuer [1] IMPLICIT GeneralNames OPTIONAL,
+/// authorityCertSerialNumber [2] IMPLICIT INTEGER OPTIONAL } (RFC 5280 §4.2.1.1): the key
+/// identifier; the other two are checked to be where they belong and not read.
 fn authority_key_id(value: &[u8]) -> Result<Option<&[u8]>, der::Error> {
     let mut s = Reader::new(der::only(value, tag::SEQUENCE)?);
     let id = s.optional(tag::context(0, false))?;
-    while !s.is_empty() {
-        s.read()?;
-    }
+    s.optional(tag::context(1, true))?;
+    s.optional(tag::context(2, false))?;
+    s.finish()?;
     Ok(id)
 }
 
-/// id-kp (1.3.6.1.5.5.7.3) as DER contents, and the purposes under it keylab names.
+/// id-kp (1.3.6.1.5.5.7.3) as DER contents.
 const ID_KP: [u8; 7] = [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03];
 /// anyExtendedKeyUsage (2.5.29.37.0) as DER contents.
 const ANY_EKU: [u8; 4] = [0x55, 0x1d, 0x25, 0x00];
+/// The purposes under id-kp that keylab names other than by OID, by their last arc.
+const NAMED_KP: [(u8, &str); 4] = [
+    (3, "codeSigning"),
+    (4, "emailProtection"),
+    (8, "timeStamping"),
+    (9, "OCSPSigning"),
+];
 
 /// ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId (RFC 5280 §4.2.1.12):
 /// serverAuth, clientAuth and any first, then the other purposes keylab names, then the
-/// rest by OID, each once.
+/// rest by OID in the order listed, each once (a set keeps the work n log n however many
+/// a peer lists).
 fn extended_key_usage(value: &[u8]) -> Result<Vec<ExtendedKeyUsage>, der::Error> {
-    const NAMED: [(u8, &str); 4] = [
-        (3, "codeSigning"),
-        (4, "emailProtection"),
-        (8, "timeStamping"),
-        (9, "OCSPSigning"),
-    ];
-    let mut oids: Vec<&[u8]> = Vec::new();
+    let (mut kp, mut any) = (0u16, false);
+    let (mut others, mut seen) = (Vec::new(), BTreeSet::new());
     let mut s = Reader::new(der::only(value, tag::SEQUENCE)?);
     while !s.is_empty() {
-        let oid = s.expect(tag::OID)?.value;
-        if !oids.contains(&oid) {
-            oids.push(oid);
+        let oid = der::oid(s.expect(tag::OID)?.value)?;
+        match oid.strip_prefix(&ID_KP[..]) {
+            Some(&[n @ (1 | 2 | 3 | 4 | 8 | 9)]) => kp |= 1 << n,
+            _ if oid == ANY_EKU => any = true,
+            _ if seen.insert(oid) => others.push(oid),
+            _ => {}
         }
     }
-    let kp = |n: u8| move |oid: &&[u8]| oid.strip_prefix(&ID_KP[..]) == Some(&[n][..]);
+    let has = |n: u8| kp & (1 << n) != 0;
     let mut list = Vec::new();
-    let has = |n: u8| oids.iter().any(kp(n));
     if has(1) {
         list.push(ExtendedKeyUsage::ServerAuth);
     }
     if has(2) {
         list.push(ExtendedKeyUsage::ClientAuth);
     }
-    if oids.contains(&&ANY_EKU[..]) {
+    if any {
         list.push(ExtendedKeyUsage::Any);
     }
-    for (n, label) in NAMED {
+    for (n, label) in NAMED_KP {
         if has(n) {
             list.push(ExtendedKeyUsage::Other(label.into()));
         }
     }
-    let named =
-        |oid: &&[u8]| **oid == ANY_EKU[..] || [1, 2, 3, 4, 8, 9].iter().any(|n| kp(*n)(oid));
     list.extend(
-        oids.iter()
-            .filter(|oid| !named(oid))
+        others
+            .iter()
             .map(|oid| ExtendedKeyUsage::Other(dotted(oid))),
     );
     Ok(list)

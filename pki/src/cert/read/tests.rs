@@ -287,7 +287,8 @@ fn extensions_seen_are_told_by_number_or_by_oid() {
 }
 
 /// Any one byte of a certificate changed: read or refused, never a panic; and whatever
-/// keylab reads, x509-parser reads too (keylab's reader is the stricter).
+/// keylab reads here, x509-parser reads too (whether the two agree on what they read is
+/// `reads_what_x509_parser_reads`' part, on unchanged certificates).
 #[test]
 fn every_changed_byte_is_read_or_refused() {
     let p256 = pem::parse_many(fixtures::P256.server_chain).expect("PEM")[0]
@@ -318,4 +319,70 @@ fn every_changed_byte_is_read_or_refused() {
         }
     }
     assert!(read > 0 && refused > 0, "{read} read, {refused} refused");
+}
+
+#[test]
+fn extended_key_usage_lists_each_purpose_once_in_order() {
+    // SEQUENCE { clientAuth, 1.2.3, serverAuth, 1.2.3, 1.2.4, anyExtendedKeyUsage }
+    let mut list = Vec::new();
+    for oid in [
+        &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02][..],
+        &[0x2a, 0x03],
+        &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01],
+        &[0x2a, 0x03],
+        &[0x2a, 0x04],
+        &ANY_EKU,
+    ] {
+        list.extend([tag::OID, oid.len() as u8]);
+        list.extend_from_slice(oid);
+    }
+    let mut value = vec![tag::SEQUENCE, list.len() as u8];
+    value.extend(list);
+    let eku = extended_key_usage(&value).expect("EKU");
+    assert_eq!(
+        eku,
+        [
+            ExtendedKeyUsage::ServerAuth,
+            ExtendedKeyUsage::ClientAuth,
+            ExtendedKeyUsage::Any,
+            ExtendedKeyUsage::Other("1.2.3".into()),
+            ExtendedKeyUsage::Other("1.2.4".into()),
+        ]
+    );
+    assert!(
+        extended_key_usage(&[0x30, 0x03, 0x06, 0x01, 0x81]).is_err(),
+        "a bad OID"
+    );
+}
+
+#[test]
+fn critical_as_any_nonzero_byte_and_authority_key_id_fields_in_order() {
+    // Extension { id 2.5.29.99, critical 01, OCTET STRING {} }
+    let ext = [
+        0x30, 0x0a, 0x06, 0x03, 0x55, 0x1d, 0x63, 0x01, 0x01, 0x01, 0x04, 0x00,
+    ];
+    let (oid, critical, value) = extension(&mut Reader::new(&ext)).expect("extension");
+    assert_eq!(
+        (oid, critical, value),
+        (&[0x55, 0x1d, 0x63][..], true, &[][..])
+    );
+    let key_id = [0x30, 0x04, 0x80, 0x02, 0xab, 0xcd];
+    assert_eq!(authority_key_id(&key_id), Ok(Some(&[0xab, 0xcd][..])));
+    // [2] serial before [1] issuer, and a stray field: both refused.
+    let swapped = [0x30, 0x06, 0x82, 0x01, 0x05, 0xa1, 0x01, 0x00];
+    assert!(authority_key_id(&swapped[..]).is_err());
+    assert!(authority_key_id(&[0x30, 0x02, 0x04, 0x00]).is_err());
+}
+
+#[test]
+fn key_usage_padding_bits_must_be_zero() {
+    // digitalSignature and keyCertSign: 03 02 02 84 (bits 0 and 5, two unused).
+    assert_eq!(
+        key_usage(&[0x03, 0x02, 0x02, 0x84]),
+        Ok(KeyUsage(0b10_0001))
+    );
+    assert!(
+        key_usage(&[0x03, 0x02, 0x03, 0x84]).is_err(),
+        "bit 5 is padding here"
+    );
 }
