@@ -491,12 +491,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_ed25519_oid_matches() {
-        let ed25519 = x509_parser::oid_registry::Oid::new(oid::ED25519_DER.into());
-        assert_eq!(ed25519.to_id_string(), oid::ED25519);
-    }
-
-    #[test]
     fn names_print_and_compare_by_der() {
         let cert = Certificate::from_pem_bundle(fixtures::ED25519.server_chain)
             .expect("fixture")
