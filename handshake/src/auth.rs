@@ -151,9 +151,10 @@ pub fn verify_certificate_verify(
     .map_err(|_| Error::VerifyFailed(Verification::Signature))
 }
 
-/// Parses the peer's certificate_list (leaf first) and validates it to `anchors`.
-pub fn validate_peer_chain<'a>(
-    ders: impl IntoIterator<Item = &'a [u8]>,
+/// Parses the peer's certificate_list (leaf first), keeping each DER without a copy, and
+/// validates it to `anchors`.
+pub fn validate_peer_chain(
+    ders: impl IntoIterator<Item = Vec<u8>>,
     anchors: &[Certificate],
     now: OffsetDateTime,
     purpose: Purpose,
@@ -161,7 +162,7 @@ pub fn validate_peer_chain<'a>(
 ) -> Result<PeerPath, Error> {
     let chain = ders
         .into_iter()
-        .map(Certificate::from_der)
+        .map(Certificate::from_der_vec)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Error::Certificate(CertificateError::Malformed(e.to_string())))?;
     if chain.is_empty() {

@@ -6,6 +6,9 @@ use std::sync::Arc;
 use pki::{Certificate, PrivateKey, PublicKey};
 
 use crate::algorithms::{SupportedGroup, SupportedSuite};
+use crate::msgs::HandshakeMessage;
+use crate::msgs::certificate::CertificateEntry;
+use crate::msgs::extensions::Extensions;
 use crate::psk::ExternalPsk;
 use crate::session::SessionCache;
 use crate::tickets::Tickets;
@@ -16,6 +19,9 @@ pub struct Identity {
     chain: Vec<Certificate>,
     key: Option<PrivateKey>,
     public: PublicKey,
+    /// The chain as a Certificate message with an empty certificate_request_context
+    /// (RFC 8446 §4.4.2), encoded into each handshake without copying the chain.
+    message: HandshakeMessage,
 }
 
 impl fmt::Debug for Identity {
@@ -73,6 +79,7 @@ impl Identity {
             });
         }
         Ok(Self {
+            message: certificate_message(&chain),
             chain,
             key: Some(key),
             public,
@@ -85,6 +92,7 @@ impl Identity {
     pub fn remote(chain: Vec<Certificate>) -> Result<Self, ConfigError> {
         let public = leaf_key(&chain)?;
         Ok(Self {
+            message: certificate_message(&chain),
             chain,
             key: None,
             public,
@@ -119,6 +127,30 @@ impl Identity {
     pub fn public_key(&self) -> &PublicKey {
         &self.public
     }
+
+    /// The chain as a Certificate message with an empty certificate_request_context, as
+    /// both sides send it in the handshake (§4.4.2).
+    pub(crate) fn certificate_message(&self) -> &HandshakeMessage {
+        &self.message
+    }
+}
+
+fn certificate_message(chain: &[Certificate]) -> HandshakeMessage {
+    HandshakeMessage::Certificate(crate::msgs::certificate::Certificate {
+        certificate_request_context: Vec::new(),
+        entries: certificate_entries(chain),
+    })
+}
+
+/// The certificate_list of a Certificate message carrying `chain`, without extensions.
+pub(crate) fn certificate_entries(chain: &[Certificate]) -> Vec<CertificateEntry> {
+    chain
+        .iter()
+        .map(|c| CertificateEntry {
+            cert_data: c.der().to_vec(),
+            extensions: Extensions::default(),
+        })
+        .collect()
 }
 
 /// The public key of the chain's leaf.

@@ -18,43 +18,36 @@ use crate::{oid, rfc3339};
 
 mod read;
 
-/// A distinguished name: its DER (compared byte for byte when chaining) and a
-/// readable form such as `CN=alice`, made from the DER when first asked for (path
-/// validation compares names and prints them only when it fails or a summary asks).
-#[derive(Clone, Debug)]
-pub struct Name {
-    der: Vec<u8>,
-    text: OnceLock<String>,
+/// A distinguished name of a certificate, borrowed from it: its DER (compared byte for
+/// byte when chaining) and a readable form such as `CN=alice`, made from the DER when
+/// first asked for and kept with the certificate (path validation compares names and
+/// prints them only when it fails or a summary asks).
+#[derive(Clone, Copy, Debug)]
+pub struct Name<'a> {
+    der: &'a [u8],
+    text: &'a OnceLock<String>,
 }
 
-impl Name {
-    /// A Name of `der`, checked to be an RDNSequence by the caller.
-    fn from_der(der: &[u8]) -> Self {
-        Self {
-            der: der.to_vec(),
-            text: OnceLock::new(),
-        }
-    }
-
+impl<'a> Name<'a> {
     /// The DER encoding of the Name.
-    pub fn der(&self) -> &[u8] {
-        &self.der
+    pub fn der(&self) -> &'a [u8] {
+        self.der
     }
 
     /// The commonName, if there is one.
-    pub fn common_name(&self) -> Option<&str> {
+    pub fn common_name(&self) -> Option<&'a str> {
         self.text()
             .split(", ")
             .find_map(|part| part.strip_prefix("CN="))
     }
 
-    fn text(&self) -> &str {
+    fn text(&self) -> &'a str {
         self.text.get_or_init(|| {
             // The DER was checked to be an RDNSequence when the certificate was read.
             // x509-parser prints what keylab does not (a value it cannot decode as
             // "<X509Error: Invalid X.509 name>"); a Name it cannot read at all is empty.
-            read::name_text(&self.der).unwrap_or_else(|| {
-                X509Name::from_der(&self.der)
+            read::name_text(self.der).unwrap_or_else(|| {
+                X509Name::from_der(self.der)
                     .map(|(_, name)| name.to_string())
                     .unwrap_or_default()
             })
@@ -62,15 +55,15 @@ impl Name {
     }
 }
 
-impl PartialEq for Name {
+impl PartialEq for Name<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.der == other.der
     }
 }
 
-impl Eq for Name {}
+impl Eq for Name<'_> {}
 
-impl fmt::Display for Name {
+impl fmt::Display for Name<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = self.text();
         if text.is_empty() {
@@ -80,6 +73,31 @@ impl fmt::Display for Name {
         }
     }
 }
+
+/// Where a Name lies in the certificate's DER, and its printed form once made.
+#[derive(Clone, Debug)]
+struct NameField {
+    at: Range<usize>,
+    text: OnceLock<String>,
+}
+
+impl NameField {
+    fn new(at: Range<usize>) -> Self {
+        Self {
+            at,
+            text: OnceLock::new(),
+        }
+    }
+}
+
+/// The DER decides; the printed form is made from it.
+impl PartialEq for NameField {
+    fn eq(&self, other: &Self) -> bool {
+        self.at == other.at
+    }
+}
+
+impl Eq for NameField {}
 
 /// A subjectAltName entry (RFC 5280 §4.2.1.6).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -199,8 +217,8 @@ pub struct Certificate {
     version: u32,
     /// Where the serial number's bytes lie in `der`.
     serial: Range<usize>,
-    subject: Name,
-    issuer: Name,
+    subject: NameField,
+    issuer: NameField,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
     public_key: Result<PublicKey, String>,
@@ -218,6 +236,12 @@ pub struct Certificate {
 impl Certificate {
     /// Parses one DER certificate; trailing bytes are an error.
     pub fn from_der(der: &[u8]) -> Result<Self, ParseError> {
+        read::certificate(der.to_vec())
+    }
+
+    /// Like [`Certificate::from_der`], keeping `der` itself instead of a copy (a
+    /// certificate taken from a handshake message the caller owns).
+    pub fn from_der_vec(der: Vec<u8>) -> Result<Self, ParseError> {
         read::certificate(der)
     }
 
@@ -271,13 +295,20 @@ impl Certificate {
     }
 
     /// Subject.
-    pub fn subject(&self) -> &Name {
-        &self.subject
+    pub fn subject(&self) -> Name<'_> {
+        self.name(&self.subject)
     }
 
     /// Issuer.
-    pub fn issuer(&self) -> &Name {
-        &self.issuer
+    pub fn issuer(&self) -> Name<'_> {
+        self.name(&self.issuer)
+    }
+
+    fn name<'a>(&'a self, field: &'a NameField) -> Name<'a> {
+        Name {
+            der: &self.der[field.at.clone()],
+            text: &field.text,
+        }
     }
 
     /// notBefore.
@@ -342,7 +373,7 @@ impl Certificate {
 
     /// True when subject and issuer are the same name.
     pub fn is_self_issued(&self) -> bool {
-        self.subject.der == self.issuer.der
+        self.subject().der == self.issuer().der
     }
 
     /// A few lines for people: subject, issuer, validity, key, names, constraints.
@@ -357,8 +388,8 @@ impl Certificate {
         };
         let mut out = format!(
             "certificate {}\n  issuer:    {}\n  validity:  {} .. {}\n  key:       {key}\n  signature: {sig}\n",
-            self.subject,
-            self.issuer,
+            self.subject(),
+            self.issuer(),
             rfc3339(self.not_before),
             rfc3339(self.not_after),
         );
@@ -495,15 +526,32 @@ mod tests {
         let cert = Certificate::from_pem_bundle(fixtures::ED25519.server_chain)
             .expect("fixture")
             .remove(0);
-        let subject = cert.subject().clone();
-        assert_eq!(&subject, cert.subject());
+        let subject = cert.subject();
+        assert_eq!(subject, cert.subject());
         assert!(subject.to_string().contains("CN="), "{subject}");
+        assert_eq!(subject, cert.subject(), "printing does not change equality");
         assert_eq!(
-            subject,
-            *cert.subject(),
-            "printing does not change equality"
+            cert.subject().common_name(),
+            Some("localhost"),
+            "the printed form is kept with the certificate"
         );
         assert!(cert.tbs_der().len() < cert.der().len());
         assert_eq!(cert.tbs_der()[0], 0x30, "TBSCertificate is a SEQUENCE");
+    }
+
+    #[test]
+    fn a_certificate_read_from_an_owned_vector_is_the_one_read_from_a_slice() {
+        let pem = pem::parse(fixtures::ED25519.server_chain).expect("fixture");
+        let borrowed = Certificate::from_der(pem.contents()).expect("reads");
+        let owned = Certificate::from_der_vec(pem.contents().to_vec()).expect("reads");
+        assert_eq!(owned, borrowed);
+        assert_eq!(owned.der(), pem.contents());
+        assert_eq!(owned.issuer().to_string(), borrowed.issuer().to_string());
+        let mut trailing = pem.contents().to_vec();
+        trailing.push(0);
+        assert_eq!(
+            Certificate::from_der_vec(trailing),
+            Err(ParseError::TrailingData)
+        );
     }
 }

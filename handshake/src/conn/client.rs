@@ -168,7 +168,7 @@ impl Handshake {
             (
                 Handshake::WaitCertCr(p) | Handshake::WaitCert(p),
                 HandshakeMessage::Certificate(cert),
-            ) => p.server_certificate(&cert, now)?,
+            ) => p.server_certificate(cert, now)?,
             (Handshake::WaitCv(s), HandshakeMessage::CertificateVerify(cv)) => {
                 s.certificate_verify(&cv, &before)?
             }
@@ -241,7 +241,7 @@ impl ServerParams {
     /// WAIT_CERT_CR / WAIT_CERT --Certificate--> WAIT_CV: the server's chain (§4.4.2).
     fn server_certificate(
         self,
-        cert: &Certificate,
+        cert: Certificate,
         now: OffsetDateTime,
     ) -> Result<Handshake, Error> {
         if !cert.certificate_request_context.is_empty() {

@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 
 use crate::algorithms::SupportedSuite;
 use crate::auth::{self, Side};
+use crate::config::certificate_entries;
 use crate::config::{Identity, KeyLog};
 use crate::conn::Event;
 use crate::conn::remote::SignatureRequest;
@@ -27,9 +28,8 @@ use crate::key_schedule::{
     HASH_LEN, Secret, TrafficKeys, Transcript, finished_key, message_hash, next_traffic_secret,
 };
 use crate::msgs::HandshakeMessage;
-use crate::msgs::certificate::{Certificate, CertificateEntry, CertificateVerify};
+use crate::msgs::certificate::{Certificate, CertificateVerify};
 use crate::msgs::enums::{ContentType, SignatureScheme};
-use crate::msgs::extensions::Extensions;
 use crate::record::{
     HandshakeJoiner, Inbound, RawHandshake, RecordDecrypter, RecordDeframer, RecordEncrypter,
 };
@@ -558,21 +558,20 @@ pub(crate) fn send_certificate(
     context: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<Option<SignatureRequest>, Error> {
-    let entries = signer.map_or_else(Vec::new, |(identity, _)| {
-        identity
-            .chain()
-            .iter()
-            .map(|c| CertificateEntry {
-                cert_data: c.der().to_vec(),
-                extensions: Extensions::default(),
-            })
-            .collect()
-    });
-    let certificate = Certificate {
-        certificate_request_context: context.to_vec(),
-        entries,
-    };
-    core.send_handshake(&HandshakeMessage::Certificate(certificate), out)?;
+    match signer {
+        Some((identity, _)) if context.is_empty() => {
+            core.send_handshake(identity.certificate_message(), out)?;
+        }
+        _ => {
+            let certificate = Certificate {
+                certificate_request_context: context.to_vec(),
+                entries: signer.map_or_else(Vec::new, |(identity, _)| {
+                    certificate_entries(identity.chain())
+                }),
+            };
+            core.send_handshake(&HandshakeMessage::Certificate(certificate), out)?;
+        }
+    }
     let Some((identity, scheme)) = signer else {
         return Ok(None);
     };
@@ -593,13 +592,16 @@ pub(crate) fn send_certificate(
 /// The peer's chain, validated.
 pub(crate) struct PeerChain {
     pub leaf: Box<pki::Certificate>,
-    /// Subjects of the validated path, leaf first.
+    /// Subjects of the validated path, leaf first, the trust anchor's last.
     pub subjects: Vec<String>,
-    /// The trust anchor's subject.
-    pub anchor: String,
 }
 
 impl PeerChain {
+    /// The trust anchor's subject.
+    pub fn anchor(&self) -> &str {
+        self.subjects.last().map_or("", String::as_str)
+    }
+
     /// Checks the peer's CertificateVerify with the leaf's key, over the transcript
     /// before it (RFC 8446 §4.4.3); `signer` is the peer's side.
     pub fn verify(
@@ -616,15 +618,14 @@ impl PeerChain {
 /// Validates the chain of a non-empty Certificate message (RFC 8446 §4.4.2) to
 /// `anchors`.
 pub(crate) fn validate_certificate(
-    cert: &Certificate,
+    cert: Certificate,
     anchors: &[pki::Certificate],
     now: OffsetDateTime,
     purpose: Purpose,
     name: Option<&str>,
 ) -> Result<PeerChain, Error> {
-    let ders = cert.entries.iter().map(|e| e.cert_data.as_slice());
+    let ders = cert.entries.into_iter().map(|e| e.cert_data);
     let path = auth::validate_peer_chain(ders, anchors, now, purpose, name)?;
-    let anchor = anchors[path.anchor].subject().to_string();
     let subjects = path.subjects(anchors);
     let leaf = path
         .chain
@@ -634,6 +635,5 @@ pub(crate) fn validate_certificate(
     Ok(PeerChain {
         leaf: Box::new(leaf),
         subjects,
-        anchor,
     })
 }

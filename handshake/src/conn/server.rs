@@ -159,7 +159,7 @@ impl Handshake {
                     .map(Next::Handshaking);
             }
             (Handshake::WaitCert(f), HandshakeMessage::Certificate(cert)) => {
-                client_certificate(f, &cert, now)?
+                client_certificate(f, cert, now)?
             }
             (Handshake::WaitCv(s), HandshakeMessage::CertificateVerify(cv)) => {
                 s.certificate_verify(&cv, &before)?
@@ -198,7 +198,7 @@ impl Handshake {
 /// WAIT_CERT --Certificate--> WAIT_CV, or WAIT_FINISHED when it is empty (§4.4.2.4).
 fn client_certificate(
     flight: Box<FirstFlight>,
-    cert: &Certificate,
+    cert: Certificate,
     now: OffsetDateTime,
 ) -> Result<Handshake, Error> {
     if !cert.certificate_request_context.is_empty() {
@@ -238,7 +238,7 @@ impl WaitCv {
         let reason = format!(
             "client presented {}, verified against {}",
             leaf.subject(),
-            self.client.anchor
+            self.client.anchor()
         );
         let names = leaf
             .subject_alt_names()

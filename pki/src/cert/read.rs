@@ -22,28 +22,30 @@ use x509_parser::prelude::FromDer as _;
 use x509_parser::x509::AlgorithmIdentifier;
 
 use super::{
-    BasicConstraints, CertSignature, Certificate, ExtendedKeyUsage, KeyUsage, Name, SubjectAltName,
-    alt_name, subslice_range,
+    BasicConstraints, CertSignature, Certificate, ExtendedKeyUsage, KeyUsage, NameField,
+    SubjectAltName, alt_name, subslice_range,
 };
 use crate::constraints;
 use crate::der::{self, Reader, tag};
 use crate::error::ParseError;
 use crate::key::{PublicKey, SignatureAlgorithm};
 
-/// Parses one DER certificate; trailing bytes are an error.
-pub(super) fn certificate(der: &[u8]) -> Result<Certificate, ParseError> {
+/// Parses one DER certificate, which the result keeps; trailing bytes are an error.
+pub(super) fn certificate(owned: Vec<u8>) -> Result<Certificate, ParseError> {
+    let der = owned.as_slice();
     let (tbs, algorithm, signature) = outer(der)?;
     let fields = TbsFields::read(&der[tbs.clone()], algorithm)?;
     let public_key = PublicKey::from_spki_der(fields.spki).map_err(|e| e.to_string());
     let mut cert = Certificate {
-        der: der.to_vec(),
+        // Moved in below, once the extensions (read from it) are in.
+        der: Vec::new(),
         tbs,
         signature: within(der, signature)?,
         signature_algorithm: signature_algorithm(algorithm)?,
         version: fields.version,
         serial: within(der, fields.serial)?,
-        subject: Name::from_der(fields.subject),
-        issuer: Name::from_der(fields.issuer),
+        subject: NameField::new(within(der, fields.subject)?),
+        issuer: NameField::new(within(der, fields.issuer)?),
         not_before: fields.not_before,
         not_after: fields.not_after,
         public_key,
@@ -59,6 +61,7 @@ pub(super) fn certificate(der: &[u8]) -> Result<Certificate, ParseError> {
     if let Some(extensions) = fields.extensions {
         read_extensions(&mut cert, der, extensions)?;
     }
+    cert.der = owned;
     Ok(cert)
 }
 
