@@ -90,7 +90,8 @@ impl NameField {
     }
 }
 
-/// The DER decides; the printed form is made from it.
+/// Where the name lies decides (the certificate compares its DER itself); the printed
+/// form is made from the DER.
 impl PartialEq for NameField {
     fn eq(&self, other: &Self) -> bool {
         self.at == other.at
@@ -533,7 +534,7 @@ mod tests {
         assert_eq!(
             cert.subject().common_name(),
             Some("localhost"),
-            "the printed form is kept with the certificate"
+            "the commonName of the printed form"
         );
         assert!(cert.tbs_der().len() < cert.der().len());
         assert_eq!(cert.tbs_der()[0], 0x30, "TBSCertificate is a SEQUENCE");
